@@ -60,6 +60,31 @@ def bundled_gguf() -> Path:
     )
 
 
+def llama_load_kwargs(
+    path: Path,
+    *,
+    n_ctx: int = 4096,
+    n_threads: int | None = None,
+    n_gpu_layers: int = 0,
+    use_extra_bufts: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments for ``llama_cpp.Llama`` as tagengo loads every GGUF.
+
+    ``use_extra_bufts`` is False by default: ggml then keeps the weights in plain CPU buffers
+    instead of repacking them for AMX or AVX-512 kernels, the path that segfaulted in
+    ``ggml_backend_amx_mul_mat`` on a Sapphire Rapids Xeon (see docs/llm.md)."""
+    kw: dict[str, Any] = {
+        "model_path": str(path),
+        "n_ctx": n_ctx,
+        "n_gpu_layers": n_gpu_layers,
+        "use_extra_bufts": use_extra_bufts,
+        "verbose": False,
+    }
+    if n_threads:
+        kw["n_threads"] = n_threads
+    return kw
+
+
 class LlamaCppBackend:
     """One ``llama_cpp.Llama`` and the one thread allowed to touch it."""
 
@@ -73,7 +98,11 @@ class LlamaCppBackend:
         self.path = path
         self.model_name = config.model or path.stem
         # The file's name and size identify the weights without hashing 100s of MB each run.
-        self.model_id = config.cache_id or f"llamacpp:{path.name}:{path.stat().st_size}:ctx{config.n_ctx}"
+        self.model_id = config.cache_id or (
+            f"llamacpp:{path.name}:{path.stat().st_size}:ctx{config.n_ctx}"
+            # Repacked kernels may round differently: their answers are cached apart.
+            + (":xbufts" if config.use_extra_bufts else "")
+        )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
@@ -100,14 +129,13 @@ class LlamaCppBackend:
             raise LLMConfigError(
                 "backend 'llamacpp' needs llama-cpp-python: pip install 'tagengo[llm]'"
             ) from e
-        kw: dict[str, Any] = {
-            "model_path": str(self.path),
-            "n_ctx": self.config.n_ctx,
-            "n_gpu_layers": self.config.n_gpu_layers,
-            "verbose": False,
-        }
-        if self.config.n_threads:
-            kw["n_threads"] = self.config.n_threads
+        kw = llama_load_kwargs(
+            self.path,
+            n_ctx=self.config.n_ctx,
+            n_threads=self.config.n_threads,
+            n_gpu_layers=self.config.n_gpu_layers,
+            use_extra_bufts=self.config.use_extra_bufts,
+        )
         try:
             return Llama(**kw)
         except ValueError as e:
