@@ -6,6 +6,12 @@ its concurrency allows. Temperatures follow MT-Bench's per-category table. A cal
 for good leaves its question out of the answer file (FastChat would write the word "ERROR" as
 the answer and score it) and is listed, with the error, in ``<bench>/tagengo/answer_<model>.json``;
 re-running answers exactly those (the finished calls replay from the request cache).
+
+Samples: every answer records its sample index (``tagengo.sample``), and the index is part of
+every request's cache key. ``--redo`` and answer runs 2, 3 ... (``--runs``) draw the next unused
+index for a question (one past the highest in any of the model's run files), so they are new,
+independent samples, never replays of an earlier answer; resuming a crashed run reuses the
+index, so the calls it had finished replay from the cache.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +37,11 @@ class AnswerReport:
     language: str | None
     model_id: str
     path: str
+    run: int = 1
     questions: int = 0  # asked for (after first_n)
     kept: int = 0  # already in the answer file, not asked again
     answered: int = 0  # newly written
+    samples: dict[str, int] = field(default_factory=dict)  # sample index -> answers drawn with it
     failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, error}
     calls: int = 0
     cached_calls: int = 0
@@ -47,10 +56,41 @@ class AnswerReport:
         failed_q = {f["question_id"] for f in self.failed}
         return self.questions == self.kept + self.answered + len(failed_q)
 
+    def counts(self) -> dict[str, Any]:
+        return {
+            "questions": self.questions,
+            "answered": self.answered,
+            "reused": self.kept,
+            "failed": len({f["question_id"] for f in self.failed}),
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "truncated_turns": self.truncated_turns,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["reconciles"] = self.reconciles
         return d
+
+
+def answer_sample(ans: Answer) -> int:
+    """The sample index an answer was drawn with (0 for files that do not say: FastChat's, or
+    tagengo's before sample indices)."""
+    info = ans.extra.get("tagengo")
+    sample = info.get("sample", 0) if isinstance(info, dict) else 0
+    return sample if isinstance(sample, int) and not isinstance(sample, bool) else 0
+
+
+def _recorded_samples(bench: Bench, model_id: str) -> dict[str, int]:
+    """Highest sample index per question key over every run file of the model."""
+    out: dict[str, int] = {}
+    for path in bench.answer_files(model_id):
+        for key, ans in read_answers(path).items():
+            out[key] = max(out.get(key, 0), answer_sample(ans))
+    return out
 
 
 def _complete(ans: Answer, q: Question, num_choices: int) -> bool:
@@ -75,23 +115,37 @@ def answer_bench(
     *,
     model_id: str | None = None,
     console: Console | None = None,
-) -> AnswerReport:
-    """Answer ``bench``'s questions with ``client``; write ``model_answer/<model_id>.jsonl``."""
-    start = time.monotonic()
+) -> list[AnswerReport]:
+    """Answer ``bench``'s questions with ``client``, ``cfg.runs`` times; run 1 writes
+    ``model_answer/<model_id>.jsonl``, run r > 1 ``<model_id>.runR.jsonl``. Returns one report
+    per run, each also written as the run's manifest ``<bench>/tagengo/answer_<model>[.runR].json``."""
     model_id = model_id or cfg.model_id or getattr(client, "model_name", None) or client.model_id
-    path = bench.answer_path(model_id)
-    report = AnswerReport(bench.name, bench.language, model_id, str(path))
+    return [_answer_run(bench, cfg, client, model_id, run, console) for run in range(1, cfg.runs + 1)]
+
+
+def _answer_run(
+    bench: Bench, cfg: AnswerConfig, client: ChatClient, model_id: str, run: int, console: Console | None
+) -> AnswerReport:
+    start = time.monotonic()
+    started = time.time()
+    path = bench.answer_path(model_id, run)
+    report = AnswerReport(bench.name, bench.language, model_id, str(path), run)
     questions = bench.questions[: cfg.first_n] if cfg.first_n else list(bench.questions)
     report.questions = len(questions)
 
     existing = read_answers(path) if path.exists() else {}
+    recorded = _recorded_samples(bench, model_id)
     todo: list[Question] = []
+    sample: dict[str, int] = {}
     for q in questions:
         ans = existing.get(q.key)
         if ans is not None and not cfg.redo and _complete(ans, q, cfg.num_choices):
             report.kept += 1
-        else:
-            todo.append(q)
+            continue
+        todo.append(q)
+        # A new draw takes the next unused index; one never written (a failed or crashed
+        # question) is still unused, so its finished calls replay from the cache.
+        sample[q.key] = max(run - 1, recorded[q.key] + 1) if q.key in recorded else run - 1
 
     # turns[choice][question key] -> answers so far; failed question keys drop out of later turns.
     turns: list[dict[str, list[str]]] = [{q.key: [] for q in todo} for _ in range(cfg.num_choices)]
@@ -120,12 +174,14 @@ def answer_bench(
                         temperature=cfg.temperature(q.category),
                         max_tokens=cfg.max_new_tokens,
                         seed=seed,
+                        sample=sample[q.key],
                     )
                 )
                 batch.append((i, q))
         if not requests:
             break
-        responses = client.chat_many(requests, desc=f"{bench.name}: {model_id} turn {t + 1}")
+        label = f"{bench.name}: {model_id} turn {t + 1}" + (f" (run {run})" if run > 1 else "")
+        responses = client.chat_many(requests, desc=label)
         for (i, q), resp in zip(batch, responses, strict=True):
             _account(report, resp)
             if not resp.ok or resp.content is None:
@@ -160,28 +216,62 @@ def answer_bench(
                     "temperature": cfg.temperature(q.category),
                     "max_new_tokens": cfg.max_new_tokens,
                     "finish_reasons": finish[q.key],
+                    "sample": sample[q.key],
                 }
             },
         )
         report.answered += 1
+        report.samples[str(sample[q.key])] = report.samples.get(str(sample[q.key]), 0) + 1
     write_answers(path, merged.values())
     report.seconds = round(time.monotonic() - start, 3)
+    suffix = "" if run == 1 else f".run{run}"
     write_run_report(
-        bench, f"answer_{safe_name(model_id)}.json", report.to_dict(), cfg.model_dump(mode="json")
+        bench,
+        f"answer_{safe_name(model_id)}{suffix}.json",
+        report.to_dict(),
+        cfg.model_dump(mode="json"),
+        stage="bench answer",
+        counts=report.counts(),
+        started=started,
     )
     if console is not None:
         console.print(
-            f"[bold]{bench.name}[/] ({bench.language or '?'}): {model_id}: {report.answered} answered, "
-            f"{report.kept} already there, {len({f['question_id'] for f in report.failed})} failed "
-            f"-> {path}"
+            f"[bold]{bench.name}[/] ({bench.language or '?'}): {model_id}"
+            + (f" run {run}" if run > 1 else "")
+            + f": {report.answered} answered, {report.kept} already there, "
+            f"{len({f['question_id'] for f in report.failed})} failed -> {path}"
         )
     return report
 
 
-def write_run_report(bench: Bench, name: str, report: dict[str, Any], config: dict[str, Any]) -> Path:
-    """A JSON record of one run beside the data FastChat reads (``<bench>/tagengo/``)."""
+def write_run_report(
+    bench: Bench,
+    name: str,
+    report: dict[str, Any],
+    config: dict[str, Any],
+    *,
+    stage: str,
+    counts: dict[str, Any],
+    started: float,
+) -> Path:
+    """The manifest of one answer or judge run, beside the files FastChat reads
+    (``<bench>/tagengo/<name>``): stage, bench, full config, counts, package versions, start
+    and end time, and the whole run report."""
+    from tagengo.run.runner import _package_versions
+
     path = bench.report_dir / name
-    body = {"report": report, "config": config, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    body = {
+        "stage": stage,
+        "bench": str(bench.path),
+        "language": bench.language,
+        "language_source": bench.language_source,
+        "config": config,
+        "counts": counts,
+        "versions": _package_versions(),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "report": report,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
@@ -189,4 +279,4 @@ def write_run_report(bench: Bench, name: str, report: dict[str, Any], config: di
     return path
 
 
-__all__ = ["AnswerReport", "answer_bench", "write_run_report"]
+__all__ = ["AnswerReport", "answer_bench", "answer_sample", "write_run_report"]
