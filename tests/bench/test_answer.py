@@ -205,3 +205,26 @@ def test_bundled_model_answers_our_question_set(tmp_path: Path) -> None:
     # 8 new tokens cannot finish an answer: both turns stop on the limit (llama.cpp's usage count
     # may include one token more than it returns, so the token total is not asserted exactly)
     assert report.calls == 2 and report.truncated_turns == 2 and report.output_tokens > 0
+
+
+def test_an_answer_is_kept_only_for_the_same_requests(fixture_copy, judge_server, tmp_path: Path) -> None:
+    """Asking differently (here: another token limit) answers again, in the same sample slot,
+    so going back replays the cache; a file that records no key (FastChat's) is kept."""
+    bench = open_bench(fixture_copy("mt_bench"))
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=2, max_new_tokens=64)
+    with build_client(cfg.llm) as client:
+        answer_bench(bench, cfg, client)
+        (same,) = answer_bench(bench, cfg, client)
+        assert (same.kept, same.answered, server.calls) == (2, 0, 4)
+        (short,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 32}), client)
+        assert (short.kept, short.changed, short.answered, server.calls) == (0, 2, 2, 8)
+        assert {req["max_tokens"] for req in server.requests[4:]} == {32}
+        (back,) = answer_bench(bench, cfg, client)
+        assert (back.changed, server.calls, back.cached_calls) == (2, 8, 4)
+        rows = [json.loads(x) for x in bench.answer_path("m").read_text().splitlines()]
+        assert all(r["tagengo"]["sample"] == 0 and len(r["tagengo"]["request_key"]) == 64 for r in rows)
+        plain = [{k: v for k, v in r.items() if k != "tagengo"} for r in rows]
+        bench.answer_path("m").write_text("".join(json.dumps(r) + "\n" for r in plain))
+        (fastchat,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 16}), client)
+    assert fastchat.kept == 2 and server.calls == 8

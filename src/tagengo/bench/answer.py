@@ -16,6 +16,7 @@ index, so the calls it had finished replay from the cache.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,7 +40,8 @@ class AnswerReport:
     path: str
     run: int = 1
     questions: int = 0  # asked for (after first_n)
-    kept: int = 0  # already in the answer file, not asked again
+    kept: int = 0  # already in the answer file for the same requests, not asked again
+    changed: int = 0  # in the file, but asked differently now: answered again (part of answered)
     answered: int = 0  # newly written
     samples: dict[str, int] = field(default_factory=dict)  # sample index -> answers drawn with it
     failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, error}
@@ -61,6 +63,7 @@ class AnswerReport:
             "questions": self.questions,
             "answered": self.answered,
             "reused": self.kept,
+            "changed": self.changed,
             "failed": len({f["question_id"] for f in self.failed}),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
@@ -82,6 +85,46 @@ def answer_sample(ans: Answer) -> int:
     info = ans.extra.get("tagengo")
     sample = info.get("sample", 0) if isinstance(info, dict) else 0
     return sample if isinstance(sample, int) and not isinstance(sample, bool) else 0
+
+
+def answer_request(
+    cfg: AnswerConfig, q: Question, turn: int, previous: list[str], choice: int, sample: int
+) -> ChatRequest:
+    """The request for turn ``turn`` (0-based) of choice ``choice``: the system prompt, the
+    earlier turns with their answers ``previous``, then the question's turn."""
+    seed = None if cfg.seed is None else cfg.seed + choice
+    if cfg.num_choices > 1 and seed is None:
+        seed = choice  # distinct choices need distinct requests (and cache keys)
+    messages: list[dict[str, str]] = []
+    if cfg.system_prompt:
+        messages.append({"role": "system", "content": cfg.system_prompt})
+    for u, a in zip(q.turns[:turn], previous[:turn], strict=True):
+        messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": q.turns[turn]})
+    return ChatRequest.from_messages(
+        messages,
+        temperature=cfg.temperature(q.category),
+        max_tokens=cfg.max_new_tokens,
+        seed=seed,
+        sample=sample,
+    )
+
+
+def answer_key(cfg: AnswerConfig, q: Question, ans: Answer, model_id: str) -> str:
+    """sha256 over the cache keys of every request behind an answer (each choice, each turn):
+    stored as ``tagengo.request_key``, an answer is kept on a re-run only when it matches."""
+    keys = [
+        answer_request(cfg, q, t, ans.turns(i), i, answer_sample(ans)).key(model_id)
+        for i in range(cfg.num_choices)
+        for t in range(len(q.turns))
+    ]
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()
+
+
+def _stored_key(ans: Answer) -> str | None:
+    info = ans.extra.get("tagengo")
+    key = info.get("request_key") if isinstance(info, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _recorded_samples(bench: Bench, model_id: str) -> dict[str, int]:
@@ -140,7 +183,15 @@ def _answer_run(
     for q in questions:
         ans = existing.get(q.key)
         if ans is not None and not cfg.redo and _complete(ans, q, cfg.num_choices):
-            report.kept += 1
+            stored = _stored_key(ans)
+            if stored is None or stored == answer_key(cfg, q, ans, client.model_id):
+                report.kept += 1  # the same requests (or a file that cannot say: FastChat's)
+                continue
+            # Asked differently now (model, temperature, max tokens, system prompt ...): answer
+            # again in the same sample slot, so going back to the old setting replays the cache.
+            report.changed += 1
+            todo.append(q)
+            sample[q.key] = answer_sample(ans)
             continue
         todo.append(q)
         # A new draw takes the next unused index; one never written (a failed or crashed
@@ -156,27 +207,10 @@ def _answer_run(
         batch: list[tuple[int, Question]] = []
         requests: list[ChatRequest] = []
         for i in range(cfg.num_choices):
-            seed = None if cfg.seed is None else cfg.seed + i
-            if cfg.num_choices > 1 and seed is None:
-                seed = i  # distinct choices need distinct requests (and cache keys)
             for q in todo:
                 if q.key in failed or len(q.turns) <= t:
                     continue
-                messages: list[dict[str, str]] = []
-                if cfg.system_prompt:
-                    messages.append({"role": "system", "content": cfg.system_prompt})
-                for u, a in zip(q.turns[:t], turns[i][q.key], strict=True):
-                    messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
-                messages.append({"role": "user", "content": q.turns[t]})
-                requests.append(
-                    ChatRequest.from_messages(
-                        messages,
-                        temperature=cfg.temperature(q.category),
-                        max_tokens=cfg.max_new_tokens,
-                        seed=seed,
-                        sample=sample[q.key],
-                    )
-                )
+                requests.append(answer_request(cfg, q, t, turns[i][q.key], i, sample[q.key]))
                 batch.append((i, q))
         if not requests:
             break
@@ -205,7 +239,7 @@ def _answer_run(
         if q.key in failed:
             continue
         choices = [{"index": i, "turns": turns[i][q.key]} for i in range(cfg.num_choices)]
-        merged[q.key] = Answer(
+        ans = Answer(
             question_id=q.question_id,
             model_id=model_id,
             choices=choices,
@@ -220,6 +254,8 @@ def _answer_run(
                 }
             },
         )
+        ans.extra["tagengo"]["request_key"] = answer_key(cfg, q, ans, client.model_id)
+        merged[q.key] = ans
         report.answered += 1
         report.samples[str(sample[q.key])] = report.samples.get(str(sample[q.key]), 0) + 1
     write_answers(path, merged.values())
