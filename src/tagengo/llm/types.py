@@ -25,6 +25,10 @@ class ChatRequest:
     stop: tuple[str, ...] | None = None
     # Backend-specific sampling parameters (e.g. repeat_penalty). Part of the key.
     extra: tuple[tuple[str, Any], ...] = ()
+    # Which independent draw of this very request (0, 1, ...): part of the key, never sent.
+    # Without it a second sample of a temperature-0.7 answer would replay the first from the
+    # cache. Sample 0 leaves the key as it was before the field existed.
+    sample: int = 0
 
     @classmethod
     def from_messages(cls, messages: list[dict[str, str]], **kw: Any) -> ChatRequest:
@@ -51,6 +55,8 @@ class ChatRequest:
             "extra": dict(self.extra),
             "model": model_id,
         }
+        if self.sample:
+            d["sample"] = self.sample
         return json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def key(self, model_id: str) -> str:
