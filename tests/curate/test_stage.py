@@ -134,6 +134,7 @@ def test_bad_config_value_is_one_sentence(tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.embedder
 def test_step_8_removes_planted_duplicates_and_keeps_translations(tmp_path: Path) -> None:
     out = tmp_path / "dedup"
     cfg = preset_config(

