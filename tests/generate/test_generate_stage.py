@@ -15,7 +15,7 @@ import pytest
 
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
-from tagengo.llm.fake_server import FaultRates, answer_for
+from servers.fake_chat_server import FaultRates, answer_for
 
 REASONS = ("call failed: ", "unfinished: finish_reason=", "empty answer")
 

@@ -9,7 +9,7 @@ import pytest
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.step import GenerateStep
 from tagengo.llm.backends.openai_http import OpenAIHTTPBackend
-from tagengo.llm.fake_server import FaultRates, answer_for, request_hash
+from servers.fake_chat_server import FaultRates, answer_for, request_hash
 from tagengo.records import Record
 
 

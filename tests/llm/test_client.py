@@ -1,5 +1,5 @@
 """LLMClient against a real HTTP server on loopback that misbehaves on demand
-(tagengo.llm.fake_server): cache, retries, Retry-After, timeouts, concurrency, budget, aborts."""
+(tests/servers/fake_chat_server.py): cache, retries, Retry-After, timeouts, concurrency, budget, aborts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from tagengo.llm import BudgetExhausted, ChatRequest, RunAborted, build_client
-from tagengo.llm.fake_server import FaultRates, answer_for
+from servers.fake_chat_server import FaultRates, answer_for
 
 
 def _requests(n: int, max_tokens: int = 32, prefix: str = "question") -> list[ChatRequest]:

@@ -12,7 +12,7 @@ request), and misbehaves on demand the ways real APIs do:
 It counts completed answers per request hash (``GET /stats``), which is how the tests
 prove that no finished request was paid for twice.
 
-    python -m tagengo.llm.fake_server --port 8000 --latency 0.2 --fault-rate 0.2
+    python tests/servers/fake_chat_server.py --port 8000 --latency 0.2 --fault-rate 0.2
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ class FakeChatServer:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m tagengo.llm.fake_server", description=__doc__.split("\n\n")[0]
+        prog="python tests/servers/fake_chat_server.py", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port (printed on the first line)")
