@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tagengo.llm import LLMConfig
 from servers.fake_chat_server import FakeChatServer
+from tagengo.llm import LLMConfig
 
 
 @pytest.fixture
