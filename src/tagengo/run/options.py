@@ -202,14 +202,19 @@ def _where(
     the YAML file, line and key path (flags win over the file, as in ``build_config``)."""
     for n in range(len(loc), 0, -1):
         if loc[:n] in flags:
-            return f"--{option_name(loc[:n])}"
+            return f"--{_flag(loc[:n])}"
     for n in range(len(loc), 0, -1):
         if loc[:n] in yaml_lines:
             return f"{config_file}, line {yaml_lines[loc[:n]]}: {'.'.join(loc)}"
     if not loc:  # a check across fields: the message names them
         return ""
     # A preset's value or a default: name the flag that would change it.
-    return f"--{option_name(loc)}"
+    return f"--{_flag(loc)}"
+
+
+def _flag(path: tuple[str, ...]) -> str:
+    """The flag of a field path, as ``config_options`` names it (``x.enabled`` is ``--x``)."""
+    return option_name(path[:-1] if len(path) > 1 and path[-1] == "enabled" else path)
 
 
 def build_config(
