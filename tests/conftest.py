@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tagengo.llm.fake_server import FakeChatServer
+from servers.fake_chat_server import FakeChatServer
 
 
 @pytest.fixture

@@ -258,6 +258,29 @@ def test_minimum_two_non_space_characters(prompt: str, keeps: bool) -> None:
         assert kept(LengthFilter(cfg), rec(prompt, logged_response="ok")) is keeps
 
 
+@pytest.mark.parametrize(
+    ("prompt", "keeps"),
+    [
+        ("\u200b\u200b\u200b\u200b", False),  # zero-width spaces only
+        ("\u200c\u200d\u2060\ufeff", False),  # joiners, word joiner, BOM
+        ("a\u200b\u200b", False),  # one letter padded with zero-width spaces
+        ("\u3164\u3164 \u2800", False),  # Hangul filler, Braille blank
+        ("\u00ad\u200e\u200f\ufe0f", False),  # soft hyphen, direction marks, variation selector
+        ("a\u200bb", True),
+        ("हैं", True),  # combining vowel signs are part of the letters
+        ("👍🏽", True),
+    ],
+)
+def test_invisible_characters_do_not_count_toward_the_minimum_length(prompt: str, keeps: bool) -> None:
+    for cfg in (DEFAULT.length, PAPER.length):
+        step = LengthFilter(cfg)
+        step.setup()
+        k, r = step.process([rec(prompt, logged_response="ok")])
+        assert bool(k) is keeps, repr(prompt)
+        if not keeps:
+            assert r[0].reason == "length: prompt has fewer than 2 visible characters"
+
+
 def test_length_over_prompt_only_and_o200k() -> None:
     long_response = "word " * 2000
     cfg = LengthConfig(over="prompt", encoding="o200k_base")

@@ -138,3 +138,19 @@ def test_paper_preset_with_a_local_sentence_transformers_model(tmp_path):
     # Exact copies go whatever the (random-weight) model says.
     rejected = {r["id"] for r in pq.read_table(out / "rejected").to_pylist()}
     assert {"p04", "p06", "p15"} <= rejected
+
+
+def test_an_input_with_no_rows_gives_a_complete_empty_folder(tmp_path):
+    from folder_checks import assert_complete_folder
+
+    src = tmp_path / "none.jsonl"
+    src.write_text("")
+    out = tmp_path / "out"
+    assert dedup("--input", str(src), "--out", str(out), "--cache-dir", str(tmp_path / "c")) == 0
+    assert_complete_folder(out, kept=0, rejected=0, quarantined=0)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{nope\n{nope\n")
+    assert (
+        dedup("--input", str(broken), "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "c")) == 0
+    )
+    assert_complete_folder(tmp_path / "b", kept=0, rejected=0, quarantined=2)

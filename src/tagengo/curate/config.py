@@ -104,7 +104,11 @@ class LengthConfig(_Cfg):
         description="Count the texts joined with a space as one string (tagengo-2024) instead of summing counts",
     )
     encoding: Literal["cl100k_base", "o200k_base"] = Field("cl100k_base", description="Tokenizer")
-    min_chars: int = Field(2, ge=0, description="Fewest non-space characters a prompt needs")
+    min_chars: int = Field(
+        2,
+        ge=0,
+        description="Fewest visible characters a prompt needs (spaces, zero-width and other invisible characters do not count)",
+    )
 
 
 class CapConfig(_Cfg):

@@ -19,6 +19,7 @@ from tagengo.curate.config import (
     UnknownLanguageConfig,
 )
 from tagengo.curate.langid import Prediction
+from tagengo.invisible import visible_length
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
@@ -265,8 +266,9 @@ class LengthFilter(Filter):
         if self._counter is None:
             self.setup()
         prompt = row.first_user()
-        if len("".join(prompt.split())) < self.cfg.min_chars:
-            return False, f"length: prompt has fewer than {self.cfg.min_chars} non-space characters"
+        # Zero-width spaces, joiners, BOMs and the like show nothing: they are not a prompt.
+        if visible_length(prompt) < self.cfg.min_chars:
+            return False, f"length: prompt has fewer than {self.cfg.min_chars} visible characters"
         texts = self._texts(row)
         if self.cfg.joined:
             n = self._counter.count(" ".join(texts))

@@ -12,14 +12,13 @@ from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options()
+@stage_io_options(workers=False)
 @config_options(GenerateConfig)
 def command(
     input_path: str | None,
     input_format: str | None,
     out: str,
     config_file: str | None,
-    workers: int | None,
     force: bool,
     progress: bool | None,
     **kwargs: Any,
@@ -31,7 +30,7 @@ def command(
     llamacpp; the bundled SmolLM2-135M-Instruct unless --model-path). Every call goes
     through the request cache: a re-run, or a run after a crash, never pays twice.
     Answers that are empty, unfinished (finish_reason not 'stop') or failed for good go to
-    OUT/rejected with the reason. --workers is ignored: one process, --concurrency calls.
+    OUT/rejected with the reason. One process runs the calls, --concurrency of them at once.
     """
     from tagengo.errors import InputError
     from tagengo.generate.stage import generate

@@ -247,7 +247,9 @@ def _run_global_steps(
                 rejected_out.write(rejections_to_table(rejected, stage))
             continue
         languages = [lang or NO_LANGUAGE for lang in table.column("language").to_pylist()]
-        keep = pa.array([r is None for r in reasons])
+        # Typed: built from an empty list (every row gone before this step) pa.array would
+        # have type null, which filter and invert do not accept.
+        keep = pa.array([r is None for r in reasons], type=pa.bool_())
         dropped = table.filter(pa.compute.invert(keep))
         dropped_reasons = [r for r in reasons if r is not None]
         removed = Counter(lang for lang, r in zip(languages, reasons) if r is not None)
@@ -260,7 +262,7 @@ def _run_global_steps(
             dropped = (
                 dropped.append_column("stage", pa.array([stage] * n))
                 .append_column("step", pa.array([step.name] * n))
-                .append_column("reason", pa.array(dropped_reasons))
+                .append_column("reason", pa.array(dropped_reasons, type=pa.string()))
             )
             rejected_out.write(dropped.cast(REJECTED_SCHEMA))
         table = table.filter(keep)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.llm.config import LLMConfig
-from tagengo.llm.errors import LLMConfigError, RequestError
+from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError
+from tagengo.llm.finish import normalise_finish_reason
 from tagengo.llm.types import ChatRequest, ChatResponse
 
 BUNDLED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -175,14 +176,19 @@ class LlamaCppBackend:
         usage = out.get("usage") or {}
         return ChatResponse(
             content=choice["message"].get("content"),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=normalise_finish_reason(choice.get("finish_reason")),
             model=self.model_name,
             input_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
-            raw={"id": out.get("id")},
+            raw={"id": out.get("id"), "finish_reason": choice.get("finish_reason")},
         )
 
     async def complete(self, request: ChatRequest, timeout_s: float) -> ChatResponse:
+        if not isinstance(request, ChatRequest):
+            raise FatalBackendError(
+                f"backend 'llamacpp' answers chat requests only, not /{getattr(request, 'endpoint', '?')}; "
+                "use an OpenAI-compatible server for it"
+            )
         # No timeout: a local computation cannot be interrupted half-way, and it does not hang.
         if self._llm is None:
             await self.start()
