@@ -300,10 +300,12 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "dup_paraphrase": {
         "step": "dedup",
-        "default": "drop",
+        "default": None,
         "tagengo-2024": "drop",
         "description": "Close paraphrases, in the same language, of an earlier row (embedding near-duplicates; "
-        "a pure hash dedup misses them); 'keep' lists the originals.",
+        "a pure hash dedup misses them); 'keep' lists the originals. Embeddings alone drop them all; the "
+        "default's content check drops only those with the same content words as their original "
+        "(tests/curate/test_stage.py names them).",
     },
     "dup_translation": {
         "step": "dedup",
