@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 # Scripts written without spaces between words: CJK ideographs, kana, Thai, Lao, Khmer, Myanmar.
 _UNSPACED = (
@@ -114,6 +114,7 @@ def _stemmer(lang: str | None):
         return None
 
 
+@lru_cache(maxsize=1 << 16)
 def _strip_accents(word: str) -> str:
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -136,10 +137,16 @@ def content_words(text: str, lang: str | None) -> list[str]:
     kept = [w for w in words if w not in fillers]
     if lang == "es":
         kept = [_drop_enclitic(w) for w in kept]
-    stemmer = _stemmer(lang)
-    if stemmer is not None:
-        kept = [w if w.isdigit() else stemmer.stemWord(w) for w in kept]
-    return [_strip_accents(w) for w in kept]
+    if _stemmer(lang) is None:
+        return [_strip_accents(w) for w in kept]
+    return [_stem(lang, w) for w in kept]
+
+
+@lru_cache(maxsize=1 << 18)
+def _stem(lang: str, word: str) -> str:
+    # Snowball in pure Python costs ~50 us a word; words repeat (Zipf), so a cache makes the
+    # key of a typical prompt a few dict lookups.
+    return _strip_accents(word if word.isdigit() else _stemmer(lang).stemWord(word))
 
 
 def content_key(text: str, lang: str | None) -> tuple[str, ...]:
