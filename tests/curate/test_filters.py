@@ -310,6 +310,7 @@ def test_presets_differ_only_where_documented() -> None:
         "dedup.threshold",
         "dedup.semantics",
         "dedup.search",
+        "dedup.content_check",
     }
 
 
