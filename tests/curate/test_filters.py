@@ -171,7 +171,8 @@ def _score(text: str, strip: bool) -> float:
 def test_threshold_boundary_ge_vs_gt() -> None:
     text = "Bagaimana cara mengatasi masalah koneksi internet yang lambat di rumah?"
     exact_score = _score(text, True)
-    at = LangIDConfig(threshold=exact_score, rule="exact")
+    # The threshold alone decides here: no label prior, no second opinion.
+    at = LangIDConfig(threshold=exact_score, rule="exact", agree_threshold=None, second_opinion="none")
     assert kept(LanguageIDFilter(at), rec(text, "id", "Indonesian"))  # >= keeps the row at the threshold
     strict = at.model_copy(update={"strict": True})
     assert not kept(LanguageIDFilter(strict), rec(text, "id", "Indonesian"))  # > drops it
@@ -323,12 +324,16 @@ def test_presets_differ_only_where_documented() -> None:
         "langid.strict",
         "langid.rule",
         "langid.strip_code",
+        "langid.strip_technical",
+        "langid.agree_threshold",
+        "langid.second_opinion",
         "length.strict",
         "length.joined",
         "dedup.embedder",
         "dedup.threshold",
         "dedup.semantics",
         "dedup.search",
+        "dedup.content_check",
     }
 
 

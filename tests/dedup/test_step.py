@@ -24,6 +24,9 @@ def load() -> list[Record]:
 
 
 def run(tmp_path, e5, **cfg):
+    # These tests pin the embedding search on paraphrase fixtures; the content check, which
+    # keeps paraphrases with other content words apart, has its own tests (test_content_check_*).
+    cfg.setdefault("content_check", False)
     step = NearDuplicateFilter(
         DedupConfig(cache_dir=str(tmp_path / "cache"), **cfg), progress=False, embedder=e5
     )
@@ -160,7 +163,7 @@ def test_approx_search_reports_its_agreement(tmp_path, e5):
 @pytest.mark.embedder
 def test_report_is_written(tmp_path, e5):
     step = NearDuplicateFilter(
-        DedupConfig(cache_dir=str(tmp_path / "cache"), report=True),
+        DedupConfig(cache_dir=str(tmp_path / "cache"), report=True, content_check=False),
         progress=False,
         report_dir=tmp_path / "rep",
         embedder=e5,
@@ -196,7 +199,9 @@ def test_unknown_embedder_needs_a_threshold(tmp_path, e5):
 
     with pytest.raises(ConfigError, match="no calibrated threshold for embedder some-model"):
         NearDuplicateFilter(DedupConfig(), embedder=Unknown()).setup()
-    step = NearDuplicateFilter(DedupConfig(threshold=0.9, cache=False), embedder=Unknown(), progress=False)
+    step = NearDuplicateFilter(
+        DedupConfig(threshold=0.9, cache=False, content_check=False), embedder=Unknown(), progress=False
+    )
     kept, _ = step.process(load()[:3])
     assert [r.id for r in kept] == ["p01", "p03"]
 
@@ -208,9 +213,65 @@ def test_rows_without_a_prompt_pass_untouched(tmp_path, e5):
         Record(id="n2", source="t", language="en", messages=[{"role": "user", "content": "   "}]),
         Record(id="n3", source="t", language="ko", messages=[]),
     ]
-    step = NearDuplicateFilter(DedupConfig(cache_dir=str(tmp_path / "c")), progress=False, embedder=e5)
+    step = NearDuplicateFilter(
+        DedupConfig(cache_dir=str(tmp_path / "c"), content_check=False), progress=False, embedder=e5
+    )
     kept, rejected = step.process(rows)
     assert [r.id for r in kept] == ["p01", "n1", "n2", "n3"] and [r.record.id for r in rejected] == ["p02"]
     langs = step.summary()["languages"]
     assert langs["en"]["no_prompt"] == 2 and langs["en"]["in"] == 4 and langs["en"]["removal_rate"] == 0.25
     assert langs["ko"] == {"in": 1, "removed": 0, "kept": 1, "no_prompt": 1, "removal_rate": 0.0}
+
+
+# --- the content check (issue 10, item 6) -----------------------------------------------------
+
+NEAR = [
+    # (id, language, prompt): r* are rewordings of the row before them, m* near misses of it.
+    ("a1", "de", "Schreibe ein Gedicht über den Herbst."),
+    ("m1", "de", "Schreibe ein Gedicht über den Frühling."),  # cosine 0.965 with a1
+    ("r1", "de", "Bitte schreibe ein Gedicht über den Herbst!"),
+    ("a2", "en", "Give me 5 tips for learning to cook."),
+    ("m2", "en", "Give me 10 tips for learning to cook."),
+    ("r2", "en", "hi, could you give me 5 tips for learning to cook? thanks"),
+    ("a3", "fr", "Écris un poème sur l'automne."),
+    ("m3", "fr", "Écris un poème sur l'automne en quatre vers."),
+    ("r3", "fr", "écris un poème sur l'automne, s'il te plaît"),
+    ("a4", "zh", "请帮我写一封给房东的信，说明下个月的房租会晚交一周。"),
+    ("m4", "zh", "请帮我写一封给房东的信，说明下个月的房租会晚交两周。"),
+    ("r4", "zh", "请帮我写一封给房东的信,说明下个月的房租会晚交一周"),
+]
+
+
+def near_rows() -> list[Record]:
+    return [
+        Record(id=i, source="t", language=lang, messages=[{"role": "user", "content": text}])
+        for i, lang, text in NEAR
+    ]
+
+
+def test_content_check_keeps_near_misses_apart_and_merges_rewordings(tmp_path, e5):
+    step = NearDuplicateFilter(DedupConfig(cache_dir=str(tmp_path / "c")), progress=False, embedder=e5)
+    kept, rejected = step.process(near_rows())
+    assert [r.id for r in kept] == ["a1", "m1", "a2", "m2", "a3", "m3", "a4", "m4"]
+    dup_of = {r.record.id: r.record.meta["dup_of"] for r in rejected}
+    assert dup_of == {"r1": "a1", "r2": "a2", "r3": "a3", "r4": "a4"}
+    assert all(r.reason.endswith("same content words)") for r in rejected)
+    summary = step.summary()
+    assert summary["content_check"] is True and step.threshold == 0.915
+    assert summary["languages"]["de"]["content_groups"] == 2
+
+
+def test_without_the_content_check_near_misses_are_merged(tmp_path, e5):
+    # What issue 10 found: embeddings alone take the autumn and spring poems for one request.
+    step = NearDuplicateFilter(
+        DedupConfig(cache_dir=str(tmp_path / "c"), content_check=False), progress=False, embedder=e5
+    )
+    _, rejected = step.process(near_rows())
+    assert {"m1", "m4"} <= {r.record.id for r in rejected}
+
+
+def test_paper_preset_has_no_content_check():
+    from tagengo.dedup.config import PRESETS
+
+    assert PRESETS["tagengo-2024"]["content_check"] is False
+    assert DedupConfig().content_check is True
