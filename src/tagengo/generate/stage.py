@@ -56,7 +56,8 @@ def generate(
             source=source,
             steps=[step],
             out=out,
-            workers=1,
+            # One process locally (see above); Ray actors each build their own client.
+            workers=run_kw.pop("workers", 1) if run_kw.get("executor") == "ray" else 1,
             chunk_rows=chunk_rows,
             progress=False,  # the client's bar (answers, tokens/s, spend) says more than the runner's
             force=force,
