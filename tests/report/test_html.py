@@ -140,3 +140,47 @@ def test_a_folder_with_nothing_known_is_listed_not_dropped(tmp_path: Path) -> No
     out = write_report([tmp_path / "empty"], tmp_path / "r.html")
     text = out.read_text()
     assert "Not shown" in text and str(tmp_path / "empty") in text
+
+
+@pytest.mark.llm
+def test_generation_section_counts_what_the_rows_carry(tmp_path: Path) -> None:
+    """A real generate run (bundled SmolLM2, a few tokens, so most answers are cut and rejected):
+    the page's tokens, finish reasons and rejection reasons are the rows' meta.generation."""
+    from tagengo.generate.config import GenerateConfig
+    from tagengo.generate.stage import generate
+
+    prompts = tmp_path / "prompts.jsonl"
+    rows = [
+        ("g1", "en", "Reply with one word: what colour is the sky on a clear day?"),
+        ("g2", "de", "Nenne drei Farben des Regenbogens."),
+        ("g3", "es", "Escribe un poema largo sobre el mar y las olas."),
+    ]
+    prompts.write_text(
+        "\n".join(
+            json.dumps({"id": i, "language": lang, "messages": [{"role": "user", "content": text}]})
+            for i, lang, text in rows
+        )
+        + "\n"
+    )
+    cfg = GenerateConfig(backend="llamacpp", cache_path=str(tmp_path / "llm.sqlite"), max_tokens=6)
+    m = generate(prompts, tmp_path / "gen", cfg, progress=False).manifest
+    (sec,) = [s for s in collect_sections(tmp_path / "gen") if s.kind == "generation"]
+    t = sec.tables()
+    metas = [
+        json.loads(x)["generation"]
+        for sub in ("data", "rejected")
+        for x in pq.read_table(tmp_path / "gen" / sub).column("meta").to_pylist()
+    ]
+    (model_row,) = t["Tokens and cost"].rows
+    assert model_row[1] == len(metas) == len(rows)
+    assert model_row[2] == m["counts"]["kept"]
+    assert model_row[3] == sum(g["input_tokens"] for g in metas)
+    assert model_row[4] == sum(g["output_tokens"] for g in metas)
+    finish = {r[0]: (r[1], r[2], r[3]) for r in t["Finish reasons"].rows}
+    assert sum(v[0] for v in finish.values()) == len(rows)
+    assert sum(v[2] for v in finish.values()) == m["counts"]["rejected"]
+    assert {r[0] for r in t["Per language"].rows} == {"en", "de", "es"}
+    assert {"Finish reasons", "Answer length"} <= set(sec.figures())
+    if m["counts"]["rejected"]:
+        reasons = next(s for s in collect_sections(tmp_path / "gen") if s.kind == "generate").tables()
+        assert any("unfinished" in r[1] for r in reasons["generate: rejection reasons"].rows)
