@@ -114,6 +114,11 @@ def funnel_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | Note
     return [Figure("Funnel chart", png_of(fig), src), table]
 
 
+def _spread(items: list[tuple[str, int]]) -> bool:
+    values = [v for _, v in items if v > 0]
+    return bool(values) and max(values) >= 20 * min(values)
+
+
 def _pct(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 2) if whole else None
 
@@ -132,8 +137,9 @@ def language_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
                     [k for k, _ in kept],
                     [v for _, v in kept],
                     title=f"rows kept per language ({sum(v for _, v in kept):,} in {len(kept)} languages)",
-                    ylabel="rows kept (log scale)",
-                    log=True,
+                    # Log scale only where sizes span orders of magnitude (the paper's Fig. 1).
+                    ylabel="rows kept" + (" (log scale)" if _spread(kept) else ""),
+                    log=_spread(kept),
                 ),
                 src,
             )
