@@ -8,7 +8,9 @@ Builds N LMSYS-shaped rows (curate_bench's generator: wordfreq text in 30 langua
 once with `--executor local` and once with `--executor ray` (2 Ray Data actors on a Ray
 instance the command starts itself: its start-up is part of the figure, as it is for a user).
 Prints both wall times, the ratio ray / local (goal <= 1.3 on one machine) and whether the
-two output folders are byte-identical.
+two output folders are byte-identical. Then the same on the first ``--small`` rows (one
+chunk), which is mostly fixed cost (interpreter, models, for Ray its start-up and actors), so
+that the per-row cost of each executor shows apart from it: (T(N) - T(small)) / (N - small).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", type=Path, default=None, help="Keep (or reuse) the generated JSONL here.")
+    ap.add_argument("--small", type=int, default=1000, help="Rows of the fixed-cost run (0: skip it).")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ray_bench_"))
     try:
@@ -78,6 +81,18 @@ def main() -> None:
         same = digests(tmp / "local") == digests(tmp / "ray")
         ratio = times["ray"] / times["local"]
         print(f"ratio ray / local: {ratio:.2f}x (goal <= 1.3)  outputs byte-identical: {same}")
+        if args.small and args.small < args.rows:
+            small = tmp / "small.jsonl"
+            with open(path, "rb") as src, open(small, "wb") as dst:
+                for _, line in zip(range(args.small), src, strict=False):
+                    dst.write(line)
+            fixed = {e: run(small, tmp / f"{e}-small", e, args.workers) for e in ("local", "ray")}
+            per_row = {e: (times[e] - fixed[e]) / (args.rows - args.small) * 1e3 for e in fixed}
+            for e in fixed:
+                print(
+                    f"{e:>5}: {args.small:,} rows (fixed cost) {fixed[e]:6.1f} s; per row beyond it {per_row[e]:.3f} ms"
+                )
+            print(f"per-row ratio ray / local: {per_row['ray'] / per_row['local']:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

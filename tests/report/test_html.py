@@ -184,3 +184,21 @@ def test_generation_section_counts_what_the_rows_carry(tmp_path: Path) -> None:
     if m["counts"]["rejected"]:
         reasons = next(s for s in collect_sections(tmp_path / "gen") if s.kind == "generate").tables()
         assert any("unfinished" in r[1] for r in reasons["generate: rejection reasons"].rows)
+
+
+def test_a_stage_where_nothing_survives_still_reports(tmp_path: Path, chromium) -> None:
+    """Every row rejected (a 1-token limit): the funnel ends at 0, the reasons are all there,
+    and the page has no chart that needs kept rows but still loads cleanly."""
+    from tagengo.curate.stage import curate, preset_config
+
+    cfg = preset_config("default", length={"max_tokens": 1})
+    m = curate(None, tmp_path / "none", cfg, progress=False, workers=1).manifest
+    assert m["counts"]["kept"] == 0
+    (sec,) = collect_sections(tmp_path / "none")
+    t = sec.tables()
+    assert t["Funnel"].rows[-1][2] == 0
+    assert sum(r[2] for r in t["curate: rejection reasons"].rows) == m["counts"]["rejected"]
+    assert "Language distribution" not in sec.figures()
+    html = write_report([tmp_path / "none"], tmp_path / "r.html")
+    v = chromium(html, tmp_path / "r.png")
+    assert v.errors == [] and v.external_requests == [] and v.section_kinds == ["curate"]

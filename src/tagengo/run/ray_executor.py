@@ -136,12 +136,17 @@ def map_chunks(
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
+    size = max(1, min(actors, len(blobs)))
+    # A fixed pool waits for every actor: ask each for a share of the CPUs, not a whole one, when
+    # there are more actors than CPUs (2 workers on a 1-CPU container must still start).
+    cpus = float(ray.cluster_resources().get("CPU", 1.0))
     ds = ray.data.from_items(blobs, override_num_blocks=len(blobs))
     out = ds.map_batches(
         ChunkWorker,
         fn_constructor_args=(stage, shippable(steps), fmt, source_names),
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=max(1, min(actors, len(blobs)))),
+        compute=ray.data.ActorPoolStrategy(size=size),
+        num_cpus=min(1.0, cpus / size),
         zero_copy_batch=True,
     )
     for row in out.iter_rows():
