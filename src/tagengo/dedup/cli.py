@@ -14,7 +14,7 @@ import click
 
 from tagengo.dedup.config import PRESETS, DedupConfig
 from tagengo.errors import InputError
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import executor_options, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
@@ -33,6 +33,7 @@ from tagengo.run.options import build_config, config_options
     help="With --calibrate: your own JSONL of pairs (fields lang, kind = rewording|paraphrase|near_miss|related|unrelated, a, b) "
     "instead of the bundled ones.",
 )
+@executor_options
 @config_options(DedupConfig)
 def command(
     input_path: str | None,
@@ -45,6 +46,8 @@ def command(
     preset: str,
     calibrate: bool,
     calibration_pairs: str | None,
+    executor: str,
+    ray_address: str | None,
     **kwargs: Any,
 ) -> None:
     """Remove near-duplicate prompts within each language (Tagengo section 3.1).
@@ -73,6 +76,8 @@ def command(
         workers=workers,
         force=force,
         progress=progress,
+        executor=executor,
+        ray_address=ray_address,
     )
     print_stage_summary(result)
     _print_language_rates(result.manifest)

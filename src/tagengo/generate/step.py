@@ -49,6 +49,8 @@ class GenerateStep(Step):
     """Appends the teacher's answer to each record. Build the client once (``setup``)."""
 
     name = "generate"
+    #: Not shipped to Ray actors: each builds its own client from the config (tagengo.run.ray_executor).
+    runtime_attrs = ("client",)
 
     def __init__(self, cfg: GenerateConfig, *, client: ChatClient | None = None, progress: bool = False):
         self.cfg = cfg

@@ -68,3 +68,21 @@ def stage_io_options(
         return fn
 
     return decorate
+
+
+def executor_options(fn: F) -> F:
+    """--executor/--ray-address: where the streaming steps run (see tagengo.run.ray_executor)."""
+    fn = click.option(
+        "--ray-address",
+        default=None,
+        help="With --executor ray: the cluster to join ('auto', 'ray://HOST:10001'; "
+        "default: start or join one on this machine).",
+    )(fn)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Run the streaming steps in local processes, or in Ray Data actors (as many as worker "
+        "processes; extra 'ray'). Outputs are identical.",
+    )(fn)
