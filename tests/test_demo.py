@@ -22,7 +22,9 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
 
     out = tmp_path / "demo"
     steps = run_demo(out, per_language=1, max_tokens=48, questions=1, bench_languages=("en",), progress=False)
-    assert [s.name for s in steps] == ["curate", "mix", "generate", "export", "bench"]
+    assert [s.name for s in steps] == ["curate", "mix", "generate", "export", "bench", "report"]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "1-curated" in page and "3-generated" in page and "5-bench" in page
 
     curated = read_manifest(out / "1-curated")
     assert curated["steps"][-1]["name"] == "dedup" and curated["steps"][-1]["removed"] > 0

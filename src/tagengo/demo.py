@@ -6,6 +6,7 @@
       -> generate (SmolLM2-135M-Instruct in-process through llama.cpp, temperature 0)
       -> export (ShareGPT JSONL for Axolotl, with a dataset card)
       -> bench: answer our mini MT-Bench-X in three languages, judge, show the scores
+      -> report: one HTML page over every stage's output (report.html)
 
 The bundled 135M model is there so that every stage runs for real with no key and no network;
 it is not a good teacher or judge: its answers and grades show the flow, not quality. Give
@@ -205,6 +206,16 @@ def run_demo(
     _timed(steps, console, "generate", out / "3-generated", do_generate)
     _timed(steps, console, "export", out / "4-export", do_export)
     _timed(steps, console, "bench", out / "5-bench", do_bench)
+
+    def do_report() -> str:
+        from tagengo.report.html import write_report
+
+        # The cache folder holds no stage output; every stage folder is named.
+        stage_dirs = [out / s.path.name for s in steps]
+        path = write_report(stage_dirs, out / "report.html")
+        return f"one self-contained HTML page: {path}"
+
+    _timed(steps, console, "report", out / "report.html", do_report)
 
     table = Table(title="tagengo demo")
     table.add_column("stage")
