@@ -25,7 +25,9 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("code_block", re.compile(r"```.*?(?:```|\Z)", re.S)),
     ("inline_code", re.compile(r"`[^`\n]+`")),
     ("url", re.compile(r"(?:https?://|www\.)[^\s<>()\[\]{}\"']+[^\s<>()\[\]{}\"'.,;:!?]", re.I)),
-    ("latex", re.compile(r"\$\$.+?\$\$|\$[^$\n]{1,200}\$", re.S)),
+    # Inline math opens with a non-space (not "${", a shell variable) and closes after one, so
+    # prices ("$5 and $10") are left alone.
+    ("latex", re.compile(r"\$\$.+?\$\$|\$(?![{\s])[^$\n]{0,200}?[^$\s\\]\$", re.S)),
     (
         "placeholder",
         re.compile(r"\{\{[^{}\n]{1,80}\}\}|\$\{[^{}\n]{1,80}\}|\{[A-Za-z_][A-Za-z0-9_.]{0,40}\}"),
