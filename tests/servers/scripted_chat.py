@@ -23,7 +23,12 @@ Control words in a source text change the answers:
 ``WRONGLANG``  the translator answers in English
 ``EMPTY``      the translator answers with nothing
 ``BACKWRONG``  the instruction's back-translation comes back in English
+``ITEM<n>``    no effect; kept through every answer, so that items of a benchmark make
+               distinct requests (the client would otherwise send identical ones once)
 =============  ===========================================================================
+
+Run on its own (benchmarks): ``python tests/servers/scripted_chat.py --latency 0.2`` prints
+``{"url": ...}`` on its first line and serves until killed.
 
 ``stats`` counts requests and completed answers per request hash (which is how a test
 proves nothing finished was paid for twice); ``latency_s`` delays every answer.
@@ -52,7 +57,7 @@ SENTENCES = {
 }
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
 _CONTROL = re.compile(
-    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG)\b"
+    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG|ITEM\d+)\b"
 )
 _MARKER = re.compile(r"⟦\d+⟧")
 _BETWEEN = re.compile(r"-----\n(.*?)\n-----", re.S)
@@ -207,3 +212,23 @@ class ScriptedChatServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description="scripted OpenAI-compatible chat server (tests, benchmarks)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency", type=float, default=0.0)
+    args = p.parse_args()
+    server = ScriptedChatServer(latency_s=args.latency, port=args.port).start()
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,8 @@ translation fails a check (the ones of ``tagengo translate``) is left out of the
 and listed, with the reason, in ``<out>/tagengo/translation.json``, which also records the
 config, the model and the counts. The reference answers of a left-out question go too.
 
-MT-Bench-X (arXiv 2405.11966 and the Tagengo paper's evaluation) was made this way, by
-translating FastChat's English set; its judge prompts stay in English.
+MT-Bench-X, which the Tagengo paper evaluates on, was made this way, by translating
+FastChat's English set. A ``judge_prompts.jsonl`` beside the questions is copied as it is.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ so the one-to-many part of translation happens here, in the source: each chunk o
 input is read and converted as usual (unreadable rows stay quarantined with file and
 line), then every record becomes one row per target language (plus the source row itself
 with ``include_source``). All rows of one item share ``meta.<group_key>``, the item's
-parallel-group id. Counts in the manifest are of these expanded rows; ``source_rows`` in
-its ``translate`` section gives the items.
+parallel-group id. Counts in the manifest are of these expanded rows.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ class ParallelSource(Source):
     base: Source | None = None
     config: TranslateConfig | None = None
     lid: LanguageIdentifier | None = None
+    #: Items expanded, and items whose source language came from language ID (this process).
     counts: dict[str, int] = field(default_factory=lambda: {"source_rows": 0, "no_language": 0})
 
     @classmethod
