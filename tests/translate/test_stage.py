@@ -84,3 +84,17 @@ def test_unknown_target_language_is_a_config_error(llm_options, tmp_path):
         translate(FIXTURE, tmp_path / "out", TranslateConfig(to=["xx"], model="m"))
     with pytest.raises(ConfigError, match="--to"):
         translate(FIXTURE, tmp_path / "out", TranslateConfig(model="m"))
+
+
+def test_a_target_in_the_source_language_is_the_source_row(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = TranslateConfig(to=["en", "es"], include_source=False, **llm_options(server))
+    result = translate(FIXTURE, tmp_path / "out", cfg)
+    assert result.manifest["counts"]["read"] == 10
+    kept = rows(tmp_path / "out", "data")
+    plain = {r["language"]: r for r in kept if r["meta"]["parallel_group"] == "plain"}
+    assert (
+        set(plain) == {"en", "es"}
+        and plain["en"]["id"] == "plain"
+        and "translation" not in plain["en"]["meta"]
+    )

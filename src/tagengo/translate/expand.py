@@ -67,14 +67,15 @@ class ParallelSource(Source):
         src = self.source_language(rec)
         group = rec.meta.get(cfg.group_key) or rec.id
         out: list[Record] = []
-        if cfg.include_source:
+        # A target equal to the source language is served by the source row itself.
+        if cfg.include_source or src in cfg.to:
             keep = copy.deepcopy(rec)
             keep.language = src or keep.language
             keep.meta[cfg.group_key] = group
             out.append(keep)
         for target in cfg.to:
             if target == src:
-                continue  # the source row already is this language's member
+                continue
             row = copy.deepcopy(rec)
             row.id = f"{rec.id}-{target}"
             row.language = target
