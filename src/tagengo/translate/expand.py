@@ -10,11 +10,12 @@ parallel-group id. Counts in the manifest are of these expanded rows.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.io.source import Chunk, Source, parse_chunk
@@ -69,14 +70,14 @@ class ParallelSource(Source):
         out: list[Record] = []
         # A target equal to the source language is served by the source row itself.
         if cfg.include_source or src in cfg.to:
-            keep = copy.deepcopy(rec)
+            keep = _copy(rec)
             keep.language = src or keep.language
             keep.meta[cfg.group_key] = group
             out.append(keep)
         for target in cfg.to:
             if target == src:
                 continue
-            row = copy.deepcopy(rec)
+            row = _copy(rec)
             row.id = f"{rec.id}-{target}"
             row.language = target
             row.meta[cfg.group_key] = group
@@ -84,3 +85,14 @@ class ParallelSource(Source):
             row.meta["translation"] = info
             out.append(row)
         return out
+
+
+def _copy(rec: Record) -> Record:
+    """A deep copy (meta through orjson: several times faster than copy.deepcopy)."""
+    return Record(
+        rec.id,
+        rec.source,
+        rec.language,
+        [dict(m) for m in rec.messages],
+        orjson.loads(orjson.dumps(rec.meta, default=str)),
+    )

@@ -36,6 +36,7 @@ from tagengo.translate.protect import Protected, protect, restore
 
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _LETTER = re.compile(r"[^\W\d_]")
+_MARKERS = re.compile(r"⟦\d+⟧")
 
 
 def text_length(text: str) -> int:
@@ -47,6 +48,11 @@ def letters(text: str) -> int:
     return len(_LETTER.findall(text))
 
 
+def marker_free_letters(text: str) -> int:
+    """Letters of a protected text outside its markers."""
+    return letters(_MARKERS.sub(" ", text))
+
+
 class TranslationCheck:
     """The checks one translated message must pass. Shared with `tagengo reverse`."""
 
@@ -55,14 +61,22 @@ class TranslationCheck:
         self.lid = lid
 
     def check(
-        self, source: str, translated: str, target: str, info: dict[str, Any], where: str
+        self,
+        source: str,
+        translated: str,
+        target: str,
+        info: dict[str, Any],
+        where: str,
+        prose_letters: int | None = None,
     ) -> str | None:
-        """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio."""
+        """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio.
+        ``prose_letters``: letters of the source outside protected spans, if already counted."""
         cfg = self.cfg
         if not translated.strip():
             return f"empty translation of {where}"
-        prose = protect(source).text if cfg.protect else source
-        if letters(re.sub(r"⟦\d+⟧", " ", prose)) < cfg.lid_min_chars:
+        if prose_letters is None:
+            prose_letters = marker_free_letters(protect(source).text if cfg.protect else source)
+        if prose_letters < cfg.lid_min_chars:
             return None
         ratio = text_length(translated) / max(text_length(source), 1)
         info["length_ratio"] = round(ratio, 3)
@@ -145,19 +159,20 @@ class TranslateStep(Step):
             )
             for i, _, p in jobs
         ]
-        needs_call = [letters(re.sub(r"⟦\d+⟧", " ", p.text)) > 0 for _, _, p in jobs]
+        prose = [marker_free_letters(p.text) for _, _, p in jobs]
+        needs_call = [n > 0 for n in prose]
         to_send = [r for r, need in zip(requests, needs_call, strict=True) if need]
         answers = iter(self.client.chat_many(to_send, desc="translate") if to_send else [])
         model_id = self.client.model_id
 
         acc = Accounting()
         problems: dict[int, str] = {}
-        per_row: dict[int, list[tuple[int, Protected, ChatResponse | None, str]]] = {}
-        for (i, j, p), req, need in zip(jobs, requests, needs_call, strict=True):
+        per_row: dict[int, list[tuple[int, Protected, int, ChatResponse | None, str]]] = {}
+        for (i, j, p), req, n_letters, need in zip(jobs, requests, prose, needs_call, strict=True):
             resp = next(answers) if need else None
             if resp is not None:
                 acc.record(resp, resp.model)
-            per_row.setdefault(i, []).append((j, p, resp, req.key(model_id)))
+            per_row.setdefault(i, []).append((j, p, n_letters, resp, req.key(model_id) if need else ""))
 
         for i, items in per_row.items():
             row = batch[i]
@@ -166,7 +181,7 @@ class TranslateStep(Step):
             msgs_meta: list[dict[str, Any]] = []
             new_messages = [dict(m) for m in row.messages]
             calls: list[dict[str, Any]] = []
-            for j, p, resp, key in items:
+            for j, p, n_letters, resp, key in items:
                 source = row.messages[j]["content"]
                 m_info: dict[str, Any] = {"role": row.messages[j]["role"], "source": source}
                 if p.spans:
@@ -188,7 +203,7 @@ class TranslateStep(Step):
                     m_info["raw"] = text
                     problems[i] = f"protected span of {where}: {'; '.join(lost)}"
                     continue
-                if reason := check.check(source, restored, target, m_info, where):
+                if reason := check.check(source, restored, target, m_info, where, n_letters):
                     m_info["raw"] = text
                     problems[i] = reason
                     continue
