@@ -5,7 +5,10 @@
    bottleneck); goal: within 1.1x of it.
 2. Warm re-run: the same verdicts judged again with --rejudge, so every request goes through
    the client and is answered by the request cache; goal: no calls, <= 2 s for 500 verdicts.
-3. Resume: the same command without --rejudge (verdicts kept from the file), for reference.
+3. Resume: the same command without --rejudge (verdicts kept from the file: each one's request
+   key is recomputed and compared), for reference.
+4. A second run (--runs 2): run 1 is kept, run 2 is a new sample (sample index 1 in every
+   request key), so it must make one call per verdict, none from the cache.
 
     .venv/bin/python benchmarks/bench_bench.py --verdicts 500 --latency 0.2 --concurrency 32
 """
@@ -174,6 +177,12 @@ def main() -> None:
             (kept,) = judge_bench(bench, cfg, client)
             kept_s = time.perf_counter() - t0
         calls_kept = server.calls - calls_cold - calls_warm
+
+        with build_client(llm) as client:
+            t0 = time.perf_counter()
+            _, run2 = judge_bench(bench, cfg.model_copy(update={"runs": 2}), client)
+            run2_s = time.perf_counter() - t0
+        calls_run2 = server.calls - calls_cold - calls_warm - calls_kept
         max_in_flight = server.max_in_flight
 
     bound = cold.judged * args.latency / args.concurrency
@@ -193,6 +202,9 @@ def main() -> None:
         "resume_s": round(kept_s, 3),
         "resume_calls": calls_kept,
         "resume_kept": kept.kept,
+        "run2_s": round(run2_s, 3),
+        "run2_calls": calls_run2,
+        "run2_cached": run2.cached_calls,
         "peak_rss_mib": round(proc.memory_info().rss / 2**20, 1),
     }
     assert n == cold.judged, (n, cold.judged)
@@ -209,6 +221,10 @@ def main() -> None:
         f"goal no calls and <= 2 s: {'met' if calls_warm == 0 and warm_s <= 2 else 'MISSED'}"
     )
     print(f"resume (verdicts kept from the file): {kept_s:.2f} s, {calls_kept} calls")
+    print(
+        f"second run (--runs 2, a new sample): {run2_s:.2f} s, {calls_run2} calls, {run2.cached_calls} from "
+        f"cache; goal one call per verdict: {'met' if calls_run2 == cold.judged and run2.cached_calls == 0 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

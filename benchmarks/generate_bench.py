@@ -1,6 +1,6 @@
 """Speed of the LLM client layer (what `tagengo generate` spends besides the model's time).
 
-1. HTTP: N requests to a local OpenAI-compatible server (tagengo.llm.fake_server, its own
+1. HTTP: N requests to a local OpenAI-compatible server (tests/servers/fake_chat_server.py, its own
    process) that answers after a fixed latency, at concurrency C. The bound is
    N x latency / C (every slot always busy); goal: wall time within 1.1x of it, and client
    CPU per request <= 0.5 ms (the whole client process: event loop, JSON, SQLite cache).
@@ -29,6 +29,9 @@ import psutil
 
 from tagengo.llm import ChatRequest, LLMConfig, build_client
 
+#: The fake server is a test server (tests/servers/), run as a script in its own process.
+FAKE_SERVER = Path(__file__).resolve().parent.parent / "tests" / "servers" / "fake_chat_server.py"
+
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -36,7 +39,7 @@ def _peak_rss_mb() -> float:
 
 def bench_http(n: int, latency: float, concurrency: int) -> dict:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tagengo.llm.fake_server", "--port", "0", "--latency", str(latency)],
+        [sys.executable, str(FAKE_SERVER), "--port", "0", "--latency", str(latency)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -104,11 +107,11 @@ PROMPTS = [
 def bench_llama(max_tokens: int, rounds: int, n_threads: int | None) -> dict:
     from llama_cpp import Llama
 
-    from tagengo.llm.backends.llamacpp import bundled_gguf
+    from tagengo.llm.backends.llamacpp import bundled_gguf, llama_load_kwargs
 
     path = bundled_gguf()
-    kw = {"n_ctx": 1024, "verbose": False, **({"n_threads": n_threads} if n_threads else {})}
-    bare_llm = Llama(model_path=str(path), **kw)
+    # The same load parameters as the backend (no extra buffer types), so the two are comparable.
+    bare_llm = Llama(**llama_load_kwargs(path, n_ctx=1024, n_threads=n_threads))
     cfg = LLMConfig(backend="llamacpp", n_ctx=1024, n_threads=n_threads, cache=False)
     reqs = [
         ChatRequest.from_messages([{"role": "user", "content": p}], max_tokens=max_tokens) for p in PROMPTS

@@ -9,6 +9,7 @@ answer per row, 5% of rows left unanswered), then times, each in a fresh process
 * mix: the sampled recipe (every language cut to the smallest one's size) through the
   stage runner, reading and writing Parquet dataset folders;
 * export: the whole input to `messages` JSONL with a 5% validation split and the card;
+* rules: export's check of every conversation against the chat rules alone, in memory;
 * steps: the sampled recipe's steps alone (their Arrow fast path on the table in memory), to
   tell the mix's own work from the stage runner's reading, chunking and writing;
 * bound: reading every data part and writing it back as one Parquet file (the I/O floor of
@@ -158,6 +159,16 @@ def phase(name: str, src: Path, work: Path, workers: int, rows: int) -> dict:
             reasons = step.select(table)
             table = table.filter(pa.array([r is None for r in reasons]))
         out_rows = table.num_rows
+    elif name == "rules":  # export's chat-rule check alone (io/writers.row_problems), in memory
+        from tagengo.io.writers import row_problems
+        from tagengo.run.dataset import read_table
+
+        table = read_table(src).select(["messages"])
+        t0 = time.perf_counter()
+        problems = []
+        for batch in table.to_batches(max_chunksize=20_000):  # export's batch size
+            problems += row_problems(batch, "messages")
+        out_rows = sum(p is None for p in problems)
     elif name == "export":
         from tagengo.mix.config import ExportConfig
         from tagengo.mix.export import export
@@ -189,7 +200,7 @@ def main() -> None:
         results = {}
         # Every phase runs in a fresh process: Linux keeps a process's peak RSS across exec, so
         # this driver stays small and each child's figure is its own (workers included).
-        for name in ("make", "bound", "mix", "steps", "export"):
+        for name in ("make", "bound", "mix", "steps", "rules", "export"):
             cmd = [sys.executable, __file__, "--phase", name, "--src", str(src), "--work", str(tmp)]
             cmd += ["--workers", str(args.workers), "--rows", str(args.rows)]
             proc = subprocess.run(cmd, capture_output=True, text=True)

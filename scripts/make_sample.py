@@ -227,11 +227,11 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "lid_technical": {
         "step": "langid",
-        "default": None,
+        "default": "keep",
         "tagengo-2024": "drop",
         "description": "Short technical English prompts full of code, inline code or URLs: lid.176's "
-        "English score is low (notes give it per row); kept or dropped depending on threshold and "
-        "on whether code is stripped before LID.",
+        "English score is low (notes give it per row); the released rule drops them, the default keeps "
+        "them (code and code-like tokens left out, the agreeing top label taken as enough).",
     },
     "lid_code_switched": {
         "step": "langid",
@@ -242,11 +242,12 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "lid_low_resource": {
         "step": "langid",
-        "default": "drop",
+        "default": "keep",
         "tagengo-2024": "drop",
         "description": "Correctly labelled prompts in languages the compressed lid.176.ftz handles poorly "
-        "(Swahili, Norwegian Bokmål scored as Danish): they stay under 0.8 even grouped, so the funnel "
-        "loses them, as the real funnel loses most small languages (notes give the scores).",
+        "(Swahili, Norwegian Bokmål scored as Danish): they stay under 0.8 even grouped, so the released "
+        "funnel loses them, as the real funnel loses most small languages (notes give the scores); the "
+        "default keeps them, as lid.176's top label agrees with the label.",
     },
     "lid_embedded_foreign": {
         "step": "langid",
@@ -299,10 +300,12 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "dup_paraphrase": {
         "step": "dedup",
-        "default": "drop",
+        "default": None,
         "tagengo-2024": "drop",
         "description": "Close paraphrases, in the same language, of an earlier row (embedding near-duplicates; "
-        "a pure hash dedup misses them); 'keep' lists the originals.",
+        "a pure hash dedup misses them); 'keep' lists the originals. Embeddings alone drop them all; the "
+        "default's content check drops only those with the same content words as their original "
+        "(tests/curate/test_stage.py names them).",
     },
     "dup_translation": {
         "step": "dedup",

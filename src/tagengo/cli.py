@@ -29,7 +29,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("tagengo.mix.export_cli", "Write training files for Axolotl/TRL with a dataset card."),
     "bench": ("tagengo.bench.cli", "Multilingual MT-Bench: answer, judge, show."),
     "inspect": ("tagengo.run.inspect_cli", "Show a dataset folder's funnel, counts and sample rows."),
-    "demo": ("tagengo.demo_cli", "Run every stage on the bundled sample and model (offline, a few minutes)."),
+    "report": ("tagengo.report.cli", "Write one self-contained HTML page about stage outputs."),
+    "demo": (
+        "tagengo.demo_cli",
+        "Run every stage on the bundled sample and model (offline, about 6 minutes).",
+    ),
+    "doctor": (
+        "tagengo.doctor_cli",
+        "Check that every bundled part (LID, tokenizer, embedder, llama.cpp) runs here.",
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""`tagengo demo`: the whole flow on the embedded defaults, offline, in a few minutes.
+"""`tagengo demo`: the whole flow on the embedded defaults, offline, in about six minutes on 2 cores.
 
     bundled LMSYS-schema sample
       -> curate (steps 1-8, near-duplicates with the bundled multilingual e5 model)
@@ -8,11 +8,18 @@
       -> bench: answer our mini MT-Bench-X in three languages, judge, show the scores
 
 The bundled 135M model is there so that every stage runs for real with no key and no network;
-it is not a good teacher or judge. Point the same commands at a real server for real data.
+it is not a good teacher or judge: its answers and grades show the flow, not quality. Give
+``base_url``/``model`` (and ``judge_model``) to run the same flow with a real teacher and judge
+behind any OpenAI-compatible server.
+
+Before anything loads llama.cpp in this process, ``tagengo doctor``'s llama.cpp check runs in a
+child process: a build that crashes on this CPU becomes one sentence with its fix, not a bare
+"Segmentation fault" halfway through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable
@@ -22,7 +29,38 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tagengo.errors import TagengoError
+
 BENCH_DATA = Path(__file__).resolve().parent / "data" / "bench"
+
+#: Sent to the bundled teacher: a 135M model asked for brevity ends most answers by itself
+#: within the demo's token limit, so cut-off answers are the exception, not the rule.
+DEMO_SYSTEM_PROMPT = "Answer briefly, in two or three sentences, in the language of the question."
+
+
+def _rejection_reasons(folder: Path) -> list[str]:
+    """The reason of every row a stage rejected (its rejected/*.parquet)."""
+    import pyarrow.parquet as pq
+
+    return [
+        r
+        for part in sorted((folder / "rejected").glob("*.parquet"))
+        for r in pq.read_table(part, columns=["reason"]).column("reason").to_pylist()
+    ]
+
+
+def ensure_llamacpp_runs(console: Console | None = None) -> None:
+    """Raise ``TagengoError`` (what failed and the fix) unless the bundled model generates in a
+    child process. Called before this process loads llama.cpp, so a native crash cannot kill it."""
+    from tagengo.doctor import run_check
+
+    r = run_check("llamacpp")
+    if not r.ok:
+        raise TagengoError(
+            f"llama.cpp cannot run the bundled model on this machine: {r.detail}. Fix: {r.fix}"
+        )
+    if console is not None:
+        console.print(f"[green]✓[/] llama.cpp check ({r.seconds:.1f} s): {r.detail}")
 
 
 @dataclass
@@ -44,13 +82,23 @@ def _timed(steps: list[DemoStep], console: Console, name: str, path: Path, fn: C
 def run_demo(
     out: str | Path,
     *,
-    per_language: int = 2,
-    max_tokens: int = 96,
+    per_language: int = 1,
+    max_tokens: int = 128,
     bench_languages: tuple[str, ...] = ("en", "de", "ja"),
-    questions: int = 8,
+    questions: int = 3,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    judge_model: str | None = None,
+    progress: bool = True,
     console: Console | None = None,
 ) -> list[DemoStep]:
-    """Run every stage on the bundled sample and model; return what each step did."""
+    """Run every stage on the bundled sample; return what each step did.
+
+    The teacher and judge are the bundled SmolLM2-135M in-process unless ``base_url`` and
+    ``model`` name an OpenAI-compatible server (``judge_model`` defaults to ``model``; the key,
+    if any, is read from the environment variable ``api_key_env``). Raises ``TagengoError``
+    when llama.cpp cannot run here (checked in a child process first)."""
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
     from tagengo.bench.judge import judge_bench
@@ -68,25 +116,46 @@ def run_demo(
     console = console or Console(stderr=True)
     cache = out / "cache"
     steps: list[DemoStep] = []
-    llm = {"backend": "llamacpp", "cache_path": str(cache / "llm.sqlite")}
+    remote = base_url is not None or model is not None
+    if remote and not (base_url and model):
+        raise TagengoError("a real teacher needs both --base-url and --model")
+    if remote:
+        llm: dict = {"backend": "openai", "base_url": base_url, "model": model, "api_key_env": api_key_env}
+        judge_llm = {**llm, "model": judge_model or model}
+        judge_name = judge_model or model
+    else:
+        llm = {"backend": "llamacpp"}
+        judge_llm = dict(llm)
+        judge_name = "smollm2-135m-judge"
+    llm["cache_path"] = judge_llm["cache_path"] = str(cache / "llm.sqlite")
 
     def do_curate() -> str:
         cfg = preset_config("default", dedup={"enabled": True, "cache_dir": str(cache / "embeddings")})
-        m = curate(None, out / "1-curated", cfg, progress=False).manifest
+        m = curate(None, out / "1-curated", cfg, progress=progress).manifest
         c = m["counts"]
         langs = sum(1 for v in m["languages"].values() if v["kept"])
         return f"{c['read']} chat-log rows -> {c['kept']} prompts in {langs} languages ({c['rejected']} rejected with reasons)"
 
     def do_mix() -> str:
         cfg = MixConfig(recipe="sampled", per_language=per_language)
-        m = mix(out / "1-curated", out / "2-mix", cfg, progress=False).manifest
+        m = mix(out / "1-curated", out / "2-mix", cfg, progress=progress).manifest
         return f"{m['counts']['kept']} prompts, {per_language} per language"
 
     def do_generate() -> str:
-        cfg = GenerateConfig(**llm, max_tokens=max_tokens, require_stop=False, concurrency=1)
-        m = generate(out / "2-mix", out / "3-generated", cfg, progress=False).manifest
+        cfg = GenerateConfig(
+            **llm,
+            max_tokens=max_tokens,
+            system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
+            concurrency=8 if remote else 1,
+        )
+        m = generate(out / "2-mix", out / "3-generated", cfg, progress=progress).manifest
         c = m["counts"]
-        return f"{c['kept']} answers from the bundled SmolLM2-135M ({c['rejected']} rejected: unfinished or empty)"
+        cut = sum(1 for r in _rejection_reasons(out / "3-generated") if "finish_reason=length" in r)
+        teacher = model if remote else "the bundled SmolLM2-135M"
+        return (
+            f"{c['read']} prompts -> {c['kept']} finished answers from {teacher}; {c['rejected']} rejected "
+            f"({cut} cut off at {max_tokens} tokens, the rest empty or failed), kept in 3-generated/rejected"
+        )
 
     def do_export() -> str:
         res = export(out / "3-generated", out / "4-export", ExportConfig(format="sharegpt"))
@@ -101,22 +170,38 @@ def run_demo(
         shutil.copy(BENCH_DATA / "judge_prompts.jsonl", root / "judge_prompts.jsonl")
         benches = [open_bench(root / name) for name in names]
         answer_cfg = AnswerConfig(
-            llm=llm, max_new_tokens=max_tokens, first_n=questions, model_id="smollm2-135m"
+            llm=llm,
+            max_new_tokens=max_tokens,
+            first_n=questions,
+            model_id=model if remote else "smollm2-135m",
+            system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
         )
-        # The 135M model cannot keep the verdict format on its own: a grammar makes its whole
-        # reply "[[n]]" (so a few tokens suffice). Its grades are not meaningful; the flow is.
-        judge_cfg = JudgeConfig(
-            judge={**llm}, judge_name="smollm2-135m-judge", max_tokens=8, reask=0, constrain_verdict=True
-        )
-        with build_client(answer_cfg.llm) as client:
+        if remote:
+            judge_cfg = JudgeConfig(judge=judge_llm, judge_name=judge_name)
+        else:
+            # The 135M model cannot keep the verdict format on its own: a grammar makes its whole
+            # reply "[[n]]" (so a few tokens suffice). Its grades are not meaningful; the flow is.
+            judge_cfg = JudgeConfig(
+                judge=judge_llm, judge_name=judge_name, max_tokens=8, reask=0, constrain_verdict=True
+            )
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(build_client(answer_cfg.llm, progress=progress, console=console))
+            # One in-process model serves both roles; a remote judge gets its own client.
+            judge_client = (
+                stack.enter_context(build_client(judge_cfg.judge, progress=progress, console=console))
+                if remote
+                else client
+            )
             for bench in benches:
                 answer_bench(bench, answer_cfg, client, console=console)
-                judge_bench(bench, judge_cfg, client, console=console)
+                judge_bench(bench, judge_cfg, judge_client, console=console)
         show(benches, ShowConfig(), out / "5-bench" / "report", console=console)
         return f"{len(benches)} languages x {questions} two-turn questions answered and judged; tables and charts in 5-bench/report"
 
     _timed(steps, console, "curate", out / "1-curated", do_curate)
     _timed(steps, console, "mix", out / "2-mix", do_mix)
+    if not remote:
+        ensure_llamacpp_runs(console)
     _timed(steps, console, "generate", out / "3-generated", do_generate)
     _timed(steps, console, "export", out / "4-export", do_export)
     _timed(steps, console, "bench", out / "5-bench", do_bench)

@@ -73,3 +73,11 @@ def test_bad_csv_rows(tmp_path: Path) -> None:
     p.write_text("question_id,model,score\n1,a,high\n")
     with pytest.raises(InputError, match=r"h.csv:2: column 'score' should be a number"):
         read_human_csv(p)
+
+
+@pytest.mark.parametrize("name", ["human_pairwise.csv", "human_single.csv"])
+def test_human_ratings_saved_with_a_byte_order_mark_read_the_same(tmp_path: Path, name: str) -> None:
+    # Excel's "CSV UTF-8" starts the file with U+FEFF, which must not become part of 'question_id'.
+    p = tmp_path / name
+    p.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
+    assert read_human_csv(p, "en") == read_human_csv(FIXTURES / name, "en")

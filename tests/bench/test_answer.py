@@ -12,6 +12,7 @@ import pytest
 
 from tagengo.bench.answer import answer_bench
 from tagengo.bench.config import AnswerConfig
+from tagengo.bench.formats import read_single_judgments
 from tagengo.bench.layout import open_bench
 from tagengo.bench.prompts import default_prompts_path
 from tagengo.bench.scripted_judge import ScriptedHTTPError
@@ -34,7 +35,7 @@ def test_two_turns_with_mt_bench_temperatures(
     server = judge_server(echo)
     cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m1", max_new_tokens=64)
     with build_client(cfg.llm) as client:
-        report = answer_bench(bench, cfg, client)
+        (report,) = answer_bench(bench, cfg, client)
     rows = [json.loads(x) for x in bench.answer_path("m1").read_text().splitlines()]
     assert [r["question_id"] for r in rows] == [1, 2, 3, 4]
     for r in rows:
@@ -65,14 +66,14 @@ def test_failed_questions_are_left_out_reported_and_retried(tmp_path: Path, judg
     server = judge_server(echo)
     cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m")
     with build_client(cfg.llm) as client:
-        report = answer_bench(bench, cfg, client)
+        (report,) = answer_bench(bench, cfg, client)
         assert report.answered == 1 and report.failed[0]["question_id"] == 1 and report.failed[0]["turn"] == 2
         assert report.reconciles
         saved = json.loads((bench.report_dir / "answer_m.json").read_text())
         assert "scripted failure" in saved["report"]["failed"][0]["error"]
         assert [json.loads(x)["question_id"] for x in bench.answer_path("m").read_text().splitlines()] == [2]
         calls = server.calls
-        again = answer_bench(bench, cfg, client)
+        (again,) = answer_bench(bench, cfg, client)
     # question 2 is kept; question 1 is asked again (turn 1 from the cache, turn 2 fails again)
     assert again.kept == 1 and server.calls == calls + 1
 
@@ -86,6 +87,94 @@ def test_choices_get_distinct_seeds(fixture_copy, judge_server, tmp_path: Path) 
     row = json.loads(bench.answer_path("m").read_text())
     assert [c["index"] for c in row["choices"]] == [0, 1]
     assert sorted(req["seed"] for req in server.requests) == [0, 0, 1, 1]
+
+
+class Draws:
+    """A sampling model: every call gives a new reply (draw 1, draw 2 ...), as temperature 0.7
+    does; only a new request (cache key) can show that."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, messages: list[dict[str, str]]) -> str:
+        self.n += 1
+        return f"draw {self.n}"
+
+
+def _turns(path: Path) -> dict[int, list[str]]:
+    return {
+        r["question_id"]: r["choices"][0]["turns"] for r in map(json.loads, path.read_text().splitlines())
+    }
+
+
+def test_redo_draws_a_new_sample(fixture_copy, judge_server, tmp_path: Path) -> None:
+    bench = open_bench(fixture_copy("mt_bench"))
+    server = judge_server(Draws())
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=1)  # q1: writing, 0.7
+    with build_client(cfg.llm) as client:
+        answer_bench(bench, cfg, client)
+        first = _turns(bench.answer_path("m"))
+        (redo,) = answer_bench(bench, cfg.model_copy(update={"redo": True}), client)
+        second = _turns(bench.answer_path("m"))
+        (again,) = answer_bench(bench, cfg.model_copy(update={"redo": True}), client)
+    assert server.calls == 6 and redo.answered == 1 and redo.cached_calls == 0
+    assert first[1] != second[1] != _turns(bench.answer_path("m"))[1]
+    row = json.loads(bench.answer_path("m").read_text())
+    assert row["tagengo"]["sample"] == 2 and again.samples == {"2": 1}
+    assert all("sample" not in req for req in server.requests)  # a key index, never sent
+
+
+def test_runs_give_independent_answers_judged_run_by_run(fixture_copy, judge_server, tmp_path: Path) -> None:
+    """answer --runs 3 and judge --runs 3: run r's judge sees run r's answers, and show turns the
+    three runs into a median with an interval."""
+    from tagengo.bench.config import JudgeConfig, ShowConfig
+    from tagengo.bench.judge import judge_bench
+    from tagengo.bench.show import show
+
+    bench = open_bench(fixture_copy("mt_bench"))
+    server = judge_server(Draws())
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", runs=3)
+    with build_client(cfg.llm) as client:
+        reports = answer_bench(bench, cfg, client)
+        assert [r.run for r in reports] == [1, 2, 3] and [r.samples for r in reports] == [
+            {"0": 4},
+            {"1": 4},
+            {"2": 4},
+        ]
+        (again,) = answer_bench(bench, cfg.model_copy(update={"runs": 1}), client)
+    assert again.kept == 4 and server.calls == 3 * 8
+    files = [bench.answer_path("m", r) for r in (1, 2, 3)]
+    assert [p.name for p in files] == ["m.jsonl", "m.run2.jsonl", "m.run3.jsonl"]
+    assert bench.models() == ["m"]
+    answers = [_turns(p)[1][0] for p in files]
+    assert len(set(answers)) == 3
+
+    grades = iter(range(100))
+    judge_srv = judge_server(lambda msgs: f"Rating: [[{1 + next(grades) % 10}]]")
+    jcfg = JudgeConfig(judge=server_llm(judge_srv, tmp_path), runs=3)
+    with build_client(jcfg.judge) as client:
+        runs = judge_bench(bench, jcfg, client)
+    assert [r.answer_files for r in runs] == [[str(p)] for p in files]
+    for r, answer in zip((1, 2, 3), answers, strict=True):
+        rows = read_single_judgments(bench.judgment_path("judge-x", "single", r))
+        assert answer in next(j.user_prompt for j in rows if j.key == "1" and j.turn == 1)
+    out = show([bench], ShowConfig(bootstrap=200, plots=False, judge_name="judge-x"), tmp_path / "report")
+    iv = out.single.overall["m"]["en"]  # type: ignore[union-attr]
+    assert iv.runs == 3 and iv.low <= iv.estimate <= iv.high
+
+
+def test_answer_run_writes_a_manifest(fixture_copy, judge_server, tmp_path: Path) -> None:
+    bench = open_bench(fixture_copy("mt_bench"))
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=2, runs=2)
+    with build_client(cfg.llm) as client:
+        answer_bench(bench, cfg, client)
+    for name in ("answer_m.json", "answer_m.run2.json"):
+        manifest = json.loads((bench.report_dir / name).read_text())
+        assert manifest["stage"] == "bench answer" and manifest["config"]["runs"] == 2
+        assert manifest["counts"]["answered"] == 2 and manifest["counts"]["reused"] == 0
+        assert manifest["counts"]["calls"] == 4 and "tagengo" in manifest["versions"]
+        assert manifest["started_at"] <= manifest["finished_at"]
 
 
 @pytest.mark.llm
@@ -105,7 +194,7 @@ def test_bundled_model_answers_our_question_set(tmp_path: Path) -> None:
         max_new_tokens=8,
     )
     with build_client(cfg.llm) as client:
-        report = answer_bench(bench, cfg, client)
+        (report,) = answer_bench(bench, cfg, client)
     assert report.model_id.startswith("SmolLM2-135M")
     rows = [json.loads(x) for x in bench.answer_path(report.model_id).read_text().splitlines()]
     assert [r["question_id"] for r in rows] == [1]
@@ -116,3 +205,26 @@ def test_bundled_model_answers_our_question_set(tmp_path: Path) -> None:
     # 8 new tokens cannot finish an answer: both turns stop on the limit (llama.cpp's usage count
     # may include one token more than it returns, so the token total is not asserted exactly)
     assert report.calls == 2 and report.truncated_turns == 2 and report.output_tokens > 0
+
+
+def test_an_answer_is_kept_only_for_the_same_requests(fixture_copy, judge_server, tmp_path: Path) -> None:
+    """Asking differently (here: another token limit) answers again, in the same sample slot,
+    so going back replays the cache; a file that records no key (FastChat's) is kept."""
+    bench = open_bench(fixture_copy("mt_bench"))
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=2, max_new_tokens=64)
+    with build_client(cfg.llm) as client:
+        answer_bench(bench, cfg, client)
+        (same,) = answer_bench(bench, cfg, client)
+        assert (same.kept, same.answered, server.calls) == (2, 0, 4)
+        (short,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 32}), client)
+        assert (short.kept, short.changed, short.answered, server.calls) == (0, 2, 2, 8)
+        assert {req["max_tokens"] for req in server.requests[4:]} == {32}
+        (back,) = answer_bench(bench, cfg, client)
+        assert (back.changed, server.calls, back.cached_calls) == (2, 8, 4)
+        rows = [json.loads(x) for x in bench.answer_path("m").read_text().splitlines()]
+        assert all(r["tagengo"]["sample"] == 0 and len(r["tagengo"]["request_key"]) == 64 for r in rows)
+        plain = [{k: v for k, v in r.items() if k != "tagengo"} for r in rows]
+        bench.answer_path("m").write_text("".join(json.dumps(r) + "\n" for r in plain))
+        (fastchat,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 16}), client)
+    assert fastchat.kept == 2 and server.calls == 8

@@ -85,3 +85,14 @@ def test_config_errors_are_one_sentence(tmp_path: Path, capsys) -> None:
     (bad / "question.jsonl").write_text('{"question_id": 1, "category": "writing"}\n')
     code = main(["bench", "show", str(bad), "--out", str(tmp_path / "o")])
     assert code == 2 and "question.jsonl:1: missing field 'turns'" in capsys.readouterr().err
+
+
+def test_help_tells_the_truth_about_policies() -> None:
+    runner = CliRunner()
+    judge = " ".join(runner.invoke(command, ["judge", "--help"]).output.split())
+    assert "--judge-policy" in judge and "[default: fastchat]" in judge
+    assert "0: FastChat's behaviour" not in judge
+    answer = runner.invoke(command, ["answer", "--help"]).output
+    assert "--runs" in answer and "--redo" in answer
+    show = runner.invoke(command, ["show", "--help"]).output
+    assert "--duplicates" in show

@@ -56,3 +56,15 @@ def test_baseline_mode_needs_a_baseline() -> None:
         JudgeConfig(mode="pairwise-baseline", baseline_model="gpt-3.5-turbo").baseline_model
         == "gpt-3.5-turbo"
     )
+
+
+def test_the_default_judge_policy_is_fastchat_exact() -> None:
+    j = JudgeConfig()
+    assert j.judge_policy == "fastchat" and j.reask is None
+    assert (j.policy().name, j.policy().reask, j.policy().range_check) == ("fastchat", 0, False)
+    robust = JudgeConfig(judge_policy="robust")
+    assert (robust.policy().reask, robust.policy().range_check) == (2, True)
+    assert JudgeConfig(judge_policy="robust", reask=0).policy().reask == 0
+    assert JudgeConfig(reask=0).policy().reask == 0  # 0 is what fastchat does anyway
+    with pytest.raises(ValidationError, match="--reask belongs to the robust policy"):
+        JudgeConfig(reask=1)

@@ -169,3 +169,20 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
     assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # not mkstemp's 0600
+
+
+@pytest.mark.parametrize(
+    ("relative", "read"),
+    [
+        ("mt_bench/question.jsonl", read_questions),
+        ("mt_bench_DE/reference_answer/gpt-4.jsonl", read_answers),
+        ("mt_bench/model_judgment/gpt-4_single.jsonl", read_single_judgments),
+        ("mt_bench/model_judgment/gpt-4_pair.jsonl", read_pair_judgments),
+    ],
+)
+def test_a_byte_order_mark_at_the_start_of_a_file_is_not_part_of_line_one(tmp_path: Path, relative, read):
+    # Files saved by Windows editors start with U+FEFF; line 1 must read as it does without it.
+    src = FIXTURES / relative
+    with_bom = tmp_path / src.name
+    with_bom.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    assert read(with_bom) == read(src)

@@ -89,7 +89,7 @@ def test_local_transformers_folder_answers_two_turns(tmp_path: Path) -> None:
     bench = open_bench(data)
     client = TransformersChatClient(model_dir)
     cfg = AnswerConfig(local_model=model_dir, max_new_tokens=3)
-    report = answer_bench(bench, cfg, client)
+    (report,) = answer_bench(bench, cfg, client)
     row = json.loads(bench.answer_path("tiny").read_text())
     assert row["model_id"] == "tiny" and len(row["choices"][0]["turns"]) == 2
     assert report.calls == 2 and 0 < report.output_tokens <= 6

@@ -71,8 +71,9 @@ def _by_key(path: Path) -> dict[tuple, dict]:
 
 
 def test_single_grading_reasks_and_records_failures(toy: Bench, judge_server, judge_config) -> None:
+    """The robust policy: unreadable and out-of-range verdicts are asked again."""
     server = judge_server(grading_script)
-    cfg = judge_config(server, reask=2, language_check=True)
+    cfg = judge_config(server, judge_policy="robust", reask=2, language_check=True)
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(toy, cfg, client)
     rows = _by_key(toy.judgment_path("judge-x", "single"))
@@ -106,6 +107,26 @@ def test_single_grading_reasks_and_records_failures(toy: Bench, judge_server, ju
     assert report.reasks == 3 and report.api_errors == 1
     assert report.parse_failure_rate == pytest.approx(2 / 14)
     assert server.calls == 14 + 3  # first calls and follow-ups; a 400 is not retried
+    assert {r["policy"] for r in rows.values()} == {"robust"} and report.policy == "robust"
+
+
+def test_default_policy_is_fastchat_exact(toy: Bench, judge_server, judge_config) -> None:
+    """By default a reply is read once, as FastChat reads it: no follow-ups, no number -> -1,
+    and a grade outside 1-10 is kept as given."""
+    server = judge_server(grading_script)
+    cfg = judge_config(server)
+    assert cfg.judge_policy == "fastchat" and cfg.policy().reask == 0
+    with build_client(cfg.judge) as client:
+        (report,) = judge_bench(toy, cfg, client)
+    rows = _by_key(toy.judgment_path("judge-x", "single"))
+    assert rows[(2, "alpha", 2)]["score"] == -1 and "reasks" not in rows[(2, "alpha", 2)]  # MEH: no number
+    assert rows[(3, "alpha", 2)]["score"] == 15  # HUGE: FastChat keeps [[15]]
+    assert server.calls == 14 and report.reasks == 0  # one call per verdict
+    assert report.parse_failures_first == report.parse_failures_final == 1 and report.out_of_range == 1
+    assert {r["policy"] for r in rows.values()} == {"fastchat"}
+    assert all(r["sample"] == 0 and len(r["request_key"]) == 64 for r in rows.values())
+    with pytest.raises(ValueError, match="--judge-policy robust"):
+        judge_config(server, reask=2)
 
 
 def test_rerun_makes_no_calls_and_retries_only_errors(toy: Bench, judge_server, judge_config) -> None:
@@ -198,18 +219,107 @@ def test_language_gate_skips_the_judge(fixture_copy, judge_server, judge_config)
     assert all("the user wrote in German" not in s for s in sys_prompts)
 
 
+def _sentence_judge(messages: list[dict[str, str]]) -> str:
+    """Grades 2 when the system prompt carries the language sentence, else 9."""
+    return "[[2]]" if "the user wrote in German" in messages[0]["content"] else "[[9]]"
+
+
 def test_our_prompts_carry_the_language_sentence(fixture_copy, judge_server, judge_config) -> None:
+    """Resume, not --rejudge: switching the language check on must re-judge the verdicts the
+    check-off run left (the system prompt is part of the judge request), and switching back
+    replays the first verdicts from the request cache."""
     from tagengo.bench.prompts import default_prompts_path
 
     bench = open_bench(fixture_copy("mt_bench_DE"))
     _answers(bench, "m", {"81_DE": ["Ein Gedicht.", "Ein Reim."]})
-    server = judge_server(lambda msgs: "[[6]]")
-    for check, expected in ((True, True), (False, False)):
-        cfg = judge_config(server, prompts=default_prompts_path(), language_check=check, rejudge=True)
+    server = judge_server(_sentence_judge)
+    path = bench.judgment_path("judge-x", "single")
+    seen = []
+    for check, calls, judged, score in ((False, 2, 2, 9), (True, 4, 2, 2), (True, 4, 0, 2), (False, 4, 2, 9)):
+        cfg = judge_config(server, prompts=default_prompts_path(), language_check=check)
         with build_client(cfg.judge) as client:
-            judge_bench(bench, cfg, client)
-        last_system = server.requests[-1]["messages"][0]["content"]
-        assert ("the user wrote in German" in last_system) is expected
+            (report,) = judge_bench(bench, cfg, client)
+        scores = [r.score for r in read_single_judgments(path)]
+        seen.append((server.calls, report.judged, report.kept, scores))
+        assert (server.calls, report.judged, scores) == (calls, judged, [score, score]), seen
+        assert report.kept == 2 - judged
+    on = [req for req in server.requests if "the user wrote in German" in req["messages"][0]["content"]]
+    assert len(on) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"temperature": 0.5},
+        {"max_tokens": 100},
+        {"constrain_verdict": True},
+        {"judge_policy": "robust"},
+        {"judge_policy": "robust", "reask": 1},
+        {"llm": {"model": "judge-y"}, "judge_name": "judge-x"},
+    ],
+    ids=["temperature", "max-tokens", "grammar", "policy", "reask", "judge-model"],
+)
+def test_a_verdict_is_reused_only_for_the_same_request(
+    toy: Bench, judge_server, judge_config, change: dict
+) -> None:
+    server = judge_server(grading_script)
+    cfg = judge_config(server, models=["beta"])  # beta: 6 verdicts, no failing calls
+    with build_client(cfg.judge) as client:
+        (first,) = judge_bench(toy, cfg, client)
+        (same,) = judge_bench(toy, cfg, client)
+    assert first.judged == 6 and same.kept == 6 and same.judged == 0
+    keys = {r["request_key"] for r in _by_key(toy.judgment_path("judge-x", "single")).values()}
+    llm = change.pop("llm", None)
+    other = judge_config(server, llm=llm, models=["beta"], **change)
+    with build_client(other.judge) as client:
+        (again,) = judge_bench(toy, other, client)
+    assert again.kept == 0 and again.judged == 6
+    new_keys = {r["request_key"] for r in _by_key(toy.judgment_path("judge-x", "single")).values()}
+    assert not keys & new_keys
+
+
+def test_one_verdict_per_match_when_the_prompt_set_changes(fixture_copy, judge_server, judge_config) -> None:
+    """Judging again with another prompt set under the same judge name replaces the verdicts
+    (FastChat's judge field names the prompt; the match is question, model, turn, judge)."""
+    from tagengo.bench.config import ShowConfig
+    from tagengo.bench.prompts import default_prompts_path
+    from tagengo.bench.show import show
+
+    bench = open_bench(fixture_copy("mt_bench_DE"))
+    _answers(bench, "m", {"81_DE": ["Ein Gedicht.", "Ein Reim."]})
+    grade = {"n": 8}
+    server = judge_server(lambda msgs: f"[[{grade['n']}]]")
+    cfg = judge_config(server, prompts=default_prompts_path())
+    with build_client(cfg.judge) as client:
+        judge_bench(bench, cfg, client)
+        grade["n"] = 2
+        (second,) = judge_bench(bench, cfg.model_copy(update={"prompts": None}), client)  # the bench's own
+    rows = read_single_judgments(bench.judgment_path("judge-x", "single"))
+    assert [(r.turn, r.judge[1], r.score) for r in rows] == [
+        (1, "single-v1", 2),
+        (2, "single-v1-multi-turn", 2),
+    ]
+    assert second.judged == 2 and second.kept == 0
+    out = show([bench], ShowConfig(plots=False, bootstrap=0), bench.path / "report")
+    assert out.single is not None and out.single.overall["m"]["de"].estimate == 2.0
+
+
+def test_duplicates_in_a_file_are_judged_again_and_written_once(
+    toy: Bench, judge_server, judge_config
+) -> None:
+    server = judge_server(grading_script)
+    cfg = judge_config(server, models=["beta"], first_n=1)
+    path = toy.judgment_path("judge-x", "single")
+    with build_client(cfg.judge) as client:
+        judge_bench(toy, cfg, client)
+        lines = path.read_text().splitlines()
+        twin = json.loads(lines[0])
+        twin.update(judge=["judge-x", "other-prompt"], score=1)
+        path.write_text("\n".join([*lines, json.dumps(twin)]) + "\n")
+        (again,) = judge_bench(toy, cfg, client)
+    rows = read_single_judgments(path)
+    assert len(rows) == 2 and again.duplicates_replaced == 1 and again.judged == 1 and again.kept == 1
+    assert [r.score for r in rows] == [3, 3]
 
 
 def test_pairwise_plays_both_orders(toy: Bench, judge_server, judge_config) -> None:
@@ -259,6 +369,96 @@ def test_repeated_runs_use_new_seeds_and_files(toy: Bench, judge_server, judge_c
     seeds = sorted({req.get("seed") for req in server.requests}, key=str)
     assert seeds == [2, None] or seeds == [None, 2]
     assert server.calls == 4
+    assert all("sample" not in req for req in server.requests)  # an index for the key, never sent
+    run1 = _by_key(toy.judgment_path("judge-x", "single"))
+    run2 = _by_key(toy.judgment_path("judge-x", "single", 2))
+    assert {r["sample"] for r in run1.values()} == {0} and {r["sample"] for r in run2.values()} == {1}
+    assert not {r["request_key"] for r in run1.values()} & {r["request_key"] for r in run2.values()}
+
+
+def test_runs_are_independent_samples_even_without_seeds(toy: Bench, judge_server, judge_config) -> None:
+    """A backend that ignores seeds still gets a call per run: the sample index is in the
+    cache key, so run 2 is never run 1 replayed from the cache."""
+    from tagengo.llm.types import ChatRequest
+
+    server = judge_server(grading_script)
+    cfg = judge_config(server, runs=3, first_n=1, models=["beta"])
+    with build_client(cfg.judge) as client:
+        judge_bench(toy, cfg, client)
+    assert server.calls == 2 * 3
+    a = ChatRequest.from_messages([{"role": "user", "content": "x"}])
+    assert a.key("m") != ChatRequest.from_messages([{"role": "user", "content": "x"}], sample=1).key("m")
+
+
+def test_missing_references_are_judged_without_one_and_named(
+    fixture_copy, judge_server, judge_config
+) -> None:
+    """reference_answer/gpt-4.jsonl covers only turn 1 of question 2: turn 2 gets the
+    no-reference prompt (never a reference prompt with an empty reference), is counted, and
+    one warning names the file and the question."""
+    import io
+
+    from rich.console import Console
+
+    bench = open_bench(fixture_copy("mt_bench"))
+    ref = bench.reference_dir / "gpt-4.jsonl"
+    ref.write_text(
+        '{"question_id": 2, "answer_id": "r2", "model_id": "gpt-4", "choices": [{"index": 0, "turns": ["51"]}]}\n'
+        '{"question_id": 3, "answer_id": "r3", "model_id": "gpt-4", "choices": [{"index": 0, "turns": ["a", ""]}]}\n'
+    )
+    _answers(bench, "m", {2: ["51", "510"], 3: ["xs[::-1]", "list(reversed(xs))"]})
+    server = judge_server(lambda msgs: "[[7]]")
+    cfg = judge_config(server, runs=2)
+    buf = io.StringIO()
+    with build_client(cfg.judge) as client:
+        reports = judge_bench(bench, cfg, client, console=Console(file=buf, width=2000))
+    rows = {(r.key, r.turn): r for r in read_single_judgments(bench.judgment_path("judge-x", "single"))}
+    assert rows[("2", 1)].judge[1] == "tagengo-single-ref-v1"
+    assert (
+        rows[("2", 2)].judge[1] == "tagengo-single-multi-v1" and "Reference" not in rows[("2", 2)].user_prompt
+    )
+    assert rows[("3", 2)].judge[1] == "tagengo-single-multi-v1"  # an empty reference is no reference
+    assert all(r.no_reference == 2 for r in reports)
+    assert reports[0].no_reference_questions == ["2 turn 2", "3 turn 2"]
+    text = buf.getvalue()
+    assert text.count("no reference for") == 1 and str(ref) in text and "Question ids: 2, 3" in text
+    saved = json.loads((bench.report_dir / "judge_judge-x_single.json").read_text())
+    assert saved["counts"]["no_reference"] == 2
+    with build_client(cfg.judge) as client, pytest.warns(UserWarning, match="no reference for 2 turn"):
+        judge_bench(bench, cfg, client)  # no console: a Python warning
+
+
+def test_position_consistency_leaves_out_gated_pairs(fixture_copy, judge_server, judge_config) -> None:
+    bench = open_bench(fixture_copy("mt_bench_DE"))
+    german = [
+        "Ein Gedicht über den Herbst und die fallenden Blätter.",
+        "Der Wind weht kalt und die Blätter fallen.",
+    ]
+    _answers(
+        bench,
+        "a",
+        {"81_DE": german, "101_DE": ["Eva ist am kleinsten von allen dreien.", "Tom ist am größten."]},
+    )
+    _answers(
+        bench,
+        "b",
+        {
+            "81_DE": german,
+            "101_DE": [
+                "Eva is the smallest one of the three people in this question.",
+                "Tom ist am größten.",
+            ],
+        },
+    )
+    from tagengo.bench.prompts import default_prompts_path
+
+    server = judge_server(lambda msgs: "[[A]]")  # always the first: inconsistent on every judged pair
+    cfg = judge_config(server, mode="pairwise-all", gate={"enabled": True}, prompts=default_prompts_path())
+    with build_client(cfg.judge) as client:
+        (report,) = judge_bench(bench, cfg, client)
+    assert report.gated == 1 and report.judged == 3
+    assert report.pairs_without_error == 3 and report.consistent_pairs == 0
+    assert report.position_consistency == 0.0
 
 
 @pytest.mark.llm
@@ -276,6 +476,7 @@ def test_bundled_model_as_judge(toy: Bench, tmp_path: Path) -> None:
         models=["alpha"],
         first_n=1,
         max_tokens=12,
+        judge_policy="robust",
         reask=1,
     )
     with build_client(cfg.judge) as client:
@@ -287,6 +488,7 @@ def test_bundled_model_as_judge(toy: Bench, tmp_path: Path) -> None:
     assert report.parse_failures_final == sum(r.score == -1 for r in rows)
 
 
+@pytest.mark.llm
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (llm extra)"
 )
@@ -297,7 +499,15 @@ def test_constrained_verdicts_make_the_bundled_judge_readable(toy: Bench, tmp_pa
     from tagengo.llm import LLMConfig
 
     llm = LLMConfig(backend="llamacpp", cache_path=tmp_path / "c.sqlite", n_ctx=2048)
-    cfg = JudgeConfig(judge=llm, models=["alpha"], first_n=1, max_tokens=8, reask=1, constrain_verdict=True)
+    cfg = JudgeConfig(
+        judge=llm,
+        models=["alpha"],
+        first_n=1,
+        max_tokens=8,
+        judge_policy="robust",
+        reask=1,
+        constrain_verdict=True,
+    )
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(toy, cfg, client)
         rows = read_single_judgments(toy.judgment_path(report.judge, "single"))
@@ -316,7 +526,7 @@ def test_unreadable_pair_verdicts_are_errors_but_not_asked_again(
     toy: Bench, judge_server, judge_config
 ) -> None:
     server = judge_server(lambda msgs: "Both have merits; hard to say.")
-    cfg = judge_config(server, mode="pairwise-all", first_n=1, reask=1)
+    cfg = judge_config(server, mode="pairwise-all", first_n=1, judge_policy="robust", reask=1)
     with build_client(cfg.judge) as client:
         (first,) = judge_bench(toy, cfg, client)
         rows = read_pair_judgments(toy.judgment_path("judge-x", "pair"))
@@ -326,3 +536,27 @@ def test_unreadable_pair_verdicts_are_errors_but_not_asked_again(
         calls = server.calls
         (again,) = judge_bench(toy, cfg, client)
     assert server.calls == calls == 8 and again.kept == 2
+
+
+def test_judge_run_manifest_and_show_provenance(
+    toy: Bench, judge_server, judge_config, tmp_path: Path
+) -> None:
+    from tagengo.bench.config import ShowConfig
+    from tagengo.bench.show import show
+
+    server = judge_server(grading_script)
+    cfg = judge_config(server)
+    with build_client(cfg.judge) as client:
+        judge_bench(toy, cfg, client)
+    manifest_path = toy.report_dir / "judge_judge-x_single.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["stage"] == "bench judge" and manifest["config"]["judge_policy"] == "fastchat"
+    assert "tagengo" in manifest["versions"] and manifest["started_at"] <= manifest["finished_at"]
+    counts = manifest["counts"]
+    assert (counts["judged"], counts["reused"], counts["gated"], counts["calls"]) == (14, 0, 0, 14)
+    assert {"parse_failures_first", "reasks", "input_tokens", "output_tokens", "cost"} <= set(counts)
+    out = show([toy], ShowConfig(plots=False, bootstrap=0, judge_name="judge-x"), tmp_path / "r")
+    prov = json.loads((tmp_path / "r" / "provenance.json").read_text())
+    assert prov["policies"] == {"fastchat": 14} and prov["files"][0]["manifest"] == str(manifest_path)
+    assert "Judge policy: fastchat (14 rows)." in (tmp_path / "r" / "scores.md").read_text()
+    assert out.single is not None

@@ -39,3 +39,25 @@ def test_near_languages_count_as_the_same() -> None:
     assert same_language("nb", "no")
     assert same_language("hr", "sr")
     assert not same_language("de", "en")
+
+
+def test_one_language_table_for_the_project() -> None:
+    """The gate's notion of "the same language" is curate's near-language table, no second one:
+    docs/languages.md rejects grouping Danish with Norwegian and Czech with Slovak."""
+    from tagengo.bench import languages
+    from tagengo.curate.languages import NEAR_GROUPS
+
+    assert not same_language("da", "no") and not same_language("no", "da")
+    assert not same_language("cs", "sk")
+    for group in NEAR_GROUPS:
+        for a in group:
+            assert all(same_language(a, b) for b in group)
+    assert not hasattr(languages, "NEAR_GROUPS") and not hasattr(languages, "NAMES")
+
+
+def test_no_broad_except_around_imports() -> None:
+    import inspect
+
+    from tagengo.bench import languages
+
+    assert "except Exception" not in inspect.getsource(languages)

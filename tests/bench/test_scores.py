@@ -104,3 +104,25 @@ def test_pairwise_against_a_baseline() -> None:
     a, g = s.tallies["alpha"], s.tallies["gamma"]
     assert (a.win, a.loss, a.tie) == (1, 1, 2)
     assert (g.win, g.loss, g.tie) == (0, 0, 1)
+
+
+def test_a_match_is_question_model_turn_and_judge_model(tmp_path) -> None:
+    """The prompt name is not part of the match: a second prompt's verdict is a duplicate."""
+    src = (BENCH / "model_judgment" / "gpt-4_single.jsonl").read_text().splitlines()
+    twin = src[0].replace('"single-v1"', '"my-single-v2"')
+    path = tmp_path / "j.jsonl"
+    path.write_text("\n".join([*src, twin]) + "\n")
+    counts = SingleCounts()
+    scored_rows(open_bench(BENCH), read_single_judgments(path), "en", 1, counts)
+    assert counts.duplicates == 1 and counts.duplicate_examples == ["question 1, model alpha, turn 1"]
+
+
+def test_gated_pairs_are_not_counted_as_consistent() -> None:
+    from tagengo.bench.formats import PairJudgment
+
+    judged = PairJudgment(1, "a", "b", "model_1", "model_2", ("j", "p"))
+    gated = PairJudgment(2, "a", "b", "model_1", "model_1", ("j", "p"), extra={"gate": {"model_2": {}}})
+    s = pair_summary([judged, gated])
+    assert (s.rows, s.gated, s.judged, s.consistent) == (2, 1, 1, 0)
+    assert s.position_consistency == 0.0
+    assert s.tallies["a"].win == 1  # the gate's decision still counts as a game

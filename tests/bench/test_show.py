@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,14 @@ def test_single_tables_and_pictures(fixture_copy: Callable[[str], Path], tmp_pat
     bench = open_bench(fixture_copy("mt_bench"))
     out = show([bench], ShowConfig(bootstrap=200), tmp_path / "report")
     names = sorted(p.name for p in out.files)
-    assert names == ["heatmap.png", "radar_en.png", "scores.csv", "scores.md", "scores_long.csv"]
+    assert names == [
+        "heatmap.png",
+        "provenance.json",
+        "radar_en.png",
+        "scores.csv",
+        "scores.md",
+        "scores_long.csv",
+    ]
     rows = {r["model"]: r for r in _csv(tmp_path / "report" / "scores.csv")}
     assert float(rows["alpha"]["score"]) == pytest.approx(34 / 5, abs=1e-4)  # FastChat pooling, by hand
     assert float(rows["beta"]["score"]) == pytest.approx(40 / 7, abs=1e-4)
@@ -81,7 +89,10 @@ def test_pairwise_report(fixture_copy, tmp_path: Path) -> None:
     rows = {r["model"]: r for r in _csv(tmp_path / "p" / "pairwise.csv")}
     assert float(rows["gamma"]["win_rate_adjusted"]) == pytest.approx(0.75)
     assert float(rows["alpha"]["position_consistency"]) == pytest.approx(0.5)
-    assert "position consistency 50.0% (3/6)" in (tmp_path / "p" / "pairwise.md").read_text()
+    assert (
+        "position consistency 50.0% (3/6 of the pairs the judge decided)"
+        in (tmp_path / "p" / "pairwise.md").read_text()
+    )
     assert out.pairs is not None
 
 
@@ -119,6 +130,98 @@ def test_no_usable_verdict_gives_tables_without_charts(fixture_copy, tmp_path: P
     rows = [json.loads(x) for x in jfile.read_text().splitlines()]
     jfile.write_text("".join(json.dumps({**r, "score": -1}) + "\n" for r in rows))
     out = show([open_bench(path)], ShowConfig(), tmp_path / "e")
-    assert sorted(p.name for p in out.files) == ["scores.csv", "scores.md", "scores_long.csv"]
+    assert sorted(p.name for p in out.files) == [
+        "provenance.json",
+        "scores.csv",
+        "scores.md",
+        "scores_long.csv",
+    ]
     assert "| alpha | - | - |" in (tmp_path / "e" / "scores.md").read_text()
     assert "| en | 16 | 0 | 16 | 3 |" in (tmp_path / "e" / "scores.md").read_text()
+
+
+def test_duplicated_verdicts_are_refused_not_averaged(fixture_copy, tmp_path: Path) -> None:
+    """Two verdicts for one (question, model, turn, judge), here from two prompt sets under one
+    judge name, would count one answer twice: show stops and names the file."""
+    path = fixture_copy("mt_bench")
+    jfile = path / "model_judgment" / "gpt-4_single.jsonl"
+    first = json.loads(jfile.read_text().splitlines()[0])
+    twin = {**first, "judge": ["gpt-4", "my-other-prompt"], "score": 2}
+    jfile.write_text(jfile.read_text() + json.dumps(twin) + "\n")
+    with pytest.raises(
+        InputError, match=r"gpt-4_single.jsonl: 1 verdict\(s\) repeat .*question 1, model alpha, turn 1"
+    ):
+        show([open_bench(path)], ShowConfig(plots=False), tmp_path / "d")
+    out = show(
+        [open_bench(path)], ShowConfig(plots=False, bootstrap=0, duplicates="fastchat"), tmp_path / "d"
+    )
+    assert out.single is not None and out.single.counts["en"].duplicates == 1
+    assert out.single.overall["alpha"]["en"].estimate == pytest.approx((34 + 2) / 6)  # FastChat's way
+
+
+def test_pair_duplicates_are_refused(fixture_copy, tmp_path: Path) -> None:
+    path = fixture_copy("mt_bench")
+    jfile = path / "model_judgment" / "gpt-4_pair.jsonl"
+    first = json.loads(jfile.read_text().splitlines()[0])
+    jfile.write_text(jfile.read_text() + json.dumps({**first, "judge": ["gpt-4", "pair-v1"]}) + "\n")
+    with pytest.raises(InputError, match="question 1, alpha vs beta, turn 1"):
+        show([open_bench(path)], ShowConfig(mode="pairwise"), tmp_path / "p")
+
+
+def test_show_names_the_policy_and_writes_provenance(fixture_copy, tmp_path: Path) -> None:
+    path = fixture_copy("mt_bench")
+    out = show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "r")
+    md = (tmp_path / "r" / "scores.md").read_text()
+    assert "Judge policy: not recorded (16 rows)." in md  # FastChat's own file says nothing
+    prov = json.loads((tmp_path / "r" / "provenance.json").read_text())
+    jfile = path / "model_judgment" / "gpt-4_single.jsonl"
+    assert prov["judge"] == "gpt-4" and prov["policies"] == {"not recorded": 16}
+    (rec,) = prov["files"]
+    assert Path(rec.pop("bench")).resolve() == path.resolve()
+    assert Path(rec.pop("path")).resolve() == jfile.resolve()
+    sha = hashlib.sha256(jfile.read_bytes()).hexdigest()
+    assert rec == {"language": "en", "run": 1, "sha256": sha, "rows": 16, "manifest": None}
+    assert prov["prompts"]["single-v1"] > 0 and "provenance.json" in [p.name for p in out.files]
+    # tagengo's rows carry their policy; a mix is said out loud
+    rows = [json.loads(x) for x in jfile.read_text().splitlines()]
+    jfile.write_text(
+        "".join(
+            json.dumps({**r, "policy": "robust" if i < 4 else "fastchat"}) + "\n" for i, r in enumerate(rows)
+        )
+    )
+    show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "m")
+    md = (tmp_path / "m" / "scores.md").read_text()
+    assert "Judge policies: **mixed**: fastchat (12 rows), robust (4 rows)" in md
+
+
+def test_scores_csv_lists_every_model(fixture_copy, tmp_path: Path) -> None:
+    """A model judged but without one usable verdict still has its line in scores.csv."""
+    path = fixture_copy("mt_bench")
+    jfile = path / "model_judgment" / "gpt-4_single.jsonl"
+    rows = [json.loads(x) for x in jfile.read_text().splitlines()]
+    jfile.write_text(
+        "".join(json.dumps({**r, "score": -1 if r["model"] == "beta" else r["score"]}) + "\n" for r in rows)
+    )
+    show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "r")
+    by_model = {r["model"]: r for r in _csv(tmp_path / "r" / "scores.csv")}
+    assert set(by_model) == {"alpha", "beta"}
+    assert by_model["beta"]["score"] == "" and by_model["beta"]["n"] == "0"
+    assert float(by_model["alpha"]["score"]) == pytest.approx(34 / 5, abs=1e-4)
+
+
+def test_pair_consistency_counts_judged_pairs_only(fixture_copy, tmp_path: Path) -> None:
+    path = fixture_copy("mt_bench")
+    jfile = path / "model_judgment" / "gpt-4_pair.jsonl"
+    gated = {
+        "question_id": 4, "model_1": "alpha", "model_2": "beta", "g1_winner": "model_1", "g2_winner": "model_1",
+        "judge": ["gpt-4", "pair-v2"], "g1_user_prompt": "", "g1_judgment": "$LANGUAGE_GATE$ ...",
+        "g2_user_prompt": "", "g2_judgment": "$LANGUAGE_GATE$ ...", "turn": 1, "tstamp": 1.0,
+        "gate": {"model_2": {"detected": "fr", "prob": 0.99, "expected": "en"}},
+    }  # fmt: skip
+    jfile.write_text(jfile.read_text() + json.dumps(gated) + "\n")
+    show([open_bench(path)], ShowConfig(mode="pairwise"), tmp_path / "p")
+    md = (tmp_path / "p" / "pairwise.md").read_text()
+    assert (
+        "1 decided by the language gate; position consistency 50.0% (3/6 of the pairs the judge decided)"
+        in md
+    )

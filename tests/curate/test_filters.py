@@ -171,7 +171,8 @@ def _score(text: str, strip: bool) -> float:
 def test_threshold_boundary_ge_vs_gt() -> None:
     text = "Bagaimana cara mengatasi masalah koneksi internet yang lambat di rumah?"
     exact_score = _score(text, True)
-    at = LangIDConfig(threshold=exact_score, rule="exact")
+    # The threshold alone decides here: no label prior, no second opinion.
+    at = LangIDConfig(threshold=exact_score, rule="exact", agree_threshold=None, second_opinion="none")
     assert kept(LanguageIDFilter(at), rec(text, "id", "Indonesian"))  # >= keeps the row at the threshold
     strict = at.model_copy(update={"strict": True})
     assert not kept(LanguageIDFilter(strict), rec(text, "id", "Indonesian"))  # > drops it
@@ -258,6 +259,29 @@ def test_minimum_two_non_space_characters(prompt: str, keeps: bool) -> None:
         assert kept(LengthFilter(cfg), rec(prompt, logged_response="ok")) is keeps
 
 
+@pytest.mark.parametrize(
+    ("prompt", "keeps"),
+    [
+        ("\u200b\u200b\u200b\u200b", False),  # zero-width spaces only
+        ("\u200c\u200d\u2060\ufeff", False),  # joiners, word joiner, BOM
+        ("a\u200b\u200b", False),  # one letter padded with zero-width spaces
+        ("\u3164\u3164 \u2800", False),  # Hangul filler, Braille blank
+        ("\u00ad\u200e\u200f\ufe0f", False),  # soft hyphen, direction marks, variation selector
+        ("a\u200bb", True),
+        ("हैं", True),  # combining vowel signs are part of the letters
+        ("👍🏽", True),
+    ],
+)
+def test_invisible_characters_do_not_count_toward_the_minimum_length(prompt: str, keeps: bool) -> None:
+    for cfg in (DEFAULT.length, PAPER.length):
+        step = LengthFilter(cfg)
+        step.setup()
+        k, r = step.process([rec(prompt, logged_response="ok")])
+        assert bool(k) is keeps, repr(prompt)
+        if not keeps:
+            assert r[0].reason == "length: prompt has fewer than 2 visible characters"
+
+
 def test_length_over_prompt_only_and_o200k() -> None:
     long_response = "word " * 2000
     cfg = LengthConfig(over="prompt", encoding="o200k_base")
@@ -300,12 +324,16 @@ def test_presets_differ_only_where_documented() -> None:
         "langid.strict",
         "langid.rule",
         "langid.strip_code",
+        "langid.strip_technical",
+        "langid.agree_threshold",
+        "langid.second_opinion",
         "length.strict",
         "length.joined",
         "dedup.embedder",
         "dedup.threshold",
         "dedup.semantics",
         "dedup.search",
+        "dedup.content_check",
     }
 
 

@@ -1,68 +1,21 @@
-"""The moderation-endpoint step against a loopback server speaking OpenAI's /v1/moderations protocol.
-
-No real moderation model runs offline, so the server decides by a keyword; it also answers 503
-once to check the step retries.
-"""
+"""The moderation-endpoint step, through the LLM client layer, against the fake server's
+/v1/moderations (real HTTP, OpenAI's protocol; no moderation model runs offline, so the server
+flags by a keyword). It also says 429 with Retry-After on demand."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
+from servers.fake_chat_server import FaultRates
 from tagengo.curate.config import ModerationConfig
 from tagengo.curate.moderation_api import ModerationEndpointFilter
 from tagengo.errors import ConfigError
 from tagengo.records import Record
 
-
-class _Handler(BaseHTTPRequestHandler):
-    calls: list = []
-    fail_first = True
-
-    def log_message(self, *args) -> None:  # keep test output clean
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).calls.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-        if self.path != "/v1/moderations":
-            self.send_response(404)
-            self.end_headers()
-            return
-        if type(self).fail_first:
-            type(self).fail_first = False
-            self.send_response(503)
-            self.end_headers()
-            return
-        results = [
-            {
-                "flagged": "attack" in t,
-                "categories": {"violence": "attack" in t, "hate": False},
-                "category_scores": {},
-            }
-            for t in body["input"]
-        ]
-        data = json.dumps({"id": "modr-1", "model": body["model"], "results": results}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture()
-def server():
-    _Handler.calls = []
-    _Handler.fail_first = True
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown()
-    srv.server_close()
+QUICK = {"backoff_base_s": 0.02, "backoff_max_s": 0.2, "timeout_s": 2.0}
 
 
 def rec(i: int, text: str, moderation=None) -> Record:
@@ -70,29 +23,66 @@ def rec(i: int, text: str, moderation=None) -> Record:
     return Record(str(i), "t", "en", [{"role": "user", "content": text}], meta)
 
 
-def test_only_unmoderated_rows_are_sent_and_flagged_ones_dropped(server, monkeypatch) -> None:
-    monkeypatch.setenv("MOD_KEY", "sk-test-secret")
-    step = ModerationEndpointFilter(ModerationConfig(endpoint=server, api_key_env="MOD_KEY"), batch_size=2)
-    step.setup()
-    rows = [
+def _rows() -> list[Record]:
+    return [
         rec(0, "plan an attack on the castle"),
         rec(1, "bake a cake"),
         rec(2, "already judged", {"flagged": False, "categories": []}),
         rec(3, "attack!"),
+        rec(4, "a walk in the park"),
     ]
-    kept, rejected = step.process(rows)
-    assert [r.id for r in kept] == ["1", "2"]
-    assert [r.record.id for r in rejected] == ["0", "3"]
-    assert "moderation endpoint: flagged (violence)" in rejected[0].reason
-    sent = [t for c in _Handler.calls if c["body"] for t in c["body"]["input"]]
-    assert "already judged" not in sent
-    assert len(_Handler.calls) == 3  # one 503 retried, then two batches of two
-    assert all(c["auth"] == "Bearer sk-test-secret" for c in _Handler.calls)
 
 
-def test_wrong_path_is_a_clear_error(server) -> None:
-    step = ModerationEndpointFilter(ModerationConfig(endpoint=server.replace("/v1", "/nope")))
+def _step(url: str, tmp_path: Path, **llm) -> ModerationEndpointFilter:
+    cfg = ModerationConfig(endpoint=url, api_key_env="MOD_KEY")
+    step = ModerationEndpointFilter(
+        cfg, batch_size=2, llm={**QUICK, "cache_path": tmp_path / "c.sqlite", **llm}
+    )
     step.setup()
-    _Handler.fail_first = False
+    return step
+
+
+def test_only_unmoderated_rows_are_sent_and_flagged_ones_dropped(fake_server, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MOD_KEY", "sk-test-secret-0123")
+    server = fake_server(require_key="sk-test-secret-0123")
+    step = _step(server.url, tmp_path)
+    kept, rejected = step.process(_rows())
+    step.close()
+    assert [r.id for r in kept] == ["1", "2", "4"]
+    assert [r.record.id for r in rejected] == ["0", "3"]
+    assert rejected[0].reason == "moderation endpoint: flagged (violence)"
+    assert kept[0].meta["moderation"]["source"] == "endpoint"
+    assert len(kept[0].meta["moderation"]["request_key"]) == 64  # the verdict names its request
+    assert kept[1].meta["moderation"] == {"flagged": False, "categories": []}  # not sent again
+    assert sum(server.stats.completed.values()) == 2  # 4 rows to judge, in batches of 2
+
+
+def test_429_is_retried_after_the_servers_retry_after_and_a_rerun_pays_nothing(fake_server, tmp_path) -> None:
+    server = fake_server(faults=FaultRates(rate_429=0.5, retry_after_s=0.3), seed=1)
+    step = _step(server.url, tmp_path, max_attempts=10)
+    kept, rejected = step.process(_rows())
+    step.close()
+    assert [r.id for r in kept] == ["1", "2", "4"] and len(rejected) == 2
+    by_hash: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for t, h, kind in server.stats.events:
+        by_hash[h].append((t, kind))
+    gaps = [b[0] - a[0] for ev in by_hash.values() for a, b in zip(ev, ev[1:]) if a[1] == "429"]
+    assert gaps, "the server never said 429"
+    assert min(gaps) >= 0.3
+    figures = step.summary()["models"]["omni-moderation-latest"]
+    assert figures["retries"] == server.stats.faults["429"] and figures["calls"] == 2
+
+    received = server.stats.received
+    rerun = _step(server.url, tmp_path)  # a new step: same cache file
+    again, _ = rerun.process(_rows())
+    rerun.close()
+    assert [r.id for r in again] == ["1", "2", "4"]
+    assert server.stats.received == received  # every verdict replayed from the request cache
+
+
+def test_wrong_path_is_a_clear_error(fake_server, tmp_path) -> None:
+    server = fake_server()
+    step = _step(server.url.replace("/v1", "/nope"), tmp_path)
     with pytest.raises(ConfigError, match="answered HTTP 404"):
         step.process([rec(0, "hello")])
+    step.close()

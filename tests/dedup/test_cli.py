@@ -16,6 +16,7 @@ def dedup(*args: str) -> int:
     return main(["dedup", "--workers", "1", "--no-progress", *args])
 
 
+@pytest.mark.embedder
 def test_dedup_writes_a_dataset_folder(tmp_path, capsys):
     out = tmp_path / "out"
     code = dedup(
@@ -26,6 +27,7 @@ def test_dedup_writes_a_dataset_folder(tmp_path, capsys):
         "--cache-dir",
         str(tmp_path / "c"),
         "--report",
+        "--no-content-check",  # pins the embedding pass on paraphrase fixtures
     )
     assert code == 0
     kept = pq.read_table(out / "data").to_pylist()
@@ -58,6 +60,7 @@ def test_dedup_writes_a_dataset_folder(tmp_path, capsys):
             "--cache-dir",
             str(tmp_path / "c"),
             "--report",
+            "--no-content-check",
         )
         == 0
     )
@@ -100,6 +103,7 @@ def test_user_errors_are_one_sentence(tmp_path, capsys):
     assert "--embedder-path" in capsys.readouterr().err
 
 
+@pytest.mark.embedder
 def test_calibrate(tmp_path, capsys):
     out = tmp_path / "cal"
     assert (
@@ -136,3 +140,19 @@ def test_paper_preset_with_a_local_sentence_transformers_model(tmp_path):
     # Exact copies go whatever the (random-weight) model says.
     rejected = {r["id"] for r in pq.read_table(out / "rejected").to_pylist()}
     assert {"p04", "p06", "p15"} <= rejected
+
+
+def test_an_input_with_no_rows_gives_a_complete_empty_folder(tmp_path):
+    from folder_checks import assert_complete_folder
+
+    src = tmp_path / "none.jsonl"
+    src.write_text("")
+    out = tmp_path / "out"
+    assert dedup("--input", str(src), "--out", str(out), "--cache-dir", str(tmp_path / "c")) == 0
+    assert_complete_folder(out, kept=0, rejected=0, quarantined=0)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{nope\n{nope\n")
+    assert (
+        dedup("--input", str(broken), "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "c")) == 0
+    )
+    assert_complete_folder(tmp_path / "b", kept=0, rejected=0, quarantined=2)

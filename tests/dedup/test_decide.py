@@ -87,3 +87,29 @@ def test_agreement_and_errors():
         agreement(a, Decisions.all_kept(3))
     with pytest.raises(ValueError, match="semantics"):
         brute_force_decide(CHAIN, 0.8, "greedy")
+
+
+def test_groups_split_a_chain_and_are_never_compared():
+    # B is A's duplicate by similarity but in another content group: nothing is dropped in
+    # B's group, and C, in A's group, is too far from A.
+    d = brute_force_decide(CHAIN, 0.8, "kept", groups=["x", "y", "x"])
+    assert d.kept.tolist() == [True, True, True]
+    d = brute_force_decide(CHAIN, 0.8, "kept", groups=["x", "x", "y"])
+    assert d.kept.tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("semantics", ["kept", "chain"])
+def test_decide_in_groups_matches_brute_force_with_groups(semantics):
+    from tagengo.dedup.decide import decide_in_groups
+    from tagengo.dedup.search import exact_decide
+
+    x = clustered(400, 16, centres=12, spread=0.25, seed=3)
+    groups = [("k", i % 3) for i in range(len(x))]  # hashable labels, interleaved in walk order
+    ref = brute_force_decide(x, 0.8, semantics, groups=groups)
+    got = decide_in_groups(groups, lambda idx: exact_decide(x[idx], 0.8, semantics, block=64))
+    assert ref.n_removed > 20  # the groups still hold duplicates
+    assert got.kept.tolist() == ref.kept.tolist()
+    assert got.dup_of.tolist() == ref.dup_of.tolist()
+    for g, r in zip(got.dup_of, ref.dup_of):
+        if r >= 0:
+            assert groups[g] == groups[r]

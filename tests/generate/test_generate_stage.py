@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from servers.fake_chat_server import FaultRates, answer_for
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
-from tagengo.llm.fake_server import FaultRates, answer_for
 
 REASONS = ("call failed: ", "unfinished: finish_reason=", "empty answer")
 
@@ -186,3 +186,22 @@ def test_the_in_process_model_answers_through_the_cli(prompts, tmp_path):
         assert gen["finish_reason"] in ("stop", "length") and 0 < gen["output_tokens"] <= 12
     assert json.loads(kept[1]["meta"])["generation"]["dropped_turns"] == ["old"]
     assert "teacher calls" in loose.stderr
+
+
+def test_a_run_where_every_answer_is_rejected_writes_a_complete_folder(fake_server, prompts, tmp_path):
+    from folder_checks import assert_complete_folder
+
+    server = fake_server(faults=FaultRates(rate_400=1.0))
+    cfg = GenerateConfig(
+        model="teacher",
+        base_url=server.url,
+        timeout_s=1,
+        backoff_base_s=0.02,
+        cache_path=tmp_path / "c.sqlite",
+    )
+    res = generate(prompts(5), tmp_path / "out", cfg, progress=False)
+    assert_complete_folder(res.out, kept=0, rejected=5, quarantined=0)
+    # And a dataset folder with no rows in (a curate that kept nothing) makes no call at all.
+    empty = generate(res.out, tmp_path / "again", cfg, progress=False)
+    assert_complete_folder(empty.out, kept=0, rejected=0, quarantined=0)
+    assert server.stats.received == 5

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from servers.fake_chat_server import FaultRates, answer_for, request_hash
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.step import GenerateStep
 from tagengo.llm.backends.openai_http import OpenAIHTTPBackend
-from tagengo.llm.fake_server import FaultRates, answer_for, request_hash
 from tagengo.records import Record
 
 
@@ -129,3 +129,36 @@ def test_a_system_prompt_reaches_the_teacher_but_not_the_record(fake_server, tmp
     body = OpenAIHTTPBackend(cfg.llm_config()).body(cfg.request(sent))
     assert request_hash(body) in server.stats.completed
     assert json.dumps(row.to_row())  # the record still serialises
+
+
+def test_a_natural_stop_in_another_servers_spelling_is_kept_and_its_word_recorded(fake_server, tmp_path):
+    # text-generation-inference reports a natural stop as "eos_token": every answer used to be
+    # rejected as unfinished. A cut answer stays a cut answer in any spelling.
+    server = fake_server(finish_spelling={"stop": "eos_token", "length": "max_tokens"})
+    rows = [_rec(0, ("user", "what is a haiku?")), _rec(1, ("user", "x " * 80))]
+    (kept, rejected), summary = _run(_cfg(server, tmp_path, max_tokens=20), rows)
+    assert [r.id for r in kept] == ["r0"]
+    gen = kept[0].meta["generation"]
+    assert (gen["finish_reason"], gen["finish_reason_raw"]) == ("stop", "eos_token")
+    assert rejected[0].reason == "unfinished: finish_reason=length"
+    assert rejected[0].record.meta["generation"]["finish_reason_raw"] == "max_tokens"
+    assert summary["models"]["teacher"]["finish_reasons"] == {"stop": 1, "length": 1}
+
+
+def test_an_unknown_finish_reason_is_rejected_with_a_reason_that_names_it(fake_server, tmp_path):
+    server = fake_server(finish_spelling={"stop": "halted"})
+    (kept, rejected), summary = _run(_cfg(server, tmp_path), [_rec(0, ("user", "q")), _rec(1, ("user", "r"))])
+    assert not kept
+    assert {r.reason for r in rejected} == {
+        "unknown finish reason: finish_reason='halted' is none of stop, length, content_filter, "
+        "tool_calls (docs/llm.md)"
+    }
+    assert summary["models"]["teacher"]["unknown_finish_reasons"] == {"halted": 2}
+
+
+def test_tokens_counted_here_are_marked_in_meta(fake_server, tmp_path):
+    server = fake_server(usage="none")
+    (kept, _), summary = _run(_cfg(server, tmp_path), [_rec(0, ("user", "tell me a joke"))])
+    gen = kept[0].meta["generation"]
+    assert gen["tokens_estimated"] is True and gen["input_tokens"] > 0 and gen["output_tokens"] > 0
+    assert summary["models"]["teacher"]["tokens_estimated"] == 1

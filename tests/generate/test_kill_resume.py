@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from servers.fake_chat_server import FaultRates, request_hash
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
 from tagengo.llm.backends.openai_http import OpenAIHTTPBackend
-from tagengo.llm.fake_server import FaultRates, request_hash
 from tagengo.llm.types import ChatRequest
 
 N_ROWS, N_FILES, CONCURRENCY = 1000, 4, 16

@@ -354,3 +354,35 @@ def test_input_errors_are_one_clear_sentence(tmp_path: Path) -> None:
         open_source(tmp_path / "odd.jsonl")
     with pytest.raises(InputError, match="unknown format"):
         open_source(tmp_path / "odd.jsonl", "csv")
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("name", ["bom.jsonl", "bom.jsonl.gz"])
+def test_a_byte_order_mark_opens_the_file_and_loses_no_row(tmp_path: Path, name: str) -> None:
+    # Notepad and Excel save UTF-8 with a BOM; the first row is a row like any other.
+    data = BOM + b"".join(_line(_lmsys(i)) for i in range(3))
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    src, records, bad, _ = _read_all(path)
+    assert src.format == "lmsys"
+    assert not bad
+    assert [r.id for r in records] == [f"{i:032x}" for i in range(3)]
+
+
+def test_a_sharegpt_array_with_a_byte_order_mark_is_read_as_an_array(tmp_path: Path) -> None:
+    items = [{"id": str(i), "conversations": [{"from": "human", "value": f"Frage {i}"}]} for i in range(4)]
+    path = tmp_path / "sharegpt.json"
+    path.write_bytes(BOM + b"\n  " + json.dumps(items, ensure_ascii=False, indent=1).encode())
+    src, records, bad, _ = _read_all(path)
+    assert src.format == "sharegpt"
+    assert not bad
+    assert [r.messages[0]["content"] for r in records] == [f"Frage {i}" for i in range(4)]
+
+
+def test_a_byte_order_mark_inside_a_text_is_content(tmp_path: Path) -> None:
+    path = tmp_path / "inner.jsonl"
+    path.write_bytes(_line({"prompt": "\ufeffHallo, wie geht es dir?", "language": "de"}))
+    _, records, bad, _ = _read_all(path)
+    assert not bad and records[0].messages[0]["content"] == "\ufeffHallo, wie geht es dir?"

@@ -13,7 +13,7 @@ import pytest
 
 from tagengo.curate.stage import bundled_sample
 from tagengo.io.source import open_source, parse_chunk
-from tagengo.io.writers import JsonlWriter, ParquetWriter, convert, row_problems
+from tagengo.io.writers import JsonlWriter, ParquetWriter, convert, merge_consecutive_turns, row_problems
 from tagengo.records import Record, records_to_table
 
 
@@ -74,6 +74,11 @@ def test_sliced_batches_convert_like_the_whole(records) -> None:
     ]
 
 
+STARTS_WITH_ASSISTANT = (
+    "starts with an assistant turn; the first turn after an optional system turn must be user"
+)
+
+
 def test_row_problems_name_what_is_wrong(records) -> None:
     base = records[0]
     user, answer = base.messages[0], base.messages[1]
@@ -85,12 +90,8 @@ def test_row_problems_name_what_is_wrong(records) -> None:
             None,
             "has a system turn (alpaca has no field for one)",
         ),
-        (
-            [{"role": "assistant", "content": "Hi."}, user, answer],
-            None,
-            "3 turns; alpaca holds one instruction and one output",
-        ),
-        ([answer, answer], None, "the first turn is assistant; alpaca needs a user instruction"),
+        ([{"role": "assistant", "content": "Hi."}, user, answer], STARTS_WITH_ASSISTANT, None),
+        ([answer, answer], STARTS_WITH_ASSISTANT, None),
         ([user, answer], None, None),
     ]
     recs = [Record(f"r{i}", "t", "en", msgs) for i, (msgs, _, _) in enumerate(cases)]
@@ -142,3 +143,58 @@ def test_parquet_writer_round_trips_and_writes_empty_files(records, tmp_path) ->
     empty = ParquetWriter(tmp_path / "validation.parquet")
     empty.commit(table.schema)
     assert pq.read_table(tmp_path / "validation.parquet").schema == table.schema
+
+
+def _m(*turns: str) -> list[dict[str, str]]:
+    """Turns written as "role:text"."""
+    return [{"role": t.split(":", 1)[0], "content": t.split(":", 1)[1]} for t in turns]
+
+
+CHAT_RULES = [
+    (_m("user:a", "assistant:b"), None),
+    (_m("system:s", "user:a", "assistant:b", "user:c", "assistant:d"), None),
+    (
+        _m("user:a", "user:b", "assistant:c"),
+        "two user turns in a row (turns 1 and 2); user and assistant must alternate",
+    ),
+    (
+        _m("user:a", "assistant:b", "assistant:c"),
+        "two assistant turns in a row (turns 2 and 3); user and assistant must alternate",
+    ),
+    (
+        _m("user:a", "system:s", "assistant:b"),
+        "a system turn at turn 2; only one system turn, first, is allowed",
+    ),
+    (
+        _m("system:s", "system:t", "user:a", "assistant:b"),
+        "a system turn at turn 2; only one system turn, first, is allowed",
+    ),
+    (_m("system:s", "assistant:b"), STARTS_WITH_ASSISTANT),
+    (_m("user:", "assistant:b"), "turn 1 (user) is empty"),
+    (_m("user:a", "assistant:b", "user:\u200b\u200b", "assistant:c"), "turn 3 (user) is empty"),
+    (_m("user:a", "assistant:\u200b\ufeff "), "the final assistant turn is empty"),
+    (_m("user:a", "assistant:b", "user:c"), "ends with a user turn, not an assistant answer"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet"])
+def test_every_conversation_is_checked_against_the_chat_rules(fmt) -> None:
+    recs = [Record(f"r{i}", "t", "en", msgs) for i, (msgs, _) in enumerate(CHAT_RULES)]
+    table = records_to_table(recs)
+    assert row_problems(table, fmt) == [want for _, want in CHAT_RULES]
+    # Sliced (as Parquet batches arrive): the same answers for the same rows.
+    assert row_problems(table.slice(3, 5), fmt) == [want for _, want in CHAT_RULES[3:8]]
+
+
+def test_merge_consecutive_joins_same_role_runs_and_nothing_else() -> None:
+    recs = [Record(f"r{i}", "t", "en", msgs) for i, (msgs, _) in enumerate(CHAT_RULES)]
+    merged, changed = merge_consecutive_turns(records_to_table(recs))
+    rows = merged.column("messages").to_pylist()
+    assert changed == 3
+    assert rows[2] == _m("user:a\n\nb", "assistant:c")
+    assert rows[3] == _m("user:a", "assistant:b\n\nc")
+    assert rows[5] == _m("system:s\n\nt", "user:a", "assistant:b")
+    untouched = [i for i in range(len(recs)) if i not in (2, 3, 5)]
+    assert [rows[i] for i in untouched] == [recs[i].messages for i in untouched]
+    problems = row_problems(merged, "messages")
+    assert problems[2] is None and problems[3] is None and problems[5] is None

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from servers.fake_chat_server import FakeChatServer
 from tagengo.llm import LLMConfig
-from tagengo.llm.fake_server import FakeChatServer
 
 
 @pytest.fixture

@@ -66,3 +66,22 @@ def test_the_summary_table_shows_each_model():
     console.print(summary_table(acc.summary(percentiles=False)))
     text = console.export_text()
     assert "teacher-x" in text and "1,000" in text and "0.1000" in text and "stop 1" in text
+
+
+def test_count_usage_uses_the_models_tokenizer_where_known_and_cl100k_otherwise():
+    from tagengo.curate.tokens import TokenCounter
+    from tagengo.llm.accounting import count_usage, encoding_for_model
+
+    assert encoding_for_model("gpt-4o-mini") == "o200k_base"
+    assert encoding_for_model("openai/gpt-5") == "o200k_base"
+    assert encoding_for_model("llama3.1:8b") == "cl100k_base"
+    assert encoding_for_model(None) == "cl100k_base"
+    req = ChatRequest.from_messages(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "東京の天気は？"}]
+    )
+    cl = TokenCounter("cl100k_base")
+    n_in, n_out = count_usage(req, "Sunny and warm.", "llama3")
+    assert n_in == 3 + (3 + cl.count("Be brief.")) + (3 + cl.count("東京の天気は？"))
+    assert n_out == cl.count("Sunny and warm.")
+    o2 = TokenCounter("o200k_base")
+    assert count_usage(req, "Sunny and warm.", "gpt-4o")[1] == o2.count("Sunny and warm.")

@@ -1,5 +1,5 @@
 """LLMClient against a real HTTP server on loopback that misbehaves on demand
-(tagengo.llm.fake_server): cache, retries, Retry-After, timeouts, concurrency, budget, aborts."""
+(tests/servers/fake_chat_server.py): cache, retries, Retry-After, timeouts, concurrency, budget, aborts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from servers.fake_chat_server import FaultRates, answer_for
 from tagengo.llm import BudgetExhausted, ChatRequest, RunAborted, build_client
-from tagengo.llm.fake_server import FaultRates, answer_for
+from tagengo.llm.accounting import count_usage
 
 
 def _requests(n: int, max_tokens: int = 32, prefix: str = "question") -> list[ChatRequest]:
@@ -181,6 +182,32 @@ def test_budget_stops_new_calls_and_a_rerun_resumes_without_paying_twice(fake_se
     assert all(r.ok for r in out)
     assert sum(r.cached for r in out) == len(done)
     assert max(server.stats.completed.values()) == 1  # nothing finished was paid for twice
+
+
+@pytest.mark.parametrize("usage", ["none", "null"])
+def test_without_usage_tokens_are_counted_here_and_the_budget_still_stops_the_run(
+    fake_server, quick_config, usage, capsys
+):
+    # Ollama and some proxies send no usage (or null counts): counted as 0, cost stayed 0 and
+    # --budget never stopped a run. Now the client counts the tokens itself.
+    server = fake_server(latency_s=0.01, usage=usage)
+    priced = {"input_price_per_1m": 1000.0, "output_price_per_1m": 1000.0, "concurrency": 4}
+    reqs = _requests(60)
+    with build_client(quick_config(server, budget=0.4, **priced)) as client:
+        with pytest.raises(BudgetExhausted):
+            client.chat_many(reqs)
+        spent = client.accounting.spent
+        summary = client.summary()["teacher"]
+    assert 0 < summary["calls"] < len(reqs)
+    assert 0.3 < spent <= 0.4
+    assert summary["tokens_estimated"] == summary["calls"]
+    assert summary["input_tokens"] > 0 and summary["output_tokens"] > 0
+    assert capsys.readouterr().err.count("sent no token usage") == 1  # warned once, not per call
+
+    with build_client(quick_config(server)) as client:
+        (one,) = client.chat_many(reqs[:1])  # replayed from the cache: still marked
+    assert one.cached and one.tokens_estimated
+    assert (one.input_tokens, one.output_tokens) == count_usage(reqs[0], one.content, "teacher")
 
 
 def test_async_callers_can_await_from_their_own_loop(fake_server, quick_config):

@@ -217,3 +217,173 @@ def test_cli_exports_and_reports_skips(generated, tmp_path) -> None:
     assert m["config"]["format"] == "sharegpt" and m["counts"]["validation"] > 0
     assert read_table(generated).num_rows == m["counts"]["input"]
     assert f"skipped {m['counts']['skipped']:,}" in res.output
+
+
+# --- the chat rules, and the loaders trainers use ------------------------------------------
+
+RULE_ROWS = {
+    "ok-1": [("user", "Wie spät ist es?"), ("assistant", "Es ist drei Uhr.")],
+    "ok-2": [
+        ("system", "Antworte kurz."),
+        ("user", "Hallo"),
+        ("assistant", "Hallo!"),
+        ("user", "Und?"),
+        ("assistant", "Gut."),
+    ],
+    "user-user": [("user", "Erstens."), ("user", "Zweitens?"), ("assistant", "Beides.")],
+    "asst-asst": [("user", "Frage?"), ("assistant", "Teil eins."), ("assistant", "Teil zwei.")],
+    "mid-system": [("user", "Frage?"), ("system", "Sei nett."), ("assistant", "Antwort.")],
+    "blank-turn": [("user", "\u200b"), ("assistant", "Was meinst du?")],
+}
+RULE_REASONS = {
+    "user-user": "two user turns in a row (turns 1 and 2); user and assistant must alternate",
+    "asst-asst": "two assistant turns in a row (turns 2 and 3); user and assistant must alternate",
+    "mid-system": "a system turn at turn 2; only one system turn, first, is allowed",
+    "blank-turn": "turn 1 (user) is empty",
+}
+
+# A chat template that enforces the roles, as many model templates do (Llama 2, Mistral,
+# Gemma): written for this test, rendered the way transformers renders chat templates.
+STRICT_TEMPLATE = """
+{%- set offset = 1 if messages[0].role == 'system' else 0 -%}
+{%- for m in messages -%}
+  {%- if m.role == 'system' and loop.index0 != 0 -%}{{ raise_exception('system turn not first') }}{%- endif -%}
+  {%- if loop.index0 >= offset and (m.role == 'user') != ((loop.index0 - offset) % 2 == 0) -%}
+    {{ raise_exception('roles must alternate user/assistant') }}
+  {%- endif -%}
+  {%- if m.content | trim == '' -%}{{ raise_exception('empty turn') }}{%- endif -%}
+  <{{ m.role }}>{{ m.content }}</{{ m.role }}>
+{%- endfor -%}
+{%- if messages[-1].role != 'assistant' -%}{{ raise_exception('no answer to learn') }}{%- endif -%}
+"""
+
+
+def _render_strict(messages: list[dict]) -> str:
+    from jinja2.exceptions import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(msg: str) -> None:
+        raise TemplateError(msg)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(STRICT_TEMPLATE).render(messages=messages)
+
+
+@pytest.fixture(scope="module")
+def rule_breakers(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("rules") / "rows.jsonl"
+    rows = [
+        {"id": rid, "language": "de", "messages": [{"role": r, "content": c} for r, c in turns]}
+        for rid, turns in RULE_ROWS.items()
+    ]
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return stage("generate", src, src.parent / "folder", [])
+
+
+def _turn_fields(ds, column: str) -> set[str]:
+    """The fields of one turn in a list-of-turns column (datasets >= 4: List(feature=...))."""
+    feature = ds.features[column]
+    inner = getattr(feature, "feature", None)
+    return set(inner if inner is not None else feature[0])
+
+
+def _trainer_rows(out: Path, fmt: str) -> list[list[dict]]:
+    """The exported conversations as TRL/Axolotl see them: loaded with `datasets`, ShareGPT
+    speakers mapped the way Axolotl's chat_template strategy maps them by default."""
+    from datasets import load_dataset
+
+    name = "train.parquet" if fmt == "parquet" else "train.jsonl"
+    ds = load_dataset("parquet" if fmt == "parquet" else "json", data_files=str(out / name), split="train")
+    if fmt == "sharegpt":
+        roles = {"human": "user", "gpt": "assistant", "system": "system"}
+        assert _turn_fields(ds, "conversations") == {"from", "value"}
+        return [[{"role": roles[t["from"]], "content": t["value"]} for t in c] for c in ds["conversations"]]
+    assert _turn_fields(ds, "messages") == {"role", "content"}  # TRL's conversational format
+    return list(ds["messages"])
+
+
+@pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet"])
+def test_conversations_that_break_the_chat_rules_are_skipped_with_the_reason(rule_breakers, tmp_path, fmt):
+    out = tmp_path / fmt
+    m = export(rule_breakers, out, ExportConfig(format=fmt)).manifest
+    skipped = {s["id"]: s["reason"] for s in read_jsonl(out / "skipped.jsonl")}
+    assert skipped == RULE_REASONS
+    assert m["counts"]["skipped"] == len(RULE_REASONS) and m["counts"]["train"] == 2
+    assert m["skipped_by_reason"] == {r: 1 for r in RULE_REASONS.values()}
+    rows = _trainer_rows(out, fmt)
+    assert len(rows) == 2
+    for messages in rows:
+        _render_strict(messages)  # raises on any row a role-enforcing template refuses
+
+
+def test_repair_merges_consecutive_turns_only_when_asked(rule_breakers, tmp_path):
+    out = tmp_path / "repaired"
+    m = export(rule_breakers, out, ExportConfig(repair="merge-consecutive")).manifest
+    skipped = {s["id"] for s in read_jsonl(out / "skipped.jsonl")}
+    assert skipped == {"mid-system", "blank-turn"}  # merging cannot fix these
+    assert m["counts"]["repaired"] == 2 and m["counts"]["train"] == 4
+    by_first = {tuple(t["content"] for t in row): row for row in _trainer_rows(out, "messages")}
+    assert ("Erstens.\n\nZweitens?", "Beides.") in by_first
+    assert ("Frage?", "Teil eins.\n\nTeil zwei.") in by_first
+    for messages in by_first.values():
+        _render_strict(messages)
+
+
+@pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet", "alpaca"])
+def test_every_export_loads_with_datasets_and_its_axolotl_config_points_at_it(fmt, generated, tmp_path):
+    import yaml
+    from datasets import load_dataset
+
+    out = tmp_path / fmt
+    m = export(generated, out, ExportConfig(format=fmt, validation=0.2)).manifest
+    cfg = yaml.safe_load((out / "axolotl.yaml").read_text())
+    entries = cfg["datasets"] + cfg.get("test_datasets", [])
+    assert {e["path"] for e in entries} == set(m["files"])
+    for e in entries:
+        ds = load_dataset(e["ds_type"], data_files=str(out / e["path"]), split="train")
+        assert len(ds) == m["files"][e["path"]]["rows"] > 0
+        if fmt == "alpaca":
+            assert e["type"] == "alpaca" and {"instruction", "input", "output"} <= set(ds.column_names)
+            continue
+        assert e["type"] == "chat_template" and e["field_messages"] in ds.column_names
+        mapping = e.get("message_property_mappings", {"role": "role", "content": "content"})
+        roles = {
+            "human": "user",
+            "gpt": "assistant",
+            "user": "user",
+            "assistant": "assistant",
+            "system": "system",
+        }
+        for conv in ds[e["field_messages"]]:
+            _render_strict(
+                [{"role": roles[t[mapping["role"]]], "content": t[mapping["content"]]} for t in conv]
+            )
+
+
+@pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet", "alpaca"])
+def test_a_folder_with_no_rows_and_one_with_no_trainable_row_export_complete(tmp_path, fmt) -> None:
+    src = tmp_path / "empty.jsonl"
+    src.write_text("")
+    empty = stage("mix", src, tmp_path / "empty", [])
+    only_bad = tmp_path / "bad.jsonl"
+    only_bad.write_text(json.dumps({"id": "q", "messages": [{"role": "user", "content": "Frage?"}]}) + "\n")
+    unanswered_only = stage("mix", only_bad, tmp_path / "unanswered", [])
+    for folder, skipped in ((empty, 0), (unanswered_only, 1)):
+        out = tmp_path / f"out-{folder.name}-{fmt}"
+        m = export(folder, out, ExportConfig(format=fmt)).manifest
+        assert m["counts"] == {
+            **m["counts"],
+            "input": skipped,
+            "train": 0,
+            "validation": 0,
+            "skipped": skipped,
+        }
+        assert json.loads((out / "export.json").read_text())["counts"] == m["counts"]
+        for name in ("README.md", "axolotl.yaml", "trl_sft.py", "skipped.jsonl"):
+            assert (out / name).is_file(), name
+        train = out / ("train.parquet" if fmt == "parquet" else "train.jsonl")
+        assert train.is_file() and m["files"][train.name]["rows"] == 0
+        if fmt == "parquet":
+            assert pq.read_table(train).num_rows == 0 and "messages" in pq.read_schema(train).names
+        assert len(read_jsonl(out / "skipped.jsonl")) == skipped

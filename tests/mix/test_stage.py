@@ -118,3 +118,22 @@ def test_cli_reports_a_bad_option_by_its_flag(generated, tmp_path) -> None:
     )
     assert res.exit_code != 0
     assert isinstance(res.exception, ConfigError) and "--languages" in str(res.exception)
+
+
+def test_a_language_with_no_rows_gives_a_complete_empty_folder(generated, tmp_path) -> None:
+    from folder_checks import assert_complete_folder
+
+    # The case was --languages ko on a folder with no Korean: here Yoruba is the absent one.
+    assert "yo" not in langs(generated)
+    n = sum(langs(generated).values())
+    for recipe in ("multilingual", "sampled", "parallel"):
+        out = tmp_path / recipe
+        mix(generated, out, MixConfig(recipe=recipe, languages=["yo"]), workers=1, progress=False)
+        m = assert_complete_folder(out, kept=0, rejected=n, quarantined=0)
+        assert m["steps"][0]["name"] == "languages" and m["steps"][0]["removed"] == n
+    r = CliRunner().invoke(
+        command,
+        ["--input", str(generated), "--out", str(tmp_path / "cli"), "--languages", "yo", "--workers", "1"],
+    )
+    assert r.exit_code == 0, r.output
+    assert_complete_folder(tmp_path / "cli", kept=0, rejected=n, quarantined=0)

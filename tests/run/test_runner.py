@@ -256,3 +256,40 @@ def test_steps_set_up_once_in_the_main_process_and_workers_inherit_them(tmp_path
     )
     assert res.manifest["counts"]["kept"] == 50  # every chunk ran in a worker with the built model
     assert log.read_text().split() == [str(os.getpid())]  # one setup, here: none in a worker
+
+
+def test_a_run_that_keeps_nothing_writes_a_complete_folder(tmp_path: Path) -> None:
+    from folder_checks import assert_complete_folder
+
+    # Every row dropped by the streaming step: the global step then sees no row at all.
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 9)
+    res = run(inp, tmp_path / "none_kept", Cfg(modulo=1), workers=1)
+    m = assert_complete_folder(res.out, kept=0, rejected=9, quarantined=0)
+    assert [(s["name"], s["in"], s["out"]) for s in m["steps"]] == [
+        ("drop_multiples", 9, 0),
+        ("keep_first", 0, 0),
+    ]
+
+    # Every line unreadable.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{broken\n" * 4)
+    res = run(bad, tmp_path / "none_read", Cfg(), workers=2)
+    assert_complete_folder(res.out, kept=0, rejected=0, quarantined=4)
+
+    # A selecting global step (the Arrow fast path) after a step that left nothing.
+    class SelectAll(GlobalStep):
+        name = "select_all"
+
+        def select(self, table):
+            return [None] * table.num_rows
+
+    res = run_stage(
+        stage="test",
+        config=Cfg(modulo=1),
+        source=open_source(inp),
+        steps=[DropMultiples(Cfg(modulo=1)), SelectAll()],
+        out=tmp_path / "fast_path",
+        workers=1,
+    )
+    assert_complete_folder(res.out, kept=0, rejected=9, quarantined=0)

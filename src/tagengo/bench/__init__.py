@@ -8,8 +8,9 @@ Modules, in the order data flows through them:
   ``tagengo/data/bench/judge_prompts.jsonl``, its question set beside them;
 * ``answer``: two-turn answers from any client-layer backend (``hf_local``: a local
   transformers folder);
-* ``judge``: single and pairwise judging with re-asking (``verdicts``) and the language gate
-  (``langgate``, ``languages``);
+* ``judge``: single and pairwise judging, verdicts read as FastChat reads them (``verdicts``)
+  under a judge policy (``policy``: ``fastchat`` by default, ``robust`` re-asks; the request key
+  a verdict is reused by), and the language gate (``langgate``, ``languages``: curate's table);
 * ``scores`` (FastChat's show_result averages), ``stats`` (run medians, bootstrap, kappa,
   Spearman), ``agreement`` (human ratings), ``plots`` and ``show`` (tables and pictures);
 * ``scripted_judge``: an OpenAI-compatible judge server with scripted verdicts, for tests,

@@ -31,6 +31,7 @@ from pathlib import Path
 from tagengo.bench.formats import PairJudgment, SingleJudgment, qid_key
 from tagengo.bench.stats import cohen_kappa, pearson, spearman
 from tagengo.errors import InputError
+from tagengo.io.text import ENCODING
 
 _WINNERS = {
     "model_a": "a",
@@ -75,7 +76,9 @@ def read_human_csv(path: Path, default_language: str = "") -> tuple[list[HumanVo
     """Read either CSV shape (told apart by its columns); errors name the file, line and column."""
     path = Path(path)
     try:
-        fh = open(path, newline="", encoding="utf-8")  # noqa: SIM115
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would otherwise
+        # become part of the first column's name (io/text.py).
+        fh = open(path, newline="", encoding=ENCODING)  # noqa: SIM115
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     votes: list[HumanVote] = []

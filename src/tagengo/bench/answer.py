@@ -6,13 +6,21 @@ its concurrency allows. Temperatures follow MT-Bench's per-category table. A cal
 for good leaves its question out of the answer file (FastChat would write the word "ERROR" as
 the answer and score it) and is listed, with the error, in ``<bench>/tagengo/answer_<model>.json``;
 re-running answers exactly those (the finished calls replay from the request cache).
+
+Samples: every answer records its sample index (``tagengo.sample``), and the index is part of
+every request's cache key. ``--redo`` and answer runs 2, 3 ... (``--runs``) draw the next unused
+index for a question (one past the highest in any of the model's run files), so they are new,
+independent samples, never replays of an earlier answer; resuming a crashed run reuses the
+index, so the calls it had finished replay from the cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +38,12 @@ class AnswerReport:
     language: str | None
     model_id: str
     path: str
+    run: int = 1
     questions: int = 0  # asked for (after first_n)
-    kept: int = 0  # already in the answer file, not asked again
+    kept: int = 0  # already in the answer file for the same requests, not asked again
+    changed: int = 0  # in the file, but asked differently now: answered again (part of answered)
     answered: int = 0  # newly written
+    samples: dict[str, int] = field(default_factory=dict)  # sample index -> answers drawn with it
     failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, error}
     calls: int = 0
     cached_calls: int = 0
@@ -47,10 +58,82 @@ class AnswerReport:
         failed_q = {f["question_id"] for f in self.failed}
         return self.questions == self.kept + self.answered + len(failed_q)
 
+    def counts(self) -> dict[str, Any]:
+        return {
+            "questions": self.questions,
+            "answered": self.answered,
+            "reused": self.kept,
+            "changed": self.changed,
+            "failed": len({f["question_id"] for f in self.failed}),
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "truncated_turns": self.truncated_turns,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["reconciles"] = self.reconciles
         return d
+
+
+def answer_sample(ans: Answer) -> int:
+    """The sample index an answer was drawn with (0 for files that do not say: FastChat's, or
+    tagengo's before sample indices)."""
+    info = ans.extra.get("tagengo")
+    sample = info.get("sample", 0) if isinstance(info, dict) else 0
+    return sample if isinstance(sample, int) and not isinstance(sample, bool) else 0
+
+
+def answer_request(
+    cfg: AnswerConfig, q: Question, turn: int, previous: list[str], choice: int, sample: int
+) -> ChatRequest:
+    """The request for turn ``turn`` (0-based) of choice ``choice``: the system prompt, the
+    earlier turns with their answers ``previous``, then the question's turn."""
+    seed = None if cfg.seed is None else cfg.seed + choice
+    if cfg.num_choices > 1 and seed is None:
+        seed = choice  # distinct choices need distinct requests (and cache keys)
+    messages: list[dict[str, str]] = []
+    if cfg.system_prompt:
+        messages.append({"role": "system", "content": cfg.system_prompt})
+    for u, a in zip(q.turns[:turn], previous[:turn], strict=True):
+        messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": q.turns[turn]})
+    return ChatRequest.from_messages(
+        messages,
+        temperature=cfg.temperature(q.category),
+        max_tokens=cfg.max_new_tokens,
+        seed=seed,
+        sample=sample,
+    )
+
+
+def answer_key(cfg: AnswerConfig, q: Question, ans: Answer, model_id: str) -> str:
+    """sha256 over the cache keys of every request behind an answer (each choice, each turn):
+    stored as ``tagengo.request_key``, an answer is kept on a re-run only when it matches."""
+    keys = [
+        answer_request(cfg, q, t, ans.turns(i), i, answer_sample(ans)).key(model_id)
+        for i in range(cfg.num_choices)
+        for t in range(len(q.turns))
+    ]
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()
+
+
+def _stored_key(ans: Answer) -> str | None:
+    info = ans.extra.get("tagengo")
+    key = info.get("request_key") if isinstance(info, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def _recorded_samples(bench: Bench, model_id: str) -> dict[str, int]:
+    """Highest sample index per question key over every run file of the model."""
+    out: dict[str, int] = {}
+    for path in bench.answer_files(model_id):
+        for key, ans in read_answers(path).items():
+            out[key] = max(out.get(key, 0), answer_sample(ans))
+    return out
 
 
 def _complete(ans: Answer, q: Question, num_choices: int) -> bool:
@@ -75,23 +158,45 @@ def answer_bench(
     *,
     model_id: str | None = None,
     console: Console | None = None,
-) -> AnswerReport:
-    """Answer ``bench``'s questions with ``client``; write ``model_answer/<model_id>.jsonl``."""
-    start = time.monotonic()
+) -> list[AnswerReport]:
+    """Answer ``bench``'s questions with ``client``, ``cfg.runs`` times; run 1 writes
+    ``model_answer/<model_id>.jsonl``, run r > 1 ``<model_id>.runR.jsonl``. Returns one report
+    per run, each also written as the run's manifest ``<bench>/tagengo/answer_<model>[.runR].json``."""
     model_id = model_id or cfg.model_id or getattr(client, "model_name", None) or client.model_id
-    path = bench.answer_path(model_id)
-    report = AnswerReport(bench.name, bench.language, model_id, str(path))
+    return [_answer_run(bench, cfg, client, model_id, run, console) for run in range(1, cfg.runs + 1)]
+
+
+def _answer_run(
+    bench: Bench, cfg: AnswerConfig, client: ChatClient, model_id: str, run: int, console: Console | None
+) -> AnswerReport:
+    start = time.monotonic()
+    started = time.time()
+    path = bench.answer_path(model_id, run)
+    report = AnswerReport(bench.name, bench.language, model_id, str(path), run)
     questions = bench.questions[: cfg.first_n] if cfg.first_n else list(bench.questions)
     report.questions = len(questions)
 
     existing = read_answers(path) if path.exists() else {}
+    recorded = _recorded_samples(bench, model_id)
     todo: list[Question] = []
+    sample: dict[str, int] = {}
     for q in questions:
         ans = existing.get(q.key)
         if ans is not None and not cfg.redo and _complete(ans, q, cfg.num_choices):
-            report.kept += 1
-        else:
+            stored = _stored_key(ans)
+            if stored is None or stored == answer_key(cfg, q, ans, client.model_id):
+                report.kept += 1  # the same requests (or a file that cannot say: FastChat's)
+                continue
+            # Asked differently now (model, temperature, max tokens, system prompt ...): answer
+            # again in the same sample slot, so going back to the old setting replays the cache.
+            report.changed += 1
             todo.append(q)
+            sample[q.key] = answer_sample(ans)
+            continue
+        todo.append(q)
+        # A new draw takes the next unused index; one never written (a failed or crashed
+        # question) is still unused, so its finished calls replay from the cache.
+        sample[q.key] = max(run - 1, recorded[q.key] + 1) if q.key in recorded else run - 1
 
     # turns[choice][question key] -> answers so far; failed question keys drop out of later turns.
     turns: list[dict[str, list[str]]] = [{q.key: [] for q in todo} for _ in range(cfg.num_choices)]
@@ -102,30 +207,15 @@ def answer_bench(
         batch: list[tuple[int, Question]] = []
         requests: list[ChatRequest] = []
         for i in range(cfg.num_choices):
-            seed = None if cfg.seed is None else cfg.seed + i
-            if cfg.num_choices > 1 and seed is None:
-                seed = i  # distinct choices need distinct requests (and cache keys)
             for q in todo:
                 if q.key in failed or len(q.turns) <= t:
                     continue
-                messages: list[dict[str, str]] = []
-                if cfg.system_prompt:
-                    messages.append({"role": "system", "content": cfg.system_prompt})
-                for u, a in zip(q.turns[:t], turns[i][q.key], strict=True):
-                    messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
-                messages.append({"role": "user", "content": q.turns[t]})
-                requests.append(
-                    ChatRequest.from_messages(
-                        messages,
-                        temperature=cfg.temperature(q.category),
-                        max_tokens=cfg.max_new_tokens,
-                        seed=seed,
-                    )
-                )
+                requests.append(answer_request(cfg, q, t, turns[i][q.key], i, sample[q.key]))
                 batch.append((i, q))
         if not requests:
             break
-        responses = client.chat_many(requests, desc=f"{bench.name}: {model_id} turn {t + 1}")
+        label = f"{bench.name}: {model_id} turn {t + 1}" + (f" (run {run})" if run > 1 else "")
+        responses = client.chat_many(requests, desc=label)
         for (i, q), resp in zip(batch, responses, strict=True):
             _account(report, resp)
             if not resp.ok or resp.content is None:
@@ -149,7 +239,7 @@ def answer_bench(
         if q.key in failed:
             continue
         choices = [{"index": i, "turns": turns[i][q.key]} for i in range(cfg.num_choices)]
-        merged[q.key] = Answer(
+        ans = Answer(
             question_id=q.question_id,
             model_id=model_id,
             choices=choices,
@@ -160,28 +250,64 @@ def answer_bench(
                     "temperature": cfg.temperature(q.category),
                     "max_new_tokens": cfg.max_new_tokens,
                     "finish_reasons": finish[q.key],
+                    "sample": sample[q.key],
                 }
             },
         )
+        ans.extra["tagengo"]["request_key"] = answer_key(cfg, q, ans, client.model_id)
+        merged[q.key] = ans
         report.answered += 1
+        report.samples[str(sample[q.key])] = report.samples.get(str(sample[q.key]), 0) + 1
     write_answers(path, merged.values())
     report.seconds = round(time.monotonic() - start, 3)
+    suffix = "" if run == 1 else f".run{run}"
     write_run_report(
-        bench, f"answer_{safe_name(model_id)}.json", report.to_dict(), cfg.model_dump(mode="json")
+        bench,
+        f"answer_{safe_name(model_id)}{suffix}.json",
+        report.to_dict(),
+        cfg.model_dump(mode="json"),
+        stage="bench answer",
+        counts=report.counts(),
+        started=started,
     )
     if console is not None:
         console.print(
-            f"[bold]{bench.name}[/] ({bench.language or '?'}): {model_id}: {report.answered} answered, "
-            f"{report.kept} already there, {len({f['question_id'] for f in report.failed})} failed "
-            f"-> {path}"
+            f"[bold]{bench.name}[/] ({bench.language or '?'}): {model_id}"
+            + (f" run {run}" if run > 1 else "")
+            + f": {report.answered} answered, {report.kept} already there, "
+            f"{len({f['question_id'] for f in report.failed})} failed -> {path}"
         )
     return report
 
 
-def write_run_report(bench: Bench, name: str, report: dict[str, Any], config: dict[str, Any]) -> Path:
-    """A JSON record of one run beside the data FastChat reads (``<bench>/tagengo/``)."""
+def write_run_report(
+    bench: Bench,
+    name: str,
+    report: dict[str, Any],
+    config: dict[str, Any],
+    *,
+    stage: str,
+    counts: dict[str, Any],
+    started: float,
+) -> Path:
+    """The manifest of one answer or judge run, beside the files FastChat reads
+    (``<bench>/tagengo/<name>``): stage, bench, full config, counts, package versions, start
+    and end time, and the whole run report."""
+    from tagengo.run.runner import _package_versions
+
     path = bench.report_dir / name
-    body = {"report": report, "config": config, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    body = {
+        "stage": stage,
+        "bench": str(bench.path),
+        "language": bench.language,
+        "language_source": bench.language_source,
+        "config": config,
+        "counts": counts,
+        "versions": _package_versions(),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "report": report,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
@@ -189,4 +315,4 @@ def write_run_report(bench: Bench, name: str, report: dict[str, Any], config: di
     return path
 
 
-__all__ = ["AnswerReport", "answer_bench", "write_run_report"]
+__all__ = ["AnswerReport", "answer_bench", "answer_sample", "write_run_report"]

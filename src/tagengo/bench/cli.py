@@ -106,7 +106,9 @@ def answer_cmd(
     BENCH/model_answer/<model-id>.jsonl in FastChat's format.
 
     Temperatures by category as in MT-Bench (writing, roleplay 0.7; extraction, math, coding,
-    reasoning 0; stem, humanities 0.1); at most 1,024 new tokens per turn. The default model is
+    reasoning 0; stem, humanities 0.1); at most 1,024 new tokens per turn. --redo and --runs draw
+    new, independent samples (a sample index in every request key); each run writes a manifest
+    to BENCH/tagengo/. The default model is
     the bundled SmolLM2-135M through in-process llama.cpp; any OpenAI-compatible server or Azure
     works through --llm-backend/--llm-model/--llm-base-url, a local transformers folder through
     --local-model.
@@ -161,8 +163,11 @@ def judge_cmd(
 
     Single mode grades turn 1 and turn 2 (with the conversation) from 1 to 10, with reference
     answers for math, reasoning and coding. Pairwise modes judge every game in both orders.
-    Unreadable verdicts are asked again (--reask); --gate skips the judge for answers in the
-    wrong language. A re-run keeps finished verdicts and replays finished calls from the cache.
+    Verdicts are read exactly as FastChat reads them unless --judge-policy robust (re-ask
+    unreadable or out-of-range verdicts); --gate skips the judge for answers in the wrong
+    language. A re-run keeps a verdict only when its stored request key matches the request it
+    would send now, and replays finished calls from the cache. Each run writes a manifest to
+    BENCH/tagengo/.
     """
     from rich.console import Console
 
@@ -198,6 +203,8 @@ def show_cmd(
     intervals over judge runs; pairwise win rates; agreement with human ratings (--human).
 
     Averages are computed exactly as FastChat's show_result: -1 rows dropped, both turns pooled.
+    Files with two verdicts for one match are refused (--duplicates); provenance.json names the
+    files, judge prompts and judge policies behind the numbers.
     """
     from rich.console import Console
 

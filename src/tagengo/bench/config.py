@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tagengo.bench.langgate import GateConfig
+from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
 from tagengo.llm.config import LLMConfig
 
 #: MT-Bench's sampling temperature per category (FastChat's temperature_config).
@@ -82,7 +83,18 @@ class AnswerConfig(BaseModel):
     seed: int | None = Field(None, description="Sampling seed; choice i uses seed + i.")
     system_prompt: str | None = Field(None, description="A system message sent before the first turn.")
     first_n: int | None = Field(None, ge=1, description="Answer only the first N questions (a quick check).")
-    redo: bool = Field(False, description="Answer again questions the answer file already has.")
+    redo: bool = Field(
+        False,
+        description="Answer again questions the answer file already has, as a new sample: the requests "
+        "carry the next sample index, so the request cache does not replay the old answer.",
+    )
+    runs: int = Field(
+        1,
+        ge=1,
+        description="Answer everything this many times as independent samples (sample index r-1 in the "
+        "request key); run r > 1 writes model_answer/<model_id>.runR.jsonl, which `judge --runs` judges "
+        "in its run r.",
+    )
 
     @field_validator("llm", mode="before")
     @classmethod
@@ -134,11 +146,18 @@ class JudgeConfig(BaseModel):
         "natural) to prompts that carry one (tagengo's own do; FastChat's do not).",
     )
     gate: GateConfig = Field(default_factory=GateConfig, description="The language gate.")
-    reask: int = Field(
-        2,
+    judge_policy: PolicyName = Field(
+        "fastchat",
+        description="fastchat: FastChat's rules exactly (one call per verdict; the first [[n]], else [n], is "
+        "the grade whatever its value; no number: -1). robust: ask again (--reask) when no verdict can be "
+        "read or a grade lies outside 1-10, and record -1 for a grade still outside 1-10. Recorded in "
+        "every judgment row and the run manifest.",
+    )
+    reask: int | None = Field(
+        None,
         ge=0,
-        description="Ask the judge again up to this many times when its verdict cannot be read or a "
-        "grade lies outside 1-10 (0: FastChat's behaviour, record -1).",
+        description=f"Robust policy only: follow-up calls per unreadable or out-of-range verdict "
+        f"(default {ROBUST_REASK}). The fastchat policy makes none.",
     )
     constrain_verdict: bool = Field(
         False,
@@ -150,8 +169,9 @@ class JudgeConfig(BaseModel):
     runs: int = Field(
         1,
         ge=1,
-        description="Judge everything this many times (run r > 1 sends seed r and writes "
-        "<judge>_single.runR.jsonl), for medians and intervals in `show`.",
+        description="Judge everything this many times as independent samples (sample index r-1 in the "
+        "request key; run r > 1 also sends seed r and writes <judge>_single.runR.jsonl, judging the answers "
+        "of answer run r where there are some), for medians and intervals in `show`.",
     )
     reference_model: str | None = Field(
         None,
@@ -159,7 +179,11 @@ class JudgeConfig(BaseModel):
         "questions' inline references).",
     )
     first_n: int | None = Field(None, ge=1, description="Judge only the first N questions.")
-    rejudge: bool = Field(False, description="Judge again verdicts the judgment file already has.")
+    rejudge: bool = Field(
+        False,
+        description="Judge again verdicts the judgment file already has, even when their request key "
+        "matches (the request cache still replays finished calls; new samples come from --runs).",
+    )
     chunk_size: int = Field(
         512, ge=1, description="Judgments written to disk after every this many matches (resume points)."
     )
@@ -173,8 +197,16 @@ class JudgeConfig(BaseModel):
     def _check(self) -> JudgeConfig:
         if self.mode == "pairwise-baseline" and not self.baseline_model:
             raise ValueError("mode pairwise-baseline needs --baseline-model")
+        if self.judge_policy == "fastchat" and self.reask:
+            raise ValueError("--reask belongs to the robust policy: add --judge-policy robust")
         _check_backend(self.judge, "judge")
         return self
+
+    def policy(self) -> JudgePolicy:
+        """The judge policy with its effective re-ask count."""
+        if self.judge_policy == "fastchat":
+            return JudgePolicy("fastchat", 0)
+        return JudgePolicy("robust", ROBUST_REASK if self.reask is None else self.reask)
 
 
 class ShowConfig(BaseModel):
@@ -187,7 +219,14 @@ class ShowConfig(BaseModel):
     runs: int | None = Field(
         None,
         ge=1,
-        description="Use runs 1..N (<judge>_single.jsonl, .run2 ...). Default: every run file found.",
+        description="Use runs 1..N (<judge>_single.jsonl, .run2 ...). Default: every run file found. "
+        "Several runs give the median of the run averages and a bootstrap interval.",
+    )
+    duplicates: Literal["refuse", "fastchat"] = Field(
+        "refuse",
+        description="A file with two verdicts for one (question, model, turn, judge): refuse (stop, name "
+        "the file; re-running `tagengo bench judge` replaces them), or fastchat (average them all, as "
+        "FastChat's show_result does, and say so).",
     )
     baseline_model: str | None = Field(None, description="Pairwise: count only games against this model.")
     models: list[str] = Field(default_factory=list, description="Show only these models (default: all).")

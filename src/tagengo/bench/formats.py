@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.errors import InputError
+from tagengo.io.text import ENCODING
 
 #: FastChat's marker for a judge call that failed for good; such rows carry score -1.
 API_ERROR_OUTPUT = "$ERROR$"
@@ -66,7 +67,8 @@ def qid_sort_key(qid: QuestionId) -> tuple[int, int, str]:
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for every non-blank line; a bad line is an error naming file and line."""
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, generator
+        # utf-8-sig: a leading byte-order mark is dropped, not read as part of line 1 (io/text.py).
+        fh = open(path, encoding=ENCODING)  # noqa: SIM115 - closed below, generator
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     with fh:

@@ -5,21 +5,28 @@ reasoning and coding get a reference answer. Pairwise judging plays every game t
 the answers in both orders. Judgments are written in FastChat's files
 (``model_judgment/<judge>_single.jsonl`` / ``_pair.jsonl``) so its tools read them.
 
+The default policy (:mod:`tagengo.bench.policy`) reads replies exactly as FastChat does.
 Beyond FastChat:
 
-* re-asking: a reply with no readable verdict (or a grade outside 1-10) is followed up in the
-  same conversation, up to ``reask`` times; the first and the final parse failures are counted
-  and reported. Follow-ups are new requests, so the request cache keeps them apart;
+* the ``robust`` policy: a reply with no readable verdict (or a grade outside 1-10) is
+  followed up in the same conversation, up to ``reask`` times; the first and the final parse
+  failures are counted and reported. Follow-ups are new requests, so the cache keeps them apart;
 * the language gate: an answer confidently in another language than the question gets
   score 1 (or loses its game) with the detected language as the reason, and no judge call;
-* resume: a verdict already in the file for the same judge, prompt and rendered text is kept
-  and not asked again; ``$ERROR$`` rows (calls that failed for good) are asked again. Together
-  with the client's request cache, re-running a finished judge makes no calls.
+* resume: a verdict is kept only when its stored ``request_key`` (the full judge request, the
+  policy and the gate decision) is the one this run would send; ``$ERROR$`` rows (calls that
+  failed for good) are asked again. A file holds one verdict per (question, model(s), turn,
+  judge): a new verdict replaces the old one, whatever prompt produced it. Together with the
+  client's request cache, re-running a finished judge makes no calls;
+* samples: run r sends sample index r-1 in every request key, so repeated runs are independent
+  draws and not replays of run 1.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
@@ -35,6 +42,7 @@ from tagengo.bench.formats import (
     PairJudgment,
     Question,
     SingleJudgment,
+    qid_sort_key,
     read_pair_judgments,
     read_single_judgments,
     write_pair_judgments,
@@ -43,6 +51,7 @@ from tagengo.bench.formats import (
 from tagengo.bench.langgate import GateVerdict, LanguageGate
 from tagengo.bench.languages import language_name
 from tagengo.bench.layout import Bench, safe_name
+from tagengo.bench.policy import verdict_key
 from tagengo.bench.prompts import REASK_PAIR, REASK_SINGLE, REASK_TWO_SCORE, JudgePrompt, PromptSet, role_for
 from tagengo.bench.verdicts import (
     is_two_score_format,
@@ -67,19 +76,26 @@ class JudgeReport:
     run: int
     path: str
     prompts: str
+    policy: str = "fastchat"
+    sample: int = 0  # the sample index of this run's requests (run - 1)
+    answer_files: list[str] = field(default_factory=list)
     matches: int = 0  # verdicts this run is responsible for (single: per answer turn; pair: per game pair)
-    kept: int = 0  # already in the file, not asked again
+    kept: int = 0  # already in the file with the same request key: reused, not asked again
     judged: int = 0  # sent to the judge
     gated: int = 0  # decided by the language gate, no call
     missing_answers: int = 0  # (model, question, turn) with no answer to judge: not in `matches`
-    no_reference: int = 0  # ref-needing questions judged without a reference (none found)
+    no_reference: int = 0  # ref-needing turns judged with the no-reference prompt (no reference found)
+    no_reference_questions: list[str] = field(default_factory=list)  # "<question id> turn <t>"
+    reference_file: str | None = None  # where references came from (None: question.jsonl's own)
+    duplicates_replaced: int = 0  # verdicts found twice in the file, judged again, written once
     replies: int = 0  # first replies received (single: 1 per match; pair: 2 per match)
     parse_failures_first: int = 0  # first replies with no usable verdict
     reasks: int = 0  # follow-up calls made
     parse_failures_final: int = 0  # still no usable verdict after the follow-ups (-1 / error)
+    out_of_range: int = 0  # fastchat policy: grades outside 1-10 recorded as given (FastChat keeps them)
     api_errors: int = 0  # calls that failed for good ($ERROR$ rows)
-    consistent_pairs: int = 0  # pair mode: both orders agreed (among pairs without error)
-    pairs_without_error: int = 0
+    consistent_pairs: int = 0  # pair mode: both orders agreed (among judged pairs without error)
+    pairs_without_error: int = 0  # judged pairs (not decided by the gate) without an error
     calls: int = 0
     cached_calls: int = 0
     input_tokens: int = 0
@@ -98,11 +114,34 @@ class JudgeReport:
 
     @property
     def position_consistency(self) -> float | None:
+        """Share of the pairs the judge decided (gated pairs left out) whose two orders agreed."""
         return self.consistent_pairs / self.pairs_without_error if self.pairs_without_error else None
 
     @property
     def reconciles(self) -> bool:
         return self.matches == self.kept + self.judged + self.gated
+
+    def counts(self) -> dict[str, Any]:
+        """The manifest's count block, in the words of a run record."""
+        return {
+            "matches": self.matches,
+            "judged": self.judged,
+            "reused": self.kept,
+            "gated": self.gated,
+            "missing_answers": self.missing_answers,
+            "no_reference": self.no_reference,
+            "duplicates_replaced": self.duplicates_replaced,
+            "parse_failures_first": self.parse_failures_first,
+            "parse_failures_final": self.parse_failures_final,
+            "out_of_range": self.out_of_range,
+            "reasks": self.reasks,
+            "api_errors": self.api_errors,
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -125,6 +164,12 @@ def _ref_values(ref: list[str] | None) -> dict[str, str]:
     return {"ref_answer_1": ref[0] if ref else "", "ref_answer_2": ref[1] if len(ref) > 1 else ""}
 
 
+def _has_reference(ref: list[str] | None, multi: bool) -> bool:
+    """Turn 1 needs reference turn 1; turn 2 (shown with the whole conversation) needs both."""
+    need = 2 if multi else 1
+    return ref is not None and len(ref) >= need and all(r.strip() for r in ref[:need])
+
+
 @dataclass
 class _Setup:
     bench: Bench
@@ -132,14 +177,22 @@ class _Setup:
     refs: dict[str, list[str]]
     language_name: str | None
     language_check: bool
+    #: (question id, turn) of ref-needing turns judged without a reference, for the warning.
+    missing_refs: set[tuple[str, int]] = field(default_factory=set)
 
     def prompt_for(self, kind: str, q: Question, multi: bool) -> tuple[JudgePrompt, list[str] | None, bool]:
-        """(prompt, reference turns or None, reference missing?)"""
+        """(prompt, reference turns or None, reference missing?). A turn whose reference is
+        missing or empty gets the no-reference prompt, never a reference prompt with a blank."""
         wants_ref = q.category in NEED_REF_CATS
         ref = self.refs.get(q.key) if wants_ref else None
+        if not _has_reference(ref, multi):
+            ref = None
+        missing = wants_ref and ref is None
+        if missing:
+            self.missing_refs.add((q.key, 2 if multi else 1))
         role = role_for(kind, ref=ref is not None, multi=multi)
         why = f"{'turn 2' if multi else 'turn 1'} of {q.category} questions"
-        return self.prompts.require(role, why), ref, wants_ref and ref is None
+        return self.prompts.require(role, why), ref, missing
 
     def system(self, prompt: JudgePrompt) -> str:
         return prompt.system(self.language_name, language_check=self.language_check)
@@ -168,31 +221,35 @@ class _Call:
             return parse_rating(reply)
         return parse_pair(reply, self.output_format)
 
-    def ok(self, verdict: Any) -> bool:
-        if self.kind == "single":
-            return single_verdict_ok(verdict)
-        return verdict != "error"
-
     def reask_text(self) -> str:
         if self.kind == "single":
             return REASK_SINGLE
         return REASK_TWO_SCORE if is_two_score_format(self.output_format) else REASK_PAIR
 
 
+def judge_request(
+    cfg: JudgeConfig, msgs: list[dict[str, str]], kind: str, output_format: str, run: int
+) -> ChatRequest:
+    """The judge request of a conversation in run ``run``: sample index run-1, seed run (r > 1)."""
+    grammar = verdict_grammar(kind, output_format) if cfg.constrain_verdict else None
+    return ChatRequest.from_messages(
+        msgs,
+        temperature=cfg.temperature,
+        max_tokens=cfg.max_tokens,
+        seed=None if run == 1 else run,
+        extra={"grammar": grammar} if grammar else {},
+        sample=run - 1,
+    )
+
+
 def _run_calls(
-    calls: list[_Call], client: ChatClient, cfg: JudgeConfig, seed: int | None, desc: str, report: JudgeReport
+    calls: list[_Call], client: ChatClient, cfg: JudgeConfig, run: int, desc: str, report: JudgeReport
 ) -> None:
-    """Send every call, then follow up the unreadable ones, round by round."""
+    """Send every call, then (robust policy) follow up the unreadable ones, round by round."""
+    policy = cfg.policy()
 
     def request(msgs: list[dict[str, str]], call: _Call) -> ChatRequest:
-        grammar = verdict_grammar(call.kind, call.output_format) if cfg.constrain_verdict else None
-        return ChatRequest.from_messages(
-            msgs,
-            temperature=cfg.temperature,
-            max_tokens=cfg.max_tokens,
-            seed=seed,
-            extra={"grammar": grammar} if grammar else {},
-        )
+        return judge_request(cfg, msgs, call.kind, call.output_format, run)
 
     def account(resp: ChatResponse) -> None:
         report.calls += 1
@@ -202,7 +259,7 @@ def _run_calls(
         report.cost += resp.cost
 
     pending = list(calls)
-    for round_no in range(cfg.reask + 1):
+    for round_no in range(policy.reask + 1):
         if not pending:
             break
         reqs = []
@@ -226,7 +283,9 @@ def _run_calls(
                 continue
             c.replies.append(resp.content)
             c.verdict = c.parse(resp.content)
-            if c.ok(c.verdict):
+            if policy.usable(c.kind, c.verdict):
+                if c.kind == "single" and not single_verdict_ok(c.verdict):
+                    report.out_of_range += 1  # fastchat: kept as given, as FastChat keeps it
                 continue
             if round_no == 0:
                 c.first_failed = True
@@ -236,10 +295,8 @@ def _run_calls(
     for c in pending:  # out of follow-ups
         if c.error is None:
             report.parse_failures_final += 1
-            if c.kind == "single":
-                c.verdict = -1  # an out-of-range grade is no grade: show drops -1 rows
-            else:
-                c.verdict = "error"
+            # robust: an out-of-range grade is no grade (-1, dropped by show); else as parsed
+            c.verdict = policy.final(c.kind, c.verdict)
 
 
 def _reply_fields(c: _Call) -> tuple[str, dict[str, Any]]:
@@ -267,7 +324,19 @@ class _SingleMatch:
     user_prompt: str
     system: str
     gate: GateVerdict | None
+    key: str = ""  # the verdict's request key (see tagengo.bench.policy)
     call: _Call | None = None
+
+    @property
+    def gated(self) -> bool:
+        return self.gate is not None and self.gate.failed
+
+
+def _gate_record(gate: GateVerdict | None, cfg: JudgeConfig) -> dict[str, Any] | None:
+    """The gate's part of a request key: None when it let the answer through."""
+    if gate is None or not gate.failed:
+        return None
+    return {**gate.to_dict(), "min_prob": cfg.gate.min_prob, "min_chars": cfg.gate.min_chars}
 
 
 def _single_matches(
@@ -304,6 +373,34 @@ def _single_matches(
     return out
 
 
+def _read_existing(rows: list, key_of: Callable[[Any], tuple]) -> tuple[dict[tuple, Any], dict[tuple, list]]:
+    """(last row per key, earlier copies of keys found more than once)."""
+    last: dict[tuple, Any] = {}
+    copies: dict[tuple, list] = {}
+    for r in rows:
+        k = key_of(r)
+        if k in last:
+            copies.setdefault(k, []).append(last[k])
+        last[k] = r
+    return last, copies
+
+
+def _reusable(old: Any, key: str, cfg: JudgeConfig, duplicated: bool, errored: bool) -> bool:
+    """Kept only when it is this very verdict: the same request key (judge request, policy,
+    gate decision), no $ERROR$, not one of several verdicts for one match, no --rejudge."""
+    return (
+        old is not None
+        and not cfg.rejudge
+        and not duplicated
+        and not errored
+        and old.extra.get("request_key") == key
+    )
+
+
+def _single_key(r: SingleJudgment) -> tuple:
+    return (r.key, r.model, r.turn, r.judge[0])
+
+
 def _judge_single(
     setup: _Setup,
     cfg: JudgeConfig,
@@ -314,44 +411,39 @@ def _judge_single(
     report: JudgeReport,
 ) -> None:
     bench = setup.bench
+    policy = cfg.policy()
     path = bench.judgment_path(judge, "single", run)
     questions = bench.questions[: cfg.first_n] if cfg.first_n else bench.questions
-    answers = bench.load_answers(models)
+    answers = _load_answers(bench, models, run, report)
     gate = LanguageGate(cfg.gate)
     matches = _single_matches(setup, questions, answers, gate, report)
     report.matches = len(matches)
 
-    rows: dict[tuple, SingleJudgment] = {}
-    if path.exists():
-        for r in read_single_judgments(path):
-            rows[(r.key, r.model, r.turn, r.judge)] = r
+    # One verdict per (question, model, turn, judge), whichever prompt produced it.
+    rows, copies = _read_existing(read_single_judgments(path) if path.exists() else [], _single_key)
     todo: list[_SingleMatch] = []
     for m in matches:
-        key = (m.question.key, m.model, m.turn, (judge, m.prompt.name))
-        old = rows.get(key)
-        # Kept only when it is this very verdict: same prompt text, same gate decision, no $ERROR$.
-        if (
-            old is not None
-            and not cfg.rejudge
-            and old.judgment != API_ERROR_OUTPUT
-            and old.user_prompt == m.user_prompt
-            and bool(old.extra.get("gate")) == bool(m.gate and m.gate.failed)
-        ):
+        req = judge_request(cfg, _messages(m.system, m.user_prompt), "single", m.prompt.output_format, run)
+        m.key = verdict_key(client.model_id, [req], policy, _gate_record(m.gate, cfg))
+        k = (m.question.key, m.model, m.turn, judge)
+        old = rows.get(k)
+        duplicated = k in copies
+        report.duplicates_replaced += duplicated
+        if _reusable(old, m.key, cfg, duplicated, old is not None and old.judgment == API_ERROR_OUTPUT):
             report.kept += 1
             continue
         todo.append(m)
 
-    seed = None if run == 1 else run
     for start in range(0, len(todo), cfg.chunk_size):
         chunk = todo[start : start + cfg.chunk_size]
         calls = []
         for m in chunk:
-            if m.gate is not None and m.gate.failed:
+            if m.gated:
                 continue
             m.call = _Call(_messages(m.system, m.user_prompt), m.prompt.output_format, "single")
             calls.append(m.call)
         desc = f"judge {bench.name} ({len(todo)} verdicts)"
-        _run_calls(calls, client, cfg, seed, desc, report)
+        _run_calls(calls, client, cfg, run, desc, report)
         now = time.time()
         for m in chunk:
             extra: dict[str, Any] = {"category": m.question.category}
@@ -368,6 +460,7 @@ def _judge_single(
                 score = -1 if m.call.error is not None else m.call.verdict
             if setup.bench.language:
                 extra["language"] = setup.bench.language
+            extra.update(policy=policy.name, sample=run - 1, request_key=m.key)
             row = SingleJudgment(
                 m.question.question_id,
                 m.model,
@@ -379,8 +472,19 @@ def _judge_single(
                 now,
                 extra,
             )
-            rows[(m.question.key, m.model, m.turn, row.judge)] = row
-        write_single_judgments(path, _ordered(rows.values(), bench))
+            k = _single_key(row)
+            rows[k] = row
+            copies.pop(k, None)
+        kept_copies = [r for rs in copies.values() for r in rs]  # not ours to settle: left as found
+        write_single_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
+
+
+def _load_answers(
+    bench: Bench, models: list[str], run: int, report: JudgeReport
+) -> dict[str, dict[str, Answer]]:
+    """Run r judges answer run r where ``<model>.runR.jsonl`` exists, else the model's answers."""
+    report.answer_files = [str(bench.answer_file(m, run)) for m in models]
+    return bench.load_answers(models, run)
 
 
 def _ordered(rows, bench: Bench) -> list:
@@ -409,8 +513,13 @@ class _PairMatch:
     system: str
     gate_1: GateVerdict | None
     gate_2: GateVerdict | None
+    key: str = ""
     g1: _Call | None = None
     g2: _Call | None = None
+
+    @property
+    def gated(self) -> bool:
+        return bool((self.gate_1 and self.gate_1.failed) or (self.gate_2 and self.gate_2.failed))
 
 
 def _pair_values(
@@ -439,6 +548,10 @@ def model_pairs(models: list[str], mode: str, baseline: str | None) -> list[tupl
     return list(combinations(models, 2))
 
 
+def _pair_key(r: PairJudgment) -> tuple:
+    return (r.key, r.model_1, r.model_2, r.turn, r.judge[0])
+
+
 def _judge_pair(
     setup: _Setup,
     cfg: JudgeConfig,
@@ -449,12 +562,13 @@ def _judge_pair(
     report: JudgeReport,
 ) -> None:
     bench = setup.bench
+    policy = cfg.policy()
     path = bench.judgment_path(judge, "pair", run)
     questions = bench.questions[: cfg.first_n] if cfg.first_n else bench.questions
     needed = list(models)
     if cfg.mode == "pairwise-baseline" and cfg.baseline_model not in needed:
         needed.append(cfg.baseline_model)  # type: ignore[arg-type]
-    answers = bench.load_answers(needed)
+    answers = _load_answers(bench, needed, run, report)
     gate = LanguageGate(cfg.gate)
     matches: list[_PairMatch] = []
     for q in questions:
@@ -486,37 +600,35 @@ def _judge_pair(
                 )
     report.matches = len(matches)
 
-    rows: dict[tuple, PairJudgment] = {}
-    if path.exists():
-        for r in read_pair_judgments(path):
-            rows[(r.key, r.model_1, r.model_2, r.turn, r.judge)] = r
+    rows, copies = _read_existing(read_pair_judgments(path) if path.exists() else [], _pair_key)
     todo = []
     for m in matches:
-        old = rows.get((m.question.key, m.model_1, m.model_2, m.turn, (judge, m.prompt.name)))
-        gated = bool((m.gate_1 and m.gate_1.failed) or (m.gate_2 and m.gate_2.failed))
-        if (
-            old is not None
-            and not cfg.rejudge
-            and API_ERROR_OUTPUT not in (old.g1_judgment, old.g2_judgment)  # unreadable verdicts stay
-            and old.g1_user_prompt == m.g1_user
-            and old.g2_user_prompt == m.g2_user
-            and bool(old.extra.get("gate")) == gated
-        ):
+        reqs = [
+            judge_request(cfg, _messages(m.system, u), "pair", m.prompt.output_format, run)
+            for u in (m.g1_user, m.g2_user)
+        ]
+        gates = {name: _gate_record(g, cfg) for name, g in (("model_1", m.gate_1), ("model_2", m.gate_2))}
+        m.key = verdict_key(client.model_id, reqs, policy, gates if m.gated else None)
+        k = (m.question.key, m.model_1, m.model_2, m.turn, judge)
+        old = rows.get(k)
+        duplicated = k in copies
+        report.duplicates_replaced += duplicated
+        errored = old is not None and API_ERROR_OUTPUT in (old.g1_judgment, old.g2_judgment)
+        if _reusable(old, m.key, cfg, duplicated, errored):
             report.kept += 1
             continue
         todo.append(m)
 
-    seed = None if run == 1 else run
     for start in range(0, len(todo), cfg.chunk_size):
         chunk = todo[start : start + cfg.chunk_size]
         calls = []
         for m in chunk:
-            if (m.gate_1 and m.gate_1.failed) or (m.gate_2 and m.gate_2.failed):
+            if m.gated:
                 continue
             m.g1 = _Call(_messages(m.system, m.g1_user), m.prompt.output_format, "pair")
             m.g2 = _Call(_messages(m.system, m.g2_user), m.prompt.output_format, "pair")
             calls += [m.g1, m.g2]
-        _run_calls(calls, client, cfg, seed, f"judge {bench.name} ({len(todo)} pairs x 2 orders)", report)
+        _run_calls(calls, client, cfg, run, f"judge {bench.name} ({len(todo)} pairs x 2 orders)", report)
         now = time.time()
         for m in chunk:
             extra: dict[str, Any] = {"category": m.question.category}
@@ -549,9 +661,11 @@ def _judge_pair(
                     extra["g1"] = e1
                 if e2:
                     extra["g2"] = e2
-            if w1 != "error" and w2 != "error":
-                report.pairs_without_error += 1
-                report.consistent_pairs += w1 == w2
+                # Position consistency is the judge's: pairs the gate decided agree by construction.
+                if w1 != "error" and w2 != "error":
+                    report.pairs_without_error += 1
+                    report.consistent_pairs += w1 == w2
+            extra.update(policy=policy.name, sample=run - 1, request_key=m.key)
             row = PairJudgment(
                 m.question.question_id,
                 m.model_1,
@@ -567,8 +681,11 @@ def _judge_pair(
                 now,
                 extra,
             )
-            rows[(m.question.key, m.model_1, m.model_2, m.turn, row.judge)] = row
-        write_pair_judgments(path, _ordered(rows.values(), bench))
+            k = _pair_key(row)
+            rows[k] = row
+            copies.pop(k, None)
+        kept_copies = [r for rs in copies.values() for r in rs]
+        write_pair_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,8 +702,10 @@ def judge_bench(
     *,
     console: Console | None = None,
 ) -> list[JudgeReport]:
-    """Judge one bench (every run); returns one report per run, also written to
-    ``<bench>/tagengo/judge_<judge>_<mode>[.runN].json``."""
+    """Judge one bench (every run); returns one report per run, also written as the run's
+    manifest ``<bench>/tagengo/judge_<judge>_<single|pair>[.runN].json`` (config, versions,
+    counts). Ref-needing turns without a reference are judged with the no-reference prompt,
+    counted, and named in one warning (on ``console``, else a Python warning)."""
     judge = safe_name(judge_name_for(cfg, client))
     prompts_path = cfg.prompts or bench.prompts_file()
     prompts = PromptSet.load(prompts_path, cfg.prompt_names)
@@ -606,6 +725,7 @@ def judge_bench(
         language_name(bench.language),
         cfg.language_check,
     )
+    ref_file = bench.reference_file(judge, cfg.reference_model)
     if cfg.language_check and bench.language is None and console is not None:
         console.print(
             f"[yellow]{bench.name}: language unknown (give --language); the judge prompt's language check is off[/]"
@@ -613,37 +733,69 @@ def judge_bench(
     reports = []
     for run in range(1, cfg.runs + 1):
         start = time.monotonic()
+        started = time.time()
         kind = "single" if cfg.mode == "single" else "pair"
         path = bench.judgment_path(judge, cfg.mode, run)
         report = JudgeReport(bench.name, bench.language, cfg.mode, judge, run, str(path), str(prompts.path))
+        report.policy, report.sample = cfg.judge_policy, run - 1
+        report.reference_file = str(ref_file) if ref_file else None
+        setup.missing_refs.clear()
         if cfg.mode == "single":
             _judge_single(setup, cfg, client, judge, run, models, report)
         else:
             _judge_pair(setup, cfg, client, judge, run, models, report)
+        missing = sorted(setup.missing_refs, key=lambda qt: (qid_sort_key(qt[0]), qt[1]))
+        report.no_reference_questions = [f"{q} turn {t}" for q, t in missing]
         report.seconds = round(time.monotonic() - start, 3)
         suffix = "" if run == 1 else f".run{run}"
         write_run_report(
-            bench, f"judge_{judge}_{kind}{suffix}.json", report.to_dict(), cfg.model_dump(mode="json")
+            bench,
+            f"judge_{judge}_{kind}{suffix}.json",
+            report.to_dict(),
+            cfg.model_dump(mode="json"),
+            stage="bench judge",
+            counts=report.counts(),
+            started=started,
         )
         reports.append(report)
         if console is not None:
             _print_report(console, report)
+    if reports and reports[-1].no_reference_questions:
+        _warn_missing_references(bench, reports[-1], console)
     return reports
 
 
+def _warn_missing_references(bench: Bench, r: JudgeReport, console: Console | None) -> None:
+    where = r.reference_file or f"{bench.question_file} (its 'reference' fields)"
+    ids = sorted({q.rsplit(" turn ", 1)[0] for q in r.no_reference_questions}, key=qid_sort_key)
+    text = (
+        f"{bench.name}: {where} has no reference for {len(r.no_reference_questions)} turn(s) of "
+        f"{', '.join(NEED_REF_CATS)} questions ({', '.join(r.no_reference_questions)}); they were judged "
+        f"with the no-reference prompt. Question ids: {', '.join(ids)}"
+    )
+    if console is not None:
+        console.print(f"[yellow]{text}[/]")
+    else:
+        warnings.warn(text, stacklevel=3)
+
+
 def _print_report(console: Console, r: JudgeReport) -> None:
-    parts = [f"{r.judged} judged", f"{r.kept} kept", f"{r.gated} gated"]
+    parts = [f"{r.judged} judged", f"{r.kept} reused", f"{r.gated} gated"]
+    if r.duplicates_replaced:
+        parts.append(f"{r.duplicates_replaced} duplicated verdicts replaced")
     if r.missing_answers:
         parts.append(f"{r.missing_answers} without answers")
     if r.no_reference:
         parts.append(f"{r.no_reference} without a reference")
     line = (
-        f"[bold]{r.bench}[/] ({r.language or '?'}) run {r.run}: "
+        f"[bold]{r.bench}[/] ({r.language or '?'}) run {r.run}, {r.policy} policy: "
         + ", ".join(parts)
         + f"; unreadable verdicts "
         f"{r.parse_failure_rate:.1%} first, {r.final_failure_rate:.1%} after {r.reasks} re-asks; "
         f"{r.api_errors} call errors; {r.calls - r.cached_calls} calls made, {r.cached_calls} from cache"
     )
+    if r.out_of_range:
+        line += f"; {r.out_of_range} grades outside 1-10 kept (as FastChat keeps them)"
     if r.position_consistency is not None:
-        line += f"; position consistency {r.position_consistency:.1%}"
+        line += f"; position consistency {r.position_consistency:.1%} of {r.pairs_without_error} judged pairs"
     console.print(line + f" -> {r.path}")

@@ -43,6 +43,7 @@ def judgment_file_name(judge: str, mode: str, run: int = 1) -> str:
     return f"{safe_name(judge)}_{kind}{suffix}.jsonl"
 
 
+_RUN_STEM = re.compile(r"\.run\d+$")
 _RUN_FILE = re.compile(r"^(?P<judge>.+)_(?P<kind>single|pair)(?:\.run(?P<run>\d+))?\.jsonl$")
 
 
@@ -94,8 +95,26 @@ class Bench:
     def question(self, qid: object) -> Question | None:
         return self._by_key.get(qid_key(qid))  # type: ignore[arg-type]
 
-    def answer_path(self, model: str) -> Path:
-        return self.answer_dir / f"{safe_name(model)}.jsonl"
+    def answer_path(self, model: str, run: int = 1) -> Path:
+        """``model_answer/<model>.jsonl``; answer run r > 1 is ``<model>.runR.jsonl``."""
+        suffix = "" if run == 1 else f".run{run}"
+        return self.answer_dir / f"{safe_name(model)}{suffix}.jsonl"
+
+    def answer_files(self, model: str) -> list[Path]:
+        """Every run file of a model that exists (run 1's first)."""
+        if not self.answer_dir.is_dir():
+            return []
+        base = safe_name(model)
+        runs = [
+            p for p in self.answer_dir.glob(f"{base}.run*.jsonl") if _RUN_STEM.fullmatch(p.stem[len(base) :])
+        ]
+        first = self.answer_path(model)
+        return ([first] if first.exists() else []) + sorted(runs)
+
+    def answer_file(self, model: str, run: int = 1) -> Path:
+        """The answers run ``run`` judges: that run's file where it exists, else the model's own."""
+        path = self.answer_path(model, run)
+        return path if path.exists() else self.answer_path(model)
 
     def judgment_path(self, judge: str, mode: str, run: int = 1) -> Path:
         return self.judgment_dir / judgment_file_name(judge, mode, run)
@@ -106,15 +125,17 @@ class Bench:
         return p if p.exists() else None
 
     def models(self) -> list[str]:
-        """Models with an answer file, as FastChat lists them (file stems, sorted)."""
+        """Models with an answer file, as FastChat lists them (file stems, sorted); the files of
+        answer runs 2, 3 ... (``<model>.runR.jsonl``) are runs of their model, not models."""
         if not self.answer_dir.is_dir():
             return []
-        return sorted(p.stem for p in self.answer_dir.glob("*.jsonl"))
+        return sorted(p.stem for p in self.answer_dir.glob("*.jsonl") if not _RUN_STEM.search(p.stem))
 
-    def load_answers(self, models: list[str]) -> dict[str, dict[str, Answer]]:
+    def load_answers(self, models: list[str], run: int = 1) -> dict[str, dict[str, Answer]]:
+        """{model: {question key: Answer}} from each model's :meth:`answer_file` for ``run``."""
         out: dict[str, dict[str, Answer]] = {}
         for m in models:
-            path = self.answer_path(m)
+            path = self.answer_file(m, run)
             if not path.exists():
                 have = ", ".join(self.models()) or "none"
                 raise InputError(
@@ -136,6 +157,10 @@ class Bench:
             for key, ans in read_answers(path).items():
                 refs[key] = ans.turns()
         return refs
+
+    def reference_file(self, judge: str | None, reference_model: str | None = None) -> Path | None:
+        """The reference-answer file :meth:`references` reads (None: only inline references)."""
+        return self._reference_file(judge, reference_model)
 
     def _reference_file(self, judge: str | None, reference_model: str | None) -> Path | None:
         d = self.reference_dir

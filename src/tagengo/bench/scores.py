@@ -8,12 +8,18 @@ same rule is applied to that slice.
 
 Pairwise: rows with an ``error`` in either game are dropped; agreeing games give a win and a
 loss, a tie in game 1 or disagreeing games give a tie to both; win rate = wins / games and
-the adjusted win rate counts a tie as half a win.
+the adjusted win rate counts a tie as half a win. Position consistency is the judge's: it is
+measured over the pairs the judge decided, not those the language gate decided without it.
+
+A judgment file holds one verdict per (question, model(s), turn, judge model): two verdicts for
+one match (an older FastChat run appended, or another prompt set under the same judge name) are
+counted as ``duplicates`` here, and :mod:`tagengo.bench.show` refuses to average them unless
+told to do as FastChat does.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -45,8 +51,23 @@ class SingleCounts:
     api_errors: int = 0  # of no_verdict: rows whose judgment is $ERROR$
     gated: int = 0  # of used: scored 1 by the language gate
     unknown_question: int = 0  # of used: question id not in question.jsonl (category 'unknown')
-    duplicates: int = 0  # rows repeating (question, model, turn, judge) within one file
+    duplicates: int = 0  # rows repeating (question, model, turn, judge model) within one file
     by_file: dict[str, int] = field(default_factory=dict)
+    #: rows per judge policy ('fastchat', 'robust'; 'not recorded' for FastChat's own files)
+    policies: Counter = field(default_factory=Counter)
+    #: rows per judge prompt name (the second half of FastChat's 'judge' field)
+    prompts: Counter = field(default_factory=Counter)
+    #: up to 5 repeated matches, for the message that names them
+    duplicate_examples: list[str] = field(default_factory=list)
+
+
+NO_POLICY = "not recorded"
+
+
+def row_policy(row: SingleJudgment | PairJudgment) -> str:
+    """The judge policy a row was read with (written by tagengo; FastChat's rows carry none)."""
+    policy = row.extra.get("policy")
+    return policy if isinstance(policy, str) else NO_POLICY
 
 
 def scored_rows(
@@ -62,9 +83,13 @@ def scored_rows(
     seen: set[tuple] = set()
     for r in rows:
         counts.rows += 1
-        key = (r.key, r.model, r.turn, r.judge)
+        counts.policies[row_policy(r)] += 1
+        counts.prompts[r.judge[1]] += 1
+        key = (r.key, r.model, r.turn, r.judge[0])  # the prompt name is not part of the match
         if key in seen:
-            counts.duplicates += 1  # FastChat counts them all; so do we, but we say so
+            counts.duplicates += 1
+            if len(counts.duplicate_examples) < 5:
+                counts.duplicate_examples.append(f"question {r.question_id}, model {r.model}, turn {r.turn}")
         seen.add(key)
         if not r.valid:
             counts.no_verdict += 1
@@ -139,12 +164,13 @@ class PairSummary:
     tallies: dict[str, PairTally]
     rows: int = 0
     errors: int = 0  # rows dropped: an 'error' in either game
-    consistent: int = 0  # of the rest: both orders gave the same verdict
-    gated: int = 0
+    gated: int = 0  # of the rest: decided by the language gate, without the judge
+    consistent: int = 0  # of the judged ones: both orders gave the same verdict
 
     @property
     def judged(self) -> int:
-        return self.rows - self.errors
+        """Pairs the judge decided (no error, not gated): the consistency denominator."""
+        return self.rows - self.errors - self.gated
 
     @property
     def position_consistency(self) -> float:
@@ -167,10 +193,10 @@ def pair_summary(
         if r.has_error:
             s.errors += 1
             continue
-        if r.consistent:
-            s.consistent += 1
         if r.extra.get("gate"):
-            s.gated += 1
+            s.gated += 1  # both orders agree by construction: not a sign of a consistent judge
+        elif r.consistent:
+            s.consistent += 1
         outcome = r.outcome()
         if outcome == "tie":
             tallies[r.model_1].tie += 1
@@ -189,3 +215,15 @@ def pair_key(qid: object, model_1: str, model_2: str, turn: int) -> tuple[str, s
     """Order-free key of a game (sorted model names), as FastChat normalises game keys."""
     a, b = sorted((model_1, model_2))
     return (qid_key(qid), a, b, turn)  # type: ignore[arg-type]
+
+
+def pair_duplicates(rows: Iterable[PairJudgment]) -> list[str]:
+    """The repeated matches (question, models, turn, judge model) of one pairwise file."""
+    seen: set[tuple] = set()
+    out: list[str] = []
+    for r in rows:
+        key = (r.key, r.model_1, r.model_2, r.turn, r.judge[0])
+        if key in seen:
+            out.append(f"question {r.question_id}, {r.model_1} vs {r.model_2}, turn {r.turn}")
+        seen.add(key)
+    return out

@@ -4,16 +4,21 @@ a heatmap, medians and bootstrap intervals over repeated judge runs, pairwise wi
 agreement with human ratings.
 
 Every average is FastChat's (see :mod:`tagengo.bench.scores`): -1 rows dropped, both turns
-pooled into one mean. With several runs, a cell is the median of the per-run averages.
+pooled into one mean. With several runs, a cell is the median of the per-run averages. A file
+with two verdicts for one match is refused (``--duplicates fastchat`` averages them all, as
+FastChat does). Every table comes with ``provenance.json``: the files read (with their
+checksums and run manifests), the judge, the prompts and the judge policies behind the numbers.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +37,15 @@ from tagengo.bench.formats import (
     read_single_judgments,
 )
 from tagengo.bench.layout import Bench, parse_judgment_file_name
-from tagengo.bench.scores import PairSummary, ScoredRow, SingleCounts, pair_summary, scored_rows
+from tagengo.bench.scores import (
+    PairSummary,
+    ScoredRow,
+    SingleCounts,
+    pair_duplicates,
+    pair_summary,
+    row_policy,
+    scored_rows,
+)
 from tagengo.bench.stats import Interval, score_interval
 from tagengo.errors import ConfigError, InputError
 
@@ -109,6 +122,48 @@ class SingleResult:
     files: list[Path] = field(default_factory=list)
     #: column -> (run, judgment) as read: the agreement report compares the first run's verdicts.
     judgments: dict[str, list[tuple[int, SingleJudgment]]] = field(default_factory=dict)
+    #: one record per file read (see :func:`file_record`), for provenance.json
+    file_records: list[dict] = field(default_factory=list)
+
+    @property
+    def policies(self) -> Counter:
+        total: Counter = Counter()
+        for c in self.counts.values():
+            total.update(c.policies)
+        return total
+
+    @property
+    def prompts(self) -> Counter:
+        total: Counter = Counter()
+        for c in self.counts.values():
+            total.update(c.prompts)
+        return total
+
+
+def file_record(jf: JudgmentFiles, run: int, path: Path, kind: str, judge: str, rows: int) -> dict:
+    """What provenance.json says about one judgment file: where, which run, its sha256, its
+    row count and the manifest of the judge run that wrote it (None for files made elsewhere)."""
+    suffix = "" if run == 1 else f".run{run}"
+    manifest = jf.bench.report_dir / f"judge_{judge}_{kind}{suffix}.json"
+    return {
+        "bench": str(jf.bench.path),
+        "language": jf.column,
+        "run": run,
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "rows": rows,
+        "manifest": str(manifest) if manifest.exists() else None,
+    }
+
+
+def _refuse_duplicates(path: Path, n: int, examples: list[str], cfg: ShowConfig) -> None:
+    if n and cfg.duplicates == "refuse":
+        raise InputError(
+            f"{path}: {n} verdict(s) repeat a (question, model, turn, judge) already in the file "
+            f"({'; '.join(examples[:3])}); averaging them would count those answers twice. Re-run "
+            "`tagengo bench judge` on that bench (it keeps one verdict per match), or give --duplicates "
+            "fastchat to average every row as FastChat's show_result does"
+        )
 
 
 def _median_of_runs(
@@ -135,6 +190,7 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
     counts: dict[str, SingleCounts] = {}
     raw: dict[str, list[tuple[int, SingleJudgment]]] = defaultdict(list)
     files: list[Path] = []
+    records: list[dict] = []
     for jf in jfiles:
         c = counts.setdefault(jf.column, SingleCounts())
         for run, path in jf.files.items():
@@ -142,9 +198,12 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
             if cfg.models:
                 judgments = [j for j in judgments if j.model in cfg.models]
             c.by_file[str(path)] = len(judgments)
+            before, seen = c.duplicates, len(c.duplicate_examples)
             rows_by_run[run] += scored_rows(jf.bench, judgments, jf.column, run, c)
+            _refuse_duplicates(path, c.duplicates - before, c.duplicate_examples[seen:], cfg)
             raw[jf.column] += [(run, j) for j in judgments]
             files.append(path)
+            records.append(file_record(jf, run, path, "single", judge, len(judgments)))
     all_rows = [r for rows in rows_by_run.values() for r in rows]
     columns = [jf.column for jf in jfiles]
     # Every judged model gets a line, also one whose verdicts were all -1 (its cells show "-").
@@ -220,6 +279,7 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
         len(runs),
         files,
         dict(raw),
+        records,
     )
 
 
@@ -257,7 +317,7 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
         "dropped, both turns pooled into one mean."
         + (" Cells are the median over runs, with a 95% bootstrap interval over questions." if ci else "")
     )
-    parts.append("")
+    parts += ["", policy_line(res.policies), ""]
     header = ["model", *cols, "mean"]
     rows = []
     for m in models:
@@ -321,8 +381,26 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
             rows,
         )
     )
+    parts += ["", "## Provenance (also in provenance.json)", ""]
+    for rec in res.file_records:
+        manifest = f"run manifest {rec['manifest']}" if rec["manifest"] else "no tagengo run manifest"
+        parts.append(
+            f"- {rec['language']}, run {rec['run']}: `{rec['path']}` ({rec['rows']} rows, "
+            f"sha256 {rec['sha256'][:12]}, {manifest})"
+        )
+    parts.append("- prompts: " + ", ".join(f"{name} ({n})" for name, n in sorted(res.prompts.items())))
     parts.append("")
     return "\n".join(parts)
+
+
+def policy_line(policies: Counter) -> str:
+    """Which judge policy produced the verdicts behind a table (docs/bench.md, judge policies)."""
+    if not policies:
+        return "Judge policy: none (no rows)."
+    named = ", ".join(f"{name} ({n} rows)" for name, n in policies.most_common())
+    if len(policies) == 1:
+        return f"Judge policy: {named}."
+    return f"Judge policies: **mixed**: {named}; these numbers mix two ways of reading verdicts."
 
 
 def single_csv(res: SingleResult) -> str:
@@ -331,10 +409,13 @@ def single_csv(res: SingleResult) -> str:
     w.writerow(
         ["model", "language", "score", "ci_low", "ci_high", "runs", "n", "run_spread", "turn_1", "turn_2"]
     )
+    judged_in = {(j.model, col) for col, items in res.judgments.items() for _, j in items}
     for m in _order_models(res):
         for c in res.columns:
             iv = res.overall.get(m, {}).get(c)
             if iv is None:
+                if (m, c) in judged_in:  # judged, but no usable verdict: listed, with no score
+                    w.writerow([m, c, "", "", "", res.runs, 0, "", "", ""])
                 continue
             w.writerow(
                 [
@@ -397,26 +478,32 @@ def pair_scores(
     for jf in jfiles:
         rows: list[PairJudgment] = []
         for path in jf.files.values():
-            rows += read_pair_judgments(path)
+            these = read_pair_judgments(path)
+            dups = pair_duplicates(these)
+            _refuse_duplicates(path, len(dups), dups, cfg)
+            rows += these
         raw[jf.column] = rows
         summaries[jf.column] = pair_summary(rows, cfg.baseline_model, cfg.models or None)
     return judge, summaries, raw
 
 
-def pair_markdown(judge: str, summaries: dict[str, PairSummary]) -> str:
+def pair_markdown(judge: str, summaries: dict[str, PairSummary], policies: Counter | None = None) -> str:
     parts = [f"# Pairwise results (judge: {judge})", ""]
     parts.append(
         "Each pair judged in both orders: agreeing verdicts give a win, a tie or disagreement gives a tie "
         "(FastChat's rule). Adjusted win rate counts a tie as half a win. Rows with an error in either "
-        "order are dropped."
+        "order are dropped. Position consistency counts only the pairs the judge decided."
     )
     parts.append("")
+    if policies is not None:
+        parts += [policy_line(policies), ""]
     for col, s in summaries.items():
         parts += [
             f"## {col}",
             "",
-            f"{s.rows} games, {s.errors} dropped for errors, position consistency "
-            f"{_fmt(100 * s.position_consistency, 1)}% ({s.consistent}/{s.judged}), {s.gated} decided by the language gate.",
+            f"{s.rows} games, {s.errors} dropped for errors, {s.gated} decided by the language gate; "
+            f"position consistency {_fmt(100 * s.position_consistency, 1)}% ({s.consistent}/{s.judged} "
+            "of the pairs the judge decided).",
             "",
         ]
         rows = [
@@ -534,6 +621,37 @@ def agreement_csv(rows: list[AgreementRow]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def provenance_json(
+    judge: str,
+    cfg: ShowConfig,
+    benches: list[Bench],
+    policies: Counter,
+    prompts: Counter,
+    records: list[dict],
+) -> str:
+    """provenance.json: where every number of the tables came from."""
+    from datetime import UTC, datetime
+
+    from tagengo.run.runner import _package_versions
+
+    body = {
+        "command": "bench show",
+        "judge": judge,
+        "mode": cfg.mode,
+        "policies": dict(policies.most_common()),
+        "prompts": dict(sorted(prompts.items())),
+        "files": records,
+        "benches": [
+            {"path": str(b.path), "language": b.language, "language_source": b.language_source}
+            for b in benches
+        ],
+        "config": cfg.model_dump(mode="json"),
+        "versions": _package_versions(),
+        "written_at": datetime.now(UTC).isoformat(),
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
 @dataclass
 class ShowOutput:
     files: list[Path]
@@ -564,6 +682,9 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
     if cfg.mode == "single":
         res = single_scores(benches, cfg)
         ci = cfg.bootstrap > 0
+        policies, prompts, records = res.policies, res.prompts, res.file_records
+        if len(policies) > 1 and console is not None:
+            console.print(f"[yellow]{policy_line(policies)}[/]")
         _write(out / "scores.md", single_markdown(res, ci), files)
         _write(out / "scores.csv", single_csv(res), files)
         _write(out / "scores_long.csv", long_csv(res.long_rows), files)
@@ -601,12 +722,21 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
         )
     else:
         judge, summaries, raw_pairs = pair_scores(benches, cfg)
-        _write(out / "pairwise.md", pair_markdown(judge, summaries), files)
+        all_pairs = [r for rows in raw_pairs.values() for r in rows]
+        policies = Counter(row_policy(r) for r in all_pairs)
+        prompts = Counter(r.judge[1] for r in all_pairs)
+        records = [
+            file_record(jf, run, path, "pair", judge, len(read_pair_judgments(path)))
+            for jf in jfiles
+            for run, path in jf.files.items()
+        ]
+        _write(out / "pairwise.md", pair_markdown(judge, summaries, policies), files)
         _write(out / "pairwise.csv", pair_csv(summaries), files)
         if console is not None:
-            console.print(pair_markdown(judge, summaries))
+            console.print(pair_markdown(judge, summaries, policies))
         result.pairs = summaries
         judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
+    _write(out / "provenance.json", provenance_json(judge, cfg, benches, policies, prompts, records), files)
     if cfg.human is not None:
         # Compare with both kinds of verdict when the judge left both.
         other = cfg.model_copy(

@@ -7,12 +7,13 @@ from typing import Any
 import click
 
 from tagengo.curate.config import PRESETS, CurateConfig
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import executor_options, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
 @stage_io_options(default_input_help="Default: the bundled LMSYS-schema sample.", presets=tuple(PRESETS))
+@executor_options
 @config_options(CurateConfig)
 def command(
     input_path: str | None,
@@ -23,6 +24,8 @@ def command(
     force: bool,
     progress: bool | None,
     preset: str,
+    executor: str,
+    ray_address: str | None,
     **kwargs: Any,
 ) -> None:
     """Select real user prompts by language from chat logs (the Tagengo recipe).
@@ -45,5 +48,7 @@ def command(
         workers=workers,
         force=force,
         progress=progress,
+        executor=executor,
+        ray_address=ray_address,
     )
     print_stage_summary(result)

@@ -86,6 +86,36 @@ class LangIDConfig(_Cfg):
     strip_code: bool = Field(
         True, description="Leave code blocks, inline code and URLs out of the detector's text"
     )
+    strip_technical: bool = Field(
+        True,
+        description="Also leave identifiers, math, numbers and code-like tokens (useEffect, x^2, C++, "
+        "SELECT, --force) out of the detector's text",
+    )
+    agree_threshold: float | None = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="When the detector's top label is the row's label (or in its group), this lower "
+        "score is enough: the label is a prior the detector agrees with. None: only --langid-threshold",
+    )
+    second_opinion: Literal["none", "lingua"] = Field(
+        "lingua",
+        description="Rows fastText cannot settle: lingua chooses between the label and fastText's top "
+        "labels, and the row is kept when it picks the label (or its group)",
+    )
+    second_opinion_min: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="lingua's confidence in the label, among the candidate languages, needed to keep the row",
+    )
+    trust_other_above: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="A fastText top label of another language at or above this score is trusted: "
+        "no second opinion is asked",
+    )
     assign_unlabelled: bool = Field(
         True, description="Give rows without a label the detected language when confident"
     )
@@ -104,7 +134,11 @@ class LengthConfig(_Cfg):
         description="Count the texts joined with a space as one string (tagengo-2024) instead of summing counts",
     )
     encoding: Literal["cl100k_base", "o200k_base"] = Field("cl100k_base", description="Tokenizer")
-    min_chars: int = Field(2, ge=0, description="Fewest non-space characters a prompt needs")
+    min_chars: int = Field(
+        2,
+        ge=0,
+        description="Fewest visible characters a prompt needs (spaces, zero-width and other invisible characters do not count)",
+    )
 
 
 class CapConfig(_Cfg):
@@ -157,7 +191,14 @@ PRESETS: dict[str, dict[str, Any]] = {
             "match": "substring",
             "names": ["gpt", "vicuna", "alpaca", "llama", "koala", "claude", "guanaco"],
         },
-        "langid": {"strict": True, "rule": "exact", "strip_code": False},
+        "langid": {
+            "strict": True,
+            "rule": "exact",
+            "strip_code": False,
+            "strip_technical": False,
+            "agree_threshold": None,
+            "second_opinion": "none",
+        },
         "length": {"strict": True, "joined": True},
         "dedup": DEDUP_PRESETS["tagengo-2024"],
     },

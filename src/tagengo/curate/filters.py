@@ -19,6 +19,7 @@ from tagengo.curate.config import (
     UnknownLanguageConfig,
 )
 from tagengo.curate.langid import Prediction
+from tagengo.invisible import visible_length
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
@@ -138,12 +139,17 @@ class ModelMentionFilter(Filter):
 
 
 class LanguageIDFilter(BatchFilter):
-    """Step 5: keep a row only when lid.176 confidently agrees with its labelled language.
+    """Step 5: keep a row only when language ID agrees with its labelled language.
 
-    ``group`` rule (default): the label matches when the probabilities of its near-language
+    lid.176 reads the prompt with code, URLs and (``strip_technical``) identifiers and math left
+    out. ``group`` rule (default): the label matches when the probabilities of its near-language
     group (Indonesian+Malay, Chinese+Wu+Cantonese, Norwegian bokmål+nynorsk …) reach the
     threshold. ``exact`` (tagengo-2024): the top label must equal the row's language.
-    Rows without a label get the detected language when it is confident.
+    When the top label agrees with the label but is unsure, ``agree_threshold`` is enough (the
+    label is a prior). Rows still unsettled, unless fastText is sure of another language
+    (``trust_other_above``), get a second opinion from lingua (``second_opinion``), which chooses
+    between the label and fastText's top labels. Rows without a label get the detected
+    language when it is confident.
     """
 
     name = "language_id"
@@ -151,13 +157,16 @@ class LanguageIDFilter(BatchFilter):
     def __init__(self, cfg: LangIDConfig) -> None:
         self.cfg = cfg
         self._lid = None
+        self._second = None
         self._stats: dict[str, Counter] = {}
 
     def setup(self) -> None:
-        from tagengo.curate.langid import LanguageIdentifier
+        from tagengo.curate.langid import LanguageIdentifier, SecondOpinion
 
         if self._lid is None:  # idempotent: forked workers inherit the parent's model
             self._lid = LanguageIdentifier(self.cfg.model_path)
+        if self._second is None and self.cfg.second_opinion == "lingua":
+            self._second = SecondOpinion()
 
     def _passes(self, score: float) -> bool:
         return score > self.cfg.threshold if self.cfg.strict else score >= self.cfg.threshold
@@ -172,7 +181,7 @@ class LanguageIDFilter(BatchFilter):
         cfg = self.cfg
         out: list[tuple[bool, str]] = []
         for row in batch:
-            line = detector_text(row.first_user(), cfg.strip_code)
+            line = detector_text(row.first_user(), cfg.strip_code, cfg.strip_technical)
             pred = lid.predict(line, 1)
             want = row.language
             if want is None:
@@ -198,17 +207,40 @@ class LanguageIDFilter(BatchFilter):
                 self._note(row, pred, pred.score, True, frozenset({want}))
                 out.append((True, ""))
                 continue
-            if cfg.rule == "exact":
-                self._note(row, pred, pred.score, False, frozenset({want}))
-                out.append((False, self._reason(want, frozenset({want}), pred, pred.score)))
-                continue
             # Only rows the fast path could not settle pay for the top-k call.
-            group = near_group(want)
-            pred = lid.predict(line, cfg.top_k)
-            score = pred.group_score(group)
-            ok = pred.top in group and self._passes(score)
-            self._note(row, pred, score, ok, group)
-            out.append((True, "") if ok else (False, self._reason(want, group, pred, score)))
+            if cfg.rule == "exact":
+                group, score = frozenset({want}), pred.score
+                if self._second is not None:  # its candidates are fastText's top labels
+                    pred = lid.predict(line, cfg.top_k)
+            else:
+                group = near_group(want)
+                pred = lid.predict(line, cfg.top_k)
+                score = pred.group_score(group)
+            agrees = pred.top in group
+            ok, how = agrees and self._passes(score), ""
+            if not ok and agrees and cfg.agree_threshold is not None and score >= cfg.agree_threshold:
+                ok, how = True, "label_prior"
+            second = None
+            if not ok and self._second is not None and (agrees or pred.score < cfg.trust_other_above):
+                pick = self._second.choose(line, [want, *pred.labels])
+                if pick is not None:
+                    second = pick[0]
+                    row.meta["lid_second_opinion"] = second
+                    row.meta["lid_second_opinion_score"] = round(pick[1], 4)
+                    # A clear pick only: on a line with little language in it ("h e l l o")
+                    # lingua spreads its confidence over the candidates.
+                    if second in group and pick[1] >= cfg.second_opinion_min:
+                        ok, how = True, "second_opinion"
+            if how:
+                row.meta["lid_kept_by"] = how
+            self._note(row, pred, score, ok, group, how)
+            if ok:
+                out.append((True, ""))
+            else:
+                reason = self._reason(want, group, pred, score)
+                if second is not None:
+                    reason += f"; lingua: {second} {row.meta['lid_second_opinion_score']:.2f}"
+                out.append((False, reason))
         return out
 
     def _reason(self, want: str, group: frozenset[str], pred: Prediction, score: float) -> str:
@@ -216,13 +248,17 @@ class LanguageIDFilter(BatchFilter):
             return f"language ID: labelled {want}, detected {pred.top} ({pred.score:.2f})"
         return f"language ID: {want} confidence {score:.2f} below {self.cfg.threshold}"
 
-    def _note(self, row: Record, pred: Prediction, score: float, ok: bool, group: frozenset[str]) -> None:
+    def _note(
+        self, row: Record, pred: Prediction, score: float, ok: bool, group: frozenset[str], how: str = ""
+    ) -> None:
         row.meta["lid_label"] = pred.top
         row.meta["lid_score"] = round(pred.score, 4)
         if score != pred.score:
             row.meta["lid_group_score"] = round(score, 4)
         c = self._stats.setdefault(row.language or "(none)", Counter())
         c["checked"] += 1
+        if how:
+            c[f"kept_by_{how}"] += 1
         if not ok:
             c["mismatch" if pred.top not in group else "low_confidence"] += 1
 
@@ -265,8 +301,9 @@ class LengthFilter(Filter):
         if self._counter is None:
             self.setup()
         prompt = row.first_user()
-        if len("".join(prompt.split())) < self.cfg.min_chars:
-            return False, f"length: prompt has fewer than {self.cfg.min_chars} non-space characters"
+        # Zero-width spaces, joiners, BOMs and the like show nothing: they are not a prompt.
+        if visible_length(prompt) < self.cfg.min_chars:
+            return False, f"length: prompt has fewer than {self.cfg.min_chars} visible characters"
         texts = self._texts(row)
         if self.cfg.joined:
             n = self._counter.count(" ".join(texts))

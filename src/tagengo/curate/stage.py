@@ -19,7 +19,7 @@ from tagengo.curate.filters import (
 from tagengo.curate.sampling import PerLanguageCap
 from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
-from tagengo.run.options import deep_merge
+from tagengo.run.options import deep_merge, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 from tagengo.run.steps import Step
 
@@ -78,24 +78,35 @@ def curate(
     config: CurateConfig | None = None,
     *,
     input_format: str | None = None,
-    preset: str = "default",
+    preset: str | None = None,
     workers: int | None = None,
     force: bool = False,
     progress: bool | None = None,
     **run_kw: Any,
 ) -> StageResult:
-    """Curate prompts from chat logs into a dataset folder. ``input_path=None`` uses the bundled sample."""
-    cfg = config or preset_config(preset)
+    """Curate prompts from chat logs into a dataset folder. ``input_path=None`` uses the bundled sample.
+
+    ``preset`` names the recipe ``config`` was built from (without ``config``: the recipe to
+    run, default ``default``). The manifest records it with every setting that differs; when
+    neither names one, it records the preset ``config`` equals (or is closest to)."""
+    cfg = config or preset_config(preset or "default")
     source = open_source(input_path or bundled_sample(), input_format)
-    return run_stage(
-        stage="curate",
-        config=cfg,
-        source=source,
-        steps=build_steps(cfg, out),
-        out=out,
-        workers=workers,
-        force=force,
-        progress=progress,
-        extra_manifest={"preset": preset},
-        **run_kw,
-    )
+    steps = build_steps(cfg, out)
+    try:
+        return run_stage(
+            stage="curate",
+            config=cfg,
+            source=source,
+            steps=steps,
+            out=out,
+            workers=workers,
+            force=force,
+            progress=progress,
+            extra_manifest=describe_preset(cfg, PRESETS, preset),
+            **run_kw,
+        )
+    finally:
+        for step in steps:  # a step holding connections (the moderation endpoint's client)
+            close = getattr(step, "close", None)
+            if callable(close):
+                close()

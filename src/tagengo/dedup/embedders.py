@@ -9,8 +9,9 @@ Three kinds, all built once (per worker) from config and then called on batches:
 * ``sentence-transformers``: any model saved on disk (BGE-M3 for the paper's recipe).
   torch is imported only when this kind is used. The prefix defaults to ``"query: "`` for
   e5-family models (by name) and to nothing otherwise.
-* ``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint (httpx). The prefix is
-  whatever ``prefix`` says (none by default): servers differ on whether they add one.
+* ``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint, through the LLM client
+  layer (retries, Retry-After, limits, accounting, secrets). The prefix is whatever
+  ``prefix`` says (none by default): servers differ on whether they add one.
 
 Each embedder has an ``id`` that names the model *and* the way it is called (prefix,
 endpoint): the embedding cache is keyed by it, so changing any of these never reuses a
@@ -24,6 +25,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +161,13 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 class OpenAIEmbedder(Embedder):
-    """Any OpenAI-compatible ``POST {url}/embeddings`` endpoint."""
+    """Any OpenAI-compatible ``POST {url}/embeddings`` endpoint, called through tagengo's LLM
+    client layer (``tagengo.llm``): retries with backoff and the server's Retry-After, the
+    rate limits, token accounting and the key read from the environment, as for chat calls.
+
+    The client's request cache is off for these calls: the embedding cache (dedup/cache.py)
+    already keeps each vector once, as float32, keyed by this embedder's ``id`` and the text.
+    ``llm`` overrides client settings (``max_attempts``, ``concurrency``, ``rpm`` ...)."""
 
     def __init__(
         self,
@@ -168,43 +176,54 @@ class OpenAIEmbedder(Embedder):
         prefix: str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
         timeout_s: float = 120.0,
+        llm: dict[str, Any] | None = None,
     ) -> None:
-        import httpx
+        from tagengo.llm import LLMConfig, build_client
 
         if not url:
             raise ConfigError("--embedder openai needs --embedder-url (e.g. http://127.0.0.1:8000/v1).")
-        self.url = url.rstrip("/")
-        if not self.url.endswith("/embeddings"):
-            self.url += "/embeddings"
+        base = url.rstrip("/").removesuffix("/embeddings")
+        self.url = base + "/embeddings"
         self.model = model or "default"
         self.prefix = prefix or ""
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(api_key_env) if api_key_env else None
-        if key:  # read from the environment, never stored in config or cache
-            headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+        config = LLMConfig.model_validate(
+            {
+                "backend": "openai",
+                "model": self.model,
+                "base_url": base,
+                # "" (no variable): send no key; None would mean OPENAI_API_KEY.
+                "api_key_env": api_key_env or "",
+                "timeout_s": timeout_s,
+                "cache": False,
+                **(llm or {}),
+            }
+        )
+        self.client = build_client(config)
         self.id = f"openai/{self.url}/{self.model}/prefix={self.prefix!r}"
         self.calibration_key = calibration_key_for_name(self.model)
         self.dim = 0  # known after the first answer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        import httpx
+        from tagengo.llm import EndpointRequest, RunAborted
 
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        body = {"model": self.model, "input": [self.prefix + t for t in texts], "encoding_format": "float"}
+        inputs = [self.prefix + t for t in texts]
+        request = EndpointRequest.from_body(
+            "embeddings", {"input": inputs, "encoding_format": "float"}, inputs
+        )
         try:
-            resp = self._client.post(self.url, json=body)
-        except httpx.HTTPError as exc:
-            raise EmbedderError(
-                f"{self.url}: embeddings endpoint unreachable ({exc}); is the server running?"
-            ) from exc
-        if resp.status_code != 200:
-            raise EmbedderError(
-                f"{self.url}: HTTP {resp.status_code} from the embeddings endpoint: {resp.text[:300]}"
-            )
+            (resp,) = self.client.call_many([request])
+        except RunAborted as exc:  # 401/403/404: no retry helps
+            raise EmbedderError(f"{self.url}: {exc}") from exc
+        if resp.error is not None:
+            if resp.error.startswith(("connection", "timeout")):
+                raise EmbedderError(
+                    f"{self.url}: embeddings endpoint unreachable ({resp.error}); is the server running?"
+                )
+            raise EmbedderError(f"{self.url}: the embeddings call failed: {resp.error}")
         try:
-            data = resp.json()["data"]
+            data = json.loads(resp.content or "")["data"]
             items = sorted(data, key=lambda d: d["index"])
             vecs = np.array([d["embedding"] for d in items], dtype=np.float32)
         except (ValueError, KeyError, TypeError) as exc:
@@ -216,8 +235,12 @@ class OpenAIEmbedder(Embedder):
         self.dim = vecs.shape[1]
         return normalise(vecs)
 
+    def summary(self) -> dict[str, Any]:
+        """The client's figures: calls, retries, failures, tokens (tagengo.llm.accounting)."""
+        return self.client.summary()
+
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
 
 def calibration_key_for_name(name: str) -> str | None:

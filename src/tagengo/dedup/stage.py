@@ -10,7 +10,7 @@ from tagengo.dedup.config import PRESETS, DedupConfig
 from tagengo.dedup.step import NearDuplicateFilter
 from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
-from tagengo.run.options import deep_merge
+from tagengo.run.options import deep_merge, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 
 REPORT_DIR = "report"
@@ -28,7 +28,7 @@ def dedup(
     config: DedupConfig | None = None,
     *,
     input_format: str | None = None,
-    preset: str = "default",
+    preset: str | None = None,
     workers: int | None = None,
     force: bool = False,
     progress: bool | None = None,
@@ -38,7 +38,7 @@ def dedup(
 
     With ``config.report`` the nearest-neighbour histograms go to ``out/report/``.
     """
-    cfg = config or preset_config(preset)
+    cfg = config or preset_config(preset or "default")
     source = open_source(input_path, input_format)
     step = NearDuplicateFilter(cfg, progress=progress, report_dir=Path(out) / REPORT_DIR)
     return run_stage(
@@ -50,6 +50,6 @@ def dedup(
         workers=workers,
         force=force,
         progress=progress,
-        extra_manifest={"preset": preset},
+        extra_manifest=describe_preset(cfg, PRESETS, preset),
         **run_kw,
     )

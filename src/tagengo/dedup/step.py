@@ -27,7 +27,8 @@ import numpy as np
 from tagengo.dedup.approx import approx_decide, approx_nearest_neighbour_similarity, check_decisions
 from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.dedup.config import DedupConfig
-from tagengo.dedup.decide import Decisions
+from tagengo.dedup.content import content_key
+from tagengo.dedup.decide import Decisions, decide_in_groups
 from tagengo.dedup.embedders import Embedder
 from tagengo.dedup.minhash import minhash_decide
 from tagengo.dedup.search import exact_decide, nearest_neighbour_similarity
@@ -118,7 +119,9 @@ class NearDuplicateFilter(GlobalStep):
         if self.config.threshold is not None:
             self._threshold, self._threshold_source = self.config.threshold, "config"
         else:
-            self._threshold, self._threshold_source = default_threshold(self._embedder)
+            self._threshold, self._threshold_source = default_threshold(
+                self._embedder, self.config.content_check
+            )
 
     @property
     def threshold(self) -> float | None:
@@ -175,6 +178,7 @@ class NearDuplicateFilter(GlobalStep):
                     "embedder": self._embedder.id if self._embedder else None,
                     "threshold": self._threshold,
                     "threshold_source": self._threshold_source,
+                    "content_check": cfg.content_check,
                     "embeddings": emb_counts,
                 }
                 if self.uses_embeddings
@@ -240,38 +244,55 @@ class NearDuplicateFilter(GlobalStep):
             timing["embed_s"] += time.perf_counter() - t0
             for k in emb_counts:
                 emb_counts[k] += counts[k]
-            mode = cfg.search
-            if mode == "auto":
-                mode = "approx" if len(alive) > cfg.approx_above else "exact"
             t0 = time.perf_counter()
-            tick = bar.task(f"dedup {lang}: {mode} search", len(alive))
-            if mode == "approx":
-                d, info = approx_decide(
-                    vecs,
-                    self._threshold,
-                    cfg.semantics,
-                    cells=cfg.cells,
-                    probes=cfg.probes,
-                    seed=cfg.seed,
-                    block=cfg.block_size,
-                    progress=tick,
-                )
-                if cfg.check_sample:
-                    info["check"] = check_decisions(
-                        vecs, d, self._threshold, cfg.semantics, sample=cfg.check_sample, seed=cfg.seed
+            tick = bar.task(f"dedup {lang}: search", len(alive))
+            modes: set[str] = set()
+
+            def search(v: np.ndarray, progress=tick) -> Decisions:
+                mode = cfg.search
+                if mode == "auto":
+                    mode = "approx" if len(v) > cfg.approx_above else "exact"
+                modes.add(mode)
+                if mode == "approx":
+                    d, info = approx_decide(
+                        v,
+                        self._threshold,
+                        cfg.semantics,
+                        cells=cfg.cells,
+                        probes=cfg.probes,
+                        seed=cfg.seed,
+                        block=cfg.block_size,
+                        progress=progress,
                     )
-                stats["approx"] = info
-            else:
-                d = exact_decide(
-                    vecs,
+                    if cfg.check_sample:
+                        info["check"] = check_decisions(
+                            v, d, self._threshold, cfg.semantics, sample=cfg.check_sample, seed=cfg.seed
+                        )
+                    stats["approx"] = info
+                    return d
+                return exact_decide(
+                    v,
                     self._threshold,
                     cfg.semantics,
                     block=cfg.block_size,
                     backend=cfg.exact_backend,
-                    progress=tick,
+                    progress=progress,
                 )
+
+            if cfg.content_check:
+                # Pairs count only between prompts with the same content key (decide.py).
+                code = None if lang == NO_LANGUAGE else lang
+                keys = [content_key(uniq[i], code) for i in alive]
+                d = decide_in_groups(keys, lambda idx: search(vecs[idx], None))
+                stats["content_groups"] = len(set(keys))
+                tick(len(alive))
+            else:
+                d = search(vecs)
             timing["search_s"] += time.perf_counter() - t0
-            stats["search"] = mode
+            stats["search"] = "approx" if "approx" in modes else "exact"
+            mode = cfg.search
+            if mode == "auto":
+                mode = "approx" if len(alive) > cfg.approx_above else "exact"
             stats["embedding_removed"] = d.n_removed
             self._apply(d, alive, u_kept, u_dup, u_sim, u_by, "embedding")
             if cfg.report:
@@ -350,7 +371,8 @@ class NearDuplicateFilter(GlobalStep):
         elif by == "minhash":
             reason = f"lexical near-duplicate of {original.id} (MinHash Jaccard {sim:.3f} > {self.config.minhash.threshold})"
         else:
-            reason = f"near-duplicate of {original.id} (cosine {sim:.4f} > {self._threshold})"
+            reason = f"near-duplicate of {original.id} (cosine {sim:.4f} > {self._threshold}"
+            reason += ", same content words)" if self.config.content_check else ")"
         meta = dict(row.meta, dup_of=original.id, similarity=round(sim, 6), dedup_by=by)
         return Rejection(replace(row, meta=meta), self.name, reason)
 

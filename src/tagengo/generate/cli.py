@@ -7,21 +7,30 @@ from typing import Any
 import click
 
 from tagengo.generate.config import GenerateConfig
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import executor_options, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options()
+@stage_io_options(workers=False)
+@executor_options
+@click.option(
+    "--actors",
+    type=int,
+    default=None,
+    help="With --executor ray: Ray actors, each with its own client and --concurrency (default 1).",
+)
 @config_options(GenerateConfig)
 def command(
     input_path: str | None,
     input_format: str | None,
     out: str,
     config_file: str | None,
-    workers: int | None,
     force: bool,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    actors: int | None,
     **kwargs: Any,
 ) -> None:
     """Generate the next assistant turn of every record with a teacher model.
@@ -31,9 +40,10 @@ def command(
     llamacpp; the bundled SmolLM2-135M-Instruct unless --model-path). Every call goes
     through the request cache: a re-run, or a run after a crash, never pays twice.
     Answers that are empty, unfinished (finish_reason not 'stop') or failed for good go to
-    OUT/rejected with the reason. --workers is ignored: one process, --concurrency calls.
+    OUT/rejected with the reason. Locally one process makes --concurrency calls; with
+    --executor ray, --actors actors each make --concurrency calls.
     """
-    from tagengo.errors import InputError
+    from tagengo.errors import ConfigError, InputError
     from tagengo.generate.stage import generate
     from tagengo.llm.accounting import summary_table
     from tagengo.report.summary import print_stage_summary
@@ -42,8 +52,19 @@ def command(
         raise InputError(
             "give the prompts to answer with --input (a dataset folder or a JSONL/Parquet file)."
         )
+    if actors is not None and executor != "ray":
+        raise ConfigError(
+            "--actors needs --executor ray: locally one process makes the calls; raise --concurrency instead"
+        )
     cfg = build_config(GenerateConfig, kwargs, config_file=config_file)
-    result = generate(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
+    ray_kw = (
+        {"executor": executor, "ray_address": ray_address, "workers": actors or 1}
+        if executor == "ray"
+        else {}
+    )
+    result = generate(
+        input_path, out, cfg, input_format=input_format, force=force, progress=progress, **ray_kw
+    )
     print_stage_summary(result)
     step = next((s for s in result.manifest.get("steps", []) if s["name"] == "generate"), None)
     models = (step or {}).get("summary", {}).get("models")

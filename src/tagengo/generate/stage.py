@@ -49,6 +49,8 @@ def generate(
     if own:
         client = build_client(config.llm_config(), progress=progress)
     step = GenerateStep(config, client=client)
+    if run_kw.get("executor") != "ray":
+        run_kw.pop("workers", None)  # one process locally, whatever was asked
     try:
         return run_stage(
             stage="generate",
@@ -56,7 +58,8 @@ def generate(
             source=source,
             steps=[step],
             out=out,
-            workers=1,
+            # One process locally (see above); Ray actors each build their own client.
+            workers=(run_kw.pop("workers", None) or 1) if run_kw.get("executor") == "ray" else 1,
             chunk_rows=chunk_rows,
             progress=False,  # the client's bar (answers, tokens/s, spend) says more than the runner's
             force=force,

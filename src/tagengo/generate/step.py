@@ -13,12 +13,16 @@ What happens to a record:
 * it has no user turn: rejected ("no user turn").
 
 Rejected (the paper's "remove uncompleted/unanswered"): the call failed for good
-("call failed: ..."), the answer was cut ("unfinished: finish_reason=length"; the cut
-text is kept in ``meta.generation.partial_answer``), or the answer is empty/blank
-("empty answer").
+("call failed: ..."), the answer was cut or filtered ("unfinished: finish_reason=length",
+"... content_filter"; the cut text is kept in ``meta.generation.partial_answer``), the
+server gave a finish reason no server in use means ("unknown finish reason: ..."), or the
+answer is empty/blank ("empty answer"). Finish reasons are normalised by the backend
+(tagengo.llm.finish: TGI's ``eos_token`` is a ``stop``); the server's spelling is kept in
+``meta.generation.finish_reason_raw`` when it differs.
 
 Kept and rejected rows alike get ``meta.generation``: model, finish_reason, input and
-output tokens, latency, cost, attempts and whether the answer came from the cache.
+output tokens (``tokens_estimated: true`` when the server sent no usage and they were
+counted here), latency, cost, attempts and whether the answer came from the cache.
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ from __future__ import annotations
 from typing import Any
 
 from tagengo.generate.config import GenerateConfig
+from tagengo.invisible import is_blank
 from tagengo.llm import ChatClient, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
+from tagengo.llm.finish import STOP, UNKNOWN
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 
 REASON_FAILED = "call failed"
 REASON_UNFINISHED = "unfinished"
+REASON_UNKNOWN_FINISH = "unknown finish reason"
 REASON_EMPTY = "empty answer"
 REASON_NO_USER = "no user turn"
 REASON_ANSWERED = "already ends with an assistant turn"
@@ -42,6 +49,8 @@ class GenerateStep(Step):
     """Appends the teacher's answer to each record. Build the client once (``setup``)."""
 
     name = "generate"
+    #: Not shipped to Ray actors: each builds its own client from the config (tagengo.run.ray_executor).
+    runtime_attrs = ("client",)
 
     def __init__(self, cfg: GenerateConfig, *, client: ChatClient | None = None, progress: bool = False):
         self.cfg = cfg
@@ -117,6 +126,7 @@ class GenerateStep(Step):
     def _judge(
         self, row: Record, msgs: list[dict[str, str]], dropped: list[str], resp: ChatResponse
     ) -> Record | Rejection:
+        raw_finish = resp.raw.get("finish_reason", resp.finish_reason)
         gen: dict[str, Any] = {
             "model": resp.model,
             "finish_reason": resp.finish_reason,
@@ -129,6 +139,10 @@ class GenerateStep(Step):
             "temperature": self.cfg.temperature,
             "max_tokens": self.cfg.max_tokens,
         }
+        if resp.error is None and raw_finish != resp.finish_reason:
+            gen["finish_reason_raw"] = raw_finish  # the server's spelling (tagengo.llm.finish)
+        if resp.tokens_estimated:
+            gen["tokens_estimated"] = True  # no usage from the server: counted here
         if self.cfg.system_prompt and not any(m["role"] == "system" for m in msgs):
             gen["system_prompt"] = self.cfg.system_prompt
         if dropped:
@@ -138,11 +152,18 @@ class GenerateStep(Step):
             gen["error"] = resp.error
             return Rejection(row, self.name, f"{REASON_FAILED}: {resp.error}")
         answer = (resp.content or "").strip()
-        if self.cfg.require_stop and resp.finish_reason != "stop":
+        if self.cfg.require_stop and resp.finish_reason != STOP:
             if answer:
                 gen["partial_answer"] = answer
+            if resp.finish_reason == UNKNOWN:
+                return Rejection(
+                    row,
+                    self.name,
+                    f"{REASON_UNKNOWN_FINISH}: finish_reason={raw_finish!r} is none of "
+                    "stop, length, content_filter, tool_calls (docs/llm.md)",
+                )
             return Rejection(row, self.name, f"{REASON_UNFINISHED}: finish_reason={resp.finish_reason}")
-        if not answer:
+        if is_blank(answer):  # zero-width characters only is no answer either
             return Rejection(row, self.name, REASON_EMPTY)
         row.messages = [*msgs, {"role": "assistant", "content": answer}]
         return row

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from tagengo.errors import BadRow, InputError
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
+from tagengo.io.text import strip_bom
 from tagengo.records import Quarantined, Record
 
 FORMATS = tuple(CONVERTERS)
@@ -105,7 +106,8 @@ def _jsonl_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
         try:
             for raw in fh:
                 lineno += 1
-                lines.append(raw)
+                # A byte-order mark opens the file, not the first row (io/text.py).
+                lines.append(strip_bom(raw) if lineno == 1 else raw)
                 if len(lines) >= chunk_rows:
                     yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, lines)
                     k += 1
@@ -129,7 +131,7 @@ def _is_json_array(path: Path) -> bool:
     if not path.name.endswith((".json", ".json.gz")):
         return False
     with _open_bytes(path) as fh:
-        head = fh.read(4096).lstrip()
+        head = strip_bom(fh.read(4096)).lstrip()
     return head.startswith(b"[")
 
 
@@ -139,7 +141,7 @@ def _json_array_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     # the "line" number is the item's index + 1.
     try:
         with _open_bytes(path) as fh:
-            items = json.loads(fh.read())
+            items = json.loads(strip_bom(fh.read()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{path}: not a valid JSON array ({exc}). Fix the file or convert it to JSONL."
@@ -263,7 +265,9 @@ def open_source(
 
 
 def detect_format(path: Path) -> str:
-    """Look at the first readable rows and name the format, or explain why it cannot."""
+    """Look at the first readable rows and name the format, or explain why it cannot (rows that
+    are JSON objects of no known shape). A file with no readable row at first is read as
+    ``messages``: its lines end in the quarantine either way."""
     if path.suffix == ".parquet":
         names = set(pq.read_schema(path).names)
         fmt = sniff_format(dict.fromkeys(names))
@@ -271,13 +275,20 @@ def detect_format(path: Path) -> str:
             raise InputError(f"{path}: cannot tell the format from columns {sorted(names)}; pass --format.")
         return fmt
     chunk = next(_jsonl_chunks(0, path, 200), None)
+    any_object = False
     for raw in (chunk.lines or []) if chunk else []:
         try:
             obj = _decode(raw)
         except Exception:
             continue
+        any_object = any_object or isinstance(obj, dict)
         if isinstance(obj, dict) and (fmt := sniff_format(obj)):
             return fmt
+    if not any_object:
+        # Nothing readable in the first rows (broken JSON, blank lines, an empty file): every such
+        # line is quarantined whatever the format, so read it as the generic messages format and
+        # let the stage finish with its reasons rather than stop on a guess nobody can make.
+        return "messages"
     raise InputError(
         f"{path}: cannot tell the format from its first rows; pass --format (one of {', '.join(FORMATS)})."
     )

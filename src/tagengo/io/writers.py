@@ -10,9 +10,11 @@ Four layouts, all converted column-wise with Arrow (no Python object per message
   ``list<struct<role, content>>``), which ``datasets`` loads without a JSON parse;
 * ``alpaca``: JSONL, ``{"instruction", "input", "output"}``: one user turn and one answer.
 
-Only rows a trainer can learn from are written: a conversation must end with a non-empty
-assistant turn (alpaca: be exactly one user turn then one assistant turn). ``row_problems``
-names what is wrong with the others, so the caller can count and report them.
+Only rows a trainer can learn from are written: one optional leading system turn, then user
+and assistant turns alternating, ending with an assistant answer, no empty turn (alpaca:
+exactly one user turn then one assistant turn). ``row_problems`` names what is wrong with the
+others, so the caller can count and report them; ``merge_consecutive_turns`` repairs
+same-role runs when the user asks for it.
 
 Files are written under a temporary name and renamed into place on ``commit``.
 """
@@ -56,41 +58,129 @@ def _layout(messages: pa.ListArray) -> tuple[np.ndarray, np.ndarray, pa.Array, p
 
 
 def row_problems(table: pa.Table | pa.RecordBatch, fmt: str) -> list[str | None]:
-    """Why each row cannot be a training example in ``fmt`` (None: it can)."""
-    starts, lengths, roles, contents = _layout(_messages(table))
+    """Why each row cannot be a training example in ``fmt`` (None: it can).
+
+    The rules every chat template accepts (TRL's conversational format, Axolotl's
+    ``chat_template``, templates that raise on roles out of order): at most one system turn,
+    first; then user and assistant turns alternating, starting with a user turn; ending with an
+    assistant answer; no turn empty or made only of invisible characters (tagengo.invisible).
+    alpaca also needs exactly one user turn and one answer. Checked column-wise with Arrow and
+    numpy; reasons are built only for the rows that break a rule."""
+    messages = _messages(table)
+    starts, lengths, roles, contents = _layout(messages)
     n = len(lengths)
     if n == 0:
         return []
+    # Role of every turn as 0 system, 1 user, 2 assistant (-1: anything else).
+    code = pc.fill_null(pc.index_in(roles, value_set=pa.array(_ROLES)), -1).to_numpy(zero_copy_only=False)
+    row_of = np.repeat(np.arange(n), lengths)
+    pos = np.arange(len(code)) - starts[row_of] if len(code) else np.zeros(0, dtype=np.int64)
     has = lengths > 0
+    lead_system = np.zeros(n, dtype=bool)
+    lead_system[has] = code[starts[has]] == 0
+    offset = lead_system[row_of].astype(np.int64)
+    expected = np.where(pos < offset, 0, np.where((pos - offset) % 2 == 0, 1, 2))
+    first_wrong = _first_per_row(row_of, code != expected, n)
+    blank = _blank_turns(contents)
+    first_blank = _first_per_row(row_of, blank, n)
     last = np.where(has, starts + lengths - 1, 0)
-    last_role = roles.take(pa.array(last)).to_pylist() if len(roles) else [None] * n
-    last_blank = (
-        pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(contents.take(pa.array(last)))), 0)
-        .to_numpy(zero_copy_only=False)
-        .astype(bool)
-        if len(contents)
-        else np.ones(n, dtype=bool)
-    )
-    if fmt == "alpaca":
-        first_role = roles.take(pa.array(np.where(has, starts, 0))).to_pylist() if len(roles) else [None] * n
+    last_code = np.where(has, code[last] if len(code) else -1, -1)
+
     out: list[str | None] = []
     for i in range(n):
         if not has[i]:
             out.append("no messages")
-        elif last_role[i] != "assistant":
-            out.append(f"ends with a {last_role[i]} turn, not an assistant answer")
-        elif last_blank[i]:
-            out.append("the final assistant turn is empty")
+        elif first_wrong[i] >= 0:
+            out.append(_order_problem(code, starts[i], first_wrong[i]))
+        elif last_code[i] != 2:
+            out.append(f"ends with a {_ROLES[last_code[i]]} turn, not an assistant answer")
+        elif first_blank[i] >= 0:
+            k = first_blank[i]
+            if k == lengths[i] - 1:
+                out.append("the final assistant turn is empty")
+            else:
+                out.append(f"turn {k + 1} ({_ROLES[code[starts[i] + k]]}) is empty")
         elif fmt == "alpaca" and lengths[i] != 2:
-            if first_role[i] == "system":
+            if lead_system[i]:
                 out.append("has a system turn (alpaca has no field for one)")
             else:
                 out.append(f"{lengths[i]} turns; alpaca holds one instruction and one output")
-        elif fmt == "alpaca" and first_role[i] != "user":
-            out.append(f"the first turn is {first_role[i]}; alpaca needs a user instruction")
         else:
             out.append(None)
     return out
+
+
+def _first_per_row(row_of: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
+    """Position within its row of each row's first flagged turn; -1 where none is."""
+    out = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(flags)
+    if len(idx):
+        rows, first = np.unique(row_of[idx], return_index=True)
+        starts = np.searchsorted(row_of, rows)  # row_of is sorted: a row's first flat index
+        out[rows] = idx[first] - starts
+    return out
+
+
+def _blank_turns(contents: pa.Array) -> np.ndarray:
+    """True for every turn that is empty, null, or only invisible characters."""
+    if not len(contents):
+        return np.zeros(0, dtype=bool)
+    from tagengo.invisible import is_blank
+
+    trimmed = pc.utf8_trim_whitespace(pc.fill_null(contents, ""))
+    blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False).astype(bool)
+    # Zero-width spaces, joiners, BOMs are not whitespace to Arrow: check the few short
+    # non-ASCII turns that could be made only of them.
+    suspects = np.flatnonzero(
+        ~blank
+        & ~pc.string_is_ascii(trimmed).to_numpy(zero_copy_only=False).astype(bool)
+        & (pc.utf8_length(trimmed).to_numpy(zero_copy_only=False) <= 64)
+    )
+    if len(suspects):
+        texts = trimmed.take(pa.array(suspects)).to_pylist()
+        blank[suspects] = [is_blank(t) for t in texts]
+    return blank
+
+
+def _order_problem(code: np.ndarray, start: int, k: int) -> str:
+    """The first rule turn ``k`` (0-based) of a row breaks, in words."""
+    role = _ROLES[code[start + k]] if code[start + k] >= 0 else "unknown-role"
+    if role == "system":
+        return f"a system turn at turn {k + 1}; only one system turn, first, is allowed"
+    prev = code[start + k - 1] if k else -1
+    if k and prev == code[start + k]:
+        return f"two {role} turns in a row (turns {k} and {k + 1}); user and assistant must alternate"
+    if role == "assistant":
+        return "starts with an assistant turn; the first turn after an optional system turn must be user"
+    return f"turn {k + 1} is {role}; user and assistant must alternate"
+
+
+def merge_consecutive_turns(table: pa.Table) -> tuple[pa.Table, int]:
+    """``--repair merge-consecutive``: consecutive turns of the same role become one turn (texts
+    joined by a blank line). Returns the table and how many rows changed. Only on request:
+    merging changes what the conversation says turn by turn."""
+    messages = _messages(table)
+    starts, lengths, roles, _ = _layout(messages)
+    if not len(roles):
+        return table, 0
+    role = roles.to_numpy(zero_copy_only=False)
+    row_of = np.repeat(np.arange(len(lengths)), lengths)
+    same = np.zeros(len(role), dtype=bool)
+    same[1:] = (role[1:] == role[:-1]) & (row_of[1:] == row_of[:-1])
+    rows = np.unique(row_of[same])
+    if not len(rows):
+        return table, 0
+    pylist = messages.to_pylist()
+    for i in rows:
+        merged: list[dict[str, str]] = []
+        for m in pylist[i]:
+            if merged and merged[-1]["role"] == m["role"]:
+                merged[-1] = {"role": m["role"], "content": merged[-1]["content"] + "\n\n" + m["content"]}
+            else:
+                merged.append(dict(m))
+        pylist[i] = merged
+    col = pa.array(pylist, type=messages.type)
+    return table.set_column(table.column_names.index("messages"), "messages", col), len(rows)
 
 
 def _rebuild(messages: pa.ListArray, names: tuple[str, str], role_map: dict[str, str] | None) -> pa.ListArray:

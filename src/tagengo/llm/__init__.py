@@ -25,7 +25,7 @@ from tagengo.llm.errors import (
     LLMError,
     RunAborted,
 )
-from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
+from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse, EndpointRequest
 
 
 def build_client(config: LLMConfig, *, progress: bool = False, console: Console | None = None) -> LLMClient:
@@ -48,6 +48,7 @@ __all__ = [
     "ChatClient",
     "ChatRequest",
     "ChatResponse",
+    "EndpointRequest",
     "LLMClient",
     "LLMConfig",
     "LLMConfigError",

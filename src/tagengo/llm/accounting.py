@@ -30,7 +30,7 @@ def estimate_input_tokens(request: ChatRequest) -> int:
     above cl100k even for Japanese and Hindi."""
     enc = _cl100k()
     n = 3
-    for _role, content in request.messages:
+    for content in request.prompt_texts():
         if enc is not None:
             n += 4 + math.ceil(len(enc.encode_ordinary(content)) * 1.1)
         else:
@@ -48,6 +48,31 @@ def _cl100k() -> Any:
         return None
 
 
+#: Model-name prefixes of OpenAI models tokenised with o200k_base; every other model is counted
+#: with cl100k_base (the closest offline stand-in for an unknown tokenizer, see above).
+_O200K_PREFIXES = ("gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4")
+
+
+def encoding_for_model(model: str | None) -> str:
+    """The BPE of ``model`` where we know it (OpenAI's o200k family), else cl100k_base."""
+    name = (model or "").lower().rsplit("/", 1)[-1]
+    return "o200k_base" if name.startswith(_O200K_PREFIXES) else "cl100k_base"
+
+
+def count_usage(request: Any, content: str | None, model: str | None) -> tuple[int, int]:
+    """(prompt tokens, completion tokens) counted here, for a server that reported no usage.
+
+    The model's own tokenizer where known (``encoding_for_model``), cl100k otherwise, with the
+    chat format's overhead as OpenAI documents it: 3 tokens per message and 3 to prime the
+    reply. ``request`` is a ``ChatRequest`` (or anything with ``prompt_texts()``)."""
+    from tagengo.curate.tokens import TokenCounter
+
+    counter = TokenCounter(encoding_for_model(model))
+    texts = list(request.prompt_texts())
+    n_in = 3 + sum(3 + counter.count(t) for t in texts)
+    return n_in, counter.count(content or "")
+
+
 @dataclass
 class ModelUsage:
     """Figures for one model (the model name the server answered with)."""
@@ -62,7 +87,9 @@ class ModelUsage:
     cached_cost: float = 0.0  # what the replayed answers cost when they were made
     latency_sum: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    finish_reasons: Counter = field(default_factory=Counter)
+    finish_reasons: Counter = field(default_factory=Counter)  # normalised (tagengo.llm.finish)
+    unknown_finish_reasons: Counter = field(default_factory=Counter)  # raw values read as "unknown"
+    tokens_estimated: int = 0  # paid calls whose server sent no usage: tokens counted here
     errors: Counter = field(default_factory=Counter)
     _seen_latency: int = 0
 
@@ -119,7 +146,7 @@ class Accounting:
         if response.cached:
             u.cached += 1
             u.cached_cost += response.cost
-            u.finish_reasons[response.finish_reason or "none"] += 1
+            self._count_finish(u, response)
             return
         u.retries += max(0, response.attempts - 1)
         if response.error is not None:
@@ -131,9 +158,18 @@ class Accounting:
         u.output_tokens += response.output_tokens
         u.cost += response.cost
         u.add_latency(response.latency_s)
-        u.finish_reasons[response.finish_reason or "none"] += 1
+        self._count_finish(u, response)
+        if response.tokens_estimated:
+            u.tokens_estimated += 1
         self.spent += response.cost
         self.output_tokens += response.output_tokens
+
+    @staticmethod
+    def _count_finish(u: ModelUsage, response: ChatResponse) -> None:
+        reason = response.finish_reason or "none"
+        u.finish_reasons[reason] += 1
+        if reason == "unknown":
+            u.unknown_finish_reasons[str(response.raw.get("finish_reason"))] += 1
 
     def tokens_per_s(self) -> float:
         dt = time.monotonic() - self.started
@@ -160,6 +196,11 @@ class Accounting:
                 "finish_reasons": dict(u.finish_reasons),
                 "errors": dict(u.errors),
             }
+            if u.unknown_finish_reasons:
+                d["unknown_finish_reasons"] = dict(u.unknown_finish_reasons)
+            if u.tokens_estimated:
+                # Calls whose tokens (and so cost) were counted here: the server sent no usage.
+                d["tokens_estimated"] = u.tokens_estimated
             if percentiles:
                 d["latency_s_p50"] = round(u.percentile(0.5), 3)
                 d["latency_s_p95"] = round(u.percentile(0.95), 3)
@@ -180,6 +221,11 @@ def summary_table(summary: dict[str, Any], title: str = "LLM calls") -> Table:
     t.add_column("finish reasons; errors", overflow="fold")
     for name, s in sorted(summary.items()):
         reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s.get("finish_reasons", {}).items()))
+        if s.get("unknown_finish_reasons"):
+            raw = ", ".join(f"{k!r} {v:,}" for k, v in sorted(s["unknown_finish_reasons"].items()))
+            reasons += f" (unknown: {raw})"
+        if s.get("tokens_estimated"):
+            reasons += f"; tokens counted locally for {s['tokens_estimated']:,} calls (no usage sent)"
         errors = ", ".join(f"{k} {v:,}" for k, v in sorted(s.get("errors", {}).items()))
         calls = s.get("calls", 0)
         if "latency_s_p50" in s:

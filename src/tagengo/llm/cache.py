@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from tagengo.llm.finish import VOCABULARY, normalise_finish_reason
 from tagengo.llm.types import ChatRequest, ChatResponse
 
 _SCHEMA = """
@@ -34,7 +35,17 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 # The fields of ChatResponse worth replaying; cached/attempts/error describe this run instead.
-_STORED = ("content", "finish_reason", "model", "input_tokens", "output_tokens", "latency_s", "cost", "raw")
+_STORED = (
+    "content",
+    "finish_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "tokens_estimated",
+    "latency_s",
+    "cost",
+    "raw",
+)
 _IN_CHUNK = 500  # SQLite's default variable limit is 999 (older builds): stay under it
 
 
@@ -98,4 +109,9 @@ class RequestCache:
 
 def _decode(blob: str) -> ChatResponse:
     d = json.loads(blob)
-    return ChatResponse(cached=True, attempts=0, **{f: d[f] for f in _STORED if f in d})
+    resp = ChatResponse(cached=True, attempts=0, **{f: d[f] for f in _STORED if f in d})
+    if resp.finish_reason is not None and resp.finish_reason not in VOCABULARY:
+        # Stored before finish reasons were normalised: read it as a fresh answer would be.
+        resp.raw = {**resp.raw, "finish_reason": resp.finish_reason}
+        resp.finish_reason = normalise_finish_reason(resp.finish_reason)
+    return resp

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from tagengo.llm.accounting import Accounting, estimate_input_tokens
+from tagengo.llm.accounting import Accounting, encoding_for_model, estimate_input_tokens
 from tagengo.llm.backends.base import Backend
 from tagengo.llm.cache import RequestCache
 from tagengo.llm.config import LLMConfig
@@ -42,7 +42,7 @@ from tagengo.llm.errors import (
 )
 from tagengo.llm.progress import CallProgress
 from tagengo.llm.ratelimit import RateLimiter
-from tagengo.llm.types import ChatRequest, ChatResponse
+from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
 T = TypeVar("T")
 
@@ -76,6 +76,7 @@ class LLMClient:
         self._limiter = RateLimiter(config.rpm, config.tpm)
         self._budget_price = config.price_for(None)
         self._unpriced: set[str] = set()
+        self._warned_estimated = False
         self._failures_in_row = 0
         self._pause_until = 0.0  # monotonic time before which no call starts (after a 429)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -100,6 +101,12 @@ class LLMClient:
         self._ensure_loop()
         fut = asyncio.run_coroutine_threadsafe(self._chat_many(list(requests), desc), self._loop)
         return await asyncio.wrap_future(fut)
+
+    def call_many(self, requests: list[EndpointRequest], *, desc: str = "") -> list[ChatResponse]:
+        """``chat_many`` for other endpoints of the API (embeddings, moderations): the same cache,
+        retries (Retry-After honoured), limits, budget and accounting. Each answer's JSON text is
+        in ``content``; a call that failed for good carries ``error``."""
+        return self._submit(self._chat_many(list(requests), desc))
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         """One request (cache, retries and accounting as for ``chat_many``)."""
@@ -169,7 +176,9 @@ class LLMClient:
 
     # -- one chat_many ------------------------------------------------------------------------
 
-    async def _chat_many(self, requests: list[ChatRequest], desc: str) -> list[ChatResponse]:
+    async def _chat_many(
+        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str
+    ) -> list[ChatResponse]:
         results: list[ChatResponse | None] = [None] * len(requests)
         where: dict[str, list[int]] = {}
         canonical: dict[str, str] = {}
@@ -316,6 +325,14 @@ class LLMClient:
                 return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start)
             resp.latency_s = time.perf_counter() - start
             resp.attempts = attempt
+            # Chat calls only: moderation endpoints never report usage, and that is no surprise.
+            if resp.tokens_estimated and isinstance(req, ChatRequest) and not self._warned_estimated:
+                self._warned_estimated = True
+                (self.console or _wide_console()).print(
+                    f"[yellow]warning:[/] {self.model_id.split('@')[-1]} sent no token usage; counting "
+                    f"tokens here ({encoding_for_model(resp.model)}) for cost and --budget, marked as "
+                    "estimated (tokens_estimated) in meta and the summary."
+                )
             resp.cost = self._cost(resp)
             if reserved_tokens:
                 self._limiter.settle(reserved_tokens, resp.input_tokens + resp.output_tokens)

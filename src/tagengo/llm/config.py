@@ -89,6 +89,12 @@ class LLMConfig(BaseModel):
     n_ctx: int = Field(4096, ge=256, description="llamacpp: context window in tokens.")
     n_threads: int | None = Field(None, ge=1, description="llamacpp: CPU threads (default: llama.cpp's).")
     n_gpu_layers: int = Field(0, description="llamacpp: layers to offload to a GPU (-1: all).")
+    use_extra_bufts: bool = Field(
+        False,
+        description="llamacpp: let llama.cpp repack the weights into the CPU's extra buffer types (AMX, "
+        "AVX-512/AVX2 repack). Off by default: with a natively built llama-cpp-python on an AMX CPU that "
+        "path segfaults (docs/llm.md). Turn it on for speed with a build you trust.",
+    )
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = Field(
         "max_tokens",
         description="Request field carrying the output-token limit (newer OpenAI models want "

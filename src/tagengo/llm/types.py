@@ -25,6 +25,10 @@ class ChatRequest:
     stop: tuple[str, ...] | None = None
     # Backend-specific sampling parameters (e.g. repeat_penalty). Part of the key.
     extra: tuple[tuple[str, Any], ...] = ()
+    # Which independent draw of this very request (0, 1, ...): part of the key, never sent.
+    # Without it a second sample of a temperature-0.7 answer would replay the first from the
+    # cache. Sample 0 leaves the key as it was before the field existed.
+    sample: int = 0
 
     @classmethod
     def from_messages(cls, messages: list[dict[str, str]], **kw: Any) -> ChatRequest:
@@ -36,6 +40,10 @@ class ChatRequest:
 
     def message_dicts(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.messages]
+
+    def prompt_texts(self) -> list[str]:
+        """The texts sent (every message's content): what token estimates count."""
+        return [c for _, c in self.messages]
 
     def canonical(self, model_id: str) -> str:
         """Canonical JSON used for the cache key: sorted keys, no whitespace."""
@@ -51,7 +59,42 @@ class ChatRequest:
             "extra": dict(self.extra),
             "model": model_id,
         }
+        if self.sample:
+            d["sample"] = self.sample
         return json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def key(self, model_id: str) -> str:
+        return hashlib.sha256(self.canonical(model_id).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRequest:
+    """One call to another endpoint of an OpenAI-compatible API (``embeddings``, ``moderations``):
+    ``body`` (JSON text, without ``model``: the backend adds its own) is POSTed to
+    ``{base_url}/{endpoint}``. It goes through the same cache, retries, limits and accounting
+    as a chat call; the answer's JSON text comes back as ``ChatResponse.content``.
+
+    ``texts`` are the strings the body sends (for token estimates and the TPM limit)."""
+
+    endpoint: str
+    body: str
+    texts: tuple[str, ...] = ()
+    max_tokens: int = 0  # no output tokens: the worst case of a call is its input
+
+    @classmethod
+    def from_body(cls, endpoint: str, body: dict[str, Any], texts: list[str]) -> EndpointRequest:
+        return cls(endpoint, json.dumps(body, sort_keys=True, ensure_ascii=False), tuple(texts))
+
+    def prompt_texts(self) -> list[str]:
+        return list(self.texts)
+
+    def canonical(self, model_id: str) -> str:
+        return json.dumps(
+            {"endpoint": self.endpoint, "body": json.loads(self.body), "model": model_id},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     def key(self, model_id: str) -> str:
         return hashlib.sha256(self.canonical(model_id).encode()).hexdigest()
@@ -62,7 +105,9 @@ class ChatResponse:
     """The outcome of one request: an answer, or a final error (after retries)."""
 
     content: str | None
-    finish_reason: str | None  # "stop", "length", ... as the server said; None on error
+    #: Normalised (tagengo.llm.finish): stop, length, content_filter, tool_calls or unknown;
+    #: None on error. The server's own word is in ``raw["finish_reason"]``.
+    finish_reason: str | None
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
@@ -72,6 +117,8 @@ class ChatResponse:
     attempts: int = 1
     error: str | None = None  # set when the call failed for good; the row is rejected with it
     raw: dict[str, Any] = field(default_factory=dict)
+    #: True when the server sent no usage and the tokens were counted here (accounting.count_usage).
+    tokens_estimated: bool = False
 
     @property
     def ok(self) -> bool:

@@ -140,6 +140,12 @@ class ExportConfig(_Cfg):
         default_factory=lambda: ["id", "language", "source"],
         description="Record fields written next to the conversation (id, language, source, meta)",
     )
+    repair: Literal["none", "merge-consecutive"] = Field(
+        "none",
+        description="Rows that break the chat rules (one optional leading system turn, then user/assistant "
+        "alternating, ending with assistant, no empty turn) are skipped with the reason; merge-consecutive: "
+        "first join consecutive turns of the same role (blank line between), then check",
+    )
     name: str | None = Field(None, description="Dataset name in the card (default: the output folder's name)")
     license: str = Field(
         "other", description="License id for the card's metadata (the rows inherit their sources' terms)"

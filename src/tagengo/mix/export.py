@@ -4,6 +4,7 @@
       train.jsonl | train.parquet          the training rows
       validation.jsonl | .parquet          with --validation > 0
       skipped.jsonl                        rows that are no training example: id, language, source, reason
+                                           (chat rules broken: io/writers.py row_problems)
       README.md                            the dataset card (report/card.py)
       axolotl.yaml, trl_sft.py             how to point Axolotl and TRL at the files
       export.json                          counts, files with sha256, config: written last
@@ -34,7 +35,7 @@ import pyarrow.parquet as pq
 
 from tagengo import __version__
 from tagengo.errors import ConfigError, InputError
-from tagengo.io.writers import convert, file_name, open_writer, row_problems
+from tagengo.io.writers import convert, file_name, merge_consecutive_turns, open_writer, row_problems
 from tagengo.mix.config import ExportConfig
 from tagengo.mix.recipes import key_array, meta_value
 from tagengo.run.dataset import MANIFEST, atomic_write_json, atomic_write_text, read_manifest
@@ -67,12 +68,24 @@ def _unit(row_id: str, meta: str, group_key: str | None) -> str:
     return "row\x00" + row_id
 
 
-def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.ndarray]:
-    """Pass 1: each row's problem (None: trainable) and whether it goes to validation."""
+def _repaired(batch: pa.RecordBatch, cfg: ExportConfig) -> tuple[pa.Table, int]:
+    """The batch as a table, with the repair the user asked for applied (rows changed)."""
+    table = pa.Table.from_batches([batch])
+    if cfg.repair == "merge-consecutive":
+        return merge_consecutive_turns(table)
+    return table, 0
+
+
+def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.ndarray, int]:
+    """Pass 1: each row's problem (None: trainable), whether it goes to validation, and how
+    many rows the repair changed."""
     problems: list[str | None] = []
     units: list[str] = []
+    repaired = 0
     cols = ["id", "messages"] + (["meta"] if cfg.group_key else [])
-    for batch in _batches(files, cols):
+    for raw in _batches(files, cols):
+        batch, k = _repaired(raw, cfg)
+        repaired += k
         problems.extend(row_problems(batch, cfg.format))
         ids = batch.column("id").to_pylist()
         metas = batch.column("meta").to_pylist() if cfg.group_key else [""] * len(ids)
@@ -92,7 +105,7 @@ def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.
             idx = rows_of[names[j]]
             to_val[idx] = True
             taken += len(idx)
-    return problems, to_val
+    return problems, to_val, repaired
 
 
 def _clear_stale(out: Path, keep: set[str]) -> None:
@@ -130,7 +143,7 @@ def export(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
 
-    problems, to_val = _decide(files, cfg)
+    problems, to_val, repaired = _decide(files, cfg)
     n = len(problems)
     if n != upstream["counts"]["kept"]:
         raise InputError(
@@ -152,7 +165,7 @@ def export(
         start = 0
         wanted = ["id", "source", "language", "messages"] + (["meta"] if "meta" in cfg.columns else [])
         for batch in _batches(files, wanted):
-            table = pa.Table.from_batches([batch])
+            table, _ = _repaired(batch, cfg)
             k = table.num_rows
             probs = problems[start : start + k]
             ok = np.array([p is None for p in probs], dtype=bool)
@@ -196,6 +209,7 @@ def export(
         "train": file_info[names["train"]]["rows"],
         "validation": file_info[names["validation"]]["rows"] if "validation" in names else 0,
         "skipped": sum(skipped_by_reason.values()),
+        "repaired": repaired,  # rows --repair changed (they are in train/validation or skipped)
     }
     if counts["train"] + counts["validation"] + counts["skipped"] != counts["input"]:
         raise RuntimeError(f"export counts do not reconcile: {counts}")

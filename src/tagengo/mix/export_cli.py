@@ -31,8 +31,11 @@ from tagengo.run.options import build_config, config_options
 def command(input_path: str, out: str, config_file: str | None, progress: bool | None, **kwargs: Any) -> None:
     """Write the training files Axolotl and TRL read directly, with a dataset card.
 
-    Only conversations that end with an assistant answer are written (alpaca: one user turn and
-    one answer); the others are counted, listed in OUT/skipped.jsonl and reported. See docs/export.md.
+    Only conversations every chat template accepts are written: one optional leading system
+    turn, then user/assistant alternating, ending with an assistant answer, no empty turn
+    (alpaca: one user turn and one answer). The others are counted, listed with the reason in
+    OUT/skipped.jsonl and reported; --repair merge-consecutive joins same-role runs first.
+    See docs/export.md.
     """
     from rich.console import Console
     from rich.table import Table
@@ -55,6 +58,8 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
         f"read {c['input']:,} rows: wrote {c['exported']:,} in {langs} languages "
         f"(train {c['train']:,}, validation {c['validation']:,}); skipped {c['skipped']:,}"
     )
+    if c.get("repaired"):
+        console.print(f"  repaired {c['repaired']:,} rows ({cfg.repair})")
     for reason, n in m["skipped_by_reason"].items():
         console.print(f"  [yellow]skipped[/] {n:,}: {reason}")
     console.print(f"→ {result.out}/ (README.md, axolotl.yaml, trl_sft.py, skipped.jsonl, export.json)")

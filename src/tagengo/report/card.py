@@ -272,7 +272,7 @@ def _funnel_section(nodes: list[dict[str, Any]], m: dict[str, Any]) -> list[str]
     e = m["counts"]
     lines.append("### `export` → this folder")
     lines.append("")
-    rows = [["read", None, e["input"]], ["skipped (no trainable answer)", e["skipped"], e["exported"]]]
+    rows = [["read", None, e["input"]], ["skipped (breaks the chat rules)", e["skipped"], e["exported"]]]
     lines += _table(["step", "removed", "remaining"], rows)
     return lines
 

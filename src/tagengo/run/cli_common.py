@@ -12,8 +12,13 @@ from tagengo.io.source import FORMATS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def stage_io_options(*, default_input_help: str = "", presets: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """--input/--format/--out/--config/--preset/--workers/--force/--progress for a stage command."""
+def stage_io_options(
+    *, default_input_help: str = "", presets: tuple[str, ...] = (), workers: bool = True
+) -> Callable[[F], F]:
+    """--input/--format/--out/--config/--preset/--workers/--force/--progress for a stage command.
+
+    ``workers=False`` leaves --workers out, for a stage that runs in one process (generate:
+    its concurrency is the LLM client's, --concurrency), so no flag is accepted and ignored."""
 
     def decorate(fn: F) -> F:
         opts = [
@@ -36,14 +41,18 @@ def stage_io_options(*, default_input_help: str = "", presets: tuple[str, ...] =
             click.option(
                 "--config", "config_file", type=click.Path(), default=None, help="YAML file of options."
             ),
-            click.option(
-                "--workers", type=int, default=None, help="Worker processes (default: one per core)."
-            ),
             click.option("--force", is_flag=True, help="Run again even if the output is up to date."),
             click.option(
                 "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
             ),
         ]
+        if workers:
+            opts.insert(
+                4,
+                click.option(
+                    "--workers", type=int, default=None, help="Worker processes (default: one per core)."
+                ),
+            )
         if presets:
             opts.append(
                 click.option(
@@ -59,3 +68,21 @@ def stage_io_options(*, default_input_help: str = "", presets: tuple[str, ...] =
         return fn
 
     return decorate
+
+
+def executor_options(fn: F) -> F:
+    """--executor/--ray-address: where the streaming steps run (see tagengo.run.ray_executor)."""
+    fn = click.option(
+        "--ray-address",
+        default=None,
+        help="With --executor ray: the cluster to join ('auto', 'ray://HOST:10001'; "
+        "default: start or join one on this machine).",
+    )(fn)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Run the streaming steps in local processes, or in Ray Data actors (as many as worker "
+        "processes; extra 'ray'). Outputs are identical.",
+    )(fn)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from pathlib import Path
 
 import click
 
 from tagengo.errors import InputError
-
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -26,7 +22,9 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     """Show a dataset folder's funnel, rejection reasons and sample rows."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from tagengo.report.reasons import top_reasons
     from tagengo.report.summary import print_stage_summary
     from tagengo.run.dataset import iter_records, read_manifest, read_table
     from tagengo.run.runner import StageResult
@@ -43,13 +41,13 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
         table.add_column("step")
         table.add_column("rows", justify="right")
         table.add_column("reason")
-        by_step: dict[str, Counter] = {}
-        for step, reason in zip(rejected.column("step").to_pylist(), rejected.column("reason").to_pylist()):
-            # Reasons carry row-specific numbers (token counts, scores): fold them to group alike reasons.
-            by_step.setdefault(step, Counter())[_NUMBER.sub("#", reason)[:100]] += 1
-        for step, counter in by_step.items():
-            for reason, n in counter.most_common(n_reasons):
-                table.add_row(step, f"{n:,}", reason)
+        # Reasons name row-specific things (token counts, scores, the id of the row a duplicate
+        # duplicates): group them by pattern, with the ids of this folder's rows as <id>.
+        ids = _row_ids(folder, "data") | set(rejected.column("id").to_pylist())
+        steps, reasons = rejected.column("step").to_pylist(), rejected.column("reason").to_pylist()
+        for step, top in top_reasons(steps, reasons, ids, n_reasons).items():
+            for reason, n in top:
+                table.add_row(step, f"{n:,}", Text(reason))  # Text: a reason's brackets are not markup
         console.print(table)
 
     shown = 0
@@ -61,3 +59,13 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
         text = rec.first_user().replace("\n", " ")
         console.print(f"[bold]{rec.language}[/] {rec.id[:16]}  {text[:110]}")
         shown += 1
+
+
+def _row_ids(folder: str, part: str) -> set[str]:
+    """The ids of one part of a dataset folder, reading only that column."""
+    import pyarrow.parquet as pq
+
+    ids: set[str] = set()
+    for f in sorted((Path(folder) / part).glob("part-*.parquet")):
+        ids.update(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    return ids

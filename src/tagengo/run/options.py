@@ -11,6 +11,7 @@ user actually typed override anything.
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from tagengo.errors import ConfigError
+from tagengo.io.text import read_text
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,18 +149,72 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping a YAML config file holds (a leading byte-order mark is dropped)."""
+    return load_yaml_with_lines(path)[0]
+
+
+def load_yaml_with_lines(path: str | Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """The mapping a YAML config file holds, and the 1-based line of every key path in it
+    (``("langid", "threshold") -> 7``; list items by index as a string), so an error can
+    point at the line to fix."""
     import yaml
 
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        text = read_text(p)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"{p}: config file not found.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({exc}).") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the config file must hold a mapping of option names to values.")
-    return data
+    lines: dict[tuple[str, ...], int] = {}
+    _key_lines(node, (), lines)
+    return data, lines
+
+
+def _key_lines(node: Any, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, str(key.value))
+            out[sub] = key.start_mark.line + 1
+            _key_lines(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            sub = (*path, str(i))
+            out[sub] = item.start_mark.line + 1
+            _key_lines(item, sub, out)
+
+
+def _where(
+    loc: tuple[str, ...],
+    flags: set[tuple[str, ...]],
+    config_file: str | Path | None,
+    yaml_lines: dict[tuple[str, ...], int],
+) -> str:
+    """Where the value at ``loc`` came from, as the user would look for it: the flag typed, or
+    the YAML file, line and key path (flags win over the file, as in ``build_config``)."""
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in flags:
+            return f"--{_flag(loc[:n])}"
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in yaml_lines:
+            return f"{config_file}, line {yaml_lines[loc[:n]]}: {'.'.join(loc)}"
+    if not loc:  # a check across fields: the message names them
+        return ""
+    # A preset's value or a default: name the flag that would change it.
+    return f"--{_flag(loc)}"
+
+
+def _flag(path: tuple[str, ...]) -> str:
+    """The flag of a field path, as ``config_options`` names it (``x.enabled`` is ``--x``)."""
+    return option_name(path[:-1] if len(path) > 1 and path[-1] == "enabled" else path)
 
 
 def build_config(
@@ -168,11 +224,19 @@ def build_config(
     preset: dict[str, Any] | None = None,
     config_file: str | Path | None = None,
 ) -> M:
-    """Resolve a stage config from preset, YAML file and command-line flags (see module doc)."""
-    data: dict[str, Any] = dict(preset or {})
+    """Resolve a stage config from preset, YAML file and command-line flags (see module doc).
+
+    Raises ``ConfigError`` naming, for each bad value, the flag it came from, or the YAML
+    file, line and key path."""
+    # A deep copy: flags are set into nested dicts below, and the preset is a module constant
+    # (shared with other stages' presets) that must not remember them.
+    data: dict[str, Any] = copy.deepcopy(preset or {})
+    yaml_lines: dict[tuple[str, ...], int] = {}
     if config_file:
-        data = deep_merge(data, load_yaml(config_file))
+        file_data, yaml_lines = load_yaml_with_lines(config_file)
+        data = deep_merge(data, file_data)
     types_by_path = {path: tp for path, tp, _ in leaf_fields(model)}
+    flags: set[tuple[str, ...]] = set()
     for key, value in kwargs.items():
         if not key.startswith("cfg__") or value is None:
             continue
@@ -180,10 +244,46 @@ def build_config(
         if _is_list(types_by_path.get(path)) and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         _set_path(data, path, value)
+        flags.add(path)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"--{option_name(tuple(str(p) for p in e['loc']))}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid {model.__name__}: {problems}.") from exc
+        problems = []
+        for e in exc.errors():
+            where = _where(tuple(str(p) for p in e["loc"]), flags, config_file, yaml_lines)
+            problems.append(f"{where}: {e['msg']}" if where else e["msg"])
+        raise ConfigError(f"invalid {model.__name__}: {'; '.join(problems)}.") from exc
+
+
+def _leaves(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_leaves(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def describe_preset(
+    config: BaseModel, presets: dict[str, dict[str, Any]], chosen: str | None = None
+) -> dict[str, Any]:
+    """What the manifest says about presets: the one the config was built from and the
+    settings that differ from it, so the record matches the config actually used.
+
+    ``presets``: name -> overrides on the config model's defaults (a stage's ``PRESETS``).
+    ``chosen``: the preset the caller named (``--preset``), or None: then the preset the
+    config equals, else the closest one (fewest differing settings, first in order on a tie).
+    Returns ``{"preset": name}`` plus ``"changed_from_preset": {dotted key: value}`` when
+    the config is not exactly that preset."""
+    used = _leaves(config.model_dump(mode="json"))
+    defaults = type(config)().model_dump(mode="json")
+
+    def diff(name: str) -> dict[str, Any]:
+        base = _leaves(deep_merge(defaults, presets[name]))
+        return {k: v for k, v in used.items() if base.get(k) != v}
+
+    name = chosen if chosen is not None else min(presets, key=lambda n: len(diff(n)))
+    changed = diff(name)
+    return {"preset": name, **({"changed_from_preset": changed} if changed else {})}

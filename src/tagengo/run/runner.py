@@ -247,7 +247,9 @@ def _run_global_steps(
                 rejected_out.write(rejections_to_table(rejected, stage))
             continue
         languages = [lang or NO_LANGUAGE for lang in table.column("language").to_pylist()]
-        keep = pa.array([r is None for r in reasons])
+        # Typed: built from an empty list (every row gone before this step) pa.array would
+        # have type null, which filter and invert do not accept.
+        keep = pa.array([r is None for r in reasons], type=pa.bool_())
         dropped = table.filter(pa.compute.invert(keep))
         dropped_reasons = [r for r in reasons if r is not None]
         removed = Counter(lang for lang, r in zip(languages, reasons) if r is not None)
@@ -260,7 +262,7 @@ def _run_global_steps(
             dropped = (
                 dropped.append_column("stage", pa.array([stage] * n))
                 .append_column("step", pa.array([step.name] * n))
-                .append_column("reason", pa.array(dropped_reasons))
+                .append_column("reason", pa.array(dropped_reasons, type=pa.string()))
             )
             rejected_out.write(dropped.cast(REJECTED_SCHEMA))
         table = table.filter(keep)
@@ -332,12 +334,16 @@ def run_stage(
     force: bool = False,
     log: Callable[[str], None] | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> StageResult:
     """Run ``steps`` over ``source`` and write a complete dataset folder at ``out``.
 
     Re-running with the same input, config and steps does nothing (``up_to_date``) unless
     ``force``. A killed run resumes from its finished chunks. Streaming steps run in
     ``workers`` processes (default: one per core); global steps run after them in order.
+    ``executor="ray"`` runs the streaming steps in ``workers`` Ray Data actors instead (on the
+    cluster at ``ray_address``, see :mod:`tagengo.run.ray_executor`); the outputs are the same.
     """
     out = Path(out)
     say = log or (lambda msg: print(msg, file=sys.stderr))
@@ -377,13 +383,30 @@ def run_stage(
     source_names = {str(f): source.name_for(f) for f in source.files}
     todo = (c for c in source.iter_chunks(chunk_rows) if c.key not in done)
     n_workers = workers or default_workers()
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
     # Build the streaming steps' models once, here: a bad model path or config fails now, in
-    # one clear sentence, and forked workers inherit what was loaded.
-    for step in streaming:
+    # one clear sentence, and forked workers inherit what was loaded. Ray actors set up their own.
+    for step in streaming if executor == "local" else ():
         step.setup()
     bar = _Progress(progress, f"{stage}: reading + filtering", None)
     try:
-        if n_workers <= 1:
+        if executor == "ray":
+            from tagengo.run.ray_executor import map_chunks
+
+            for res in map_chunks(
+                todo,
+                stage=stage,
+                steps=streaming,
+                fmt=source.format,
+                source_names=source_names,
+                actors=n_workers,
+                address=ray_address,
+            ):
+                d = _write_chunk(chunks_dir, res)
+                done[d["key"]] = d
+                bar.advance(d["read"] + d["quarantined"])
+        elif n_workers <= 1:
             _init_worker(stage, streaming, source.format, source_names)
             for chunk in todo:
                 d = _write_chunk(chunks_dir, _work(chunk))
@@ -473,6 +496,7 @@ def run_stage(
         "languages": dict(sorted(languages.items(), key=lambda kv: (-kv[1]["kept"], kv[0]))),
         "files": {sub: sorted(p.name for p in (final / sub).glob("*.parquet")) for sub in SUBDIRS},
         "workers": n_workers,
+        "executor": executor,
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
         "duration_s": round(time.perf_counter() - t0, 3),

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.llm.config import LLMConfig
-from tagengo.llm.errors import LLMConfigError, RequestError
+from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError
+from tagengo.llm.finish import normalise_finish_reason
 from tagengo.llm.types import ChatRequest, ChatResponse
 
 BUNDLED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -60,6 +61,31 @@ def bundled_gguf() -> Path:
     )
 
 
+def llama_load_kwargs(
+    path: Path,
+    *,
+    n_ctx: int = 4096,
+    n_threads: int | None = None,
+    n_gpu_layers: int = 0,
+    use_extra_bufts: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments for ``llama_cpp.Llama`` as tagengo loads every GGUF.
+
+    ``use_extra_bufts`` is False by default: ggml then keeps the weights in plain CPU buffers
+    instead of repacking them for AMX or AVX-512 kernels, the path that segfaulted in
+    ``ggml_backend_amx_mul_mat`` on a Sapphire Rapids Xeon (see docs/llm.md)."""
+    kw: dict[str, Any] = {
+        "model_path": str(path),
+        "n_ctx": n_ctx,
+        "n_gpu_layers": n_gpu_layers,
+        "use_extra_bufts": use_extra_bufts,
+        "verbose": False,
+    }
+    if n_threads:
+        kw["n_threads"] = n_threads
+    return kw
+
+
 class LlamaCppBackend:
     """One ``llama_cpp.Llama`` and the one thread allowed to touch it."""
 
@@ -73,7 +99,11 @@ class LlamaCppBackend:
         self.path = path
         self.model_name = config.model or path.stem
         # The file's name and size identify the weights without hashing 100s of MB each run.
-        self.model_id = config.cache_id or f"llamacpp:{path.name}:{path.stat().st_size}:ctx{config.n_ctx}"
+        self.model_id = config.cache_id or (
+            f"llamacpp:{path.name}:{path.stat().st_size}:ctx{config.n_ctx}"
+            # Repacked kernels may round differently: their answers are cached apart.
+            + (":xbufts" if config.use_extra_bufts else "")
+        )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
@@ -100,14 +130,13 @@ class LlamaCppBackend:
             raise LLMConfigError(
                 "backend 'llamacpp' needs llama-cpp-python: pip install 'tagengo[llm]'"
             ) from e
-        kw: dict[str, Any] = {
-            "model_path": str(self.path),
-            "n_ctx": self.config.n_ctx,
-            "n_gpu_layers": self.config.n_gpu_layers,
-            "verbose": False,
-        }
-        if self.config.n_threads:
-            kw["n_threads"] = self.config.n_threads
+        kw = llama_load_kwargs(
+            self.path,
+            n_ctx=self.config.n_ctx,
+            n_threads=self.config.n_threads,
+            n_gpu_layers=self.config.n_gpu_layers,
+            use_extra_bufts=self.config.use_extra_bufts,
+        )
         try:
             return Llama(**kw)
         except ValueError as e:
@@ -147,14 +176,19 @@ class LlamaCppBackend:
         usage = out.get("usage") or {}
         return ChatResponse(
             content=choice["message"].get("content"),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=normalise_finish_reason(choice.get("finish_reason")),
             model=self.model_name,
             input_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
-            raw={"id": out.get("id")},
+            raw={"id": out.get("id"), "finish_reason": choice.get("finish_reason")},
         )
 
     async def complete(self, request: ChatRequest, timeout_s: float) -> ChatResponse:
+        if not isinstance(request, ChatRequest):
+            raise FatalBackendError(
+                f"backend 'llamacpp' answers chat requests only, not /{getattr(request, 'endpoint', '?')}; "
+                "use an OpenAI-compatible server for it"
+            )
         # No timeout: a local computation cannot be interrupted half-way, and it does not hang.
         if self._llm is None:
             await self.start()

@@ -18,10 +18,12 @@ import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
+from tagengo.llm.accounting import count_usage
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
+from tagengo.llm.finish import normalise_finish_reason
 from tagengo.llm.secrets import Redactor, read_key
-from tagengo.llm.types import ChatRequest, ChatResponse
+from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
@@ -47,10 +49,9 @@ class OpenAIHTTPBackend:
                     "backend 'azure' needs the resource endpoint: set --base-url or $AZURE_OPENAI_ENDPOINT"
                 )
             deployment = config.azure_deployment or config.model
-            self.url = (
-                f"{endpoint}/openai/deployments/{deployment}/chat/completions"
-                f"?api-version={config.azure_api_version}"
-            )
+            self._root = f"{endpoint}/openai/deployments/{deployment}"
+            self._query = f"?api-version={config.azure_api_version}"
+            self.url = f"{self._root}/chat/completions{self._query}"
             self.model_name = config.model or deployment
             self.model_id = config.cache_id or f"azure:{deployment}@{endpoint}"
             self._send_model = False
@@ -58,6 +59,7 @@ class OpenAIHTTPBackend:
                 self._headers["api-key"] = key
         else:
             base = config.base_url or OPENAI_DEFAULT_BASE
+            self._root, self._query = base, ""
             self.url = f"{base}/chat/completions"
             self.model_name = config.model or ""
             self.model_id = config.cache_id or f"openai:{config.model}@{base}"
@@ -105,13 +107,54 @@ class OpenAIHTTPBackend:
             b[k] = v
         return b
 
-    async def complete(self, request: ChatRequest, timeout_s: float) -> ChatResponse:
+    async def complete(self, request: ChatRequest | EndpointRequest, timeout_s: float) -> ChatResponse:
         assert self._session is not None, "backend not started"
+        if isinstance(request, EndpointRequest):
+            return await self._complete_endpoint(request, timeout_s)
         data = json.dumps(self.body(request), ensure_ascii=False).encode()
+        status, headers, payload = await self._post(self.url, data, timeout_s)
+        if status != 200:
+            self._raise_for_status(status, headers, payload)
+        resp = self._parse(payload)
+        if resp.tokens_estimated:
+            resp.input_tokens, resp.output_tokens = count_usage(request, resp.content, resp.model)
+        return resp
+
+    async def _complete_endpoint(self, request: EndpointRequest, timeout_s: float) -> ChatResponse:
+        """embeddings, moderations ...: same transport and error mapping, the JSON answer as content."""
+        body = json.loads(request.body)
+        if self._send_model:
+            body["model"] = self.config.model
+        url = f"{self._root}/{request.endpoint}{self._query}"
+        status, headers, payload = await self._post(
+            url, json.dumps(body, ensure_ascii=False).encode(), timeout_s
+        )
+        if status != 200:
+            self._raise_for_status(status, headers, payload, where=url.split("?", 1)[0])
+        try:
+            d = json.loads(payload)
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, UnicodeDecodeError):
+            snippet = payload[:120].decode("utf-8", "replace")
+            raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
+        n_in = _count(d.get("usage"), "prompt_tokens")
+        if n_in is None:
+            n_in, _ = count_usage(request, None, self.config.model)
+        return ChatResponse(
+            content=payload.decode("utf-8"),
+            finish_reason="stop",
+            model=d.get("model") or self.model_name,
+            input_tokens=n_in,
+            tokens_estimated=_count(d.get("usage"), "prompt_tokens") is None,
+            raw={k: d[k] for k in ("id", "created") if k in d},
+        )
+
+    async def _post(self, url: str, data: bytes, timeout_s: float) -> tuple[int, Any, bytes]:
         timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 30.0))
         try:
             async with self._session.post(
-                self.url, data=data, timeout=timeout, proxy=self._proxy, proxy_auth=self._proxy_auth
+                url, data=data, timeout=timeout, proxy=self._proxy, proxy_auth=self._proxy_auth
             ) as resp:
                 payload = await resp.read()
                 status = resp.status
@@ -120,13 +163,11 @@ class OpenAIHTTPBackend:
             raise RetryableError(f"timeout: no answer within {timeout_s:g}s") from None
         except aiohttp.ClientConnectorError as e:
             raise RetryableError(
-                self.redact(f"connection: cannot reach {self._where()} ({e.os_error})")
+                self.redact(f"connection: cannot reach {url.split('?', 1)[0]} ({e.os_error})")
             ) from None
         except (aiohttp.ClientError, OSError) as e:
             raise RetryableError(self.redact(f"connection: {type(e).__name__}: {e}")) from None
-        if status != 200:
-            self._raise_for_status(status, headers, payload)
-        return self._parse(payload)
+        return status, headers, payload
 
     def _where(self) -> str:
         return self.url.split("?", 1)[0]
@@ -141,17 +182,24 @@ class OpenAIHTTPBackend:
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             snippet = payload[:120].decode("utf-8", "replace")
             raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
-        usage = d.get("usage") or {}
+        usage = d.get("usage")
+        n_in = _count(usage, "prompt_tokens")
+        n_out = _count(usage, "completion_tokens")
+        raw = {k: d[k] for k in ("id", "system_fingerprint", "created") if k in d}
+        raw["finish_reason"] = finish  # the server's own word; finish_reason below is normalised
         return ChatResponse(
             content=content if isinstance(content, str) else None,
-            finish_reason=finish,
+            finish_reason=normalise_finish_reason(finish),
             model=d.get("model") or self.model_name,
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
-            raw={k: d[k] for k in ("id", "system_fingerprint", "created") if k in d},
+            input_tokens=n_in or 0,
+            output_tokens=n_out or 0,
+            # No usage, or null counts (Ollama and some proxies): ``complete`` counts them here,
+            # so cost and --budget still hold.
+            tokens_estimated=n_in is None or n_out is None,
+            raw=raw,
         )
 
-    def _raise_for_status(self, status: int, headers: Any, payload: bytes) -> None:
+    def _raise_for_status(self, status: int, headers: Any, payload: bytes, where: str | None = None) -> None:
         detail = self.redact(_error_detail(payload))
         msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         if status in _RETRY_STATUS or status >= 500:
@@ -164,8 +212,18 @@ class OpenAIHTTPBackend:
                 403: f"the key in ${self._key_env} may not use this model or endpoint",
                 404: "check --base-url and --model (or the Azure deployment)",
             }[status]
-            raise FatalBackendError(f"{self._where()} answered {msg}; {hint}")
+            raise FatalBackendError(f"{where or self._where()} answered {msg}; {hint}")
         raise RequestError(msg)
+
+
+def _count(usage: Any, key: str) -> int | None:
+    """A token count from ``usage``; None when usage, or this count, is missing or null."""
+    if not isinstance(usage, dict):
+        return None
+    value = usage.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
 
 
 def _error_detail(payload: bytes) -> str:

@@ -7,12 +7,19 @@ request), and misbehaves on demand the ways real APIs do:
 * transient faults, drawn per attempt: 429 with Retry-After, 500, 503, a hang past the
   client's timeout, a 200 with a garbled JSON body, a dropped connection;
 * faults that belong to the request, drawn from its hash (so every run sees the same
-  ones, as with a real model): ``finish_reason: length``, an empty answer, a 400.
+  ones, as with a real model): ``finish_reason: length``, an empty answer, a 400;
+* the dialects of other servers, on demand: finish reasons spelled their way
+  (``finish_spelling={"stop": "eos_token"}`` as text-generation-inference does), ``usage``
+  left out or with null counts (``usage="none"`` / ``"null"``, as Ollama and some proxies do).
+
+It also serves ``POST /v1/embeddings`` (a deterministic unit vector per text, from its hash)
+and ``POST /v1/moderations`` (flags a text containing "attack", category violence), with the
+same transient faults, so the client layer's retries can be tested on those endpoints too.
 
 It counts completed answers per request hash (``GET /stats``), which is how the tests
 prove that no finished request was paid for twice.
 
-    python -m tagengo.llm.fake_server --port 8000 --latency 0.2 --fault-rate 0.2
+    python tests/servers/fake_chat_server.py --port 8000 --latency 0.2 --fault-rate 0.2
 """
 
 from __future__ import annotations
@@ -85,6 +92,13 @@ def answer_for(body: dict[str, Any]) -> str:
     return f"Answer {h}: you said {last_user[:60]!r}. Here is a helpful reply."
 
 
+def embedding_for(text: str, dim: int = 8) -> list[float]:
+    """The deterministic vector of a text: its hash spread over ``dim`` numbers (not unit length,
+    so callers are seen to normalise)."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [(b - 127.5) / 64.0 for b in digest[:dim]]
+
+
 def _unit(h: str, salt: str) -> float:
     """A number in [0, 1) fixed by the request hash: faults that stick to a request."""
     return int(hashlib.sha256((salt + h).encode()).hexdigest()[:12], 16) / float(1 << 48)
@@ -104,6 +118,8 @@ class FakeChatServer:
         seed: int = 0,
         require_key: str | None = None,
         echo_key_in_errors: bool = False,
+        finish_spelling: dict[str, str] | None = None,
+        usage: str = "full",
     ):
         self.host, self.port = host, port
         self.latency_s = latency_s
@@ -111,6 +127,10 @@ class FakeChatServer:
         self.rng = random.Random(seed)
         self.require_key = require_key
         self.echo_key_in_errors = echo_key_in_errors
+        self.finish_spelling = dict(finish_spelling or {})
+        if usage not in ("full", "none", "null"):
+            raise ValueError(f"usage must be full, none or null, not {usage!r}")
+        self.usage = usage
         self.stats = ServerStats()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -126,6 +146,8 @@ class FakeChatServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._chat)
+        app.router.add_post("/v1/moderations", self._chat)
         app.router.add_get("/stats", self._stats)
         app.router.add_post("/reset", self._reset)
         return app
@@ -172,6 +194,8 @@ class FakeChatServer:
         if self.require_key is not None and self._key_of(request) != self.require_key:
             s.faults["401"] += 1
             return self._error(401, "Invalid authentication", request)
+        if request.path.endswith(("/embeddings", "/moderations")):
+            return await self._other_endpoint(request)
         try:
             body = json.loads(await request.read())
             messages = body["messages"]
@@ -207,20 +231,77 @@ class FakeChatServer:
             s.faults["empty"] += 1
             content = ""
         prompt_tokens = sum(len(str(m.get("content", "")).split()) + 3 for m in messages)
-        payload = {
+        payload: dict[str, Any] = {
             "id": "chatcmpl-" + h[:16],
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or request.match_info.get("deployment", "fake"),
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": self.finish_spelling.get(finish, finish),
+                }
             ],
-            "usage": {
+        }
+        if self.usage == "full":
+            payload["usage"] = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": len(content.split()),
                 "total_tokens": prompt_tokens + len(content.split()),
-            },
-        }
+            }
+        elif self.usage == "null":
+            payload["usage"] = {"prompt_tokens": None, "completion_tokens": None, "total_tokens": None}
+        return await self._send(request, payload, h)
+
+    async def _other_endpoint(self, request: web.Request) -> web.StreamResponse:
+        """/v1/embeddings and /v1/moderations: the same transient faults, then a real-shaped answer."""
+        s = self.stats
+        try:
+            body = json.loads(await request.read())
+            texts = body["input"]
+            texts = [texts] if isinstance(texts, str) else [str(t) for t in texts]
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, "request body has no 'input'", request)
+        h = request_hash(body)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        r = self.rng.random()
+        for kind in TRANSIENT:
+            rate = getattr(self.faults, f"rate_{kind}")
+            if r < rate:
+                s.faults[kind] += 1
+                s.events.append((time.monotonic(), h, kind))
+                return await self._transient(kind, request)
+            r -= rate
+        model = body.get("model") or "fake"
+        if request.path.endswith("/embeddings"):
+            payload: dict[str, Any] = {
+                "object": "list",
+                "model": model,
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": embedding_for(t)}
+                    for i, t in enumerate(texts)
+                ],
+                "usage": {"prompt_tokens": sum(len(t.split()) for t in texts)},
+            }
+        else:
+            payload = {
+                "id": "modr-" + h[:16],
+                "model": model,
+                "results": [
+                    {
+                        "flagged": "attack" in t,
+                        "categories": {"violence": "attack" in t, "hate": False},
+                        "category_scores": {"violence": 0.9 if "attack" in t else 0.01, "hate": 0.0},
+                    }
+                    for t in texts
+                ],
+            }
+        return await self._send(request, payload, h)
+
+    async def _send(self, request: web.Request, payload: dict[str, Any], h: str) -> web.StreamResponse:
+        s = self.stats
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         data = json.dumps(payload).encode()
         resp.content_length = len(data)
@@ -297,7 +378,7 @@ class FakeChatServer:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m tagengo.llm.fake_server", description=__doc__.split("\n\n")[0]
+        prog="python tests/servers/fake_chat_server.py", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port (printed on the first line)")

@@ -8,8 +8,9 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
-from tagengo.llm.fake_server import FakeChatServer, FaultRates, answer_for
+from servers.fake_chat_server import FakeChatServer, FaultRates, answer_for
 
 
 def _post(url: str, body: dict) -> tuple[int, dict]:
@@ -57,7 +58,9 @@ def test_request_bound_faults_are_the_same_on_every_attempt_and_every_server():
 
 def test_the_command_line_prints_its_address_first():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tagengo.llm.fake_server", "--latency", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(Path(__file__).with_name("fake_chat_server.py")), "--latency", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         info = json.loads(proc.stdout.readline())

@@ -1,0 +1,25 @@
+"""`tagengo report DIR…`: one self-contained HTML page about the given stage outputs."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(context_settings={"max_content_width": 110})
+@click.argument("folders", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out",
+    "out_html",
+    type=click.Path(dir_okay=False),
+    default="report.html",
+    show_default=True,
+    help="The HTML file to write (images and data embedded; it loads nothing from the network).",
+)
+def command(folders: tuple[str, ...], out_html: str) -> None:
+    """Write one HTML page (funnels, languages, dedup, generation, mixtures, bench scores) from
+    stage output FOLDERS: dataset folders, export folders, bench folders, or a folder holding
+    them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from."""
+    from tagengo.report.html import write_report
+
+    path = write_report(list(folders), out_html)
+    click.echo(f"→ {path}")

@@ -1,0 +1,105 @@
+"""``tagengo report``: one static HTML page over the outputs of any stages.
+
+The page is a single file: charts are PNGs in ``data:`` URIs, the table sorting is a few
+lines of inline script, and a Content-Security-Policy forbids every fetch, so it opens from
+a mail attachment or an air-gapped machine exactly as it was written. Each table and chart
+names the file (and the field in it) its numbers come from.
+
+What each folder gives (see :mod:`tagengo.report.sections` and
+:mod:`tagengo.report.bench_section`):
+
+* any stage folder: the funnel (chart and table), rows per language, LID removal per
+  language, rejection reasons with examples;
+* a stage with a ``dedup`` step: removal rate per language, the similarity histogram with
+  the threshold, example pairs;
+* ``generate``: tokens, cost, finish reasons, answer lengths;
+* ``mix``: rows per language and source;
+* an export folder: files and rows per language;
+* a bench folder (FastChat layout): models × languages, intervals, heatmap, a radar chart per
+  language, judge parse failures and position consistency.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tagengo.report.blocks import Section
+
+
+def collect_sections(folder: str | os.PathLike[str]) -> list[Section]:
+    """Every section ``folder`` has data for. A folder that is none of the known kinds but
+    holds such folders (``out/demo``) is expanded one level, in name order."""
+    from tagengo.report.bench_section import bench_roots, bench_sections
+    from tagengo.report.sections import dataset_sections
+
+    folder = Path(folder)
+    found = dataset_sections(folder)
+    if found:
+        return found
+    if bench_roots(folder):
+        return bench_sections(folder)
+    out: list[Section] = []
+    if folder.is_dir():
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            out += dataset_sections(sub) or (bench_sections(sub) if bench_roots(sub) else [])
+    return out
+
+
+def render_report(sections: list[Section], folders: Sequence[str], skipped: list[tuple[str, str]]) -> str:
+    """The page as a string (see the module doc)."""
+    import jinja2
+
+    from tagengo import __version__
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("tagengo.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Two sections of the same kind and folder name (two runs compared) need distinct anchors.
+    seen: dict[str, int] = {}
+    for s in sections:
+        n = seen.get(s.anchor, 0)
+        seen[s.anchor] = n + 1
+        if n:
+            s.anchor = f"{s.anchor}-{n + 1}"
+    kinds = sorted({s.kind for s in sections})
+    return env.get_template("report.html.j2").render(
+        title="tagengo report",
+        subtitle=f"{len(sections)} section(s): {', '.join(kinds) or 'nothing to show'}",
+        sections=sections,
+        folders=list(folders),
+        skipped=skipped,
+        version=__version__,
+        written_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_report(dirs: Sequence[str | os.PathLike[str]], out_html: str | os.PathLike[str]) -> Path:
+    """Write one self-contained HTML page about the stage outputs in ``dirs`` to ``out_html``.
+
+    ``dirs``: dataset folders (``manifest.json``), export folders (``export.json``), bench
+    folders or their parents (``question.jsonl`` below), or a folder holding any of these
+    (``out/demo``). Folders with nothing to show are listed at the end of the page.
+    Raises :class:`tagengo.errors.InputError` when a folder does not exist. Returns the path."""
+    from tagengo.errors import InputError
+    from tagengo.run.dataset import atomic_write_text
+
+    sections: list[Section] = []
+    skipped: list[tuple[str, str]] = []
+    for d in dirs:
+        p = Path(d)
+        if not p.exists():
+            raise InputError(f"{p}: no such folder; give stage output folders (e.g. out/curated)")
+        found = collect_sections(p)
+        if not found:
+            skipped.append((str(p), "no manifest.json, export.json or bench question.jsonl found"))
+        sections += found
+    out = Path(out_html)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, render_report(sections, [str(d) for d in dirs], skipped))
+    return out

@@ -1,0 +1,153 @@
+"""The Ray executor: the runner's streaming phase through Ray Data, on one machine or a cluster.
+
+``run_stage(..., executor="ray")`` hands the chunks it would give its local process pool to
+:func:`map_chunks` instead. Everything else in the run is the same code:
+
+* **Streaming steps** (filters, LID, token length, generation) run inside Ray Data actors:
+  ``Dataset.map_batches`` with a callable class, one chunk per batch. The actor's constructor
+  is the per-worker set-up: it unpickles the steps and calls each ``setup()`` once, so the LID
+  model, tokenizer or LLM client is built once per actor, never per row. The steps are the very
+  objects the local runner uses; they do not know which executor runs them.
+* **Chunks** are the local runner's chunks (the same keys, the same rows), and each result is
+  written by the driver under its key exactly as the local runner writes it, so resume works
+  across executors and the order results arrive in does not matter.
+* **Global steps** (the per-language cap, near-duplicate decisions) run in the driver after
+  every chunk is back, over the survivors in chunk-key order, then row order: the same input
+  in the same order as the local runner gives them, hence the same decisions. They are exact
+  because they are not split: a cap or a duplicate pair spans chunks, so no per-chunk rule
+  could decide it. The dedup step embeds inside the driver too (its vectors are cached on
+  disk; see docs/ray.md for distributing the embedding).
+
+Ray is the optional extra ``ray`` (``pip install 'tagengo[ray]'``). ``address``: None starts
+(or joins) a Ray instance on this machine; ``"auto"`` or ``"ray://host:10001"`` joins a cluster,
+whose workers need tagengo installed at the same version.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tagengo.errors import ConfigError
+from tagengo.io.source import Chunk
+from tagengo.run.steps import Step
+
+EXECUTORS = ("local", "ray")
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:  # the extra is not installed
+        raise ConfigError(
+            "--executor ray needs Ray Data: pip install 'tagengo[ray]' (or use --executor local)"
+        ) from exc
+    return ray
+
+
+def shippable(steps: list[Step]) -> bytes:
+    """The steps pickled for the actors, without what only their own process can hold.
+
+    A step lists such attributes (a live LLM client, a loaded model) in ``runtime_attrs``;
+    they are set to None in the copy shipped, and the actor's ``setup()`` builds them again
+    from the step's config."""
+    out = []
+    for step in steps:
+        attrs = getattr(step, "runtime_attrs", ())
+        if attrs:
+            step = copy.copy(step)
+            for a in attrs:
+                setattr(step, a, None)
+        out.append(step)
+    return pickle.dumps(out)
+
+
+class ChunkWorker:
+    """A Ray Data actor: sets the steps up once, then runs them over one chunk per call."""
+
+    def __init__(self, stage: str, steps_blob: bytes, fmt: str, source_names: dict[str, str]) -> None:
+        from tagengo.run import runner
+
+        steps = pickle.loads(steps_blob)
+        for step in steps:
+            step.setup()
+        runner._init_worker(stage, steps, fmt, source_names)
+        self._work = runner._work
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        results = [self._work(pickle.loads(blob)) for blob in batch["chunk"]]
+        return {"key": [r.key for r in results], "result": [pickle.dumps(r) for r in results]}
+
+
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, in one sentence, when a HOST:PORT address does not accept connections
+    (Ray itself retries for minutes, then exits the process)."""
+    import socket
+
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"--ray-address {address}: nothing accepts connections there ({exc.strerror or exc}); "
+            "start the cluster (ray start --head) or fix the address"
+        ) from exc
+
+
+def map_chunks(
+    chunks: Iterable[Chunk],
+    *,
+    stage: str,
+    steps: list[Step],
+    fmt: str,
+    source_names: dict[str, str],
+    actors: int,
+    address: str | None = None,
+) -> Iterator[Any]:
+    """Run the streaming ``steps`` over ``chunks`` in ``actors`` Ray Data actors; yield each
+    chunk's result (the runner's ``_ChunkResult``) as it comes back, in no particular order.
+
+    Raises :class:`ConfigError` when Ray is not installed or the cluster cannot be reached."""
+    ray = _import_ray()
+    blobs = [{"chunk": pickle.dumps(c)} for c in chunks]
+    if not blobs:
+        return
+    if not ray.is_initialized():
+        _check_reachable(address)
+        try:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+                ignore_reinit_error=True,
+            )
+        except (ConnectionError, SystemExit) as exc:  # Ray exits the process when the GCS stays silent
+            raise ConfigError(f"--ray-address {address}: no Ray cluster answers there ({exc})") from exc
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    size = max(1, min(actors, len(blobs)))
+    # A fixed pool waits for every actor: ask each for a share of the CPUs, not a whole one, when
+    # there are more actors than CPUs (2 workers on a 1-CPU container must still start).
+    cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    ds = ray.data.from_items(blobs, override_num_blocks=len(blobs))
+    out = ds.map_batches(
+        ChunkWorker,
+        fn_constructor_args=(stage, shippable(steps), fmt, source_names),
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=size),
+        num_cpus=min(1.0, cpus / size),
+        zero_copy_batch=True,
+    )
+    for row in out.iter_rows():
+        yield pickle.loads(row["result"])

@@ -1,0 +1,80 @@
+"""`tagengo inspect`: the top rejection reasons of a real dedup run group by kind, with row ids
+that mix letters and digits left whole (they used to be cut into "#c#b#…" and never grouped)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tagengo.cli import main
+
+PROMPTS = Path(__file__).parents[1] / "dedup" / "fixtures" / "prompts.jsonl"
+
+
+def hex_ids_input(tmp_path: Path) -> Path:
+    """The dedup fixture with ids like hashed sources carry ("7c86e98c…")."""
+    out = tmp_path / "prompts.jsonl"
+    lines = []
+    for line in PROMPTS.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        d["id"] = hashlib.sha1(d["id"].encode()).hexdigest()[:16]
+        lines.append(json.dumps(d, ensure_ascii=False))
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def reason_rows(printed: str) -> dict[str, int]:
+    """reason -> rows, from the 'top rejection reasons' table."""
+    rows = {}
+    for line in printed.splitlines():
+        m = re.match(r"\W*dedup\W+(\d+)\W+(.*?)\s*\W?\s*$", line)
+        if m and "duplicate" in m[2]:
+            rows[m[2]] = int(m[1])
+    return rows
+
+
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], *dedup_args: str) -> dict[str, int]:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "dedup",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--input",
+            str(hex_ids_input(tmp_path)),
+            "--out",
+            str(out),
+        ]
+        + list(dedup_args)
+    )
+    assert code == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--rows", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "top rejection reasons" in printed and "#c#" not in printed
+    return reason_rows(printed)
+
+
+def test_lexical_and_exact_duplicates_group(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    rows = run(tmp_path, capsys, "--method", "minhash", "--minhash-threshold", "0.7", "--minhash-ngram", "3")
+    assert rows == {
+        "exact duplicate of <id> (same first user turn)": 3,
+        "lexical near-duplicate of <id> (MinHash Jaccard # > #)": 1,
+    }
+
+
+@pytest.mark.embedder
+def test_embedding_near_duplicates_group(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    rows = run(tmp_path, capsys, "--cache-dir", str(tmp_path / "cache"))
+    # p02, p10, p12 and p15 (a copy of p02, so of p01 too); p04 and p06 are copies.
+    assert rows == {
+        "near-duplicate of <id> (cosine # > #)": 4,
+        "exact duplicate of <id> (same first user turn)": 2,
+    }

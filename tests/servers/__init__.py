@@ -1,0 +1,1 @@
+"""Test servers speaking real protocols (over real HTTP) with faults on demand."""
