@@ -17,6 +17,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("tagengo.curate.cli", "Select real user prompts by language from chat logs (Tagengo recipe)."),
     "dedup": ("tagengo.dedup.cli", "Remove near-duplicate prompts within each language."),
     "generate": ("tagengo.generate.cli", "Generate responses with a teacher model (API, Azure or local)."),
+    "reverse": (
+        "tagengo.reverse.cli",
+        "Instructions from natural text: an LLM writes the prompt a native fragment answers.",
+    ),
+    "translate": ("tagengo.translate.cli", "Translate a dataset into parallel sets (or an MT-Bench set)."),
     "mix": (
         "tagengo.mix.cli",
         "Compose a language mixture (monolingual, multilingual, parallel, sampled; ±English).",

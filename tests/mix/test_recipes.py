@@ -196,3 +196,74 @@ def test_meta_value_reads_nested_keys_from_json_or_dicts() -> None:
 def test_inconsistent_options_name_the_flag(flags, message) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         build_config(MixConfig, flags)
+
+
+# -- the papers' mixtures: parallel-sampled, take, size ----------------------------------------
+
+
+def test_parallel_sampled_keeps_every_complete_group_once_in_evenly_drawn_languages(parallel) -> None:
+    table = read_table(parallel)
+    groups = _groups(table)
+    complete = {g for g, langs in groups.items() if langs == {"en", "ru", "es"}}
+    cfg = MixConfig(recipe="parallel-sampled", seed=5)
+    kept, dropped = run_steps(cfg, table)
+    kept_groups = _groups(kept)
+    # Every complete group exactly once: the total equals one monolingual set.
+    assert set(kept_groups) == complete and kept.num_rows == len(complete)
+    assert all(len(langs) == 1 for langs in kept_groups.values())
+    counts = lang_counts(kept)
+    assert set(counts) == {"en", "ru", "es"} and max(counts.values()) - min(counts.values()) <= 1
+    assert sum(r.startswith("parallel-sampled: group g") for r in dropped.values()) == 2 * len(complete)
+    step = build_steps(cfg)[-1]
+    step.select(table)
+    summary = step.summary()
+    assert summary["items_in_two_languages"] == 0 and summary["kept_groups"] == len(complete)
+    assert summary["per_language"] == dict(sorted(counts.items()))
+    # Seeded and order-free.
+    again, _ = run_steps(cfg, table.take(pa.array(list(range(table.num_rows))[::-1])))
+    assert set(again.column("id").to_pylist()) == set(kept.column("id").to_pylist())
+    other, _ = run_steps(MixConfig(recipe="parallel-sampled", seed=6), table)
+    assert set(other.column("id").to_pylist()) != set(kept.column("id").to_pylist())
+
+
+def test_size_down_samples_to_whole_parallel_groups(parallel) -> None:
+    table = read_table(parallel)
+    kept, dropped = run_steps(MixConfig(recipe="parallel", size=7), table)
+    groups = _groups(kept)
+    assert len(groups) == 7 and all(langs == {"en", "ru", "es"} for langs in groups.values())
+    assert kept.num_rows == 21
+    assert any(r.startswith("size: not in the seeded sample of 7 of ") for r in dropped.values())
+    # Rows without a group are items of their own.
+    kept, _ = run_steps(MixConfig(size=50), table)
+    items = {g or rid for g, rid in zip(_group_column(kept), kept.column("id").to_pylist(), strict=True)}
+    assert len(items) == 50
+
+
+def _group_column(table: pa.Table) -> list[str | None]:
+    return [meta_value(m, "parallel_group") for m in table.column("meta").to_pylist()]
+
+
+def _with_sources(table: pa.Table) -> pa.Table:
+    """Two sources, a and b, by id parity (the sample has one source only)."""
+    sources = ["a" if int(rid[-1], 16) % 2 == 0 else "b" for rid in table.column("id").to_pylist()]
+    return table.set_column(table.schema.get_field_index("source"), "source", pa.array(sources))
+
+
+def test_take_combines_sources_with_counts_and_shares(table) -> None:
+    mixed = _with_sources(table)
+    n = Counter(mixed.column("source").to_pylist())
+    kept, dropped = run_steps(MixConfig(take=["b=40"]), mixed)
+    got = Counter(kept.column("source").to_pylist())
+    assert got == {"a": n["a"], "b": 40}
+    assert set(dropped.values()) == {"take: not in the seeded sample of 40 items of source b"}
+    kept, _ = run_steps(MixConfig(take=["a=0.5", "b=10"]), mixed)
+    assert Counter(kept.column("source").to_pylist()) == {"a": round(0.5 * n["a"]), "b": 10}
+    # A single-language subset of the combination.
+    kept, _ = run_steps(MixConfig(recipe="monolingual", languages=["ja"], take=["b=5"]), mixed)
+    assert set(lang_counts(kept)) == {"ja"} and Counter(kept.column("source").to_pylist())["b"] <= 5
+
+
+@pytest.mark.parametrize("entry", ["b", "b=0", "b=2.5", "=3", "b=x"])
+def test_bad_take_entries_name_the_flag(entry) -> None:
+    with pytest.raises(ConfigError, match="--take"):
+        build_config(MixConfig, {"cfg__take": entry})

@@ -49,9 +49,12 @@ def command(
     """Compose a language mixture from one or more dataset folders.
 
     Recipes: monolingual (--languages ja), multilingual (every language, or --languages
-    en,ja,de), parallel (rows sharing meta.parallel_group, whole groups only) and sampled
-    (every language cut to the smallest one's size, or --per-language N). --no-english leaves
-    English out. Dropped rows go to OUT/rejected with the reason; see docs/mix.md.
+    en,ja,de), parallel (rows sharing meta.parallel_group, whole groups only), sampled
+    (every language cut to the smallest one's size, or --per-language N) and parallel-sampled
+    (every parallel item once, in one language drawn evenly). --no-english leaves English out;
+    --take SOURCE=N combines sources with counts or shares; --size N down-samples to N items
+    keeping whole parallel groups. Dropped rows go to OUT/rejected with the reason; see
+    docs/mix.md (with a table of the papers' mixtures as commands).
     """
     from rich.console import Console
 
@@ -73,6 +76,13 @@ def command(
                 f"[yellow]warning:[/] {s['duplicate_ids']:,} rows repeat an id seen earlier "
                 "(the same input twice?); they were kept"
             )
+        if s.get("missing_sources"):
+            console.print(
+                f"[yellow]warning:[/] --take names sources with no rows: {', '.join(s['missing_sources'])}"
+            )
+        if s.get("short_sources"):
+            short = ", ".join(f"{k} ({v:,} items)" for k, v in s["short_sources"].items())
+            console.print(f"[yellow]note:[/] fewer items than --take asks, all kept: {short}")
         if s.get("short_languages"):
             short = ", ".join(f"{k} ({v:,})" for k, v in s["short_languages"].items())
             console.print(f"[yellow]note:[/] fewer than {s['per_language']:,} rows, all kept: {short}")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-Recipe = Literal["monolingual", "multilingual", "parallel", "sampled"]
+Recipe = Literal["monolingual", "multilingual", "parallel", "sampled", "parallel-sampled"]
 ExportFormat = Literal["messages", "sharegpt", "parquet", "alpaca"]
 
 
@@ -24,7 +24,8 @@ class MixConfig(_Cfg):
         "multilingual",
         description="monolingual: one language; multilingual: every selected language; parallel: rows "
         "sharing a parallel-group id, kept or dropped as whole groups; sampled: every language cut to "
-        "the same size",
+        "the same size; parallel-sampled: from a parallel set every item once, in one language drawn evenly "
+        "(Lima-X's ENDEFRITES-sampled)",
     )
     languages: list[str] = Field(
         default_factory=list,
@@ -51,7 +52,18 @@ class MixConfig(_Cfg):
     )
     complete_groups: bool = Field(
         True,
-        description="parallel: keep only groups with a row in every selected language",
+        description="parallel, parallel-sampled: keep only groups with a row in every selected language",
+    )
+    take: list[str] = Field(
+        default_factory=list,
+        description="Per source (the records' source field): SOURCE=N keeps a seeded N items, SOURCE=0.25 "
+        "a seeded quarter; sources not named are kept whole. Items are parallel groups (or rows)",
+    )
+    size: int | None = Field(
+        None,
+        ge=1,
+        description="Down-sample the mixture to this many items, a seeded sample of whole parallel groups "
+        "(a row without a group is an item of its own)",
     )
 
     # Cross-field checks sit on the later field, so an error names the flag to fix.
@@ -70,12 +82,42 @@ class MixConfig(_Cfg):
             )
         return out
 
+    @field_validator("take")
+    @classmethod
+    def _take(cls, value: list[str]) -> list[str]:
+        parse_take(value)
+        return value
+
+    def take_table(self) -> dict[str, float]:
+        """``take`` as {source: count (>= 1) or share (< 1)}."""
+        return parse_take(self.take)
+
     @field_validator("english")
     @classmethod
     def _english(cls, value: bool, info: ValidationInfo) -> bool:
         if not value and "en" in info.data.get("languages", []):
             raise ValueError("--languages names en but --no-english leaves English out; drop one of them")
         return value
+
+
+def parse_take(entries: list[str]) -> dict[str, float]:
+    """{"a=669", "b=0.5"} -> {"a": 669, "b": 0.5}; ValueError naming the bad entry."""
+    out: dict[str, float] = {}
+    for entry in entries:
+        name, sep, amount = entry.rpartition("=")
+        name = name.strip()
+        try:
+            value = float(amount)
+        except ValueError:
+            value = -1.0
+        if not sep or not name or value <= 0 or (value >= 1 and value != int(value)):
+            raise ValueError(
+                f"{entry!r} should be SOURCE=N (a count, e.g. jpn-pairs=669) or SOURCE=W (a share below 1, e.g. en=0.25)"
+            )
+        if name in out:
+            raise ValueError(f"source {name!r} is given twice")
+        out[name] = value
+    return out
 
 
 class ExportConfig(_Cfg):

@@ -60,10 +60,17 @@ def meta_value(meta: dict[str, Any] | str | None, dotted: str) -> str | None:
 class _Columns:
     """The columns a recipe step reads, from an Arrow table or from records."""
 
-    def __init__(self, ids: list[str], languages: list[str | None], meta: Callable[[], list[Any]]) -> None:
+    def __init__(
+        self,
+        ids: list[str],
+        languages: list[str | None],
+        meta: Callable[[], list[Any]],
+        sources: Callable[[], list[str]] | None = None,
+    ) -> None:
         self.ids = ids
         self.languages = languages
         self._meta = meta
+        self._sources = sources or (lambda: [""] * len(ids))
 
     @classmethod
     def from_table(cls, table: pa.Table) -> _Columns:
@@ -71,11 +78,28 @@ class _Columns:
             table.column("id").to_pylist(),
             table.column("language").to_pylist(),
             lambda: table.column("meta").to_pylist(),
+            lambda: table.column("source").to_pylist(),
         )
 
     @classmethod
     def from_records(cls, records: Sequence[Record]) -> _Columns:
-        return cls([r.id for r in records], [r.language for r in records], lambda: [r.meta for r in records])
+        return cls(
+            [r.id for r in records],
+            [r.language for r in records],
+            lambda: [r.meta for r in records],
+            lambda: [r.source for r in records],
+        )
+
+    def sources(self) -> list[str]:
+        return self._sources()
+
+    def items(self, group_key: str) -> list[str]:
+        """Each row's item: its parallel-group id, or its own id when it has none (prefixed so
+        the two never collide)."""
+        return [
+            f"group:{g}" if (g := meta_value(m, group_key)) is not None else f"row:{i}"
+            for m, i in zip(self.meta(), self.ids, strict=True)
+        ]
 
     def meta(self) -> list[Any]:
         return self._meta()
@@ -231,11 +255,154 @@ class ParallelGroups(RecipeStep):
         return out
 
 
+def _seeded_first(seed: int, items: list[str], n: int) -> set[str]:
+    """The ``n`` items with the smallest seeded keys (all of them when there are fewer)."""
+    if n >= len(items):
+        return set(items)
+    order = np.argsort(key_array(seed, items), kind="stable")
+    return {items[j] for j in order[:n]}
+
+
+class ParallelSampled(RecipeStep):
+    """From a parallel set, every item exactly once, in one language drawn evenly.
+
+    Lima-X's ENDEFRITES-sampled (arXiv 2402.13703): the mixture is as large as one
+    monolingual set, yet holds every language. Groups are put in seeded order and dealt to
+    the languages in turn, so the language counts differ by at most one; a group dealt a
+    language it lacks (``--no-complete-groups``) takes the next one it has. The summary's
+    ``items_in_two_languages`` counts groups kept in more than one language: always 0, the
+    proof the manifest carries.
+    """
+
+    name = "parallel_sampled"
+
+    def decide(self, cols: _Columns) -> list[str | None]:
+        key = self.cfg.group_key
+        groups = [meta_value(m, key) for m in cols.meta()]
+        members: dict[str, list[int]] = defaultdict(list)
+        for i, g in enumerate(groups):
+            if g is not None:
+                members[g].append(i)
+        out: list[str | None] = [
+            None if g is not None else f"no parallel-group id (meta.{key})" for g in groups
+        ]
+        required = set(self.cfg.languages) or {cols.languages[i] for idx in members.values() for i in idx}
+        required.discard(None)
+        order = sorted(required)  # type: ignore[type-var]
+        candidates: list[str] = []
+        incomplete = 0
+        for g, idx in members.items():
+            missing = required - {cols.languages[i] for i in idx}
+            if missing and self.cfg.complete_groups:
+                incomplete += 1
+                reason = f"parallel group {g} lacks {','.join(sorted(missing)[:8])}"  # type: ignore[type-var]
+                for i in idx:
+                    out[i] = reason
+            else:
+                candidates.append(g)
+        dealt: Counter = Counter()
+        kept_per_group: Counter = Counter()
+        if candidates:
+            ranked = np.argsort(key_array(self.cfg.seed, candidates), kind="stable")
+            for pos, j in enumerate(ranked):
+                g = candidates[j]
+                have = {cols.languages[i] for i in members[g]}
+                lang = next(
+                    (
+                        order[(pos + k) % len(order)]
+                        for k in range(len(order))
+                        if order[(pos + k) % len(order)] in have
+                    ),
+                    None,
+                )
+                chosen = next((i for i in members[g] if cols.languages[i] == lang), None)
+                for i in members[g]:
+                    if i == chosen:
+                        dealt[lang] += 1
+                        kept_per_group[g] += 1
+                    else:
+                        out[i] = f"parallel-sampled: group {g} is kept in {lang} only"
+        self._summary = {
+            "groups": len(members),
+            "incomplete_groups": incomplete,
+            "kept_groups": len(kept_per_group),
+            "per_language": dict(sorted(dealt.items())),
+            "items_in_two_languages": sum(n > 1 for n in kept_per_group.values()),
+            "rows_without_group": sum(g is None for g in groups),
+            "languages_required": order,
+        }
+        return out
+
+
+class SourceTake(RecipeStep):
+    """Combine sources with fixed counts or shares (``--take SOURCE=N`` / ``SOURCE=0.25``).
+
+    Tagengo's experiments add 669 Japanese pairs and 6,000 English pairs to its set: here a
+    source's rows (the records' ``source`` field) are cut to a seeded sample of whole items
+    (parallel groups, or rows); sources not named pass whole. A named source that is absent
+    is reported in the summary (``missing_sources``)."""
+
+    name = "take"
+
+    def decide(self, cols: _Columns) -> list[str | None]:
+        table = self.cfg.take_table()
+        sources = cols.sources()
+        items = cols.items(self.cfg.group_key)
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for src, item in zip(sources, items, strict=True):
+            if src in table:
+                by_source[src].append(item)
+        keep: dict[str, set[str]] = {}
+        summary: dict[str, Any] = {"sources": {}}
+        for src, amount in table.items():
+            distinct = list(dict.fromkeys(by_source.get(src, [])))
+            n = int(amount) if amount >= 1 else round(amount * len(distinct))
+            keep[src] = _seeded_first(self.cfg.seed, distinct, n)
+            summary["sources"][src] = {"items": len(distinct), "asked": amount, "kept_items": len(keep[src])}
+            if len(distinct) < n:
+                summary.setdefault("short_sources", {})[src] = len(distinct)
+        if missing := sorted(s for s in table if not by_source.get(s)):
+            summary["missing_sources"] = missing
+        self._summary = summary
+        out: list[str | None] = []
+        for src, item in zip(sources, items, strict=True):
+            if src in keep and item not in keep[src]:
+                amount = table[src]
+                what = f"{int(amount):,} items" if amount >= 1 else f"a {amount:g} share"
+                out.append(f"take: not in the seeded sample of {what} of source {src}")
+            else:
+                out.append(None)
+        return out
+
+
+class DownSample(RecipeStep):
+    """Cut the mixture to ``--size`` items, a seeded sample of whole parallel groups
+    (Bactrian-X-small: 1,030 items); a row without a group is an item of its own."""
+
+    name = "size"
+
+    def decide(self, cols: _Columns) -> list[str | None]:
+        n = self.cfg.size
+        assert n is not None
+        items = cols.items(self.cfg.group_key)
+        distinct = list(dict.fromkeys(items))
+        keep = _seeded_first(self.cfg.seed, distinct, n)
+        self._summary = {"items": len(distinct), "kept_items": len(keep), "size": n}
+        reason = f"size: not in the seeded sample of {n:,} of {len(distinct):,} items"
+        return [None if item in keep else reason for item in items]
+
+
 def build_steps(cfg: MixConfig) -> list[Step]:
-    """The steps of a recipe, in order."""
+    """The steps of a recipe, in order: languages, per-source take, the recipe, size."""
     steps: list[Step] = [LanguageSelect(cfg)]
+    if cfg.take:
+        steps.append(SourceTake(cfg))
     if cfg.recipe == "parallel":
         steps.append(ParallelGroups(cfg))
+    elif cfg.recipe == "parallel-sampled":
+        steps.append(ParallelSampled(cfg))
     elif cfg.recipe == "sampled" or cfg.per_language is not None:
         steps.append(LanguageSample(cfg))
+    if cfg.size is not None:
+        steps.append(DownSample(cfg))
     return steps

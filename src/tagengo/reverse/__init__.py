@@ -1,0 +1,1 @@
+"""`tagengo reverse`: instructions from natural monolingual text (the fragment is the answer)."""

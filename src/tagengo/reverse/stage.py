@@ -1,0 +1,78 @@
+"""`tagengo reverse` as a library call: corpus -> fragment filters -> ReverseStep -> dataset folder.
+
+Chunk-level resume comes from the runner, call-level resume from the request cache (a run
+killed mid-chunk pays again only for the calls in flight). One process: the client's
+asyncio concurrency is what makes it fast (as in tagengo.generate.stage).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tagengo.curate.langid import LanguageIdentifier
+from tagengo.errors import ConfigError
+from tagengo.llm import ChatClient, build_client
+from tagengo.reverse.config import ReverseConfig
+from tagengo.reverse.corpus import bundled_corpus, open_corpus
+from tagengo.reverse.report import write_lambda_report
+from tagengo.reverse.select import FragmentLanguage, FragmentLength
+from tagengo.reverse.step import ReverseStep
+from tagengo.run.runner import StageResult, run_stage
+
+CHUNK_ROWS = 5_000
+
+
+def reverse(
+    input_path: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
+    config: ReverseConfig,
+    *,
+    client: ChatClient | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    **run_kw: Any,
+) -> StageResult:
+    """Write instruction/response pairs made from the corpus ``input_path`` (None: the bundled
+    corpus of ``config.language``) to the dataset folder ``out``, plus the λ report.
+
+    Raises ``ConfigError`` without ``config.language`` or for an unknown code; ``InputError``
+    for an unreadable corpus; ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
+    from tagengo.curate.languages import is_known_code
+
+    if not config.language:
+        raise ConfigError("give the corpus language with --language, e.g. --language de")
+    if not is_known_code(config.language):
+        raise ConfigError(f"--language: unknown language code {config.language!r}; see docs/languages.md")
+    source = open_corpus(input_path if input_path is not None else bundled_corpus(config.language))
+    if progress is None:
+        progress = sys.stderr.isatty()
+    lid = LanguageIdentifier()
+    own = client is None
+    if own:
+        client = build_client(config.llm_config(), progress=progress)
+    step = ReverseStep(config, client=client)
+    step.lid = lid
+    try:
+        result = run_stage(
+            stage="reverse",
+            config=config,
+            source=source,
+            steps=[FragmentLength(config), FragmentLanguage(config, lid), step],
+            out=out,
+            workers=1,
+            chunk_rows=chunk_rows,
+            progress=False,
+            force=force,
+            extra_manifest={"llm": {"model_id": client.model_id}},
+            **run_kw,
+        )
+    finally:
+        if own:
+            client.close()
+    if not result.up_to_date or not (Path(out) / "lambda.md").exists():
+        write_lambda_report(Path(out), config.min_score)
+    return result

@@ -1,0 +1,278 @@
+"""The reverse-instruction step: for each fragment, an instruction it answers, judged.
+
+Per batch, in rounds (each round one ``chat_many``, so the client's concurrency spans the
+batch and its cache replays every finished call on a re-run):
+
+1. ``roundtrip`` mode, non-English corpus: the fragment is translated into English;
+2. a task type is drawn (seeded per row) and the model writes the instruction; an answer
+   that is empty, far too long or a copy of the fragment is asked for again (``--reasks``
+   times, as a follow-up turn), then the row is rejected with the reason;
+3. the judge scores the pair 1-5 on tagengo's rubric; an answer without a score is asked for
+   again, then the row is rejected ("judge score unparseable"); a score below λ
+   (``--min-score``) rejects the row with its score;
+4. ``roundtrip``: the instruction is translated back into the corpus language and checked
+   (not empty; language ID finds the language).
+
+The kept record is ``[user: instruction, assistant: fragment]`` (the fragment unchanged).
+``meta.reverse`` holds every intermediate text (English fragment, English instruction, the
+raw answers that failed to parse), the task type, the score, the judge's reasoning and each
+call's request key (its cache key), on kept and rejected rows alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tagengo.curate.langid import LanguageIdentifier
+from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
+from tagengo.llm.accounting import Accounting
+from tagengo.records import Record, Rejection
+from tagengo.reverse.config import ReverseConfig
+from tagengo.reverse.prompts import (
+    INSTRUCT_SYSTEM,
+    INSTRUCT_USER,
+    JUDGE_SYSTEM,
+    JUDGE_USER,
+    REASK_INSTRUCTION,
+    REASK_SCORE,
+    draw_task,
+    parse_instruction,
+    parse_score,
+)
+from tagengo.reverse.select import fragment_text
+from tagengo.run.steps import Step
+from tagengo.translate.config import TranslateConfig
+from tagengo.translate.prompts import clean_translation, language_name, translation_messages
+from tagengo.translate.step import TranslationCheck, answer_problem, response_meta
+
+
+class _Row:
+    """One fragment's way through the rounds."""
+
+    def __init__(self, row: Record) -> None:
+        self.row = row
+        self.fragment = fragment_text(row)
+        self.info: dict[str, Any] = {"calls": {}}
+        self.problem: str | None = None
+
+    def call(self, phase: str, resp: ChatResponse, key: str) -> None:
+        self.info["calls"].setdefault(phase, []).append(response_meta(resp, key))
+
+
+class ReverseStep(Step):
+    """Writes and judges an instruction for each fragment. Build the client once (``setup``)."""
+
+    name = "reverse"
+
+    def __init__(self, cfg: ReverseConfig, *, client: ChatClient | None = None) -> None:
+        self.cfg = cfg
+        self.client = client
+        self._own_client = client is None
+        self.lid: LanguageIdentifier | None = None
+        self._acc = Accounting()
+        self._scores: dict[str, int] = {}
+
+    def setup(self) -> None:
+        if self.client is None:
+            self.client = build_client(self.cfg.llm_config())
+        if self.lid is None and self.cfg.check_back_translation:
+            self.lid = LanguageIdentifier()
+
+    def close(self) -> None:
+        if self.client is not None and self._own_client:
+            self.client.close()
+            self.client = None
+
+    @property
+    def translates(self) -> bool:
+        return self.cfg.mode == "roundtrip" and self.cfg.language != "en"
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def _ask(self, phase: str, items: list[_Row], requests: list[ChatRequest]) -> list[ChatResponse]:
+        assert self.client is not None
+        responses = self.client.chat_many(requests, desc=f"reverse: {phase}") if requests else []
+        model_id = self.client.model_id
+        for item, req, resp in zip(items, requests, responses, strict=True):
+            self._acc.record(resp, resp.model)
+            item.call(phase, resp, req.key(model_id))
+        return responses
+
+    def _ask_parsed(
+        self,
+        phase: str,
+        items: list[_Row],
+        messages: list[list[dict[str, str]]],
+        parse: Callable[[_Row, str | None], tuple[Any, str]],
+        reask: Callable[[_Row, str], str],
+        max_tokens: int,
+    ) -> list[Any]:
+        """Ask, parse, re-ask the unparseable as a follow-up turn; None where it never parsed
+        (the row then carries the problem)."""
+        values: list[Any] = [None] * len(items)
+        pending = list(range(len(items)))
+        convo = [list(m) for m in messages]
+        for attempt in range(self.cfg.reasks + 1):
+            if not pending:
+                break
+            reqs = [self.cfg.request(convo[i], max_tokens=max_tokens) for i in pending]
+            resps = self._ask(phase, [items[i] for i in pending], reqs)
+            still: list[int] = []
+            for i, resp in zip(pending, resps, strict=True):
+                item = items[i]
+                if problem := answer_problem(resp, phase):
+                    item.problem = problem
+                    continue
+                value, why = parse(item, resp.content)
+                if value is not None:
+                    values[i] = value
+                    continue
+                item.info.setdefault(f"{phase}_unparsed", []).append(resp.content)
+                if attempt == self.cfg.reasks:
+                    shown = " ".join((resp.content or "").split())[:120]
+                    item.problem = f"{phase} unparseable after {attempt + 1} ask(s) ({why}): {shown!r}"
+                    continue
+                convo[i] += [
+                    {"role": "assistant", "content": resp.content or ""},
+                    {"role": "user", "content": reask(item, why)},
+                ]
+                still.append(i)
+            pending = still
+        return values
+
+    # -- the step ---------------------------------------------------------------------------
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        if self.client is None:
+            self.setup()
+        cfg = self.cfg
+        lang = cfg.language or "en"
+        items = [_Row(r) for r in batch]
+        for it in items:
+            it.info.update(mode=cfg.mode, language=lang)
+
+        # 1. the fragment in English
+        if self.translates:
+            live = [it for it in items if it.problem is None]
+            reqs = [cfg.request(translation_messages(it.fragment, lang, "en")) for it in live]
+            for it, resp in zip(live, self._ask("translate_fragment", live, reqs), strict=True):
+                if problem := answer_problem(resp, "translation of the fragment into English"):
+                    it.problem = problem
+                elif not (text := clean_translation(resp.content or "")):
+                    it.problem = "empty translation of the fragment into English"
+                else:
+                    it.info["fragment_en"] = text
+        work_lang = "en" if self.translates else lang
+        text_of = (lambda it: it.info["fragment_en"]) if self.translates else (lambda it: it.fragment)
+
+        # 2. the instruction
+        live = [it for it in items if it.problem is None]
+        msgs = []
+        for it in live:
+            task = draw_task(cfg.task_seed, it.row.id, tuple(cfg.task_types))
+            it.info["task_type"] = task.id
+            user = INSTRUCT_USER.format(text=text_of(it), hint=task.hint, language=language_name(work_lang))
+            msgs.append([{"role": "system", "content": INSTRUCT_SYSTEM}, {"role": "user", "content": user}])
+        instructions = self._ask_parsed(
+            "instruction",
+            live,
+            msgs,
+            lambda it, answer: parse_instruction(answer, text_of(it)),
+            lambda it, why: REASK_INSTRUCTION.format(problem=why, language=language_name(work_lang)),
+            cfg.instruction_max_tokens,
+        )
+        for it, text in zip(live, instructions, strict=True):
+            if text is not None:
+                it.info["instruction_en" if self.translates else "instruction"] = text
+
+        # 3. the judge
+        live = [
+            it for it, text in zip(live, instructions, strict=True) if text is not None and it.problem is None
+        ]
+        msgs = [
+            [
+                {"role": "system", "content": JUDGE_SYSTEM},
+                {
+                    "role": "user",
+                    "content": JUDGE_USER.format(
+                        instruction=it.info["instruction_en" if self.translates else "instruction"],
+                        response=text_of(it),
+                    ),
+                },
+            ]
+            for it in live
+        ]
+
+        def parse_judge(it: _Row, answer: str | None) -> tuple[Any, str]:
+            score, reasoning = parse_score(answer)
+            if score is None:
+                return None, "no score 1-5 found"
+            it.info["judge_reasoning"] = reasoning
+            it.info["judge_answer"] = answer
+            return score, ""
+
+        scores = self._ask_parsed(
+            "judge", live, msgs, parse_judge, lambda it, why: REASK_SCORE, cfg.judge_max_tokens
+        )
+        for it, score in zip(live, scores, strict=True):
+            if score is None:
+                continue
+            it.info["score"] = score
+            self._scores[str(score)] = self._scores.get(str(score), 0) + 1
+            if score < cfg.min_score:
+                it.problem = f"judge score {score} below --min-score {cfg.min_score}"
+
+        # 4. the instruction back in the corpus language
+        live = [it for it in live if it.problem is None and "score" in it.info]
+        if self.translates:
+            check = TranslationCheck(
+                TranslateConfig(check_language=cfg.check_back_translation, protect=False), self.lid
+            )
+            reqs = [cfg.request(translation_messages(it.info["instruction_en"], "en", lang)) for it in live]
+            for it, resp in zip(live, self._ask("translate_instruction", live, reqs), strict=True):
+                if problem := answer_problem(resp, "translation of the instruction"):
+                    it.problem = problem
+                    continue
+                text = clean_translation(resp.content or "")
+                back: dict[str, Any] = {}
+                reason = check.check(
+                    it.info["instruction_en"], text, lang, back, "the back-translated instruction"
+                )
+                if back:
+                    it.info["back_translation_check"] = back
+                if reason:
+                    it.info["instruction_raw"] = text
+                    it.problem = reason
+                else:
+                    it.info["instruction"] = text
+
+        kept: list[Record] = []
+        rejected: list[Rejection] = []
+        for it in items:
+            row = it.row
+            row.meta["reverse"] = it.info
+            instruction = it.info.get("instruction")
+            if it.problem is None and instruction:
+                row.messages = [
+                    {"role": "user", "content": instruction},
+                    {"role": "assistant", "content": it.fragment},
+                ]
+                kept.append(row)
+            else:
+                first = instruction or it.info.get("instruction_en")
+                row.messages = ([{"role": "user", "content": first}] if first else []) + [
+                    {"role": "assistant", "content": it.fragment}
+                ]
+                rejected.append(Rejection(row, self.name, it.problem or "no instruction"))
+        return kept, rejected
+
+    def summary(self) -> dict[str, Any]:
+        """Calls per model, and the judge's scores (count per score) of the batches since the last call."""
+        out: dict[str, Any] = {}
+        if models := self._acc.summary(percentiles=False):
+            out["models"] = models
+        if self._scores:
+            out["scores"] = dict(self._scores)
+        self._acc, self._scores = Accounting(), {}
+        return out

@@ -1,0 +1,87 @@
+"""`tagengo translate` as a library call: a parallel dataset from any dataset.
+
+``ParallelSource`` repeats each input row per target language; one ``TranslateStep``
+translates the copies. The runner gives chunk-level resume, the request cache call-level
+resume: a run killed mid-chunk pays again only for the calls that were in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from tagengo.curate.langid import LanguageIdentifier
+from tagengo.errors import ConfigError
+from tagengo.io.source import open_source
+from tagengo.llm import ChatClient, build_client
+from tagengo.run.runner import StageResult, run_stage
+from tagengo.translate.config import TranslateConfig
+from tagengo.translate.expand import ParallelSource
+from tagengo.translate.step import TranslateStep
+
+#: Source rows per runner chunk (each becomes one row per language). Big, for the reason
+#: given in tagengo.generate.stage.
+CHUNK_ROWS = 2_000
+
+
+def check_languages(codes: list[str], flag: str = "--to") -> None:
+    """Raise ``ConfigError`` for a code the language table does not know."""
+    from tagengo.curate.languages import is_known_code
+
+    if not codes:
+        raise ConfigError(f"give the target languages with {flag}, e.g. {flag} de,fr,it,es")
+    bad = [c for c in codes if not is_known_code(c)]
+    if bad:
+        raise ConfigError(f"{flag}: unknown language code(s) {', '.join(bad)}; see docs/languages.md")
+
+
+def translate(
+    input_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: TranslateConfig,
+    *,
+    input_format: str | None = None,
+    client: ChatClient | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    **run_kw: Any,
+) -> StageResult:
+    """Write ``input_path`` translated into every ``config.to`` language to the dataset folder ``out``.
+
+    Output rows: per item, the source row (``include_source``) and one row per target language,
+    all with ``meta.parallel_group``; failed checks go to ``out/rejected`` with the reason.
+    ``client`` overrides the one built from ``config`` and is then left open. Raises
+    ``ConfigError`` for unknown codes, ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
+    check_languages(config.to)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    lid = LanguageIdentifier()
+    source = ParallelSource.over(open_source(input_path, input_format), config, lid)
+    own = client is None
+    if own:
+        client = build_client(config.llm_config(), progress=progress)
+    step = TranslateStep(config, client=client)
+    step.lid = lid
+    try:
+        result = run_stage(
+            stage="translate",
+            config=config,
+            source=source,
+            steps=[step],
+            out=out,
+            workers=1,
+            chunk_rows=chunk_rows,
+            progress=False,
+            force=force,
+            extra_manifest={
+                "llm": {"model_id": client.model_id},
+                "translate": {"languages": config.to, "input_format": source.base.format},  # type: ignore[union-attr]
+            },
+            **run_kw,
+        )
+    finally:
+        if own:
+            client.close()
+    return result

@@ -1,0 +1,223 @@
+"""The translation step: every message of a row into the row's target language, checked.
+
+Rows arrive from ``ParallelSource``: a row with ``meta.translation.to`` is an untranslated
+copy; any other row (the source row itself) passes unchanged. All messages of a batch go
+out in one ``chat_many``, so the client's concurrency spans the batch and its cache makes a
+re-run replay every finished translation.
+
+A translated row is rejected, with the reason, when for any message:
+
+* the call failed for good, or the answer was cut (finish_reason not ``stop``);
+* the translation is empty;
+* a protected span (code, URL, placeholder, formula) did not come back exactly once;
+* its length is a suspicious multiple of the source's (``--min/--max-length-ratio``;
+  CJK, kana and hangul characters count 3, as they carry about three Latin letters);
+* language ID does not find the target language (or a near one: Bosnian for Croatian...).
+
+Kept and rejected rows alike carry ``meta.translation``: from, to, model, the source text
+of every message, each message's LID label and score, length ratio, protected-span count,
+the request keys (the cache key of each call) and whether the answers came from the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tagengo.curate.langid import LanguageIdentifier
+from tagengo.curate.languages import near_group
+from tagengo.llm import ChatClient, ChatResponse, build_client
+from tagengo.llm.accounting import Accounting
+from tagengo.records import Record, Rejection
+from tagengo.run.steps import Step
+from tagengo.translate.config import TranslateConfig
+from tagengo.translate.prompts import clean_translation, translation_messages
+from tagengo.translate.protect import Protected, protect, restore
+
+_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_LETTER = re.compile(r"[^\W\d_]")
+_MARKERS = re.compile(r"⟦\d+⟧")
+
+
+def text_length(text: str) -> int:
+    """Length for ratio checks: characters, with CJK/kana/hangul counting 3."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
+def letters(text: str) -> int:
+    return len(_LETTER.findall(text))
+
+
+def marker_free_letters(text: str) -> int:
+    """Letters of a protected text outside its markers."""
+    return letters(_MARKERS.sub(" ", text))
+
+
+class TranslationCheck:
+    """The checks one translated message must pass. Shared with `tagengo reverse`."""
+
+    def __init__(self, cfg: TranslateConfig, lid: LanguageIdentifier | None) -> None:
+        self.cfg = cfg
+        self.lid = lid
+
+    def check(
+        self,
+        source: str,
+        translated: str,
+        target: str,
+        info: dict[str, Any],
+        where: str,
+        prose_letters: int | None = None,
+    ) -> str | None:
+        """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio.
+        ``prose_letters``: letters of the source outside protected spans, if already counted."""
+        cfg = self.cfg
+        if not translated.strip():
+            return f"empty translation of {where}"
+        if prose_letters is None:
+            prose_letters = marker_free_letters(protect(source).text if cfg.protect else source)
+        if prose_letters < cfg.lid_min_chars:
+            return None
+        ratio = text_length(translated) / max(text_length(source), 1)
+        info["length_ratio"] = round(ratio, 3)
+        if not cfg.min_length_ratio <= ratio <= cfg.max_length_ratio:
+            return (
+                f"suspicious length of {where}: {ratio:.2f}× its source "
+                f"(allowed {cfg.min_length_ratio:g}-{cfg.max_length_ratio:g})"
+            )
+        if cfg.check_language and self.lid is not None:
+            pred = self.lid.detect(translated, k=3)
+            score = pred.group_score(near_group(target))
+            info["lid"], info["lid_score"] = pred.top, round(pred.score, 4)
+            if score < cfg.min_lid_score:
+                return f"{where} is not in {target}: language ID says {pred.top} ({pred.score:.2f})"
+        return None
+
+
+def response_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
+    """What the manifest-minded reader wants of one call."""
+    return {
+        "key": key,
+        "model": resp.model,
+        "finish_reason": resp.finish_reason,
+        "input_tokens": resp.input_tokens,
+        "output_tokens": resp.output_tokens,
+        "cached": resp.cached,
+        "attempts": resp.attempts,
+    }
+
+
+def answer_problem(resp: ChatResponse, what: str) -> str | None:
+    """Why an answer cannot be used (failed, cut), or None."""
+    if resp.error is not None:
+        return f"call failed ({what}): {resp.error}"
+    if resp.finish_reason != "stop":
+        return f"unfinished {what}: finish_reason={resp.finish_reason}"
+    return None
+
+
+class TranslateStep(Step):
+    """Translates each untranslated copy into its target language. Build the client once (``setup``)."""
+
+    name = "translate"
+
+    def __init__(self, cfg: TranslateConfig, *, client: ChatClient | None = None) -> None:
+        self.cfg = cfg
+        self.client = client
+        self._own_client = client is None
+        self.lid: LanguageIdentifier | None = None
+        self._summary: dict[str, Any] = {}
+
+    def setup(self) -> None:
+        if self.client is None:
+            self.client = build_client(self.cfg.llm_config())
+        if self.lid is None and self.cfg.check_language:
+            self.lid = LanguageIdentifier()
+
+    def close(self) -> None:
+        if self.client is not None and self._own_client:
+            self.client.close()
+            self.client = None
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        if self.client is None:
+            self.setup()
+        assert self.client is not None
+        check = TranslationCheck(self.cfg, self.lid)
+        # (row index, message index, protected text) for every message that needs a call.
+        jobs: list[tuple[int, int, Protected]] = []
+        for i, row in enumerate(batch):
+            info = row.meta.get("translation")
+            if not isinstance(info, dict) or "to" not in info or "messages" in info:
+                continue
+            for j, m in enumerate(row.messages):
+                p = protect(m["content"]) if self.cfg.protect else Protected(m["content"])
+                jobs.append((i, j, p))
+        requests = [
+            self.cfg.request(
+                translation_messages(p.text, batch[i].meta["translation"]["from"], batch[i].language or "")
+            )
+            for i, _, p in jobs
+        ]
+        prose = [marker_free_letters(p.text) for _, _, p in jobs]
+        needs_call = [n > 0 for n in prose]
+        to_send = [r for r, need in zip(requests, needs_call, strict=True) if need]
+        answers = iter(self.client.chat_many(to_send, desc="translate") if to_send else [])
+        model_id = self.client.model_id
+
+        acc = Accounting()
+        problems: dict[int, str] = {}
+        per_row: dict[int, list[tuple[int, Protected, int, ChatResponse | None, str]]] = {}
+        for (i, j, p), req, n_letters, need in zip(jobs, requests, prose, needs_call, strict=True):
+            resp = next(answers) if need else None
+            if resp is not None:
+                acc.record(resp, resp.model)
+            per_row.setdefault(i, []).append((j, p, n_letters, resp, req.key(model_id) if need else ""))
+
+        for i, items in per_row.items():
+            row = batch[i]
+            info = row.meta["translation"]
+            target = row.language or ""
+            msgs_meta: list[dict[str, Any]] = []
+            new_messages = [dict(m) for m in row.messages]
+            calls: list[dict[str, Any]] = []
+            for j, p, n_letters, resp, key in items:
+                source = row.messages[j]["content"]
+                m_info: dict[str, Any] = {"role": row.messages[j]["role"], "source": source}
+                if p.spans:
+                    m_info["protected"] = len(p.spans)
+                msgs_meta.append(m_info)
+                where = f"message {j + 1} ({row.messages[j]['role']})"
+                if resp is None:  # nothing to translate: code or numbers only
+                    m_info["translated"] = False
+                    continue
+                calls.append(response_meta(resp, key))
+                if i in problems:
+                    continue
+                if problem := answer_problem(resp, f"translation of {where}"):
+                    problems[i] = problem
+                    continue
+                text = clean_translation(resp.content or "")
+                restored, lost = restore(text, p) if p.spans else (text, [])
+                if lost:
+                    m_info["raw"] = text
+                    problems[i] = f"protected span of {where}: {'; '.join(lost)}"
+                    continue
+                if reason := check.check(source, restored, target, m_info, where, n_letters):
+                    m_info["raw"] = text
+                    problems[i] = reason
+                    continue
+                new_messages[j]["content"] = restored
+            info["model"] = self.client.model_id
+            info["messages"] = msgs_meta
+            info["calls"] = calls
+            if i not in problems:
+                row.messages = new_messages
+        self._summary = {"models": acc.summary(percentiles=False)} if jobs else {}
+        kept = [r for i, r in enumerate(batch) if i not in problems]
+        rejected = [Rejection(batch[i], self.name, reason) for i, reason in sorted(problems.items())]
+        return kept, rejected
+
+    def summary(self) -> dict[str, Any]:
+        out, self._summary = self._summary, {}
+        return out

@@ -1,0 +1,135 @@
+"""`tagengo reverse` end to end against the scripted OpenAI-compatible server: every branch of
+the control flow (λ, re-asks, parse failures, back-translation, fragment filters) on a corpus
+whose fragments steer the server (tests/servers/scripted_chat.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tagengo.errors import ConfigError
+from tagengo.reverse.config import ReverseConfig
+from tagengo.reverse.stage import reverse
+
+FIXTURE = Path(__file__).parent / "fixtures" / "steered_de.txt"
+
+
+def rows(out: Path, sub: str) -> list[dict]:
+    got = [r for f in sorted((out / sub).glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    for r in got:
+        r["meta"] = json.loads(r["meta"])
+    return got
+
+
+def by_control(rs: list[dict]) -> dict[str, dict]:
+    out = {}
+    for r in rs:
+        text = r["messages"][-1]["content"]
+        word = text.split()[-1] if text.split()[-1].isupper() or "=" in text.split()[-1] else None
+        out[word or r["id"]] = r
+    return out
+
+
+def test_roundtrip_keeps_pairs_at_or_above_lambda_and_rejects_with_reasons(
+    scripted_server, scripted, llm_options, tmp_path
+):
+    server = scripted_server()
+    cfg = ReverseConfig(language="de", **llm_options(server))
+    result = reverse(FIXTURE, tmp_path / "out", cfg)
+    out = tmp_path / "out"
+    kept, rejected = rows(out, "data"), rows(out, "rejected")
+    counts = result.manifest["counts"]
+    assert counts["read"] == 9 and counts["kept"] + counts["rejected"] == 9
+
+    kept_by = by_control(kept)
+    assert set(kept_by) == {"SCORE=5", "LATESCORE", "LATEINSTR"}
+    rej = {r["reason"]: r for r in rejected}
+    reasons = sorted(rej)
+    assert any(r.startswith("fragment too short") for r in reasons)
+    assert any(r.startswith("language ID says fr") for r in reasons)
+    assert "judge score 2 below --min-score 3" in reasons
+    assert any(r.startswith("judge unparseable after 2 ask(s) (no score 1-5 found)") for r in reasons)
+    assert any(r.startswith("instruction unparseable after 2 ask(s) (empty)") for r in reasons)
+    assert any(
+        r.startswith("the back-translated instruction is not in de: language ID says en") for r in reasons
+    )
+    assert {r["step"] for r in rejected} == {"fragment_length", "fragment_language", "reverse"}
+
+    sc = scripted
+    for word, row in kept_by.items():
+        meta = row["meta"]["reverse"]
+        user, assistant = row["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        # The response is the fragment itself; the instruction is the back-translation.
+        assert assistant["content"] in FIXTURE.read_text()
+        assert meta["instruction_en"] == f"Explain this topic to me in a few clear sentences. {word}"
+        assert user["content"] == sc.translate(meta["instruction_en"], "de") == meta["instruction"]
+        assert meta["fragment_en"].startswith(sc.SENTENCES["en"])
+        assert meta["score"] >= 3 and meta["task_type"]
+        assert set(meta["calls"]) == {"translate_fragment", "instruction", "judge", "translate_instruction"}
+        assert all(len(c["key"]) == 64 for calls in meta["calls"].values() for c in calls)
+        assert row["language"] == "de"
+    assert kept_by["SCORE=5"]["meta"]["reverse"]["judge_reasoning"] == "the reply fits the instruction."
+    assert len(kept_by["LATESCORE"]["meta"]["reverse"]["calls"]["judge"]) == 2
+    assert len(kept_by["LATEINSTR"]["meta"]["reverse"]["calls"]["instruction"]) == 2
+    # A rejected pair keeps what it got: the score and the judge's answer.
+    low = rej["judge score 2 below --min-score 3"]
+    assert (
+        low["meta"]["reverse"]["score"] == 2
+        and "translate_instruction" not in low["meta"]["reverse"]["calls"]
+    )
+
+    lam = json.loads((out / "lambda.json").read_text())
+    # Judged pairs: SCORE=5, SCORE=2, LATESCORE (4), LATEINSTR (4), BACKWRONG (4).
+    assert lam["languages"]["de"] == {"judged": 5, "1": 5, "2": 5, "3": 4, "4": 4, "5": 1}
+    assert (out / "lambda.png").stat().st_size > 0 and "λ=3" in (out / "lambda.md").read_text()
+
+
+def test_min_score_moves_the_threshold(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = ReverseConfig(language="de", min_score=5, **llm_options(server))
+    reverse(FIXTURE, tmp_path / "out", cfg)
+    kept = rows(tmp_path / "out", "data")
+    assert [r["meta"]["reverse"]["score"] for r in kept] == [5]
+
+
+def test_direct_mode_writes_the_instruction_without_translating(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = ReverseConfig(language="de", mode="direct", check_back_translation=False, **llm_options(server))
+    reverse(FIXTURE, tmp_path / "out", cfg)
+    kept = by_control(rows(tmp_path / "out", "data"))
+    assert set(kept) == {"SCORE=5", "LATESCORE", "LATEINSTR", "BACKWRONG"}
+    meta = kept["SCORE=5"]["meta"]["reverse"]
+    assert set(meta["calls"]) == {"instruction", "judge"}
+    assert "fragment_en" not in meta and meta["mode"] == "direct"
+    assert kept["SCORE=5"]["messages"][0]["content"] == meta["instruction"]
+
+
+def test_rerun_is_up_to_date_and_force_pays_nothing(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = ReverseConfig(language="de", **llm_options(server))
+    first = reverse(FIXTURE, tmp_path / "out", cfg)
+    paid = server.answers
+    assert paid > 0
+    assert reverse(FIXTURE, tmp_path / "out", cfg).up_to_date
+    again = reverse(FIXTURE, tmp_path / "out", cfg, force=True)
+    assert server.answers == paid
+    assert again.manifest["counts"] == first.manifest["counts"]
+
+
+def test_bundled_corpus_is_the_default_input(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = ReverseConfig(language="ja", **llm_options(server))
+    result = reverse(None, tmp_path / "out", cfg)
+    steps = {s["name"]: s for s in result.manifest["steps"]}
+    # All 24 fragments pass the filters; the scripted judge gives 4 to every pair.
+    assert steps["fragment_length"]["in"] == 24 and steps["fragment_language"]["out"] == 24
+    assert result.manifest["counts"]["kept"] == 24
+
+
+def test_language_is_required(llm_options, tmp_path):
+    with pytest.raises(ConfigError, match="--language"):
+        reverse(FIXTURE, tmp_path / "out", ReverseConfig(model="x"))

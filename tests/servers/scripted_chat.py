@@ -1,0 +1,234 @@
+"""A scripted OpenAI-compatible chat server for the tests and benchmarks of `tagengo reverse`
+and `tagengo translate`.
+
+It speaks the real protocol over real HTTP on 127.0.0.1 (POST /v1/chat/completions, the
+usual ``choices`` / ``usage`` body) and answers by reading the request the way the stage
+wrote it, so a test can steer the control flow exactly:
+
+* a translation request (our translator's system prompt) is answered in the target language:
+  a fixed sentence of that language repeated to about the source's length, every ``⟦n⟧``
+  marker copied, and every control word of the source (``SCORE=2``, ``NOSCORE`` ...) kept;
+* an instruction request is answered ``Instruction: Explain this topic ... <control words>``;
+* a judge request is answered ``Reasoning: ... Score: N``.
+
+Control words in a source text change the answers:
+
+=============  ===========================================================================
+``SCORE=k``    the judge gives k (default 4)
+``NOSCORE``    the judge never names a score
+``LATESCORE``  the judge names no score at first, then ``Score: 4`` when asked again
+``NOINSTR``    the instruction writer answers with nothing, every time
+``LATEINSTR``  it answers with nothing first, then properly when asked again
+``DROPMARK``   the translator leaves out the first marker
+``WRONGLANG``  the translator answers in English
+``EMPTY``      the translator answers with nothing
+``BACKWRONG``  the instruction's back-translation comes back in English
+``ITEM<n>``    no effect; kept through every answer, so that items of a benchmark make
+               distinct requests (the client would otherwise send identical ones once)
+=============  ===========================================================================
+
+Run on its own (benchmarks): ``python tests/servers/scripted_chat.py --latency 0.2`` prints
+``{"url": ...}`` on its first line and serves until killed.
+
+``stats`` counts requests and completed answers per request hash (which is how a test
+proves nothing finished was paid for twice); ``latency_s`` delays every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+SENTENCES = {
+    "en": "This is a careful translation of the original text into the English language.",
+    "de": "Dies ist eine sorgfältige Übersetzung des ursprünglichen Textes in die deutsche Sprache.",
+    "fr": "Ceci est une traduction soignée du texte original dans la langue française.",
+    "it": "Questa è una traduzione accurata del testo originale nella lingua italiana.",
+    "es": "Esta es una traducción cuidadosa del texto original a la lengua española.",
+    "ja": "これは元の文章を日本語に丁寧に翻訳したものです。",
+}
+_NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
+_CONTROL = re.compile(
+    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG|ITEM\d+)\b"
+)
+_MARKER = re.compile(r"⟦\d+⟧")
+_BETWEEN = re.compile(r"-----\n(.*?)\n-----", re.S)
+
+
+def _wide(text: str) -> int:
+    return len(text) + 2 * len(re.findall(r"[\u3040-\u9fff]", text))
+
+
+def translate(text: str, target: str) -> str:
+    """The scripted translation of ``text`` into ``target`` (see module doc)."""
+    controls = _CONTROL.findall(text)
+    if "EMPTY" in controls:
+        return ""
+    if "WRONGLANG" in controls or ("BACKWRONG" in controls and target != "en"):
+        target = "en"
+    markers = _MARKER.findall(text)
+    if "DROPMARK" in controls and markers:
+        markers = markers[1:]
+    sentence = SENTENCES[target]
+    prose = _MARKER.sub("", _CONTROL.sub("", text))
+    n = max(1, round(_wide(prose) / _wide(sentence)))
+    parts = [sentence] * n
+    # Markers go between sentences, in order, as a translator keeps them in place.
+    for i, m in enumerate(markers):
+        parts.insert(min(len(parts), 1 + i), m)
+    return " ".join(parts + controls)
+
+
+def answer(body: dict[str, Any]) -> str:
+    """The scripted answer to one chat request."""
+    msgs = body["messages"]
+    system = msgs[0]["content"] if msgs and msgs[0]["role"] == "system" else ""
+    first_user = next(m["content"] for m in msgs if m["role"] == "user")
+    asked_again = sum(m["role"] == "user" for m in msgs) > 1
+    m = _BETWEEN.search(first_user)
+    text = m.group(1) if m else first_user
+    if system.startswith("You are a professional translator"):
+        name = re.search(r"into (\w+)\.", first_user)
+        return translate(text, _NAMES.get(name.group(1), "en") if name else "en")
+    if system.startswith("You help build a dataset"):
+        controls = _CONTROL.findall(text)
+        if "NOINSTR" in controls or ("LATEINSTR" in controls and not asked_again):
+            return ""
+        return "Instruction: Explain this topic to me in a few clear sentences. " + " ".join(controls)
+    if system.startswith("You rate training examples"):
+        controls = _CONTROL.findall(first_user)
+        if "NOSCORE" in controls or ("LATESCORE" in controls and not asked_again):
+            return "This pair looks reasonable to me."
+        score = next((int(c.split("=")[1]) for c in controls if c.startswith("SCORE=")), 4)
+        if asked_again:
+            return f"Score: {score}"
+        return f"Reasoning: the reply fits the instruction.\nScore: {score}"
+    return "I am a scripted server and did not recognise this request."
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ScriptedChatServer:
+    """Start with ``.start()`` (or as a context manager); ``.url`` is the API root (…/v1)."""
+
+    def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.latency_s = latency_s
+        self.host, self.port = host, port
+        self.received = 0
+        self.completed: Counter = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def answers(self) -> int:
+        return sum(self.completed.values())
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.received += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            content = answer(body)
+            out = {
+                "id": "chatcmpl-scripted",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "scripted"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": sum(len(m["content"]) // 4 + 1 for m in body["messages"]),
+                    "completion_tokens": len(content) // 4 + 1,
+                    "total_tokens": 0,
+                },
+            }
+            with self._lock:
+                self.completed[request_hash(body)] += 1
+            return web.json_response(out)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"received": self.received, "answers": self.answers})
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/stats", self._stats)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def start(self) -> ScriptedChatServer:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="scripted-chat", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> ScriptedChatServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description="scripted OpenAI-compatible chat server (tests, benchmarks)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency", type=float, default=0.0)
+    args = p.parse_args()
+    server = ScriptedChatServer(latency_s=args.latency, port=args.port).start()
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

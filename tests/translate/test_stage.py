@@ -1,0 +1,100 @@
+"""`tagengo translate` against the scripted OpenAI-compatible server: parallel groups, protected
+spans restored, and each check (lost span, wrong language, empty) rejecting with its reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tagengo.errors import ConfigError
+from tagengo.translate.config import TranslateConfig
+from tagengo.translate.stage import translate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "chats_en.jsonl"
+
+
+def rows(out: Path, sub: str) -> list[dict]:
+    got = [r for f in sorted((out / sub).glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    for r in got:
+        r["meta"] = json.loads(r["meta"])
+    return got
+
+
+def test_parallel_rows_share_a_group_and_failed_checks_are_rejected(
+    scripted_server, scripted, llm_options, tmp_path
+):
+    server = scripted_server()
+    cfg = TranslateConfig(to=["de", "ja"], **llm_options(server))
+    result = translate(FIXTURE, tmp_path / "out", cfg)
+    counts = result.manifest["counts"]
+    # 5 readable items x (source + 2 languages); the broken last line is quarantined.
+    assert counts["read"] == 15 and counts["quarantined"] == 1
+    assert counts["kept"] + counts["rejected"] == 15
+    kept, rejected = rows(tmp_path / "out", "data"), rows(tmp_path / "out", "rejected")
+    assert sorted(r["id"] for r in kept) == sorted(
+        ["plain", "plain-de", "plain-ja", "code", "code-de", "code-ja", "dropmark", "wronglang", "empty"]
+    )
+    reasons = {r["id"]: r["reason"] for r in rejected}
+    assert reasons["dropmark-de"].startswith(
+        "protected span of message 1 (user): inline_code '`ls -la`' lost"
+    )
+    assert reasons["wronglang-ja"].startswith("message 1 (user) is not in ja: language ID says en")
+    assert reasons["empty-de"] == "empty translation of message 1 (user)"
+
+    groups = {r["id"]: r["meta"]["parallel_group"] for r in kept}
+    assert groups["plain-de"] == groups["plain-ja"] == groups["plain"] == "plain"
+    de = next(r for r in kept if r["id"] == "code-de")
+    assert de["language"] == "de"
+    user, assistant = (m["content"] for m in de["messages"])
+    # Protected spans come back verbatim; the prose is the (scripted) German translation.
+    for span in ("`xs.reverse()`", "https://docs.python.org/3/tutorial/datastructures.html"):
+        assert span in user
+    for span in ("`xs.reverse()`", "```python\nys = xs[::-1]\n```", "3 * 4 = 12", "{count}"):
+        assert span in assistant
+    assert scripted.SENTENCES["de"] in user
+    info = de["meta"]["translation"]
+    assert info["from"] == "en" and info["to"] == "de"
+    assert info["messages"][0]["source"].startswith("How do I reverse a list")
+    assert info["messages"][1]["protected"] == 4 and info["messages"][1]["lid"] == "de"
+    assert len(info["calls"]) == 2 and all(len(c["key"]) == 64 for c in info["calls"])
+
+
+def test_rerun_with_force_pays_nothing(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = TranslateConfig(to=["fr"], **llm_options(server))
+    translate(FIXTURE, tmp_path / "out", cfg)
+    paid = server.answers
+    translate(FIXTURE, tmp_path / "out", cfg, force=True)
+    assert server.answers == paid
+
+
+def test_without_source_rows_only_translations_are_written(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = TranslateConfig(to=["it"], include_source=False, **llm_options(server))
+    result = translate(FIXTURE, tmp_path / "out", cfg)
+    assert result.manifest["counts"]["read"] == 5
+    assert {r["language"] for r in rows(tmp_path / "out", "data")} == {"it"}
+
+
+def test_unknown_target_language_is_a_config_error(llm_options, tmp_path):
+    with pytest.raises(ConfigError, match="unknown language code"):
+        translate(FIXTURE, tmp_path / "out", TranslateConfig(to=["xx"], model="m"))
+    with pytest.raises(ConfigError, match="--to"):
+        translate(FIXTURE, tmp_path / "out", TranslateConfig(model="m"))
+
+
+def test_a_target_in_the_source_language_is_the_source_row(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    cfg = TranslateConfig(to=["en", "es"], include_source=False, **llm_options(server))
+    result = translate(FIXTURE, tmp_path / "out", cfg)
+    assert result.manifest["counts"]["read"] == 10
+    kept = rows(tmp_path / "out", "data")
+    plain = {r["language"]: r for r in kept if r["meta"]["parallel_group"] == "plain"}
+    assert (
+        set(plain) == {"en", "es"}
+        and plain["en"]["id"] == "plain"
+        and "translation" not in plain["en"]["meta"]
+    )
