@@ -105,13 +105,12 @@ PROMPTS = [
 
 
 def bench_llama(max_tokens: int, rounds: int, n_threads: int | None) -> dict:
-    from llama_cpp import Llama
 
-    from tagengo.llm.backends.llamacpp import bundled_gguf, llama_load_kwargs
+    from tagengo.llm.backends.llamacpp import bundled_gguf, load_llama
 
     path = bundled_gguf()
     # The same load parameters as the backend (no extra buffer types), so the two are comparable.
-    bare_llm = Llama(**llama_load_kwargs(path, n_ctx=1024, n_threads=n_threads))
+    bare_llm = load_llama(path, n_ctx=1024, n_threads=n_threads)
     cfg = LLMConfig(backend="llamacpp", n_ctx=1024, n_threads=n_threads, cache=False)
     reqs = [
         ChatRequest.from_messages([{"role": "user", "content": p}], max_tokens=max_tokens) for p in PROMPTS

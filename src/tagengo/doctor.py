@@ -90,11 +90,10 @@ def _check_embedder() -> tuple[str, dict[str, Any]]:
 def _check_llamacpp() -> tuple[str, dict[str, Any]]:
     import llama_cpp
 
-    from tagengo.llm.backends.llamacpp import bundled_gguf, llama_load_kwargs
+    from tagengo.llm.backends.llamacpp import bundled_gguf, load_llama
 
     path = bundled_gguf()
-    kw = llama_load_kwargs(path, n_ctx=512)
-    llm = llama_cpp.Llama(**kw)
+    llm = load_llama(path, n_ctx=512)
     out = llm.create_chat_completion(
         messages=[{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.0
     )
@@ -107,7 +106,7 @@ def _check_llamacpp() -> tuple[str, dict[str, Any]]:
     info = {
         "version": llama_cpp.__version__,
         "model": str(path),
-        "use_extra_bufts": kw.get("use_extra_bufts"),
+        "use_extra_bufts": bool(llm.model_params.use_extra_bufts),
         "system_info": system.strip(),
     }
     return f"llama-cpp-python {llama_cpp.__version__}: SmolLM2-135M says {text[:40]!r}", info

@@ -56,3 +56,18 @@ def test_a_prompt_longer_than_the_context_is_a_row_error_not_a_crash(tmp_path):
         out = client.chat_many([long, _reqs(4)[0]])
     assert out[0].error and "llama.cpp" in out[0].error and "context" in out[0].error
     assert out[1].ok and out[1].content
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_use_extra_bufts_reaches_llama_cpp_model_params(tmp_path, extra):
+    # llama-cpp-python's Llama swallows an unknown keyword: the setting must reach the model
+    # parameters it loads with, where llama.cpp reads it (False is what keeps ggml's AMX
+    # repack path, which segfaults with a native build on an AMX CPU, out of the load).
+    cfg = LLMConfig(backend="llamacpp", n_ctx=256, use_extra_bufts=extra, cache_path=tmp_path / "c.sqlite")
+    with build_client(cfg) as client:
+        llm = client.backend.load()
+        assert bool(llm.model_params.use_extra_bufts) is extra
+        assert client.chat_many(_reqs(4))[0].ok
+    from llama_cpp import llama_cpp as lowlevel
+
+    assert lowlevel.llama_model_default_params().use_extra_bufts is True  # the wrap is undone

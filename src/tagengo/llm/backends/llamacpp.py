@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,23 +68,48 @@ def llama_load_kwargs(
     n_ctx: int = 4096,
     n_threads: int | None = None,
     n_gpu_layers: int = 0,
-    use_extra_bufts: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``llama_cpp.Llama`` as tagengo loads every GGUF.
-
-    ``use_extra_bufts`` is False by default: ggml then keeps the weights in plain CPU buffers
-    instead of repacking them for AMX or AVX-512 kernels, the path that segfaulted in
-    ``ggml_backend_amx_mul_mat`` on a Sapphire Rapids Xeon (see docs/llm.md)."""
+    """Keyword arguments for ``llama_cpp.Llama`` as tagengo loads every GGUF."""
     kw: dict[str, Any] = {
         "model_path": str(path),
         "n_ctx": n_ctx,
         "n_gpu_layers": n_gpu_layers,
-        "use_extra_bufts": use_extra_bufts,
         "verbose": False,
     }
     if n_threads:
         kw["n_threads"] = n_threads
     return kw
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+def load_llama(path: Path, *, use_extra_bufts: bool = False, **kw: Any) -> Any:
+    """A ``llama_cpp.Llama`` on ``path`` (``kw`` as for :func:`llama_load_kwargs`).
+
+    ``use_extra_bufts`` False keeps the weights in plain CPU buffers instead of letting ggml
+    repack them for AMX or AVX-512 kernels, the path that segfaults in
+    ``ggml_backend_amx_mul_mat`` with a natively built llama.cpp on an AMX Xeon (docs/llm.md).
+    llama-cpp-python 0.3.36's ``Llama`` has no argument for it (an unknown keyword is silently
+    swallowed by its ``**kwargs``), so the field is set on the model parameters it starts from:
+    ``llama_model_default_params`` is wrapped for the duration of the load, under a lock.
+    Raises ``ImportError`` without llama-cpp-python, ``ValueError`` for a file it cannot load."""
+    import llama_cpp
+    from llama_cpp import llama_cpp as lowlevel
+
+    with _LOAD_LOCK:
+        default_params = lowlevel.llama_model_default_params
+
+        def params() -> Any:
+            p = default_params()
+            p.use_extra_bufts = use_extra_bufts
+            return p
+
+        lowlevel.llama_model_default_params = params
+        try:
+            return llama_cpp.Llama(**llama_load_kwargs(path, **kw))
+        finally:
+            lowlevel.llama_model_default_params = default_params
 
 
 class LlamaCppBackend:
@@ -125,20 +151,19 @@ class LlamaCppBackend:
 
     def _load(self) -> Any:
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
         except ImportError as e:
             raise LLMConfigError(
                 "backend 'llamacpp' needs llama-cpp-python: pip install 'tagengo[llm]'"
             ) from e
-        kw = llama_load_kwargs(
-            self.path,
-            n_ctx=self.config.n_ctx,
-            n_threads=self.config.n_threads,
-            n_gpu_layers=self.config.n_gpu_layers,
-            use_extra_bufts=self.config.use_extra_bufts,
-        )
         try:
-            return Llama(**kw)
+            return load_llama(
+                self.path,
+                use_extra_bufts=self.config.use_extra_bufts,
+                n_ctx=self.config.n_ctx,
+                n_threads=self.config.n_threads,
+                n_gpu_layers=self.config.n_gpu_layers,
+            )
         except ValueError as e:
             raise LLMConfigError(f"llama.cpp could not load {self.path}: {e}") from None
 
