@@ -113,6 +113,6 @@ def test_resume_goes_on_from_the_checkpoint(smol_dir: Path, tmp_path: Path) -> N
     assert again.manifest["resumed_from"].endswith("step-0000001")
     assert again.steps == 3 and [h["step"] for h in again.history] == [1, 2, 3]
     # The resumed run matches an uninterrupted one: same data order, optimizer and schedule state.
-    straight = train(TINY, tmp_path / "straight", cfg, progress=False)
+    straight = train(TINY, tmp_path / "straight", _cfg(smol_dir, max_steps=3), progress=False)
     for a, b in zip(again.history, straight.history):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)

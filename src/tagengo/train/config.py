@@ -88,7 +88,10 @@ class TrainConfig(_Cfg):
     eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps (default: at the end)")
     logging_steps: int = Field(1, ge=1, description="Log loss and tokens/s every N optimizer steps")
     save_steps: int | None = Field(
-        None, ge=1, description="Write a resumable checkpoint every N steps (default: only at the end)"
+        None,
+        ge=1,
+        description="Write a resumable checkpoint (weights, optimizer, scheduler, RNG) every N steps and at "
+        "the end (default: none; the trained model is always saved)",
     )
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept (the oldest are removed)")
 

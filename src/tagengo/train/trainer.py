@@ -419,7 +419,8 @@ def train(
     finally:
         bar.stop()
     elapsed = time.perf_counter() - run_t0
-    save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
+    if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
+        save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
     model_dir = save_model(model, tokenizer, out / "model", base, cfg.method)
     if history:
         _plot_losses(history, out / "loss.png")
