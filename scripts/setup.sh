@@ -61,5 +61,12 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 0 ] || { say "pip install failed (exit $rc): see its output above"; exit "$rc"; }
+if [[ ",$EXTRAS," == *",train,"* ]]; then
+  # Axolotl's config schema validates `tagengo train --print-axolotl` in the tests. Its full
+  # dependency set needs CUDA builds (xformers, flash-attn, bitsandbytes); the schema itself
+  # needs only pydantic, torch, transformers and accelerate, which the train extra brings.
+  say "installing axolotl 0.19.0 without dependencies (for its config schema)"
+  .venv/bin/python -m pip install --quiet --no-deps "axolotl==0.19.0"
+fi
 echo "$want" > "$stamp"
 say "done"

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compose a language mixture (monolingual, multilingual, parallel, sampled; ±English).",
     ),
     "export": ("tagengo.mix.export_cli", "Write training files for Axolotl/TRL with a dataset card."),
+    "train": (
+        "tagengo.train.cli",
+        "Fine-tune a chat model on conversations (packing, loss on assistant tokens; full or LoRA).",
+    ),
     "bench": ("tagengo.bench.cli", "Multilingual MT-Bench: answer, judge, show."),
     "inspect": ("tagengo.run.inspect_cli", "Show a dataset folder's funnel, counts and sample rows."),
     "report": ("tagengo.report.cli", "Write one self-contained HTML page about stage outputs."),

@@ -5,7 +5,9 @@ from. It is for the answering side only: one conversation at a time with the mod
 chat template, greedy at temperature 0 (as FastChat does below 1e-4) and sampling otherwise,
 seeded per request. There is no request cache here: a local model costs nothing per call,
 and the answer file itself is the resume point (questions already answered are skipped).
-Needs the ``train`` extra (torch, transformers).
+A LoRA adapter folder (``adapter_config.json``, as ``tagengo train --method lora`` writes) loads
+as its base model plus the adapter (PEFT); the base is a local folder or a ``.gguf`` file.
+Needs the ``train`` extra (torch, transformers, peft).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from tagengo.llm.types import ChatRequest, ChatResponse
 class TransformersChatClient:
     def __init__(self, path: str | Path, *, device: str | None = None, progress: bool = False) -> None:
         self.path = Path(path)
-        if not (self.path / "config.json").exists():
+        self.adapter = (self.path / "adapter_config.json").exists()
+        if not (self.path / "config.json").exists() and not self.adapter:
             raise ConfigError(
-                f"{self.path}: not a transformers model folder (no config.json); give --local-model DIR"
+                f"{self.path}: not a transformers model folder (no config.json) nor a LoRA adapter "
+                "(no adapter_config.json); give --local-model DIR"
             )
         self.model_name = self.path.name
         self.model_id = f"transformers:{self.path.resolve()}"
@@ -45,9 +49,35 @@ class TransformersChatClient:
         if getattr(self._tok, "chat_template", None) is None:
             raise ConfigError(f"{self.path}: the tokenizer has no chat template; MT-Bench answers need one")
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._model = AutoModelForCausalLM.from_pretrained(self.path).to(device)
+        if self.adapter:
+            self._model = self._load_adapter().to(device)
+        else:
+            self._model = AutoModelForCausalLM.from_pretrained(self.path).to(device)
         self._model.eval()
         self.device = device
+
+    def _load_adapter(self) -> Any:
+        import json
+
+        try:
+            from peft import PeftModel
+        except ImportError as e:
+            raise ConfigError("a LoRA adapter folder needs peft: pip install 'tagengo[train]'") from e
+        base = Path(
+            json.loads((self.path / "adapter_config.json").read_text()).get("base_model_name_or_path") or ""
+        )
+        if (base.is_file() and base.suffix == ".gguf") or (base / "config.json").exists():
+            from tagengo.train.model import causal_lm_from_path
+
+            model = causal_lm_from_path(base)
+        else:
+            raise ConfigError(
+                f"{self.path / 'adapter_config.json'}: base_model_name_or_path {str(base)!r} is not a local "
+                "model folder or .gguf file; set it to the base model's local path"
+            )
+        if len(self._tok) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(self._tok))
+        return PeftModel.from_pretrained(model, self.path)
 
     def _one(self, req: ChatRequest) -> ChatResponse:
         torch = self._torch

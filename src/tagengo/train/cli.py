@@ -1,0 +1,89 @@
+"""`tagengo train`: parse options, build the config, call tagengo.train.trainer.train."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tagengo.run.options import build_config, config_options
+from tagengo.train.config import PRESETS, TrainConfig
+
+
+@click.command(context_settings={"max_content_width": 110})
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(),
+    default=None,
+    help="Conversations to train on: a tagengo dataset folder (mix, generate) or an export "
+    "(messages/ShareGPT JSONL, Parquet).",
+)
+@click.option("--out", type=click.Path(), default=None, help="Output folder (model/, checkpoints/, metrics).")
+@click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="default",
+    show_default=True,
+    help="Named recipe; suzume-2024: the released Suzume run (see docs/train.md).",
+)
+@click.option(
+    "--print-axolotl",
+    is_flag=True,
+    help="Print the equivalent Axolotl YAML and exit (nothing is trained).",
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Go on from the latest checkpoint in OUT/checkpoints (--no-resume starts over).",
+)
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@config_options(TrainConfig)
+def command(
+    input_path: str | None,
+    out: str | None,
+    config_file: str | None,
+    preset: str,
+    print_axolotl: bool,
+    resume: bool,
+    progress: bool | None,
+    **kwargs: Any,
+) -> None:
+    """Supervised fine-tuning on conversations, loss on assistant tokens only.
+
+    Base model: a local transformers folder or a .gguf file (default: the bundled SmolLM2-135M).
+    Examples are packed into rows of --max-length tokens with no attention across examples.
+    Writes OUT/model (a folder `tagengo bench answer --local-model` loads; a LoRA adapter with
+    --method lora), OUT/checkpoints, OUT/metrics.jsonl, OUT/loss.png and OUT/manifest.json.
+    """
+    from tagengo.errors import ConfigError
+
+    cfg = build_config(TrainConfig, kwargs, preset=PRESETS[preset], config_file=config_file)
+    if print_axolotl:
+        from tagengo.train.axolotl import axolotl_yaml
+
+        click.echo(axolotl_yaml(cfg, input_path, out or "./out"), nl=False)
+        return
+    if input_path is None or out is None:
+        raise ConfigError("tagengo train needs --input DATA and --out DIR (or --print-axolotl).")
+    from rich.console import Console
+
+    from tagengo.train.trainer import train
+
+    console = Console(stderr=True)
+    result = train(input_path, out, cfg, resume=resume, progress=progress)
+    m = result.manifest
+    c = m["counts"]
+    rt = m["runtime"]
+    console.print(
+        f"[green]✓[/] trained {c['steps']} steps on {c['train']:,} conversations "
+        f"({c['train_assistant_tokens']:,} assistant tokens; {c['dropped']} dropped, {c['quarantined']} unreadable) "
+        f"on {rt['device']} in {rt['precision']}, {m['throughput']['tokens_per_s']:,.0f} tokens/s"
+    )
+    final = m.get("final", {})
+    if "loss" in final:
+        ev = f", eval loss {final['eval_loss']:.3f}" if "eval_loss" in final else ""
+        console.print(f"  last loss {final['loss']:.3f}{ev}; curve in {result.out / 'loss.png'}")
+    console.print(f"  model: {result.model_dir}  (tagengo bench answer --local-model {result.model_dir})")

@@ -1,0 +1,451 @@
+"""The training loop of `tagengo train`: supervised fine-tuning on assistant tokens.
+
+A plain PyTorch loop (nanoGPT-sized), so every choice is visible: packed rows with a
+block-diagonal mask (``packing.py``), AdamW with warm-up then cosine/linear decay
+(transformers' schedulers), gradient accumulation whose loss is the mean over every assistant
+token of the optimizer step (not a mean of per-micro-batch means, which would weight short
+micro batches up), gradient clipping, eval loss on a held-out split, and resumable
+checkpoints. Output folder::
+
+    OUT/
+      model/                    the trained model (full) or LoRA adapter + tokenizer and chat template
+      checkpoints/step-N/       trainable weights, optimizer, scheduler, RNG and data position
+      metrics.jsonl             one line per log: step, loss, lr, grad_norm, tokens/s, eval_loss
+      loss.png                  the loss curve
+      dropped.jsonl             conversations left out, with the reason
+      manifest.json             config, counts, runtime (device, precision, attention), versions, times
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tagengo.errors import ConfigError
+from tagengo.run.dataset import atomic_write_json, atomic_write_text
+from tagengo.train.config import SCHEDULERS, TrainConfig
+from tagengo.train.data import IGNORE_INDEX, Example, Prepared, load_dataset
+from tagengo.train.model import Runtime, add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
+from tagengo.train.packing import collate, pack_bins, shift_labels, unpacked_bins
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    model_dir: Path
+    steps: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def losses(self) -> list[float]:
+        return [h["loss"] for h in self.history if "loss" in h]
+
+
+def _seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def micro_batches(examples: list[Example], cfg: TrainConfig, epoch: int) -> list[list[list[int]]]:
+    """The epoch's micro batches: lists of bins (rows), each a list of example indices."""
+    seed = cfg.seed + epoch
+    if cfg.packing:
+        bins = pack_bins([len(e.input_ids) for e in examples], cfg.max_length, seed=seed)
+    else:
+        bins = unpacked_bins(len(examples), seed=seed)
+    m = cfg.micro_batch_size
+    return [bins[i : i + m] for i in range(0, len(bins), m)]
+
+
+def token_loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """Summed cross-entropy over the batch's target tokens (fp32), and how many there were."""
+    import torch
+
+    labels = batch["labels"]
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    logits = model(**inputs, use_cache=False).logits
+    targets = shift_labels(labels)
+    n = int((targets != IGNORE_INDEX).sum())
+    loss = torch.nn.functional.cross_entropy(
+        logits.float().reshape(-1, logits.shape[-1]),
+        targets.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
+    return loss, n
+
+
+def _to(batch: dict[str, Any], device: str) -> dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _targets(examples: list[Example], mb: list[list[int]]) -> int:
+    # Targets after shifting: every trained label except an example's first token.
+    return sum(sum(1 for x in examples[i].labels[1:] if x != IGNORE_INDEX) for b in mb for i in b)
+
+
+def evaluate(model: Any, examples: list[Example], cfg: TrainConfig, rt: Runtime, pad_id: int) -> float:
+    """Mean per-token loss over ``examples`` (nats/token)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad(), _autocast(rt):
+        for mb in micro_batches(examples, cfg, epoch=0):
+            batch = _to(collate(examples, mb, pad_id=pad_id, flatten=rt.flatten), rt.device)
+            loss, n = token_loss_sum(model, batch)
+            total += float(loss)
+            count += n
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def _autocast(rt: Runtime) -> Any:
+    import torch
+
+    # Weights are loaded in the run's dtype; autocast only matters for fp16 master weights.
+    if rt.precision == "fp16":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _trainable_state(model: Any) -> dict[str, Any]:
+    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(
+    out: Path, step: int, model: Any, optimizer: Any, scheduler: Any, keep: int, extra: dict[str, Any]
+) -> Path:
+    """Write ``checkpoints/step-N`` atomically (a temporary folder renamed into place)."""
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    root = out / "checkpoints"
+    final = root / f"step-{step:07d}"
+    tmp = root / f".step-{step:07d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(_trainable_state(model), str(tmp / "trainable.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    rng = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+    torch.save(rng, tmp / "rng.pt")
+    atomic_write_json(tmp / "state.json", {"step": step, **extra})
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(root.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    found = sorted(p for p in (out / "checkpoints").glob("step-*") if (p / "state.json").exists())
+    return found[-1] if found else None
+
+
+def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any]:
+    import torch
+    from safetensors.torch import load_file
+
+    state = load_file(str(path / "trainable.safetensors"))
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            if name not in params:
+                raise ConfigError(f"{path}: checkpoint holds {name}, which this model lacks; wrong --out?")
+            params[name].copy_(value.to(params[name].device))
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
+    rng = torch.load(path / "rng.pt", weights_only=False)
+    random.setstate(rng["python"])
+    import numpy as np
+
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    if rng.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return json.loads((path / "state.json").read_text())
+
+
+# ---------------------------------------------------------------- saving the model
+
+
+def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, method: str) -> Path:
+    """Write the trained model (or LoRA adapter) with its tokenizer and chat template.
+
+    A LoRA folder's ``adapter_config.json`` names the base by its absolute local path (a
+    folder or a .gguf file), so ``tagengo bench answer --local-model`` loads base + adapter."""
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.config.use_cache = True  # off while training with checkpointing; generation wants it
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if method == "lora":
+        cfg_path = tmp / "adapter_config.json"
+        adapter = json.loads(cfg_path.read_text())
+        adapter["base_model_name_or_path"] = str(base.resolve())
+        atomic_write_json(cfg_path, adapter)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("tagengo", "torch", "transformers", "peft", "gguf", "safetensors", "flash-attn"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+def _plot_losses(history: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [h["step"] for h in history if "loss" in h]
+    ax.plot(steps, [h["loss"] for h in history if "loss" in h], label="train loss")
+    ev = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
+    if ev:
+        ax.plot(*zip(*ev), "o-", label="eval loss")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (nats / assistant token)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _progress(enabled: bool, total: int, done: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )
+    bar.start()
+    bar.add_task("train", total=total, completed=done, info="")
+    return bar
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    cfg: TrainConfig,
+    *,
+    resume: bool = True,
+    progress: bool | None = None,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    prepared: Prepared | None = None,
+) -> TrainResult:
+    """Fine-tune ``cfg.base_model`` on the conversations in ``data`` and save to ``out/model``.
+
+    ``data``: a tagengo dataset folder, or a JSONL/Parquet file in any format tagengo reads
+    (messages, ShareGPT …). With ``resume`` (the default), a run finds its latest checkpoint in
+    ``out/checkpoints`` and goes on from there with the same data order. Raises ConfigError or
+    InputError (a message for the user) on a bad base model, config or dataset.
+    """
+    import torch
+    from transformers import get_scheduler
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    _seed_all(cfg.seed)
+    rt = resolve_runtime(cfg)
+    base = resolve_base(cfg.base_model)
+    tokenizer = load_tokenizer(base, cfg.chat_template)
+    if prepared is None:
+        prepared = load_dataset(
+            data,
+            tokenizer,
+            max_length=cfg.max_length,
+            truncate=cfg.truncate,
+            eval_size=cfg.eval_size,
+            seed=cfg.seed,
+        )
+    atomic_write_text(
+        out / "dropped.jsonl",
+        "".join(json.dumps({"id": i, "reason": r}, ensure_ascii=False) + "\n" for i, r in prepared.dropped),
+    )
+    examples = prepared.train
+    per_epoch = math.ceil(len(micro_batches(examples, cfg, 0)) / cfg.gradient_accumulation_steps)
+    total_steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
+
+    model = load_model(base, rt, tokenizer)
+    if cfg.method == "lora":
+        model = add_lora(model, cfg)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params,
+        lr=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        betas=(0.9, 0.999),
+        fused=rt.device.startswith("cuda"),
+    )
+    scheduler = get_scheduler(
+        SCHEDULERS[cfg.lr_scheduler],
+        optimizer,
+        num_warmup_steps=cfg.warmup_steps,
+        num_training_steps=total_steps,
+    )
+    step = 0
+    history: list[dict[str, Any]] = []
+    metrics_path = out / "metrics.jsonl"
+    ckpt = latest_checkpoint(out) if resume else None
+    if ckpt is not None:
+        step = int(load_checkpoint(ckpt, model, optimizer, scheduler)["step"])
+        if metrics_path.exists():
+            history = [json.loads(x) for x in metrics_path.read_text().splitlines() if x.strip()]
+            history = [h for h in history if h["step"] <= step]
+    elif not resume:
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    metrics_path.write_text("".join(json.dumps(h) + "\n" for h in history))
+
+    def schedule() -> Iterator[tuple[int, list[list[list[int]]]]]:
+        """(step index, its micro batches), epoch after epoch, the same on every run."""
+        s = 0
+        epoch = 0
+        while True:
+            mbs = micro_batches(examples, cfg, epoch)
+            for i in range(0, len(mbs), cfg.gradient_accumulation_steps):
+                yield s, mbs[i : i + cfg.gradient_accumulation_steps]
+                s += 1
+            epoch += 1
+
+    pad_id = tokenizer.pad_token_id
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress(show, total_steps, step)
+    log_tokens = 0
+    log_t0 = time.perf_counter()
+    run_tokens = 0
+    run_t0 = time.perf_counter()
+    window: list[tuple[float, int]] = []
+    try:
+        for s, group in schedule():
+            if s < step:
+                continue
+            if s >= total_steps:
+                break
+            n_targets = sum(_targets(examples, mb) for mb in group)
+            step_loss = 0.0
+            for mb in group:
+                batch = _to(collate(examples, mb, pad_id=pad_id, flatten=rt.flatten), rt.device)
+                with _autocast(rt):
+                    loss_sum, _ = token_loss_sum(model, batch)
+                (loss_sum / max(n_targets, 1)).backward()
+                step_loss += float(loss_sum.detach())
+                real = sum(len(examples[i].input_ids) for b in mb for i in b)
+                log_tokens += real
+                run_tokens += real
+            grad_norm = (
+                float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+                if cfg.max_grad_norm > 0
+                else float("nan")
+            )
+            lr = scheduler.get_last_lr()[0]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step = s + 1
+            window.append((step_loss, n_targets))
+            rec: dict[str, Any] = {}
+            if step % cfg.logging_steps == 0 or step == total_steps:
+                if rt.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - log_t0
+                rec = {
+                    "step": step,
+                    "loss": sum(x for x, _ in window) / max(sum(n for _, n in window), 1),
+                    "lr": lr,
+                    "grad_norm": grad_norm,
+                    "tokens_per_s": log_tokens / dt if dt > 0 else 0.0,
+                }
+                window, log_tokens, log_t0 = [], 0, time.perf_counter()
+            if prepared.eval and ((cfg.eval_steps and step % cfg.eval_steps == 0) or step == total_steps):
+                rec = {"step": step, **rec, "eval_loss": evaluate(model, prepared.eval, cfg, rt, pad_id)}
+            if rec:
+                history.append(rec)
+                with metrics_path.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                if on_log:
+                    on_log(rec)
+                info = f"loss {rec['loss']:.3f}  {rec['tokens_per_s']:,.0f} tok/s" if "loss" in rec else ""
+                bar.update(bar.task_ids[0], completed=step, info=info)
+            else:
+                bar.update(bar.task_ids[0], completed=step)
+            if cfg.save_steps and step % cfg.save_steps == 0 and step < total_steps:
+                save_checkpoint(
+                    out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs}
+                )
+    finally:
+        bar.stop()
+    elapsed = time.perf_counter() - run_t0
+    if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
+        save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
+    model_dir = save_model(model, tokenizer, out / "model", base, cfg.method)
+    if history:
+        _plot_losses(history, out / "loss.png")
+    manifest = {
+        "stage": "train",
+        "config": cfg.model_dump(mode="json"),
+        "base_model_path": str(base.resolve()),
+        "runtime": {
+            "device": rt.device,
+            "precision": rt.precision,
+            "gradient_checkpointing": rt.gradient_checkpointing,
+            "attention": rt.attention,
+            "padding_free": rt.flatten,
+        },
+        "counts": {**prepared.counts(), "steps": step, "steps_planned": total_steps},
+        "throughput": {
+            "tokens": run_tokens,
+            "seconds": elapsed,
+            "tokens_per_s": run_tokens / elapsed if elapsed else 0,
+        },
+        "final": history[-1] if history else {},
+        "resumed_from": str(ckpt) if ckpt else None,
+        "versions": _versions(),
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    return TrainResult(out=out, model_dir=model_dir, steps=step, history=history, manifest=manifest)
