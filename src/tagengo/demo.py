@@ -21,6 +21,7 @@ child process: a build that crashes on this CPU becomes one sentence with its fi
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -125,7 +126,8 @@ def run_demo(
         judge_llm = {**llm, "model": judge_model or model}
         judge_name = judge_model or model
     else:
-        llm = {"backend": "llamacpp"}
+        # Every core: the demo is the only thing running (llama.cpp's default is half of them).
+        llm = {"backend": "llamacpp", "n_threads": max(1, min(8, os.cpu_count() or 1))}
         judge_llm = dict(llm)
         judge_name = "smollm2-135m-judge"
     llm["cache_path"] = judge_llm["cache_path"] = str(cache / "llm.sqlite")
@@ -147,6 +149,9 @@ def run_demo(
             **llm,
             max_tokens=max_tokens,
             system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
+            # Greedy decoding makes a 135M model loop until the token limit; a repetition penalty
+            # lets most of its answers end by themselves (4 of 31 cut at 128 tokens instead of 15).
+            sampling_extra={} if remote else {"repeat_penalty": 1.3},
             concurrency=8 if remote else 1,
         )
         m = generate(out / "2-mix", out / "3-generated", cfg, progress=progress).manifest
