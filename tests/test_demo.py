@@ -70,3 +70,34 @@ def test_a_llama_cpp_that_cannot_run_here_stops_the_demo_with_a_sentence(monkeyp
         TagengoError, match="llama.cpp cannot run the bundled model on this machine: crashed with SIGSEGV"
     ):
         demo.ensure_llamacpp_runs()
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (
+            {"bench_languages": ("xx",)},
+            "no bundled mini MT-Bench-X for xx; choose from de, en, es, fr, ja, zh",
+        ),
+        ({"bench_languages": ()}, "an empty list"),
+        ({"per_language": 0}, "at least 1"),
+        ({"questions": 0}, "at least 1"),
+    ],
+)
+def test_bad_options_stop_the_demo_before_any_stage_runs(tmp_path: Path, kw, message) -> None:
+    from tagengo.demo import run_demo
+    from tagengo.errors import TagengoError
+
+    with pytest.raises(TagengoError, match=message):
+        run_demo(tmp_path / "demo", progress=False, **kw)
+    assert not (tmp_path / "demo" / "1-curated").exists()
+
+
+def test_demo_cli_refuses_bad_counts_and_a_file_as_out(tmp_path: Path) -> None:
+    from tagengo.cli import main
+
+    assert main(["demo", "--out", str(tmp_path / "d"), "--max-tokens", "-1"]) == 2
+    f = tmp_path / "f"
+    f.write_text("x")
+    assert main(["demo", "--out", str(f)]) == 2
+    assert not (tmp_path / "d").exists()

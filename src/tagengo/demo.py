@@ -116,6 +116,23 @@ def run_demo(
 
     out = Path(out)
     console = console or Console(stderr=True)
+    # Options checked before minutes of curation and generation, not after.
+    names = {lang: "tagengo_mini" if lang == "en" else f"{lang}_tagengo_mini" for lang in bench_languages}
+    missing = [lang for lang, name in names.items() if not (BENCH_DATA / name).is_dir()]
+    if missing or not bench_languages:
+        have = sorted(
+            "en" if p.name == "tagengo_mini" else p.name.removesuffix("_tagengo_mini")
+            for p in BENCH_DATA.iterdir()
+            if p.is_dir() and p.name.endswith("tagengo_mini")
+        )
+        raise TagengoError(
+            f"--bench-languages: no bundled mini MT-Bench-X for {', '.join(missing) or 'an empty list'}; "
+            f"choose from {', '.join(have)}"
+        )
+    if min(per_language, max_tokens, questions) < 1:
+        raise TagengoError("--per-language, --max-tokens and --questions must be at least 1")
+    if out.exists() and not out.is_dir():
+        raise TagengoError(f"--out {out} exists and is not a folder: give a folder for the demo's output")
     cache = out / "cache"
     steps: list[DemoStep] = []
     remote = base_url is not None or model is not None
@@ -158,9 +175,12 @@ def run_demo(
         c = m["counts"]
         cut = sum(1 for r in _rejection_reasons(out / "3-generated") if "finish_reason=length" in r)
         teacher = model if remote else "the bundled SmolLM2-135M"
+        why = f"{cut} cut off at {max_tokens} tokens"
+        if c["rejected"] > cut:
+            why += f", {c['rejected'] - cut} empty or failed"
         return (
             f"{c['read']} prompts -> {c['kept']} finished answers from {teacher}; {c['rejected']} rejected "
-            f"({cut} cut off at {max_tokens} tokens, the rest empty or failed), kept in 3-generated/rejected"
+            f"({why}), kept in 3-generated/rejected"
         )
 
     def do_export() -> str:

@@ -10,11 +10,15 @@ import click
     "--out", type=click.Path(), default="out/demo", show_default=True, help="Folder for every stage's output."
 )
 @click.option(
-    "--per-language", type=int, default=1, show_default=True, help="Prompts per language sent to the teacher."
+    "--per-language",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Prompts per language sent to the teacher.",
 )
 @click.option(
     "--max-tokens",
-    type=int,
+    type=click.IntRange(min=1),
     default=128,
     show_default=True,
     help="Most new tokens per generated answer and per bench answer turn.",
