@@ -115,7 +115,8 @@ def test_the_guard_fails_tests_that_reach_a_bundled_model_without_its_marker(tmp
         f"markers = [{', '.join(json.dumps(m) for m in markers)}]\n"
     )
     src = str(Path(tagengo.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    tests_dir = str(ROOT / "tests")  # conftest imports servers.* from there (pyproject: pythonpath)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, tests_dir, os.environ.get("PYTHONPATH", "")])}
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,

@@ -142,6 +142,7 @@ def test_paper_preset_with_a_local_sentence_transformers_model(tmp_path):
     assert {"p04", "p06", "p15"} <= rejected
 
 
+@pytest.mark.embedder
 def test_an_input_with_no_rows_gives_a_complete_empty_folder(tmp_path):
     from folder_checks import assert_complete_folder
 

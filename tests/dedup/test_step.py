@@ -249,6 +249,7 @@ def near_rows() -> list[Record]:
     ]
 
 
+@pytest.mark.embedder
 def test_content_check_keeps_near_misses_apart_and_merges_rewordings(tmp_path, e5):
     step = NearDuplicateFilter(DedupConfig(cache_dir=str(tmp_path / "c")), progress=False, embedder=e5)
     kept, rejected = step.process(near_rows())
@@ -261,6 +262,7 @@ def test_content_check_keeps_near_misses_apart_and_merges_rewordings(tmp_path, e
     assert summary["languages"]["de"]["content_groups"] == 2
 
 
+@pytest.mark.embedder
 def test_without_the_content_check_near_misses_are_merged(tmp_path, e5):
     # What issue 10 found: embeddings alone take the autumn and spring poems for one request.
     step = NearDuplicateFilter(

@@ -15,7 +15,7 @@ from tagengo.cli import main
 from tagengo.errors import InputError
 from tagengo.report.html import collect_sections, write_report
 
-pytestmark = pytest.mark.slow  # curate with the bundled embedder builds the fixture
+pytestmark = [pytest.mark.slow, pytest.mark.embedder]  # curate with the bundled embedder builds the fixture
 
 
 def _by_kind(root: Path) -> dict[str, list]:

@@ -27,6 +27,7 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.embedder
 def test_curate_through_ray_is_byte_identical_to_local(tmp_path: Path) -> None:
     cfg = preset_config(
         "default",
