@@ -386,3 +386,32 @@ def test_a_byte_order_mark_inside_a_text_is_content(tmp_path: Path) -> None:
     path.write_bytes(_line({"prompt": "\ufeffHallo, wie geht es dir?", "language": "de"}))
     _, records, bad, _ = _read_all(path)
     assert not bad and records[0].messages[0]["content"] == "\ufeffHallo, wie geht es dir?"
+
+
+def _truncated_parquet(path: Path, keep_bytes: int = 300) -> Path:
+    good = path.with_name("intact-" + path.name)
+    pq.write_table(pa.Table.from_pylist([_lmsys(i) for i in range(40)]), good)
+    path.write_bytes(good.read_bytes()[:keep_bytes])
+    good.unlink()
+    return path
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 4, 300])
+def test_a_truncated_parquet_input_is_one_sentence_naming_it(tmp_path: Path, keep_bytes: int) -> None:
+    path = _truncated_parquet(tmp_path / "t.parquet", keep_bytes)
+    with pytest.raises(InputError, match="not a readable Parquet file") as info:
+        _read_all(path)
+    assert str(info.value).startswith(f"{path}: ")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        _read_all(path, "lmsys")  # the format given: the damage is found when reading, not sniffing
+
+
+def test_a_folder_mixing_good_and_damaged_parts_names_the_damaged_one(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist([_lmsys(i) for i in range(12)]), folder / "a.parquet")
+    bad = _truncated_parquet(folder / "b.parquet")
+    pq.write_table(pa.Table.from_pylist([_lmsys(i) for i in range(12, 20)]), folder / "c.parquet")
+    with pytest.raises(InputError, match="not a readable Parquet file") as info:
+        _read_all(folder)
+    assert str(info.value).startswith(f"{bad}: ")

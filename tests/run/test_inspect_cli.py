@@ -79,3 +79,51 @@ def test_embedding_near_duplicates_group(tmp_path, capsys, monkeypatch):
         "near-duplicate of <id> (cosine # > #)": 4,
         "exact duplicate of <id> (same first user turn)": 2,
     }
+
+
+def test_a_missing_folder_or_a_file_is_said_so(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "nope")]) == 2
+    assert f"{tmp_path / 'nope'}: no such folder" in capsys.readouterr().err
+    (tmp_path / "f.parquet").write_bytes(b"x")
+    assert main(["inspect", str(tmp_path / "f.parquet")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["inspect", str(tmp_path / "empty")]) == 2
+    assert "not a complete tagengo dataset folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--rows", "-1"], ["--reasons", "-2"], ["--rows", "-1", "--reasons", "-2"]])
+def test_negative_counts_are_refused(tmp_path, capsys, args):
+    (tmp_path / "ds").mkdir()
+    code = main(["inspect", str(tmp_path / "ds"), *args])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"Invalid value for '{args[0]}'" in err and "x>=0" in err
+
+
+@pytest.mark.parametrize("part", ["data", "rejected"])
+def test_a_damaged_part_is_named(tmp_path, capsys, part):
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "dedup",
+                "--workers",
+                "1",
+                "--no-progress",
+                "--method",
+                "minhash",
+                "--input",
+                str(hex_ids_input(tmp_path)),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    damaged = out / part / "part-00000.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:200])
+    assert main(["inspect", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{damaged}: not a readable Parquet file" in err and "Traceback" not in err

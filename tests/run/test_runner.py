@@ -293,3 +293,30 @@ def test_a_run_that_keeps_nothing_writes_a_complete_folder(tmp_path: Path) -> No
         workers=1,
     )
     assert_complete_folder(res.out, kept=0, rejected=9, quarantined=0)
+
+
+def test_out_that_is_a_file_stops_before_any_work(tmp_path: Path) -> None:
+    import pytest
+
+    from tagengo.errors import ConfigError
+
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 10)
+    for out in (tmp_path / "f", tmp_path / "f" / "sub"):
+        (tmp_path / "f").write_text("not a folder")
+        with pytest.raises(ConfigError, match="not a folder"):
+            run(inp, out, Cfg(), workers=1)
+        assert (tmp_path / "f").read_text() == "not a folder"
+
+
+def test_worker_counts_below_one_are_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from tagengo.errors import ConfigError
+
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 10)
+    for workers in (0, -3):
+        with pytest.raises(ConfigError, match=f"--workers is {workers}; give 1 or more"):
+            run(inp, tmp_path / "out", Cfg(), workers=workers)
+        assert read_manifest(tmp_path / "out") is None

@@ -6,9 +6,10 @@ quirks included. docs/presets.md lists every difference and why the default diff
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tagengo.dedup.config import PRESETS as DEDUP_PRESETS
 from tagengo.dedup.config import DedupConfig
@@ -58,6 +59,18 @@ class AnonymisedConfig(_Cfg):
         default_factory=lambda: [r"(?<![A-Za-z0-9_])NAME_\d+(?![0-9])"],
         description="Regular expressions of the placeholders",
     )
+
+    @field_validator("patterns")
+    @classmethod
+    def _compilable(cls, value: list[str]) -> list[str]:
+        # Checked here, not when the filter is built in a worker: the user gets the option and
+        # the pattern in one sentence instead of a re.error traceback from the middle of a run.
+        for p in value:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"{p!r} is not a valid regular expression ({exc}); fix or quote it") from exc
+        return value
 
 
 class ModelMentionsConfig(_Cfg):

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tagengo.errors import BadRow, InputError
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
+from tagengo.io.parquet import iter_parquet_batches, read_parquet_schema
 from tagengo.io.text import strip_bom
 from tagengo.records import Quarantined, Record
 
@@ -153,12 +153,8 @@ def _json_array_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _parquet_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a broken footer
-        raise InputError(f"{path}: not a readable Parquet file ({exc}).") from exc
     first = 1
-    for k, batch in enumerate(pf.iter_batches(batch_size=chunk_rows)):
+    for k, batch in enumerate(iter_parquet_batches(path, chunk_rows)):
         yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, table=pa.Table.from_batches([batch]))
         first += batch.num_rows
 
@@ -269,7 +265,7 @@ def detect_format(path: Path) -> str:
     are JSON objects of no known shape). A file with no readable row at first is read as
     ``messages``: its lines end in the quarantine either way."""
     if path.suffix == ".parquet":
-        names = set(pq.read_schema(path).names)
+        names = set(read_parquet_schema(path).names)
         fmt = sniff_format(dict.fromkeys(names))
         if fmt is None:
             raise InputError(f"{path}: cannot tell the format from columns {sorted(names)}; pass --format.")

@@ -50,7 +50,10 @@ def stage_io_options(
             opts.insert(
                 4,
                 click.option(
-                    "--workers", type=int, default=None, help="Worker processes (default: one per core)."
+                    "--workers",
+                    type=click.IntRange(min=1),
+                    default=None,
+                    help="Worker processes, 1 or more (default: one per core).",
                 ),
             )
         if presets:

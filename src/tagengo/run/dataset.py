@@ -22,7 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tagengo.errors import InputError
+from tagengo.errors import ConfigError, InputError
+from tagengo.io.parquet import iter_parquet_batches, read_parquet
 from tagengo.records import RECORD_SCHEMA, Record, table_to_records
 
 MANIFEST = "manifest.json"
@@ -90,6 +91,25 @@ class PartWriter:
         self.rows += table.num_rows
 
 
+def check_out_folder(out: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Check that ``out`` can be (or already is) a folder before a stage writes into it.
+
+    Raises ``ConfigError`` naming ``option`` when ``out`` or one of its parents exists and is
+    not a folder (the OS would only say NotADirectoryError halfway through the run)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder; {option} names a folder for the output.")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{out}: {parent} is a file, not a folder; {option} must name a folder "
+                    "whose parents are folders."
+                )
+            break
+    return out
+
+
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     path = Path(folder) / MANIFEST
     if not path.exists():
@@ -108,7 +128,7 @@ def read_table(folder: str | os.PathLike[str], part: str = "data") -> pa.Table:
         if read_manifest(folder) is None:
             raise InputError(f"{folder}: not a tagengo dataset folder (no {MANIFEST}).")
         return RECORD_SCHEMA.empty_table()
-    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+    return pa.concat_tables([read_parquet(f) for f in files], promote_options="default")
 
 
 def iter_records(folder: str | os.PathLike[str], batch_size: int = 10_000) -> Iterator[Record]:
@@ -118,7 +138,7 @@ def iter_records(folder: str | os.PathLike[str], batch_size: int = 10_000) -> It
     if not files and read_manifest(folder) is None:
         raise InputError(f"{folder}: not a tagengo dataset folder (no {MANIFEST}).")
     for f in files:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size):
+        for batch in iter_parquet_batches(f, batch_size):
             yield from table_to_records(batch)
 
 

@@ -12,10 +12,20 @@ from tagengo.errors import InputError
 @click.command(context_settings={"max_content_width": 110})
 @click.argument("folder", type=click.Path())
 @click.option(
-    "--rows", "n_rows", type=int, default=5, show_default=True, help="Sample rows of data/ to show."
+    "--rows",
+    "n_rows",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Sample rows of data/ to show.",
 )
 @click.option(
-    "--reasons", "n_reasons", type=int, default=5, show_default=True, help="Top rejection reasons per step."
+    "--reasons",
+    "n_reasons",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Top rejection reasons per step.",
 )
 @click.option("--language", default=None, help="Show only rows of this language code.")
 def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> None:
@@ -29,6 +39,10 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     from tagengo.run.dataset import iter_records, read_manifest, read_table
     from tagengo.run.runner import StageResult
 
+    if not Path(folder).exists():
+        raise InputError(f"{folder}: no such folder. Give the --out folder of a tagengo stage.")
+    if not Path(folder).is_dir():
+        raise InputError(f"{folder}: is a file, not a folder. Give the --out folder of a tagengo stage.")
     manifest = read_manifest(folder)
     if manifest is None:
         raise InputError(f"{folder}: not a complete tagengo dataset folder (no manifest.json).")
@@ -63,9 +77,9 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
 
 def _row_ids(folder: str, part: str) -> set[str]:
     """The ids of one part of a dataset folder, reading only that column."""
-    import pyarrow.parquet as pq
+    from tagengo.io.parquet import read_parquet
 
     ids: set[str] = set()
     for f in sorted((Path(folder) / part).glob("part-*.parquet")):
-        ids.update(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+        ids.update(read_parquet(f, columns=["id"]).column("id").to_pylist())
     return ids

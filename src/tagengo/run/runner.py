@@ -34,10 +34,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
-import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from tagengo import __version__
+from tagengo.errors import ConfigError
+from tagengo.io.parquet import read_parquet
 from tagengo.io.source import Chunk, Source, parse_chunk
 from tagengo.records import (
     QUARANTINE_SCHEMA,
@@ -56,6 +57,7 @@ from tagengo.run.dataset import (
     SUBDIRS,
     PartWriter,
     atomic_write_json,
+    check_out_folder,
     read_manifest,
 )
 from tagengo.run.steps import Step
@@ -292,7 +294,7 @@ def _iter_chunk_tables(chunks_dir: Path, keys: list[str], kind: str) -> Iterator
     for key in keys:
         path = chunks_dir / f"{key}.{kind}.parquet"
         if path.exists():
-            yield pq.read_table(path)
+            yield read_parquet(path)
 
 
 def _package_versions() -> dict[str, str]:
@@ -345,7 +347,9 @@ def run_stage(
     ``executor="ray"`` runs the streaming steps in ``workers`` Ray Data actors instead (on the
     cluster at ``ray_address``, see :mod:`tagengo.run.ray_executor`); the outputs are the same.
     """
-    out = Path(out)
+    out = check_out_folder(out)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers is {workers}; give 1 or more worker processes (or leave it out).")
     say = log or (lambda msg: print(msg, file=sys.stderr))
     if progress is None:
         progress = sys.stderr.isatty()
@@ -520,4 +524,4 @@ def run_stage(
 
 def _iter_parts(directory: Path) -> Iterator[pa.Table]:
     for f in sorted(directory.glob("part-*.parquet")):
-        yield pq.read_table(f, columns=["language"])
+        yield read_parquet(f, columns=["language"])
