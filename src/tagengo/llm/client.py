@@ -96,19 +96,22 @@ class LLMClient:
         in a row failed for good, or every call of this batch used up its retries without an
         answer, however few): both after the calls in flight finished and were cached, with the
         finished answers in ``.responses``."""
-        return self._submit(self._chat_many(list(requests), desc))
+        return self._submit(self._chat_many(list(requests), desc, stop_when_down=True))
 
     async def achat_many(self, requests: list[ChatRequest], *, desc: str = "") -> list[ChatResponse]:
         """``chat_many`` for async callers (any event loop: the work runs on the client's)."""
         self._ensure_loop()
-        fut = asyncio.run_coroutine_threadsafe(self._chat_many(list(requests), desc), self._loop)
+        coro = self._chat_many(list(requests), desc, stop_when_down=True)
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return await asyncio.wrap_future(fut)
 
     def call_many(self, requests: list[EndpointRequest], *, desc: str = "") -> list[ChatResponse]:
         """``chat_many`` for other endpoints of the API (embeddings, moderations): the same cache,
         retries (Retry-After honoured), limits, budget and accounting. Each answer's JSON text is
-        in ``content``; a call that failed for good carries ``error``."""
-        return self._submit(self._chat_many(list(requests), desc))
+        in ``content``; a call that failed for good carries ``error`` (also when every call of
+        the batch found the server down: these callers stop on any failed call themselves, with a
+        message naming the endpoint)."""
+        return self._submit(self._chat_many(list(requests), desc, stop_when_down=False))
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         """One request (cache, retries and accounting as for ``chat_many``)."""
@@ -179,7 +182,7 @@ class LLMClient:
     # -- one chat_many ------------------------------------------------------------------------
 
     async def _chat_many(
-        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str
+        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str, *, stop_when_down: bool
     ) -> list[ChatResponse]:
         results: list[ChatResponse | None] = [None] * len(requests)
         where: dict[str, list[int]] = {}
@@ -262,7 +265,7 @@ class LLMClient:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        if not stop and made[0] >= 1 and made[1] == made[0]:
+        if stop_when_down and not stop and made[0] >= 1 and made[1] == made[0]:
             # Fewer calls than --abort-after-failures, and not one reached the server: rejecting
             # them would mark the rows finished, and a re-run would never ask again.
             last = next(r.error for r in reversed(results) if r is not None and r.error is not None)
@@ -274,7 +277,7 @@ class LLMClient:
 
     def _server_down(self, n: int, last: str | None) -> RunAborted:
         return RunAborted(
-            f"{n} calls in a row failed for good (last: {last}); "
+            f"{f'{n} calls in a row' if n > 1 else '1 call'} failed for good (last: {last}); "
             f"is the server at {self.model_id.split('@')[-1]} up? Finished calls are "
             "cached: re-run to resume."
         )
