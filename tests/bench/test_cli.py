@@ -96,3 +96,32 @@ def test_help_tells_the_truth_about_policies() -> None:
     assert "--runs" in answer and "--redo" in answer
     show = runner.invoke(command, ["show", "--help"]).output
     assert "--duplicates" in show
+
+
+def test_answer_against_a_down_server_stops_resumably_and_a_rerun_answers_everything(
+    tmp_path: Path, fake_server, capsys
+) -> None:
+    # Two questions, far under --llm-abort-after-failures: every call refused at connect must
+    # stop the run (exit 2, no answer file) rather than report "2 failed" and exit 0.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again at once: nothing listens there
+    data = tmp_path / "data"
+    assert CliRunner().invoke(command, ["init", str(data), "--languages", "de"]).exit_code == 0
+    bench = data / "de_tagengo_mini"
+    args = ["bench", "answer", str(bench), "--llm-backend", "openai", "--llm-model", "m", "--model-id", "m"]
+    args += ["--llm-cache-path", str(tmp_path / "c.sqlite"), "--first-n", "2"]
+    quick = ["--llm-max-attempts", "2", "--llm-backoff-base-s", "0.02", "--llm-backoff-max-s", "0.1"]
+    code = main([*args, *quick, "--llm-base-url", f"http://127.0.0.1:{port}/v1"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "calls in a row failed" in err and "re-run to resume" in err
+    assert not (bench / "model_answer" / "m.jsonl").exists()
+
+    server = fake_server()
+    assert main([*args, *quick, "--llm-base-url", server.url]) == 0, capsys.readouterr().err
+    rows = [json.loads(x) for x in (bench / "model_answer" / "m.jsonl").read_text().splitlines()]
+    assert [x["question_id"] for x in rows] == [1, 2]
+    assert all(t for x in rows for t in x["choices"][0]["turns"])

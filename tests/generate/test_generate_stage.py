@@ -205,3 +205,32 @@ def test_a_run_where_every_answer_is_rejected_writes_a_complete_folder(fake_serv
     empty = generate(res.out, tmp_path / "again", cfg, progress=False)
     assert_complete_folder(empty.out, kept=0, rejected=0, quarantined=0)
     assert server.stats.received == 5
+
+
+def test_a_down_server_stops_a_small_run_resumably_and_a_rerun_answers_every_row(
+    fake_server, prompts, tmp_path
+):
+    # 7 rows, far under --abort-after-failures (50): every call refused at connect must still
+    # stop the run (exit 2, nothing marked finished), not end as "kept 0, rejected 7" that a
+    # re-run would call up to date.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again at once: nothing listens there
+    src, out = prompts(7), tmp_path / "out"
+    common = ["--input", str(src), "--out", str(out), "--cache-path", str(tmp_path / "c.sqlite")]
+    quick = ["--model", "teacher", "--timeout-s", "1", "--backoff-base-s", "0.02", "--backoff-max-s", "0.1"]
+    down = _cli(*common, *quick, "--base-url", f"http://127.0.0.1:{port}/v1", "--max-attempts", "2")
+    assert down.returncode == 2, down.stderr
+    assert "7 calls in a row failed" in down.stderr and "re-run to resume" in down.stderr
+    assert "Traceback" not in down.stderr
+    assert not (out / "manifest.json").exists()
+    assert not list(out.glob("rejected/*.parquet"))
+
+    server = fake_server()
+    up = _cli(*common, *quick, "--base-url", server.url)
+    assert up.returncode == 0, up.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 7 and manifest["counts"]["rejected"] == 0
+    assert server.stats.received == 7

@@ -111,11 +111,21 @@ def test_a_request_error_is_not_retried_and_not_cached(fake_server, quick_config
 
 def test_transient_failures_give_up_after_max_attempts(fake_server, quick_config):
     server = fake_server(faults=FaultRates(rate_503=1.0))
-    with build_client(quick_config(server, max_attempts=3)) as client:
-        out = client.chat_many(_requests(2))
+    with build_client(quick_config(server, max_attempts=3)) as client, pytest.raises(RunAborted) as exc:
+        client.chat_many(_requests(2))
+    out = exc.value.responses  # not one call got an answer: the run stops, resumable
     assert [r.attempts for r in out] == [3, 3]
     assert all("HTTP 503" in r.error and "gave up after 3 attempts" in r.error for r in out)
     assert server.stats.received == 6
+
+
+def test_a_transient_failure_among_answers_only_rejects_its_row(fake_server, quick_config):
+    server = fake_server(faults=FaultRates(rate_503=0.5), seed=2)
+    with build_client(quick_config(server, max_attempts=1, abort_after_failures=50)) as client:
+        out = client.chat_many(_requests(12))
+    failed = [r for r in out if not r.ok]
+    assert failed and len(failed) < len(out)
+    assert all("HTTP 503" in r.error and "gave up after 1 attempts" in r.error for r in failed)
 
 
 def test_wrong_key_stops_the_run_with_a_hint_and_never_shows_the_key(fake_server, quick_config, monkeypatch):
@@ -143,6 +153,23 @@ def test_a_server_that_is_down_stops_the_run_after_failures_in_a_row(quick_confi
         client.chat_many(_requests(10))
     assert "3 calls in a row failed" in str(exc.value) and "cannot reach" in str(exc.value)
     assert sum(r is not None for r in exc.value.responses) == 3
+
+
+def test_a_down_server_stops_the_run_even_with_fewer_calls_than_abort_after_failures(
+    quick_config, fake_server
+):
+    # A small dataset: 3 calls, all refused at connect, far under --abort-after-failures. Rejecting
+    # them would mark the rows finished, and a re-run would never ask again.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = quick_config(fake_server(), base_url=f"http://127.0.0.1:{port}/v1", max_attempts=2)
+    assert cfg.abort_after_failures > 3
+    with build_client(cfg) as client, pytest.raises(RunAborted) as exc:
+        client.chat_many(_requests(3))
+    assert "3 calls in a row failed" in str(exc.value) and "cannot reach" in str(exc.value)
+    assert "re-run to resume" in str(exc.value)
+    assert [r.ok for r in exc.value.responses] == [False] * 3
 
 
 def test_concurrency_bounds_the_calls_in_flight(fake_server, quick_config):

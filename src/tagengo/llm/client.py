@@ -92,21 +92,26 @@ class LLMClient:
         """Answers in request order. Failed calls carry ``error``; nothing raises for a row.
 
         Raises ``BudgetExhausted`` when the budget stops the run and ``RunAborted`` when the
-        server refuses everything (bad key, unknown model, down): both after the calls in
-        flight finished and were cached, with the finished answers in ``.responses``."""
-        return self._submit(self._chat_many(list(requests), desc))
+        server refuses everything (bad key, unknown model, down: ``abort_after_failures`` calls
+        in a row failed for good, or every call of this batch used up its retries without an
+        answer, however few): both after the calls in flight finished and were cached, with the
+        finished answers in ``.responses``."""
+        return self._submit(self._chat_many(list(requests), desc, stop_when_down=True))
 
     async def achat_many(self, requests: list[ChatRequest], *, desc: str = "") -> list[ChatResponse]:
         """``chat_many`` for async callers (any event loop: the work runs on the client's)."""
         self._ensure_loop()
-        fut = asyncio.run_coroutine_threadsafe(self._chat_many(list(requests), desc), self._loop)
+        coro = self._chat_many(list(requests), desc, stop_when_down=True)
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return await asyncio.wrap_future(fut)
 
     def call_many(self, requests: list[EndpointRequest], *, desc: str = "") -> list[ChatResponse]:
         """``chat_many`` for other endpoints of the API (embeddings, moderations): the same cache,
         retries (Retry-After honoured), limits, budget and accounting. Each answer's JSON text is
-        in ``content``; a call that failed for good carries ``error``."""
-        return self._submit(self._chat_many(list(requests), desc))
+        in ``content``; a call that failed for good carries ``error`` (also when every call of
+        the batch found the server down: these callers stop on any failed call themselves, with a
+        message naming the endpoint)."""
+        return self._submit(self._chat_many(list(requests), desc, stop_when_down=False))
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         """One request (cache, retries and accounting as for ``chat_many``)."""
@@ -177,7 +182,7 @@ class LLMClient:
     # -- one chat_many ------------------------------------------------------------------------
 
     async def _chat_many(
-        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str
+        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str, *, stop_when_down: bool
     ) -> list[ChatResponse]:
         results: list[ChatResponse | None] = [None] * len(requests)
         where: dict[str, list[int]] = {}
@@ -199,6 +204,10 @@ class LLMClient:
 
         self._progress.add(desc, len(requests), n_cached, calls_needed=bool(todo))
         stop: list[RunAborted] = []
+        # Calls made in this batch, and those that never got a usable answer from the server
+        # (retries used up on connection errors, timeouts, 5xx, 429): if that is every call,
+        # the server is down, however few the calls were (see the end of this method).
+        made = [0, 0]
         pending = iter(todo)
 
         async def worker() -> None:
@@ -217,7 +226,7 @@ class LLMClient:
                     return
                 try:
                     async with self._sem:
-                        resp = await self._call(req)
+                        resp, gave_up = await self._call(req)
                 except FatalBackendError as e:
                     if not stop:
                         stop.append(RunAborted(self.backend.redact(str(e))))
@@ -230,19 +239,15 @@ class LLMClient:
                     r = resp if n == 0 else dataclasses.replace(resp, cached=True)
                     results[i] = r
                     self.accounting.record(r, self.model_name)
+                made[0] += 1
+                made[1] += gave_up
                 if resp.error is None:
                     self._failures_in_row = 0
                 else:
                     self._failed_calls += 1
                     self._failures_in_row += 1
                     if self._failures_in_row >= self.config.abort_after_failures and not stop:
-                        stop.append(
-                            RunAborted(
-                                f"{self._failures_in_row} calls in a row failed for good (last: {resp.error}); "
-                                f"is the server at {self.model_id.split('@')[-1]} up? Finished calls are "
-                                "cached: re-run to resume."
-                            )
-                        )
+                        stop.append(self._server_down(self._failures_in_row, resp.error))
                 for _ in where[key]:
                     self._progress.advance(
                         tok_s=self.accounting.tokens_per_s(),
@@ -260,10 +265,22 @@ class LLMClient:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        if stop_when_down and not stop and made[0] >= 1 and made[1] == made[0]:
+            # Fewer calls than --abort-after-failures, and not one reached the server: rejecting
+            # them would mark the rows finished, and a re-run would never ask again.
+            last = next(r.error for r in reversed(results) if r is not None and r.error is not None)
+            stop.append(self._server_down(made[0], last))
         if stop:
             stop[0].responses = results
             raise stop[0]
         return results  # type: ignore[return-value]
+
+    def _server_down(self, n: int, last: str | None) -> RunAborted:
+        return RunAborted(
+            f"{f'{n} calls in a row' if n > 1 else '1 call'} failed for good (last: {last}); "
+            f"is the server at {self.model_id.split('@')[-1]} up? Finished calls are "
+            "cached: re-run to resume."
+        )
 
     # -- budget ---------------------------------------------------------------------------------
 
@@ -294,7 +311,9 @@ class LLMClient:
 
     # -- one call, with retries -----------------------------------------------------------------
 
-    async def _call(self, req: ChatRequest) -> ChatResponse:
+    async def _call(self, req: ChatRequest) -> tuple[ChatResponse, bool]:
+        """The answer, and True when the call failed for good with retries used up (the server
+        never answered usefully), False when it answered or refused this one request."""
         cfg = self.config
         reserved_tokens = estimate_input_tokens(req) + req.max_tokens if self._limiter.active else 0
         attempt = 0
@@ -311,18 +330,18 @@ class LLMClient:
                 if reserved_tokens:
                     self._limiter.settle(reserved_tokens, 0)
                 if attempt >= cfg.max_attempts:
-                    return self._failed(f"{e} (gave up after {attempt} attempts)", attempt, first_start)
+                    return self._failed(f"{e} (gave up after {attempt} attempts)", attempt, first_start), True
                 delay = self._backoff(attempt, e.retry_after)
                 if e.rate_limited:
                     self._pause_until = max(self._pause_until, time.monotonic() + delay)
                 await asyncio.sleep(delay)
                 continue
             except RequestError as e:
-                return self._failed(str(e), attempt, first_start)
+                return self._failed(str(e), attempt, first_start), False
             except FatalBackendError:
                 raise
             except Exception as e:  # a bug or a backend surprise: reject the row, keep the run
-                return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start)
+                return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start), False
             resp.latency_s = time.perf_counter() - start
             resp.attempts = attempt
             # Chat calls only: moderation endpoints never report usage, and that is no surprise.
@@ -336,7 +355,7 @@ class LLMClient:
             resp.cost = self._cost(resp)
             if reserved_tokens:
                 self._limiter.settle(reserved_tokens, resp.input_tokens + resp.output_tokens)
-            return resp
+            return resp, False
 
     def _failed(self, error: str, attempts: int, start: float) -> ChatResponse:
         return ChatResponse(
