@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("tagengo.report.cli", "Write one self-contained HTML page about stage outputs."),
     "demo": (
         "tagengo.demo_cli",
-        "Run every stage on the bundled sample and model (offline, about 6 minutes).",
+        "Run every stage on the bundled sample and model (offline, about 2 minutes on 2 quiet cores).",
     ),
     "doctor": (
         "tagengo.doctor_cli",

@@ -1,4 +1,4 @@
-"""`tagengo demo`: the whole flow on the embedded defaults, offline, in about six minutes on 2 cores.
+"""`tagengo demo`: the whole flow on the embedded defaults, offline, in about two minutes on 2 quiet cores.
 
     bundled LMSYS-schema sample
       -> curate (steps 1-8, near-duplicates with the bundled multilingual e5 model)

@@ -61,7 +61,7 @@ def command(
     """Run the whole flow offline: curate -> mix -> generate -> export -> bench.
 
     Uses the bundled LMSYS-schema sample, the bundled multilingual e5 embedder and the bundled
-    SmolLM2-135M-Instruct (llama.cpp): about 6 minutes on 2 cores. The 135M model shows the flow,
+    SmolLM2-135M-Instruct (llama.cpp): about 2 minutes on 2 quiet cores. The 135M model shows the flow,
     not quality: its answers and grades mean nothing. With --base-url and --model the same flow
     runs with a real teacher and judge. Re-running reuses every finished stage and cached call.
     """
