@@ -44,6 +44,53 @@ def fake_server() -> Iterator[Callable[..., FakeChatServer]]:
         s.stop()
 
 
+# -- the scripted OpenAI-compatible server (reverse, translate) ---------------------------------
+
+
+@pytest.fixture
+def scripted() -> Any:
+    """The scripted server's module (its ``translate``, ``SENTENCES`` ... for expected values)."""
+    from servers import scripted_chat
+
+    return scripted_chat
+
+
+@pytest.fixture
+def scripted_server(scripted: Any) -> Iterator[Callable[..., Any]]:
+    """Factory: ``scripted_server(latency_s=0.0)`` -> a started ScriptedChatServer, stopped afterwards."""
+    servers: list[Any] = []
+
+    def start(**kw: Any) -> Any:
+        s = scripted.ScriptedChatServer(**kw).start()
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def llm_options(tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``llm_options(server, **overrides)`` -> config fields for a stage talking to ``server``."""
+
+    def make(server: Any, **kw: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "backend": "openai",
+            "model": "scripted",
+            "base_url": server.url,
+            "timeout_s": 10.0,
+            "max_attempts": 2,
+            "backoff_base_s": 0.01,
+            "concurrency": 8,
+            "cache_path": tmp_path / "cache.sqlite",
+        }
+        base.update(kw)
+        return base
+
+    return make
+
+
 # -- bundled models carry their marker ----------------------------------------------------
 
 
