@@ -70,8 +70,12 @@ def make_bench(root: Path, verdicts: int, models: int) -> Path:
     return bench
 
 
+SCRIPTED_JUDGE = Path(__file__).resolve().parent.parent / "tests" / "servers" / "scripted_judge.py"
+
+
 class ServerProcess:
-    """``python -m tagengo.bench.scripted_judge`` on a free port; counts calls via /stats."""
+    """``tests/servers/scripted_judge.py`` (a test server, run as a script) on a free port; counts
+    calls via /stats."""
 
     def __init__(self, latency: float) -> None:
         self.latency = latency
@@ -82,8 +86,7 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         cmd = [
             sys.executable,
-            "-m",
-            "tagengo.bench.scripted_judge",
+            str(SCRIPTED_JUDGE),
             "--port",
             str(self.port),
             "--latency",

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from servers.scripted_judge import ScriptedJudgeServer
 from tagengo.bench.config import JudgeConfig
-from tagengo.bench.scripted_judge import ScriptedJudgeServer
 from tagengo.llm import LLMConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"

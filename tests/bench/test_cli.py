@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from servers.scripted_judge import is_pairwise
 from tagengo.bench.cli import command
-from tagengo.bench.scripted_judge import is_pairwise
 from tagengo.cli import main
 
 

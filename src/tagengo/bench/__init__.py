@@ -13,6 +13,6 @@ Modules, in the order data flows through them:
   a verdict is reused by), and the language gate (``langgate``, ``languages``: curate's table);
 * ``scores`` (FastChat's show_result averages), ``stats`` (run medians, bootstrap, kappa,
   Spearman), ``agreement`` (human ratings), ``plots`` and ``show`` (tables and pictures);
-* ``scripted_judge``: an OpenAI-compatible judge server with scripted verdicts, for tests,
-  benchmarks and dry runs; ``cli``: the click group ``command``.
+* ``cli``: the click group ``command``. (The scripted judge server the tests and the benchmark
+  use lives in ``tests/servers/scripted_judge.py``: test servers do not ship with the package.)
 """

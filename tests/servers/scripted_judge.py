@@ -7,7 +7,7 @@ A script is a function ``messages -> reply text``. :func:`hashed_verdicts` is th
 plausible judge that grades 1-10 (or picks A/B/C for pairwise prompts) from a hash of the
 answer, so reruns agree and the scores vary.
 
-    python -m tagengo.bench.scripted_judge --port 8011 --latency 0.2
+    python tests/servers/scripted_judge.py --port 8011 --latency 0.2
 """
 
 from __future__ import annotations
