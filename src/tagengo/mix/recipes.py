@@ -212,29 +212,7 @@ class ParallelGroups(RecipeStep):
     name = "parallel_groups"
 
     def decide(self, cols: _Columns) -> list[str | None]:
-        key = self.cfg.group_key
-        groups = [meta_value(m, key) for m in cols.meta()]
-        members: dict[str, list[int]] = defaultdict(list)
-        for i, g in enumerate(groups):
-            if g is not None:
-                members[g].append(i)
-        out: list[str | None] = [
-            None if g is not None else f"no parallel-group id (meta.{key})" for g in groups
-        ]
-        required = set(self.cfg.languages) or {cols.languages[i] for idx in members.values() for i in idx}
-        required.discard(None)
-        candidates: list[str] = []
-        incomplete = 0
-        for g, idx in members.items():
-            missing = required - {cols.languages[i] for i in idx}
-            if missing and self.cfg.complete_groups:
-                incomplete += 1
-                shown = ",".join(sorted(missing)[:8]) + (" …" if len(missing) > 8 else "")
-                reason = f"parallel group {g} lacks {shown}"
-                for i in idx:
-                    out[i] = reason
-            else:
-                candidates.append(g)
+        groups, members, out, required, candidates, incomplete = _parallel_groups(cols, self.cfg)
         n = self.cfg.per_language
         sampled_out = 0
         if n is not None and len(candidates) > n:
@@ -253,6 +231,40 @@ class ParallelGroups(RecipeStep):
             "languages_required": sorted(required),
         }
         return out
+
+
+def _parallel_groups(
+    cols: _Columns, cfg: MixConfig
+) -> tuple[list[str | None], dict[str, list[int]], list[str | None], set[str], list[str], int]:
+    """Rows by parallel group, for the recipes that keep or deal whole groups.
+
+    Returns ``(groups, members, out, required, candidates, incomplete)``: each row's group id,
+    group -> row indices, the per-row reasons so far (rows without a group id are rejected;
+    with ``complete_groups`` so are the rows of a group lacking a required language), the
+    required languages (``--languages``, else every language among the grouped rows), the
+    groups still in play in first-seen order, and how many groups were incomplete."""
+    key = cfg.group_key
+    groups = [meta_value(m, key) for m in cols.meta()]
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        if g is not None:
+            members[g].append(i)
+    out: list[str | None] = [None if g is not None else f"no parallel-group id (meta.{key})" for g in groups]
+    required = set(cfg.languages) or {cols.languages[i] for idx in members.values() for i in idx}
+    required.discard(None)
+    candidates: list[str] = []
+    incomplete = 0
+    for g, idx in members.items():
+        missing = required - {cols.languages[i] for i in idx}
+        if missing and cfg.complete_groups:
+            incomplete += 1
+            shown = ",".join(sorted(missing)[:8]) + (" …" if len(missing) > 8 else "")  # type: ignore[type-var]
+            reason = f"parallel group {g} lacks {shown}"
+            for i in idx:
+                out[i] = reason
+        else:
+            candidates.append(g)
+    return groups, members, out, required, candidates, incomplete  # type: ignore[return-value]
 
 
 def _seeded_first(seed: int, items: list[str], n: int) -> set[str]:
@@ -277,29 +289,8 @@ class ParallelSampled(RecipeStep):
     name = "parallel_sampled"
 
     def decide(self, cols: _Columns) -> list[str | None]:
-        key = self.cfg.group_key
-        groups = [meta_value(m, key) for m in cols.meta()]
-        members: dict[str, list[int]] = defaultdict(list)
-        for i, g in enumerate(groups):
-            if g is not None:
-                members[g].append(i)
-        out: list[str | None] = [
-            None if g is not None else f"no parallel-group id (meta.{key})" for g in groups
-        ]
-        required = set(self.cfg.languages) or {cols.languages[i] for idx in members.values() for i in idx}
-        required.discard(None)
+        groups, members, out, required, candidates, incomplete = _parallel_groups(cols, self.cfg)
         order = sorted(required)  # type: ignore[type-var]
-        candidates: list[str] = []
-        incomplete = 0
-        for g, idx in members.items():
-            missing = required - {cols.languages[i] for i in idx}
-            if missing and self.cfg.complete_groups:
-                incomplete += 1
-                reason = f"parallel group {g} lacks {','.join(sorted(missing)[:8])}"  # type: ignore[type-var]
-                for i in idx:
-                    out[i] = reason
-            else:
-                candidates.append(g)
         dealt: Counter = Counter()
         kept_per_group: Counter = Counter()
         if candidates:
