@@ -13,7 +13,6 @@ docs/curate.md shows the figures.
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,23 +28,9 @@ def default_eval_path() -> Path:
 
 def load_eval_set(path: str | Path | None = None) -> list[dict[str, str]]:
     """The labelled rows; a bad line raises ValueError naming file, line and field."""
-    p = Path(path) if path else default_eval_path()
-    rows = []
-    with p.open(encoding="utf-8-sig") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{p}:{n}: not valid JSON ({exc.msg})") from exc
-            for key in ("language", "kind", "text"):
-                if not isinstance(row.get(key), str):
-                    raise ValueError(f"{p}:{n}: field {key!r} missing or not a string")
-            if row["kind"] not in KINDS:
-                raise ValueError(f"{p}:{n}: kind must be one of {', '.join(KINDS)}, not {row['kind']!r}")
-            rows.append(row)
-    return rows
+    from tagengo.io.text import read_labelled_jsonl
+
+    return read_labelled_jsonl(path or default_eval_path(), ("language", "kind", "text"), KINDS)
 
 
 def evaluate(cfg: LangIDConfig, rows: list[dict[str, str]] | None = None) -> dict[str, Any]:

@@ -29,7 +29,6 @@ Both report, per kind and per language, the share of pairs merged. ``tagengo ded
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -54,25 +53,9 @@ def calibration_dir() -> Path:
 
 def load_pairs(path: str | Path | None = None) -> list[dict[str, str]]:
     """The labelled pairs: dicts with ``lang``, ``kind``, ``a``, ``b``."""
-    p = Path(path) if path else calibration_dir() / "pairs.jsonl"
-    pairs = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{p}:{n}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{p}:{n}: expected a JSON object")
-            for key in ("lang", "kind", "a", "b"):
-                if not isinstance(row.get(key), str):
-                    raise ValueError(f"{p}:{n}: field {key!r} missing or not a string")
-            if row["kind"] not in KINDS:
-                raise ValueError(f"{p}:{n}: kind must be one of {', '.join(KINDS)}, not {row['kind']!r}")
-            pairs.append(row)
-    return pairs
+    from tagengo.io.text import read_labelled_jsonl
+
+    return read_labelled_jsonl(path or calibration_dir() / "pairs.jsonl", ("lang", "kind", "a", "b"), KINDS)
 
 
 def choose_threshold(positive: np.ndarray, negative: np.ndarray, step: float = 0.005) -> float:
