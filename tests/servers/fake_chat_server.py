@@ -30,13 +30,17 @@ import contextlib
 import hashlib
 import json
 import random
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+try:
+    from servers.loopback import LoopbackServer
+except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
+    from loopback import LoopbackServer
 
 TRANSIENT = ("429", "500", "503", "hang", "malformed", "drop")
 PERSISTENT = ("length", "empty", "400")
@@ -104,9 +108,13 @@ def _unit(h: str, salt: str) -> float:
     return int(hashlib.sha256((salt + h).encode()).hexdigest()[:12], 16) / float(1 << 48)
 
 
-class FakeChatServer:
+class FakeChatServer(LoopbackServer):
     """Run with ``start()`` (own thread and loop, port 0 = any free port) and ``stop()``,
     or as a context manager; ``url`` is the ``/v1`` base for ``--base-url``."""
+
+    thread_name = "fake-chat-server"
+    # A hang ends when the client gives up, as on a real server.
+    runner_options = {"handler_cancellation": True}
 
     def __init__(
         self,
@@ -121,7 +129,7 @@ class FakeChatServer:
         finish_spelling: dict[str, str] | None = None,
         usage: str = "full",
     ):
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.latency_s = latency_s
         self.faults = faults or FaultRates()
         self.rng = random.Random(seed)
@@ -132,13 +140,6 @@ class FakeChatServer:
             raise ValueError(f"usage must be full, none or null, not {usage!r}")
         self.usage = usage
         self.stats = ServerStats()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
 
     # -- app ---------------------------------------------------------------------------------
 
@@ -337,43 +338,6 @@ class FakeChatServer:
         assert request.transport is not None
         request.transport.abort()
         raise asyncio.CancelledError
-
-    # -- running -----------------------------------------------------------------------------
-
-    async def _serve(self) -> None:
-        # handler_cancellation: a hang ends when the client gives up, as on a real server;
-        # shutdown_timeout: stopping does not wait for hanging requests.
-        self._runner = web.AppRunner(
-            self.app(), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def start(self) -> FakeChatServer:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-chat-server", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=30)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self._loop.close()
-        self._loop = None
-
-    def __enter__(self) -> FakeChatServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

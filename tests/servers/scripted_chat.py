@@ -47,6 +47,11 @@ from typing import Any
 
 from aiohttp import web
 
+try:
+    from servers.loopback import LoopbackServer
+except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
+    from loopback import LoopbackServer
+
 SENTENCES = {
     "en": "This is a careful translation of the original text into the English language.",
     "de": "Dies ist eine sorgfältige Übersetzung des ursprünglichen Textes in die deutsche Sprache.",
@@ -118,24 +123,19 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class ScriptedChatServer:
+class ScriptedChatServer(LoopbackServer):
     """Start with ``.start()`` (or as a context manager); ``.url`` is the API root (…/v1)."""
+
+    thread_name = "scripted-chat"
 
     def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency_s = latency_s
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.received = 0
         self.completed: Counter = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
 
     @property
     def answers(self) -> int:
@@ -179,39 +179,11 @@ class ScriptedChatServer:
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response({"received": self.received, "answers": self.answers})
 
-    async def _serve(self) -> None:
+    def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/stats", self._stats)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def start(self) -> ScriptedChatServer:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="scripted-chat", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=30)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self._loop.close()
-        self._loop = None
-
-    def __enter__(self) -> ScriptedChatServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return app
 
 
 def main() -> None:

@@ -23,6 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
+try:
+    from servers.loopback import LoopbackServer
+except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
+    from loopback import LoopbackServer
+
 Script = Callable[[list[dict[str, str]]], str]
 
 
@@ -60,26 +65,20 @@ def hashed_verdicts(messages: list[dict[str, str]]) -> str:
     return f"The reply is adequate. Rating: [[{grade}]]"
 
 
-class ScriptedJudgeServer:
+class ScriptedJudgeServer(LoopbackServer):
     """``start()`` (own thread and event loop; port 0 picks a free one) and ``stop()``, or use as
     a context manager. ``url`` is the ``/v1`` base for ``--judge-base-url``."""
+
+    thread_name = "scripted-judge"
 
     def __init__(self, script: Script = hashed_verdicts, *, latency_s: float = 0.0, port: int = 0) -> None:
         self.script = script
         self.latency_s = latency_s
-        self.host = "127.0.0.1"
-        self.port = port
+        super().__init__("127.0.0.1", port)
         self.requests: list[dict[str, Any]] = []  # every request body received, in order
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
 
     @property
     def calls(self) -> int:
@@ -123,52 +122,11 @@ class ScriptedJudgeServer:
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response({"calls": self.calls, "max_in_flight": self.max_in_flight})
 
-    def start(self) -> ScriptedJudgeServer:
-        ready = threading.Event()
-
-        async def boot() -> None:
-            app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_post("/v1/chat/completions", self._chat)
-            app.router.add_get("/stats", self._stats)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(boot())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="scripted-judge", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("scripted judge server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-
-        async def down() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(down(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        loop.close()
-        self._loop = None
-
-    def __enter__(self) -> ScriptedJudgeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/stats", self._stats)
+        return app
 
 
 def main(argv: list[str] | None = None) -> None:
