@@ -1,0 +1,150 @@
+"""Shared plumbing for benchmarks that run *peers*: what a user would write instead of tagengo.
+
+Issue 15 asks every benchmark to run, in the same run, the tools or scripts a user would reach
+for instead (datatrove, a thread-pool script, the official ``openai`` client, faiss range
+search...), each installed into its own virtualenv so that its dependencies never leak into
+ours and its versions are the ones a user would get from PyPI today (pinned here so figures
+can be compared run to run).
+
+* :func:`peer_python` makes (once, cached) a virtualenv with the given requirements and
+  returns its interpreter.
+* :func:`timed_run` runs a command in its own process, as a user would, and returns its wall
+  time, the CPU time of the process and its children, and the peak RSS (sampled).
+* :func:`interleaved` runs several commands in turn, ``repeats`` rounds, so that load from
+  other work on the machine falls on every contender alike; it reports min and median.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+PEER_VENVS = Path(os.environ.get("TAGENGO_PEER_VENVS", Path.home() / ".cache" / "tagengo" / "peer-venvs"))
+
+
+def peer_python(name: str, requirements: Sequence[str]) -> Path:
+    """Return the interpreter of a virtualenv holding ``requirements`` (pip specifiers).
+
+    The venv lives in ``$TAGENGO_PEER_VENVS/<name>-<hash of requirements>`` (default
+    ``~/.cache/tagengo/peer-venvs``) and is built once; a half-built one is rebuilt.
+    Raises ``subprocess.CalledProcessError`` when pip cannot install a requirement.
+    """
+    digest = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:10]
+    root = PEER_VENVS / f"{name}-{digest}"
+    python = root / "bin" / "python"
+    ready = root / ".ready"
+    if not ready.exists():
+        print(f"[peers] building venv {root} ({', '.join(requirements)})", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(root)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
+            check=True,
+        )
+        ready.write_text("\n".join(requirements) + "\n")
+    return python
+
+
+@dataclass
+class RunFigures:
+    """One run of a command: wall seconds, CPU seconds (process tree), peak RSS in MiB."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def timed_run(
+    cmd: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    check: bool = True,
+    poll_s: float = 0.05,
+) -> RunFigures:
+    """Run ``cmd`` in its own process; measure wall, CPU (with children) and peak RSS.
+
+    CPU is the sum of user+system time of the process and every descendant seen while
+    polling plus what the kernel reports for reaped children (``RUSAGE_CHILDREN`` delta).
+    Raises ``RuntimeError`` with the command's stderr tail when it fails and ``check`` is set.
+    """
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        list(map(str, cmd)),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    ps = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            rss = ps.memory_info().rss
+            for child in ps.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    rss += child.memory_info().rss
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(poll_s)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{err[-3000:]}")
+    return RunFigures(wall, cpu, peak / 2**20, proc.returncode, out, err)
+
+
+@dataclass
+class Contender:
+    """A named way of doing the work; ``run()`` returns its figures for one round."""
+
+    name: str
+    run: Callable[[], RunFigures]
+    results: list[RunFigures] = field(default_factory=list)
+
+    @property
+    def min_wall(self) -> float:
+        return min(r.wall_s for r in self.results)
+
+    @property
+    def median_wall(self) -> float:
+        return statistics.median(r.wall_s for r in self.results)
+
+
+def interleaved(contenders: Sequence[Contender], repeats: int = 3) -> list[Contender]:
+    """Run every contender once per round, ``repeats`` rounds; results kept on each."""
+    for round_no in range(repeats):
+        for c in contenders:
+            figures = c.run()
+            c.results.append(figures)
+            print(
+                f"[round {round_no + 1}/{repeats}] {c.name}: {figures.wall_s:.2f} s wall, "
+                f"{figures.cpu_s:.2f} s CPU, {figures.peak_rss_mib:.0f} MiB",
+                file=sys.stderr,
+            )
+    return list(contenders)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average, to print next to figures taken on a shared machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
