@@ -320,3 +320,33 @@ def test_worker_counts_below_one_are_refused(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=f"--workers is {workers}; give 1 or more"):
             run(inp, tmp_path / "out", Cfg(), workers=workers)
         assert read_manifest(tmp_path / "out") is None
+
+
+def test_out_that_holds_the_input_is_refused_and_the_input_survives(tmp_path: Path) -> None:
+    """`mix --input D --out D` (or any --out above the input) must not overwrite what it reads."""
+    import pytest
+
+    from tagengo.errors import ConfigError
+
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 10)
+    first = run(inp, tmp_path / "d", Cfg(), workers=1)
+    dataset_bytes = {p: p.read_bytes() for p in first.out.rglob("*.parquet")}
+    assert dataset_bytes
+    # the dataset folder itself, the folder above it, and the folder that holds a JSONL input
+    for source, out in ((first.out, first.out), (first.out, tmp_path), (inp, tmp_path)):
+        with pytest.raises(ConfigError, match="would overwrite the input"):
+            run_stage(stage="test", config=Cfg(), source=open_source(source), steps=steps_for(Cfg()), out=out)
+    assert {p: p.read_bytes() for p in first.out.rglob("*.parquet")} == dataset_bytes
+    assert inp.exists()
+    # a sibling folder is fine
+    assert read_manifest(
+        run_stage(
+            stage="test",
+            config=Cfg(),
+            source=open_source(first.out),
+            steps=steps_for(Cfg()),
+            out=tmp_path / "e",
+            workers=1,
+        ).out
+    )

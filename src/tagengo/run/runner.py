@@ -322,6 +322,17 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _check_out_is_not_input(out: Path, source: Source) -> None:
+    """Refuse an ``--out`` folder that holds the input: the stage would overwrite what it reads."""
+    where = out.resolve()
+    for f in source.files:
+        if where == f.resolve() or where in f.resolve().parents:
+            raise ConfigError(
+                f"--out {out} holds the input file {f}: writing the output there would overwrite "
+                "the input. Give --out a new folder."
+            )
+
+
 def run_stage(
     *,
     stage: str,
@@ -348,6 +359,7 @@ def run_stage(
     cluster at ``ray_address``, see :mod:`tagengo.run.ray_executor`); the outputs are the same.
     """
     out = check_out_folder(out)
+    _check_out_is_not_input(out, source)
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers is {workers}; give 1 or more worker processes (or leave it out).")
     say = log or (lambda msg: print(msg, file=sys.stderr))
