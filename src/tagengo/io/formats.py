@@ -77,6 +77,36 @@ def _check_messages(messages: list[dict[str, str]], field: str) -> list[dict[str
     return messages
 
 
+def _content_text(message: dict, content_key: str, where: str) -> Any:
+    """A message's text: a string, or OpenAI's list of content parts when every part is text.
+
+    Parts of another type (``image_url``, ``input_audio``...) would be lost from a text-only
+    dataset, so such a row is quarantined with the part named; so is a turn that only calls
+    tools (``content: null`` with ``tool_calls``).
+    """
+    content = message.get(content_key)
+    field_name = f"{where}.{content_key}"
+    if content is None and message.get("tool_calls"):
+        raise BadRow(f"{where} is a tool call with no text (tool use is not supported)", field_name)
+    if not isinstance(content, list):
+        return content
+    texts = []
+    for j, part in enumerate(content):
+        if not isinstance(part, dict):
+            raise BadRow(
+                f"{field_name} should be a string or a list of content parts "
+                f'({{"type": "text", "text": ...}}), got a list holding {_kind(part)}',
+                field_name,
+            )
+        kind = part.get("type")
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+            continue
+        what = f"a '{kind}' part" if isinstance(kind, str) else "a part without type 'text'"
+        raise BadRow(f"{field_name}[{j}] is {what}; only text content is supported", f"{field_name}[{j}]")
+    return "\n".join(texts)
+
+
 def _role_content_list(obj: dict, key: str, role_key: str, content_key: str, role_map: dict | None) -> list:
     raw = _require(obj, key, list, "a list of messages")
     out = []
@@ -90,7 +120,7 @@ def _role_content_list(obj: dict, key: str, role_key: str, content_key: str, rol
         norm = (role_map or {}).get(role.lower(), role.lower() if role_map is None else None)
         if norm not in ("system", "user", "assistant"):
             raise BadRow(f"{where}.{role_key} has unknown role '{role[:40]}'", f"{where}.{role_key}")
-        content = _check_text(m.get(content_key), f"{where}.{content_key}")
+        content = _check_text(_content_text(m, content_key, where), f"{where}.{content_key}")
         out.append({"role": norm, "content": content})
     return _check_messages(out, key)
 
