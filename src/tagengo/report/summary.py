@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +29,49 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
         f"kept [bold]{c['kept']:,}[/] rows in {langs} languages; rejected {c['rejected']:,}; "
         f"quarantined {c['quarantined']:,} unreadable lines; {m['duration_s']:.1f} s"
     )
+    if c["quarantined"]:
+        for line in quarantine_digest(result.out, m):
+            console.print(line, markup=False)
     console.print(
         f"→ {result.out}/ (data/, rejected/, funnel.md, languages.md, languages.png, manifest.json)"
     )
+
+
+def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
+    """The most common quarantine reasons, and a hint when the rows look like another format.
+
+    A wrong ``--format`` quarantines every row for a missing field; the first unreadable row's
+    keys usually say which format was meant (:func:`tagengo.io.formats.sniff_format`).
+    """
+    import glob
+    from collections import Counter
+
+    import orjson
+    import pyarrow.parquet as pq
+
+    from tagengo.io.formats import sniff_format
+
+    files = sorted(glob.glob(str(out / "quarantine" / "*.parquet")))
+    if not files:
+        return []
+    reasons: Counter[str] = Counter()
+    first_raw = None
+    for f in files:
+        table = pq.read_table(f, columns=["reason", "raw"])
+        reasons.update(table.column("reason").to_pylist())
+        if first_raw is None:
+            first_raw = next((r for r in table.column("raw").to_pylist() if r), None)
+    lines = [f"  {n:,} × {reason}" for reason, n in reasons.most_common(top)]
+    given = (manifest.get("input") or {}).get("format")
+    if first_raw is not None and given:
+        try:
+            obj = orjson.loads(first_raw)
+        except orjson.JSONDecodeError:
+            obj = None
+        looks = sniff_format(obj) if isinstance(obj, dict) else None
+        if looks and looks != given and manifest["counts"]["kept"] + manifest["counts"]["rejected"] == 0:
+            lines.append(
+                f"hint: every row was unreadable as --format {given}; the rows look like "
+                f"'{looks}' (leave --format out to detect it, or pass --format {looks})."
+            )
+    return lines

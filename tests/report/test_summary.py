@@ -1,0 +1,51 @@
+"""The summary a stage prints: quarantine reasons and the hint for a wrong --format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from tagengo.mix.stage import mix
+from tagengo.report.summary import print_stage_summary
+
+
+def _lmsys_rows(path: Path, n: int) -> Path:
+    rows = [
+        {
+            "conversation_id": f"c{i}",
+            "conversation": [
+                {"role": "user", "content": f"question {i}"},
+                {"role": "assistant", "content": "a"},
+            ],
+            "language": "English",
+        }
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _printed(result) -> str:
+    console = Console(record=True, width=200)
+    print_stage_summary(result, console)
+    return console.export_text()
+
+
+def test_a_wrong_format_names_the_reason_and_the_format_the_rows_look_like(tmp_path: Path) -> None:
+    inp = _lmsys_rows(tmp_path / "log.jsonl", 6)
+    text = _printed(mix(inp, tmp_path / "out", input_format="sharegpt", workers=1, progress=False))
+    assert "quarantined 6 unreadable lines" in text
+    assert "6 × missing field 'conversations' (a list of messages)" in text
+    assert "the rows look like 'lmsys'" in text and "--format lmsys" in text
+
+
+def test_no_hint_when_some_rows_were_readable_or_the_format_was_detected(tmp_path: Path) -> None:
+    inp = _lmsys_rows(tmp_path / "log.jsonl", 4)
+    with inp.open("a") as fh:
+        fh.write("{broken\n")
+    text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
+    assert "quarantined 1 unreadable lines" in text
+    assert "1 × invalid JSON" in text
+    assert "hint:" not in text
