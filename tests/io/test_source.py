@@ -61,7 +61,7 @@ BAD_LINES = [
     (
         "lone surrogate",
         b'{"conversation_id": "x", "conversation": [{"role": "user", "content": "\\ud800"}]}\n',
-        "UTF-8",
+        "unpaired UTF-16 surrogate escape",
         None,
     ),
     ("blank line", b"   \n", "blank line", None),

@@ -208,9 +208,12 @@ def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, 
             obj = _decode(raw)
         except Exception as exc:  # orjson.JSONDecodeError, also for invalid UTF-8 and lone surrogates
             msg = str(exc)
-            reason = (
-                "invalid UTF-8" if "utf-8" in msg.lower() or "surrogate" in msg.lower() else "invalid JSON"
-            )
+            if "utf-8" in msg.lower():
+                reason = "invalid UTF-8"
+            elif "surrogate" in msg.lower():  # a \\ud800 escape with no pair: not a Unicode character
+                reason = "invalid JSON string (an unpaired UTF-16 surrogate escape)"
+            else:
+                reason = "invalid JSON"
             bad.append(Quarantined(chunk.file, lineno, f"{reason}: {msg}", None, _raw_text(raw, None)))
             continue
         yield lineno, obj, raw
