@@ -223,6 +223,18 @@ def test_unlabelled_row_gets_confident_detection() -> None:
     assert not kept(LanguageIDFilter(DEFAULT.langid), rec("ok ok 123", language=None, label=None))
 
 
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [("", "en"), ("   \n\t", "de"), ("", None)],
+)
+def test_a_prompt_with_no_text_is_rejected_for_that_not_for_a_confidence(prompt: str, language) -> None:
+    step = LanguageIDFilter(DEFAULT.langid)
+    step.setup()
+    kept_rows, rejected = step.process([rec(prompt, language, label=None if language is None else "x")])
+    assert kept_rows == []
+    assert rejected[0].reason == "language ID: the prompt is empty (no text to identify)"
+
+
 # --- 6. length -----------------------------------------------------------------------------
 
 TOK = TokenCounter()

@@ -182,6 +182,9 @@ class LanguageIDFilter(BatchFilter):
         out: list[tuple[bool, str]] = []
         for row in batch:
             line = detector_text(row.first_user(), cfg.strip_code, cfg.strip_technical)
+            if not line.strip():  # lid.176 still answers for "" (en 0.12): name the real fault
+                out.append((False, "language ID: the prompt is empty (no text to identify)"))
+                continue
             pred = lid.predict(line, 1)
             want = row.language
             if want is None:
