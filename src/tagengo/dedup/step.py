@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from tagengo.dedup.approx import approx_decide, approx_nearest_neighbour_similarity, check_decisions
 from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.dedup.config import DedupConfig
 from tagengo.dedup.content import content_key
 from tagengo.dedup.decide import Decisions, decide_in_groups
-from tagengo.dedup.embedders import Embedder
+from tagengo.dedup.embedders import Embedder, EmbedWorker
 from tagengo.dedup.minhash import minhash_decide
 from tagengo.dedup.search import exact_decide, nearest_neighbour_similarity
 from tagengo.dedup.thresholds import default_threshold
@@ -99,6 +101,8 @@ class NearDuplicateFilter(GlobalStep):
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.report_dir = Path(report_dir) if report_dir else None
         self._embedder = embedder
+        self._embedder_given = embedder is not None  # then never rebuilt elsewhere from the config
+        self._embed_pids: set[int] = set()
         self._threshold: float | None = None
         self._threshold_source = ""
         self._summary: dict[str, Any] = {}
@@ -131,6 +135,25 @@ class NearDuplicateFilter(GlobalStep):
     def embedder(self) -> Embedder | None:
         return self._embedder
 
+    # -- embedding elsewhere ------------------------------------------------------------
+
+    @property
+    def _remote_embed_on(self) -> bool:
+        """Embed through the executor's workers (set by the runner under --executor ray); an
+        embedder handed in by the caller is used as it is, in this process."""
+        return self.batch_map is not None and not self._embedder_given
+
+    def _remote_embed(self, texts: list[str], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Embed ``texts`` in the executor's workers, one embedder built per worker from the
+        config; yield (positions, vectors) per batch as they come back. Only the vectors
+        travel: the search and the decisions stay here, over all of a language's prompts."""
+        table = pa.table(
+            {"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": pa.array(texts, pa.string())}
+        )
+        for out in self.batch_map.map_batches(EmbedWorker, (self.config.embedder,), table, batch_size):
+            self._embed_pids.update(int(p) for p in out["pid"])
+            yield out["i"], out["vector"]
+
     # -- the step ---------------------------------------------------------------------
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
@@ -149,6 +172,7 @@ class NearDuplicateFilter(GlobalStep):
         langs: dict[str, Any] = {}
         timing = {"embed_s": 0.0, "search_s": 0.0, "minhash_s": 0.0}
         emb_counts = {"cached": 0, "embedded": 0}
+        self._embed_pids = set()
         bar = _Bar(self.progress)
         cache = None
         if self.uses_embeddings and cfg.cache:
@@ -179,7 +203,14 @@ class NearDuplicateFilter(GlobalStep):
                     "threshold": self._threshold,
                     "threshold_source": self._threshold_source,
                     "content_check": cfg.content_check,
-                    "embeddings": emb_counts,
+                    "embeddings": {
+                        **emb_counts,
+                        **(
+                            {"embedded_by": repr(self.batch_map), "processes": len(self._embed_pids)}
+                            if self._remote_embed_on
+                            else {}
+                        ),
+                    },
                 }
                 if self.uses_embeddings
                 else {}
@@ -240,6 +271,7 @@ class NearDuplicateFilter(GlobalStep):
                 cache,
                 batch_size=cfg.embedder.batch_size,
                 progress=bar.task(f"dedup {lang}: embedding", len(alive)),
+                remote=self._remote_embed if self._remote_embed_on else None,
             )
             timing["embed_s"] += time.perf_counter() - t0
             for k in emb_counts:

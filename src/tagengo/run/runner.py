@@ -449,6 +449,15 @@ def run_stage(
     for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
         quar_w.write(t)
     if global_steps:
+        # Under Ray a global step may map its per-row work (the dedup step's embedding) through
+        # the actors; its decisions stay here, over all survivors in order.
+        batch_map = None
+        if executor == "ray":
+            from tagengo.run.ray_executor import RayBatchMap
+
+            batch_map = RayBatchMap(n_workers, ray_address)
+        for step in global_steps:
+            step.batch_map = batch_map
         tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
         survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
         say(f"{stage}: {survivors.num_rows:,} rows through {', '.join(s.name for s in global_steps)} ...")
