@@ -26,8 +26,11 @@ whose workers need tagengo installed at the same version.
 from __future__ import annotations
 
 import copy
+import itertools
+import os
 import pickle
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tagengo.errors import ConfigError
@@ -106,6 +109,9 @@ def _connect(address: str | None) -> Any:
     ray = _import_ray()
     if not ray.is_initialized():
         _check_reachable(address)
+        # No usage report to Ray's servers from a run of ours unless the user asks for it (and no
+        # attempt to reach the internet from a machine that has none).
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             ray.init(
                 address=address,
@@ -145,10 +151,26 @@ def map_chunks(
     chunk's result (the runner's ``_ChunkResult``) as it comes back, in no particular order.
 
     Raises :class:`ConfigError` when Ray is not installed or the cluster cannot be reached."""
-    blobs = [{"chunk": pickle.dumps(c)} for c in chunks]
-    if not blobs:
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:  # nothing left to do (a resumed run): no need for Ray at all
         return
-    ray = _connect(address)
+
+    def pickled() -> list[dict[str, bytes]]:
+        return [{"chunk": pickle.dumps(c)} for c in itertools.chain([first], chunks)]
+
+    if _import_ray().is_initialized():
+        blobs = pickled()
+        ray = _connect(address)
+    else:
+        # Ray's start-up (GCS, raylet, worker processes: seconds) mostly waits on other processes;
+        # the driver reads and pickles the input meanwhile, in a thread.
+        with ThreadPoolExecutor(1, thread_name_prefix="tagengo-read") as pool:
+            reading = pool.submit(pickled)
+            try:
+                ray = _connect(address)
+            finally:
+                blobs = reading.result()
     size = max(1, min(actors, len(blobs)))
     ds = ray.data.from_items(blobs, override_num_blocks=len(blobs))
     out = ds.map_batches(
