@@ -6,9 +6,11 @@ For each language (rows with different ``language`` are never compared), in inpu
    settled without a model (their vector would be the same, so the outcome is the same
    under both semantics: see ``_settle_copies``); only distinct prompts go further;
 2. **MinHash** (``method`` minhash or both): lexical near-duplicates on character n-grams;
-3. **embeddings** (``method`` embedding or both): embed the first user turn (cached),
-   then exact blocked search, or approximate k-means-cell search for languages above
-   ``approx_above`` rows (``search auto``), with its agreement measured on a sample.
+3. **embeddings** (``method`` embedding or both): embed the first user turn (cached; under
+   ``--executor ray`` the prompts missing from the cache are embedded in Ray Data actors, one
+   embedder each, through ``batch_map``, and only the vectors come back), then exact blocked
+   search, or approximate k-means-cell search for languages above ``approx_above`` rows
+   (``search auto``), with its agreement measured on a sample, in this process.
 
 Every dropped row becomes a Rejection whose reason names the row it duplicates and the
 similarity; ``meta`` gets ``dup_of`` (that row's id), ``similarity`` and ``dedup_by``.

@@ -15,8 +15,12 @@
   every chunk is back, over the survivors in chunk-key order, then row order: the same input
   in the same order as the local runner gives them, hence the same decisions. They are exact
   because they are not split: a cap or a duplicate pair spans chunks, so no per-chunk rule
-  could decide it. The dedup step embeds inside the driver too (its vectors are cached on
-  disk; see docs/ray.md for distributing the embedding).
+  could decide it.
+* **A global step's per-row work** goes out through :class:`RayBatchMap`, which the runner
+  sets on every global step: the dedup step sends the prompts missing from its embedding
+  cache to actors that each build one embedder, gets the vectors back (with their positions)
+  and merges them into the cache and into its matrix in input order; the search and the
+  decisions then run in the driver over all of them (docs/ray.md).
 
 Ray is the optional extra ``ray`` (``pip install 'tagengo[ray]'``). ``address``: None starts
 (or joins) a Ray instance on this machine; ``"auto"`` or ``"ray://host:10001"`` joins a cluster,
