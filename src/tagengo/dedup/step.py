@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,22 @@ def _first_occurrences(texts: list[str]) -> tuple[list[int], np.ndarray]:
             firsts.append(i)
         which[i] = u
     return firsts, which
+
+
+@dataclass
+class _Language:
+    """One language's distinct prompts, their outcomes so far and the ones still alive."""
+
+    texts: list[str]
+    firsts: list[int]
+    which: np.ndarray
+    uniq: list[str]
+    u_kept: np.ndarray  # per distinct prompt: kept so far
+    u_dup: np.ndarray  # ... else the distinct prompt it duplicates,
+    u_sim: np.ndarray  # ... how similar,
+    u_by: np.ndarray  # ... and which pass found it
+    stats: dict[str, Any]
+    alive: np.ndarray  # distinct prompts left for the embedding pass
 
 
 class NearDuplicateFilter(GlobalStep):
@@ -180,10 +196,27 @@ class NearDuplicateFilter(GlobalStep):
         if self.uses_embeddings and cfg.cache:
             cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
         try:
-            for lang, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            order = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+            prepared = {lang: self._prepare_language([batch[i] for i in idx], timing) for lang, idx in order}
+            # Locally each language is embedded in turn (only one language's vectors in memory);
+            # through the executor all at once, so that its actors start once.
+            vectors: dict[str, np.ndarray] = {}
+            if self.uses_embeddings and self._remote_embed_on:
+                vectors = self._embed_all(prepared, cache, bar, timing, emb_counts)
+            for lang, idx in order:
                 rows = [batch[i] for i in idx]
-                stats = self._dedup_language(lang, rows, dropped, idx, cache, bar, timing, emb_counts)
-                langs[lang] = stats
+                langs[lang] = self._dedup_language(
+                    lang,
+                    prepared.pop(lang),
+                    rows,
+                    dropped,
+                    idx,
+                    cache,
+                    bar,
+                    timing,
+                    emb_counts,
+                    vectors.pop(lang, None),
+                )
             for lang, k in no_prompt.items():
                 stats = langs.setdefault(lang, {"in": 0, "removed": 0, "kept": 0})
                 stats["in"] += k
@@ -225,17 +258,9 @@ class NearDuplicateFilter(GlobalStep):
             self.write_report(self.report_dir)
         return kept, rejected
 
-    def _dedup_language(
-        self,
-        lang: str,
-        rows: list[Record],
-        dropped: dict[int, Rejection],
-        positions: list[int],
-        cache: EmbeddingCache | None,
-        bar: _Bar,
-        timing: dict[str, float],
-        emb_counts: dict[str, int],
-    ) -> dict[str, Any]:
+    def _prepare_language(self, rows: list[Record], timing: dict[str, float]) -> _Language:
+        """A language's distinct prompts and what MinHash decided: the prompts still alive are
+        the ones to embed."""
         cfg = self.config
         texts = [r.first_user() for r in rows]
         firsts, which = _first_occurrences(texts)
@@ -263,21 +288,68 @@ class NearDuplicateFilter(GlobalStep):
             self._apply(d, alive, u_kept, u_dup, u_sim, u_by, "minhash")
             stats["minhash_removed"] = d.n_removed
             alive = alive[d.kept]
+        return _Language(texts, firsts, which, uniq, u_kept, u_dup, u_sim, u_by, stats, alive)
 
+    def _embed_all(
+        self,
+        prepared: dict[str, _Language],
+        cache: EmbeddingCache | None,
+        bar: _Bar,
+        timing: dict[str, float],
+        emb_counts: dict[str, int],
+    ) -> dict[str, np.ndarray]:
+        """Every language's alive prompts in one pass through the executor's workers: one pool
+        of actors, each building its embedder once, rather than one pool per language."""
+        texts = [p.uniq[i] for p in prepared.values() for i in p.alive]
+        t0 = time.perf_counter()
+        vecs, counts = embed_texts(
+            self._embedder,
+            texts,
+            cache,
+            batch_size=self.config.embedder.batch_size,
+            progress=bar.task("dedup: embedding", len(texts)),
+            remote=self._remote_embed,
+        )
+        timing["embed_s"] += time.perf_counter() - t0
+        for k in emb_counts:
+            emb_counts[k] += counts[k]
+        out, start = {}, 0
+        for lang, p in prepared.items():
+            out[lang] = vecs[start : start + len(p.alive)]
+            start += len(p.alive)
+        return out
+
+    def _dedup_language(
+        self,
+        lang: str,
+        prep: _Language,
+        rows: list[Record],
+        dropped: dict[int, Rejection],
+        positions: list[int],
+        cache: EmbeddingCache | None,
+        bar: _Bar,
+        timing: dict[str, float],
+        emb_counts: dict[str, int],
+        vecs: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """Embed (unless ``vecs`` were made already), search, decide, and settle exact copies."""
+        cfg = self.config
+        firsts, which, uniq, alive, stats = prep.firsts, prep.which, prep.uniq, prep.alive, prep.stats
+        u_kept, u_dup, u_sim, u_by = prep.u_kept, prep.u_dup, prep.u_sim, prep.u_by
         if self.uses_embeddings and len(alive) > 0:
             assert self._embedder is not None and self._threshold is not None
-            t0 = time.perf_counter()
-            vecs, counts = embed_texts(
-                self._embedder,
-                [uniq[i] for i in alive],
-                cache,
-                batch_size=cfg.embedder.batch_size,
-                progress=bar.task(f"dedup {lang}: embedding", len(alive)),
-                remote=self._remote_embed if self._remote_embed_on else None,
-            )
-            timing["embed_s"] += time.perf_counter() - t0
-            for k in emb_counts:
-                emb_counts[k] += counts[k]
+            if vecs is None:
+                t0 = time.perf_counter()
+                vecs, counts = embed_texts(
+                    self._embedder,
+                    [uniq[i] for i in alive],
+                    cache,
+                    batch_size=cfg.embedder.batch_size,
+                    progress=bar.task(f"dedup {lang}: embedding", len(alive)),
+                )
+                timing["embed_s"] += time.perf_counter() - t0
+                for k in emb_counts:
+                    emb_counts[k] += counts[k]
             t0 = time.perf_counter()
             tick = bar.task(f"dedup {lang}: search", len(alive))
             modes: set[str] = set()
