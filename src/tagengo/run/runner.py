@@ -395,7 +395,7 @@ def run_stage(
         step.setup()
     bar = _Progress(progress, f"{stage}: reading + filtering", None)
     try:
-        if executor == "ray":
+        if executor == "ray" and streaming:
             from tagengo.run.ray_executor import map_chunks
 
             for res in map_chunks(
@@ -410,7 +410,9 @@ def run_stage(
                 d = _write_chunk(chunks_dir, res)
                 done[d["key"]] = d
                 bar.advance(d["read"] + d["quarantined"])
-        elif n_workers <= 1:
+        elif n_workers <= 1 or (executor == "ray" and not streaming):
+            # Without streaming steps (dedup, mix) a chunk only passes through (an Arrow cast for
+            # a dataset folder): shipping it to Ray actors and back would cost more than that.
             _init_worker(stage, streaming, source.format, source_names)
             for chunk in todo:
                 d = _write_chunk(chunks_dir, _work(chunk))
