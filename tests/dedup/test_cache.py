@@ -88,3 +88,47 @@ def test_cache_location(monkeypatch, tmp_path):
     monkeypatch.delenv("TAGENGO_CACHE_DIR")
     assert str(default_cache_path()) == ".tagengo-cache/embeddings.sqlite"
     assert text_key("a") != text_key("a ") and len(text_key("東京")) == 32
+
+
+@pytest.mark.embedder
+def test_remote_embedding_merges_batches_in_any_order_into_the_cache(e5, tmp_path):
+    """``remote`` (what --executor ray uses): only the texts missing from the cache go out, the
+    batches may come back in any order, and the result is the local one, vector for vector.
+    The worker is the real EmbedWorker (one bundled embedder built from the config), run here."""
+    from tagengo.dedup.config import EmbedderConfig
+    from tagengo.dedup.embedders import EmbedWorker
+
+    texts = [*TEXTS, "¿Dónde está la biblioteca?", "Wo ist der Bahnhof?"]
+    want, _ = embed_texts(e5, texts, None, batch_size=2)
+    worker = EmbedWorker(EmbedderConfig())
+    sent: list[list[str]] = []
+
+    def remote(missing, batch_size):
+        sent.append(list(missing))
+        starts = list(range(0, len(missing), batch_size))
+        for s in reversed(starts):  # the last batch first
+            out = worker(
+                {
+                    "i": np.arange(s, min(s + batch_size, len(missing))),
+                    "text": np.array(missing[s : s + batch_size], dtype=object),
+                }
+            )
+            yield out["i"], out["vector"]
+
+    with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
+        embed_texts(e5, texts[:2], cache)
+        got, counts = embed_texts(e5, texts, cache, batch_size=2, remote=remote)
+        assert counts == {"cached": 2, "embedded": 3} and sent == [texts[2:]]
+        assert np.array_equal(got, want)
+        assert cache.count(e5.id) == 5
+        again, counts = embed_texts(e5, texts, cache, remote=remote)
+        assert counts == {"cached": 5, "embedded": 0} and len(sent) == 1 and np.array_equal(again, want)
+
+
+@pytest.mark.embedder
+def test_a_batch_lost_on_the_way_is_an_error(e5):
+    def remote(missing, batch_size):
+        yield np.arange(1), e5.embed(missing[:1])  # one vector for two texts
+
+    with pytest.raises(RuntimeError, match="sent 2 texts out to embed, got 1 vectors back"):
+        embed_texts(e5, ["eins", "zwei"], None, remote=remote)

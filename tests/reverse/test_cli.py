@@ -61,3 +61,10 @@ def test_the_bundled_model_runs_the_whole_pipeline(tmp_path) -> None:
         assert row["messages"][-1] == {"role": "assistant", "content": frags[int(row["id"] != "de-L1")]}
         assert row.get("reason", "kept")  # a rejected pair says why
     assert (out / "lambda.md").exists() and (out / "lambda.png").exists()
+
+
+def test_workers_without_ray_is_one_sentence(tmp_path) -> None:
+    """Locally one process makes the calls: --workers would be accepted and ignored, so it is refused."""
+    r = _cli("--out", str(tmp_path / "o"), "--language", "de", "--workers", "2")
+    assert r.returncode == 2 and "--workers needs --executor ray" in r.stderr
+    assert "Traceback" not in r.stderr

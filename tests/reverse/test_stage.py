@@ -133,3 +133,37 @@ def test_bundled_corpus_is_the_default_input(scripted_server, llm_options, tmp_p
 def test_language_is_required(llm_options, tmp_path):
     with pytest.raises(ConfigError, match="--language"):
         reverse(FIXTURE, tmp_path / "out", ReverseConfig(model="x"))
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("data", "rejected", "quarantine")
+        for p in sorted((folder / sub).glob("*.parquet"))
+    }
+
+
+@pytest.mark.slow  # starts a local Ray instance
+def test_ray_executor_writes_the_same_folder(scripted_server, llm_options, tmp_path):
+    """``executor="ray"`` with 2 actors (chunks of 2 fragments, so both get some) writes the bytes
+    the local run writes. Each run has its own request cache, so the actors really make their
+    calls (with their own client and language-ID model, built in setup)."""
+    server = scripted_server()
+
+    def run(executor: str) -> dict:
+        cfg = ReverseConfig(language="de", **llm_options(server, cache_path=tmp_path / f"{executor}.sqlite"))
+        kw = {"executor": "ray", "workers": 2} if executor == "ray" else {}
+        return reverse(FIXTURE, tmp_path / executor, cfg, chunk_rows=2, **kw).manifest
+
+    local = run("local")
+    paid = server.answers
+    ray = run("ray")
+    assert server.answers == 2 * paid  # every call again, from the actors
+    assert ray["executor"] == "ray" and ray["workers"] == 2
+    assert ray["counts"] == local["counts"] and local["counts"]["rejected"] > 0
+    assert [(s["name"], s["in"], s["out"]) for s in ray["steps"]] == [
+        (s["name"], s["in"], s["out"]) for s in local["steps"]
+    ]
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")

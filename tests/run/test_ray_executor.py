@@ -27,20 +27,32 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
+def _embeddings(manifest: dict) -> dict:
+    return next(s for s in manifest["steps"] if s["name"] == "dedup")["summary"]["embeddings"]
+
+
 @pytest.mark.embedder
-def test_curate_through_ray_is_byte_identical_to_local(tmp_path: Path) -> None:
-    cfg = preset_config(
-        "default",
-        cap={"max_per_language": 30},
-        dedup={"enabled": True, "cache_dir": str(tmp_path / "cache")},
-    )
+def test_curate_through_ray_is_byte_identical_to_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run has its own embedding cache (through the environment, so the configs and hence
+    the fingerprints stay equal), so the Ray run really embeds, in its actors."""
+    cfg = preset_config("default", cap={"max_per_language": 30}, dedup={"enabled": True})
+    monkeypatch.setenv("TAGENGO_CACHE_DIR", str(tmp_path / "cache-local"))
     local = curate(None, tmp_path / "local", cfg, progress=False, workers=2, chunk_rows=64).manifest
+    monkeypatch.setenv("TAGENGO_CACHE_DIR", str(tmp_path / "cache-ray"))
     ray = curate(
         None, tmp_path / "ray", cfg, progress=False, workers=3, chunk_rows=64, executor="ray"
     ).manifest
     assert ray["executor"] == "ray" and local["executor"] == "local"
     steps = {s["name"]: s for s in ray["steps"]}
     assert steps["per_language_cap"]["removed"] > 0 and steps["dedup"]["removed"] > 0
+    # The prompts were embedded by the actors (none was cached), and merged into the driver's cache.
+    emb = _embeddings(ray)
+    assert emb["embedded"] > 0 and emb["cached"] == 0
+    assert emb["embedded_by"] == "ray (3 actors)" and emb["processes"] >= 1
+    assert "embedded_by" not in _embeddings(local)
+    assert (tmp_path / "cache-ray" / "embeddings.sqlite").exists()
     assert ray["counts"] == local["counts"]
     assert [(s["name"], s["in"], s["out"]) for s in ray["steps"]] == [
         (s["name"], s["in"], s["out"]) for s in local["steps"]
@@ -48,6 +60,34 @@ def test_curate_through_ray_is_byte_identical_to_local(tmp_path: Path) -> None:
     got, want = _digests(tmp_path / "ray"), _digests(tmp_path / "local")
     assert got == want and any(k.startswith("data/") for k in got)
     assert ray["fingerprint"] == local["fingerprint"]  # the executor does not change what is computed
+
+
+@pytest.mark.embedder
+def test_dedup_command_through_ray_is_byte_identical_and_fills_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tagengo dedup --executor ray` over a curated folder: same folder as locally; the vectors
+    the actors made land in the cache, so a local re-run with that cache embeds nothing."""
+    monkeypatch.setenv("TAGENGO_CACHE_DIR", str(tmp_path / "cache-curate"))
+    curated = tmp_path / "curated"
+    assert main(["curate", "--out", str(curated), "--no-dedup", "--no-progress", "--workers", "1"]) == 0
+    runs = {}
+    for executor in ("local", "ray"):
+        cache = tmp_path / f"cache-{executor}"
+        out = tmp_path / f"dedup-{executor}"
+        args = ["dedup", "--input", str(curated), "--out", str(out), "--no-progress", "--workers", "2"]
+        assert main([*args, "--executor", executor, "--cache-dir", str(cache)]) == 0
+        runs[executor] = json.loads((out / "manifest.json").read_text())
+    assert _digests(tmp_path / "dedup-ray") == _digests(tmp_path / "dedup-local")
+    assert runs["ray"]["counts"] == runs["local"]["counts"] and runs["ray"]["counts"]["rejected"] > 0
+    emb = _embeddings(runs["ray"])
+    assert emb["embedded"] > 0 and emb["embedded_by"].startswith("ray")
+    again = tmp_path / "again"
+    rerun = ["dedup", "--input", str(curated), "--out", str(again), "--no-progress"]
+    assert main([*rerun, "--cache-dir", str(tmp_path / "cache-ray")]) == 0
+    emb = _embeddings(json.loads((again / "manifest.json").read_text()))
+    assert emb["embedded"] == 0 and emb["cached"] > 0
+    assert _digests(again) == _digests(tmp_path / "dedup-local")
 
 
 def test_cli_executor_options(tmp_path: Path) -> None:

@@ -66,3 +66,10 @@ def test_the_bundled_model_translates_in_process(tmp_path) -> None:
     )
     assert json.loads(de["meta"])["parallel_group"] == "a"
     assert next(x for x in rows if x["id"] == "a")["messages"][0]["content"] == row["messages"][0]["content"]
+
+
+def test_workers_without_ray_is_one_sentence(tmp_path) -> None:
+    """Locally one process makes the calls: --workers would be accepted and ignored, so it is refused."""
+    r = _cli("--input", "x.jsonl", "--out", str(tmp_path / "o"), "--to", "de", "--workers", "2")
+    assert r.returncode == 2 and "--workers needs --executor ray" in r.stderr
+    assert "Traceback" not in r.stderr

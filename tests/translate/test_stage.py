@@ -98,3 +98,41 @@ def test_a_target_in_the_source_language_is_the_source_row(scripted_server, llm_
         and plain["en"]["id"] == "plain"
         and "translation" not in plain["en"]["meta"]
     )
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("data", "rejected", "quarantine")
+        for p in sorted((folder / sub).glob("*.parquet"))
+    }
+
+
+@pytest.mark.slow  # starts a local Ray instance
+def test_ray_executor_writes_the_same_folder(scripted_server, llm_options, tmp_path):
+    """``executor="ray"`` with 2 actors and chunks of 2 items writes the bytes the local run
+    writes: the same kept rows, rejections (lost span, wrong language, empty) and quarantined
+    line. Each run has its own request cache, so the actors really translate."""
+    server = scripted_server()
+
+    def run(executor: str) -> dict:
+        cfg = TranslateConfig(
+            to=["de", "ja"], **llm_options(server, cache_path=tmp_path / f"{executor}.sqlite")
+        )
+        kw = {"executor": "ray", "workers": 2} if executor == "ray" else {}
+        return translate(FIXTURE, tmp_path / executor, cfg, chunk_rows=2, **kw).manifest
+
+    local = run("local")
+    paid = server.answers
+    ray = run("ray")
+    assert server.answers == 2 * paid  # every call again, from the actors
+    assert ray["executor"] == "ray" and ray["workers"] == 2
+    assert ray["counts"] == local["counts"] and local["counts"]["rejected"] > 0
+    assert local["counts"]["quarantined"] == 1
+    assert [(s["name"], s["in"], s["out"]) for s in ray["steps"]] == [
+        (s["name"], s["in"], s["out"]) for s in local["steps"]
+    ]
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+    assert ray["translate"] == local["translate"]

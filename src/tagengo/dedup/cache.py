@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,17 +99,26 @@ class EmbeddingCache:
         self.close()
 
 
+#: Embeds texts elsewhere (other processes, a cluster): called with the texts to embed and the
+#: batch size, yields ``(positions into those texts, (n, dim) float32 vectors)`` in any order.
+RemoteEmbed = Callable[[list[str], int], Iterator[tuple[np.ndarray, np.ndarray]]]
+
+
 def embed_texts(
     embedder: Embedder,
     texts: Sequence[str],
     cache: EmbeddingCache | None = None,
     batch_size: int = 64,
     progress: Callable[[int], None] | None = None,
+    remote: RemoteEmbed | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Embed ``texts`` (in order), reusing cached vectors; new vectors are cached per batch.
 
     Returns the (n, dim) float32 matrix and counts ``{"cached": .., "embedded": ..}``.
-    A run killed mid-way keeps every finished batch in the cache.
+    A run killed mid-way keeps every finished batch in the cache. With ``remote`` the texts
+    not in the cache are embedded there (``embedder`` then only names the vectors: its
+    ``id`` keys the cache) and each batch that comes back is merged into the cache here, so
+    the cache file needs no sharing between machines.
     """
     n = len(texts)
     keys = [text_key(t) for t in texts]
@@ -124,9 +133,9 @@ def embed_texts(
                 vectors[i] = found[k]
         if progress is not None:
             progress(n - len(missing))
-    for s in range(0, len(missing), batch_size):
-        idx = missing[s : s + batch_size]
-        new = embedder.embed([texts[i] for i in idx])
+
+    def store(idx: list[int], new: np.ndarray) -> None:
+        nonlocal vectors
         if vectors is None:
             vectors = np.empty((n, new.shape[1]), dtype=np.float32)
         elif new.shape[1] != vectors.shape[1]:
@@ -138,6 +147,18 @@ def embed_texts(
             cache.put_many(embedder.id, [keys[i] for i in idx], new)
         if progress is not None:
             progress(len(idx))
+
+    if remote is not None and missing:
+        got = 0
+        for pos, new in remote([texts[i] for i in missing], batch_size):
+            store([missing[int(p)] for p in pos], np.asarray(new, dtype=np.float32))
+            got += len(pos)
+        if got != len(missing):  # every text must come back once; a lost batch is a bug, not noise
+            raise RuntimeError(f"sent {len(missing)} texts out to embed, got {got} vectors back")
+    else:
+        for s in range(0, len(missing), batch_size):
+            idx = missing[s : s + batch_size]
+            store(idx, embedder.embed([texts[i] for i in idx]))
     if vectors is None:
         vectors = np.empty((0, embedder.dim), dtype=np.float32)
     return vectors, {"cached": n - len(missing), "embedded": len(missing)}

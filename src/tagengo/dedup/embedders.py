@@ -243,6 +243,29 @@ class OpenAIEmbedder(Embedder):
         self.client.close()
 
 
+class EmbedWorker:
+    """One embedder per worker process, for an executor's batch map (``--executor ray``: a Ray
+    Data actor; see ``tagengo.run.ray_executor.RayBatchMap``).
+
+    Built once from an ``EmbedderConfig`` (the model loads in the constructor), then called
+    on batches ``{"i": (n,) int64 row positions, "text": (n,) prompts}``; returns
+    ``{"i": the same positions, "vector": (n, dim) float32 unit rows, "pid": (n,) this
+    process's id}``. A vector does not depend on the batch it was embedded in (nor on the
+    thread count), so the caller gets the same vectors as from the embedder in its own process."""
+
+    def __init__(self, config: Any) -> None:
+        self._embedder = config.build()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(t) for t in batch["text"]]
+        vectors = self._embedder.embed(texts)
+        return {
+            "i": np.asarray(batch["i"], dtype=np.int64),
+            "vector": vectors,
+            "pid": np.full(len(texts), os.getpid(), dtype=np.int64),
+        }
+
+
 def calibration_key_for_name(name: str) -> str | None:
     """Map a model name to a calibrated-threshold key (thresholds.py), when we know it."""
     n = name.lower()

@@ -6,9 +6,11 @@ For each language (rows with different ``language`` are never compared), in inpu
    settled without a model (their vector would be the same, so the outcome is the same
    under both semantics: see ``_settle_copies``); only distinct prompts go further;
 2. **MinHash** (``method`` minhash or both): lexical near-duplicates on character n-grams;
-3. **embeddings** (``method`` embedding or both): embed the first user turn (cached),
-   then exact blocked search, or approximate k-means-cell search for languages above
-   ``approx_above`` rows (``search auto``), with its agreement measured on a sample.
+3. **embeddings** (``method`` embedding or both): embed the first user turn (cached; under
+   ``--executor ray`` the prompts missing from the cache are embedded in Ray Data actors, one
+   embedder each, through ``batch_map``, and only the vectors come back), then exact blocked
+   search, or approximate k-means-cell search for languages above ``approx_above`` rows
+   (``search auto``), with its agreement measured on a sample, in this process.
 
 Every dropped row becomes a Rejection whose reason names the row it duplicates and the
 similarity; ``meta`` gets ``dup_of`` (that row's id), ``similarity`` and ``dedup_by``.
@@ -18,18 +20,20 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from tagengo.dedup.approx import approx_decide, approx_nearest_neighbour_similarity, check_decisions
 from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.dedup.config import DedupConfig
 from tagengo.dedup.content import content_key
 from tagengo.dedup.decide import Decisions, decide_in_groups
-from tagengo.dedup.embedders import Embedder
+from tagengo.dedup.embedders import Embedder, EmbedWorker
 from tagengo.dedup.minhash import minhash_decide
 from tagengo.dedup.search import exact_decide, nearest_neighbour_similarity
 from tagengo.dedup.thresholds import default_threshold
@@ -82,6 +86,22 @@ def _first_occurrences(texts: list[str]) -> tuple[list[int], np.ndarray]:
     return firsts, which
 
 
+@dataclass
+class _Language:
+    """One language's distinct prompts, their outcomes so far and the ones still alive."""
+
+    texts: list[str]
+    firsts: list[int]
+    which: np.ndarray
+    uniq: list[str]
+    u_kept: np.ndarray  # per distinct prompt: kept so far
+    u_dup: np.ndarray  # ... else the distinct prompt it duplicates,
+    u_sim: np.ndarray  # ... how similar,
+    u_by: np.ndarray  # ... and which pass found it
+    stats: dict[str, Any]
+    alive: np.ndarray  # distinct prompts left for the embedding pass
+
+
 class NearDuplicateFilter(GlobalStep):
     """Per-language near-duplicate removal. See the module doc; config: :class:`DedupConfig`."""
 
@@ -99,6 +119,8 @@ class NearDuplicateFilter(GlobalStep):
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.report_dir = Path(report_dir) if report_dir else None
         self._embedder = embedder
+        self._embedder_given = embedder is not None  # then never rebuilt elsewhere from the config
+        self._embed_pids: set[int] = set()
         self._threshold: float | None = None
         self._threshold_source = ""
         self._summary: dict[str, Any] = {}
@@ -131,6 +153,25 @@ class NearDuplicateFilter(GlobalStep):
     def embedder(self) -> Embedder | None:
         return self._embedder
 
+    # -- embedding elsewhere ------------------------------------------------------------
+
+    @property
+    def _remote_embed_on(self) -> bool:
+        """Embed through the executor's workers (set by the runner under --executor ray); an
+        embedder handed in by the caller is used as it is, in this process."""
+        return self.batch_map is not None and not self._embedder_given
+
+    def _remote_embed(self, texts: list[str], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Embed ``texts`` in the executor's workers, one embedder built per worker from the
+        config; yield (positions, vectors) per batch as they come back. Only the vectors
+        travel: the search and the decisions stay here, over all of a language's prompts."""
+        table = pa.table(
+            {"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": pa.array(texts, pa.string())}
+        )
+        for out in self.batch_map.map_batches(EmbedWorker, (self.config.embedder,), table, batch_size):
+            self._embed_pids.update(int(p) for p in out["pid"])
+            yield out["i"], out["vector"]
+
     # -- the step ---------------------------------------------------------------------
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
@@ -149,15 +190,33 @@ class NearDuplicateFilter(GlobalStep):
         langs: dict[str, Any] = {}
         timing = {"embed_s": 0.0, "search_s": 0.0, "minhash_s": 0.0}
         emb_counts = {"cached": 0, "embedded": 0}
+        self._embed_pids = set()
         bar = _Bar(self.progress)
         cache = None
         if self.uses_embeddings and cfg.cache:
             cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
         try:
-            for lang, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            order = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+            prepared = {lang: self._prepare_language([batch[i] for i in idx], timing) for lang, idx in order}
+            # Locally each language is embedded in turn (only one language's vectors in memory);
+            # through the executor all at once, so that its actors start once.
+            vectors: dict[str, np.ndarray] = {}
+            if self.uses_embeddings and self._remote_embed_on:
+                vectors = self._embed_all(prepared, cache, bar, timing, emb_counts)
+            for lang, idx in order:
                 rows = [batch[i] for i in idx]
-                stats = self._dedup_language(lang, rows, dropped, idx, cache, bar, timing, emb_counts)
-                langs[lang] = stats
+                langs[lang] = self._dedup_language(
+                    lang,
+                    prepared.pop(lang),
+                    rows,
+                    dropped,
+                    idx,
+                    cache,
+                    bar,
+                    timing,
+                    emb_counts,
+                    vectors.pop(lang, None),
+                )
             for lang, k in no_prompt.items():
                 stats = langs.setdefault(lang, {"in": 0, "removed": 0, "kept": 0})
                 stats["in"] += k
@@ -179,7 +238,14 @@ class NearDuplicateFilter(GlobalStep):
                     "threshold": self._threshold,
                     "threshold_source": self._threshold_source,
                     "content_check": cfg.content_check,
-                    "embeddings": emb_counts,
+                    "embeddings": {
+                        **emb_counts,
+                        **(
+                            {"embedded_by": repr(self.batch_map), "processes": len(self._embed_pids)}
+                            if self._remote_embed_on
+                            else {}
+                        ),
+                    },
                 }
                 if self.uses_embeddings
                 else {}
@@ -192,17 +258,9 @@ class NearDuplicateFilter(GlobalStep):
             self.write_report(self.report_dir)
         return kept, rejected
 
-    def _dedup_language(
-        self,
-        lang: str,
-        rows: list[Record],
-        dropped: dict[int, Rejection],
-        positions: list[int],
-        cache: EmbeddingCache | None,
-        bar: _Bar,
-        timing: dict[str, float],
-        emb_counts: dict[str, int],
-    ) -> dict[str, Any]:
+    def _prepare_language(self, rows: list[Record], timing: dict[str, float]) -> _Language:
+        """A language's distinct prompts and what MinHash decided: the prompts still alive are
+        the ones to embed."""
         cfg = self.config
         texts = [r.first_user() for r in rows]
         firsts, which = _first_occurrences(texts)
@@ -230,20 +288,68 @@ class NearDuplicateFilter(GlobalStep):
             self._apply(d, alive, u_kept, u_dup, u_sim, u_by, "minhash")
             stats["minhash_removed"] = d.n_removed
             alive = alive[d.kept]
+        return _Language(texts, firsts, which, uniq, u_kept, u_dup, u_sim, u_by, stats, alive)
 
+    def _embed_all(
+        self,
+        prepared: dict[str, _Language],
+        cache: EmbeddingCache | None,
+        bar: _Bar,
+        timing: dict[str, float],
+        emb_counts: dict[str, int],
+    ) -> dict[str, np.ndarray]:
+        """Every language's alive prompts in one pass through the executor's workers: one pool
+        of actors, each building its embedder once, rather than one pool per language."""
+        texts = [p.uniq[i] for p in prepared.values() for i in p.alive]
+        t0 = time.perf_counter()
+        vecs, counts = embed_texts(
+            self._embedder,
+            texts,
+            cache,
+            batch_size=self.config.embedder.batch_size,
+            progress=bar.task("dedup: embedding", len(texts)),
+            remote=self._remote_embed,
+        )
+        timing["embed_s"] += time.perf_counter() - t0
+        for k in emb_counts:
+            emb_counts[k] += counts[k]
+        out, start = {}, 0
+        for lang, p in prepared.items():
+            out[lang] = vecs[start : start + len(p.alive)]
+            start += len(p.alive)
+        return out
+
+    def _dedup_language(
+        self,
+        lang: str,
+        prep: _Language,
+        rows: list[Record],
+        dropped: dict[int, Rejection],
+        positions: list[int],
+        cache: EmbeddingCache | None,
+        bar: _Bar,
+        timing: dict[str, float],
+        emb_counts: dict[str, int],
+        vecs: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """Embed (unless ``vecs`` were made already), search, decide, and settle exact copies."""
+        cfg = self.config
+        firsts, which, uniq, alive, stats = prep.firsts, prep.which, prep.uniq, prep.alive, prep.stats
+        u_kept, u_dup, u_sim, u_by = prep.u_kept, prep.u_dup, prep.u_sim, prep.u_by
         if self.uses_embeddings and len(alive) > 0:
             assert self._embedder is not None and self._threshold is not None
-            t0 = time.perf_counter()
-            vecs, counts = embed_texts(
-                self._embedder,
-                [uniq[i] for i in alive],
-                cache,
-                batch_size=cfg.embedder.batch_size,
-                progress=bar.task(f"dedup {lang}: embedding", len(alive)),
-            )
-            timing["embed_s"] += time.perf_counter() - t0
-            for k in emb_counts:
-                emb_counts[k] += counts[k]
+            if vecs is None:
+                t0 = time.perf_counter()
+                vecs, counts = embed_texts(
+                    self._embedder,
+                    [uniq[i] for i in alive],
+                    cache,
+                    batch_size=cfg.embedder.batch_size,
+                    progress=bar.task(f"dedup {lang}: embedding", len(alive)),
+                )
+                timing["embed_s"] += time.perf_counter() - t0
+                for k in emb_counts:
+                    emb_counts[k] += counts[k]
             t0 = time.perf_counter()
             tick = bar.task(f"dedup {lang}: search", len(alive))
             modes: set[str] = set()

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from tagengo.reverse.config import ReverseConfig
+from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option
 from tagengo.run.options import build_config, config_options
 
 
@@ -24,6 +25,8 @@ from tagengo.run.options import build_config, config_options
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
 @click.option("--force", is_flag=True, help="Run again even if the output is up to date.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@executor_options
+@ray_workers_option
 @config_options(ReverseConfig)
 def command(
     input_path: str | None,
@@ -31,6 +34,9 @@ def command(
     config_file: str | None,
     force: bool,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    workers: int | None,
     **kwargs: Any,
 ) -> None:
     """Make instruction/response pairs from natural text written in --language.
@@ -41,15 +47,17 @@ def command(
     English and translates the instruction back; direct mode writes it in --language. Rejected
     fragments and pairs go to OUT/rejected with the reason; OUT/lambda.md and lambda.png show
     the pairs kept for λ = 1..5. Backends as for `tagengo generate`; every call is cached.
-    See docs/reverse.md.
+    Locally one process makes --concurrency calls; with --executor ray, --workers actors each
+    make --concurrency calls. See docs/reverse.md.
     """
     from rich.console import Console
 
     from tagengo.report.summary import print_stage_summary
     from tagengo.reverse.stage import reverse
 
+    run_kw = actor_workers(executor, ray_address, workers)
     cfg = build_config(ReverseConfig, kwargs, config_file=config_file)
-    result = reverse(input_path, out, cfg, force=force, progress=progress)
+    result = reverse(input_path, out, cfg, force=force, progress=progress, **run_kw)
     print_stage_summary(result)
     lam = Path(out) / "lambda.md"
     if lam.exists():

@@ -2,7 +2,9 @@
 
 Chunk-level resume comes from the runner, call-level resume from the request cache (a run
 killed mid-chunk pays again only for the calls in flight). One process: the client's
-asyncio concurrency is what makes it fast (as in tagengo.generate.stage).
+asyncio concurrency is what makes it fast (as in tagengo.generate.stage). With
+``executor="ray"`` the fragment filters and the calls run in ``workers`` Ray Data actors (default
+1), each with its own language-ID model and client; the outputs are the same.
 """
 
 from __future__ import annotations
@@ -50,11 +52,16 @@ def reverse(
     source = open_corpus(input_path if input_path is not None else bundled_corpus(config.language))
     if progress is None:
         progress = sys.stderr.isatty()
-    lid = LanguageIdentifier()
+    on_ray = run_kw.get("executor") == "ray"
+    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
+    run_kw.pop("workers", None)
+    # Ray actors build their own language-ID model and client in setup() (neither pickles); the
+    # driver's client is then only asked its model id, for the manifest.
+    lid = None if on_ray else LanguageIdentifier()
     own = client is None
     if own:
         client = build_client(config.llm_config(), progress=progress)
-    step = ReverseStep(config, client=client)
+    step = ReverseStep(config, client=None if on_ray else client)
     step.lid = lid
     try:
         result = run_stage(
@@ -63,7 +70,7 @@ def reverse(
             source=source,
             steps=[FragmentLength(config), FragmentLanguage(config, lid), step],
             out=out,
-            workers=1,
+            workers=workers,
             chunk_rows=chunk_rows,
             progress=False,
             force=force,

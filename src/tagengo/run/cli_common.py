@@ -89,3 +89,31 @@ def executor_options(fn: F) -> F:
         help="Run the streaming steps in local processes, or in Ray Data actors (as many as worker "
         "processes; extra 'ray'). Outputs are identical.",
     )(fn)
+
+
+def ray_workers_option(fn: F) -> F:
+    """--workers for a stage whose calls go to a model server (reverse, translate): one process
+    locally, whose client makes --concurrency calls; under --executor ray, that many actors."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="With --executor ray: Ray actors, each with its own client making --concurrency calls "
+        "(default 1). Locally one process makes the calls.",
+    )(fn)
+
+
+def actor_workers(executor: str, ray_address: str | None, workers: int | None) -> dict[str, Any]:
+    """The run options of --executor/--ray-address/--workers for a stage of model calls;
+    ``ConfigError`` for --workers without --executor ray (it would be accepted and ignored)."""
+    from tagengo.errors import ConfigError
+
+    if executor != "ray":
+        if workers is not None:
+            raise ConfigError(
+                "--workers needs --executor ray: locally one process makes the calls; raise --concurrency instead"
+            )
+        if ray_address is not None:
+            raise ConfigError("--ray-address needs --executor ray")
+        return {}
+    return {"executor": "ray", "ray_address": ray_address, "workers": workers or 1}

@@ -15,8 +15,12 @@
   every chunk is back, over the survivors in chunk-key order, then row order: the same input
   in the same order as the local runner gives them, hence the same decisions. They are exact
   because they are not split: a cap or a duplicate pair spans chunks, so no per-chunk rule
-  could decide it. The dedup step embeds inside the driver too (its vectors are cached on
-  disk; see docs/ray.md for distributing the embedding).
+  could decide it.
+* **A global step's per-row work** goes out through :class:`RayBatchMap`, which the runner
+  sets on every global step: the dedup step sends the prompts missing from its embedding
+  cache to actors that each build one embedder, gets the vectors back (with their positions)
+  and merges them into the cache and into its matrix in input order; the search and the
+  decisions then run in the driver over all of them (docs/ray.md).
 
 Ray is the optional extra ``ray`` (``pip install 'tagengo[ray]'``). ``address``: None starts
 (or joins) a Ray instance on this machine; ``"auto"`` or ``"ray://host:10001"`` joins a cluster,
@@ -26,8 +30,11 @@ whose workers need tagengo installed at the same version.
 from __future__ import annotations
 
 import copy
+import itertools
+import os
 import pickle
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tagengo.errors import ConfigError
@@ -101,26 +108,14 @@ def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
         ) from exc
 
 
-def map_chunks(
-    chunks: Iterable[Chunk],
-    *,
-    stage: str,
-    steps: list[Step],
-    fmt: str,
-    source_names: dict[str, str],
-    actors: int,
-    address: str | None = None,
-) -> Iterator[Any]:
-    """Run the streaming ``steps`` over ``chunks`` in ``actors`` Ray Data actors; yield each
-    chunk's result (the runner's ``_ChunkResult``) as it comes back, in no particular order.
-
-    Raises :class:`ConfigError` when Ray is not installed or the cluster cannot be reached."""
+def _connect(address: str | None) -> Any:
+    """Start or join Ray (once per process) with Ray Data's bars and banners off; return ``ray``."""
     ray = _import_ray()
-    blobs = [{"chunk": pickle.dumps(c)} for c in chunks]
-    if not blobs:
-        return
     if not ray.is_initialized():
         _check_reachable(address)
+        # No usage report to Ray's servers from a run of ours unless the user asks for it (and no
+        # attempt to reach the internet from a machine that has none).
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             ray.init(
                 address=address,
@@ -136,18 +131,105 @@ def map_chunks(
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
-    size = max(1, min(actors, len(blobs)))
+    return ray
+
+
+def _cpus_per_actor(ray: Any, size: int) -> float:
     # A fixed pool waits for every actor: ask each for a share of the CPUs, not a whole one, when
     # there are more actors than CPUs (2 workers on a 1-CPU container must still start).
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    return min(1.0, cpus / size)
+
+
+def map_chunks(
+    chunks: Iterable[Chunk],
+    *,
+    stage: str,
+    steps: list[Step],
+    fmt: str,
+    source_names: dict[str, str],
+    actors: int,
+    address: str | None = None,
+) -> Iterator[Any]:
+    """Run the streaming ``steps`` over ``chunks`` in ``actors`` Ray Data actors; yield each
+    chunk's result (the runner's ``_ChunkResult``) as it comes back, in no particular order.
+
+    Raises :class:`ConfigError` when Ray is not installed or the cluster cannot be reached."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:  # nothing left to do (a resumed run): no need for Ray at all
+        return
+
+    def pickled() -> list[dict[str, bytes]]:
+        return [{"chunk": pickle.dumps(c)} for c in itertools.chain([first], chunks)]
+
+    if _import_ray().is_initialized():
+        blobs = pickled()
+        ray = _connect(address)
+    else:
+        # Ray's start-up (GCS, raylet, worker processes: seconds) mostly waits on other processes;
+        # the driver reads and pickles the input meanwhile, in a thread.
+        with ThreadPoolExecutor(1, thread_name_prefix="tagengo-read") as pool:
+            reading = pool.submit(pickled)
+            try:
+                ray = _connect(address)
+            finally:
+                blobs = reading.result()
+    size = max(1, min(actors, len(blobs)))
     ds = ray.data.from_items(blobs, override_num_blocks=len(blobs))
     out = ds.map_batches(
         ChunkWorker,
         fn_constructor_args=(stage, shippable(steps), fmt, source_names),
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=size),
-        num_cpus=min(1.0, cpus / size),
+        num_cpus=_cpus_per_actor(ray, size),
         zero_copy_batch=True,
     )
     for row in out.iter_rows():
         yield pickle.loads(row["result"])
+
+
+class RayBatchMap:
+    """What a global step may hand out under ``--executor ray``: a per-row map over an Arrow
+    table, through ``actors`` Ray Data actors (``map_batches`` with a callable class).
+
+    The runner sets one on every global step (``GlobalStep.batch_map``). The step keeps its
+    decisions to itself: it sends rows out (prompts to embed, say), gets per-row results
+    back and decides in the driver, so what it decides does not depend on where the rows
+    were mapped. ``worker(*args)`` is built once per actor (load a model there) and called
+    on NumPy batches of at most ``batch_size`` rows; its output must carry the input's row
+    position in a column so that the caller can put results back in order."""
+
+    def __init__(self, actors: int, address: str | None = None) -> None:
+        self.actors = actors
+        self.address = address
+
+    def __repr__(self) -> str:
+        return f"ray ({self.actors} actor{'s' if self.actors != 1 else ''})"
+
+    def map_batches(
+        self, worker: type, args: tuple[Any, ...], table: Any, batch_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Yield ``worker``'s output batches (dicts of NumPy arrays), in no particular order.
+
+        ``table`` (a ``pyarrow.Table``) is cut into blocks of whole batches, about four per
+        actor (capped at 16 batches a block), so that every actor gets work and a slow one
+        holds back little."""
+        n = table.num_rows
+        if n == 0:
+            return
+        ray = _connect(self.address)
+        batches = -(-n // batch_size)
+        per_block = max(1, min(16, batches // (self.actors * 4)))
+        rows = per_block * batch_size
+        blocks = [table.slice(s, rows) for s in range(0, n, rows)]
+        size = max(1, min(self.actors, len(blocks)))
+        out = ray.data.from_arrow(blocks).map_batches(
+            worker,
+            fn_constructor_args=args,
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=size),
+            num_cpus=_cpus_per_actor(ray, size),
+        )
+        yield from out.iter_batches(batch_size=None, batch_format="numpy")

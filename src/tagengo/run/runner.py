@@ -407,7 +407,7 @@ def run_stage(
         step.setup()
     bar = _Progress(progress, f"{stage}: reading + filtering", None)
     try:
-        if executor == "ray":
+        if executor == "ray" and streaming:
             from tagengo.run.ray_executor import map_chunks
 
             for res in map_chunks(
@@ -422,7 +422,9 @@ def run_stage(
                 d = _write_chunk(chunks_dir, res)
                 done[d["key"]] = d
                 bar.advance(d["read"] + d["quarantined"])
-        elif n_workers <= 1:
+        elif n_workers <= 1 or (executor == "ray" and not streaming):
+            # Without streaming steps (dedup, mix) a chunk only passes through (an Arrow cast for
+            # a dataset folder): shipping it to Ray actors and back would cost more than that.
             _init_worker(stage, streaming, source.format, source_names)
             for chunk in todo:
                 d = _write_chunk(chunks_dir, _work(chunk))
@@ -461,6 +463,15 @@ def run_stage(
     for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
         quar_w.write(t)
     if global_steps:
+        # Under Ray a global step may map its per-row work (the dedup step's embedding) through
+        # the actors; its decisions stay here, over all survivors in order.
+        batch_map = None
+        if executor == "ray":
+            from tagengo.run.ray_executor import RayBatchMap
+
+            batch_map = RayBatchMap(n_workers, ray_address)
+        for step in global_steps:
+            step.batch_map = batch_map
         tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
         survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
         say(f"{stage}: {survivors.num_rows:,} rows through {', '.join(s.name for s in global_steps)} ...")

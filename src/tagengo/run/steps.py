@@ -18,6 +18,7 @@ with one worker, as generation does).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -115,6 +116,10 @@ class GlobalStep(Step):
     """
 
     is_global = True
+    #: Set by the runner under ``--executor ray`` (a ``tagengo.run.ray_executor.RayBatchMap``),
+    #: None otherwise: a step may map its per-row work (embedding) through it, while it decides
+    #: in the driver, over all rows, as it would locally.
+    batch_map: Any = None
 
     def select(self, table: pa.Table) -> list[str | None] | None:
         """Optional fast path: one reason per row (None keeps it), or None to use ``process``."""

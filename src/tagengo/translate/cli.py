@@ -8,13 +8,15 @@ from typing import Any
 
 import click
 
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option, stage_io_options
 from tagengo.run.options import build_config, config_options
 from tagengo.translate.config import TranslateConfig
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options()
+@stage_io_options(workers=False)
+@executor_options
+@ray_workers_option
 @click.option(
     "--bench",
     "bench_dir",
@@ -29,9 +31,11 @@ def command(
     input_format: str | None,
     out: str,
     config_file: str | None,
-    workers: int | None,
     force: bool,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    workers: int | None,
     bench_dir: str | None,
     **kwargs: Any,
 ) -> None:
@@ -42,13 +46,19 @@ def command(
     URLs, placeholders and formula numbers are kept verbatim; a translation that lost one, is
     empty, has a suspicious length or fails language ID goes to OUT/rejected with the reason.
     Backends as for `tagengo generate`; every call is cached, so a re-run never pays twice.
-    See docs/translate.md.
+    Locally one process makes --concurrency calls; with --executor ray, --workers actors each
+    make --concurrency calls. See docs/translate.md.
     """
     from tagengo.errors import InputError
     from tagengo.report.summary import print_stage_summary
 
+    run_kw = actor_workers(executor, ray_address, workers)
     cfg = build_config(TranslateConfig, kwargs, config_file=config_file)
     if bench_dir is not None:
+        if run_kw:
+            from tagengo.errors import ConfigError
+
+            raise ConfigError("--bench translates in one process; leave out --executor ray and --workers")
         from rich.console import Console
 
         from tagengo.translate.bench import translate_bench
@@ -68,5 +78,7 @@ def command(
         raise InputError("give the dataset to translate with --input (or an MT-Bench folder with --bench).")
     from tagengo.translate.stage import translate
 
-    result = translate(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
+    result = translate(
+        input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw
+    )
     print_stage_summary(result)

@@ -2,7 +2,10 @@
 
 ``ParallelSource`` repeats each input row per target language; one ``TranslateStep``
 translates the copies. The runner gives chunk-level resume, the request cache call-level
-resume: a run killed mid-chunk pays again only for the calls that were in flight.
+resume: a run killed mid-chunk pays again only for the calls that were in flight. One process
+locally (its client's concurrency makes it fast); with ``executor="ray"`` the translation runs in
+``workers`` Ray Data actors (default 1), each with its own client and language-ID model, and the
+outputs are the same.
 """
 
 from __future__ import annotations
@@ -57,13 +60,18 @@ def translate(
     check_languages(config.to)
     if progress is None:
         progress = sys.stderr.isatty()
-    lid = LanguageIdentifier()
+    on_ray = run_kw.get("executor") == "ray"
+    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
+    run_kw.pop("workers", None)
+    lid = LanguageIdentifier()  # the source's: it labels rows without a language, in the driver
     source = ParallelSource.over(open_source(input_path, input_format), config, lid)
     own = client is None
     if own:
         client = build_client(config.llm_config(), progress=progress)
-    step = TranslateStep(config, client=client)
-    step.lid = lid
+    # Ray actors build their own client and language-ID model in setup() (neither pickles); the
+    # driver's client is then only asked its model id, for the manifest.
+    step = TranslateStep(config, client=None if on_ray else client)
+    step.lid = None if on_ray else lid
     try:
         result = run_stage(
             stage="translate",
@@ -71,7 +79,7 @@ def translate(
             source=source,
             steps=[step],
             out=out,
-            workers=1,
+            workers=workers,
             chunk_rows=chunk_rows,
             progress=False,
             force=force,
