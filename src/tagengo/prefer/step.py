@@ -351,11 +351,12 @@ class PairStep(GlobalStep):
             pref = _pref(row)
             pairs = preference_pairs(pref["ranked"], self.cfg.pairs, self.cfg.margin)
             if not pairs:
-                why = (
-                    "every answer ranked equal"
-                    if len(pref["ranked"]) < 2
-                    else f"no two answers {self.cfg.margin} or more ranks apart"
-                )
+                if len(pref["ranked"]) >= 2:
+                    why = f"no two answers {self.cfg.margin} or more ranks apart"
+                elif pref["ranked"] and pref["ranked"][0] == pref.get("wrong_language"):
+                    why = "every answer is in another language than the prompt"
+                else:
+                    why = "every answer ranked equal"
                 rejected.append(Rejection(row, self.name, f"{REASON_NO_PAIR}: {why}"))
                 continue
             pref["pairs"] = pairs
