@@ -49,8 +49,21 @@ class AnswerModel(_Cfg):
         return ChatRequest.from_messages(messages, temperature=self.temperature, max_tokens=self.max_tokens)
 
 
-def _default_gate() -> GateConfig:
-    return GateConfig(enabled=True)
+class LanguageCheckConfig(_Cfg):
+    """``bench``'s language gate (lid.176) as prefer uses it: a failing answer ranks last."""
+
+    enabled: bool = Field(
+        True,
+        description="Rank last, without showing it to the judge, an answer that lid.176 says confidently "
+        "is in another language than the prompt",
+    )
+    min_prob: float = Field(0.9, ge=0.0, le=1.0, description="LID probability above which a mismatch counts")
+    min_chars: int = Field(
+        20, ge=0, description="Answers with fewer letters (code removed) are never checked: LID is unreliable"
+    )
+
+    def gate(self) -> GateConfig:
+        return GateConfig(enabled=self.enabled, min_prob=self.min_prob, min_chars=self.min_chars)
 
 
 class PreferConfig(_Cfg):
@@ -68,10 +81,7 @@ class PreferConfig(_Cfg):
     reask: int = Field(
         2, ge=0, description="Follow-up calls per prompt when the judge's reply holds no valid ranking"
     )
-    language_check: GateConfig = Field(
-        default_factory=_default_gate,
-        description="Answers confidently detected (lid.176) in another language than the prompt rank last",
-    )
+    language_check: LanguageCheckConfig = Field(default_factory=LanguageCheckConfig)
     pairs: PairsMode = Field(
         "best-worst",
         description="best-worst: one pair per prompt (a best answer vs a worst one); all: every ordered "

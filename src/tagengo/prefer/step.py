@@ -196,7 +196,7 @@ class RankStep(_LLMStep):
         super().__init__()
         self.cfg = cfg
         self.client = client
-        self.gate = gate or LanguageGate(cfg.language_check)
+        self.gate = gate or LanguageGate(cfg.language_check.gate())
         self._progress = progress
 
     def setup(self) -> None:
