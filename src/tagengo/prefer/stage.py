@@ -8,6 +8,7 @@ after a crash pays for no answer or ranking twice.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -76,7 +77,9 @@ def prefer(
     finally:
         answer.close()
         rank.close()
-    if result.up_to_date and (result.out / PAIRS_DIR / "pairs.json").exists():
+    counts_file = result.out / PAIRS_DIR / "pairs.json"
+    if result.up_to_date and counts_file.exists():
+        result.manifest["pairs"] = json.loads(counts_file.read_text())
         return result
     result.manifest["pairs"] = write_pairs(result.out)
     return result

@@ -22,7 +22,10 @@ chosen answer of the first pair.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -116,7 +119,9 @@ class AnswerStep(_LLMStep):
     def setup(self) -> None:
         for m in self.cfg.models:
             if m.name not in self.clients:
-                self.clients[m.name] = self._build(m.llm, self._progress)
+                # No bar per client: several rich bars drawn at once from threads garble the
+                # terminal; ``_bars`` draws one line per model instead.
+                self.clients[m.name] = self._build(m.llm, False)
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
         self.setup()
@@ -129,7 +134,7 @@ class AnswerStep(_LLMStep):
 
         # One thread per model: each client runs its own event loop, so the models answer in
         # parallel (in-process llama.cpp models each hold their own weights).
-        with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool:
+        with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
             by_model = list(pool.map(ask, self.cfg.models))
         acc = Accounting()
         kept: list[Record] = []
@@ -151,6 +156,46 @@ class AnswerStep(_LLMStep):
                 kept.append(row)
         self._summary = {"models": acc.summary(percentiles=False)}
         return kept, rejected
+
+    @contextlib.contextmanager
+    def _bars(self, total: int) -> Iterator[None]:
+        """One progress line per model (answers done, from each client's accounting), redrawn
+        four times a second while the models answer; nothing when progress is off."""
+        if not self._progress:
+            yield
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        def done(client: ChatClient) -> int:
+            models = getattr(getattr(client, "accounting", None), "models", {})
+            return sum(u.calls + u.cached + u.failed for u in models.values())
+
+        start = {name: done(c) for name, c in self.clients.items()}
+        stop = threading.Event()
+        with Progress(
+            TextColumn("[bold]answer: {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as bar:
+            tasks = {name: bar.add_task(name, total=total) for name in self.clients}
+
+            def refresh() -> None:
+                for name, client in self.clients.items():
+                    bar.update(tasks[name], completed=min(total, done(client) - start[name]))
+
+            def poll() -> None:
+                while not stop.wait(0.25):
+                    refresh()
+
+            t = threading.Thread(target=poll, daemon=True)
+            t.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                t.join()
+                refresh()
 
     @staticmethod
     def _answer(name: str, resp: ChatResponse) -> dict[str, Any]:
