@@ -7,7 +7,6 @@ import json
 import pytest
 
 from tagengo.cli import main
-from tagengo.prefer.config import parse_model_spec
 
 from .conftest import write_prompts
 
@@ -77,11 +76,3 @@ def test_one_model_is_a_clear_error(tmp_path, capsys):
     src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
     assert main(["prefer", "--input", str(src), "--out", str(tmp_path / "o"), "--model", "llamacpp"]) == 2
     assert "two or more answering models" in capsys.readouterr().err
-
-
-def test_spec_shorthands_and_backend_inference():
-    assert parse_model_spec("llamacpp").llm.backend == "llamacpp"
-    m = parse_model_spec("llamacpp:/models/x.gguf")
-    assert m.name == "x" and str(m.llm.model_path) == "/models/x.gguf"
-    m = parse_model_spec("base_url=http://h/v1,model=qwen,temperature=0.7")
-    assert (m.name, m.llm.backend, m.temperature) == ("qwen", "openai", 0.7)
