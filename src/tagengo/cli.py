@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compose a language mixture (monolingual, multilingual, parallel, sampled; ±English).",
     ),
     "export": ("tagengo.mix.export_cli", "Write training files for Axolotl/TRL with a dataset card."),
+    "prefer": (
+        "tagengo.prefer.cli",
+        "Preference pairs for DPO/ORPO: several models answer, a judge ranks (shuffled labels).",
+    ),
     "train": (
         "tagengo.train.cli",
         "Fine-tune a chat model on conversations (packing, loss on assistant tokens; full or LoRA).",

@@ -42,7 +42,7 @@ def test_lora_and_sharegpt_validate(tmp_path) -> None:
     share.write_text(
         '{"id": "1", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}\n'
     )
-    cfg = TrainConfig(method="lora", eval_size=0.05, chat_template="chatml", lora={"rank": 8, "alpha": 16})
+    cfg = TrainConfig(adapter="lora", eval_size=0.05, chat_template="chatml", lora={"rank": 8, "alpha": 16})
     ax = yaml.safe_load(axolotl_yaml(cfg, share))
     parsed = schema.model_validate(ax)
     assert set(ax) <= set(schema.model_fields)

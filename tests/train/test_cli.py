@@ -34,3 +34,17 @@ def test_bad_value_names_the_flag(tmp_path, capsys) -> None:
 def test_needs_input_and_out(capsys) -> None:
     assert main(["train"]) == 2
     assert "--input" in capsys.readouterr().err
+
+
+def test_adapter_lora_and_old_method_lora_configs(tmp_path, capsys) -> None:
+    assert main(["train", "--adapter", "lora", "--print-axolotl"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["adapter"] == "lora"
+    old = tmp_path / "old.yaml"
+    old.write_text("method: lora\n")  # written before --method meant the objective
+    assert main(["train", "--config", str(old), "--print-axolotl"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["adapter"] == "lora"
+
+
+def test_print_axolotl_is_for_sft_only(capsys) -> None:
+    assert main(["train", "--method", "orpo", "--print-axolotl"]) == 2
+    assert "SFT configs only" in capsys.readouterr().err

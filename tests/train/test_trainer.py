@@ -76,7 +76,7 @@ def test_lora_adapter_loads_as_base_plus_adapter(smol_dir: Path, tmp_path: Path)
 
     cfg = _cfg(
         smol_dir,
-        method="lora",
+        adapter="lora",
         learning_rate=2e-3,
         max_steps=3,
         lora={"rank": 4, "alpha": 8, "targets": ["q_proj", "v_proj"]},

@@ -5,7 +5,7 @@ from. It is for the answering side only: one conversation at a time with the mod
 chat template, greedy at temperature 0 (as FastChat does below 1e-4) and sampling otherwise,
 seeded per request. There is no request cache here: a local model costs nothing per call,
 and the answer file itself is the resume point (questions already answered are skipped).
-A LoRA adapter folder (``adapter_config.json``, as ``tagengo train --method lora`` writes) loads
+A LoRA adapter folder (``adapter_config.json``, as ``tagengo train --adapter lora`` writes) loads
 as its base model plus the adapter (PEFT); the base is a local folder or a ``.gguf`` file.
 Needs the ``train`` extra (torch, transformers, peft).
 """

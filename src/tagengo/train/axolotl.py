@@ -86,7 +86,7 @@ def to_axolotl(
     if cfg.save_steps:
         ax["save_steps"] = cfg.save_steps
     ax["save_total_limit"] = cfg.save_total_limit
-    if cfg.method == "lora":
+    if cfg.adapter == "lora":
         ax.update(
             {
                 "adapter": "lora",

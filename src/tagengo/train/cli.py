@@ -17,7 +17,8 @@ from tagengo.train.config import PRESETS, TrainConfig
     type=click.Path(),
     default=None,
     help="Conversations to train on: a tagengo dataset folder (mix, generate) or an export "
-    "(messages/ShareGPT JSONL, Parquet).",
+    "(messages/ShareGPT JSONL, Parquet). With --method dpo|orpo: a `tagengo prefer` folder or a "
+    "JSONL of prompt/chosen/rejected rows.",
 )
 @click.option("--out", type=click.Path(), default=None, help="Output folder (model/, checkpoints/, metrics).")
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
@@ -51,16 +52,22 @@ def command(
     progress: bool | None,
     **kwargs: Any,
 ) -> None:
-    """Supervised fine-tuning on conversations, loss on assistant tokens only.
+    """Supervised fine-tuning on conversations (loss on assistant tokens only), or preference
+    training (--method dpo|orpo, through TRL) on the pairs `tagengo prefer` writes.
 
     Base model: a local transformers folder or a .gguf file (default: the bundled SmolLM2-135M).
     Examples are packed into rows of --max-length tokens with no attention across examples.
     Writes OUT/model (a folder `tagengo bench answer --local-model` loads; a LoRA adapter with
-    --method lora), OUT/checkpoints, OUT/metrics.jsonl, OUT/loss.png and OUT/manifest.json.
+    --adapter lora), OUT/checkpoints, OUT/metrics.jsonl, OUT/loss.png and OUT/manifest.json.
     """
     from tagengo.errors import ConfigError
 
     cfg = build_config(TrainConfig, kwargs, preset=PRESETS[preset], config_file=config_file)
+    if print_axolotl and cfg.method != "sft":
+        raise ConfigError(
+            "--print-axolotl writes SFT configs only; for --method dpo/orpo see docs/train.md "
+            "(Axolotl's rl: dpo / rl: orpo with the pairs file)"
+        )
     if print_axolotl:
         from tagengo.train.axolotl import axolotl_yaml
 
@@ -75,6 +82,21 @@ def command(
     console = Console(stderr=True)
     result = train(input_path, out, cfg, resume=resume, progress=progress)
     m = result.manifest
+    if cfg.method != "sft":
+        c, final = m["counts"], m.get("final", {})
+        console.print(
+            f"[green]✓[/] {cfg.method}: {c['steps']} steps on {c['train']:,} pairs ({c['dropped']} dropped) "
+            f"on {m['runtime']['device']} in {m['runtime']['precision']}"
+        )
+        if "loss" in final:
+            rewards = (
+                f", rewards chosen {final['rewards/chosen']:.3f} vs rejected {final['rewards/rejected']:.3f}"
+                if "rewards/chosen" in final
+                else ""
+            )
+            console.print(f"  last loss {final['loss']:.4f}{rewards}; curve in {result.out / 'loss.png'}")
+        console.print(f"  model: {result.model_dir}")
+        return
     c = m["counts"]
     rt = m["runtime"]
     console.print(

@@ -1,4 +1,4 @@
-"""Configuration of `tagengo train` (supervised fine-tuning) and its named presets.
+"""Configuration of `tagengo train` (supervised fine-tuning, DPO, ORPO) and its named presets.
 
 Field names follow TRL's ``SFTConfig`` / transformers' ``TrainingArguments`` where one exists
 (``learning_rate``, ``warmup_steps``, ``gradient_accumulation_steps`` …), so a reader who knows
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Method = Literal["full", "lora"]
+#: The training objective: supervised fine-tuning on conversations, or a preference
+#: objective on (prompt, chosen, rejected) pairs through TRL (DPO: Rafailov et al. 2023;
+#: ORPO: Hong et al. 2024).
+Method = Literal["sft", "dpo", "orpo"]
+#: Which weights train (Axolotl's ``adapter``): none = every weight, lora = PEFT adapters.
+Adapter = Literal["none", "lora"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Scheduler = Literal["cosine", "linear", "constant"]
 #: tagengo scheduler -> transformers/Axolotl scheduler name (warm-up is always linear from 0).
@@ -45,7 +50,18 @@ class TrainConfig(_Cfg):
         "tokenizer",
         description="tokenizer: the model's own chat template; or a named one: chatml, llama3",
     )
-    method: Method = Field("full", description="full: every weight trains; lora: adapters only (PEFT)")
+    method: Method = Field(
+        "sft",
+        description="sft: supervised fine-tuning on conversations; dpo / orpo: preference training on "
+        "(prompt, chosen, rejected) pairs (`tagengo prefer`) through TRL's DPOTrainer / ORPOTrainer",
+    )
+    adapter: Adapter = Field("none", description="none: every weight trains; lora: adapters only (PEFT)")
+    beta: float = Field(
+        0.1,
+        gt=0,
+        description="dpo: the KL weight beta of the DPO loss; orpo: the weight lambda of the odds-ratio "
+        "term (TRL's beta; both TRL's default 0.1)",
+    )
     lora: LoraConfig = Field(default_factory=LoraConfig)
     max_length: int = Field(2048, ge=8, description="Longest packed row (and longest example), in tokens")
     packing: bool = Field(
@@ -95,6 +111,15 @@ class TrainConfig(_Cfg):
     )
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept (the oldest are removed)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_method(cls, data: Any) -> Any:
+        # Before preference training existed, `method` was full|lora; read such configs as
+        # the adapter they meant.
+        if isinstance(data, dict) and data.get("method") in ("full", "lora") and "adapter" not in data:
+            data = {**data, "method": "sft", "adapter": "none" if data["method"] == "full" else "lora"}
+        return data
+
     @field_validator("chat_template")
     @classmethod
     def _template(cls, value: str) -> str:
@@ -113,7 +138,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "suzume-2024": {
         "base_model": "meta-llama/Meta-Llama-3-8B-Instruct",
-        "method": "full",
+        "method": "sft",
+        "adapter": "none",
         "max_length": 8192,
         "packing": True,
         "epochs": 1.0,

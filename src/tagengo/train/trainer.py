@@ -195,7 +195,7 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> d
 # ---------------------------------------------------------------- saving the model
 
 
-def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, method: str) -> Path:
+def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, adapter: str) -> Path:
     """Write the trained model (or LoRA adapter) with its tokenizer and chat template.
 
     A LoRA folder's ``adapter_config.json`` names the base by its absolute local path (a
@@ -205,7 +205,7 @@ def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, method: str) 
     model.config.use_cache = True  # off while training with checkpointing; generation wants it
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    if method == "lora":
+    if adapter == "lora":
         cfg_path = tmp / "adapter_config.json"
         adapter = json.loads(cfg_path.read_text())
         adapter["base_model_name_or_path"] = str(base.resolve())
@@ -277,11 +277,18 @@ def train(
 ) -> TrainResult:
     """Fine-tune ``cfg.base_model`` on the conversations in ``data`` and save to ``out/model``.
 
+    With ``cfg.method`` dpo or orpo, ``data`` holds preference pairs instead and the run goes
+    through TRL (``tagengo.train.preference.train_preference``).
+
     ``data``: a tagengo dataset folder, or a JSONL/Parquet file in any format tagengo reads
     (messages, ShareGPT …). With ``resume`` (the default), a run finds its latest checkpoint in
     ``out/checkpoints`` and goes on from there with the same data order. Raises ConfigError or
     InputError (a message for the user) on a bad base model, config or dataset.
     """
+    if cfg.method != "sft":
+        from tagengo.train.preference import train_preference
+
+        return train_preference(data, out, cfg, resume=resume, progress=progress)
     import torch
     from transformers import get_scheduler
 
@@ -310,7 +317,7 @@ def train(
     total_steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
 
     model = load_model(base, rt, tokenizer)
-    if cfg.method == "lora":
+    if cfg.adapter == "lora":
         model = add_lora(model, cfg)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -421,7 +428,7 @@ def train(
     elapsed = time.perf_counter() - run_t0
     if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
         save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
-    model_dir = save_model(model, tokenizer, out / "model", base, cfg.method)
+    model_dir = save_model(model, tokenizer, out / "model", base, cfg.adapter)
     if history:
         _plot_losses(history, out / "loss.png")
     manifest = {

@@ -1,0 +1,103 @@
+"""Preference pairs in TRL's formats, written beside a `tagengo prefer` dataset folder.
+
+TRL's preference trainers (DPOTrainer, ORPOTrainer; also Axolotl's ``chat_template.default``
+DPO loader) read rows with ``prompt``, ``chosen`` and ``rejected``, in one of two formats:
+
+* conversational (``pairs/conversational.jsonl``): ``prompt`` is a list of ``{role, content}``
+  messages (system and earlier turns included), ``chosen`` and ``rejected`` are one-message lists
+  ``[{"role": "assistant", "content": ...}]``; the trainer applies the model's chat template.
+  This is what ``tagengo train --method dpo|orpo`` reads;
+* standard (``pairs/standard.jsonl``): plain strings. Only prompts that are a single user
+  turn (no system turn) can be written so without losing a turn; others are left out of this
+  file and counted in ``pairs/pairs.json``.
+
+Every row also has ``id`` (the record id, ``#n`` for its n-th pair), ``language`` and
+``meta``: the models, ranks, the judge's ranking and reasons, and the label permutation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tagengo.records import Record
+from tagengo.run.dataset import atomic_write_json, atomic_write_text, iter_records
+
+PAIRS_DIR = "pairs"
+CONVERSATIONAL = "conversational.jsonl"
+STANDARD = "standard.jsonl"
+
+
+def pair_rows(row: Record) -> list[dict[str, Any]]:
+    """The conversational pair rows of one kept record of `tagengo prefer`."""
+    pref = row.meta["preference"]
+    content = {a["model"]: a["content"] for a in pref["answers"]}
+    prompt = [m for m in row.messages[:-1]]  # the last message is the chosen answer (PairStep)
+    out = []
+    for n, pair in enumerate(pref["pairs"]):
+        meta = {
+            "chosen_model": pair["chosen"],
+            "rejected_model": pair["rejected"],
+            "chosen_rank": pair["chosen_rank"],
+            "rejected_rank": pair["rejected_rank"],
+            "ranked": pref["ranked"],
+            "ranking": pref.get("ranking"),
+            "labels": pref.get("labels"),
+            "permutation": pref.get("permutation"),
+            "reasons": pref.get("reasons", ""),
+            "wrong_language": pref.get("wrong_language", []),
+            "models": pref["models"],
+        }
+        out.append(
+            {
+                "id": f"{row.id}#{n}",
+                "language": row.language,
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": content[pair["chosen"]]}],
+                "rejected": [{"role": "assistant", "content": content[pair["rejected"]]}],
+                "meta": meta,
+            }
+        )
+    return out
+
+
+def to_standard(pair: dict[str, Any]) -> dict[str, Any] | None:
+    """The standard (plain text) form of a conversational pair, or None when its prompt is not
+    one user turn."""
+    prompt = pair["prompt"]
+    if len(prompt) != 1 or prompt[0]["role"] != "user":
+        return None
+    return {
+        **pair,
+        "prompt": prompt[0]["content"],
+        "chosen": pair["chosen"][0]["content"],
+        "rejected": pair["rejected"][0]["content"],
+    }
+
+
+def write_pairs(folder: str | Path) -> dict[str, int]:
+    """Write ``folder/pairs/{conversational,standard}.jsonl`` from the dataset folder's rows and
+    ``pairs.json`` (counts). Returns the counts."""
+    folder = Path(folder)
+    conv: list[str] = []
+    std: list[str] = []
+    prompts = 0
+    for row in iter_records(folder):
+        prompts += 1
+        for pair in pair_rows(row):
+            conv.append(json.dumps(pair, ensure_ascii=False))
+            s = to_standard(pair)
+            if s is not None:
+                std.append(json.dumps(s, ensure_ascii=False))
+    out = folder / PAIRS_DIR
+    atomic_write_text(out / CONVERSATIONAL, "".join(line + "\n" for line in conv))
+    atomic_write_text(out / STANDARD, "".join(line + "\n" for line in std))
+    counts = {
+        "prompts": prompts,
+        "pairs": len(conv),
+        "standard": len(std),
+        "not_standard": len(conv) - len(std),
+    }
+    atomic_write_json(out / "pairs.json", counts)
+    return counts

@@ -1,0 +1,415 @@
+"""The steps of `tagengo prefer`: the prompt, the answers, the ranking, the pairs.
+
+* ``PromptStep`` (streaming): the conversation up to its last user turn is the prompt;
+  trailing assistant turns (a generated dataset's answer) are dropped and kept in
+  ``meta.preference.dropped_turns``. No user turn: rejected.
+* the per-language sample (``tagengo.curate.sampling.PerLanguageCap``, seeded by ``--seed``).
+* ``AnswerStep``: every model answers every prompt (one ``chat_many`` per model, the models in
+  parallel). An answer that failed, was cut (finish_reason not ``stop``) or is blank is left out
+  of the ranking with its reason; a prompt with fewer than two usable answers is rejected.
+* ``RankStep``: the language check (lid.176, as ``bench``'s gate) puts answers confidently in
+  another language than the prompt's last; the others are shown to the judge under letters
+  A, B, C ... in an order shuffled per prompt by a RNG seeded with (seed, row id), so position
+  bias cancels over prompts and a re-run shows the same order. The judge gives brief reasons
+  and a ranking line (``ranking.py``); an unreadable reply is followed up in the same
+  conversation up to ``reask`` times, then the prompt is rejected with the parser's reason.
+* ``PairStep``: best vs worst (one pair), or every ordered pair whose rank gap is at least
+  ``margin``; tied answers never make a pair. A prompt whose ranking gives no pair is rejected.
+
+Kept rows carry ``meta.preference`` (see docs/prefer.md) and ``messages`` = the prompt plus the
+chosen answer of the first pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tagengo.bench.langgate import LanguageGate
+from tagengo.invisible import is_blank
+from tagengo.llm import ChatClient, ChatResponse, build_client
+from tagengo.llm.accounting import Accounting
+from tagengo.llm.finish import STOP
+from tagengo.prefer.config import PreferConfig
+from tagengo.prefer.prompts import judge_messages, reask_message
+from tagengo.prefer.ranking import RankingError, labels_for, parse_ranking
+from tagengo.records import Record, Rejection
+from tagengo.run.steps import GlobalStep, Step
+
+REASON_NO_USER = "no user turn"
+REASON_FEW_ANSWERS = "fewer than 2 usable answers"
+REASON_JUDGE_FAILED = "judge call failed"
+REASON_NO_RANKING = "no valid ranking"
+REASON_NO_PAIR = "no preference pair"
+
+
+def _pref(row: Record) -> dict[str, Any]:
+    return row.meta.setdefault("preference", {})
+
+
+def prompt_messages(row: Record) -> list[dict[str, str]]:
+    """The prompt a record holds: its messages up to and including the last user turn."""
+    msgs = list(row.messages)
+    while msgs and msgs[-1]["role"] == "assistant":
+        msgs.pop()
+    return msgs
+
+
+class PromptStep(Step):
+    """Cuts each record to its prompt (up to the last user turn); no user turn: rejected."""
+
+    name = "prompt"
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        kept: list[Record] = []
+        rejected: list[Rejection] = []
+        for row in batch:
+            msgs = prompt_messages(row)
+            if not msgs or msgs[-1]["role"] != "user":
+                rejected.append(Rejection(row, self.name, REASON_NO_USER))
+                continue
+            dropped = [m["content"] for m in row.messages[len(msgs) :]]
+            if dropped:
+                _pref(row)["dropped_turns"] = dropped
+            row.messages = msgs
+            kept.append(row)
+        return kept, rejected
+
+
+class _LLMStep(GlobalStep):
+    """A global step holding clients: built in ``setup`` unless given, closed by ``close``."""
+
+    def __init__(self) -> None:
+        self._own: list[ChatClient] = []
+        self._summary: dict[str, Any] = {}
+
+    def _build(self, cfg: Any, progress: bool) -> ChatClient:
+        client = build_client(cfg, progress=progress)
+        self._own.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close the clients this step built."""
+        for c in self._own:
+            c.close()
+        self._own.clear()
+
+    def summary(self) -> dict[str, Any]:
+        out, self._summary = self._summary, {}
+        return out
+
+
+class AnswerStep(_LLMStep):
+    """Every model of ``cfg.models`` answers every prompt; answers go to ``meta.preference.answers``."""
+
+    name = "answer"
+
+    def __init__(
+        self, cfg: PreferConfig, *, clients: dict[str, ChatClient] | None = None, progress: bool = False
+    ) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.clients: dict[str, ChatClient] = dict(clients or {})
+        self._progress = progress
+
+    def setup(self) -> None:
+        for m in self.cfg.models:
+            if m.name not in self.clients:
+                # No bar per client: several rich bars drawn at once from threads garble the
+                # terminal; ``_bars`` draws one line per model instead.
+                self.clients[m.name] = self._build(m.llm, False)
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        self.setup()
+        if not batch:
+            return [], []
+
+        def ask(model: Any) -> list[ChatResponse]:
+            requests = [model.request(row.messages) for row in batch]
+            return self.clients[model.name].chat_many(requests, desc=f"answer: {model.name}")
+
+        # One thread per model: each client runs its own event loop, so the models answer in
+        # parallel (in-process llama.cpp models each hold their own weights).
+        with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
+            by_model = list(pool.map(ask, self.cfg.models))
+        acc = Accounting()
+        kept: list[Record] = []
+        rejected: list[Rejection] = []
+        for i, row in enumerate(batch):
+            answers = []
+            for model, responses in zip(self.cfg.models, by_model, strict=True):
+                resp = responses[i]
+                acc.record(resp, model.name)
+                answers.append(self._answer(model.name, resp))
+            pref = _pref(row)
+            pref["models"] = [m.name for m in self.cfg.models]
+            pref["answers"] = answers
+            usable = [a for a in answers if "problem" not in a]
+            if len(usable) < 2:
+                why = "; ".join(f"{a['model']}: {a['problem']}" for a in answers if "problem" in a)
+                rejected.append(Rejection(row, self.name, f"{REASON_FEW_ANSWERS} ({why})"))
+            else:
+                kept.append(row)
+        self._summary = {"models": acc.summary(percentiles=False)}
+        return kept, rejected
+
+    @contextlib.contextmanager
+    def _bars(self, total: int) -> Iterator[None]:
+        """One progress line per model (answers done, from each client's accounting), redrawn
+        four times a second while the models answer; nothing when progress is off."""
+        if not self._progress:
+            yield
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        def done(client: ChatClient) -> int:
+            models = getattr(getattr(client, "accounting", None), "models", {})
+            return sum(u.calls + u.cached + u.failed for u in models.values())
+
+        start = {name: done(c) for name, c in self.clients.items()}
+        stop = threading.Event()
+        with Progress(
+            TextColumn("[bold]answer: {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as bar:
+            tasks = {name: bar.add_task(name, total=total) for name in self.clients}
+
+            def refresh() -> None:
+                for name, client in self.clients.items():
+                    bar.update(tasks[name], completed=min(total, done(client) - start[name]))
+
+            def poll() -> None:
+                while not stop.wait(0.25):
+                    refresh()
+
+            t = threading.Thread(target=poll, daemon=True)
+            t.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                t.join()
+                refresh()
+
+    @staticmethod
+    def _answer(name: str, resp: ChatResponse) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "model": name,
+            "served_by": resp.model,
+            "finish_reason": resp.finish_reason,
+            "output_tokens": resp.output_tokens,
+            "cached": resp.cached,
+        }
+        content = (resp.content or "").strip()
+        if resp.error is not None:
+            out["problem"] = f"call failed: {resp.error}"
+        elif resp.finish_reason != STOP:
+            out["problem"] = f"unfinished: finish_reason={resp.finish_reason}"
+        elif is_blank(content):
+            out["problem"] = "empty answer"
+        out["content"] = content
+        return out
+
+
+def shuffled_order(seed: int, row_id: str, n: int) -> list[int]:
+    """The order answers are shown to the judge: ``order[j]`` is the answer shown under the
+    j-th label. Seeded by (seed, row id): the same on every run, independent of row order."""
+    order = list(range(n))
+    random.Random(f"{seed}\x00{row_id}").shuffle(order)
+    return order
+
+
+class RankStep(_LLMStep):
+    """Language check, shuffled labels, the judge's ranking (with re-asks)."""
+
+    name = "rank"
+
+    def __init__(
+        self,
+        cfg: PreferConfig,
+        *,
+        client: ChatClient | None = None,
+        gate: LanguageGate | None = None,
+        progress: bool = False,
+    ) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.client = client
+        self.gate = gate or LanguageGate(cfg.language_check.gate())
+        self._progress = progress
+
+    def setup(self) -> None:
+        if self.client is None:
+            self.client = self._build(self.cfg.judge, self._progress)
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        self.setup()
+        assert self.client is not None
+        from tagengo.bench.languages import language_name
+
+        outcome: dict[int, Record | Rejection] = {}
+        # Per row: (judge messages, labels, answer index per label) for rows the judge must rank.
+        pending: dict[int, tuple[list[dict[str, str]], list[str], list[int]]] = {}
+        wrong_lang = 0
+        for i, row in enumerate(batch):
+            pref = _pref(row)
+            answers = pref["answers"]
+            usable = [k for k, a in enumerate(answers) if "problem" not in a]
+            checked, gated = [], []
+            for k in usable:
+                verdict = self.gate.check(answers[k]["content"], row.language)
+                if verdict is not None:
+                    answers[k]["language"] = verdict.to_dict()
+                if verdict is not None and verdict.failed:
+                    answers[k]["wrong_language"] = True
+                    gated.append(k)
+                else:
+                    checked.append(k)
+            wrong_lang += len(gated)
+            pref["wrong_language"] = [answers[k]["model"] for k in gated]
+            if len(checked) >= 2:
+                order = [checked[j] for j in shuffled_order(self.cfg.seed, row.id, len(checked))]
+                labels = labels_for(len(order))
+                pref["labels"] = {lab: answers[k]["model"] for lab, k in zip(labels, order, strict=True)}
+                pref["permutation"] = order
+                lang = language_name(row.language) or row.language or "the user's language"
+                msgs = judge_messages(row.messages, [answers[k]["content"] for k in order], labels, lang)
+                pending[i] = (msgs, labels, order)
+            else:
+                # Nothing to compare among the in-language answers: no judge call.
+                self._finish(row, [checked] if checked else [], gated, None, "")
+                outcome[i] = row
+
+        calls = reasks = 0
+        replies: dict[int, list[str]] = {i: [] for i in pending}
+        for round_no in range(self.cfg.reask + 1):
+            if not pending:
+                break
+            idx = list(pending)
+            responses = self.client.chat_many(
+                [self.cfg.judge_request(pending[i][0]) for i in idx],
+                desc="rank" if round_no == 0 else f"rank: re-ask {round_no}",
+            )
+            calls += len(idx)
+            reasks += len(idx) if round_no else 0
+            for i, resp in zip(idx, responses, strict=True):
+                row = batch[i]
+                msgs, labels, order = pending[i]
+                pref = _pref(row)
+                if resp.error is not None:
+                    pref["judge"] = {"model": resp.model, "replies": replies[i], "error": resp.error}
+                    outcome[i] = Rejection(row, self.name, f"{REASON_JUDGE_FAILED}: {resp.error}")
+                    del pending[i]
+                    continue
+                reply = resp.content or ""
+                replies[i].append(reply)
+                try:
+                    ranking, reasons = parse_ranking(reply, labels)
+                except RankingError as exc:
+                    if round_no < self.cfg.reask:
+                        pending[i] = (
+                            [*msgs, {"role": "assistant", "content": reply}, reask_message(str(exc), labels)],
+                            labels,
+                            order,
+                        )
+                        continue
+                    pref["judge"] = {"model": resp.model, "replies": replies[i]}
+                    n = len(replies[i]) - 1
+                    outcome[i] = Rejection(
+                        row, self.name, f"{REASON_NO_RANKING} after {n} re-ask{'s' * (n != 1)}: {exc}"
+                    )
+                    del pending[i]
+                    continue
+                del pending[i]
+                by_label = dict(zip(labels, order, strict=True))
+                tiers = [[by_label[lab] for lab in tier] for tier in ranking.tiers]
+                pref["judge"] = {"model": resp.model, "replies": replies[i]}
+                pref["ranking"] = str(ranking)
+                self._finish(row, tiers, gated_of(row), ranking, reasons)
+                outcome[i] = row
+        kept = [o for i, o in sorted(outcome.items()) if isinstance(o, Record)]
+        rejected = [o for i, o in sorted(outcome.items()) if isinstance(o, Rejection)]
+        self._summary = {"judge_calls": calls, "reasks": reasks, "wrong_language_answers": wrong_lang}
+        return kept, rejected
+
+    @staticmethod
+    def _finish(row: Record, tiers: list[list[int]], gated: list[int], ranking: Any, reasons: str) -> None:
+        """Store the ranking by model: the judge's tiers, then the wrong-language answers tied last."""
+        pref = _pref(row)
+        answers = pref["answers"]
+        all_tiers = [t for t in tiers if t] + ([gated] if gated else [])
+        pref["ranked"] = [[answers[k]["model"] for k in tier] for tier in all_tiers]
+        pref["reasons"] = reasons
+
+
+def gated_of(row: Record) -> list[int]:
+    """Indices of the answers the language check put last."""
+    return [k for k, a in enumerate(_pref(row)["answers"]) if a.get("wrong_language")]
+
+
+def preference_pairs(ranked: list[list[str]], mode: str, margin: int) -> list[dict[str, Any]]:
+    """Pairs from tiers of model names (best first).
+
+    ``best-worst``: the first model of the top tier vs the first of the bottom tier (one pair,
+    none when everything is tied). ``all``: every (better, worse) pair whose rank gap (tier
+    index difference) is at least ``margin``. Ranks in the output count from 1."""
+    if len(ranked) < 2:
+        return []
+    if mode == "best-worst":
+        return [
+            {
+                "chosen": ranked[0][0],
+                "rejected": ranked[-1][0],
+                "chosen_rank": 1,
+                "rejected_rank": len(ranked),
+            }
+        ]
+    pairs = []
+    for i, better in enumerate(ranked):
+        for j in range(i + margin, len(ranked)):
+            for a in better:
+                for b in ranked[j]:
+                    pairs.append({"chosen": a, "rejected": b, "chosen_rank": i + 1, "rejected_rank": j + 1})
+    return pairs
+
+
+class PairStep(GlobalStep):
+    """Turns each ranking into preference pairs (``meta.preference.pairs``)."""
+
+    name = "pairs"
+
+    def __init__(self, cfg: PreferConfig) -> None:
+        self.cfg = cfg
+        self._pairs = 0
+
+    def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        kept: list[Record] = []
+        rejected: list[Rejection] = []
+        self._pairs = 0
+        for row in batch:
+            pref = _pref(row)
+            pairs = preference_pairs(pref["ranked"], self.cfg.pairs, self.cfg.margin)
+            if not pairs:
+                if len(pref["ranked"]) >= 2:
+                    why = f"no two answers {self.cfg.margin} or more ranks apart"
+                elif pref["ranked"] and pref["ranked"][0] == pref.get("wrong_language"):
+                    why = "every answer is in another language than the prompt"
+                else:
+                    why = "every answer ranked equal"
+                rejected.append(Rejection(row, self.name, f"{REASON_NO_PAIR}: {why}"))
+                continue
+            pref["pairs"] = pairs
+            content = {a["model"]: a["content"] for a in pref["answers"]}
+            row.messages = [*row.messages, {"role": "assistant", "content": content[pairs[0]["chosen"]]}]
+            self._pairs += len(pairs)
+            kept.append(row)
+        return kept, rejected
+
+    def summary(self) -> dict[str, Any]:
+        return {"pairs": self._pairs}

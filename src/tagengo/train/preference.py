@@ -1,0 +1,202 @@
+"""`tagengo train --method dpo|orpo`: preference training on (prompt, chosen, rejected) pairs
+through TRL's ``DPOTrainer`` (Rafailov et al. 2023, "Direct Preference Optimization") and
+``ORPOTrainer`` (Hong et al. 2024, "ORPO: Monolithic Preference Optimization without Reference
+Model"; ``trl.experimental.orpo`` in TRL 1.x).
+
+The same ``TrainConfig`` drives it: its fields map onto TRL's ``DPOConfig`` / ``ORPOConfig``
+(both ``transformers.TrainingArguments``) one for one (``micro_batch_size`` is
+``per_device_train_batch_size``, ``lr_scheduler`` goes through the same table as SFT), plus
+``beta``. The base model, the tokenizer and its chat template, LoRA and the runtime (device,
+precision, attention) are set up exactly as for SFT. Packing does not apply. Output folder::
+
+    OUT/
+      model/             the trained model (or LoRA adapter) + tokenizer and chat template
+      checkpoints/       TRL/transformers checkpoints (with --save-steps), resumable
+      metrics.jsonl      one line per log: step, loss, rewards/chosen, rewards/rejected,
+                         rewards/margins, rewards/accuracies, lr, grad_norm (TRL's names)
+      loss.png           loss and reward margin per step
+      dropped.jsonl      pairs left out, with file, line and field
+      manifest.json      config, counts, runtime, final metrics, versions, times
+
+With DPO and a LoRA adapter the reference model is the base with the adapter switched off
+(TRL's way: no second copy of the weights); with full training TRL keeps a frozen copy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tagengo.errors import ConfigError
+from tagengo.run.dataset import atomic_write_json, atomic_write_text
+from tagengo.train.config import SCHEDULERS, TrainConfig
+from tagengo.train.pairs import load_pairs
+
+
+def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool) -> Any:
+    common: dict[str, Any] = {
+        "output_dir": str(out / "checkpoints"),
+        "per_device_train_batch_size": cfg.micro_batch_size,
+        "per_device_eval_batch_size": cfg.micro_batch_size,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "learning_rate": cfg.learning_rate,
+        "lr_scheduler_type": SCHEDULERS[cfg.lr_scheduler],
+        "warmup_steps": cfg.warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "num_train_epochs": cfg.epochs,
+        "max_steps": cfg.max_steps or -1,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        "logging_steps": cfg.logging_steps,
+        "save_strategy": "steps" if cfg.save_steps else "no",
+        "save_steps": cfg.save_steps or 500,
+        "save_total_limit": cfg.save_total_limit,
+        "eval_strategy": ("steps" if cfg.eval_steps else "epoch") if has_eval else "no",
+        **({"eval_steps": cfg.eval_steps} if has_eval and cfg.eval_steps else {}),
+        "bf16": rt.precision == "bf16",
+        "fp16": rt.precision == "fp16",
+        "use_cpu": rt.device == "cpu",
+        "gradient_checkpointing": rt.gradient_checkpointing,
+        "report_to": [],
+        "disable_tqdm": not progress,
+        "beta": cfg.beta,
+        "max_length": cfg.max_length,
+    }
+    if cfg.method == "dpo":
+        from trl import DPOConfig
+
+        return DPOConfig(**common)
+    from trl.experimental.orpo import ORPOConfig
+
+    return ORPOConfig(**common)
+
+
+def _plot(history: list[dict[str, Any]], path: Path, method: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logs = [h for h in history if "loss" in h]
+    if not logs:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [h["step"] for h in logs]
+    ax.plot(steps, [h["loss"] for h in logs], label=f"{method} loss")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    if any("rewards/margins" in h for h in logs):
+        ax2 = ax.twinx()
+        ax2.plot(steps, [h.get("rewards/margins", float("nan")) for h in logs], "C1--", label="reward margin")
+        ax2.set_ylabel("rewards/chosen - rewards/rejected")
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def train_preference(
+    data: str | Path, out: str | Path, cfg: TrainConfig, *, resume: bool = True, progress: bool | None = None
+) -> Any:
+    """Train ``cfg.base_model`` with ``cfg.method`` (dpo or orpo) on the pairs in ``data``.
+
+    Returns a ``tagengo.train.trainer.TrainResult`` whose ``history`` holds TRL's logs (``loss``,
+    ``rewards/chosen``, ``rewards/rejected``, ``rewards/margins`` ...). Raises ``ConfigError`` /
+    ``InputError`` with a sentence for the user."""
+    import sys
+
+    from datasets import Dataset
+
+    from tagengo.train.model import add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
+    from tagengo.train.trainer import TrainResult, _seed_all, _versions, save_model
+
+    if cfg.method not in ("dpo", "orpo"):
+        raise ConfigError(f"train_preference is for --method dpo or orpo, not {cfg.method}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    _seed_all(cfg.seed)
+    rt = resolve_runtime(cfg)
+    if rt.flatten:
+        raise ConfigError(
+            "--attention flash_attention_2 (padding-free) is not used for dpo/orpo here; use sdpa"
+        )
+    base = resolve_base(cfg.base_model)
+    tokenizer = load_tokenizer(base, cfg.chat_template)
+    pairs = load_pairs(data, eval_size=cfg.eval_size, seed=cfg.seed)
+    atomic_write_text(
+        out / "dropped.jsonl",
+        "".join(json.dumps({"id": i, "reason": r}, ensure_ascii=False) + "\n" for i, r in pairs.dropped),
+    )
+    model = load_model(base, rt, tokenizer)
+    if cfg.adapter == "lora":
+        model = add_lora(model, cfg)
+    show = sys.stderr.isatty() if progress is None else progress
+    args = _args(cfg, out, rt, show, bool(pairs.eval))
+    kw: dict[str, Any] = {
+        "model": model,
+        "args": args,
+        "train_dataset": Dataset.from_list(pairs.train),
+        "eval_dataset": Dataset.from_list(pairs.eval) if pairs.eval else None,
+        "processing_class": tokenizer,
+    }
+    if cfg.method == "dpo":
+        from trl import DPOTrainer
+
+        trainer = DPOTrainer(**kw)
+    else:
+        from trl.experimental.orpo import ORPOTrainer
+
+        trainer = ORPOTrainer(**kw)
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt = (
+        get_last_checkpoint(str(out / "checkpoints")) if resume and (out / "checkpoints").is_dir() else None
+    )
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=ckpt)
+    elapsed = time.perf_counter() - t0
+    history = [dict(h) for h in trainer.state.log_history if "step" in h]
+    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+    _plot(history, out / "loss.png", cfg.method)
+    model_dir = save_model(trainer.model, tokenizer, out / "model", base, cfg.adapter)
+    logs = [h for h in history if "loss" in h]
+    manifest = {
+        "stage": "train",
+        "method": cfg.method,
+        "config": cfg.model_dump(mode="json"),
+        "base_model_path": str(base.resolve()),
+        "data": str(data),
+        "runtime": {
+            "device": rt.device,
+            "precision": rt.precision,
+            "gradient_checkpointing": rt.gradient_checkpointing,
+            "attention": rt.attention,
+        },
+        "counts": {**pairs.counts(), "steps": trainer.state.global_step},
+        "throughput": {
+            "seconds": elapsed,
+            "pairs_per_s": len(pairs.train) * max(cfg.epochs, 0) / elapsed if elapsed else 0,
+        },
+        "first": logs[0] if logs else {},
+        "final": logs[-1] if logs else {},
+        "resumed_from": ckpt,
+        "versions": {**_versions(), **_trl_version()},
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    return TrainResult(
+        out=out, model_dir=model_dir, steps=trainer.state.global_step, history=history, manifest=manifest
+    )
+
+
+def _trl_version() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"trl": version("trl")}

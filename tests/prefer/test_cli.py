@@ -1,0 +1,78 @@
+"""`tagengo prefer` on the command line: repeated --model specs, judge flags, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tagengo.cli import main
+
+from .conftest import write_prompts
+
+
+def test_a_run_from_flags(prefer_server, tmp_path, capsys):
+    server = prefer_server()
+    src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "Name three fruits.")])
+    cache = tmp_path / "c.sqlite"
+    args = [
+        "prefer",
+        "--input",
+        str(src),
+        "--out",
+        str(tmp_path / "out"),
+        "--judge-base-url",
+        server.url,
+        "--judge-model",
+        "judge",
+        "--judge-cache-path",
+        str(cache),
+    ]
+    for role in ("best", "weak"):
+        args += [
+            "--model",
+            f"name={role},base_url={server.url},model=m,system_prompt=ROLE={role},cache_path={cache}",
+        ]
+    assert main(args) == 0
+    assert "pairs: 1 from 1 prompts" in capsys.readouterr().err
+    (pair,) = [
+        json.loads(x) for x in (tmp_path / "out" / "pairs" / "conversational.jsonl").read_text().splitlines()
+    ]
+    assert (pair["meta"]["chosen_model"], pair["meta"]["rejected_model"]) == ("best", "weak")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [m["name"] for m in manifest["config"]["models"]] == ["best", "weak"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("base_url", "is not key=value"),
+        ("name=a,colour=red", "unknown key 'colour'"),
+        ("name=a,temperature=hot,model=x", "temperature"),
+    ],
+)
+def test_bad_model_specs_name_the_problem(tmp_path, capsys, spec, message):
+    src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
+    assert (
+        main(
+            [
+                "prefer",
+                "--input",
+                str(src),
+                "--out",
+                str(tmp_path / "o"),
+                "--model",
+                spec,
+                "--model",
+                "llamacpp",
+            ]
+        )
+        == 2
+    )
+    assert message in capsys.readouterr().err
+
+
+def test_one_model_is_a_clear_error(tmp_path, capsys):
+    src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
+    assert main(["prefer", "--input", str(src), "--out", str(tmp_path / "o"), "--model", "llamacpp"]) == 2
+    assert "two or more answering models" in capsys.readouterr().err

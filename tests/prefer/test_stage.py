@@ -1,0 +1,146 @@
+"""`tagengo prefer` end to end against the scripted server (real HTTP): sampling, answers, the
+language check, the judge's re-asks and rejections, pairs, counts and the TRL files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tagengo.errors import ConfigError
+from tagengo.prefer.config import PreferConfig
+from tagengo.prefer.stage import prefer
+from tagengo.run.dataset import read_records, read_table
+
+from .conftest import SENTENCES, scripted_judge, scripted_model, write_prompts
+
+PROMPTS = [
+    ("e1", "en", "Name three fruits."),
+    ("e2", "en", "What colour is the sky? GARBLE-ONCE"),
+    ("e3", "en", "Say hello to a friend. GARBLE-ALWAYS"),
+    ("d1", "de", "Wie wird das Wetter morgen in Berlin?"),
+    ("f1", "fr", "Bonjour, que faire à Paris ?"),
+    ("f2", "fr", "Bonjour, quel vin avec du fromage ?"),
+    ("f3", "fr", "Bonjour, comment apprendre le piano ?"),
+    ("f4", "fr", "Bonjour, où trouver du bon pain ?"),
+]
+
+
+def _config(server, tmp_path, **kw):
+    cache = tmp_path / "cache.sqlite"
+    return PreferConfig(
+        models=[scripted_model(server, r, cache) for r in ("plain", "best", "weak")],
+        judge=scripted_judge(server, cache),
+        per_language=3,
+        **kw,
+    )
+
+
+def _judge_requests(server):
+    return [r for r in server.requests if r["model"] == "judge"]
+
+
+def test_prefer_end_to_end(prefer_server, tmp_path):
+    server = prefer_server()
+    src = write_prompts(tmp_path / "prompts.jsonl", PROMPTS)
+    result = prefer(src, tmp_path / "out", _config(server, tmp_path))
+    m = result.manifest
+
+    # Counts reconcile: 8 in; French capped to 3; e3 has no ranking after the re-asks.
+    assert m["counts"]["read"] == 8 and m["counts"]["kept"] + m["counts"]["rejected"] == 8
+    rejected = {r["id"]: (r["step"], r["reason"]) for r in read_table(result.out, "rejected").to_pylist()}
+    assert sum(1 for s, _ in rejected.values() if s == "per_language_cap") == 1
+    assert rejected["e3"] == (
+        "rank",
+        "no valid ranking after 2 re-asks: no line starting with 'Ranking:'",
+    )
+    rows = {r.id: r for r in read_records(result.out)}
+    assert set(rows) | set(rejected) == {p[0] for p in PROMPTS} and len(rows) == 6
+
+    # Best vs worst: BEST wins; WEAK loses (the judge ranked it last, or the language check did).
+    for row in rows.values():
+        pref = row.meta["preference"]
+        assert pref["pairs"] == [
+            {"chosen": "best", "rejected": "weak", "chosen_rank": 1, "rejected_rank": len(pref["ranked"])}
+        ]
+        assert row.messages[-1] == {"role": "assistant", "content": "BEST " + SENTENCES[row.language]}
+
+    # e2: the first reply had no ranking, the re-ask in the same conversation had one.
+    e2 = rows["e2"].meta["preference"]
+    assert len(e2["judge"]["replies"]) == 2 and e2["ranked"] == [["best"], ["plain"], ["weak"]]
+    reask = [r for r in _judge_requests(server) if "GARBLE-ONCE" in r["messages"][1]["content"]]
+    assert [len(r["messages"]) for r in reask] == [2, 4]
+    assert "no line starting with 'Ranking:'" in reask[1]["messages"][3]["content"]
+
+    # d1 (German): WEAK answered in English, so it is ranked last without being shown to the judge.
+    d1 = rows["d1"].meta["preference"]
+    assert d1["wrong_language"] == ["weak"]
+    assert d1["ranked"][-1] == ["weak"] and d1["ranked"][:-1] == [["best"], ["plain"]]
+    assert d1["answers"][2]["language"]["detected"] == "en"
+    d1_judge = [r for r in _judge_requests(server) if "Wetter" in r["messages"][1]["content"]]
+    assert len(d1_judge) == 1 and "WEAK" not in d1_judge[0]["messages"][1]["content"]
+    assert sorted(d1["labels"].values()) == ["best", "plain"]
+    # English prompts: WEAK's English answer is the right language and goes to the judge.
+    assert rows["e1"].meta["preference"]["wrong_language"] == []
+    assert sorted(rows["e1"].meta["preference"]["labels"].values()) == ["best", "plain", "weak"]
+
+    # TRL files: conversational for every pair, standard for single-turn prompts.
+    conv = [
+        json.loads(line) for line in (result.out / "pairs" / "conversational.jsonl").read_text().splitlines()
+    ]
+    std = [json.loads(line) for line in (result.out / "pairs" / "standard.jsonl").read_text().splitlines()]
+    assert len(conv) == len(std) == 6
+    by_id = {p["id"]: p for p in conv}
+    assert by_id["d1#0"]["prompt"] == [{"role": "user", "content": "Wie wird das Wetter morgen in Berlin?"}]
+    assert by_id["d1#0"]["chosen"][0]["content"].startswith("BEST")
+    assert by_id["d1#0"]["rejected"] == [{"role": "assistant", "content": "WEAK " + SENTENCES["en"]}]
+    assert {"ranking", "reasons", "permutation", "models"} <= set(by_id["e1#0"]["meta"])
+    assert {p["prompt"] for p in std} >= {"Name three fruits."}
+
+    # A re-run with the same config does nothing and makes no call.
+    calls = server.calls
+    again = prefer(src, tmp_path / "out", _config(server, tmp_path))
+    assert again.up_to_date and server.calls == calls
+
+
+def test_all_pairs_above_a_margin(prefer_server, tmp_path):
+    server = prefer_server()
+    src = write_prompts(tmp_path / "prompts.jsonl", PROMPTS[:1])
+    result = prefer(src, tmp_path / "out", _config(server, tmp_path, pairs="all", margin=1))
+    pairs = read_records(result.out)[0].meta["preference"]["pairs"]
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [
+        ("best", "plain"),
+        ("best", "weak"),
+        ("plain", "weak"),
+    ]
+    wide = prefer(src, tmp_path / "out2", _config(server, tmp_path, pairs="all", margin=2))
+    assert [(p["chosen"], p["rejected"]) for p in read_records(wide.out)[0].meta["preference"]["pairs"]] == [
+        ("best", "weak")
+    ]
+    none = prefer(src, tmp_path / "out3", _config(server, tmp_path, pairs="all", margin=3))
+    assert none.manifest["counts"]["kept"] == 0
+    (reason,) = read_table(none.out, "rejected").column("reason").to_pylist()
+    assert reason == "no preference pair: no two answers 3 or more ranks apart"
+
+
+def test_ties_make_no_pair(prefer_server, tmp_path):
+    server = prefer_server()
+    cache = tmp_path / "cache.sqlite"
+    cfg = PreferConfig(
+        models=[
+            scripted_model(server, "plain", cache, name=n, temperature=t)
+            for n, t in (("p1", 0.0), ("p2", 0.5))
+        ],
+        judge=scripted_judge(server, cache),
+    )
+    result = prefer(write_prompts(tmp_path / "p.jsonl", PROMPTS[:1]), tmp_path / "out", cfg)
+    assert result.manifest["counts"]["kept"] == 0
+    (row,) = read_table(result.out, "rejected").to_pylist()
+    assert row["reason"] == "no preference pair: every answer ranked equal"
+
+
+def test_one_model_is_refused(prefer_server, tmp_path):
+    server = prefer_server()
+    cfg = PreferConfig(models=[scripted_model(server, "plain", tmp_path / "c.sqlite")])
+    with pytest.raises(ConfigError, match="two or more answering models"):
+        prefer(write_prompts(tmp_path / "p.jsonl", PROMPTS[:1]), tmp_path / "out", cfg)
