@@ -52,6 +52,27 @@ def test_strip_technical_leaves_words_and_drops_code_like_tokens(text: str, stri
     assert " ".join(strip_technical(text).split()) == stripped
 
 
+def _strip_every_run(text: str) -> str:
+    """strip_technical as first written: the run callback on every ASCII run (the reference)."""
+    import re
+
+    from tagengo.curate.langid import _plain_run
+
+    return re.sub(r"[\x21-\x7e]+", _plain_run, text)
+
+
+def test_strip_technical_judges_only_suspect_runs_yet_strips_exactly_as_judging_every_run() -> None:
+    import random
+
+    texts = [row["text"] for row in load_eval_set()]
+    texts += ["(hello) [World] {x} <b>", "Hello. World.Next --force -i a-b", "end.", "-", "x.y", "'A'"]
+    rnd = random.Random(0)
+    alphabet = "aZ0_.-()[]{}<>=+*^~#$%&|@'\",:;!?`/\\ \txé中\n"
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(20_000)]
+    for text in texts:
+        assert strip_technical(text) == _strip_every_run(text), repr(text)
+
+
 def test_a_prompt_of_only_math_falls_back_to_its_raw_text() -> None:
     assert detector_text("2x + 3 = 7", True, technical=True) == "2x + 3 = 7"
 

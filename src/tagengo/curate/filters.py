@@ -19,7 +19,7 @@ from tagengo.curate.config import (
     UnknownLanguageConfig,
 )
 from tagengo.curate.langid import Prediction
-from tagengo.invisible import visible_length
+from tagengo.invisible import is_invisible
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
@@ -268,6 +268,21 @@ class LanguageIDFilter(BatchFilter):
         return out
 
 
+def _has_visible(text: str, n: int) -> bool:
+    """``visible_length(text) >= n`` (tagengo.invisible), stopping at the n-th visible character:
+    a prompt's first two characters usually settle it, where counting them all cost as much per
+    row as the tokenizer's Python wrapper."""
+    if n <= 0:
+        return True
+    seen = 0
+    for ch in text:
+        if not is_invisible(ch):
+            seen += 1
+            if seen >= n:
+                return True
+    return False
+
+
 _COUNTED = {"prompt_and_response": "prompt + response", "prompt": "prompt", "conversation": "conversation"}
 
 
@@ -302,7 +317,7 @@ class LengthFilter(Filter):
             self.setup()
         prompt = row.first_user()
         # Zero-width spaces, joiners, BOMs and the like show nothing: they are not a prompt.
-        if visible_length(prompt) < self.cfg.min_chars:
+        if not _has_visible(prompt, self.cfg.min_chars):
             return False, f"length: prompt has fewer than {self.cfg.min_chars} visible characters"
         texts = self._texts(row)
         if self.cfg.joined:

@@ -19,15 +19,23 @@ _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MARKERS = re.compile(r"`|https?://|www\.", re.I)  # cheap test: is there anything to strip?
 
-# A run of printable ASCII without spaces: the unit judged by ``strip_technical`` (in Chinese or
-# Japanese text a run is the Latin part between the characters, "Java" in "JavaでNull…").
-_ASCII_RUN = re.compile(r"[\x21-\x7e]+")
+# A run of printable ASCII without spaces ([\x21-\x7e]+) is the unit judged by ``strip_technical``
+# (in Chinese or Japanese text a run is the Latin part between the characters, "Java" in "JavaでNull…").
 _EDGE_PUNCT = "\"'.,:;!?()[]{}<>"
 # What makes a run technical: a digit or an operator (3x, x^2, f(x), HEAD~3, a_b, C++, C#),
 # inner capitals (useEffect, TypeError), two capitals in a row (SQL, SELECT, TCP), a dot before
 # a letter (os.path, .py), or a leading dash (an option: -i, --force).
 _TECHNICAL = re.compile(r"[0-9_/\\(){}\[\]<>=+*^~#$%&|@]|[a-z][A-Z]|[A-Z]{2,}|\.[A-Za-z]|^-")
 _WORD_CHAR = re.compile(r"\w")
+# The only runs ``_plain_run`` could blank: whole runs holding a character or pair that
+# ``_TECHNICAL`` looks for (capitals only in pairs, so a sentence's first word is skipped; a dash
+# anywhere). Matching just them keeps the Python callback off the plain words that make up most
+# of a prompt (2.4x faster on prose, same output: tests/curate/test_langid.py).
+_SUSPECT_RUN = re.compile(
+    r"(?<![\x21-\x7e])[\x21-\x7e]*?"
+    r"(?:[0-9_/\\(){}\[\]<>=+*^~#$%&|@.-]|[a-z][A-Z]|[A-Z][A-Z])"
+    r"[\x21-\x7e]*"
+)
 
 
 def bundled_model_path() -> Path:
@@ -58,7 +66,7 @@ def strip_technical(text: str) -> str:
     technical prompt they outweigh its few real words (``"Convert this SQL to pandas: SELECT
     city, COUNT(*) …"`` scores en 0.34 with them, 0.45 without). Plain words (Python, pandas,
     Docker) stay. Judged per run of non-space ASCII, so it works inside Chinese and Japanese text."""
-    return _ASCII_RUN.sub(_plain_run, text)
+    return _SUSPECT_RUN.sub(_plain_run, text)
 
 
 def detector_text(text: str, strip: bool, technical: bool = False) -> str:
