@@ -6,9 +6,10 @@ Reasons are written for people reading ``rejected/``: they say what matched.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tagengo.curate.config import (
     AnonymisedConfig,
@@ -167,6 +168,24 @@ class LanguageIDFilter(BatchFilter):
             self._lid = LanguageIdentifier(self.cfg.model_path)
         if self._second is None and self.cfg.second_opinion == "lingua":
             self._second = SecondOpinion()
+
+    @contextlib.contextmanager
+    def shared_by_workers(self) -> Iterator[None]:
+        """While the runner's forked workers run: lingua in one server process that they all ask
+        (:class:`~tagengo.curate.langid.SharedSecondOpinion`), so each lingua model is loaded
+        once per run, not once per worker. Answers are the same."""
+        from tagengo.curate.langid import SecondOpinion, SharedSecondOpinion
+
+        own = self._second
+        if not isinstance(own, SecondOpinion):
+            yield
+            return
+        with SharedSecondOpinion(own) as shared:
+            self._second = shared
+            try:
+                yield
+            finally:
+                self._second = own
 
     def _passes(self, score: float) -> bool:
         return score > self.cfg.threshold if self.cfg.strict else score >= self.cfg.threshold
