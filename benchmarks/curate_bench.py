@@ -193,6 +193,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="Keep the generated input here for reuse.")
     ap.add_argument("--no-peers", action="store_true", help="Only the bound and tagengo.")
     ap.add_argument(
+        "--without-lingua",
+        action="store_true",
+        help="Also run tagengo with --langid-second-opinion none: what lingua's second opinion costs.",
+    )
+    ap.add_argument(
         "--bound-only", type=Path, default=None, help=argparse.SUPPRESS
     )  # the bound's own process
     args = ap.parse_args()
@@ -221,14 +226,19 @@ def main() -> None:
         bound_rounds.append(json.loads(fig.stdout.strip().splitlines()[-1]))
         return fig
 
-    def tagengo() -> RunFigures:
+    def tagengo(*extra: str, name: str = "tagengo") -> RunFigures:
         out = tmp / "tagengo"
-        cmd = [sys.executable, "-m", "tagengo.cli", "curate", "--input", inp, "--out", out]
+        cmd = [sys.executable, "-m", "tagengo.cli", "curate", "--input", inp, "--out", out, *extra]
         fig = timed_run([*cmd, "--workers", args.workers, "--force", "--no-progress"], env=env)
-        kept["tagengo"] = json.loads((out / "manifest.json").read_text())["counts"]["kept"]
+        kept[name] = json.loads((out / "manifest.json").read_text())["counts"]["kept"]
         return fig
 
     contenders = [Contender("bound (LID + tokenizer, 1 core)", bound), Contender("tagengo", tagengo)]
+    if args.without_lingua:
+        name = "tagengo, no second opinion"
+        contenders.append(
+            Contender(name, lambda: tagengo("--langid-second-opinion", "none", name="tagengo, no lingua"))
+        )
     if not args.no_peers:
         dt_python = peer_python("datatrove", DATATROVE)
         pd_python = peer_python("pandas-fasttext", PANDAS)
