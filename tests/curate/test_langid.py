@@ -28,6 +28,10 @@ ISSUE_EXAMPLES = [
 def run(cfg, text: str, language: str) -> tuple[bool, str, dict]:
     step = LanguageIDFilter(cfg)
     step.setup()
+    return run_step(step, text, language)
+
+
+def run_step(step: LanguageIDFilter, text: str, language: str) -> tuple[bool, str, dict]:
     row = Record("r", "test", language, [{"role": "user", "content": text}], {})
     ((ok, reason),) = step.keep_batch([row])
     return ok, reason, row.meta
@@ -50,6 +54,27 @@ def run(cfg, text: str, language: str) -> tuple[bool, str, dict]:
 )
 def test_strip_technical_leaves_words_and_drops_code_like_tokens(text: str, stripped: str) -> None:
     assert " ".join(strip_technical(text).split()) == stripped
+
+
+def _strip_every_run(text: str) -> str:
+    """strip_technical as first written: the run callback on every ASCII run (the reference)."""
+    import re
+
+    from tagengo.curate.langid import _plain_run
+
+    return re.sub(r"[\x21-\x7e]+", _plain_run, text)
+
+
+def test_strip_technical_judges_only_suspect_runs_yet_strips_exactly_as_judging_every_run() -> None:
+    import random
+
+    texts = [row["text"] for row in load_eval_set()]
+    texts += ["(hello) [World] {x} <b>", "Hello. World.Next --force -i a-b", "end.", "-", "x.y", "'A'"]
+    rnd = random.Random(0)
+    alphabet = "aZ0_.-()[]{}<>=+*^~#$%&|@'\",:;!?`/\\ \txé中\n"
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(20_000)]
+    for text in texts:
+        assert strip_technical(text) == _strip_every_run(text), repr(text)
 
 
 def test_a_prompt_of_only_math_falls_back_to_its_raw_text() -> None:
@@ -148,3 +173,63 @@ def test_second_opinion_chooses_only_among_known_candidates() -> None:
     assert pick is not None and pick[0] == "de" and 0.5 <= pick[1] <= 1.0
     assert so.choose("anything", ["de"]) is None  # one candidate: nothing to choose
     assert so.choose("anything", ["de", "wuu"]) is None  # wuu is not a lingua language
+
+
+_SHARED = None
+
+
+def same_answer(got: tuple[str, float] | None, want: tuple[str, float] | None) -> None:
+    """lingua's confidences vary in the last bit from call to call (its sums run in hash-map
+    order), so the pick must match exactly and the confidence to well below the 4 decimals kept."""
+    assert (got is None) is (want is None), (got, want)
+    if want is not None:
+        assert got[0] == want[0] and got[1] == pytest.approx(want[1], abs=1e-9), (got, want)
+
+
+def _ask_shared(case: tuple[str, list[str]]) -> tuple[int, tuple[str, float] | None]:
+    import os
+
+    return os.getpid(), _SHARED.choose(*case)
+
+
+def test_the_shared_second_opinion_answers_forked_workers_as_lingua_in_process_does() -> None:
+    import multiprocessing as mp
+    import os
+
+    from tagengo.curate.langid import SharedSecondOpinion
+
+    global _SHARED
+    cases = [
+        ("帮我给奶奶写一段生日祝福。", ["zh", "ja", "ko"]),
+        ("h e l l o", ["en", "de", "fr"]),
+        ("Comment mieux dormir la nuit ?", ["fr", "en", "es"]),
+        ("Wie kann ich besser schlafen?", ["de", "nl"]),
+    ] * 3
+    own = SecondOpinion()
+    expected = [own.choose(line, cands) for line, cands in cases]
+    assert any(e is not None for e in expected)
+    with SharedSecondOpinion(SecondOpinion()) as shared:
+        _SHARED = shared
+        with mp.get_context("fork").Pool(2) as pool:
+            answers = pool.map(_ask_shared, cases, chunksize=1)
+        assert os.getpid() not in {pid for pid, _ in answers}  # asked from the forked workers
+        for (_, got), want in zip(answers, expected, strict=True):
+            same_answer(got, want)
+        same_answer(shared.choose(*cases[0]), expected[0])  # the parent may ask too
+    with pytest.raises(RuntimeError, match="second-opinion process stopped"):
+        shared.choose(*cases[0])
+
+
+def test_the_language_id_step_shares_lingua_only_while_the_workers_run() -> None:
+    from tagengo.curate.langid import SharedSecondOpinion
+
+    step = LanguageIDFilter(DEFAULT)
+    step.setup()
+    own = step._second
+    with step.shared_by_workers():
+        assert isinstance(step._second, SharedSecondOpinion)
+        ok, reason, meta = run_step(step, "帮我给奶奶写一段生日祝福。", "zh")
+    assert step._second is own
+    assert ok and meta["lid_kept_by"] == "second_opinion" and meta["lid_second_opinion"] == "zh", reason
+    with LanguageIDFilter(PAPER).shared_by_workers():  # no second opinion: nothing to share
+        pass

@@ -6,9 +6,10 @@ Reasons are written for people reading ``rejected/``: they say what matched.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tagengo.curate.config import (
     AnonymisedConfig,
@@ -19,7 +20,7 @@ from tagengo.curate.config import (
     UnknownLanguageConfig,
 )
 from tagengo.curate.langid import Prediction
-from tagengo.invisible import visible_length
+from tagengo.invisible import is_invisible
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
@@ -168,6 +169,24 @@ class LanguageIDFilter(BatchFilter):
         if self._second is None and self.cfg.second_opinion == "lingua":
             self._second = SecondOpinion()
 
+    @contextlib.contextmanager
+    def shared_by_workers(self) -> Iterator[None]:
+        """While the runner's forked workers run: lingua in one server process that they all ask
+        (:class:`~tagengo.curate.langid.SharedSecondOpinion`), so each lingua model is loaded
+        once per run, not once per worker. Answers are the same."""
+        from tagengo.curate.langid import SecondOpinion, SharedSecondOpinion
+
+        own = self._second
+        if not isinstance(own, SecondOpinion):
+            yield
+            return
+        with SharedSecondOpinion(own) as shared:
+            self._second = shared
+            try:
+                yield
+            finally:
+                self._second = own
+
     def _passes(self, score: float) -> bool:
         return score > self.cfg.threshold if self.cfg.strict else score >= self.cfg.threshold
 
@@ -271,6 +290,21 @@ class LanguageIDFilter(BatchFilter):
         return out
 
 
+def _has_visible(text: str, n: int) -> bool:
+    """``visible_length(text) >= n`` (tagengo.invisible), stopping at the n-th visible character:
+    a prompt's first two characters usually settle it, where counting them all cost as much per
+    row as the tokenizer's Python wrapper."""
+    if n <= 0:
+        return True
+    seen = 0
+    for ch in text:
+        if not is_invisible(ch):
+            seen += 1
+            if seen >= n:
+                return True
+    return False
+
+
 _COUNTED = {"prompt_and_response": "prompt + response", "prompt": "prompt", "conversation": "conversation"}
 
 
@@ -305,7 +339,7 @@ class LengthFilter(Filter):
             self.setup()
         prompt = row.first_user()
         # Zero-width spaces, joiners, BOMs and the like show nothing: they are not a prompt.
-        if visible_length(prompt) < self.cfg.min_chars:
+        if not _has_visible(prompt, self.cfg.min_chars):
             return False, f"length: prompt has fewer than {self.cfg.min_chars} visible characters"
         texts = self._texts(row)
         if self.cfg.joined:

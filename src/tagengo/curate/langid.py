@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from tagengo.errors import ConfigError
 
@@ -19,15 +21,23 @@ _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MARKERS = re.compile(r"`|https?://|www\.", re.I)  # cheap test: is there anything to strip?
 
-# A run of printable ASCII without spaces: the unit judged by ``strip_technical`` (in Chinese or
-# Japanese text a run is the Latin part between the characters, "Java" in "JavaでNull…").
-_ASCII_RUN = re.compile(r"[\x21-\x7e]+")
+# A run of printable ASCII without spaces ([\x21-\x7e]+) is the unit judged by ``strip_technical``
+# (in Chinese or Japanese text a run is the Latin part between the characters, "Java" in "JavaでNull…").
 _EDGE_PUNCT = "\"'.,:;!?()[]{}<>"
 # What makes a run technical: a digit or an operator (3x, x^2, f(x), HEAD~3, a_b, C++, C#),
 # inner capitals (useEffect, TypeError), two capitals in a row (SQL, SELECT, TCP), a dot before
 # a letter (os.path, .py), or a leading dash (an option: -i, --force).
 _TECHNICAL = re.compile(r"[0-9_/\\(){}\[\]<>=+*^~#$%&|@]|[a-z][A-Z]|[A-Z]{2,}|\.[A-Za-z]|^-")
 _WORD_CHAR = re.compile(r"\w")
+# The only runs ``_plain_run`` could blank: whole runs holding a character or pair that
+# ``_TECHNICAL`` looks for (capitals only in pairs, so a sentence's first word is skipped; a dash
+# anywhere). Matching just them keeps the Python callback off the plain words that make up most
+# of a prompt (2.4x faster on prose, same output: tests/curate/test_langid.py).
+_SUSPECT_RUN = re.compile(
+    r"(?<![\x21-\x7e])[\x21-\x7e]*?"
+    r"(?:[0-9_/\\(){}\[\]<>=+*^~#$%&|@.-]|[a-z][A-Z]|[A-Z][A-Z])"
+    r"[\x21-\x7e]*"
+)
 
 
 def bundled_model_path() -> Path:
@@ -58,7 +68,7 @@ def strip_technical(text: str) -> str:
     technical prompt they outweigh its few real words (``"Convert this SQL to pandas: SELECT
     city, COUNT(*) …"`` scores en 0.34 with them, 0.45 without). Plain words (Python, pandas,
     Docker) stay. Judged per run of non-space ASCII, so it works inside Chinese and Japanese text."""
-    return _ASCII_RUN.sub(_plain_run, text)
+    return _SUSPECT_RUN.sub(_plain_run, text)
 
 
 def detector_text(text: str, strip: bool, technical: bool = False) -> str:
@@ -171,3 +181,97 @@ class SecondOpinion:
         if not values or values[0].value <= 0.0:  # no letters lingua can read
             return None
         return values[0].language.iso_code_639_1.name.lower(), float(values[0].value)
+
+
+class SharedSecondOpinion:
+    """One process that answers :meth:`SecondOpinion.choose` for every forked worker of a run.
+
+    lingua loads each language's models on first use (0.25-0.45 s of CPU each) and a run asks
+    about some 60 languages, so each worker loading its own copy doubled a cost as large as a
+    third of the whole chain at 200,000 rows (benchmarks/curate_bench.py). Here one server
+    process, forked from the process that holds ``opinion``, loads each language once; workers
+    send it ``(line, candidates)`` over a Unix socket and get the same answer ``opinion`` would
+    give (lingua's choice depends only on the line and the candidate set). Calls are rare (the
+    rows fastText cannot settle, ~0.3%), so the round trip costs nothing measurable.
+
+    Use as a context manager; the server stops on exit (and with its parent: it is a daemon).
+    Raises ``RuntimeError`` from :meth:`choose` if the server has died.
+    """
+
+    def __init__(self, opinion: SecondOpinion) -> None:
+        self._opinion = opinion
+        self._dir: str | None = None
+        self._address = ""
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._pid = -1
+
+    def __enter__(self) -> SharedSecondOpinion:
+        import multiprocessing as mp
+        import os
+        import tempfile
+
+        self._dir = tempfile.mkdtemp(prefix="tagengo-lingua-")
+        self._address = os.path.join(self._dir, "socket")
+        ctx = mp.get_context("fork")
+        ready_r, ready_w = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(
+            target=_serve_second_opinion, args=(self._opinion, self._address, ready_w), daemon=True
+        )
+        self._process.start()
+        ready_w.close()
+        if not ready_r.poll(30) or ready_r.recv() != "ready":  # the socket exists before any worker connects
+            raise RuntimeError("the lingua second-opinion process did not start")
+        ready_r.close()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        if self._conn is not None and self._pid != -1:
+            self._conn.close()
+        self._conn = None
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(5)
+            self._process = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def choose(self, line: str, candidates: list[str]) -> tuple[str, float] | None:
+        """What ``SecondOpinion.choose(line, candidates)`` returns, computed by the server."""
+        import os
+        from multiprocessing.connection import Client
+
+        try:
+            if self._conn is None or self._pid != os.getpid():  # one connection per worker process
+                self._conn = Client(self._address, family="AF_UNIX")
+                self._pid = os.getpid()
+            self._conn.send((line, candidates))
+            return self._conn.recv()
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"the lingua second-opinion process stopped ({exc!r})") from exc
+
+
+def _serve_second_opinion(opinion: SecondOpinion, address: str, ready: Connection) -> None:
+    """The server's loop: a thread per connected worker, one shared ``opinion`` (one copy of
+    each lingua model)."""
+    import threading
+    from multiprocessing.connection import Listener
+
+    listener = Listener(address, family="AF_UNIX")
+    ready.send("ready")
+    ready.close()
+
+    def serve(conn: Connection) -> None:
+        with conn:
+            while True:
+                try:
+                    line, candidates = conn.recv()
+                except (EOFError, OSError):  # the worker finished
+                    return
+                conn.send(opinion.choose(line, candidates))
+
+    while True:
+        threading.Thread(target=serve, args=(listener.accept(),), daemon=True).start()

@@ -433,7 +433,12 @@ def run_stage(
         else:
             # fork: workers inherit the imported modules and the models set up above.
             ctx = mp.get_context("fork")
-            with ctx.Pool(n_workers, _init_worker, (stage, streaming, source.format, source_names)) as pool:
+            with contextlib.ExitStack() as shared:
+                for step in streaming:  # what the workers share (a model server) starts before they fork
+                    shared.enter_context(step.shared_by_workers())
+                pool = shared.enter_context(
+                    ctx.Pool(n_workers, _init_worker, (stage, streaming, source.format, source_names))
+                )
                 for res in pool.imap(_work, todo, chunksize=1):
                     d = _write_chunk(chunks_dir, res)
                     done[d["key"]] = d

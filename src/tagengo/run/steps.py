@@ -17,6 +17,7 @@ with one worker, as generation does).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,12 @@ class Step:
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
         raise NotImplementedError
+
+    def shared_by_workers(self) -> contextlib.AbstractContextManager[None]:
+        """Entered by the local runner around its pool of forked workers, after ``setup``: a
+        step may start there what the workers should share rather than each build (a process
+        serving a model that loads lazily). Default: nothing."""
+        return contextlib.nullcontext()
 
     def summary(self) -> dict:
         """Extra figures for the manifest (e.g. per-language LID removal), JSON-serialisable,
