@@ -364,15 +364,15 @@ EMBED_WAYS = {
 }
 
 
-def part_embedspeed(scale: float, repeats: int = 3) -> dict:
+def part_embedspeed(scale: float, repeats: int = 3, n: int | None = None) -> dict:
     from peers import Contender, interleaved, load_average, timed_run
 
-    n = int(5000 * scale)
+    n = n or int(5000 * scale)
     rates: dict[str, list[dict]] = {k: [] for k in EMBED_WAYS}
 
     def contender(how: str) -> Contender:
         def run():
-            r = timed_run([sys.executable, __file__, "--child", f"embed-{how}", "--n", n])
+            r = timed_run([sys.executable, __file__, "--child", f"embed-{how}", "--n", str(n)])
             rates[how].append(json.loads(r.stdout.strip().splitlines()[-1]))
             return r
 
@@ -483,17 +483,22 @@ def main() -> None:
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--vectors", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--kept-out", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--n", type=int, default=5000, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--n", type=int, default=None, help="embedspeed: prompts per run (default 5,000; 500 with --quick)"
+    )
     args = ap.parse_args()
     scale = 0.1 if args.quick else 1.0
     if args.child == "exact-only":
         print(json.dumps(child_exact(args.vectors, args.kept_out)))
         return
     if args.child and args.child.startswith("embed-") and args.child[6:] in EMBED_WAYS:
-        print(json.dumps(child_embed(args.child[6:], args.n)))
+        print(json.dumps(child_embed(args.child[6:], args.n or 5000)))
         return
-    if args.child in ("peer", "embedspeed"):
-        print(json.dumps(PARTS[args.child](scale, args.repeats)))
+    if args.child == "peer":
+        print(json.dumps(part_peer(scale, args.repeats)))
+        return
+    if args.child == "embedspeed":
+        print(json.dumps(part_embedspeed(scale, args.repeats, args.n)))
         return
     if args.child:
         print(json.dumps(PARTS[args.child](scale)))
@@ -502,6 +507,7 @@ def main() -> None:
     for name in args.parts.split(","):
         cmd = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats)]
         cmd += ["--quick"] if args.quick else []
+        cmd += ["--n", str(args.n)] if args.n else []
         t0 = time.perf_counter()
         # stderr passes through: the interleaved parts report each round as it ends.
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
