@@ -25,6 +25,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import orjson
+
 from tagengo.llm.finish import VOCABULARY, normalise_finish_reason
 from tagengo.llm.types import ChatRequest, ChatResponse
 
@@ -99,9 +101,11 @@ class RequestCache:
         """Store one answer (``canonical``: the request's canonical JSON, if at hand) and commit
         it, or with ``commit=False`` leave it for the next ``commit()`` (readers in other
         processes do not see it before; this connection does)."""
-        blob = json.dumps(
-            {f: getattr(response, f) for f in _STORED}, ensure_ascii=False, separators=(",", ":")
-        )
+        stored = {f: getattr(response, f) for f in _STORED}
+        try:
+            blob = orjson.dumps(stored).decode()  # equivalent JSON to json's, in a third of the time
+        except TypeError:  # what orjson refuses (integers past 64 bits in raw): json writes it
+            blob = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             if not commit and not self._db.in_transaction:
                 self._db.execute("BEGIN")
