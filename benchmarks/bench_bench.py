@@ -36,7 +36,16 @@ import urllib.request
 from pathlib import Path
 
 import psutil
-from peers import Contender, interleaved, load_average, peer_python, print_summary, summarise, timed_run
+from peers import (
+    Contender,
+    compile_package,
+    interleaved,
+    load_average,
+    peer_python,
+    print_summary,
+    summarise,
+    timed_run,
+)
 
 from tagengo.bench.config import JudgeConfig
 from tagengo.bench.formats import Answer, Question, write_answers, write_questions
@@ -168,6 +177,7 @@ def peers_end_to_end(
     root: Path, bench_dir: Path, server: ServerProcess, args: argparse.Namespace, cfg: JudgeConfig
 ) -> dict:
     """Step 5: the CLI against the peers, interleaved; the figures and the summary rows."""
+    compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
     prompts = root / "judge-requests.jsonl"
     n, max_tokens = judge_requests(root / "cold-cache.sqlite", prompts)
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}

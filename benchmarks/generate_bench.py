@@ -36,7 +36,16 @@ import time
 from pathlib import Path
 
 import psutil
-from peers import Contender, interleaved, load_average, peer_python, print_summary, summarise, timed_run
+from peers import (
+    Contender,
+    compile_package,
+    interleaved,
+    load_average,
+    peer_python,
+    print_summary,
+    summarise,
+    timed_run,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 #: The fake server is a test server (tests/servers/), run as a script in its own process.
@@ -140,6 +149,7 @@ def contenders(
 def bench_end_to_end(
     n: int, latency: float, concurrency: int, max_tokens: int, repeats: int, peers: list[str]
 ) -> dict:
+    compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
     server = FakeServer(latency)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -184,3 +184,15 @@ def print_summary(rows: Sequence[dict]) -> None:
             f"{c['peak_rss_mib']:>8} {c['ratio_to_bound_min']:>8.3f} "
             f"{c['ours_over_this_min']:>15.3f} / {c['ours_over_this_median']:.3f}"
         )
+
+
+def compile_package(path: str | Path) -> None:
+    """Write the bytecode of the package at ``path`` as ``pip install`` does for a user.
+
+    Run from a source checkout, tagengo's modules would otherwise be compiled from source on
+    every start where ``PYTHONDONTWRITEBYTECODE`` is set (as on the development machine): ~0.05 s
+    of CPU that an installed tagengo never pays, charged to tagengo only (peers come from wheels).
+    """
+    import compileall
+
+    compileall.compile_dir(str(path), quiet=1)
