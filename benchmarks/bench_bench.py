@@ -9,14 +9,24 @@
    key is recomputed and compared), for reference.
 4. A second run (--runs 2): run 1 is kept, run 2 is a new sample (sample index 1 in every
    request key), so it must make one call per verdict, none from the cache.
+5. End to end against peers (issue 15; ``--peers``, default the thread-pool script): the
+   `tagengo bench judge` CLI in its own process (a fresh request cache each round, --rejudge)
+   against what a user would write instead, sending the very same judge requests (read back
+   from the request cache of step 1) to the same server and writing JSONL verdicts:
+   ``threadpool`` (ThreadPoolExecutor + httpx) and ``openai-async`` (AsyncOpenAI + semaphore),
+   each in its own virtualenv (benchmarks/peers.py, benchmarks/peer_scripts/), interleaved
+   round by round. Same bound as step 1.
 
     .venv/bin/python benchmarks/bench_bench.py --verdicts 500 --latency 0.2 --concurrency 32
+    .venv/bin/python benchmarks/bench_bench.py --verdicts 2000 --latency 0.2 --concurrency 64 \
+        --peers threadpool,openai-async --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -26,6 +36,16 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from peers import (
+    Contender,
+    compile_package,
+    interleaved,
+    load_average,
+    peer_python,
+    print_summary,
+    summarise,
+    timed_run,
+)
 
 from tagengo.bench.config import JudgeConfig
 from tagengo.bench.formats import Answer, Question, write_answers, write_questions
@@ -70,7 +90,12 @@ def make_bench(root: Path, verdicts: int, models: int) -> Path:
     return bench
 
 
-SCRIPTED_JUDGE = Path(__file__).resolve().parent.parent / "tests" / "servers" / "scripted_judge.py"
+REPO = Path(__file__).resolve().parent.parent
+SCRIPTED_JUDGE = REPO / "tests" / "servers" / "scripted_judge.py"
+PEER_SCRIPTS = Path(__file__).resolve().parent / "peer_scripts"
+#: The same pins as benchmarks/generate_bench.py.
+HTTPX = "httpx==0.28.1"
+OPENAI = "openai==3.57.0"
 
 
 class ServerProcess:
@@ -121,6 +146,105 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _snapshot(src: Path, dst: Path) -> None:
+    import sqlite3
+
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+
+
+def judge_requests(cache: Path, out: Path) -> tuple[int, int]:
+    """The judge requests tagengo sent (canonical JSON in the request cache) as peer input lines
+    ``{"id", "messages"}``; returns (how many, their max_tokens)."""
+    import sqlite3
+
+    db = sqlite3.connect(cache)
+    try:
+        requests = [json.loads(r) for (r,) in db.execute("SELECT request FROM responses ORDER BY key")]
+    finally:
+        db.close()
+    with out.open("w", encoding="utf-8") as f:
+        for i, req in enumerate(requests):
+            f.write(json.dumps({"id": i, "messages": req["messages"]}, ensure_ascii=False) + "\n")
+    return len(requests), max(r["max_tokens"] for r in requests)
+
+
+def peers_end_to_end(
+    root: Path, bench_dir: Path, server: ServerProcess, args: argparse.Namespace, cfg: JudgeConfig
+) -> dict:
+    """Step 5: the CLI against the peers, interleaved; the figures and the summary rows."""
+    compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
+    prompts = root / "judge-requests.jsonl"
+    n, max_tokens = judge_requests(root / "cold-cache.sqlite", prompts)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    rounds = {"n": 0}
+
+    def fresh(name: str) -> Path:
+        rounds["n"] += 1
+        return root / f"{name}-{rounds['n']}"
+
+    def tagengo() -> object:
+        cache = fresh("cli-cache").with_suffix(".sqlite")
+        cmd = [sys.executable, "-m", "tagengo.cli", "bench", "judge", str(bench_dir), "--language", "en"]
+        cmd += [
+            "--judge-backend",
+            "openai",
+            "--judge-model",
+            "scripted-judge",
+            "--judge-base-url",
+            server.url,
+        ]
+        cmd += ["--judge-concurrency", str(args.concurrency), "--judge-cache-path", str(cache)]
+        cmd += ["--models", ",".join(cfg.models), "--first-n", str(cfg.first_n), "--rejudge", "--no-progress"]
+        calls = server.calls
+        fig = timed_run(cmd, env=env)
+        made = server.calls - calls
+        assert made == n, f"tagengo bench judge made {made} calls, {n} expected: {fig.stderr[-2000:]}"
+        return fig
+
+    def peer(name: str, python: Path, script: str) -> Contender:
+        def run() -> object:
+            out = fresh(name)
+            cmd = [python, PEER_SCRIPTS / script, "--input", prompts, "--out", out, "--base-url", server.url]
+            cmd += [
+                "--model",
+                "scripted-judge",
+                "--concurrency",
+                args.concurrency,
+                "--max-tokens",
+                max_tokens,
+            ]
+            fig = timed_run(cmd)
+            got = sum(1 for _ in out.open())
+            assert got == n, f"{name} wrote {got} of {n} verdicts"
+            return fig
+
+        return Contender(name, run)
+
+    contenders = [Contender("tagengo bench judge", tagengo)]
+    if "threadpool" in args.peers:
+        contenders.append(peer("threadpool", peer_python("chat-threadpool", [HTTPX]), "chat_threadpool.py"))
+    if "openai-async" in args.peers:
+        contenders.append(
+            peer("openai-async", peer_python("chat-openai", [OPENAI, HTTPX]), "chat_openai_async.py")
+        )
+    load_before = load_average()
+    results = interleaved(contenders, args.repeats)
+    bound = n * args.latency / args.concurrency
+    return {
+        "verdicts": n,
+        "bound_s": round(bound, 3),
+        "repeats": args.repeats,
+        "load_before": load_before,
+        "load_after": load_average(),
+        "contenders": summarise(results, bound),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--verdicts", type=int, default=500, help="single-grading verdicts to judge")
@@ -132,6 +256,12 @@ def main() -> None:
         action="store_true",
         help="also time a cold pass with the request cache off (separates the cache's cost from ours)",
     )
+    ap.add_argument(
+        "--peers",
+        default="threadpool",
+        help="step 5: peers to run against the CLI, comma-separated (threadpool, openai-async; none: skip)",
+    )
+    ap.add_argument("--repeats", type=int, default=3, help="step 5: interleaved rounds")
     args = ap.parse_args()
 
     proc = psutil.Process()
@@ -159,6 +289,7 @@ def main() -> None:
             (cold,) = judge_bench(bench, cfg, client)
             cold_s = time.perf_counter() - t0
         calls_cold = server.calls
+        _snapshot(root / "cache.sqlite", root / "cold-cache.sqlite")  # step 5 replays these requests
 
         nocache_s = None
         if args.no_cache_pass:
@@ -187,6 +318,8 @@ def main() -> None:
             run2_s = time.perf_counter() - t0
         calls_run2 = server.calls - calls_cold - calls_warm - calls_kept
         max_in_flight = server.max_in_flight
+        args.peers = [p for p in args.peers.split(",") if p and p != "none"]
+        e2e = peers_end_to_end(root, bench.path, server, args, cfg) if args.peers else None
 
     bound = cold.judged * args.latency / args.concurrency
     figures = {
@@ -228,6 +361,14 @@ def main() -> None:
         f"second run (--runs 2, a new sample): {run2_s:.2f} s, {calls_run2} calls, {run2.cached_calls} from "
         f"cache; goal one call per verdict: {'met' if calls_run2 == cold.judged and run2.cached_calls == 0 else 'MISSED'}"
     )
+    if e2e is not None:
+        print(
+            f"\nend to end, the CLI in its own process vs peers: {e2e['verdicts']} verdicts, bound "
+            f"{e2e['bound_s']:.2f} s; min / median of {e2e['repeats']}, interleaved"
+        )
+        print(f"  {e2e['load_before']} (before), {e2e['load_after']} (after)")
+        print_summary(e2e["contenders"])
+        print(json.dumps({"end_to_end": e2e}))
 
 
 if __name__ == "__main__":

@@ -1,21 +1,31 @@
-"""Speed of the LLM client layer (what `tagengo generate` spends besides the model's time).
+"""Speed of `tagengo generate`, end to end as a user runs it, against what a user would write instead.
 
-1. HTTP: N requests to a local OpenAI-compatible server (tests/servers/fake_chat_server.py, its own
-   process) that answers after a fixed latency, at concurrency C. The bound is
-   N x latency / C (every slot always busy); goal: wall time within 1.1x of it, and client
-   CPU per request <= 0.5 ms (the whole client process: event loop, JSON, SQLite cache).
-   Then the same N again, replayed from the cache.
-2. In-process llama.cpp: output tokens/s through the client vs bare
+1. End to end: the `tagengo generate` CLI in its own process on a JSONL of N prompts, against a
+   local OpenAI-compatible server (tests/servers/fake_chat_server.py, its own process) that
+   answers every request after a fixed latency, at concurrency C. Everything a user waits for
+   counts: interpreter start, imports, reading, the calls, the request cache, writing the dataset
+   folder (Parquet, manifest, funnel, language chart). In the same run, interleaved round by
+   round (benchmarks/peers.py), the peers on the same prompts and server, each in its own
+   virtualenv with pinned versions from PyPI:
+   * ``threadpool``: ThreadPoolExecutor(C) + one httpx.Client (benchmarks/peer_scripts/chat_threadpool.py);
+   * ``openai-async``: the official AsyncOpenAI client + asyncio.Semaphore(C)
+     (benchmarks/peer_scripts/chat_openai_async.py).
+   Both read the same prompts and write JSONL answers (no cache, no resume, no retry policy of
+   their own). The bound is N x latency / C (every slot always busy). Goals (issue 15): tagengo
+   no slower than the thread-pool script at 2,000 requests, within 1.1x of the bound at 5,000.
+2. In-process llama.cpp (``--llama``): output tokens/s through the client vs bare
    ``Llama.create_chat_completion`` calls on the same prompts; goal >= 0.9x.
 
-    .venv/bin/python benchmarks/generate_bench.py                 # both parts, full size
-    .venv/bin/python benchmarks/generate_bench.py --n 1000 --skip-llama
+    .venv/bin/python benchmarks/generate_bench.py                         # 2,000 and 5,000, 3 rounds
+    .venv/bin/python benchmarks/generate_bench.py --sizes 2000 --repeats 1
+    .venv/bin/python benchmarks/generate_bench.py --sizes 0 --llama       # the llama.cpp part only
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -26,70 +36,164 @@ import time
 from pathlib import Path
 
 import psutil
+from peers import (
+    Contender,
+    compile_package,
+    interleaved,
+    load_average,
+    peer_python,
+    print_summary,
+    summarise,
+    timed_run,
+)
 
-from tagengo.llm import ChatRequest, LLMConfig, build_client
-
+REPO = Path(__file__).resolve().parent.parent
 #: The fake server is a test server (tests/servers/), run as a script in its own process.
-FAKE_SERVER = Path(__file__).resolve().parent.parent / "tests" / "servers" / "fake_chat_server.py"
+FAKE_SERVER = REPO / "tests" / "servers" / "fake_chat_server.py"
+PEER_SCRIPTS = Path(__file__).resolve().parent / "peer_scripts"
+#: Pinned so figures compare run to run; the newest releases on PyPI when this was written.
+HTTPX = "httpx==0.28.1"
+OPENAI = "openai==3.57.0"
+LANGUAGES = ["en", "ja", "de", "zh", "fr"]
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_http(n: int, latency: float, concurrency: int) -> dict:
-    server = subprocess.Popen(
-        [sys.executable, str(FAKE_SERVER), "--port", "0", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def write_prompts(path: Path, n: int) -> Path:
+    """N prompts in five languages, in the plain-prompt JSONL format both tagengo and the peers read."""
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            row = {
+                "id": f"p{i:06d}",
+                "prompt": f"Benchmark prompt {i}: explain one idea in a few sentences.",
+                "language": LANGUAGES[i % len(LANGUAGES)],
+            }
+            f.write(json.dumps(row) + "\n")
+    return path
+
+
+class FakeServer:
+    """tests/servers/fake_chat_server.py in its own process (a real HTTP server on 127.0.0.1)."""
+
+    def __init__(self, latency: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAKE_SERVER), "--port", "0", "--latency", str(latency)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = json.loads(self.proc.stdout.readline())["url"]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _count_rows(out: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(f).num_rows for f in (out / "data").glob("part-*.parquet"))
+
+
+def contenders(
+    root: Path, prompts: Path, n: int, url: str, concurrency: int, max_tokens: int, peers: list[str]
+) -> list[Contender]:
+    """tagengo's CLI and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
+    request cache: every round makes every call)."""
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    common = [
+        "--base-url",
+        url,
+        "--model",
+        "bench",
+        "--concurrency",
+        str(concurrency),
+        "--max-tokens",
+        str(max_tokens),
+    ]
+    rounds = {"n": 0}
+
+    def fresh(name: str) -> Path:
+        rounds["n"] += 1
+        return root / f"{name}-{rounds['n']}"
+
+    def tagengo() -> object:
+        out = fresh("tagengo")
+        cmd = [sys.executable, "-m", "tagengo.cli", "generate", "--input", str(prompts), "--out", str(out)]
+        fig = timed_run([*cmd, *common, "--cache-path", str(out) + ".sqlite"], env=env)
+        got = _count_rows(out)
+        assert got == n, f"tagengo kept {got} of {n} rows: {fig.stderr[-2000:]}"
+        return fig
+
+    def peer(name: str, python: Path, script: str):
+        def run() -> object:
+            out = fresh(name)
+            cmd = [python, PEER_SCRIPTS / script, "--input", prompts, "--out", out, *common]
+            fig = timed_run(cmd)
+            got = sum(1 for _ in out.open())
+            assert got == n, f"{name} wrote {got} of {n} answers"
+            return fig
+
+        return Contender(name, run)
+
+    out = [Contender("tagengo generate", tagengo)]
+    if "threadpool" in peers:
+        out.append(peer("threadpool", peer_python("chat-threadpool", [HTTPX]), "chat_threadpool.py"))
+    if "openai-async" in peers:
+        out.append(peer("openai-async", peer_python("chat-openai", [OPENAI, HTTPX]), "chat_openai_async.py"))
+    return out
+
+
+def bench_end_to_end(
+    n: int, latency: float, concurrency: int, max_tokens: int, repeats: int, peers: list[str]
+) -> dict:
+    compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
+    server = FakeServer(latency)
     try:
-        info = json.loads(server.stdout.readline())
         with tempfile.TemporaryDirectory() as tmp:
-            cfg = LLMConfig(
-                model="bench",
-                base_url=info["url"],
-                concurrency=concurrency,
-                cache_path=Path(tmp) / "c.sqlite",
+            root = Path(tmp)
+            prompts = write_prompts(root / f"prompts-{n}.jsonl", n)
+            load_before = load_average()
+            results = interleaved(
+                contenders(root, prompts, n, server.url, concurrency, max_tokens, peers), repeats
             )
-
-            def prompts(tag: str, k: int) -> list[ChatRequest]:
-                return [
-                    ChatRequest.from_messages(
-                        [{"role": "user", "content": f"{tag} prompt number {i}"}], max_tokens=64
-                    )
-                    for i in range(k)
-                ]
-
-            reqs = prompts("benchmark", n)
-            with build_client(cfg) as client:
-                client.chat_many(prompts("warm-up", concurrency))  # open the connections first
-                cpu0, t0 = time.process_time(), time.perf_counter()
-                out = client.chat_many(reqs)
-                wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-                failed = sum(not r.ok for r in out)
-                cpu1, t1 = time.process_time(), time.perf_counter()
-                replay = client.chat_many(reqs)
-                replay_wall, replay_cpu = time.perf_counter() - t1, time.process_time() - cpu1
-                assert all(r.cached for r in replay)
-        ideal = n * latency / concurrency
-        return {
-            "requests": n,
-            "latency_s": latency,
-            "concurrency": concurrency,
-            "failed": failed,
-            "wall_s": round(wall, 3),
-            "ideal_s": round(ideal, 3),
-            "ratio_to_ideal": round(wall / ideal, 3),
-            "requests_per_s": round(n / wall, 1),
-            "client_cpu_ms_per_request": round(cpu / n * 1000, 3),
-            "cache_replay_requests_per_s": round(n / replay_wall, 1),
-            "cache_replay_cpu_ms_per_request": round(replay_cpu / n * 1000, 4),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
-        }
+            load_after = load_average()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.close()
+    ideal = n * latency / concurrency
+    rows = summarise(results, ideal)
+    return {
+        "requests": n,
+        "latency_s": latency,
+        "concurrency": concurrency,
+        "ideal_s": round(ideal, 3),
+        "repeats": repeats,
+        "load_before": load_before,
+        "load_after": load_after,
+        "contenders": rows,
+    }
+
+
+def print_end_to_end(r: dict) -> None:
+    print(
+        f"\n{r['requests']:,} requests, {r['latency_s'] * 1000:.0f} ms latency, {r['concurrency']} in flight: "
+        f"ideal {r['ideal_s']:.2f} s (N x latency / concurrency); min / median of {r['repeats']}, interleaved"
+    )
+    print(f"  {r['load_before']} (before), {r['load_after']} (after)")
+    print_summary(r["contenders"])
+    ours = r["contenders"][0]
+    pool = next((c for c in r["contenders"] if c["name"] == "threadpool"), None)
+    if pool is not None:
+        print(
+            f"  goal tagengo <= threadpool: {'met' if ours['wall_min_s'] <= pool['wall_min_s'] else 'MISSED'} "
+            f"(min {pool['ours_over_this_min']:.3f}x, median {pool['ours_over_this_median']:.3f}x)"
+        )
+    print(
+        f"  goal tagengo <= 1.1x ideal: {'met' if ours['ratio_to_bound_min'] <= 1.1 else 'MISSED'} "
+        f"(min {ours['ratio_to_bound_min']:.3f}x, median {ours['ratio_to_bound_median']:.3f}x)"
+    )
 
 
 PROMPTS = [
@@ -106,6 +210,7 @@ PROMPTS = [
 
 def bench_llama(max_tokens: int, rounds: int, n_threads: int | None) -> dict:
 
+    from tagengo.llm import ChatRequest, LLMConfig, build_client
     from tagengo.llm.backends.llamacpp import bundled_gguf, load_llama
 
     path = bundled_gguf()
@@ -156,33 +261,25 @@ def bench_llama(max_tokens: int, rounds: int, n_threads: int | None) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=5000)
+    p.add_argument("--sizes", default="2000,5000", help="request counts, comma-separated (0: none)")
     p.add_argument("--latency", type=float, default=0.2)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--max-tokens", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds per size")
+    p.add_argument("--peers", default="threadpool,openai-async", help="peers to run, comma-separated")
+    p.add_argument("--llama", action="store_true", help="also measure the in-process llama.cpp backend")
+    p.add_argument("--rounds", type=int, default=3, help="llama.cpp part: interleaved rounds")
     p.add_argument("--n-threads", type=int, default=None)
-    p.add_argument("--skip-http", action="store_true")
-    p.add_argument("--skip-llama", action="store_true")
     a = p.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, load {psutil.getloadavg()[0]:.1f}; python {platform.python_version()}"
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; python {platform.python_version()}; {load_average()}"
     )
-    if not a.skip_http:
-        h = bench_http(a.n, a.latency, a.concurrency)
-        print(
-            f"http: {h['requests']} requests, {h['latency_s'] * 1000:.0f} ms latency, concurrency {h['concurrency']}: "
-            f"{h['wall_s']:.2f} s vs ideal {h['ideal_s']:.2f} s -> {h['ratio_to_ideal']:.3f}x (goal <= 1.1); "
-            f"{h['requests_per_s']:.0f} req/s; client CPU {h['client_cpu_ms_per_request']:.3f} ms/request (goal <= 0.5); "
-            f"failed {h['failed']}"
-        )
-        print(
-            f"cache replay: {h['cache_replay_requests_per_s']:,.0f} req/s, "
-            f"{h['cache_replay_cpu_ms_per_request']:.4f} ms CPU/request; peak RSS {h['peak_rss_mb']:.0f} MB"
-        )
-        print(json.dumps({"http": h}))
-    if not a.skip_llama:
+    for n in (int(s) for s in a.sizes.split(",") if int(s) > 0):
+        r = bench_end_to_end(n, a.latency, a.concurrency, a.max_tokens, a.repeats, a.peers.split(","))
+        print_end_to_end(r)
+        print(json.dumps({"end_to_end": r}))
+    if a.llama:
         ll = bench_llama(a.max_tokens, a.rounds, a.n_threads)
         print(
             f"llama.cpp in-process ({ll['model']}, {ll['prompts']} prompts x {ll['max_tokens']} tokens, "

@@ -41,4 +41,9 @@ def visible_length(text: str) -> int:
 
 def is_blank(text: str | None) -> bool:
     """True when ``text`` is None, empty, or made only of invisible characters."""
-    return not text or visible_length(text) == 0
+    if not text:
+        return True
+    # Stops at the first visible character: one look for any real answer, not one per character.
+    if text.isascii():
+        return not any(ch.isprintable() and not ch.isspace() for ch in text)
+    return all(is_invisible(ch) for ch in text)

@@ -1,6 +1,7 @@
 """SIGKILL a 1,000-request `tagengo generate` run at random moments, re-run it, and compare
 with an uninterrupted run: same dataset, and no answer that had been cached was asked for
-again (only the calls in flight at a kill may be repeated)."""
+again (only the calls in flight at a kill, and the answers of its last 50 ms not yet
+committed, may be repeated)."""
 
 from __future__ import annotations
 
@@ -150,6 +151,7 @@ def test_killed_runs_resume_to_the_same_dataset_without_paying_twice(fake_server
         later.subtract(completed_before_run[i])
         asked_again = {h for h, n in later.items() if n > 0} & cached
         assert not asked_again, f"run {i}: {len(asked_again)} cached answers were paid for again"
-    # Only calls in flight at a kill can have been completed twice.
+    # Only calls in flight at a kill, and answers still waiting for their group commit (at most
+    # CONCURRENCY, tagengo.llm.cache), can have been completed twice.
     repeats = sum(n - 1 for n in server.stats.completed.values() if n > 1)
-    assert repeats <= len(kill_after) * CONCURRENCY
+    assert repeats <= len(kill_after) * 2 * CONCURRENCY

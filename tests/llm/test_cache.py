@@ -61,3 +61,32 @@ def test_a_commit_is_visible_to_another_process_at_once(tmp_path):
     assert list(many) == [req.key("m")]
     assert len(cache) == 1
     cache.close()
+
+
+def test_answers_stored_without_commit_are_seen_by_others_only_after_commit_or_close(tmp_path):
+    path = tmp_path / "c.sqlite"
+    cache = RequestCache(path)
+    code = (
+        "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]);"
+        "print(db.execute('select count(*) from responses').fetchone()[0])"
+    )
+
+    def seen_by_another_process() -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+        )
+        return int(out.stdout)
+
+    for i in range(3):
+        req = _req(f"grouped {i}")
+        cache.put(req.key("m"), "m", req, ChatResponse(f"a{i}", "stop", "m"), commit=False)
+    assert cache.pending == 3
+    assert len(cache.get_many([_req(f"grouped {i}").key("m") for i in range(3)])) == 3  # this connection
+    assert seen_by_another_process() == 0
+    cache.commit()
+    assert cache.pending == 0 and seen_by_another_process() == 3
+
+    req = _req("left pending at close")
+    cache.put(req.key("m"), "m", req, ChatResponse("late", "stop", "m"), commit=False)
+    cache.close()
+    assert seen_by_another_process() == 4

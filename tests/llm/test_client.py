@@ -179,6 +179,24 @@ def test_concurrency_bounds_the_calls_in_flight(fake_server, quick_config):
     assert 2 <= server.stats.max_in_flight <= 4
 
 
+def test_every_answer_is_committed_when_chat_many_returns(fake_server, quick_config):
+    """Answers are committed in groups (tagengo.llm.cache); none may still wait when the batch
+    is handed back, or a process killed right after would ask for them again."""
+    import sqlite3
+
+    server = fake_server(latency_s=0.005)
+    cfg = quick_config(server, concurrency=4)
+    with build_client(cfg) as client:
+        client.chat_many(_requests(25))
+        # Another connection sees only committed rows; the client is still open.
+        other = sqlite3.connect(cfg.cache_path)
+        try:
+            assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 25
+        finally:
+            other.close()
+        assert client.cache.pending == 0
+
+
 def test_identical_requests_are_called_once(fake_server, quick_config):
     server = fake_server()
     req = _requests(1)[0]

@@ -48,7 +48,8 @@ def generate(
     own = client is None
     if own:
         client = build_client(config.llm_config(), progress=progress)
-    step = GenerateStep(config, client=client)
+    # Locally the run is one process that forks nothing: import what its end needs during the calls.
+    step = GenerateStep(config, client=client, warm_up=run_kw.get("executor", "local") == "local")
     if run_kw.get("executor") != "ray":
         run_kw.pop("workers", None)  # one process locally, whatever was asked
     try:

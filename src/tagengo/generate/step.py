@@ -36,6 +36,7 @@ from tagengo.llm.accounting import Accounting
 from tagengo.llm.finish import STOP, UNKNOWN
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
+from tagengo.run.warm import warm_imports_in_background
 
 REASON_FAILED = "call failed"
 REASON_UNFINISHED = "unfinished"
@@ -52,11 +53,21 @@ class GenerateStep(Step):
     #: Not shipped to Ray actors: each builds its own client from the config (tagengo.run.ray_executor).
     runtime_attrs = ("client",)
 
-    def __init__(self, cfg: GenerateConfig, *, client: ChatClient | None = None, progress: bool = False):
+    def __init__(
+        self,
+        cfg: GenerateConfig,
+        *,
+        client: ChatClient | None = None,
+        progress: bool = False,
+        warm_up: bool = False,
+    ):
         self.cfg = cfg
         self.client = client
         self._own_client = client is None
         self._progress = progress
+        #: Import what the end of the run needs while the calls are in flight (tagengo.run.warm);
+        #: only for a process that forks no workers afterwards (the generate stage run locally).
+        self.warm_up = warm_up
         self._summary: dict[str, Any] = {}
 
     def setup(self) -> None:
@@ -111,6 +122,8 @@ class GenerateStep(Step):
                 todo.append((i, msgs, dropped))
 
         requests = [self.cfg.request(self._request_messages(msgs)) for _, msgs, _ in todo]
+        if requests and self.warm_up:
+            warm_imports_in_background()
         responses = self.client.chat_many(requests, desc="generate") if requests else []
 
         acc = Accounting()

@@ -12,7 +12,8 @@ Order of work in ``chat_many``: hash every request, replay what the cache has, d
 identical requests, then run the rest with at most ``concurrency`` in flight. Each call:
 wait out any account-wide 429 pause, take rate-limit tokens, call, retry transient
 failures with exponential backoff and full jitter (or the server's Retry-After), then
-commit the answer to the cache at once.
+store the answer in the cache, committed within ``COMMIT_EVERY_S`` (50 ms) in groups of at
+most ``concurrency`` answers, and before ``chat_many`` returns or raises (tagengo.llm.cache).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rich.console import Console
 
 from tagengo.llm.accounting import Accounting, encoding_for_model, estimate_input_tokens
 from tagengo.llm.backends.base import Backend
-from tagengo.llm.cache import RequestCache
+from tagengo.llm.cache import COMMIT_EVERY_S, RequestCache
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import (
     BudgetExhausted,
@@ -85,6 +86,7 @@ class LLMClient:
         self._freed: asyncio.Condition | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._commit_timer: asyncio.TimerHandle | None = None
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -234,7 +236,8 @@ class LLMClient:
                 finally:
                     await self._unreserve(worst)
                 if resp.error is None and self.cache is not None:
-                    self.cache.put(key, self.model_id, req, resp, canonical=canonical[key])
+                    self.cache.put(key, self.model_id, req, resp, canonical=canonical[key], commit=False)
+                    self._commit_soon()
                 for n, i in enumerate(where[key]):
                     r = resp if n == 0 else dataclasses.replace(resp, cached=True)
                     results[i] = r
@@ -265,6 +268,8 @@ class LLMClient:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            self._commit_now()  # every answer of this batch is durable before it returns or raises
         if stop_when_down and not stop and made[0] >= 1 and made[1] == made[0]:
             # Fewer calls than --abort-after-failures, and not one reached the server: rejecting
             # them would mark the rows finished, and a re-run would never ask again.
@@ -274,6 +279,25 @@ class LLMClient:
             stop[0].responses = results
             raise stop[0]
         return results  # type: ignore[return-value]
+
+    # -- committing the cache in groups -------------------------------------------------------
+
+    def _commit_soon(self) -> None:
+        """Commit when ``concurrency`` answers wait, else at most ``COMMIT_EVERY_S`` from now:
+        one write system call per group instead of one per answer, and a killed process loses
+        no more than the calls in flight and the answers of those last 50 ms."""
+        assert self.cache is not None and self._loop is not None
+        if self.cache.pending >= self.concurrency:
+            self._commit_now()
+        elif self._commit_timer is None:
+            self._commit_timer = self._loop.call_later(COMMIT_EVERY_S, self._commit_now)
+
+    def _commit_now(self) -> None:
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        if self.cache is not None:
+            self.cache.commit()
 
     def _server_down(self, n: int, last: str | None) -> RunAborted:
         return RunAborted(

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401 - pa.compute
 from pydantic import BaseModel
 
 from tagengo import __version__
@@ -236,6 +235,8 @@ def _run_global_steps(
 ) -> pa.Table:
     """Run global steps over all survivors, in input order. Steps with a ``select`` fast path
     work on the Arrow table; records are built only once a step needs them."""
+    import pyarrow.compute as pc  # only global steps need it: not imported for streaming-only stages
+
     records: list[Record] | None = None
     for step in steps:
         step.setup()
@@ -252,7 +253,7 @@ def _run_global_steps(
         # Typed: built from an empty list (every row gone before this step) pa.array would
         # have type null, which filter and invert do not accept.
         keep = pa.array([r is None for r in reasons], type=pa.bool_())
-        dropped = table.filter(pa.compute.invert(keep))
+        dropped = table.filter(pc.invert(keep))
         dropped_reasons = [r for r in reasons if r is not None]
         removed = Counter(lang for lang, r in zip(languages, reasons) if r is not None)
         n_out = table.num_rows - len(dropped_reasons)
