@@ -72,6 +72,7 @@ def stage_outputs(tmp_path_factory: pytest.TempPathFactory, llm_outputs: Path) -
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+VIEWPORT_WIDTH = 1300
 #: The flags the issue names: no sandbox (root in CI), no GPU, no background traffic.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -86,6 +87,7 @@ class PageVisit:
     title: str = ""
     section_kinds: list[str] = field(default_factory=list)
     sorted_column: list[str] = field(default_factory=list)  # first column after a header click
+    page_width: int = 0  # CSS px the laid-out page needs (more than the viewport: a sideways scroll)
 
     @property
     def blank_fraction(self) -> float:
@@ -119,7 +121,7 @@ def visit(html: Path, screenshot: Path, *, click_sort: str | None = None) -> Pag
             executable_path=CHROMIUM,
             headless=True,
             args=FLAGS,
-            viewport={"width": 1300, "height": 900},
+            viewport={"width": VIEWPORT_WIDTH, "height": 900},
         )
         try:
             page = ctx.new_page()
@@ -129,6 +131,7 @@ def visit(html: Path, screenshot: Path, *, click_sort: str | None = None) -> Pag
             page.on("requestfailed", lambda r: out.failed.append(r.url))
             page.goto(html.resolve().as_uri(), wait_until="load")
             out.title = page.title()
+            out.page_width = page.evaluate("document.documentElement.scrollWidth")
             out.section_kinds = page.eval_on_selector_all(
                 "section[data-kind]", "els => els.map(e => e.dataset.kind)"
             )

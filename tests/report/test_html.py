@@ -15,6 +15,8 @@ from tagengo.cli import main
 from tagengo.errors import InputError
 from tagengo.report.html import collect_sections, write_report
 
+from .conftest import VIEWPORT_WIDTH
+
 pytestmark = [pytest.mark.slow, pytest.mark.embedder]  # curate with the bundled embedder builds the fixture
 
 
@@ -80,6 +82,8 @@ def test_dedup_section_reads_the_step_summary_and_pairs(stage_outputs: Path) -> 
         key=lambda x: -x[1],
     )
     assert below.rows and "closest_kept" in below.source
+    # Two prompts that are each other's nearest neighbour are one pair, not two.
+    assert len({frozenset(r[2:]) for r in recorded}) == len(recorded)
     kept_ids = set(pq.read_table(stage_outputs / "1-curated" / "data").column("id").to_pylist())
     for (lang, sim, prompt, neighbour, _), want in zip(below.rows, recorded, strict=False):
         assert (lang, sim, prompt.split(":")[0], neighbour.split(":")[0]) == want
@@ -154,6 +158,8 @@ def test_page_in_headless_chromium(stage_outputs: Path, tmp_path: Path, chromium
     assert nums == sorted(nums) and len(nums) > 3
     # Not blank: the most common colour (the background) covers well under the whole page.
     assert v.blank_fraction < 0.9
+    # Nothing widens the page past the window (wide tables scroll inside their own box).
+    assert v.page_width <= VIEWPORT_WIDTH
 
 
 def test_missing_folder_is_one_clear_error(tmp_path: Path) -> None:

@@ -96,14 +96,21 @@ def closest_kept_pairs(
 ) -> list[dict[str, Any]]:
     """The ``n`` kept prompts whose nearest-neighbour similarity is highest without exceeding
     ``threshold``, each with the id and the exact cosine of its nearest neighbour: the closest
-    calls the threshold let through. ``vecs``: unit vectors, one per distinct prompt; ``nn``
+    calls the threshold let through (two prompts that are each other's nearest neighbour make
+    one pair). ``vecs``: unit vectors, one per distinct prompt; ``nn``
     their nearest-neighbour similarity (NaN: none); ``kept``: which survived."""
     ok = np.flatnonzero(kept & np.isfinite(nn) & (nn <= threshold))
-    out = []
-    for j in ok[np.argsort(-nn[ok], kind="stable")][:n].tolist():
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
+    for j in ok[np.argsort(-nn[ok], kind="stable")].tolist():
+        if len(out) == n:
+            break
         sims = vecs @ vecs[j]
         sims[j] = -np.inf
         k = int(np.argmax(sims))
+        if (k, j) in seen:  # two prompts that are each other's nearest neighbour: one pair
+            continue
+        seen.add((j, k))
         out.append(
             {
                 "id": ids[j],
