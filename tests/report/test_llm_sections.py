@@ -15,7 +15,7 @@ import pytest
 from tagengo.report.html import collect_sections, write_report
 from tagengo.report.llm_sections import LAMBDAS
 
-from .conftest import PRICES
+from .conftest import PRICES, VIEWPORT_WIDTH
 
 
 def rows(folder: Path) -> list[dict]:
@@ -174,6 +174,25 @@ def test_reverse_section_matches_the_rows_and_lambda_json(llm_outputs: Path, nam
     assert all(r[4] for r in reasons.rows)
 
 
+def test_lambda_sweep_across_reverse_folders_is_each_lambda_json(llm_outputs: Path) -> None:
+    """A reverse run makes one language: languages meet in one sweep across the folders."""
+    from tagengo.report.html import gather
+
+    (sec,) = [s for s in gather([llm_outputs]).sections if s.kind == "lambda"]
+    table = sec.tables()["λ sweep, every language"]
+    assert "λ sweep, every language" in sec.figures()
+    got = {r[0]: r for r in table.rows}
+    assert set(got) == {"3-reverse-de", "3-reverse-fr"}
+    for name, r in got.items():
+        lam = json.loads((llm_outputs / name / "lambda.json").read_text())
+        ((lang, want),) = lam["languages"].items()
+        assert r[1] == lang and r[3] == lam["min_score"]
+        assert r[5:11] == [want["judged"], *[want[str(x)] for x in LAMBDAS]]
+        assert r[11] == round(100 * want[str(lam["min_score"])] / want["judged"], 2)
+    # Only one reverse folder: no such section.
+    assert not [s for s in gather([llm_outputs / "3-reverse-de"]).sections if s.kind == "lambda"]
+
+
 def test_reverse_rejection_examples_show_the_fragment(llm_outputs: Path) -> None:
     """A fragment rejected before any instruction was written has no user turn: its example is
     the fragment itself, and reasons group with their numbers blanked."""
@@ -263,7 +282,7 @@ def test_page_with_reverse_and_translate_in_headless_chromium(
     v = chromium(html, tmp_path / "llm.png", click_sort="section[data-kind=instructions] table.sortable")
     assert v.errors == [] and v.failed == []
     assert v.requests == [html.resolve().as_uri()]
-    assert v.section_kinds == ["reverse", "instructions"] * 2 + ["translate", "translation"]
-    assert v.blank_fraction < 0.9
+    assert v.section_kinds == ["reverse", "instructions"] * 2 + ["lambda", "translate", "translation"]
+    assert v.blank_fraction < 0.9 and v.page_width <= VIEWPORT_WIDTH
     # The folder's cache.sqlite is no folder; nothing else in it was skipped.
     assert "Not shown" not in html.read_text()

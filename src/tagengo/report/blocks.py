@@ -81,6 +81,8 @@ class Section:
     kind: str  # a stage (curate, mix ...), or dedup, generation, mixture, export, bench
     blocks: list[Table | Figure | Note] = field(default_factory=list)
     summary: str = ""
+    #: Figures a section across folders reads (the reverse sections' chosen λ).
+    data: dict[str, Any] = field(default_factory=dict)
 
     def tables(self) -> dict[str, Table]:
         return {b.title: b for b in self.blocks if isinstance(b, Table)}

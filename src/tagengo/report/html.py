@@ -94,6 +94,11 @@ def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
         if not found:
             got.skipped.append((str(p), NOTHING_KNOWN))
         got.sections += found
+    from tagengo.report.llm_sections import lambda_across
+
+    if (across := lambda_across(got.sections)) is not None:
+        last = max(i for i, s in enumerate(got.sections) if s.kind == "instructions")
+        got.sections.insert(last + 1, across)
     return got
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagengo.report.blocks import Figure, Note, Table, bar_chart, plt, png_of
+from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
 from tagengo.report.funnel import language_name
 from tagengo.report.reasons import reason_pattern
 from tagengo.report.sections import NO_LANGUAGE, _meta, _pct, excerpt, named_ids, read_parts
@@ -249,7 +249,9 @@ def call_blocks(
             ["finish_reason", "calls", "of kept rows", "of rejected rows"],
             [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
             src,
-            note="None: the call failed for good (its error is the row's rejection reason).",
+            note="None: the call failed for good (its error is the row's rejection reason)."
+            if "None" in finish
+            else "",
         )
     )
     return out
@@ -276,22 +278,18 @@ def lambda_sweep(rows: list[Row]) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["judged"], kv[0])))
 
 
-def lambda_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Table | Figure | Note]:
-    src = f"{folder}/data/*.parquet and rejected/*.parquet (meta.reverse.score)"
-    chosen = (m.get("config") or {}).get("min_score")
-    sweep = lambda_sweep(rows)
-    if not sweep:
-        return [Note("No pair reached the judge: no λ sweep.", src)]
+def sweep_figure(series: list[tuple[str, dict[str, int]]], chosen: set[int]) -> bytes:
+    """Two panels over λ = 1..5: pairs kept (left) and their share of the judged pairs (right,
+    what compares languages of different sizes), one line per series, the chosen λ dashed."""
     pyplot = plt()
     fig, (ax_n, ax_p) = pyplot.subplots(1, 2, figsize=(9.5, 3.6))
-    shown = list(sweep.items())[:12]  # lines beyond a dozen are a blur; the table has them all
-    for lang, d in shown:
+    for label, d in series[:12]:  # lines beyond a dozen are a blur; the table has them all
         ys = [d[str(lam)] for lam in LAMBDAS]
-        ax_n.plot(LAMBDAS, ys, marker="o", label=lang)
-        ax_p.plot(LAMBDAS, [100 * y / d["judged"] if d["judged"] else 0 for y in ys], marker="o", label=lang)
+        ax_n.plot(LAMBDAS, ys, marker="o", label=label)
+        ax_p.plot(LAMBDAS, [100 * y / d["judged"] if d["judged"] else 0 for y in ys], marker="o", label=label)
     for ax in (ax_n, ax_p):
-        if chosen is not None:
-            ax.axvline(chosen, color="#c44e52", linestyle="--", linewidth=1.2, label=f"chosen λ = {chosen}")
+        for lam in sorted(chosen):
+            ax.axvline(lam, color="#c44e52", linestyle="--", linewidth=1.2, label=f"chosen λ = {lam}")
         ax.set_xticks(LAMBDAS)
         ax.set_xlabel("judge threshold λ (keep score ≥ λ)")
         ax.grid(alpha=0.3)
@@ -303,6 +301,16 @@ def lambda_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Tabl
     ax_p.set_title("share of judged pairs surviving each λ", fontsize=10)
     handles, labels = ax_n.get_legend_handles_labels()
     ax_p.legend(handles, labels, fontsize=7, loc="lower left")
+    return png_of(fig)
+
+
+def lambda_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Table | Figure | Note]:
+    src = f"{folder}/data/*.parquet and rejected/*.parquet (meta.reverse.score)"
+    chosen = (m.get("config") or {}).get("min_score")
+    sweep = lambda_sweep(rows)
+    if not sweep:
+        return [Note("No pair reached the judge: no λ sweep.", src)]
+    fig = sweep_figure(list(sweep.items()), {chosen} if chosen is not None else set())
     columns = ["language", "name", "sent to the judge", "judged"] + [
         f"λ={lam}" + (" (chosen)" if lam == chosen else "") for lam in LAMBDAS
     ]
@@ -321,7 +329,7 @@ def lambda_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Tabl
             ]
         )
     out: list[Table | Figure | Note] = [
-        Figure("λ sweep", png_of(fig), src),
+        Figure("λ sweep", fig, src),
         Table(
             "λ sweep",
             columns,
@@ -334,6 +342,57 @@ def lambda_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Tabl
         ),
     ]
     return out
+
+
+def lambda_across(sections: list[Section]) -> Section | None:
+    """One λ sweep over every reverse folder in the report (a reverse run makes one language,
+    so languages meet only here); None with fewer than two. Read from each folder's own
+    λ sweep table, so the numbers are the ones shown there."""
+    found = [(s, s.tables().get("λ sweep")) for s in sections if s.kind == "instructions"]
+    found = [(s, t) for s, t in found if t is not None]
+    if len(found) < 2:
+        return None
+    rows: list[list[Any]] = []
+    series: list[tuple[str, dict[str, int]]] = []
+    chosen: set[int] = set()
+    langs = Counter(r[0] for _, t in found for r in t.rows if r[0] != "all")
+    for sec, t in found:
+        lam = sec.data.get("min_score")
+        if lam is not None:
+            chosen.add(lam)
+        name = Path(sec.folder).name
+        for r in t.rows:
+            if r[0] == "all":
+                continue
+            d = {"judged": r[3], **{str(x): v for x, v in zip(LAMBDAS, r[4:], strict=True)}}
+            series.append((r[0] if langs[r[0]] == 1 else f"{r[0]} ({name})", d))
+            kept = d.get(str(lam)) if lam is not None else None
+            rows.append(
+                [name, r[0], r[1], lam, r[2], r[3], *r[4:], _pct(kept, r[3]) if kept is not None else None]
+            )
+    series.sort(key=lambda kv: -kv[1]["judged"])
+    src = "; ".join(t.source for _, t in found)
+    return Section(
+        "lambda-sweep-all",
+        "λ sweep · all reverse folders",
+        ", ".join(s.folder for s, _ in found),
+        "lambda",
+        [
+            Figure("λ sweep, every language", sweep_figure(series, chosen), src),
+            Table(
+                "λ sweep, every language",
+                ["folder", "language", "name", "chosen λ", "sent to the judge", "judged"]
+                + [f"λ={x}" for x in LAMBDAS]
+                + ["kept at the chosen λ, % of judged"],
+                rows,
+                src,
+                note="Each reverse folder's λ sweep (its own section has it too), side by side: the right "
+                "panel's shares compare languages of different sizes.",
+            ),
+        ],
+        summary=f"{len(rows)} language run(s) in {len(found)} folders; chosen λ "
+        + ", ".join(str(x) for x in sorted(chosen)),
+    )
 
 
 def judge_blocks(folder: Path, rows: list[Row]) -> list[Table | Figure | Note]:

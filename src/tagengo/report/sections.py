@@ -747,6 +747,7 @@ def dataset_sections(folder: Path) -> list[Section]:
                 summary=f"model {(m.get('llm') or {}).get('model_id')}, language "
                 f"{(m.get('config') or {}).get('language')}, mode {(m.get('config') or {}).get('mode')}, "
                 f"λ = {(m.get('config') or {}).get('min_score')}",
+                data={"min_score": (m.get("config") or {}).get("min_score")},
             )
         )
     if stage == "translate":
