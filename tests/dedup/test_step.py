@@ -177,6 +177,16 @@ def test_report_is_written(tmp_path, e5):
     assert en["n"] == 3 and sum(en["counts"]) == 3
     assert en["above_threshold"] == 2  # p01 and p02 are each other's nearest neighbour
     assert numbers["languages"]["(none)"]["n"] == 0  # a single prompt has no neighbour
+    # The kept side: the one English prompt below the threshold, with its nearest neighbour
+    # and their cosine, which the embedder gives again.
+    rows = {r.id: r for r in load()}
+    (pair,) = en["closest_kept"]
+    assert pair["id"] not in {"p01", "p02"} and rows[pair["id"]].language == "en"
+    assert pair["neighbour"] in {"p01", "p02"} and pair["neighbour_kept"] is (pair["neighbour"] == "p01")
+    a, b = e5.embed([rows[pair["id"]].first_user(), rows[pair["neighbour"]].first_user()])
+    assert pair["similarity"] == pytest.approx(float(a @ b), abs=E5_SIMILARITY_ATOL)
+    assert pair["similarity"] <= numbers["threshold"]
+    assert numbers["languages"]["(none)"].get("closest_kept", []) == []
 
 
 def test_config_errors():

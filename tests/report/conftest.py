@@ -1,5 +1,6 @@
 """Real stage outputs for the report tests: curate (with dedup and its similarity report) and
-mix over the bundled sample, and a FastChat-layout bench folder (our judgment fixtures).
+mix over the bundled sample, reverse and translate against the scripted chat server, and a
+FastChat-layout bench folder (our judgment fixtures).
 
 And a real browser: Debian's headless Chromium driven by Playwright (no browser download),
 recording what a user's browser would: console messages, page errors, every request and a
@@ -15,11 +16,47 @@ from pathlib import Path
 
 import pytest
 
-BENCH_FIXTURE = Path(__file__).resolve().parents[1] / "bench" / "fixtures" / "mt_bench"
+TESTS = Path(__file__).resolve().parents[1]
+BENCH_FIXTURE = TESTS / "bench" / "fixtures" / "mt_bench"
+#: Corpora whose fragments steer the scripted server (tests/servers/scripted_chat.py): the
+#: reverse tests' German one and our French one; the translate tests' chats.
+REVERSE_DE = TESTS / "reverse" / "fixtures" / "steered_de.txt"
+REVERSE_FR = Path(__file__).parent / "fixtures" / "steered_fr.txt"
+TRANSLATE_EN = TESTS / "translate" / "fixtures" / "chats_en.jsonl"
+#: USD per million tokens, so that every call has a cost to add up.
+PRICES = {"input_price_per_1m": 2.0, "output_price_per_1m": 8.0}
 
 
 @pytest.fixture(scope="session")
-def stage_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def llm_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real reverse (de, fr) and translate (en -> de, ja) folders, made against the scripted
+    OpenAI-compatible server the reverse and translate tests use, with a price table."""
+    from servers.scripted_chat import ScriptedChatServer
+    from tagengo.reverse.config import ReverseConfig
+    from tagengo.reverse.stage import reverse
+    from tagengo.translate.config import TranslateConfig
+    from tagengo.translate.stage import translate
+
+    out = tmp_path_factory.mktemp("llm-stages")
+    with ScriptedChatServer() as server:
+        llm = {
+            "backend": "openai",
+            "model": "scripted",
+            "base_url": server.url,
+            "timeout_s": 10.0,
+            "max_attempts": 2,
+            "backoff_base_s": 0.01,
+            "cache_path": str(out / "cache.sqlite"),
+            **PRICES,
+        }
+        reverse(REVERSE_DE, out / "3-reverse-de", ReverseConfig(language="de", **llm), progress=False)
+        reverse(REVERSE_FR, out / "3-reverse-fr", ReverseConfig(language="fr", **llm), progress=False)
+        translate(TRANSLATE_EN, out / "4-translate", TranslateConfig(to=["de", "ja"], **llm), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def stage_outputs(tmp_path_factory: pytest.TempPathFactory, llm_outputs: Path) -> Path:
     from tagengo.curate.stage import curate, preset_config
     from tagengo.mix.config import MixConfig
     from tagengo.mix.stage import mix
@@ -28,11 +65,14 @@ def stage_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = preset_config("default", dedup={"enabled": True, "cache_dir": str(out / "cache"), "report": True})
     curate(None, out / "1-curated", cfg, progress=False, workers=1)
     mix(out / "1-curated", out / "2-mix", MixConfig(recipe="sampled", per_language=3), progress=False)
+    for name in ("3-reverse-de", "4-translate"):
+        shutil.copytree(llm_outputs / name, out / name)
     shutil.copytree(BENCH_FIXTURE, out / "5-bench" / "data" / "mt_bench")
     return out
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+VIEWPORT_WIDTH = 1300
 #: The flags the issue names: no sandbox (root in CI), no GPU, no background traffic.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -47,6 +87,7 @@ class PageVisit:
     title: str = ""
     section_kinds: list[str] = field(default_factory=list)
     sorted_column: list[str] = field(default_factory=list)  # first column after a header click
+    page_width: int = 0  # CSS px the laid-out page needs (more than the viewport: a sideways scroll)
 
     @property
     def blank_fraction(self) -> float:
@@ -80,7 +121,7 @@ def visit(html: Path, screenshot: Path, *, click_sort: str | None = None) -> Pag
             executable_path=CHROMIUM,
             headless=True,
             args=FLAGS,
-            viewport={"width": 1300, "height": 900},
+            viewport={"width": VIEWPORT_WIDTH, "height": 900},
         )
         try:
             page = ctx.new_page()
@@ -90,6 +131,7 @@ def visit(html: Path, screenshot: Path, *, click_sort: str | None = None) -> Pag
             page.on("requestfailed", lambda r: out.failed.append(r.url))
             page.goto(html.resolve().as_uri(), wait_until="load")
             out.title = page.title()
+            out.page_width = page.evaluate("document.documentElement.scrollWidth")
             out.section_kinds = page.eval_on_selector_all(
                 "section[data-kind]", "els => els.map(e => e.dataset.kind)"
             )

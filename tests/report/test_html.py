@@ -15,6 +15,8 @@ from tagengo.cli import main
 from tagengo.errors import InputError
 from tagengo.report.html import collect_sections, write_report
 
+from .conftest import VIEWPORT_WIDTH
+
 pytestmark = [pytest.mark.slow, pytest.mark.embedder]  # curate with the bundled embedder builds the fixture
 
 
@@ -69,6 +71,24 @@ def test_dedup_section_reads_the_step_summary_and_pairs(stage_outputs: Path) -> 
         # The prompt it duplicates was found among the kept rows, by id.
         assert "(not in data/)" not in kept
         assert removed.split(":")[0] != kept.split(":")[0]
+    # The other side: kept prompts just below the threshold, as --report recorded them.
+    below = dedup.tables()["Kept pairs just below the threshold"]
+    recorded = sorted(
+        (
+            (lang, p["similarity"], p["id"], p["neighbour"])
+            for lang, h in hist["languages"].items()
+            for p in h.get("closest_kept", [])
+        ),
+        key=lambda x: -x[1],
+    )
+    assert below.rows and "closest_kept" in below.source
+    # Two prompts that are each other's nearest neighbour are one pair, not two.
+    assert len({frozenset(r[2:]) for r in recorded}) == len(recorded)
+    kept_ids = set(pq.read_table(stage_outputs / "1-curated" / "data").column("id").to_pylist())
+    for (lang, sim, prompt, neighbour, _), want in zip(below.rows, recorded, strict=False):
+        assert (lang, sim, prompt.split(":")[0], neighbour.split(":")[0]) == want
+        assert sim <= threshold and prompt.split(":")[0] in kept_ids
+        assert "(not found)" not in prompt + neighbour
 
 
 def test_mix_rows_per_language_and_source_add_up(stage_outputs: Path) -> None:
@@ -122,12 +142,24 @@ def test_page_in_headless_chromium(stage_outputs: Path, tmp_path: Path, chromium
     assert v.errors == []
     assert v.external_requests == [] and v.failed == []
     assert v.requests == [html.resolve().as_uri()]
-    assert v.section_kinds == ["curate", "dedup", "mix", "mixture", "bench"]
+    assert v.section_kinds == [
+        "curate",
+        "dedup",
+        "mix",
+        "mixture",
+        "reverse",
+        "instructions",
+        "translate",
+        "translation",
+        "bench",
+    ]
     # The click sorted the funnel by "remaining", ascending.
     nums = [int(x.replace(",", "")) for x in v.sorted_column]
     assert nums == sorted(nums) and len(nums) > 3
     # Not blank: the most common colour (the background) covers well under the whole page.
     assert v.blank_fraction < 0.9
+    # Nothing widens the page past the window (wide tables scroll inside their own box).
+    assert v.page_width <= VIEWPORT_WIDTH
 
 
 def test_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
@@ -140,6 +172,31 @@ def test_a_folder_with_nothing_known_is_listed_not_dropped(tmp_path: Path) -> No
     out = write_report([tmp_path / "empty"], tmp_path / "r.html")
     text = out.read_text()
     assert "Not shown" in text and str(tmp_path / "empty") in text
+
+
+def test_cli_warns_in_the_terminal_when_there_is_nothing_to_show(tmp_path: Path, capsys) -> None:
+    """Nothing known: a warning on stderr naming the folder, the page still written, exit 0.
+    A folder that does not exist: one sentence, exit 2."""
+    (tmp_path / "empty").mkdir()
+    html = tmp_path / "r.html"
+    assert main(["report", str(tmp_path / "empty"), "--out", str(html)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {tmp_path / 'empty'}: nothing to show" in err
+    assert "none of the folders given holds stage output this report knows" in err
+    assert "None of the folders given holds stage output" in html.read_text()
+    assert main(["report", str(tmp_path / "nope"), "--out", str(html)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_sub_folders_with_nothing_known_are_listed(stage_outputs: Path, tmp_path: Path, capsys) -> None:
+    """A folder of stage folders (out/demo) also lists, and warns about, its other sub-folders."""
+    (stage_outputs / "cache").is_dir() or (stage_outputs / "cache").mkdir()
+    html = tmp_path / "r.html"
+    assert main(["report", str(stage_outputs), "--out", str(html)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {stage_outputs / 'cache'}: nothing to show" in err
+    assert "none of the folders given" not in err
+    assert "Not shown" in html.read_text() and str(stage_outputs / "cache") in html.read_text()
 
 
 @pytest.mark.llm

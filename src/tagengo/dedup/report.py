@@ -35,9 +35,12 @@ def write_nn_report(
     directory: Path,
     removal_rates: dict[str, float] | None = None,
     embedder: str = "",
+    closest_kept: dict[str, list[dict]] | None = None,
 ) -> list[Path]:
     """Write ``dedup_nn_similarity.png`` (one panel per language, largest first) and
-    ``dedup_nn_similarity.json`` (the histogram counts). Returns the paths written."""
+    ``dedup_nn_similarity.json`` (the histogram counts, and per language ``closest_kept``: kept
+    prompts just below the threshold with their nearest neighbour, from
+    ``step.closest_kept_pairs``). Returns the paths written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,6 +92,9 @@ def write_nn_report(
     png = directory / PNG_NAME
     fig.savefig(png)
     plt.close(fig)
+    for lang, pairs in (closest_kept or {}).items():
+        if lang in numbers["languages"]:
+            numbers["languages"][lang]["closest_kept"] = pairs
     js = directory / JSON_NAME
     js.write_text(json.dumps(numbers, indent=1, ensure_ascii=False))
     return [png, js]

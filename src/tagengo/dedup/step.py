@@ -102,6 +102,46 @@ class _Language:
     alive: np.ndarray  # distinct prompts left for the embedding pass
 
 
+#: Kept prompts per language recorded just below the threshold (``--report``).
+CLOSEST_KEPT = 4
+
+
+def closest_kept_pairs(
+    vecs: np.ndarray,
+    nn: np.ndarray,
+    threshold: float,
+    kept: np.ndarray,
+    ids: list[str],
+    n: int = CLOSEST_KEPT,
+) -> list[dict[str, Any]]:
+    """The ``n`` kept prompts whose nearest-neighbour similarity is highest without exceeding
+    ``threshold``, each with the id and the exact cosine of its nearest neighbour: the closest
+    calls the threshold let through (two prompts that are each other's nearest neighbour make
+    one pair). ``vecs``: unit vectors, one per distinct prompt; ``nn``
+    their nearest-neighbour similarity (NaN: none); ``kept``: which survived."""
+    ok = np.flatnonzero(kept & np.isfinite(nn) & (nn <= threshold))
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
+    for j in ok[np.argsort(-nn[ok], kind="stable")].tolist():
+        if len(out) == n:
+            break
+        sims = vecs @ vecs[j]
+        sims[j] = -np.inf
+        k = int(np.argmax(sims))
+        if (k, j) in seen:  # two prompts that are each other's nearest neighbour: one pair
+            continue
+        seen.add((j, k))
+        out.append(
+            {
+                "id": ids[j],
+                "neighbour": ids[k],
+                "similarity": round(float(sims[k]), 6),
+                "neighbour_kept": bool(kept[k]),
+            }
+        )
+    return out
+
+
 class NearDuplicateFilter(GlobalStep):
     """Per-language near-duplicate removal. See the module doc; config: :class:`DedupConfig`."""
 
@@ -125,6 +165,9 @@ class NearDuplicateFilter(GlobalStep):
         self._threshold_source = ""
         self._summary: dict[str, Any] = {}
         self.nn_similarity: dict[str, np.ndarray] = {}
+        #: --report: per language, the kept prompts closest to the threshold from below, each
+        #: with its nearest neighbour (the "kept" side of the report's example pairs).
+        self.closest_kept: dict[str, list[dict[str, Any]]] = {}
 
     # -- setup ------------------------------------------------------------------------
 
@@ -409,6 +452,13 @@ class NearDuplicateFilter(GlobalStep):
                     if mode == "approx"
                     else nearest_neighbour_similarity(vecs)
                 )
+                self.closest_kept[lang] = closest_kept_pairs(
+                    vecs,
+                    self.nn_similarity[lang],
+                    self._threshold,
+                    u_kept[alive],
+                    [rows[firsts[u]].id for u in alive],
+                )
 
         removed = self._settle_copies(rows, positions, which, firsts, u_kept, u_dup, u_sim, u_by, dropped)
         stats["removed"] = removed
@@ -500,4 +550,5 @@ class NearDuplicateFilter(GlobalStep):
             Path(directory),
             removal_rates=rates,
             embedder=self._embedder.id if self._embedder else "",
+            closest_kept=self.closest_kept,
         )

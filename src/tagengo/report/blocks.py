@@ -81,6 +81,8 @@ class Section:
     kind: str  # a stage (curate, mix ...), or dedup, generation, mixture, export, bench
     blocks: list[Table | Figure | Note] = field(default_factory=list)
     summary: str = ""
+    #: Figures a section across folders reads (the reverse sections' chosen λ).
+    data: dict[str, Any] = field(default_factory=dict)
 
     def tables(self) -> dict[str, Table]:
         return {b.title: b for b in self.blocks if isinstance(b, Table)}
@@ -145,9 +147,14 @@ def bar_chart(
         if log:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
+    value_axis = ax.xaxis if horizontal else ax.yaxis
     if percent:
         from matplotlib.ticker import PercentFormatter
 
-        (ax.xaxis if horizontal else ax.yaxis).set_major_formatter(PercentFormatter(1.0))
+        value_axis.set_major_formatter(PercentFormatter(1.0))
+    elif not log and all(float(v).is_integer() for v in values):
+        from matplotlib.ticker import MaxNLocator
+
+        value_axis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 of a row
     ax.set_title(title, fontsize=10)
     return png_of(fig)

@@ -18,8 +18,23 @@ import click
 def command(folders: tuple[str, ...], out_html: str) -> None:
     """Write one HTML page (funnels, languages, dedup, generation, mixtures, bench scores) from
     stage output FOLDERS: dataset folders, export folders, bench folders, or a folder holding
-    them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from."""
-    from tagengo.report.html import write_report
+    them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from.
+    Folders with nothing to show are listed on the page and warned about here; only a folder
+    that does not exist is an error."""
+    from tagengo.report.html import gather, write_contents
 
-    path = write_report(list(folders), out_html)
-    click.echo(f"→ {path}")
+    contents = gather(list(folders))
+    for path, why in contents.skipped:
+        click.secho(
+            f"warning: {path}: nothing to show ({why}); listed under 'Not shown'", fg="yellow", err=True
+        )
+    if not contents.sections:
+        click.secho(
+            "warning: none of the folders given holds stage output this report knows: the page says only "
+            "that. Give stage output folders (curate, dedup, generate, reverse, translate, mix, export, "
+            "bench), or a folder holding them (e.g. out/demo).",
+            fg="yellow",
+            err=True,
+        )
+    path = write_contents(contents, out_html)
+    click.echo(f"→ {path} ({len(contents.sections)} section(s))")

@@ -13,6 +13,10 @@ What each folder gives (see :mod:`tagengo.report.sections` and
 * a stage with a ``dedup`` step: removal rate per language, the similarity histogram with
   the threshold, example pairs;
 * ``generate``: tokens, cost, finish reasons, answer lengths;
+* ``reverse``: the λ sweep (pairs kept at each judge threshold, per language), task types,
+  the back-translation check, tokens and cost per model, phase and language, finish reasons;
+* ``translate``: rows per target language, the checks' numbers (language ID, length ratio,
+  protected spans), rejected translations with their reason, tokens, cost, finish reasons;
 * ``mix``: rows per language and source;
 * an export folder: files and rows per language;
 * a bench folder (FastChat layout): models × languages, intervals, heatmap, a radar chart per
@@ -23,15 +27,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tagengo.report.blocks import Section
 
+#: Why a folder adds nothing to the page (listed at its end and warned about by the CLI).
+NOTHING_KNOWN = "no manifest.json, export.json or bench question.jsonl found"
 
-def collect_sections(folder: str | os.PathLike[str]) -> list[Section]:
+
+def collect_sections(
+    folder: str | os.PathLike[str], skipped: list[tuple[str, str]] | None = None
+) -> list[Section]:
     """Every section ``folder`` has data for. A folder that is none of the known kinds but
-    holds such folders (``out/demo``) is expanded one level, in name order."""
+    holds such folders (``out/demo``) is expanded one level, in name order; its sub-folders
+    with nothing known are appended to ``skipped`` as (path, why)."""
     from tagengo.report.bench_section import bench_roots, bench_sections
     from tagengo.report.sections import dataset_sections
 
@@ -43,9 +54,52 @@ def collect_sections(folder: str | os.PathLike[str]) -> list[Section]:
         return bench_sections(folder)
     out: list[Section] = []
     if folder.is_dir():
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            out += dataset_sections(sub) or (bench_sections(sub) if bench_roots(sub) else [])
+        subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        unknown = []
+        for sub in subs:
+            got = dataset_sections(sub) or (bench_sections(sub) if bench_roots(sub) else [])
+            if not got:
+                unknown.append(sub)
+            out += got
+        # Only a folder that held stage folders lists its other sub-folders (out/demo/cache);
+        # one that held none is itself the folder with nothing known.
+        if out and skipped is not None:
+            skipped += [(str(p), NOTHING_KNOWN) for p in unknown]
     return out
+
+
+@dataclass
+class ReportContents:
+    """What a report over some folders shows: its sections, and the folders that add nothing
+    (path, why), which the page lists at its end."""
+
+    folders: list[str]
+    sections: list[Section] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
+    """The sections of every folder in ``dirs`` (see ``write_report``). Raises
+    :class:`tagengo.errors.InputError` when a folder does not exist."""
+    from tagengo.errors import InputError
+
+    got = ReportContents([str(d) for d in dirs])
+    for d in dirs:
+        p = Path(d)
+        if not p.exists():
+            raise InputError(f"{p}: no such folder; give stage output folders (e.g. out/curated)")
+        if not p.is_dir():
+            raise InputError(f"{p}: not a folder; give stage output folders (e.g. out/curated)")
+        found = collect_sections(p, got.skipped)
+        if not found:
+            got.skipped.append((str(p), NOTHING_KNOWN))
+        got.sections += found
+    from tagengo.report.llm_sections import lambda_across
+
+    if (across := lambda_across(got.sections)) is not None:
+        last = max(i for i, s in enumerate(got.sections) if s.kind == "instructions")
+        got.sections.insert(last + 1, across)
+    return got
 
 
 def render_report(sections: list[Section], folders: Sequence[str], skipped: list[tuple[str, str]]) -> str:
@@ -86,20 +140,14 @@ def write_report(dirs: Sequence[str | os.PathLike[str]], out_html: str | os.Path
     folders or their parents (``question.jsonl`` below), or a folder holding any of these
     (``out/demo``). Folders with nothing to show are listed at the end of the page.
     Raises :class:`tagengo.errors.InputError` when a folder does not exist. Returns the path."""
-    from tagengo.errors import InputError
+    return write_contents(gather(dirs), out_html)
+
+
+def write_contents(contents: ReportContents, out_html: str | os.PathLike[str]) -> Path:
+    """Write the page of ``contents`` (from ``gather``) to ``out_html``; return the path."""
     from tagengo.run.dataset import atomic_write_text
 
-    sections: list[Section] = []
-    skipped: list[tuple[str, str]] = []
-    for d in dirs:
-        p = Path(d)
-        if not p.exists():
-            raise InputError(f"{p}: no such folder; give stage output folders (e.g. out/curated)")
-        found = collect_sections(p)
-        if not found:
-            skipped.append((str(p), "no manifest.json, export.json or bench question.jsonl found"))
-        sections += found
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, render_report(sections, [str(d) for d in dirs], skipped))
+    atomic_write_text(out, render_report(contents.sections, contents.folders, contents.skipped))
     return out

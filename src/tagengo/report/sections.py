@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 
 from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
 from tagengo.report.funnel import funnel_rows, language_name, language_table
+from tagengo.report.reasons import reason_pattern
 
 NO_LANGUAGE = "(none)"
 #: The step that checks a row's language with the LID model (its per-language removal gets a chart).
-LID_STEPS = ("language_id",)
+LID_STEPS = ("language_id", "fragment_language")
 #: Characters of a prompt or answer shown in an example cell.
 EXCERPT = 240
 #: Examples shown per rejection reason, and dedup pairs per side.
@@ -67,12 +68,9 @@ def _last_assistant(messages: list[dict[str, Any]] | None) -> str:
     return ""
 
 
-def reason_kind(reason: str) -> str:
-    """A rejection reason without the row-specific parts (ids, numbers) so that reasons group:
-    'near-duplicate of 7f3a (cosine 0.9312 > 0.9)' -> 'near-duplicate of … (cosine # > #)'."""
-    r = re.sub(r"\b(of|to) [^\s(),]+", r"\1 …", reason)
-    r = re.sub(r"\d+(\.\d+)?", "#", r)
-    return r.strip()
+def _first_text(messages: list[dict[str, Any]] | None) -> str:
+    """The first user turn, or, for a row without one (a corpus fragment), its first text."""
+    return _first_user(messages) or next((m["content"] for m in messages or [] if m["content"]), "")
 
 
 # --- curate (any stage with a manifest: the funnel and languages) ------------------------
@@ -184,6 +182,15 @@ def language_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
     return out
 
 
+def named_ids(folder: Path) -> set[str]:
+    """The row ids rejection reasons name: a duplicate's original (``meta.dup_of``). Only those
+    are blanked when reasons group; an id that is also a word ("empty") stays a word elsewhere."""
+    t = read_parts(folder, "rejected", ["meta"])
+    if t is None:
+        return set()
+    return {str(m["dup_of"]) for m in _meta(t.column("meta").to_pylist()) if m.get("dup_of")}
+
+
 def rejection_blocks(folder: Path, stage: str) -> list[Table | Figure | Note]:
     """Rejections grouped by step and reason (ids and numbers blanked), with examples."""
     t = read_parts(folder, "rejected", ["id", "language", "messages", "step", "reason"])
@@ -192,14 +199,15 @@ def rejection_blocks(folder: Path, stage: str) -> list[Table | Figure | Note]:
         return [Note("No rows were rejected.", src)]
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     steps, reasons = t.column("step").to_pylist(), t.column("reason").to_pylist()
-    for i, (s, r) in enumerate(zip(steps, reasons, strict=True)):
-        groups[(s, reason_kind(r))].append(i)
     ids, langs = t.column("id").to_pylist(), t.column("language").to_pylist()
+    known = named_ids(folder)
+    for i, (s, r) in enumerate(zip(steps, reasons, strict=True)):
+        groups[(s, reason_pattern(r or "", known)[:100])].append(i)
     msgs = t.column("messages").to_pylist()
     rows = []
     for (s, kind), idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         ex = " ‖ ".join(
-            f"[{ids[i][:12]}, {langs[i] or NO_LANGUAGE}] {excerpt(_first_user(msgs[i]), 120)} — {reasons[i]}"
+            f"[{ids[i][:24]}, {langs[i] or NO_LANGUAGE}] {excerpt(_first_text(msgs[i]), 120)} — {reasons[i]}"
             for i in idx[:EXAMPLES]
         )
         rows.append([s, kind, len(idx), _pct(len(idx), t.num_rows), ex])
@@ -323,7 +331,64 @@ def dedup_blocks(folder: Path, m: dict[str, Any], step: dict[str, Any]) -> list[
             )
     if pairs:
         out.append(_pair_table(folder, pairs, threshold))
+    if hist_path.exists():
+        out += _kept_pair_table(folder, hist_path)
     return out
+
+
+def _prompts_by_id(folder: Path, wanted: set[str]) -> dict[str, str]:
+    """The first user turn of the rows with these ids, kept or rejected."""
+    found: dict[str, str] = {}
+    for sub in ("data", "rejected"):
+        t = read_parts(folder, sub, ["id", "messages"])
+        if t is None:
+            continue
+        for rid, msgs in zip(t.column("id").to_pylist(), t.column("messages").to_pylist(), strict=True):
+            if rid in wanted and rid not in found:
+                found[rid] = _first_user(msgs)
+    return found
+
+
+def _kept_pair_table(folder: Path, path: Path) -> list[Table | Figure | Note]:
+    """The other side of the threshold: kept prompts whose nearest neighbour came closest to
+    it without passing (dedup --report records them as ``closest_kept``)."""
+    data = json.loads(path.read_text())
+    threshold = data.get("threshold")
+    pairs = [(lang, p) for lang, h in data["languages"].items() for p in h.get("closest_kept") or []]
+    src = f"{path} (languages[].closest_kept) and {folder}/data, rejected/*.parquet (messages)"
+    if not pairs:
+        if any("closest_kept" in h for h in data["languages"].values()):
+            return [Note("No kept prompt has a neighbour below the threshold to show.", src)]
+        return [
+            Note(
+                "This folder's report/dedup_nn_similarity.json has no closest_kept entries (written before "
+                "dedup --report recorded them): re-run dedup with --report to see kept pairs just below the "
+                "threshold.",
+                str(path),
+            )
+        ]
+    pairs.sort(key=lambda lp: -lp[1]["similarity"])
+    text = _prompts_by_id(folder, {p["id"] for _, p in pairs} | {p["neighbour"] for _, p in pairs})
+    rows = [
+        [
+            lang,
+            p["similarity"],
+            f"{p['id']}: {excerpt(text.get(p['id'], '(not found)'), 160)}",
+            f"{p['neighbour']}: {excerpt(text.get(p['neighbour'], '(not found)'), 160)}",
+            "kept" if p["neighbour_kept"] else "removed (a duplicate of another)",
+        ]
+        for lang, p in pairs[: 2 * PAIRS]
+    ]
+    return [
+        Table(
+            "Kept pairs just below the threshold",
+            ["language", "similarity", "kept prompt", "its nearest neighbour", "neighbour"],
+            rows,
+            src,
+            note=f"The closest calls the threshold ({threshold}) let through: kept prompts whose most similar "
+            "prompt of the same language scores highest without passing it (cosine, exact).",
+        )
+    ]
 
 
 def _nn_histogram(path: Path, threshold: float | None) -> list[Table | Figure | Note]:
@@ -393,7 +458,7 @@ def _pair_table(folder: Path, pairs: list[dict[str, Any]], threshold: float | No
         rows,
         f"{folder}/rejected/*.parquet (meta.dup_of/similarity/dedup_by) and {folder}/data/*.parquet",
         note=f"Closest calls above the threshold ({threshold}) first, then the clearest duplicates. "
-        "Rows just below the threshold were kept and are not pairs in the folder.",
+        "Pairs just below it, both kept, follow when dedup ran with --report.",
     )
 
 
@@ -500,6 +565,7 @@ def generate_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
                 title="finish_reason of every answer",
                 ylabel="answers",
                 color="#55a868",
+                horizontal=True,
             ),
             src,
         )
@@ -666,6 +732,36 @@ def dataset_sections(folder: Path) -> list[Section]:
                 "generation",
                 generate_blocks(folder, m),
                 summary=f"model {(m.get('llm') or {}).get('model_id')}",
+            )
+        )
+    if stage == "reverse":
+        from tagengo.report.llm_sections import reverse_blocks
+
+        out.append(
+            Section(
+                _anchor(folder, "instructions"),
+                f"reverse instructions · {folder.name}",
+                str(folder),
+                "instructions",
+                reverse_blocks(folder, m),
+                summary=f"model {(m.get('llm') or {}).get('model_id')}, language "
+                f"{(m.get('config') or {}).get('language')}, mode {(m.get('config') or {}).get('mode')}, "
+                f"λ = {(m.get('config') or {}).get('min_score')}",
+                data={"min_score": (m.get("config") or {}).get("min_score")},
+            )
+        )
+    if stage == "translate":
+        from tagengo.report.llm_sections import translate_blocks
+
+        out.append(
+            Section(
+                _anchor(folder, "translation"),
+                f"translation · {folder.name}",
+                str(folder),
+                "translation",
+                translate_blocks(folder, m),
+                summary=f"model {(m.get('llm') or {}).get('model_id')}, into "
+                f"{', '.join((m.get('config') or {}).get('to') or [])}",
             )
         )
     if stage == "mix":

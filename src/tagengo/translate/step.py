@@ -16,7 +16,8 @@ A translated row is rejected, with the reason, when for any message:
 
 Kept and rejected rows alike carry ``meta.translation``: from, to, model, the source text
 of every message, each message's LID label and score, length ratio, protected-span count,
-the request keys (the cache key of each call) and whether the answers came from the cache.
+and per call its request key (the cache key), model, finish reason, tokens, cost and whether
+the answer came from the cache.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def response_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
         "finish_reason": resp.finish_reason,
         "input_tokens": resp.input_tokens,
         "output_tokens": resp.output_tokens,
+        # USD by the client's price table (0 without one); a cached answer keeps what it cost
+        # when made. What `tagengo report` sums per model and language.
+        "cost": resp.cost,
         "cached": resp.cached,
         "attempts": resp.attempts,
     }
