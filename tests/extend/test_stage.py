@@ -317,3 +317,40 @@ def test_calls_per_conversation_are_two_per_added_turn(extend_server, write_rows
     assert server.received == 6 * 2 * (turns - 1)
     for row in _rows(res.out / "data"):
         assert [m["role"] for m in row["messages"]] == ["user", "assistant"] * turns
+
+
+@pytest.mark.llm
+def test_a_real_openai_compatible_server_extends_conversations_and_a_rerun_replays_them(write_rows, tmp_path):
+    from servers.llama_server import llama_cpp_server
+
+    rows = [
+        {"id": "bsearch", "language": "en", "messages": [
+            {"role": "user", "content": "What's the time complexity of binary search and why?"},
+            {"role": "assistant", "content": "O(log n): each comparison halves the part of the sorted array "
+             "that can still hold the target, so about log2 n steps remain after the first."},
+        ]},
+    ]  # fmt: skip
+    src = write_rows(rows)
+    with llama_cpp_server(tmp_path) as url:
+        cfg = ExtendConfig(
+            model="smollm2", base_url=url, turns=2, max_tokens=128, writer_max_tokens=96, writer_temperature=0,
+            system_prompt="Answer briefly, in two or three sentences.", sampling_extra={"repeat_penalty": 1.3},
+            cache_path=tmp_path / "c.sqlite", concurrency=2, timeout_s=300,
+        )  # fmt: skip
+        res = extend(src, tmp_path / "out", cfg, progress=False)
+        again = extend(src, tmp_path / "again", cfg, progress=False)
+    counts = res.manifest["counts"]
+    assert counts["read"] == 1 and counts["kept"] + counts["rejected"] == 1
+    assert res.manifest["llm"]["model_id"] == f"openai:smollm2@{url}"
+    (row,) = _rows(res.out / "data") or _rows(res.out / "rejected")
+    added = json.loads(row["meta"])["extend"]["added"]
+    assert added and added[0]["role"] == "user" and added[0]["call"]["model"] == "smollm2"
+    assert all(
+        a["call"]["finish_reason"] in ("stop", "length") and a["call"]["output_tokens"] > 0 for a in added
+    )
+    if counts["kept"]:
+        assert [m["role"] for m in row["messages"]] == ["user", "assistant"] * 2
+    # The second run asked the server nothing: the same conversation, from the cache.
+    (row2,) = _rows(again.out / "data") or _rows(again.out / "rejected")
+    assert row2["messages"] == row["messages"]
+    assert all(a["call"]["cached"] for a in json.loads(row2["meta"])["extend"]["added"])
