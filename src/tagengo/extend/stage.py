@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Any
 
+from rich.console import Console
+
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.extend.config import ExtendConfig
 from tagengo.extend.step import ExtendStep
@@ -48,10 +50,13 @@ def extend(
         progress = sys.stderr.isatty()
     # Built before the runner starts so that a bad config fails before any output is touched.
     own_client, own_writer = client is None, writer is None and config.separate_writer()
+    # One console for both clients' bars: rich shows a second live display inside the first
+    # on the same console, where two consoles would draw over each other.
+    console = Console(stderr=True) if progress else None
     if own_client:
-        client = build_client(config.llm_config(), progress=progress)
+        client = build_client(config.llm_config(), progress=progress, console=console)
     if own_writer:
-        writer = build_client(config.writer_llm_config(), progress=progress)
+        writer = build_client(config.writer_llm_config(), progress=progress, console=console)
     elif writer is None:
         writer = client
     step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
