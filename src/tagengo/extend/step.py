@@ -156,7 +156,8 @@ class ExtendStep(Step):
             if cfg.system_prompt and not any(m["role"] == "system" for m in c.messages):
                 c.info["system_prompt"] = cfg.system_prompt
 
-        while True:
+        # Each round adds a turn to every live conversation or rejects it: 2 × turns rounds at most.
+        for _ in range(2 * cfg.turns + 1):
             live = [c for c in convs if c.problem is None]
             asking = [c for c in live if c.last_role == "assistant" and c.user_turns < cfg.turns]
             if asking:
@@ -166,6 +167,8 @@ class ExtendStep(Step):
                 self._answers(answering, check)
             if not asking and not answering:
                 break
+        else:
+            raise RuntimeError(f"extend: conversations still growing after {2 * cfg.turns + 1} rounds")
 
         kept: list[Record] = []
         rejected: list[Rejection] = []
