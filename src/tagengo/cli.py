@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("tagengo.curate.cli", "Select real user prompts by language from chat logs (Tagengo recipe)."),
     "dedup": ("tagengo.dedup.cli", "Remove near-duplicate prompts within each language."),
     "generate": ("tagengo.generate.cli", "Generate responses with a teacher model (API, Azure or local)."),
+    "extend": (
+        "tagengo.extend.cli",
+        "Grow conversations to several turns: an LLM writes follow-ups, the teacher answers them.",
+    ),
     "reverse": (
         "tagengo.reverse.cli",
         "Instructions from natural text: an LLM writes the prompt a native fragment answers.",

@@ -1,0 +1,96 @@
+"""The checks of `tagengo extend`: is a conversation one that can grow (turns alternating), is a
+follow-up an echo of an earlier user turn, is a new turn in the conversation's language.
+
+Language is judged with the project's one LID wrapper (``tagengo.curate.langid``: lid.176 on the
+text with code blocks, inline code and URLs removed), against the conversation's language label
+and its near-language group (``tagengo.curate.languages.near_group``: Bosnian passes for
+Croatian), as `tagengo translate` judges a translation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from tagengo.curate.langid import LanguageIdentifier, strip_code
+from tagengo.curate.languages import near_group
+
+_LETTER = re.compile(r"[^\W\d_]")
+_FOLD = re.compile(r"[\W_]+")
+
+
+def order_problem(messages: list[dict[str, str]]) -> str | None:
+    """Why ``messages`` cannot be extended into a chat every template accepts, or None.
+
+    The shape wanted (export's rule, tagengo.io.writers.row_problems): system turns first, then
+    user and assistant alternating, starting with a user turn. It may end with either role: a
+    final user turn is answered first."""
+    roles = [m["role"] for m in messages]
+    i = 0
+    while i < len(roles) and roles[i] == "system":
+        i += 1
+    if i == len(roles):
+        return "no user turn"
+    for k in range(i, len(roles)):
+        want = "user" if (k - i) % 2 == 0 else "assistant"
+        if roles[k] != want:
+            return f"turns do not alternate: message {k + 1} is {roles[k]}, expected {want}"
+    return None
+
+
+def user_turns(messages: list[dict[str, str]]) -> int:
+    return sum(m["role"] == "user" for m in messages)
+
+
+def fold(text: str) -> str:
+    """Text with case, punctuation and spacing folded away (what an echo is compared on)."""
+    return _FOLD.sub(" ", text.casefold()).strip()
+
+
+def echo_of(follow_up: str, earlier: list[str], threshold: float) -> tuple[int, float] | None:
+    """(index in ``earlier``, similarity) of the earlier user turn ``follow_up`` repeats, or None.
+
+    Similarity is difflib's ratio on folded text (1.0: the same words), so "Tell me more." is
+    not an echo of "Tell me about Rome." but a copy with a changed full stop is."""
+    new = fold(follow_up)
+    best: tuple[int, float] | None = None
+    for i, text in enumerate(earlier):
+        old = fold(text)
+        if not old:
+            continue
+        sm = difflib.SequenceMatcher(None, new, old, autojunk=False)
+        # The quick upper bounds first: most follow-ups are far from every earlier turn.
+        if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
+            continue
+        ratio = sm.ratio()
+        if ratio >= threshold and (best is None or ratio > best[1]):
+            best = (i, ratio)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageVerdict:
+    """What language ID said about one new turn. ``checked`` False: too few letters to judge."""
+
+    checked: bool
+    detected: str = ""
+    prob: float = 0.0
+    expected_prob: float = 0.0  # probability of the conversation's language and its near group
+    ok: bool = True
+
+
+class LanguageCheck:
+    """Is a text in ``expected`` (an ISO code)? One lid.176 call (top 3) per text."""
+
+    def __init__(self, lid: LanguageIdentifier, min_score: float, min_letters: int) -> None:
+        self.lid = lid
+        self.min_score = min_score
+        self.min_letters = min_letters
+
+    def check(self, text: str, expected: str) -> LanguageVerdict:
+        if len(_LETTER.findall(strip_code(text))) < self.min_letters:
+            return LanguageVerdict(checked=False)
+        pred = self.lid.detect(text, k=3)
+        score = pred.group_score(near_group(expected))
+        return LanguageVerdict(True, pred.top, pred.score, score, ok=score >= self.min_score)

@@ -1,0 +1,123 @@
+"""The follow-up writer's prompt, written for tagengo: the five kinds of follow-up it is asked
+for, the transcript it reads, and the cleaning of its answer.
+
+The writer plays the user. It sees the conversation so far and one instruction: write the
+user's next message, of a given kind, in the conversation's language. The kinds are the ways
+real users continue a chat with an assistant: they ask what something meant, want more, change
+the conditions, ask for an example, or disagree.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from tagengo.translate.prompts import language_name
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """One kind of follow-up: an id (kept in meta) and the hint given to the writer."""
+
+    id: str
+    hint: str
+
+
+#: The pool. The kind of each follow-up is drawn with ``random.Random(f"{seed}:{row id}:{turn}")``,
+#: so it depends on the seed, the conversation and the turn only, not on batch order or workers.
+TASK_TYPES: tuple[TaskType, ...] = (
+    TaskType(
+        "clarify",
+        "ask what one specific point, word or step of the assistant's last reply means, because it was not "
+        "clear to you",
+    ),
+    TaskType(
+        "go_deeper",
+        "ask the assistant to go further into one part of its last reply: more detail, the reasons behind "
+        "it, or what follows from it",
+    ),
+    TaskType(
+        "change_constraints",
+        "change the conditions of your request (shorter, for a beginner, a smaller budget, another format, "
+        "a different situation ...) and ask for the reply to be adapted to them",
+    ),
+    TaskType(
+        "ask_example",
+        "ask for a concrete example, case or sample that shows what the assistant's last reply describes",
+    ),
+    TaskType(
+        "disagree",
+        "politely push back on something in the assistant's last reply that you doubt or see differently, "
+        "and ask it to reconsider or justify it",
+    ),
+)
+
+TASK_IDS: tuple[str, ...] = tuple(t.id for t in TASK_TYPES)
+_BY_ID = {t.id: t for t in TASK_TYPES}
+
+
+def draw_task(seed: int, row_id: str, turn: int, allowed: tuple[str, ...] = TASK_IDS) -> TaskType:
+    """The seeded kind of the follow-up that becomes user turn ``turn`` (2, 3, ...) of row ``row_id``."""
+    pool = [_BY_ID[t] for t in allowed]
+    return random.Random(f"{seed}:{row_id}:{turn}").choice(pool)
+
+
+WRITER_SYSTEM = (
+    "You take the part of the person in a chat between a person and an AI assistant. You never "
+    "answer as the assistant: you write only what the person types next. Reply with that message "
+    "and nothing else."
+)
+
+WRITER_USER = (
+    "The chat so far:\n=====\n{transcript}\n=====\n"
+    "Write the person's next message. In it, {hint}. Write it in {language}, the way a native "
+    "speaker types in a chat: natural, one to three sentences, about what was said above. Do not "
+    "repeat an earlier message. Reply with the message only, without a label or quotation marks."
+)
+
+_SPEAKER = {"user": "Person", "assistant": "Assistant"}
+
+
+def transcript(messages: list[dict[str, str]], max_chars: int) -> str:
+    """The chat as the writer reads it: user and assistant turns (system turns left out), each
+    cut to ``max_chars`` characters with a note saying so."""
+    parts = []
+    for m in messages:
+        speaker = _SPEAKER.get(m["role"])
+        if speaker is None:
+            continue
+        text = m["content"].strip()
+        if len(text) > max_chars:
+            text = text[:max_chars].rstrip() + f" [... {len(text) - max_chars:,} more characters]"
+        parts.append(f"{speaker}: {text}")
+    return "\n\n".join(parts)
+
+
+def writer_messages(
+    messages: list[dict[str, str]], task: TaskType, language: str | None, max_chars: int
+) -> list[dict[str, str]]:
+    """Chat messages asking the writer for the next user turn of ``messages`` (``language``: ISO code)."""
+    user = WRITER_USER.format(
+        transcript=transcript(messages, max_chars), hint=task.hint, language=language_name(language)
+    )
+    return [{"role": "system", "content": WRITER_SYSTEM}, {"role": "user", "content": user}]
+
+
+# A label the writer may put before the message: "Person:", "User:", "**Next message:**" ...
+_LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:person|user|human|me|you|(?:the\s+)?(?:person's\s+|user's\s+)?(?:next\s+)?message|follow[- ]?up)"
+    r"\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*",
+    re.I,
+)
+_QUOTES = ('"', "'", "“", "”", "„", "«", "»", "「", "」", "『", "』")
+
+
+def clean_follow_up(answer: str | None) -> str:
+    """The follow-up out of the writer's answer: white space, one leading label and a pair of
+    enclosing quotation marks removed ('' when nothing is left)."""
+    text = (answer or "").strip()
+    text = _LABEL.sub("", text, count=1).strip()
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text

@@ -1,0 +1,81 @@
+"""`tagengo extend` as a library call: one ``ExtendStep`` run by the stage runner.
+
+The runner gives chunk-level resume (finished chunks are not read again); the request cache
+gives call-level resume (inside an unfinished chunk every follow-up and answer already paid
+for is replayed, so the conversation grows exactly as before). One process: the clients'
+asyncio concurrency is what makes it fast, as in tagengo.generate.stage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from tagengo.curate.langid import LanguageIdentifier
+from tagengo.extend.config import ExtendConfig
+from tagengo.extend.step import ExtendStep
+from tagengo.io.source import open_source
+from tagengo.llm import ChatClient, build_client
+from tagengo.run.runner import StageResult, run_stage
+
+#: Rows per runner chunk: big, since every chunk boundary drains the calls in flight, and a
+#: chunk runs 2 × (turns − 1) rounds; the cache, not the chunk, protects the paid calls.
+CHUNK_ROWS = 5_000
+
+
+def extend(
+    input_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: ExtendConfig,
+    *,
+    input_format: str | None = None,
+    client: ChatClient | None = None,
+    writer: ChatClient | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    **run_kw: Any,
+) -> StageResult:
+    """Grow every conversation of ``input_path`` to ``config.turns`` user turns; write a dataset folder.
+
+    ``client`` (the teacher) and ``writer`` (the follow-up writer; default: as ``config`` says,
+    the teacher itself unless a --writer-* option is set) override the clients built from
+    ``config`` and are then left open. Raises ``BudgetExhausted`` / ``RunAborted`` (resumable)
+    when a budget or the server stops the run."""
+    source = open_source(input_path, input_format)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    # Built before the runner starts so that a bad config fails before any output is touched.
+    own_client, own_writer = client is None, writer is None and config.separate_writer()
+    # One console for both clients' bars: rich shows a second live display inside the first
+    # on the same console, where two consoles would draw over each other.
+    console = Console(stderr=True) if progress else None
+    if own_client:
+        client = build_client(config.llm_config(), progress=progress, console=console)
+    if own_writer:
+        writer = build_client(config.writer_llm_config(), progress=progress, console=console)
+    elif writer is None:
+        writer = client
+    step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
+    try:
+        return run_stage(
+            stage="extend",
+            config=config,
+            source=source,
+            steps=[step],
+            out=out,
+            workers=1,
+            chunk_rows=chunk_rows,
+            progress=False,  # the clients' bars (calls, tokens/s, spend) say more than the runner's
+            force=force,
+            extra_manifest={"llm": {"model_id": client.model_id, "writer_model_id": writer.model_id}},
+            **run_kw,
+        )
+    finally:
+        if own_writer:
+            writer.close()
+        if own_client:
+            client.close()

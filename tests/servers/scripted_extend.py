@@ -1,0 +1,229 @@
+"""A scripted OpenAI-compatible chat server for the tests and the benchmark of `tagengo extend`.
+
+It speaks the real protocol over real HTTP on 127.0.0.1 (POST /v1/chat/completions, the usual
+``choices`` / ``usage`` body) and answers by reading the request the way the stage wrote it:
+
+* a follow-up writer's request (our writer's system prompt) is answered with the next of three
+  fixed follow-ups in the language the prompt asks for (the first one while the chat has one
+  user turn, the second with two ...);
+* any other request is the teacher's: it is answered with a fixed answer in the language of the
+  conversation's first user turn (one of ``QUESTIONS``, or English).
+
+Control words anywhere in the conversation's first user turn change the answers, so that a test
+can inject what a real model will not produce on demand:
+
+===============  ==============================================================================
+``DRIFT2``       the follow-up that becomes user turn 2 is in English
+``DRIFT3``       the follow-up that becomes user turn 3 is in English
+``ANSWERDRIFT``  the teacher answers every follow-up in English
+``ECHO``         the writer answers with the first user turn, word for word
+``EMPTYFU``      the writer answers with nothing
+``LABELLED``     the writer wraps its follow-up as ``Person: "..."``
+``CUTOFF``       the teacher's answer to a follow-up stops half-way with ``finish_reason: length``
+``ITEM<n>``      no effect: makes the requests of different items distinct (the client would
+                 otherwise send identical ones once)
+===============  ==============================================================================
+
+Run on its own (benchmarks): ``python tests/servers/scripted_extend.py --latency 0.2`` prints
+``{"url": ...}`` on its first line and serves until killed.
+
+``completed`` counts answers per request hash (which is how a test proves that a re-run paid
+for nothing twice); ``latency_s`` delays every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+try:
+    from servers.loopback import LoopbackServer
+except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
+    from loopback import LoopbackServer
+
+#: First user turns, one per language: a test builds its conversations from these.
+QUESTIONS = {
+    "en": "How do I keep basil plants healthy on a windowsill?",
+    "de": "Wie halte ich Basilikum auf der Fensterbank gesund?",
+    "fr": "Comment garder un basilic en bonne santé sur le rebord de la fenêtre ?",
+    "es": "¿Cómo mantengo sana una planta de albahaca en la ventana?",
+    "ja": "窓辺でバジルを元気に育てるにはどうすればいいですか？",
+}
+
+#: The writer's follow-ups: the one at index k becomes user turn k + 2.
+FOLLOW_UPS = {
+    "en": [
+        "What do you mean by bright indirect light exactly?",
+        "Could you give me an example of a good watering schedule?",
+        "I am not sure about that, my grandmother watered hers every day. Why would that be wrong?",
+    ],
+    "de": [
+        "Was genau meinst du mit hellem, indirektem Licht?",
+        "Kannst du mir ein Beispiel für einen guten Gießplan geben?",
+        "Da bin ich mir nicht sicher, meine Großmutter hat ihres jeden Tag gegossen. Warum soll das falsch sein?",
+    ],
+    "fr": [
+        "Que veux-tu dire exactement par une lumière vive mais indirecte ?",
+        "Peux-tu me donner un exemple de calendrier d'arrosage ?",
+        "Je n'en suis pas sûr, ma grand-mère arrosait le sien tous les jours. Pourquoi serait-ce une erreur ?",
+    ],
+    "es": [
+        "¿Qué quieres decir exactamente con luz brillante pero indirecta?",
+        "¿Me puedes dar un ejemplo de un buen calendario de riego?",
+        "No estoy seguro, mi abuela regaba la suya todos los días. ¿Por qué estaría mal?",
+    ],
+    "ja": [
+        "明るい間接光とは具体的にどういう意味ですか？",
+        "水やりのスケジュールの例を教えてもらえますか？",
+        "本当にそうでしょうか。祖母は毎日水をあげていましたが、なぜそれがいけないのですか？",
+    ],
+}
+
+#: The teacher's answer, whatever the turn.
+ANSWERS = {
+    "en": "Place the pot where it gets plenty of light but no harsh midday sun, water when the top of "
+    "the soil feels dry, and pinch off the flower buds so that the leaves keep growing.",
+    "de": "Stell den Topf an einen hellen Platz ohne pralle Mittagssonne, gieß erst, wenn die obere "
+    "Erdschicht trocken ist, und knipse die Blütenknospen ab, damit die Blätter weiter wachsen.",
+    "fr": "Place le pot dans un endroit lumineux sans le soleil direct de midi, arrose quand le dessus "
+    "de la terre est sec et pince les boutons de fleurs pour que les feuilles continuent de pousser.",
+    "es": "Pon la maceta en un lugar luminoso sin el sol fuerte del mediodía, riega cuando la parte de "
+    "arriba de la tierra esté seca y corta los botones florales para que las hojas sigan creciendo.",
+    "ja": "鉢は真昼の強い日差しが当たらない明るい場所に置き、土の表面が乾いたら水をあげ、葉が育ち"
+    "続けるように花のつぼみを摘み取ってください。",
+}
+
+_NAMES = {"English": "en", "German": "de", "French": "fr", "Spanish": "es", "Japanese": "ja"}
+_CONTROL = re.compile(r"\b(?:DRIFT2|DRIFT3|ANSWERDRIFT|ECHO|EMPTYFU|LABELLED|CUTOFF)\b")
+_FIRST_TURN = re.compile(r"=====\nPerson: (.*?)\n\n(?:Assistant|Person): ", re.S)
+
+
+def prompt(language: str, item: int, *controls: str) -> str:
+    """The first user turn of a test conversation: the question of ``language``, an item tag, controls."""
+    return " ".join([QUESTIONS[language], f"ITEM{item}", *controls])
+
+
+def conversation(row_id: str, language: str, item: int, *controls: str, answered: bool = True) -> dict:
+    """One input row in the ``messages`` format: the question of ``language`` (and its answer)."""
+    msgs = [{"role": "user", "content": prompt(language, item, *controls)}]
+    if answered:
+        msgs.append({"role": "assistant", "content": ANSWERS[language]})
+    return {"id": row_id, "language": language, "messages": msgs}
+
+
+def language_of(text: str) -> str:
+    return next((lang for lang, q in QUESTIONS.items() if text.startswith(q)), "en")
+
+
+def answer(body: dict[str, Any]) -> tuple[str, str]:
+    """(content, finish_reason) of the scripted answer to one chat request."""
+    from tagengo.extend.prompts import WRITER_SYSTEM
+
+    msgs = body["messages"]
+    system = msgs[0]["content"] if msgs and msgs[0]["role"] == "system" else ""
+    users = [m["content"] for m in msgs if m["role"] == "user"]
+    if system == WRITER_SYSTEM:
+        request = users[0]
+        first = _FIRST_TURN.search(request + "\n\nAssistant: ")
+        first_turn = first.group(1) if first else ""
+        controls = set(_CONTROL.findall(first_turn))
+        turns_so_far = request.count("\n\nPerson: ") + 1
+        name = re.search(r"Write it in (\w+),", request)
+        lang = _NAMES.get(name.group(1), "en") if name else "en"
+        if "EMPTYFU" in controls:
+            return "", "stop"
+        if "ECHO" in controls:
+            return first_turn, "stop"
+        if f"DRIFT{turns_so_far + 1}" in controls:
+            lang = "en"
+        text = FOLLOW_UPS[lang][(turns_so_far - 1) % 3]
+        return (f'Person: "{text}"' if "LABELLED" in controls else text), "stop"
+    controls = set(_CONTROL.findall(users[0]))
+    lang = language_of(users[0])
+    if len(users) >= 2 and "ANSWERDRIFT" in controls:
+        lang = "en"
+    text = ANSWERS[lang]
+    if len(users) >= 2 and "CUTOFF" in controls:
+        return text[: len(text) // 2], "length"
+    return text, "stop"
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ScriptedExtendServer(LoopbackServer):
+    """Start with ``.start()`` (or as a context manager); ``.url`` is the API root (…/v1)."""
+
+    thread_name = "scripted-extend"
+
+    def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.latency_s = latency_s
+        self.received = 0
+        self.completed: Counter = Counter()
+        self.models: Counter = Counter()  # requests per model name: which client asked
+        self._lock = threading.Lock()
+
+    @property
+    def answers(self) -> int:
+        return sum(self.completed.values())
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.received += 1
+            self.models[body.get("model", "")] += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        content, finish = answer(body)
+        out = {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "scripted"),
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+            ],
+            "usage": {
+                "prompt_tokens": sum(len(m["content"]) // 4 + 1 for m in body["messages"]),
+                "completion_tokens": len(content) // 4 + 1,
+                "total_tokens": 0,
+            },
+        }
+        with self._lock:
+            self.completed[request_hash(body)] += 1
+        return web.json_response(out)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        return app
+
+
+def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description="scripted OpenAI-compatible server for tagengo extend")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency", type=float, default=0.0)
+    args = p.parse_args()
+    server = ScriptedExtendServer(latency_s=args.latency, port=args.port).start()
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
