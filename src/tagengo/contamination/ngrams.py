@@ -23,6 +23,8 @@ import numpy as np
 # An odd 64-bit multiplier (the golden-ratio constant): with wrap-around arithmetic modulo
 # 2**64, distinct n-grams collide rarely, and collisions are checked anyway.
 _BASE = np.uint64(0x9E3779B97F4A7C15)
+#: Entries of the prefilter (a power of two): 1 MiB of booleans.
+_FILTER_SIZE = 1 << 20
 
 
 def ngram_set(text: str, n: int) -> set[str]:
@@ -86,6 +88,10 @@ class NgramIndex:
         self._grams = grams
         self._owners = owners
         self._sorted = np.array(sorted(grams), dtype=np.uint64)
+        # A bit table over the low bits of the hashes: one gather per window rules out almost
+        # every window before the (slower, cache-unfriendly) binary search in the sorted array.
+        self._filter = np.zeros(_FILTER_SIZE, dtype=bool)
+        self._filter[(self._sorted & np.uint64(_FILTER_SIZE - 1)).astype(np.int64)] = True
 
     def __len__(self) -> int:
         return len(self._grams)
@@ -98,16 +104,18 @@ class NgramIndex:
         h = window_hashes(codes, self.n)
         if not len(h):
             return out
-        # A window belongs to the text it starts in and counts only when it ends there too.
-        starts = np.arange(len(h), dtype=np.int64)
-        row = np.searchsorted(offsets, starts, side="right") - 1
-        valid = starts + self.n <= offsets[row + 1]
-        idx = np.searchsorted(self._sorted, h)
+        # The low 20 bits pick the filter slot (every character reaches them: the base is odd).
+        cand = np.flatnonzero(self._filter[(h & np.uint64(_FILTER_SIZE - 1)).astype(np.int64)])
+        hc = h[cand]
+        idx = np.searchsorted(self._sorted, hc)
         idx[idx == len(self._sorted)] = 0
-        hit = valid & (self._sorted[idx] == h)
+        # A window belongs to the text it starts in and counts only when it ends there too.
+        row = np.searchsorted(offsets, cand, side="right") - 1
+        hit = (self._sorted[idx] == hc) & (cand + self.n <= offsets[row + 1])
         seen: dict[int, set[str]] = {}
-        for pos in np.flatnonzero(hit).tolist():
-            r = int(row[pos])
+        for j in np.flatnonzero(hit).tolist():
+            pos = int(cand[j])
+            r = int(row[j])
             start = pos - int(offsets[r])
             gram = texts[r][start : start + self.n]
             key = int(h[pos])
