@@ -210,3 +210,63 @@ def plot_histograms(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def report_blocks(folder: Path) -> list[Any]:
+    """Blocks for ``tagengo report`` (tagengo.report.sections) from ``folder/report/``: the counts per
+    benchmark, the histogram PNG and the examples; every number from contamination.json."""
+    from tagengo.report.blocks import Figure, Note, Table
+
+    path = folder / "report" / REPORT_JSON
+    if not path.exists():
+        return [Note(f"no {path} (the run wrote no report)", str(path))]
+    rep = json.loads(path.read_text())
+    checks = rep["checks"]
+    src = f"{path} (benches[].matched_rows)"
+    blocks: list[Any] = [
+        Table(
+            "Rows matching a benchmark question, per check",
+            ["benchmark", "language", "questions", *checks, "any"],
+            [
+                [
+                    name,
+                    b["language"],
+                    b["questions"],
+                    *(b["matched_rows"][c] for c in checks),
+                    b["matched_rows"]["any"],
+                ]
+                for name, b in rep["benches"].items()
+            ],
+            src,
+            note="; ".join(f"{k}: {v}" for k, v in rep.get("rules", {}).items()),
+        )
+    ]
+    png = folder / "report" / REPORT_PNG
+    if png.exists():
+        blocks.append(
+            Figure("Highest cosine per row and benchmark", png.read_bytes(), f"{path} (cosine_histogram)")
+        )
+    rows = [
+        [
+            name,
+            check,
+            e["id"],
+            e["language"],
+            e["text"],
+            f"{e['question_id']}/{e['turn']}: {e['question']}",
+            e["similarity"],
+        ]
+        for name, b in rep["benches"].items()
+        for check, items in b["examples"].items()
+        for e in items[:2]
+    ]
+    if rows:
+        blocks.append(
+            Table(
+                "Examples",
+                ["benchmark", "check", "row", "lang", "row text", "question", "similarity"],
+                rows,
+                f"{path} (benches[].examples)",
+            )
+        )
+    return blocks
