@@ -45,3 +45,14 @@ def test_index_equals_plain_sets_on_random_text(n):
             q: len(shared_ngrams(text, qt, n)) for q, qt in enumerate(questions) if shared_ngrams(text, qt, n)
         }
         assert got == want
+
+
+def test_batches_give_the_same_answer(monkeypatch):
+    import tagengo.contamination.ngrams as ngrams
+
+    rng = random.Random(7)
+    questions = ["".join(rng.choice("ab c") for _ in range(25)) for _ in range(3)]
+    texts = ["".join(rng.choice("ab c") for _ in range(rng.randint(0, 30))) for _ in range(200)]
+    whole = NgramIndex(questions, 5).query(texts)
+    monkeypatch.setattr(ngrams, "_BATCH_CHARS", 37)  # many batches, cut inside no text
+    assert NgramIndex(questions, 5).query(texts) == whole

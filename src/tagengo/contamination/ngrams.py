@@ -25,6 +25,8 @@ import numpy as np
 _BASE = np.uint64(0x9E3779B97F4A7C15)
 #: Entries of the prefilter (a power of two): 1 MiB of booleans.
 _FILTER_SIZE = 1 << 20
+#: Characters hashed per batch (a few MB of hashes).
+_BATCH_CHARS = 1 << 18
 
 
 def ngram_set(text: str, n: int) -> set[str]:
@@ -53,8 +55,9 @@ def window_hashes(codes: np.ndarray, n: int) -> np.ndarray:
         return np.empty(0, dtype=np.uint64)
     h = np.zeros(m, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for k in range(n):
-            h = h * _BASE + codes[k : k + m]
+        for k in range(n):  # in place: no temporaries the size of the batch
+            np.multiply(h, _BASE, out=h)
+            np.add(h, codes[k : k + m], out=h)
     return h
 
 
@@ -97,6 +100,17 @@ class NgramIndex:
         return len(self._grams)
 
     def query(self, texts: Sequence[str]) -> list[dict[int, int]]:
+        out: list[dict[int, int]] = []
+        # Batches of about _BATCH_CHARS characters: the hash arrays stay in the CPU caches.
+        start, chars = 0, 0
+        for i, t in enumerate(texts):
+            chars += len(t)
+            if chars >= _BATCH_CHARS:
+                out += self._query(texts[start : i + 1])
+                start, chars = i + 1, 0
+        return out + self._query(texts[start:])
+
+    def _query(self, texts: Sequence[str]) -> list[dict[int, int]]:
         out: list[dict[int, int]] = [{} for _ in texts]
         if not texts or not len(self._sorted):
             return out
