@@ -119,3 +119,23 @@ def test_no_bench_is_one_clear_error(tmp_path):
 
     src = _write_rows(tmp_path / "rows.jsonl", PROMPTS[:1])
     assert main(["contamination", "--input", str(src), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_a_changed_bench_is_a_new_run(tmp_path, mini_bench):
+    import shutil
+
+    bench = tmp_path / "bench" / "tagengo_mini"
+    shutil.copytree(mini_bench / "tagengo_mini", bench)
+    src = _write_rows(tmp_path / "rows.jsonl", PROMPTS)
+    cfg = ContaminationConfig(benches=[str(bench)], checks=LEXICAL, drop=True)
+    assert (
+        contamination(src, tmp_path / "out", cfg, workers=1, progress=False).manifest["counts"]["rejected"]
+        == 1
+    )
+    assert contamination(src, tmp_path / "out", cfg, workers=1, progress=False).up_to_date
+    with (bench / "question.jsonl").open("a") as fh:
+        fh.write(
+            json.dumps({"question_id": 99, "category": "writing", "turns": ["how do i bake bread"]}) + "\n"
+        )
+    again = contamination(src, tmp_path / "out", cfg, workers=1, progress=False)
+    assert not again.up_to_date and again.manifest["counts"]["rejected"] == 2
