@@ -166,3 +166,26 @@ def test_embedding_check_through_an_openai_compatible_server(tmp_path, mini_benc
     report = json.loads((tmp_path / "out" / "report" / "contamination.json").read_text())
     assert report["threshold"] == 0.885 and report["embedder"].startswith("openai/")
     assert (tmp_path / "out" / "report" / "contamination_similarity.png").exists()
+
+
+def test_the_step_closes_another_stages_step_list(tmp_path, mini_bench):
+    # As a curate/dedup step would run: streaming steps first, then this global step.
+    from tagengo.contamination.stage import ContaminationFilter
+    from tagengo.curate.filters import FirstPrompt
+    from tagengo.io.source import open_source
+    from tagengo.run.runner import run_stage
+
+    src = _write_rows(tmp_path / "rows.jsonl", PROMPTS)
+    cfg = ContaminationConfig(benches=[str(mini_bench)], checks=LEXICAL, drop=True)
+    step = ContaminationFilter(cfg, report_dir=tmp_path / "out" / "report", progress=False)
+    res = run_stage(
+        stage="curate",
+        config=cfg,
+        source=open_source(src),
+        steps=[FirstPrompt(), step],
+        out=tmp_path / "out",
+        workers=1,
+    )
+    assert [s["name"] for s in res.manifest["steps"]] == ["first_prompt", "contamination"]
+    assert res.manifest["steps"][1]["removed"] == 2
+    assert res.manifest["steps"][1]["summary"]["benches"]["tagengo_mini"]["matched_rows"]["exact"] == 1
