@@ -16,6 +16,10 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("tagengo.curate.cli", "Select real user prompts by language from chat logs (Tagengo recipe)."),
     "dedup": ("tagengo.dedup.cli", "Remove near-duplicate prompts within each language."),
+    "contamination": (
+        "tagengo.contamination.cli",
+        "Find training rows that overlap benchmark questions (exact, n-gram, cross-lingual embedding).",
+    ),
     "generate": ("tagengo.generate.cli", "Generate responses with a teacher model (API, Azure or local)."),
     "extend": (
         "tagengo.extend.cli",

@@ -723,6 +723,20 @@ def dataset_sections(folder: Path) -> list[Section]:
                     f"(threshold {s.get('threshold')})",
                 )
             )
+        if step["name"] == "contamination":
+            from tagengo.contamination.report import report_blocks
+
+            s = step.get("summary") or {}
+            out.append(
+                Section(
+                    _anchor(folder, "benchmark-matches"),
+                    f"benchmark contamination · {folder.name}",
+                    str(folder),
+                    "benchmark contamination",
+                    report_blocks(folder),
+                    summary=f"{s.get('rows_matched', 0):,} of {step['in']:,} rows match a benchmark question",
+                )
+            )
     if stage == "generate":
         out.append(
             Section(

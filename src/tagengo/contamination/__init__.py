@@ -1,0 +1,1 @@
+"""Benchmark contamination: training rows that overlap benchmark questions (docs/contamination.md)."""

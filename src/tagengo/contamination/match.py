@@ -1,0 +1,268 @@
+"""Match training texts against benchmark questions with four checks.
+
+Every question turn of every benchmark is a *target*; every compared user turn of a training
+row is a *segment* (``turns="all"``: each user turn; ``"first"``: the first only). A row
+matches a target under a check when one of its segments does:
+
+* ``exact``: the segment equals the question turn, leading/trailing whitespace aside;
+* ``normalised``: equal after :func:`tagengo.contamination.normalise.normalise` (NFKC,
+  case folding, punctuation/whitespace runs to one space);
+* ``ngram``: they share at least ``min_shared`` distinct character ``n``-grams after
+  normalisation (:mod:`tagengo.contamination.ngrams`);
+* ``embedding``: the cosine similarity of their embeddings is strictly above the threshold
+  (the bundled multilingual e5 puts a question and its translation close, so a translated
+  question counts).
+
+For each row, check and benchmark the *best* target is kept: the first in question order for
+exact and normalised, the one sharing the most n-grams (then the highest share of the
+question's n-grams), the most similar embedding. A row can match several benchmarks (a
+translated question matches every parallel version of it). For the report, every row's highest cosine
+similarity to each benchmark is kept too, matched or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagengo.bench.formats import QuestionId
+from tagengo.bench.layout import Bench, open_benches
+from tagengo.contamination.config import CALIBRATED, ContaminationConfig
+from tagengo.contamination.ngrams import NgramIndex
+from tagengo.contamination.normalise import exact_text, normalise
+from tagengo.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Target:
+    """One turn of one benchmark question."""
+
+    bench: str
+    language: str | None
+    question_id: QuestionId
+    turn: int  # 0-based, as in the file's ``turns`` list
+    text: str
+
+
+@dataclass
+class Match:
+    """Why a row matches a target under one check. ``similarity``: 1.0 for exact and
+    normalised, the share of the question's n-grams found in the row for ngram, the cosine
+    for embedding. ``shared``: distinct shared n-grams (ngram only). ``row_turn``: which user
+    turn of the row (0-based)."""
+
+    check: str
+    target: Target
+    row_turn: int
+    similarity: float
+    shared: int | None = None
+
+    def reason(self) -> str:
+        t = self.target
+        what = {
+            "exact": "same text",
+            "normalised": "same text after normalisation",
+            "ngram": f"{self.shared} shared character n-grams, {self.similarity:.0%} of the question's",
+            "embedding": f"cosine {self.similarity:.4f}",
+        }[self.check]
+        return (
+            f"contamination ({self.check}): user turn {self.row_turn + 1} matches {t.bench} "
+            f"question {t.question_id} turn {t.turn + 1} ({what})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.target
+        d = {
+            "check": self.check,
+            "bench": t.bench,
+            "bench_language": t.language,
+            "question_id": t.question_id,
+            "turn": t.turn + 1,
+            "row_turn": self.row_turn + 1,
+            "similarity": round(float(self.similarity), 4),
+        }
+        if self.shared is not None:
+            d["shared_ngrams"] = self.shared
+        return d
+
+
+def _better(a: Match, b: Match | None) -> bool:
+    """Whether ``a`` beats ``b`` for the same check: more shared n-grams, then higher similarity;
+    on a tie the one seen first (earlier segment, earlier target) stays."""
+    if b is None:
+        return True
+    return (a.shared or 0, a.similarity) > (b.shared or 0, b.similarity)
+
+
+@dataclass
+class RowResult:
+    """``matches[check][bench]``: the row's best match per check and benchmark (checks that fired,
+    in CHECKS order); ``best_cosine[bench]``: its highest cosine to any of that bench's questions."""
+
+    matches: dict[str, dict[str, Match]] = field(default_factory=dict)
+    best_cosine: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def first(self) -> Match | None:
+        """The match that names the row's reason: the first check in CHECKS order that fired,
+        and its best benchmark (first bench on a tie)."""
+        for per_bench in self.matches.values():
+            best: Match | None = None
+            for m in per_bench.values():
+                if _better(m, best):
+                    best = m
+            return best
+        return None
+
+
+def load_targets(paths: Sequence[str | Path]) -> tuple[list[Bench], list[Target]]:
+    """Every question turn of the benches under ``paths`` (see ``tagengo.bench.layout``)."""
+    if not paths:
+        raise ConfigError(
+            "no benchmark given; pass --bench DIR (a folder with question.jsonl, or one holding such folders)."
+        )
+    benches = open_benches([Path(p) for p in paths])
+    targets = [
+        Target(b.name, b.language, q.question_id, t, text)
+        for b in benches
+        for q in b.questions
+        for t, text in enumerate(q.turns)
+    ]
+    return benches, targets
+
+
+def bench_fingerprint(benches: Sequence[Bench]) -> str:
+    """Hash of the benches' names and question files: a changed question is a new run."""
+    h = hashlib.sha256()
+    for b in benches:
+        h.update(b.name.encode() + b"\0" + (b.language or "").encode() + b"\0")
+        h.update(b.question_file.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def resolve_threshold(cfg: ContaminationConfig, embedder: Any) -> tuple[float, str]:
+    """(cosine threshold, where it comes from): the config's, else the embedder's calibrated one."""
+    if cfg.embedding.threshold is not None:
+        return cfg.embedding.threshold, "config"
+    key = getattr(embedder, "calibration_key", None)
+    if key in CALIBRATED:
+        return CALIBRATED[key]
+    raise ConfigError(
+        f"no calibrated contamination threshold for embedder {embedder.id}; pass --embedding-threshold "
+        "(docs/contamination.md says how the bundled model's was chosen)."
+    )
+
+
+class Matcher:
+    """All checks of ``cfg`` against ``targets``. Build once, then ``match`` batches of rows.
+
+    ``embedder`` is needed only when the embedding check is on (``embed`` may replace it: a
+    function from texts to unit float32 vectors, e.g. with the embedding cache in between)."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        cfg: ContaminationConfig,
+        *,
+        embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.targets = list(targets)
+        self.cfg = cfg
+        self.checks = list(cfg.checks)
+        self._exact: dict[str, list[int]] = {}
+        self._normal: dict[str, list[int]] = {}
+        for i, t in enumerate(self.targets):
+            self._exact.setdefault(exact_text(t.text), []).append(i)
+            self._normal.setdefault(normalise(t.text), []).append(i)
+        self._index = (
+            NgramIndex([normalise(t.text) for t in self.targets], cfg.ngram.n)
+            if "ngram" in self.checks
+            else None
+        )
+        self._embed = embed
+        self.threshold = threshold
+        self._vectors: np.ndarray | None = None
+        self._bench_cols: dict[str, np.ndarray] = {}
+        if "embedding" in self.checks:
+            if embed is None or threshold is None:
+                raise ValueError("the embedding check needs an embed function and a threshold")
+            self._vectors = embed([t.text for t in self.targets])
+            names = list(dict.fromkeys(t.bench for t in self.targets))
+            self._bench_cols = {
+                b: np.array([i for i, t in enumerate(self.targets) if t.bench == b], dtype=np.int64)
+                for b in names
+            }
+
+    def segments(self, messages: Sequence[dict[str, str]]) -> list[str]:
+        """The user turns of a row that are compared (``cfg.turns``)."""
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        return users[:1] if self.cfg.turns == "first" else users
+
+    def match(self, rows: Sequence[Sequence[str]]) -> list[RowResult]:
+        """One RowResult per row; ``rows[i]`` holds row i's compared texts (``segments``)."""
+        flat = [(r, k, text) for r, texts in enumerate(rows) for k, text in enumerate(texts)]
+        found: list[dict[str, dict[str, Match]]] = [{} for _ in rows]
+        results = [RowResult() for _ in rows]
+        for check, table, key in (
+            ("exact", self._exact, exact_text),
+            ("normalised", self._normal, normalise),
+        ):
+            if check not in self.checks:
+                continue
+            for r, k, text in flat:
+                for i in table.get(key(text), ()):
+                    self._offer(found[r], Match(check, self.targets[i], k, 1.0))
+        if self._index is not None:
+            self._match_ngrams(flat, found)
+        if self._vectors is not None:
+            self._match_embeddings(flat, found, results)
+        for res, f in zip(results, found, strict=True):
+            res.matches = {c: f[c] for c in self.checks if c in f}
+        return results
+
+    @staticmethod
+    def _offer(found: dict[str, dict[str, Match]], m: Match) -> None:
+        per_bench = found.setdefault(m.check, {})
+        if _better(m, per_bench.get(m.target.bench)):
+            per_bench[m.target.bench] = m
+
+    def _match_ngrams(
+        self, flat: list[tuple[int, int, str]], found: list[dict[str, dict[str, Match]]]
+    ) -> None:
+        assert self._index is not None
+        sizes = self._index.sizes
+        need = self.cfg.ngram.min_shared
+        for (r, k, _), counts in zip(
+            flat, self._index.query([normalise(t) for _, _, t in flat]), strict=True
+        ):
+            for qi, shared in sorted(counts.items()):
+                if shared >= need:
+                    self._offer(found[r], Match("ngram", self.targets[qi], k, shared / sizes[qi], shared))
+
+    def _match_embeddings(
+        self,
+        flat: list[tuple[int, int, str]],
+        found: list[dict[str, dict[str, Match]]],
+        results: list[RowResult],
+    ) -> None:
+        assert self._vectors is not None and self._embed is not None and self.threshold is not None
+        if not flat:
+            return
+        t = np.float32(self.threshold)
+        seg = self._embed([text for _, _, text in flat])
+        sims = seg @ self._vectors.T  # segments x targets, float32: few targets, so no blocking
+        for j, (r, k, _) in enumerate(flat):
+            row = sims[j]
+            for bench, cols in self._bench_cols.items():
+                qi = int(cols[row[cols].argmax()])  # the earliest target on a tie
+                v = row[qi]
+                if float(v) > results[r].best_cosine.get(bench, -np.inf):
+                    results[r].best_cosine[bench] = float(v)
+                if v > t:  # compared in float32, the precision the vectors have
+                    self._offer(found[r], Match("embedding", self.targets[qi], k, float(v)))
