@@ -91,3 +91,56 @@ def test_quarantine_names_file_line_and_part(tmp_path: Path) -> None:
     assert [(Path(q.file).name, q.line, q.field) for q in bad] == [
         ("chat.jsonl", 2, "messages[0].content[0]")
     ]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        (
+            {"id": "a", "source": "s", "messages": "nope"},
+            "messages",
+            "should be a list of messages, got a string",
+        ),
+        ({"id": 1, "source": "s", "messages": []}, "id", "should be a string, got an integer"),
+        ({"id": "a", "messages": []}, "source", "missing field 'source'"),
+        ({"id": "a", "source": "s", "language": 3, "messages": []}, "language", "should be a language code"),
+        ({"id": "a", "source": "s", "messages": [{"role": "user"}]}, "messages[0].content", "got null"),
+        (
+            {"id": "a", "source": "s", "messages": [{"role": "user", "content": "x"}], "meta": "{bad"},
+            "meta",
+            "not a JSON",
+        ),
+        (
+            {"id": "a", "source": "s", "messages": [{"role": "user", "content": "x"}], "meta": 5},
+            "meta",
+            "an integer",
+        ),
+    ],
+)
+def test_a_hand_written_tagengo_row_that_does_not_fit_names_the_field(
+    row: dict, field: str, reason: str
+) -> None:
+    from tagengo.io.formats import from_tagengo
+
+    with pytest.raises(BadRow, match=reason) as err:
+        from_tagengo(row, "x")
+    assert err.value.field == field
+
+
+def test_a_well_formed_tagengo_row_reads_as_the_record() -> None:
+    from tagengo.io.formats import from_tagengo
+
+    row = {
+        "id": "a",
+        "source": "s",
+        "language": "de",
+        "messages": [{"role": "user", "content": "Hallo"}],
+        "meta": "{}",
+    }
+    rec = from_tagengo(row, "x")
+    assert (rec.id, rec.language, rec.messages, rec.meta) == (
+        "a",
+        "de",
+        [{"role": "user", "content": "Hallo"}],
+        {},
+    )

@@ -230,8 +230,32 @@ def from_prompts(obj: dict, source: str) -> Record:
 
 
 def from_tagengo(obj: dict, source: str) -> Record:
-    """A row of a tagengo dataset folder (already a record)."""
-    rec = Record.from_row(obj)
+    """A row of a tagengo dataset folder (already a record).
+
+    Rows from our own Parquet parts are well-typed, so the fast path trusts them; a row that
+    does not fit (hand-written JSONL) is checked field by field for an error naming the field.
+    """
+    try:
+        rec = Record.from_row(obj)
+        ok = (
+            isinstance(rec.id, str)
+            and isinstance(rec.source, str)
+            and isinstance(rec.meta, dict)
+            and (rec.language is None or isinstance(rec.language, str))
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        _require(obj, "id", str, "a string")
+        _require(obj, "source", str, "a string")
+        _require(obj, "language", str, "a language code", optional=True)
+        _role_content_list(obj, "messages", "role", "content", None)
+        meta = obj.get("meta")
+        if meta is not None and not isinstance(meta, (dict, str)):
+            raise BadRow(f"field 'meta' should be an object or a JSON string, got {_kind(meta)}", "meta")
+        if isinstance(meta, str):
+            raise BadRow("field 'meta' is a string but not a JSON object", "meta")
+        raise BadRow("row does not fit the tagengo record (id, source, language, messages, meta)")
     _check_messages(rec.messages, "messages")
     return rec
 
