@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "train": (
         "tagengo.train.cli",
-        "Fine-tune a chat model on conversations (packing, loss on assistant tokens; full or LoRA).",
+        "Fine-tune a chat model: SFT on conversations (packing, loss on assistant tokens), or DPO/ORPO on preference pairs; full or LoRA.",
     ),
     "bench": ("tagengo.bench.cli", "Multilingual MT-Bench: answer, judge, show."),
     "inspect": ("tagengo.run.inspect_cli", "Show a dataset folder's funnel, counts and sample rows."),
