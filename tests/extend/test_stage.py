@@ -321,7 +321,7 @@ def test_calls_per_conversation_are_two_per_added_turn(extend_server, write_rows
 
 @pytest.mark.llm
 def test_a_real_openai_compatible_server_extends_conversations_and_a_rerun_replays_them(write_rows, tmp_path):
-    from servers.llama_server import llama_cpp_server
+    from servers.llama_cpp_server import llama_server
 
     rows = [
         {"id": "bsearch", "language": "en", "messages": [
@@ -331,7 +331,7 @@ def test_a_real_openai_compatible_server_extends_conversations_and_a_rerun_repla
         ]},
     ]  # fmt: skip
     src = write_rows(rows)
-    with llama_cpp_server(tmp_path) as url:
+    with llama_server(tmp_path) as url:
         cfg = ExtendConfig(
             model="smollm2", base_url=url, turns=2, max_tokens=128, writer_max_tokens=96, writer_temperature=0,
             system_prompt="Answer briefly, in two or three sentences.", sampling_extra={"repeat_penalty": 1.3},

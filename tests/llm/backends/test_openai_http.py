@@ -4,9 +4,6 @@ fake server."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -20,46 +17,12 @@ from tagengo.llm.backends.openai_http import retry_after_s
 pytestmark = pytest.mark.llm
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
-    from tagengo.llm.backends.llamacpp import bundled_gguf
+    from servers.llama_cpp_server import llama_server as start
 
-    port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--n_ctx", "1024", "--model_alias", "smollm2", "--verbose", "False"]
-    # A file, not a pipe: a full pipe buffer would block the server's logging, and the server.
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not start within 90 s")
-                time.sleep(0.3)
+    with start(tmp_path_factory.mktemp("llama-server")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_real_answers_from_llama_cpp_server_and_replay_from_cache(llama_server, tmp_path):
