@@ -415,3 +415,18 @@ def test_a_folder_mixing_good_and_damaged_parts_names_the_damaged_one(tmp_path: 
     with pytest.raises(InputError, match="not a readable Parquet file") as info:
         _read_all(folder)
     assert str(info.value).startswith(f"{bad}: ")
+
+
+def test_a_folder_that_mixes_formats_is_refused_naming_each_files_format(tmp_path: Path) -> None:
+    """One format applies to every file, so a mixed folder would quarantine the others' rows."""
+    from tagengo.errors import InputError
+    from tagengo.io.source import open_source
+
+    (tmp_path / "a.jsonl").write_text('{"messages": [{"role": "user", "content": "hi there"}]}\n')
+    (tmp_path / "b.jsonl").write_text('{"conversations": [{"from": "human", "value": "hallo"}]}\n')
+    (tmp_path / "c.jsonl").write_text("not json at all\n")  # nothing readable: no vote
+    with pytest.raises(InputError, match=r"different formats \(messages: a.jsonl; sharegpt: b.jsonl\)"):
+        open_source(tmp_path)
+    assert open_source(tmp_path, "sharegpt").format == "sharegpt"  # an explicit --format decides
+    (tmp_path / "b.jsonl").unlink()
+    assert open_source(tmp_path).format == "messages"

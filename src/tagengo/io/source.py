@@ -260,13 +260,38 @@ def open_source(
         if not p.name.endswith((*_JSONL_SUFFIXES, ".parquet")):
             raise InputError(f"{p}: unsupported file type. Use .jsonl, .jsonl.gz, .json or .parquet.")
         files = [p]
-    return Source(p, files, fmt or detect_format(files[0]), source_name)
+    return Source(p, files, fmt or _one_format(p, files), source_name)
+
+
+def _one_format(folder: Path, files: list[Path]) -> str:
+    """The format of every file in ``files``, detected per file: one format is applied to all,
+    so a folder that mixes formats would quarantine every row of the other files."""
+    found: dict[str, list[str]] = {}
+    for f in files:
+        fmt = _detect(f)
+        if fmt is not None:
+            found.setdefault(fmt, []).append(f.name)
+    if len(found) > 1:
+        listing = "; ".join(
+            f"{fmt}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}" for fmt, names in found.items()
+        )
+        raise InputError(
+            f"{folder}: the files are in different formats ({listing}). Put each format in its own "
+            "folder and run once per folder, or pass --format to read them all as one."
+        )
+    # Nothing readable in any file's first rows: read as the generic messages format (below).
+    return next(iter(found), None) or detect_format(files[0])
 
 
 def detect_format(path: Path) -> str:
     """Look at the first readable rows and name the format, or explain why it cannot (rows that
     are JSON objects of no known shape). A file with no readable row at first is read as
     ``messages``: its lines end in the quarantine either way."""
+    return _detect(path) or "messages"
+
+
+def _detect(path: Path) -> str | None:
+    """:func:`detect_format`, with None for a file that has no readable row at first."""
     if path.suffix == ".parquet":
         names = set(read_parquet_schema(path).names)
         fmt = sniff_format(dict.fromkeys(names))
@@ -287,7 +312,7 @@ def detect_format(path: Path) -> str:
         # Nothing readable in the first rows (broken JSON, blank lines, an empty file): every such
         # line is quarantined whatever the format, so read it as the generic messages format and
         # let the stage finish with its reasons rather than stop on a guess nobody can make.
-        return "messages"
+        return None
     raise InputError(
         f"{path}: cannot tell the format from its first rows; pass --format (one of {', '.join(FORMATS)})."
     )
