@@ -49,3 +49,21 @@ def test_no_hint_when_some_rows_were_readable_or_the_format_was_detected(tmp_pat
     assert "quarantined 1 unreadable lines" in text
     assert "1 × invalid JSON" in text
     assert "hint:" not in text
+
+
+def test_a_run_that_keeps_nothing_says_why_and_repeated_ids_are_warned_about(tmp_path: Path) -> None:
+    from tagengo.mix.config import MixConfig
+
+    inp = _lmsys_rows(tmp_path / "log.jsonl", 3)
+    # every row has the same id: mix keeps them, the summary warns
+    rows = [json.loads(line) | {"conversation_id": "same"} for line in inp.read_text().splitlines()]
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
+    assert "1 ids are shared by more than one kept row ('same' ×3)" in text
+    assert "nothing was kept" not in text
+    # no English wanted: everything is rejected, and the summary names the step and reason
+    res = mix(inp, tmp_path / "none", MixConfig(english=False), workers=1, progress=False)
+    assert res.manifest["counts"]["kept"] == 0
+    text = _printed(res)
+    assert "nothing was kept; why the rows were rejected:" in text
+    assert "3 × " in text

@@ -32,6 +32,12 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     if c["quarantined"]:
         for line in quarantine_digest(result.out, m):
             console.print(line, markup=False)
+    if c["kept"] == 0 and c["rejected"]:
+        console.print("nothing was kept; why the rows were rejected:", markup=False)
+        for line in rejection_digest(result.out):
+            console.print(line, markup=False)
+    for line in duplicate_id_warning(result.out):
+        console.print(f"[yellow]{line}[/]")
     console.print(
         f"→ {result.out}/ (data/, rejected/, funnel.md, languages.md, languages.png, manifest.json)"
     )
@@ -62,6 +68,8 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
         if first_raw is None:
             first_raw = next((r for r in table.column("raw").to_pylist() if r), None)
     lines = [f"  {n:,} × {reason}" for reason, n in reasons.most_common(top)]
+    if len(reasons) > top:
+        lines.append(f"  … {len(reasons) - top} other reasons: see {out / 'quarantine'}/")
     given = (manifest.get("input") or {}).get("format")
     if first_raw is not None and given:
         try:
@@ -75,3 +83,41 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
                 f"'{looks}' (leave --format out to detect it, or pass --format {looks})."
             )
     return lines
+
+
+def rejection_digest(out: Path, top: int = 3) -> list[str]:
+    """The most common (step, reason) pairs in ``rejected/``: what a run that kept nothing says."""
+    import glob
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for f in sorted(glob.glob(str(out / "rejected" / "*.parquet"))):
+        table = pq.read_table(f, columns=["step", "reason"])
+        counts.update(zip(table.column("step").to_pylist(), table.column("reason").to_pylist(), strict=True))
+    lines = [f"  {n:,} × {step}: {reason}" for (step, reason), n in counts.most_common(top)]
+    if len(counts) > top:
+        lines.append(f"  … {len(counts) - top} other reasons: see {out / 'rejected'}/")
+    return lines
+
+
+def duplicate_id_warning(out: Path) -> list[str]:
+    """A warning when kept rows share an ``id``: later steps key rows by id (dedup's reasons,
+    prefer's sample, parallel groups, the report), so such rows would be confused."""
+    import glob
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    ids: Counter[str] = Counter()
+    for f in sorted(glob.glob(str(out / "data" / "*.parquet"))):
+        ids.update(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    repeated = [(i, n) for i, n in ids.items() if n > 1]
+    if not repeated:
+        return []
+    examples = ", ".join(f"{i!r} ×{n}" for i, n in repeated[:3])
+    return [
+        f"warning: {len(repeated):,} ids are shared by more than one kept row ({examples}); later "
+        "stages key rows by id, so give each row its own id in the input."
+    ]
