@@ -430,3 +430,18 @@ def test_a_folder_that_mixes_formats_is_refused_naming_each_files_format(tmp_pat
     assert open_source(tmp_path, "sharegpt").format == "sharegpt"  # an explicit --format decides
     (tmp_path / "b.jsonl").unlink()
     assert open_source(tmp_path).format == "messages"
+
+
+def test_invalid_utf8_names_the_byte_and_its_column(tmp_path: Path) -> None:
+    from tagengo.io.source import open_source, parse_chunk
+
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(
+        b'{"messages": [{"role": "user", "content": "ok"}]}\n' + '{"prompt": "café"}\n'.encode("latin-1")
+    )
+    src = open_source(path, "prompts")
+    bad = [q for c in src.iter_chunks(10) for q in parse_chunk(c, src.format, "x")[1]]
+    assert [(q.line, q.reason) for q in bad] == [
+        (1, "missing field 'prompt' (or 'text'): the prompt as a string"),
+        (2, "invalid UTF-8: byte 0xe9 at column 16 (Latin-1 or another encoding?)"),
+    ]

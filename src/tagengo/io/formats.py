@@ -222,6 +222,8 @@ def from_messages(obj: dict, source: str) -> Record:
 
 def from_prompts(obj: dict, source: str) -> Record:
     key = "prompt" if "prompt" in obj else "text"
+    if key not in obj:
+        raise BadRow("missing field 'prompt' (or 'text'): the prompt as a string", key)
     text = _check_text(obj.get(key), key)
     if not text.strip():
         raise BadRow(f"field '{key}' is empty", key)

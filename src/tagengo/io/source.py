@@ -209,6 +209,11 @@ def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, 
         except Exception as exc:  # orjson.JSONDecodeError, also for invalid UTF-8 and lone surrogates
             msg = str(exc)
             if "utf-8" in msg.lower():
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as bad_bytes:  # orjson's own message names no byte
+                    byte = raw[bad_bytes.start]
+                    msg = f"byte 0x{byte:02x} at column {bad_bytes.start + 1} (Latin-1 or another encoding?)"
                 reason = "invalid UTF-8"
             elif "surrogate" in msg.lower():  # a \\ud800 escape with no pair: not a Unicode character
                 reason = "invalid JSON string (an unpaired UTF-16 surrogate escape)"
