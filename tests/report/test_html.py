@@ -260,3 +260,14 @@ def test_a_stage_where_nothing_survives_still_reports(tmp_path: Path, chromium) 
     html = write_report([tmp_path / "none"], tmp_path / "r.html")
     v = chromium(html, tmp_path / "r.png")
     assert v.errors == [] and v.external_requests == [] and v.section_kinds == ["curate"]
+
+
+def test_a_folder_named_twice_is_shown_once(stage_outputs: Path) -> None:
+    from tagengo.report.html import gather
+
+    mix_dir = stage_outputs / "2-mix"
+    once = gather([mix_dir])
+    twice = gather([mix_dir, f"{mix_dir}/", mix_dir / ".." / "2-mix"])
+    assert [s.title for s in twice.sections] == [s.title for s in once.sections]
+    assert "mixture" in [s.kind for s in once.sections]
+    assert twice.folders == [str(mix_dir)]

@@ -784,7 +784,7 @@ def _print_report(console: Console, r: JudgeReport) -> None:
     if r.duplicates_replaced:
         parts.append(f"{r.duplicates_replaced} duplicated verdicts replaced")
     if r.missing_answers:
-        parts.append(f"{r.missing_answers} turns skipped (no answer to judge: run `bench answer` first)")
+        parts.append(f"{r.missing_answers} turns not judged (no answer for them)")
     if r.no_reference:
         parts.append(f"{r.no_reference} without a reference")
     line = (

@@ -83,6 +83,9 @@ def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
     :class:`tagengo.errors.InputError` when a folder does not exist."""
     from tagengo.errors import InputError
 
+    # The same folder named twice (``report X X``, ``X`` and ``X/``) is shown once.
+    seen: set[Path] = set()
+    dirs = [d for d in dirs if not (Path(d).resolve() in seen or seen.add(Path(d).resolve()))]
     got = ReportContents([str(d) for d in dirs])
     for d in dirs:
         p = Path(d)
