@@ -29,15 +29,22 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
         f"kept [bold]{c['kept']:,}[/] rows in {langs} languages; rejected {c['rejected']:,}; "
         f"quarantined {c['quarantined']:,} unreadable lines; {m['duration_s']:.1f} s"
     )
-    if c["quarantined"]:
-        for line in quarantine_digest(result.out, m):
-            console.print(line, markup=False)
-    if c["kept"] == 0 and c["rejected"]:
-        console.print("nothing was kept; why the rows were rejected:", markup=False)
-        for line in rejection_digest(result.out):
-            console.print(line, markup=False)
-    for line in duplicate_id_warning(result.out):
-        console.print(f"[yellow]{line}[/]")
+    # The digests read the folder's Parquet parts; a damaged part is for `inspect` (or the next
+    # stage) to name, not a reason for the summary to fail.
+    import pyarrow as pa
+
+    try:
+        if c["quarantined"]:
+            for line in quarantine_digest(result.out, m):
+                console.print(line, markup=False)
+        if c["kept"] == 0 and c["rejected"]:
+            console.print("nothing was kept; why the rows were rejected:", markup=False)
+            for line in rejection_digest(result.out):
+                console.print(line, markup=False)
+        for line in duplicate_id_warning(result.out):
+            console.print(f"[yellow]{line}[/]")
+    except (OSError, pa.ArrowException):
+        pass
     console.print(
         f"→ {result.out}/ (data/, rejected/, funnel.md, languages.md, languages.png, manifest.json)"
     )
