@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from tagengo.errors import InputError
 from tagengo.report.funnel import funnel_rows
 from tagengo.run.runner import StageResult
 
@@ -31,8 +36,6 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     )
     # The digests read the folder's Parquet parts; a damaged part is for `inspect` (or the next
     # stage) to name, not a reason for the summary to fail.
-    import pyarrow as pa
-
     try:
         if c["quarantined"]:
             for line in quarantine_digest(result.out, m):
@@ -43,11 +46,27 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
                 console.print(line, markup=False)
         for line in duplicate_id_warning(result.out):
             console.print(f"[yellow]{line}[/]")
-    except (OSError, pa.ArrowException):
+    except InputError:  # read_parquet's one-sentence error for a part it cannot read
         pass
     console.print(
         f"→ {result.out}/ (data/, rejected/, funnel.md, languages.md, languages.png, manifest.json)"
     )
+
+
+def _part_tables(out: Path, part: str, columns: list[str]) -> Iterator[pa.Table]:
+    """``columns`` of each Parquet file of one part (data, rejected, quarantine) of ``out``."""
+    from tagengo.io.parquet import read_parquet
+
+    for f in sorted((out / part).glob("part-*.parquet")):
+        yield read_parquet(f, columns)
+
+
+def _top_lines(counts: Counter, top: int, where: Path, label: Callable[[Any], str]) -> list[str]:
+    """The ``top`` commonest entries of ``counts`` as indented lines, and how many were left out."""
+    lines = [f"  {n:,} × {label(key)}" for key, n in counts.most_common(top)]
+    if len(counts) > top:
+        lines.append(f"  … {len(counts) - top} other reasons: see {where}/")
+    return lines
 
 
 def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
@@ -56,27 +75,19 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
     A wrong ``--format`` quarantines every row for a missing field; the first unreadable row's
     keys usually say which format was meant (:func:`tagengo.io.formats.sniff_format`).
     """
-    import glob
-    from collections import Counter
-
     import orjson
-    import pyarrow.parquet as pq
 
     from tagengo.io.formats import sniff_format
 
-    files = sorted(glob.glob(str(out / "quarantine" / "*.parquet")))
-    if not files:
-        return []
     reasons: Counter[str] = Counter()
     first_raw = None
-    for f in files:
-        table = pq.read_table(f, columns=["reason", "raw"])
+    for table in _part_tables(out, "quarantine", ["reason", "raw"]):
         reasons.update(table.column("reason").to_pylist())
         if first_raw is None:
             first_raw = next((r for r in table.column("raw").to_pylist() if r), None)
-    lines = [f"  {n:,} × {reason}" for reason, n in reasons.most_common(top)]
-    if len(reasons) > top:
-        lines.append(f"  … {len(reasons) - top} other reasons: see {out / 'quarantine'}/")
+    if not reasons:
+        return []
+    lines = _top_lines(reasons, top, out / "quarantine", str)
     given = (manifest.get("input") or {}).get("format")
     if first_raw is not None and given:
         try:
@@ -94,32 +105,18 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
 
 def rejection_digest(out: Path, top: int = 3) -> list[str]:
     """The most common (step, reason) pairs in ``rejected/``: what a run that kept nothing says."""
-    import glob
-    from collections import Counter
-
-    import pyarrow.parquet as pq
-
     counts: Counter[tuple[str, str]] = Counter()
-    for f in sorted(glob.glob(str(out / "rejected" / "*.parquet"))):
-        table = pq.read_table(f, columns=["step", "reason"])
+    for table in _part_tables(out, "rejected", ["step", "reason"]):
         counts.update(zip(table.column("step").to_pylist(), table.column("reason").to_pylist(), strict=True))
-    lines = [f"  {n:,} × {step}: {reason}" for (step, reason), n in counts.most_common(top)]
-    if len(counts) > top:
-        lines.append(f"  … {len(counts) - top} other reasons: see {out / 'rejected'}/")
-    return lines
+    return _top_lines(counts, top, out / "rejected", lambda key: f"{key[0]}: {key[1]}")
 
 
 def duplicate_id_warning(out: Path) -> list[str]:
     """A warning when kept rows share an ``id``: later steps key rows by id (dedup's reasons,
     prefer's sample, parallel groups, the report), so such rows would be confused."""
-    import glob
-    from collections import Counter
-
-    import pyarrow.parquet as pq
-
     ids: Counter[str] = Counter()
-    for f in sorted(glob.glob(str(out / "data" / "*.parquet"))):
-        ids.update(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    for table in _part_tables(out, "data", ["id"]):
+        ids.update(table.column("id").to_pylist())
     repeated = [(i, n) for i, n in ids.items() if n > 1]
     if not repeated:
         return []
