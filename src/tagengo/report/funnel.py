@@ -98,14 +98,24 @@ def language_chart(manifest: dict[str, Any], path: Path) -> None:
     items.sort(key=lambda kv: -kv[1])
     if not items:
         return
-    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(items) + 2), 4.2), dpi=110)
+    width, height = max(6, 0.28 * len(items) + 2), 4.2
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     ax.bar([lang for lang, _ in items], [n for _, n in items], color="#3b6ea8")
     ax.set_yscale("log")
     ax.set_ylabel("rows kept (log scale)")
     ax.set_title(f"{manifest['stage']}: {sum(n for _, n in items):,} rows in {len(items)} languages")
     ax.tick_params(axis="x", labelrotation=90, labelsize=8)
     ax.grid(axis="y", which="both", alpha=0.3)
-    fig.tight_layout()
+    # Margins in inches from what they hold (the y label and log ticks on the left, the title on
+    # top, the longest rotated language code below) rather than fig.tight_layout(), which draws
+    # the figure once more to measure it: a third of the chart's time, paid by every stage.
+    longest = max(len(str(lang)) for lang, _ in items)
+    fig.subplots_adjust(
+        left=0.85 / width,
+        right=1 - 0.2 / width,
+        bottom=(0.2 + 0.075 * longest) / height,
+        top=1 - 0.4 / height,
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
