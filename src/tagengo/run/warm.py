@@ -5,7 +5,8 @@ still has to import pandas (pyarrow imports it the first time it builds an array
 lists, when the chunk is written) and matplotlib (the language chart of the dataset folder):
 about a second of CPU that a user waited for after the calls, at the end of every run
 (docs/benchmarks.md, "generate"). Imported while the calls are in flight, on the core the
-event loop leaves idle, they cost no wall time.
+event loop leaves idle, they cost no wall time; so does a first, throwaway chart, which sets up
+what drawing the real one needs (fonts, the log axis' mathtext parser).
 
 Only for a process that forks no workers afterwards: a fork while another thread holds an
 import lock can leave the child waiting for it forever. ``tagengo generate`` runs in one
@@ -20,7 +21,7 @@ import importlib.util
 import threading
 
 #: What the end of a run imports, in the order it does.
-END_OF_RUN_MODULES = ("pyarrow.parquet", "pandas", "matplotlib.pyplot", "tagengo.report.funnel")
+END_OF_RUN_MODULES = ("pyarrow.parquet", "pandas", "matplotlib.figure", "tagengo.report.funnel")
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -32,11 +33,18 @@ def _import_all() -> None:
         with contextlib.suppress(Exception):
             if importlib.util.find_spec(name.split(".")[0]) is None:
                 continue
-            if name == "matplotlib.pyplot":
-                import matplotlib
-
-                matplotlib.use("Agg")  # as tagengo.report.funnel does before it draws
             importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        from tagengo.report.funnel import warm_up_chart
+
+        warm_up_chart()  # fonts, the Agg canvas, the log axis' mathtext: drawn once, thrown away
+
+
+def wait_for_warm_up() -> None:
+    """Return once the warm-up thread, if one was started, has finished (at once otherwise)."""
+    thread = _thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def warm_imports_in_background() -> threading.Thread:
