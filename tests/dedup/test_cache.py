@@ -135,3 +135,38 @@ def test_a_batch_lost_on_the_way_is_an_error(e5):
 
     with pytest.raises(RuntimeError, match="sent 2 texts out to embed, got 1 vectors back"):
         embed_texts(e5, ["eins", "zwei"], None, remote=remote)
+
+
+@pytest.mark.embedder
+def test_e5_torch_workers_embed_with_the_drivers_precision_and_give_its_vectors(monkeypatch):
+    """Under --executor ray each worker builds e5-torch from the config: "auto" is pinned to
+    the precision the driver chose (a worker on another CPU must not pick its own), and the
+    workers' batches (other sizes, other neighbours) give the driver's vectors bit for bit."""
+    from tagengo.dedup.config import DedupConfig
+    from tagengo.dedup.step import NearDuplicateFilter
+
+    step = NearDuplicateFilter(DedupConfig(embedder={"kind": "e5-torch", "dtype": "auto"}), progress=False)
+    step.setup()
+    local = step.embedder
+    assert local is not None and local.dtype in ("float32", "bfloat16")
+    shipped: list = []
+
+    class CapturingBatchMap:  # records what the runner would ship to Ray, runs it here
+        def map_batches(self, worker_cls, args, table, batch_size):
+            shipped.append(args[0])
+            worker = worker_cls(*args)
+            rows = table.to_pydict()
+            for s in range(0, len(rows["i"]), batch_size):
+                yield worker(
+                    {
+                        "i": np.asarray(rows["i"][s : s + batch_size]),
+                        "text": np.array(rows["text"][s : s + batch_size], dtype=object),
+                    }
+                )
+
+    step.batch_map = CapturingBatchMap()
+    texts = [*TEXTS, "¿Dónde está la biblioteca más cercana?", "Wo ist der Bahnhof?" * 9]
+    got, counts = embed_texts(local, texts, None, batch_size=3, remote=step._remote_embed)
+    assert counts["embedded"] == len(texts)
+    assert [c.dtype for c in shipped] == [local.dtype]  # "auto" resolved once, by the driver
+    assert np.array_equal(got, local.embed(texts))

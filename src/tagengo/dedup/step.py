@@ -211,7 +211,12 @@ class NearDuplicateFilter(GlobalStep):
         table = pa.table(
             {"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": pa.array(texts, pa.string())}
         )
-        for out in self.batch_map.map_batches(EmbedWorker, (self.config.embedder,), table, batch_size):
+        embedder_cfg = self.config.embedder
+        if embedder_cfg.kind == "e5-torch" and self._embedder is not None:
+            # The precision this process chose for "auto", not each worker's own choice: on
+            # machines of mixed CPUs the vectors (and the cache ids) must stay one kind.
+            embedder_cfg = embedder_cfg.model_copy(update={"dtype": self._embedder.dtype})
+        for out in self.batch_map.map_batches(EmbedWorker, (embedder_cfg,), table, batch_size):
             self._embed_pids.update(int(p) for p in out["pid"])
             yield out["i"], out["vector"]
 
