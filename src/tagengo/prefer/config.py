@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tagengo.bench.config import _check_backend, _infer_backend
 from tagengo.bench.langgate import GateConfig
-from tagengo.llm.config import LLMConfig
+from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
 from tagengo.llm.types import ChatRequest
 
 PairsMode = Literal["best-worst", "all"]
@@ -24,16 +23,11 @@ class _Cfg(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-def _local_llm() -> LLMConfig:
-    # Offline default, as in `bench`: the bundled SmolLM2-135M through in-process llama.cpp.
-    return LLMConfig(backend="llamacpp")
-
-
 class AnswerModel(_Cfg):
     """One model that answers the prompts: a name (recorded in the pairs) and how to reach it."""
 
     name: str = Field(description="Name of this model in the output (meta.preference.models)")
-    llm: LLMConfig = Field(default_factory=_local_llm)
+    llm: LLMConfig = Field(default_factory=local_llm)
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature")
     max_tokens: int = Field(1024, ge=1, description="Most new tokens per answer")
     system_prompt: str | None = Field(None, description="System turn sent before prompts that have none")
@@ -41,7 +35,7 @@ class AnswerModel(_Cfg):
     @field_validator("llm", mode="before")
     @classmethod
     def _pick_backend(cls, v: object) -> object:
-        return _infer_backend(v)
+        return infer_backend(v)
 
     def request(self, messages: list[dict[str, str]]) -> ChatRequest:
         if self.system_prompt and not any(m["role"] == "system" for m in messages):
@@ -75,7 +69,7 @@ class PreferConfig(_Cfg):
     )
     per_language: int = Field(100, ge=1, description="Prompts sampled per language (seeded)")
     seed: int = Field(0, description="Seed of the prompt sample and of the label shuffle")
-    judge: LLMConfig = Field(default_factory=_local_llm, description="The ranking judge.")
+    judge: LLMConfig = Field(default_factory=local_llm, description="The ranking judge.")
     judge_temperature: float = Field(0.0, ge=0, le=2, description="Judge sampling temperature")
     judge_max_tokens: int = Field(1024, ge=1, description="Most tokens per judge reply")
     reask: int = Field(
@@ -92,11 +86,11 @@ class PreferConfig(_Cfg):
     @field_validator("judge", mode="before")
     @classmethod
     def _pick_backend(cls, v: object) -> object:
-        return _infer_backend(v)
+        return infer_backend(v)
 
     @model_validator(mode="after")
     def _check(self) -> PreferConfig:
-        _check_backend(self.judge, "judge")
+        check_backend(self.judge, "judge")
         names = [m.name for m in self.models]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
