@@ -30,6 +30,20 @@ MT_BENCH_TEMPERATURES: dict[str, float] = {
 }
 
 
+def model_names(names: list[str]) -> list[str]:
+    """A ``--models`` list as given, checked: every name non-blank (stripped) and named once
+    (a model judged or shown twice would count its verdicts twice). Raises ``ValueError``."""
+    out: list[str] = []
+    for name in names:
+        name = name.strip()
+        if not name:
+            raise ValueError("a model name is empty")
+        if name in out:
+            raise ValueError(f"the model {name!r} is named twice")
+        out.append(name)
+    return out
+
+
 class AnswerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -164,6 +178,11 @@ class JudgeConfig(BaseModel):
     def _pick_backend(cls, v: object) -> object:
         return infer_backend(v)
 
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        return model_names(v)
+
     @model_validator(mode="after")
     def _check(self) -> JudgeConfig:
         if self.mode == "pairwise-baseline" and not self.baseline_model:
@@ -207,3 +226,8 @@ class ShowConfig(BaseModel):
         None, description="CSV of human votes or scores to measure agreement with (see docs/bench.md)."
     )
     plots: bool = Field(True, description="Draw the radar charts and the heatmap (PNG).")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        return model_names(v)
