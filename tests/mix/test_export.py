@@ -387,3 +387,39 @@ def test_a_folder_with_no_rows_and_one_with_no_trainable_row_export_complete(tmp
         if fmt == "parquet":
             assert pq.read_table(train).num_rows == 0 and "messages" in pq.read_schema(train).names
         assert len(read_jsonl(out / "skipped.jsonl")) == skipped
+
+
+def test_counts_of_languages_are_worded_right_and_unlabelled_rows_are_no_language(tmp_path) -> None:
+    from tagengo.mix.stage import mix
+
+    def folder(name: str, languages: list[str | None]) -> Path:
+        log = tmp_path / f"{name}.jsonl"
+        rows = [
+            {
+                "conversation_id": f"{name}{i}",
+                "conversation": [
+                    {"role": "user", "content": f"q {i}"},
+                    {"role": "assistant", "content": "a"},
+                ],
+                "language": lang,
+            }
+            for i, lang in enumerate(languages)
+        ]
+        log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return mix(log, tmp_path / name, workers=1, progress=False).out
+
+    cases = [
+        (["English"], "wrote 1 row in 1 language", "1 conversation in 1 language for"),
+        (
+            ["English", "German", None],
+            "wrote 3 rows (2 in 2 languages, 1 unlabelled)",
+            "3 conversations (2 in 2",
+        ),
+        ([None, None], "wrote 2 unlabelled rows", "2 unlabelled conversations for"),
+    ]
+    for i, (languages, printed, card) in enumerate(cases):
+        out = tmp_path / f"export{i}"
+        res = CliRunner().invoke(command, ["--input", str(folder(f"m{i}", languages)), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        assert printed in res.output and "1 languages" not in res.output
+        assert card in (out / "README.md").read_text()

@@ -41,6 +41,7 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     from rich.table import Table
 
     from tagengo.mix.export import export
+    from tagengo.report.wording import plural, rows_in_languages
 
     cfg = build_config(ExportConfig, kwargs, config_file=config_file)
     result = export(input_path, out, cfg, progress=progress)
@@ -53,9 +54,9 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     for name, f in m["files"].items():
         table.add_row(name, f["split"], f"{f['rows']:,}", f"{f['bytes']:,}")
     console.print(table)
-    langs = sum(1 for v in m["languages"].values() if v["train"] + v["validation"])
+    written = {lang: v["train"] + v["validation"] for lang, v in m["languages"].items()}
     console.print(
-        f"read {c['input']:,} rows: wrote {c['exported']:,} in {langs} languages "
+        f"read {plural(c['input'], 'row')}: wrote {rows_in_languages(written)} "
         f"(train {c['train']:,}, validation {c['validation']:,}); skipped {c['skipped']:,}"
     )
     if c.get("repaired"):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.report.funnel import language_name
+from tagengo.report.wording import rows_in_languages
 from tagengo.run.dataset import read_manifest
 
 #: How far back the lineage is followed (a guard against manifests that point in a circle).
@@ -283,12 +284,12 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
     cfg = m["config"]
     c = m["counts"]
     langs = {k: v for k, v in m["languages"].items() if v["train"] + v["validation"] + v["skipped"] > 0}
-    n_langs = sum(1 for v in langs.values() if v["train"] + v["validation"] > 0)
+    written = {k: v["train"] + v["validation"] for k, v in langs.items()}
     lines = _yaml_header(m)
     lines += [
         f"# {m['name']}",
         "",
-        f"{c['exported']:,} conversations in {n_langs} languages for supervised fine-tuning, in the "
+        f"{rows_in_languages(written, 'conversation')} for supervised fine-tuning, in the "
         f"`{cfg['format']}` layout, made with tagengo {m['tagengo_version']} on {m['finished_at'][:10]} "
         f"from `{m['input']['path']}`.",
         "",
