@@ -74,7 +74,19 @@ def test_language_counts_are_singular_and_plural_and_unlabelled_rows_are_no_lang
     rows = [json.loads(line) for line in inp.read_text().splitlines()]
     rows[2]["language"] = None  # a row without a label: counted as unlabelled, not as a language
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
+    # A stage with no step keeps every row as read (mix would drop the unlabelled one).
+    from pydantic import BaseModel
+
+    from tagengo.io.source import open_source
+    from tagengo.run.runner import run_stage
+
+    class Nothing(BaseModel):
+        pass
+
+    res = run_stage(
+        stage="copy", config=Nothing(), source=open_source(inp), steps=[], out=tmp_path / "out", workers=1
+    )
+    text = _printed(res)
     assert "kept 3 rows (2 in 1 language, 1 unlabelled); rejected 0; quarantined 0 unreadable lines;" in text
     one = _lmsys_rows(tmp_path / "one.jsonl", 1)
     text = _printed(mix(one, tmp_path / "one", workers=1, progress=False))
