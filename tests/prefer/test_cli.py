@@ -80,7 +80,8 @@ def test_bad_model_specs_name_the_problem(tmp_path, capsys, spec, message):
                 "name=a,model=x,base_url=http://127.0.0.1:9/v1",
                 "name=a,model=y,base_url=http://127.0.0.1:9/v1",
             ],
-            "--model: the name 'a' is given twice",
+            "--model: the name 'a' is given twice ('name=a,model=x,base_url=http://127.0.0.1:9/v1' and "
+            "'name=a,model=y,base_url=http://127.0.0.1:9/v1'); give each model its own name= part.\n",
         ),
         (["name=,model=x", "llamacpp"], "--model 'name=,model=x': name= has no value."),
         (["name=a,name=b", "llamacpp"], "--model 'name=a,name=b': the key 'name' is given twice."),

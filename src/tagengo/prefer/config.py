@@ -204,7 +204,7 @@ def models_from_specs(specs: Sequence[str], given: Sequence[AnswerModel] = ()) -
         if m.name in origin:
             raise ValueError(
                 f"--model: the name {m.name!r} is given twice ({origin[m.name]} and {spec.strip()!r}); "
-                "give each model its own name=..."
+                "give each model its own name= part"
             )
         origin[m.name] = repr(spec.strip())
         models.append(m)
