@@ -113,6 +113,7 @@ def run_demo(
     from tagengo.mix.config import ExportConfig, MixConfig
     from tagengo.mix.export import export
     from tagengo.mix.stage import mix
+    from tagengo.report.wording import plural, rows_in_languages
 
     out = Path(out)
     console = console or Console(stderr=True)
@@ -153,8 +154,8 @@ def run_demo(
         cfg = preset_config("default", dedup={"enabled": True, "cache_dir": str(cache / "embeddings")})
         m = curate(None, out / "1-curated", cfg, progress=progress).manifest
         c = m["counts"]
-        langs = sum(1 for v in m["languages"].values() if v["kept"])
-        return f"{c['read']} chat-log rows -> {c['kept']} prompts in {langs} languages ({c['rejected']} rejected with reasons)"
+        kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()}, "prompt")
+        return f"{plural(c['read'], 'chat-log row')} -> {kept} ({c['rejected']:,} rejected with reasons)"
 
     def do_mix() -> str:
         cfg = MixConfig(recipe="sampled", per_language=per_language)
@@ -222,7 +223,10 @@ def run_demo(
                 answer_bench(bench, answer_cfg, client, console=console)
                 judge_bench(bench, judge_cfg, judge_client, console=console)
         show(benches, ShowConfig(), out / "5-bench" / "report", console=console)
-        return f"{len(benches)} languages x {questions} two-turn questions answered and judged; tables and charts in 5-bench/report"
+        return (
+            f"{plural(len(benches), 'language')} x {plural(questions, 'two-turn question')} answered and "
+            "judged; tables and charts in 5-bench/report"
+        )
 
     _timed(steps, console, "curate", out / "1-curated", do_curate)
     _timed(steps, console, "mix", out / "2-mix", do_mix)

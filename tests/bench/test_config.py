@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tagengo.bench.config import AnswerConfig, JudgeConfig
+from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
 
 
 def test_mt_bench_defaults() -> None:
@@ -68,3 +68,29 @@ def test_the_default_judge_policy_is_fastchat_exact() -> None:
     assert JudgeConfig(reask=0).policy().reask == 0  # 0 is what fastchat does anyway
     with pytest.raises(ValidationError, match="--reask belongs to the robust policy"):
         JudgeConfig(reask=1)
+
+
+@pytest.mark.parametrize("model", [JudgeConfig, ShowConfig])
+@pytest.mark.parametrize(
+    ("flags", "yaml", "message"),
+    [
+        ("a,b,a", None, "--models: the model 'a' is named twice."),
+        (None, "models: [a, ' ']\n", "line 1: models: a model name is empty."),
+        (None, "models: [b, b]\n", "line 1: models: the model 'b' is named twice."),
+    ],
+)
+def test_models_lists_refuse_a_repeated_or_empty_name(model, flags, yaml, message, tmp_path) -> None:
+    from tagengo.errors import ConfigError
+    from tagengo.run.options import build_config
+
+    config_file = None
+    if yaml:
+        config_file = tmp_path / "c.yaml"
+        config_file.write_text(yaml)
+    with pytest.raises(ConfigError) as err:
+        build_config(model, {"cfg__models": flags}, config_file=config_file)
+    assert str(err.value).endswith(message) and "Value error" not in str(err.value)
+
+
+def test_models_names_are_kept_in_order_and_stripped() -> None:
+    assert JudgeConfig(models=[" b", "a "]).models == ["b", "a"]

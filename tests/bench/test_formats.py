@@ -186,3 +186,105 @@ def test_a_byte_order_mark_at_the_start_of_a_file_is_not_part_of_line_one(tmp_pa
     with_bom = tmp_path / src.name
     with_bom.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
     assert read(with_bom) == read(src)
+
+
+_QUESTION = {"question_id": 1, "category": "math", "turns": ["a"]}
+_ANSWER = {"question_id": 1, "model_id": "m", "choices": [{"index": 0, "turns": ["x"]}]}
+_SINGLE = {"question_id": 1, "model": "m", "judge": ["j", "single-v1"], "score": 7, "turn": 1}
+_PAIR = {
+    "question_id": 1,
+    "model_1": "a",
+    "model_2": "b",
+    "g1_winner": "tie",
+    "g2_winner": "tie",
+    "judge": ["j", "pair-v2"],
+}
+
+
+def _without(row: dict, *keys: str) -> dict:
+    return {k: v for k, v in row.items() if k not in keys}
+
+
+@pytest.mark.parametrize(
+    ("reader", "row", "message"),
+    [
+        # Every missing field at once, most fundamental first, whatever the order in the row.
+        (read_questions, {"question_id": 1}, "missing fields 'turns' (a list of 1-2 strings) and 'category'"),
+        (
+            read_questions,
+            {"category": "math"},
+            "missing fields 'question_id' (an integer or a string) and 'turns'",
+        ),
+        (
+            read_questions,
+            {},
+            "missing fields 'question_id' (an integer or a string), 'turns' (a list of 1-2 strings) and 'category'",
+        ),
+        (
+            read_questions,
+            {"category": "math", "question_id": 1},
+            "missing field 'turns' (a list of 1-2 strings)",
+        ),
+        (
+            read_answers,
+            {"model_id": "m"},
+            "missing fields 'question_id' (an integer or a string) and 'choices'",
+        ),
+        (read_answers, {**_ANSWER, "choices": [{"index": 0}]}, "(choices[0]): missing field 'turns'"),
+        (
+            read_single_judgments,
+            {"turn": 1},
+            "missing fields 'question_id' (an integer or a string), 'model' (the judged model's name), 'judge' ([judge model, prompt name]) and 'score'",
+        ),
+        (
+            read_single_judgments,
+            _without(_SINGLE, "score", "model"),
+            "missing fields 'model' (the judged model's name) and 'score'",
+        ),
+        (
+            read_pair_judgments,
+            _without(_PAIR, "g2_winner", "question_id"),
+            "missing fields 'question_id' (an integer or a string) and 'g2_winner'",
+        ),
+        (
+            read_pair_judgments,
+            {**_without(_PAIR, "g1_winner", "g2_winner", "model_2"), "winner": "tie"},
+            "missing field 'model_2' (a model name)",
+        ),
+    ],
+)
+def test_a_row_missing_several_fields_names_them_all(tmp_path: Path, reader, row: dict, message: str) -> None:
+    path = tmp_path / "f.jsonl"
+    ok = {
+        read_questions: _QUESTION,
+        read_answers: _ANSWER,
+        read_single_judgments: _SINGLE,
+        read_pair_judgments: _PAIR,
+    }
+    path.write_text(json.dumps(ok[reader]) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(InputError) as e:
+        reader(path)
+    assert str(e.value).startswith(f"{path}:2") and message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("reader", "row"),
+    [
+        (read_questions, _QUESTION),
+        (read_answers, _ANSWER),
+        (read_single_judgments, _SINGLE),
+        (read_pair_judgments, _PAIR),
+    ],
+)
+def test_a_complete_row_reads_and_a_wrong_type_is_named_in_field_order(
+    tmp_path: Path, reader, row: dict
+) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert len(reader(path)) == 1
+    # Every field of the wrong type: the error names the first in the same order as a missing one.
+    path.write_text(json.dumps(dict.fromkeys(row, True)) + "\n")
+    with pytest.raises(
+        InputError, match=r"f\.jsonl:1: field 'question_id' should be an integer or a string, got a boolean"
+    ):
+        reader(path)

@@ -163,3 +163,15 @@ def test_literal_braces_follow_str_format(tmp_path: Path) -> None:
     )
     p = read_judge_prompts(path)[0]
     assert p.render({"question": "Q", "answer": "A"}) == 'Reply as {"score": n}: Q / A'
+
+
+def test_missing_prompt_fields_are_named_together_in_order(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as e:
+        read_judge_prompts(_write(tmp_path, [{"output_format": "[[rating]]", "type": "single"}]))
+    assert (
+        ":1: missing fields 'name' (a string such as 'single-v1') and 'prompt_template' (a format string)"
+        in str(e.value)
+    )
+    row = {"name": "x", "type": "single", "prompt_template": 3, "output_format": "[[rating]]"}
+    with pytest.raises(InputError, match=r":1: field 'prompt_template' should be a string, got int"):
+        read_judge_prompts(_write(tmp_path, [row]))

@@ -69,3 +69,41 @@ def test_the_config_holds_only_the_name_of_the_key_variable(monkeypatch):
     assert "sk-secret" not in cfg.model_dump_json()
     assert LLMConfig(backend="azure").key_env() == "AZURE_OPENAI_API_KEY"
     assert LLMConfig().key_env() == "OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize(
+    ("given", "backend"),
+    [
+        ({}, "llamacpp"),
+        ({"model_path": "/m/x.gguf"}, "llamacpp"),
+        ({"model": "gpt-4o"}, "openai"),
+        ({"base_url": "http://127.0.0.1:8000/v1"}, "openai"),
+        ({"model": "x", "model_path": "/m/x.gguf"}, "llamacpp"),
+        ({"azure_deployment": "d", "model": "gpt-4o"}, "azure"),
+        ({"backend": "openai"}, "openai"),
+    ],
+)
+def test_infer_backend_is_the_one_rule_of_bench_and_prefer(given: dict, backend: str) -> None:
+    from tagengo.bench.config import JudgeConfig
+    from tagengo.llm.config import infer_backend
+    from tagengo.prefer.config import AnswerModel, PreferConfig
+
+    assert infer_backend(given)["backend"] == backend
+    assert JudgeConfig(judge=given).judge.backend == backend
+    assert PreferConfig(judge=given).judge.backend == backend
+    assert AnswerModel(name="a", llm=given).llm.backend == backend
+
+
+def test_infer_backend_leaves_a_built_config_alone() -> None:
+    from tagengo.llm.config import infer_backend, local_llm
+
+    built = local_llm()
+    assert infer_backend(built) is built and built.backend == "llamacpp"
+
+
+def test_check_backend_names_the_flags_of_its_prefix() -> None:
+    from tagengo.llm.config import check_backend
+
+    check_backend(LLMConfig(backend="openai", base_url="http://127.0.0.1:1/v1"), "judge")
+    with pytest.raises(ValueError, match=r"--judge-base-url .* add --judge-backend openai"):
+        check_backend(LLMConfig(backend="llamacpp", base_url="http://127.0.0.1:1/v1"), "judge")

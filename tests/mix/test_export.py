@@ -387,3 +387,38 @@ def test_a_folder_with_no_rows_and_one_with_no_trainable_row_export_complete(tmp
         if fmt == "parquet":
             assert pq.read_table(train).num_rows == 0 and "messages" in pq.read_schema(train).names
         assert len(read_jsonl(out / "skipped.jsonl")) == skipped
+
+
+def test_counts_of_languages_are_worded_right_and_unlabelled_rows_are_no_language(tmp_path) -> None:
+    def folder(name: str, languages: list[str | None]) -> Path:
+        rows = tmp_path / f"{name}.jsonl"
+        rows.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "id": f"{name}{i}",
+                        "language": lang,
+                        "messages": [
+                            {"role": "user", "content": f"q {i}"},
+                            {"role": "assistant", "content": "a"},
+                        ],
+                    }
+                )
+                + "\n"
+                for i, lang in enumerate(languages)
+            )
+        )
+        return stage("copy", rows, tmp_path / name, [])  # every row kept as read, labelled or not
+
+    cases = [
+        (["en"], "wrote 1 row in 1 language", "1 conversation in 1 language for"),
+        (["en", "de", None], "wrote 3 rows (2 in 2 languages, 1 unlabelled)", "3 conversations (2 in 2"),
+        ([None, None], "wrote 2 unlabelled rows", "2 unlabelled conversations for"),
+    ]
+    for i, (languages, printed, card) in enumerate(cases):
+        out = tmp_path / f"export{i}"
+        res = CliRunner().invoke(command, ["--input", str(folder(f"m{i}", languages)), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        text = " ".join(res.output.split())  # rich wraps long lines
+        assert printed in text and "1 languages" not in text
+        assert card in (out / "README.md").read_text()

@@ -186,10 +186,10 @@ def test_meta_value_reads_nested_keys_from_json_or_dicts() -> None:
     [
         (
             {"cfg__recipe": "monolingual"},
-            "--languages: Value error, the monolingual recipe needs exactly one language",
+            "--languages: the monolingual recipe needs exactly one language",
         ),
         ({"cfg__recipe": "monolingual", "cfg__languages": "ja,de"}, "needs exactly one language"),
-        ({"cfg__languages": "en,ja", "cfg__english": False}, "--english: Value error, --languages names en"),
+        ({"cfg__languages": "en,ja", "cfg__english": False}, "--english: --languages names en"),
         ({"cfg__per_language": 0}, "--per-language"),
     ],
 )

@@ -72,6 +72,42 @@ def test_bad_model_specs_name_the_problem(tmp_path, capsys, spec, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        (
+            [
+                "name=a,model=x,base_url=http://127.0.0.1:9/v1",
+                "name=a,model=y,base_url=http://127.0.0.1:9/v1",
+            ],
+            "--model: the name 'a' is given twice ('name=a,model=x,base_url=http://127.0.0.1:9/v1' and "
+            "'name=a,model=y,base_url=http://127.0.0.1:9/v1'); give each model its own name= part.\n",
+        ),
+        (["name=,model=x", "llamacpp"], "--model 'name=,model=x': name= has no value."),
+        (["name=a,name=b", "llamacpp"], "--model 'name=a,name=b': the key 'name' is given twice."),
+    ],
+)
+def test_repeated_or_empty_model_names_are_one_clear_sentence(tmp_path, capsys, specs, message):
+    src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
+    args = ["prefer", "--input", str(src), "--out", str(tmp_path / "o")]
+    for spec in specs:
+        args += ["--model", spec]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Value error" not in err and "validation error" not in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_model_named_in_yaml_and_again_with_model_is_refused(tmp_path, capsys):
+    src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
+    config = tmp_path / "prefer.yaml"
+    config.write_text("models:\n  - {name: a, llm: {model: x, base_url: 'http://127.0.0.1:9/v1'}}\n")
+    args = ["prefer", "--input", str(src), "--out", str(tmp_path / "o"), "--config", str(config)]
+    assert main([*args, "--model", "name=a,model=y,base_url=http://127.0.0.1:9/v1"]) == 2
+    assert "--model: the name 'a' is given twice (a model of --config and" in capsys.readouterr().err
+
+
 def test_one_model_is_a_clear_error(tmp_path, capsys):
     src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
     assert main(["prefer", "--input", str(src), "--out", str(tmp_path / "o"), "--model", "llamacpp"]) == 2

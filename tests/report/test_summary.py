@@ -46,7 +46,7 @@ def test_no_hint_when_some_rows_were_readable_or_the_format_was_detected(tmp_pat
     with inp.open("a") as fh:
         fh.write("{broken\n")
     text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
-    assert "quarantined 1 unreadable lines" in text
+    assert "quarantined 1 unreadable line;" in text
     assert "1 × invalid JSON" in text
     assert "hint:" not in text
 
@@ -67,3 +67,28 @@ def test_a_run_that_keeps_nothing_says_why_and_repeated_ids_are_warned_about(tmp
     text = _printed(res)
     assert "nothing was kept; why the rows were rejected:" in text
     assert "3 × " in text
+
+
+def test_language_counts_are_singular_and_plural_and_unlabelled_rows_are_no_language(tmp_path: Path) -> None:
+    inp = _lmsys_rows(tmp_path / "log.jsonl", 3)
+    rows = [json.loads(line) for line in inp.read_text().splitlines()]
+    rows[2]["language"] = None  # a row without a label: counted as unlabelled, not as a language
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # A stage with no step keeps every row as read (mix would drop the unlabelled one).
+    from pydantic import BaseModel
+
+    from tagengo.io.source import open_source
+    from tagengo.run.runner import run_stage
+
+    class Nothing(BaseModel):
+        pass
+
+    res = run_stage(
+        stage="copy", config=Nothing(), source=open_source(inp), steps=[], out=tmp_path / "out", workers=1
+    )
+    text = _printed(res)
+    assert "kept 3 rows (2 in 1 language, 1 unlabelled); rejected 0; quarantined 0 unreadable lines;" in text
+    one = _lmsys_rows(tmp_path / "one.jsonl", 1)
+    text = _printed(mix(one, tmp_path / "one", workers=1, progress=False))
+    assert "kept 1 row in 1 language; rejected 0;" in text
+    assert "languages" not in text.split("kept", 1)[1].split(";")[0]

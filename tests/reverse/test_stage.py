@@ -167,3 +167,70 @@ def test_ray_executor_writes_the_same_folder(scripted_server, llm_options, tmp_p
         (s["name"], s["in"], s["out"]) for s in local["steps"]
     ]
     assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+
+
+FRENCH = (
+    "La bibliothèque du quartier ouvre désormais le dimanche matin, et beaucoup de familles viennent "
+    "y passer quelques heures tranquilles à lire des romans, des bandes dessinées et des journaux."
+)
+
+
+def two_language_corpus(folder: Path) -> Path:
+    """The German fixture (with its one French fragment) and a JSONL of French rows, one
+    labelled fr and one unlabelled: a corpus in two languages, read for --language de."""
+    folder.mkdir()
+    (folder / "de.txt").write_text(FIXTURE.read_text())
+    rows = [
+        {"id": "fr-labelled", "text": FRENCH, "language": "fr"},
+        {"id": "fr-bare", "text": FRENCH + " Merci."},
+    ]
+    (folder / "fr.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return folder
+
+
+def test_per_language_counts_are_of_the_rows_once_fragment_length_labelled_them(
+    scripted_server, llm_options, tmp_path
+):
+    server = scripted_server()
+    corpus = two_language_corpus(tmp_path / "corpus")
+    out = tmp_path / "out"
+    m = reverse(corpus, out, ReverseConfig(language="de", **llm_options(server))).manifest
+    n_in, n_kept = m["counts"]["read"], m["counts"]["kept"]
+    assert (n_in, n_kept) == (11, 3)
+    reasons = [r["reason"] for r in rows(out, "rejected")]
+    assert "labelled fr, not --language de" in reasons
+    assert sum(r.startswith("language ID says fr") for r in reasons) == 2
+
+    # Every row is a de row from the first step on (fragment_length sets it), so every count is under de.
+    assert m["languages"] == {"de": {"in": n_in, "kept": n_kept}}
+    for step in m["steps"]:
+        assert step["in_by_language"] == ({"de": step["in"]} if step["in"] else {})
+        assert set(step["removed_by_language"]) <= {"de"}
+    assert sum(s["removed_by_language"].get("de", 0) for s in m["steps"]) == n_in - n_kept
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk["languages"] == m["languages"] and on_disk["steps"] == m["steps"]
+    table = (out / "languages.md").read_text()
+    assert f"| de | German | {n_in} | {n_kept} |" in table
+    assert "(none)" not in table and "| fr |" not in table
+    assert (out / "languages.csv").read_text().splitlines()[1].startswith(f"de,German,{n_in},{n_kept}")
+
+
+def test_a_folder_counted_before_labelling_is_corrected_by_a_rerun(scripted_server, llm_options, tmp_path):
+    server = scripted_server()
+    corpus = two_language_corpus(tmp_path / "corpus")
+    out = tmp_path / "out"
+    cfg = ReverseConfig(language="de", **llm_options(server))
+    right = reverse(corpus, out, cfg).manifest
+    # What the runner alone writes: the first step's input as the corpus left it.
+    old = json.loads((out / "manifest.json").read_text())
+    old["steps"][0]["in_by_language"] = {"(none)": 10, "fr": 1}
+    old["languages"] = {
+        "de": {"in": 0, "kept": 3},
+        "(none)": {"in": 10, "kept": 0},
+        "fr": {"in": 1, "kept": 0},
+    }
+    (out / "manifest.json").write_text(json.dumps(old))
+    again = reverse(corpus, out, cfg)
+    assert again.up_to_date
+    assert again.manifest["languages"] == right["languages"] == {"de": {"in": 11, "kept": 3}}
+    assert json.loads((out / "manifest.json").read_text())["steps"][0]["in_by_language"] == {"de": 11}

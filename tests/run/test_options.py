@@ -63,3 +63,26 @@ def test_flags_do_not_leak_into_the_preset_they_were_set_on() -> None:
     )
     assert cfg.embedder.path == "/models/bge-m3"
     assert repr(DEDUP_PRESETS) == before  # curate's tagengo-2024 preset shares this dict
+
+
+def test_a_validator_sentence_reaches_the_user_without_pydantics_prefix(tmp_path: Path) -> None:
+    from pydantic import BaseModel, field_validator
+
+    class Names(BaseModel):
+        names: list[str] = []
+
+        @field_validator("names")
+        @classmethod
+        def _once(cls, v: list[str]) -> list[str]:
+            if len(set(v)) < len(v):
+                raise ValueError("a name is given twice")
+            return v
+
+    with pytest.raises(ConfigError) as flag:
+        build_config(Names, {"cfg__names": "a,a"})
+    assert str(flag.value) == "invalid Names: --names: a name is given twice."
+    p = tmp_path / "c.yaml"
+    p.write_text("names: [a, a]\n")
+    with pytest.raises(ConfigError) as yaml_file:
+        build_config(Names, {}, config_file=p)
+    assert str(yaml_file.value) == f"invalid Names: {p}, line 1: names: a name is given twice."

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tagengo.bench.langgate import GateConfig
 from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
-from tagengo.llm.config import LLMConfig
+from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
 
 #: MT-Bench's sampling temperature per category (FastChat's temperature_config).
 MT_BENCH_TEMPERATURES: dict[str, float] = {
@@ -30,39 +30,24 @@ MT_BENCH_TEMPERATURES: dict[str, float] = {
 }
 
 
-def _local_llm() -> LLMConfig:
-    # The default runs offline: the bundled SmolLM2-135M through in-process llama.cpp.
-    return LLMConfig(backend="llamacpp")
-
-
-def _infer_backend(value: object) -> object:
-    """A partly given model config (``--judge-model gpt-4o``) picks its backend from what it has:
-    a server URL or an API model name means openai, an Azure deployment azure, otherwise the
-    bundled model through llama.cpp. (Without this, any one flag would fall back to LLMConfig's
-    own default, openai, and the bundled-model default would be lost.)"""
-    if isinstance(value, dict) and "backend" not in value:
-        if value.get("azure_deployment"):
-            backend = "azure"
-        elif value.get("base_url") or (value.get("model") and not value.get("model_path")):
-            backend = "openai"
-        else:
-            backend = "llamacpp"
-        return {**value, "backend": backend}
-    return value
-
-
-def _check_backend(llm: LLMConfig, prefix: str) -> None:
-    # The default backend here is in-process llama.cpp, so a server URL alone would be ignored.
-    if llm.backend == "llamacpp" and llm.base_url:
-        raise ValueError(
-            f"--{prefix}-base-url is for an HTTP server: add --{prefix}-backend openai (or azure)"
-        )
+def model_names(names: list[str]) -> list[str]:
+    """A ``--models`` list as given, checked: every name non-blank (stripped) and named once
+    (a model judged or shown twice would count its verdicts twice). Raises ``ValueError``."""
+    out: list[str] = []
+    for name in names:
+        name = name.strip()
+        if not name:
+            raise ValueError("a model name is empty")
+        if name in out:
+            raise ValueError(f"the model {name!r} is named twice")
+        out.append(name)
+    return out
 
 
 class AnswerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    llm: LLMConfig = Field(default_factory=_local_llm, description="The model that answers.")
+    llm: LLMConfig = Field(default_factory=local_llm, description="The model that answers.")
     model_id: str | None = Field(
         None,
         description="Name written into the answers and used as the file name model_answer/<model_id>.jsonl "
@@ -99,11 +84,11 @@ class AnswerConfig(BaseModel):
     @field_validator("llm", mode="before")
     @classmethod
     def _pick_backend(cls, v: object) -> object:
-        return _infer_backend(v)
+        return infer_backend(v)
 
     @model_validator(mode="after")
     def _check(self) -> AnswerConfig:
-        _check_backend(self.llm, "llm")
+        check_backend(self.llm, "llm")
         return self
 
     def temperature(self, category: str) -> float:
@@ -121,7 +106,7 @@ class JudgeConfig(BaseModel):
         description="single: grade each answer 1-10; pairwise-all: every pair of models; "
         "pairwise-baseline: every model against --baseline-model. Pairs are judged in both orders.",
     )
-    judge: LLMConfig = Field(default_factory=_local_llm, description="The judge model.")
+    judge: LLMConfig = Field(default_factory=local_llm, description="The judge model.")
     judge_name: str | None = Field(
         None,
         description="The judge's name in judgment files (<judge_name>_single.jsonl, the 'judge' field). "
@@ -191,7 +176,12 @@ class JudgeConfig(BaseModel):
     @field_validator("judge", mode="before")
     @classmethod
     def _pick_backend(cls, v: object) -> object:
-        return _infer_backend(v)
+        return infer_backend(v)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        return model_names(v)
 
     @model_validator(mode="after")
     def _check(self) -> JudgeConfig:
@@ -199,7 +189,7 @@ class JudgeConfig(BaseModel):
             raise ValueError("mode pairwise-baseline needs --baseline-model")
         if self.judge_policy == "fastchat" and self.reask:
             raise ValueError("--reask belongs to the robust policy: add --judge-policy robust")
-        _check_backend(self.judge, "judge")
+        check_backend(self.judge, "judge")
         return self
 
     def policy(self) -> JudgePolicy:
@@ -236,3 +226,8 @@ class ShowConfig(BaseModel):
         None, description="CSV of human votes or scores to measure agreement with (see docs/bench.md)."
     )
     plots: bool = Field(True, description="Draw the radar charts and the heatmap (PNG).")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        return model_names(v)

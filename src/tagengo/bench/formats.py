@@ -13,7 +13,9 @@ The MT-Bench world exchanges five JSONL shapes (FastChat's ``fastchat/llm_judge/
   ``g1_judgment``, ``g2_user_prompt``, ``g2_judgment``, ``turn``, ``tstamp``;
 * ``judge_prompts.jsonl`` (see :mod:`tagengo.bench.prompts`).
 
-Readers validate every field they use and fail with the file, line and field; fields they do
+Readers validate every field they use and fail with the file, line and field: a row lacking
+several fields names them all at once, most fundamental first (``require_fields``: what
+identifies the row, then what it says), and type errors come in the same order; fields they do
 not know are kept (``extra``) and written back, so a round trip loses nothing. Writers are
 atomic (temporary name, then rename).
 """
@@ -25,7 +27,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,22 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return n
 
 
+def require_fields(obj: dict, where: str, fields: Sequence[tuple[str, str]]) -> None:
+    """Fail once, naming every field of ``fields`` that ``obj`` lacks.
+
+    ``fields``: ``(key, what it should hold)`` pairs, most fundamental first (what identifies
+    the row before what it says), which is also the order they are named in:
+    ``q.jsonl:3: missing fields 'turns' (a list of 1-2 strings) and 'category' (a string such
+    as 'writing')``. ``where`` is ``file:line``. Raises ``InputError``; a row that has them all
+    passes (their types are checked by the readers, in the same order)."""
+    missing = [f"'{key}' ({what})" for key, what in fields if key not in obj]
+    if not missing:
+        return
+    if len(missing) == 1:
+        raise InputError(f"{where}: missing field {missing[0]}")
+    raise InputError(f"{where}: missing fields {', '.join(missing[:-1])} and {missing[-1]}")
+
+
 def _field(obj: dict, key: str, kind: type | tuple[type, ...], where: str, what: str) -> Any:
     if key not in obj:
         raise InputError(f"{where}: missing field '{key}' ({what})")
@@ -124,8 +142,11 @@ def _field(obj: dict, key: str, kind: type | tuple[type, ...], where: str, what:
     return value
 
 
+_QID = "an integer or a string"
+
+
 def _qid(obj: dict, where: str) -> QuestionId:
-    return _field(obj, "question_id", (int, str), where, "an integer or a string")
+    return _field(obj, "question_id", (int, str), where, _QID)
 
 
 def _str_list(obj: dict, key: str, where: str, *, min_len: int = 0, max_len: int | None = None) -> list[str]:
@@ -164,6 +185,14 @@ class Question:
         return d
 
 
+#: The fields a question row must have, most fundamental first (FastChat's question.jsonl).
+_QUESTION_FIELDS = (
+    ("question_id", _QID),
+    ("turns", "a list of 1-2 strings"),
+    ("category", "a string such as 'writing'"),
+)
+
+
 def read_questions(path: Path) -> list[Question]:
     """Read a ``question.jsonl``. Ids must be unique; turns 1-2 non-empty strings."""
     path = Path(path)
@@ -171,9 +200,10 @@ def read_questions(path: Path) -> list[Question]:
     seen: dict[str, int] = {}
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
+        require_fields(obj, where, _QUESTION_FIELDS)
         qid = _qid(obj, where)
-        category = _field(obj, "category", str, where, "a string such as 'writing'")
         turns = _str_list(obj, "turns", where, min_len=1, max_len=2)
+        category = _field(obj, "category", str, where, _QUESTION_FIELDS[2][1])
         for i, t in enumerate(turns):
             if not t.strip():
                 raise InputError(f"{where}: field 'turns[{i}]' is empty")
@@ -243,6 +273,10 @@ def make_answer_id(*parts: Any) -> str:
     return "".join(chars)
 
 
+#: The fields an answer row must have (model_id, answer_id and tstamp may be left out).
+_ANSWER_FIELDS = (("question_id", _QID), ("choices", "a list of {index, turns}"))
+
+
 def read_answers(path: Path) -> dict[str, Answer]:
     """Read one answer file -> {question key: Answer}. A repeated question id keeps the last row
     (FastChat's loader does the same: it fills a dict line by line)."""
@@ -250,13 +284,15 @@ def read_answers(path: Path) -> dict[str, Answer]:
     out: dict[str, Answer] = {}
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
+        require_fields(obj, where, _ANSWER_FIELDS)
         qid = _qid(obj, where)
-        choices = _field(obj, "choices", list, where, "a list of {index, turns}")
+        choices = _field(obj, "choices", list, where, _ANSWER_FIELDS[1][1])
         if not choices:
             raise InputError(f"{where}: field 'choices' is empty")
         for i, ch in enumerate(choices):
             if not isinstance(ch, dict):
                 raise InputError(f"{where}: field 'choices[{i}]' should be an object")
+            require_fields(ch, f"{where} (choices[{i}])", (("turns", "a list of strings"),))
             _str_list(ch, "turns", f"{where} (choices[{i}])", min_len=1)
         model_id = obj.get("model_id")
         if model_id is not None and not isinstance(model_id, str):
@@ -286,7 +322,7 @@ def write_answers(path: Path, answers: Iterable[Answer]) -> int:
 
 
 def _judge_pair(obj: dict, where: str) -> tuple[str, str]:
-    judge = _field(obj, "judge", (list, tuple), where, "[judge model, prompt name]")
+    judge = _field(obj, "judge", (list, tuple), where, _JUDGE)
     if len(judge) != 2 or not all(isinstance(x, str) for x in judge):
         raise InputError(f"{where}: field 'judge' should be [judge model, prompt name], got {judge!r}")
     return (judge[0], judge[1])
@@ -338,19 +374,33 @@ class SingleJudgment:
 _SINGLE_KEYS = ("question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp")
 
 
+_JUDGE = "[judge model, prompt name]"
+#: The fields a single-judgment row must have, most fundamental first (turn defaults to 1).
+_SINGLE_FIELDS = (
+    ("question_id", _QID),
+    ("model", "the judged model's name"),
+    ("judge", _JUDGE),
+    ("score", "a number (-1 when the judge gave none)"),
+)
+
+
 def read_single_judgments(path: Path) -> list[SingleJudgment]:
+    """Read a ``<judge>_single.jsonl``; errors name the file, line and every missing field."""
     path = Path(path)
     out: list[SingleJudgment] = []
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
-        score = _field(obj, "score", (int, float), where, "a number (-1 when the judge gave none)")
-        model = _field(obj, "model", str, where, "the judged model's name")
+        require_fields(obj, where, _SINGLE_FIELDS)
+        qid = _qid(obj, where)
+        model = _field(obj, "model", str, where, _SINGLE_FIELDS[1][1])
+        judge = _judge_pair(obj, where)
+        score = _field(obj, "score", (int, float), where, _SINGLE_FIELDS[3][1])
         tstamp = obj.get("tstamp", 0.0)
         out.append(
             SingleJudgment(
-                question_id=_qid(obj, where),
+                question_id=qid,
                 model=model,
-                judge=_judge_pair(obj, where),
+                judge=judge,
                 user_prompt=str(obj.get("user_prompt", "")),
                 judgment=str(obj.get("judgment", "")),
                 score=score,
@@ -439,28 +489,49 @@ _PAIR_KEYS = (
 )
 
 
+_WINNER = "model_1, model_2, tie or error"
+#: The fields a pair-judgment row must have, most fundamental first (turn defaults to 1).
+_PAIR_FIELDS = (
+    ("question_id", _QID),
+    ("model_1", "a model name"),
+    ("model_2", "a model name"),
+    ("g1_winner", _WINNER),
+    ("g2_winner", _WINNER),
+    ("judge", _JUDGE),
+)
+#: The older FastChat shape: one ``winner`` instead of the two games' verdicts.
+_PAIR_FIELDS_OLD = (*_PAIR_FIELDS[:3], ("winner", "model_1, model_2 or tie"), _PAIR_FIELDS[5])
+
+
 def read_pair_judgments(path: Path) -> list[PairJudgment]:
+    """Read a ``<judge>_pair.jsonl``; errors name the file, line and every missing field."""
     path = Path(path)
     out: list[PairJudgment] = []
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
-        if "winner" in obj and "g1_winner" not in obj:  # an older FastChat shape: one verdict
+        one_verdict = "winner" in obj and "g1_winner" not in obj  # an older FastChat shape
+        require_fields(obj, where, _PAIR_FIELDS_OLD if one_verdict else _PAIR_FIELDS)
+        qid = _qid(obj, where)
+        model_1 = _field(obj, "model_1", str, where, "a model name")
+        model_2 = _field(obj, "model_2", str, where, "a model name")
+        if one_verdict:
             g1 = g2 = _field(obj, "winner", str, where, "model_1, model_2 or tie")
         else:
-            g1 = _field(obj, "g1_winner", str, where, "model_1, model_2, tie or error")
-            g2 = _field(obj, "g2_winner", str, where, "model_1, model_2, tie or error")
+            g1 = _field(obj, "g1_winner", str, where, _WINNER)
+            g2 = _field(obj, "g2_winner", str, where, _WINNER)
         for name, v in (("g1_winner", g1), ("g2_winner", g2)):
             if v not in WINNERS:
                 raise InputError(f"{where}: field '{name}' should be one of {', '.join(WINNERS)}, got {v!r}")
+        judge = _judge_pair(obj, where)
         tstamp = obj.get("tstamp", 0.0)
         out.append(
             PairJudgment(
-                question_id=_qid(obj, where),
-                model_1=_field(obj, "model_1", str, where, "a model name"),
-                model_2=_field(obj, "model_2", str, where, "a model name"),
+                question_id=qid,
+                model_1=model_1,
+                model_2=model_2,
                 g1_winner=g1,
                 g2_winner=g2,
-                judge=_judge_pair(obj, where),
+                judge=judge,
                 g1_user_prompt=str(obj.get("g1_user_prompt", "")),
                 g1_judgment=str(obj.get("g1_judgment", "")),
                 g2_user_prompt=str(obj.get("g2_user_prompt", "")),

@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tagengo.bench.formats import iter_jsonl, write_jsonl
+from tagengo.bench.formats import iter_jsonl, require_fields, write_jsonl
 from tagengo.errors import ConfigError, InputError
 
 ROLES = (
@@ -167,6 +167,15 @@ class _Strict(dict):
         raise KeyError(key)
 
 
+#: The fields a judge prompt row must have, most fundamental first (FastChat's judge_prompts.jsonl).
+_PROMPT_FIELDS = (
+    ("name", "a string such as 'single-v1'"),
+    ("type", "'single' or 'pairwise'"),
+    ("prompt_template", "a format string"),
+    ("output_format", "a string such as '[[rating]]'"),
+)
+
+
 def read_judge_prompts(path: Path) -> list[JudgePrompt]:
     """Read a ``judge_prompts.jsonl`` (FastChat's, a translated one, or ours)."""
     path = Path(path)
@@ -174,9 +183,10 @@ def read_judge_prompts(path: Path) -> list[JudgePrompt]:
     names: dict[str, int] = {}
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
-        for key in ("name", "type", "prompt_template", "output_format"):
-            if not isinstance(obj.get(key), str):
-                raise InputError(f"{where}: field '{key}' should be a string")
+        require_fields(obj, where, _PROMPT_FIELDS)
+        for key, _ in _PROMPT_FIELDS:
+            if not isinstance(obj[key], str):
+                raise InputError(f"{where}: field '{key}' should be a string, got {type(obj[key]).__name__}")
         if obj["type"] not in ("single", "pairwise"):
             raise InputError(f"{where}: field 'type' should be 'single' or 'pairwise', got {obj['type']!r}")
         system = obj.get("system_prompt", "")

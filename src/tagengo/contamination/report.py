@@ -19,6 +19,7 @@ import numpy as np
 from tagengo.bench.layout import Bench
 from tagengo.contamination.match import RowResult
 from tagengo.records import Record
+from tagengo.report.wording import plural
 
 NO_LANGUAGE = "(none)"
 #: Histogram bins of the cosine similarity (the bundled model's scores lie in 0.6-1.0).
@@ -158,7 +159,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         quiet = sum(1 for c in b["by_language"].values() if not c["any"])
         if quiet:
             lines.append(
-                f"| ({quiet} other languages: no match) | | " + " | ".join("" for _ in checks) + " | |"
+                f"| ({plural(quiet, 'other language')}: no match) | | "
+                + " | ".join("" for _ in checks)
+                + " | |"
             )
         for check, items in b["examples"].items():
             if not items:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagengo.report.wording import plural
+
 PNG_NAME = "dedup_nn_similarity.png"
 JSON_NAME = "dedup_nn_similarity.json"
 MAX_PANELS = 24
@@ -81,7 +83,7 @@ def write_nn_report(
         f"Nearest-neighbour cosine similarity per language (dashed: threshold {threshold})"
         + (f"\n{embedder}" if embedder else "")
         + (
-            f" — {len(langs) - len(shown)} smaller languages only in the JSON"
+            f" — {plural(len(langs) - len(shown), 'smaller language')} only in the JSON"
             if len(langs) > len(shown)
             else ""
         ),

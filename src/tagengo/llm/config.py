@@ -204,3 +204,46 @@ class LLMConfig(BaseModel):
                 input_per_1m=self.input_price_per_1m or 0.0, output_per_1m=self.output_price_per_1m or 0.0
             )
         return None
+
+
+# --- configs whose default is the bundled model ---------------------------------------------
+# `bench` (answering model, judge) and `prefer` (answering models, judge) run offline by
+# default: a model config left out is the bundled SmolLM2-135M through in-process llama.cpp.
+
+
+def local_llm() -> LLMConfig:
+    """The offline default of a stage's model: the bundled SmolLM2-135M-Instruct GGUF through
+    in-process llama.cpp (``LLMConfig(backend="llamacpp")``)."""
+    return LLMConfig(backend="llamacpp")
+
+
+def infer_backend(value: object) -> object:
+    """The backend a partly given model config means, for configs whose default is
+    :func:`local_llm`: a dict without ``backend`` gets ``azure`` when it names an
+    ``azure_deployment``, ``openai`` when it has a ``base_url`` or a ``model`` (and no
+    ``model_path``), else ``llamacpp``. Anything else (an ``LLMConfig``, a dict with a backend)
+    is returned as it is.
+
+    Meant as a pydantic ``mode="before"`` field validator: without it, one flag such as
+    ``--judge-model gpt-4o`` would fall back to ``LLMConfig``'s own default backend (openai)
+    for everything else, and a lone ``--judge-model-path x.gguf`` would be sent to a server."""
+    if isinstance(value, dict) and "backend" not in value:
+        if value.get("azure_deployment"):
+            backend = "azure"
+        elif value.get("base_url") or (value.get("model") and not value.get("model_path")):
+            backend = "openai"
+        else:
+            backend = "llamacpp"
+        return {**value, "backend": backend}
+    return value
+
+
+def check_backend(llm: LLMConfig, prefix: str) -> None:
+    """Refuse a server URL on the in-process backend, where it would be silently ignored.
+
+    ``prefix`` is the flag prefix of the config (``judge`` for ``--judge-*``). Raises
+    ``ValueError`` naming ``--<prefix>-base-url`` and the flag that fixes it."""
+    if llm.backend == "llamacpp" and llm.base_url:
+        raise ValueError(
+            f"--{prefix}-base-url is for an HTTP server: add --{prefix}-backend openai (or azure)"
+        )

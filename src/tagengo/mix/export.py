@@ -9,6 +9,9 @@
       axolotl.yaml, trl_sft.py             how to point Axolotl and TRL at the files
       export.json                          counts, files with sha256, config: written last
 
+A `tagengo prefer` folder is exported as preference pairs instead (export_pairs.py: TRL's
+conversational pairs, Axolotl's argilla shape, configs for DPO and ORPO).
+
 Two passes over the input's Parquet parts, batch by batch, so memory stays flat at any
 size: the first decides each row (trainable? which split?), the second converts and writes.
 
@@ -90,31 +93,51 @@ def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.
         ids = batch.column("id").to_pylist()
         metas = batch.column("meta").to_pylist() if cfg.group_key else [""] * len(ids)
         units.extend(_unit(i, m, cfg.group_key) for i, m in zip(ids, metas, strict=True))
+    return problems, validation_mask(units, problems, cfg.validation, cfg.seed), repaired
+
+
+def validation_mask(units: list[str], problems: list[str | None], share: float, seed: int) -> np.ndarray:
+    """Which items go to the validation split: ``share`` of the trainable ones (``problems[i]``
+    None), rounded, taken whole unit by unit (``units[i]``: the item's row or group) in the
+    order of a hash of (``seed``, unit), so the split is seeded, exact up to one unit and
+    independent of item order. Returns a boolean array as long as ``units``."""
     to_val = np.zeros(len(problems), dtype=bool)
     eligible = [i for i, p in enumerate(problems) if p is None]
-    target = round(cfg.validation * len(eligible))
+    target = round(share * len(eligible))
     if target:
         rows_of: dict[str, list[int]] = {}
         for i in eligible:
             rows_of.setdefault(units[i], []).append(i)
         names = list(rows_of)
         taken = 0
-        for j in np.argsort(key_array(cfg.seed, names), kind="stable"):
+        for j in np.argsort(key_array(seed, names), kind="stable"):
             if taken >= target:
                 break
             idx = rows_of[names[j]]
             to_val[idx] = True
             taken += len(idx)
-    return problems, to_val, repaired
+    return to_val
 
 
-def _clear_stale(out: Path, keep: set[str]) -> None:
-    """Remove training files an earlier export (another format or split) left behind."""
-    for split in ("train", "validation"):
-        for fmt in ("messages", "parquet"):
-            name = file_name(split, fmt)
-            if name not in keep:
-                (out / name).unlink(missing_ok=True)
+#: Every file an export may write besides README.md, skipped.jsonl and export.json: training
+#: files of either split and format, the preference layouts (export_pairs.py) and the snippets.
+OUTPUTS = (
+    *(file_name(split, fmt) for split in ("train", "validation") for fmt in ("messages", "parquet")),
+    "train_argilla.jsonl",
+    "validation_argilla.jsonl",
+    "axolotl.yaml",
+    "trl_sft.py",
+    "axolotl_dpo.yaml",
+    "axolotl_orpo.yaml",
+    "trl_preference.py",
+)
+
+
+def clear_stale(out: Path, keep: set[str]) -> None:
+    """Remove files an earlier export (another format, split or kind) left behind."""
+    for name in OUTPUTS:
+        if name not in keep:
+            (out / name).unlink(missing_ok=True)
 
 
 def export(
@@ -124,7 +147,8 @@ def export(
     *,
     progress: bool | None = None,
 ) -> ExportResult:
-    """Write the training files of the dataset folder ``input_path`` into the folder ``out``."""
+    """Write the training files of the dataset folder ``input_path`` into the folder ``out``
+    (preference pairs when it is the output of `tagengo prefer`: ``export_pairs``)."""
     cfg = config or ExportConfig()
     src, out = Path(input_path), Path(out)
     upstream = read_manifest(src)
@@ -137,6 +161,10 @@ def export(
         raise ConfigError(f"{out}: --out is the input folder; export into a folder of its own.")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder; --out names a folder for the files.")
+    if upstream.get("stage") == "prefer":
+        from tagengo.mix.export_pairs import export_pairs
+
+        return export_pairs(src, out, upstream, cfg, progress=progress)
     files = _parts(src)
     if progress is None:
         progress = sys.stderr.isatty()
@@ -201,7 +229,7 @@ def export(
         raise
     finally:
         bar.close()
-    _clear_stale(out, set(names.values()))
+    clear_stale(out, {*names.values(), "axolotl.yaml", "trl_sft.py"})
 
     counts = {
         "input": n,

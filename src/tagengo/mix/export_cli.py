@@ -16,14 +16,15 @@ from tagengo.run.options import build_config, config_options
     "input_path",
     type=click.Path(),
     required=True,
-    help="A tagengo dataset folder (the output of generate or mix).",
+    help="A tagengo dataset folder (the output of generate or mix; of prefer: its preference pairs).",
 )
 @click.option(
     "--out",
     "out",
     type=click.Path(),
     required=True,
-    help="Folder for the training files, README.md (dataset card), axolotl.yaml and trl_sft.py.",
+    help="Folder for the training files, README.md (dataset card), axolotl.yaml and trl_sft.py "
+    "(pairs: axolotl_dpo.yaml, axolotl_orpo.yaml, trl_preference.py).",
 )
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
@@ -35,12 +36,16 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     turn, then user/assistant alternating, ending with an assistant answer, no empty turn
     (alpaca: one user turn and one answer). The others are counted, listed with the reason in
     OUT/skipped.jsonl and reported; --repair merge-consecutive joins same-role runs first.
-    See docs/export.md.
+
+    The output of `tagengo prefer` exports as preference pairs instead: train.jsonl in TRL's
+    conversational format (prompt, chosen, rejected), train_argilla.jsonl for Axolotl's ORPO
+    loader, and Axolotl configs for DPO and ORPO. See docs/export.md.
     """
     from rich.console import Console
     from rich.table import Table
 
     from tagengo.mix.export import export
+    from tagengo.report.wording import plural, rows_in_languages
 
     cfg = build_config(ExportConfig, kwargs, config_file=config_file)
     result = export(input_path, out, cfg, progress=progress)
@@ -53,13 +58,19 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     for name, f in m["files"].items():
         table.add_row(name, f["split"], f"{f['rows']:,}", f"{f['bytes']:,}")
     console.print(table)
-    langs = sum(1 for v in m["languages"].values() if v["train"] + v["validation"])
+    written = {lang: v["train"] + v["validation"] for lang, v in m["languages"].items()}
+    pairs = m.get("kind") == "preference"
+    read = (
+        f"{plural(c['input'], 'prompt')}, {plural(c['pairs'], 'pair')}"
+        if pairs
+        else plural(c["input"], "row")
+    )
     console.print(
-        f"read {c['input']:,} rows: wrote {c['exported']:,} in {langs} languages "
+        f"read {read}: wrote {rows_in_languages(written, 'pair' if pairs else 'row')} "
         f"(train {c['train']:,}, validation {c['validation']:,}); skipped {c['skipped']:,}"
     )
     if c.get("repaired"):
         console.print(f"  repaired {c['repaired']:,} rows ({cfg.repair})")
     for reason, n in m["skipped_by_reason"].items():
         console.print(f"  [yellow]skipped[/] {n:,}: {reason}")
-    console.print(f"→ {result.out}/ (README.md, axolotl.yaml, trl_sft.py, skipped.jsonl, export.json)")
+    console.print(f"→ {result.out}/ (README.md, {', '.join(m['snippets'])}, skipped.jsonl, export.json)")

@@ -46,26 +46,19 @@ def command(
     standard.jsonl in TRL's preference formats (`tagengo train --method dpo|orpo` reads them).
     """
     from tagengo.errors import ConfigError, InputError
-    from tagengo.prefer.config import parse_model_spec
+    from tagengo.prefer.config import models_from_specs
     from tagengo.prefer.stage import prefer
     from tagengo.report.summary import print_stage_summary
 
     if input_path is None:
         raise InputError("give the prompts with --input (a dataset folder or a JSONL/Parquet file).")
-    from pydantic import ValidationError
-
     cfg = build_config(PreferConfig, kwargs, config_file=config_file)
     if model_specs:
         try:
-            given = [parse_model_spec(s).model_dump(mode="json") for s in model_specs]
-            cfg = PreferConfig.model_validate(
-                {**cfg.model_dump(mode="json"), "models": [*cfg.model_dump(mode="json")["models"], *given]}
-            )
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid --model: {problems}.") from exc
+            models = models_from_specs(model_specs, cfg.models)
         except ValueError as exc:
             raise ConfigError(f"{exc}.") from exc
+        cfg = PreferConfig.model_validate({**dict(cfg), "models": models})
     result = prefer(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
     print_stage_summary(result)
     counts = result.manifest.get("pairs")

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
+from tagengo.report.wording import plural
 
 QUESTION_FILE = "question.jsonl"
 
@@ -150,7 +151,9 @@ def bench_sections(folder: Path) -> list[Section]:
                 note="A verdict the judge's reply did not contain in the [[n]] form scores -1 and is dropped.",
             )
         )
-        summary = f"{len(models)} model(s) × {len(res.columns)} language(s), judge {res.judge}"
+        summary = (
+            f"{plural(len(models), 'model')} × {plural(len(res.columns), 'language')}, judge {res.judge}"
+        )
     try:
         judge, summaries, _ = pair_scores(benches, ShowConfig(mode="pairwise"))
     except (InputError, ConfigError):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.report.funnel import language_name
+from tagengo.report.wording import plural, rows_in_languages
 from tagengo.run.dataset import read_manifest
 
 #: How far back the lineage is followed (a guard against manifests that point in a circle).
@@ -139,6 +140,82 @@ def axolotl_snippet(files: dict[str, dict[str, Any]], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Axolotl's dataset ``type`` per preference method, and the layout it reads (export_pairs.py):
+#: DPO's ``chat_template.default`` takes TRL's conversational pairs (field_messages: prompt);
+#: ORPO's only chat loader, ``chat_template.argilla``, takes whole conversations with the system
+#: turn apart. Both apply the model's own chat template (not ChatML's markup, as chatml.intel does).
+AXOLOTL_PREFERENCE = {
+    "dpo": (
+        "trl",
+        "chat_template.default",
+        {"field_messages": "prompt", "field_chosen": "chosen", "field_rejected": "rejected"},
+    ),
+    "orpo": ("argilla", "chat_template.argilla", {}),
+}
+
+
+def axolotl_preference_snippet(files: dict[str, dict[str, Any]], rl: str) -> str:
+    """The RL dataset part of an Axolotl config (``rl: dpo`` or ``rl: orpo``) pointing at the
+    exported pair files of the layout that method's loader reads (``AXOLOTL_PREFERENCE``)."""
+    layout, ds_type, fields = AXOLOTL_PREFERENCE[rl]
+    mine = {name: f for name, f in files.items() if f.get("layout") == layout}
+    lines = [
+        f"# Axolotl: the preference part of a config for {rl.upper()}. Paths are relative to this folder:",
+        "# run axolotl from here, or make them absolute. chat_template: tokenizer_default uses the",
+        "# model's own template; add base_model and the training settings.",
+        f"rl: {rl}",
+    ]
+    if rl == "orpo":
+        lines.append("remove_unused_columns: false  # as Axolotl's ORPO example sets it")
+    lines.append("chat_template: tokenizer_default")
+
+    def entry(name: str, eval_split: bool) -> list[str]:
+        out = [f"  - path: {name}"]
+        if eval_split:
+            out.append("    split: train  # a single file loads as the 'train' split of its own dataset")
+        out.append(f"    type: {ds_type}")
+        out += [f"    {k}: {v}" for k, v in fields.items()]
+        return out
+
+    lines.append("datasets:")
+    for name, f in mine.items():
+        if f["split"] == "train":
+            lines += entry(name, eval_split=False)
+    val = [name for name, f in mine.items() if f["split"] == "validation"]
+    if val:
+        lines.append("test_datasets:")
+        for name in val:
+            lines += entry(name, eval_split=True)
+    else:
+        lines.append("val_set_size: 0.0")
+    return "\n".join(lines) + "\n"
+
+
+def trl_preference_snippet(files: dict[str, dict[str, Any]]) -> str:
+    """Python that loads the exported pairs (TRL's conversational preference format) as TRL
+    DPOTrainer / ORPOTrainer datasets (no training code)."""
+    splits = {f["split"]: name for name, f in files.items() if f.get("layout") == "trl"}
+    data_files = ", ".join(f'"{split}": str(HERE / "{name}")' for split, name in splits.items())
+    lines = [
+        '"""Load the exported pairs for TRL\'s DPOTrainer or ORPOTrainer (conversational preference format).',
+        "No training code: pass the datasets to DPOTrainer(model=..., train_dataset=..., eval_dataset=...,",
+        'args=DPOConfig(...)) or ORPOTrainer(..., args=ORPOConfig(...))."""',
+        "",
+        "from pathlib import Path",
+        "",
+        "from datasets import load_dataset",
+        "",
+        "HERE = Path(__file__).resolve().parent",
+        f'data = load_dataset("json", data_files={{{data_files}}})',
+        "",
+        "# Only the pair: the trainer applies the model's chat template to prompt, chosen and rejected.",
+        'data = data.select_columns(["prompt", "chosen", "rejected"])',
+        'train_dataset = data["train"]',
+        'eval_dataset = data["validation"] if "validation" in data else None',
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def trl_snippet(files: dict[str, dict[str, Any]], fmt: str) -> str:
     """Python that loads the exported files as TRL SFTTrainer datasets (no training code)."""
     loader = "parquet" if fmt == "parquet" else "json"
@@ -218,11 +295,15 @@ def _yaml_header(m: dict[str, Any]) -> list[str]:
         "size_categories:",
         f"- {_size_category(m['counts']['exported'])}",
         "configs:",
-        "- config_name: default",
-        "  data_files:",
     ]
+    # One config per layout: SFT files and TRL's pairs are the default, Axolotl's argilla shape its own.
+    layouts: dict[str, list[tuple[str, str]]] = {}
     for name, f in m["files"].items():
-        lines += [f"  - split: {f['split']}", f"    path: {name}"]
+        layouts.setdefault(f.get("layout") or "default", []).append((name, f["split"]))
+    for layout, files in layouts.items():
+        lines += [f"- config_name: {'default' if layout in ('default', 'trl') else layout}", "  data_files:"]
+        for name, split in files:
+            lines += [f"  - split: {split}", f"    path: {name}"]
     return [*lines, "---", ""]
 
 
@@ -272,7 +353,10 @@ def _funnel_section(nodes: list[dict[str, Any]], m: dict[str, Any]) -> list[str]
     e = m["counts"]
     lines.append("### `export` → this folder")
     lines.append("")
-    rows = [["read", None, e["input"]], ["skipped (breaks the chat rules)", e["skipped"], e["exported"]]]
+    rows = [["read", None, e["input"]]]
+    if "pairs" in e:
+        rows.append(["preference pairs of the rows", None, e["pairs"]])
+    rows.append(["skipped (breaks the chat rules)", e["skipped"], e["exported"]])
     lines += _table(["step", "removed", "remaining"], rows)
     return lines
 
@@ -283,14 +367,21 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
     cfg = m["config"]
     c = m["counts"]
     langs = {k: v for k, v in m["languages"].items() if v["train"] + v["validation"] + v["skipped"] > 0}
-    n_langs = sum(1 for v in langs.values() if v["train"] + v["validation"] > 0)
+    written = {k: v["train"] + v["validation"] for k, v in langs.items()}
+    pairs = m.get("kind") == "preference"
+    noun = "pair" if pairs else "row"
     lines = _yaml_header(m)
+    what = (
+        f"{rows_in_languages(written, 'preference pair')} (prompt, chosen, rejected) for DPO or ORPO, "
+        f"from {plural(c['input'], 'prompt')} ranked by `tagengo prefer`, in TRL's conversational "
+        "preference format (and, in `*_argilla.jsonl`, as whole conversations for Axolotl's ORPO loader)"
+        if pairs
+        else f"{rows_in_languages(written, 'conversation')} for supervised fine-tuning, in the `{cfg['format']}` layout"
+    )
     lines += [
         f"# {m['name']}",
         "",
-        f"{c['exported']:,} conversations in {n_langs} languages for supervised fine-tuning, in the "
-        f"`{cfg['format']}` layout, made with tagengo {m['tagengo_version']} on {m['finished_at'][:10]} "
-        f"from `{m['input']['path']}`.",
+        f"{what}, made with tagengo {m['tagengo_version']} on {m['finished_at'][:10]} from `{m['input']['path']}`.",
         "",
         "## Files",
         "",
@@ -303,7 +394,7 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
     if c["validation"]:
         by = f"rows sharing `meta.{cfg['group_key']}` stay together" if cfg.get("group_key") else "row by row"
         lines += [
-            f"Validation: {c['validation']:,} rows ({cfg['validation']:.1%} asked), a seeded split "
+            f"Validation: {plural(c['validation'], noun)} ({cfg['validation']:.1%} asked), a seeded split "
             f"(seed {cfg['seed']}; {by}).",
             "",
         ]
@@ -328,7 +419,18 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
     )
 
     lines += ["## Sources", ""]
-    lines += _table(["source", "rows"], [[s, n] for s, n in m["sources"].items()])
+    lines += _table(["source", f"{noun}s"], [[s, n] for s, n in m["sources"].items()])
+
+    if pairs:
+        p = m.get("preference") or {}
+        lines += ["## Preference", ""]
+        models = p.get("answer_models") or {}
+        lines += _table(["answering model", "served as"], [[name, ident] for name, ident in models.items()])
+        lines += [
+            f"Ranked by the judge `{p.get('judge_model') or '(not recorded)'}`; pairs: "
+            f"`{p.get('pairs') or '(not recorded)'}` (see docs/prefer.md).",
+            "",
+        ]
 
     models = generation_models(nodes)
     lines += ["## Generation", ""]
@@ -357,6 +459,8 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
             ],
             right_from=3,
         )
+    elif pairs:
+        lines += ["No `generate` stage upstream: the answers are the answering models' above.", ""]
     else:
         lines += [
             "No `generate` stage was found upstream: the answers came with the input "
@@ -366,17 +470,22 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
 
     lines += _funnel_section(nodes, m)
 
-    lines += ["## Skipped rows", ""]
+    lines += [f"## Skipped {noun}s", ""]
     if c["skipped"]:
         lines.append(
-            f"{c['skipped']:,} {'row' if c['skipped'] == 1 else 'rows'} of the input could not be written as "
+            f"{plural(c['skipped'], noun)} of the input could not be written as "
             "training examples; each is listed in "
             "`skipped.jsonl` (id, language, source, reason)."
         )
         lines.append("")
-        lines += _table(["reason", "rows"], [[r, n] for r, n in m["skipped_by_reason"].items()])
+        lines += _table(["reason", f"{noun}s"], [[r, n] for r, n in m["skipped_by_reason"].items()])
     else:
-        lines += ["None: every input row ends with an assistant answer.", ""]
+        lines += [
+            f"None: every {noun} keeps the chat rules."
+            if pairs
+            else "None: every input row ends with an assistant answer.",
+            "",
+        ]
 
     lines += ["## License", ""]
     lines.append(
@@ -392,20 +501,24 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
     if cfg.get("license_note"):
         lines += [cfg["license_note"], ""]
 
-    lines += [
-        "## Loading it",
-        "",
-        "Axolotl (`axolotl.yaml` in this folder):",
-        "",
-        "```yaml",
-        m["snippets"]["axolotl.yaml"].rstrip("\n"),
-        "```",
-        "",
-        "TRL (`trl_sft.py` in this folder):",
-        "",
-        "```python",
-        m["snippets"]["trl_sft.py"].rstrip("\n"),
-        "```",
-        "",
-    ]
+    lines += ["## Loading it", ""]
+    for name, text in m["snippets"].items():
+        lines += [
+            f"{SNIPPET_READERS.get(name, name)} (`{name}` in this folder):",
+            "",
+            "```yaml" if name.endswith(".yaml") else "```python",
+            text.rstrip("\n"),
+            "```",
+            "",
+        ]
     return "\n".join(lines)
+
+
+#: Who reads each snippet file an export writes, as the card names it.
+SNIPPET_READERS = {
+    "axolotl.yaml": "Axolotl",
+    "trl_sft.py": "TRL",
+    "axolotl_dpo.yaml": "Axolotl, DPO",
+    "axolotl_orpo.yaml": "Axolotl, ORPO",
+    "trl_preference.py": "TRL, DPO or ORPO",
+}

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
 from tagengo.report.funnel import funnel_rows, language_name, language_table
 from tagengo.report.reasons import reason_pattern
+from tagengo.report.wording import rows_in_languages
 
 NO_LANGUAGE = "(none)"
 #: The step that checks a row's language with the LID model (its per-language removal gets a chart).
@@ -134,7 +135,7 @@ def language_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
                 bar_chart(
                     [k for k, _ in kept],
                     [v for _, v in kept],
-                    title=f"rows kept per language ({sum(v for _, v in kept):,} in {len(kept)} languages)",
+                    title=f"rows kept per language ({rows_in_languages(dict(kept))})",
                     # Log scale only where sizes span orders of magnitude (the paper's Fig. 1).
                     ylabel="rows kept" + (" (log scale)" if _spread(kept) else ""),
                     log=_spread(kept),

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tagengo.errors import InputError
 from tagengo.report.funnel import funnel_rows
+from tagengo.report.wording import plural, rows_in_languages
 from tagengo.run.runner import StageResult
 
 
@@ -29,10 +30,10 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
         table.add_row(r["step"], "" if r["removed"] is None else f"{r['removed']:,}", f"{r['remaining']:,}")
     console.print(table)
     c = m["counts"]
-    langs = sum(1 for v in m["languages"].values() if v["kept"])
+    kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()})
     console.print(
-        f"kept [bold]{c['kept']:,}[/] rows in {langs} languages; rejected {c['rejected']:,}; "
-        f"quarantined {c['quarantined']:,} unreadable lines; {m['duration_s']:.1f} s"
+        f"kept [bold]{kept}[/]; rejected {c['rejected']:,}; "
+        f"quarantined {plural(c['quarantined'], 'unreadable line')}; {m['duration_s']:.1f} s"
     )
     # The digests read the folder's Parquet parts; a damaged part is for `inspect` (or the next
     # stage) to name, not a reason for the summary to fail.

@@ -80,6 +80,44 @@ def reverse(
     finally:
         if own:
             client.close()
+    count_under_corpus_language(result.out, result.manifest, config.language)
     if not result.up_to_date or not (Path(out) / "lambda.md").exists():
         write_lambda_report(Path(out), config.min_score)
     return result
+
+
+def count_under_corpus_language(out: Path, manifest: dict[str, Any], language: str) -> bool:
+    """Make the per-language counts of a reverse folder say what the rows are once read.
+
+    The runner counts a step's rows by language before the step runs, so the first step's
+    input, and with it the manifest's ``languages[*].in`` (and ``languages.md``), saw the
+    rows as the corpus left them: unlabelled for text files, or under their own labels.
+    ``fragment_length``, the first step, sets every row's language to ``--language`` (an
+    other label is kept in ``meta.fragment.label`` and rejected by ``fragment_language``), and
+    every later count (removed, kept, the next steps' inputs) is taken after that. This counts
+    the first step's input the same way, so that per language ``in = removed + kept`` holds.
+
+    Rewrites ``manifest`` in place and, when it changed, the stage reports and
+    ``manifest.json`` of ``out`` (atomically, manifest last). Idempotent: a folder already
+    counted so is left alone (a re-run of an older folder corrects it). Returns whether it
+    rewrote anything."""
+    from tagengo.report.funnel import write_stage_reports
+    from tagengo.run.dataset import MANIFEST, atomic_write_json
+
+    steps = manifest.get("steps") or []
+    if not steps or steps[0].get("name") != FragmentLength.name:
+        return False
+    first = steps[0]
+    in_by_language = {language: first["in"]} if first["in"] else {}
+    kept = {lang: c["kept"] for lang, c in manifest["languages"].items() if c["kept"]}
+    languages = {
+        lang: {"in": in_by_language.get(lang, 0), "kept": kept.get(lang, 0)}
+        for lang in sorted(set(in_by_language) | set(kept), key=lambda k: (-kept.get(k, 0), k))
+    }
+    if first["in_by_language"] == in_by_language and manifest["languages"] == languages:
+        return False
+    first["in_by_language"] = in_by_language
+    manifest["languages"] = languages
+    write_stage_reports(Path(out), manifest)
+    atomic_write_json(Path(out) / MANIFEST, manifest)
+    return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -217,6 +217,21 @@ def _flag(path: tuple[str, ...]) -> str:
     return option_name(path[:-1] if len(path) > 1 and path[-1] == "enabled" else path)
 
 
+#: What pydantic puts before the sentence of a ValueError / AssertionError raised in a validator.
+_VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def error_text(error: Mapping[str, Any]) -> str:
+    """One pydantic error's message as a user should read it: a validator's own sentence
+    without pydantic's ``Value error, `` prefix, pydantic's own messages as they are.
+    ``error`` is an item of ``ValidationError.errors()``."""
+    msg = str(error["msg"])
+    for prefix in _VALIDATOR_PREFIXES:
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
 def build_config(
     model: type[M],
     kwargs: dict[str, Any],
@@ -251,7 +266,7 @@ def build_config(
         problems = []
         for e in exc.errors():
             where = _where(tuple(str(p) for p in e["loc"]), flags, config_file, yaml_lines)
-            problems.append(f"{where}: {e['msg']}" if where else e["msg"])
+            problems.append(f"{where}: {error_text(e)}" if where else error_text(e))
         raise ConfigError(f"invalid {model.__name__}: {'; '.join(problems)}.") from exc
 
 
