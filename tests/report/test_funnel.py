@@ -47,3 +47,15 @@ def test_warm_up_draws_in_the_background_and_the_chart_waits_for_it(tmp_path: Pa
     assert not thread.is_alive()
     assert Image.open(out).size == (660, 462)
     warm.wait_for_warm_up()  # returns at once when finished
+
+
+def test_chart_title_words_the_counts(tmp_path: Path, monkeypatch) -> None:
+    """The title goes through report/wording.py: one language is singular, rows without a
+    language are 'unlabelled', not a language named (none)."""
+    from tagengo.report import funnel
+
+    titles: list[str] = []
+    monkeypatch.setattr(funnel, "_bar_chart_png", lambda items, title: titles.append(title) or b"png")
+    language_chart(_manifest({"de": 1}), tmp_path / "a.png")
+    language_chart(_manifest({"de": 3, "(none)": 2}), tmp_path / "b.png")
+    assert titles == ["curate: 1 row in 1 language", "curate: 5 rows (3 in 1 language, 2 unlabelled)"]

@@ -100,7 +100,9 @@ def language_chart(manifest: dict[str, Any], path: Path) -> None:
     # A warm-up chart may still be drawing in the background: matplotlib's text and font
     # caches are not to be shared by two threads drawing at once.
     wait_for_warm_up()
-    title = f"{manifest['stage']}: {sum(n for _, n in items):,} rows in {len(items)} languages"
+    from tagengo.report.wording import rows_in_languages
+
+    title = f"{manifest['stage']}: {rows_in_languages(dict(items))}"
     atomic_write_bytes(path, _bar_chart_png(items, title))
 
 
