@@ -34,7 +34,7 @@ def test_a_run_from_flags(prefer_server, tmp_path, capsys):
             f"name={role},base_url={server.url},model=m,system_prompt=ROLE={role},cache_path={cache}",
         ]
     assert main(args) == 0
-    assert "pairs: 1 from 1 prompts" in capsys.readouterr().err
+    assert "1 pair from 1 prompt ->" in capsys.readouterr().err
     (pair,) = [
         json.loads(x) for x in (tmp_path / "out" / "pairs" / "conversational.jsonl").read_text().splitlines()
     ]

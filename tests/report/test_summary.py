@@ -59,7 +59,7 @@ def test_a_run_that_keeps_nothing_says_why_and_repeated_ids_are_warned_about(tmp
     rows = [json.loads(line) | {"conversation_id": "same"} for line in inp.read_text().splitlines()]
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
-    assert "1 ids are shared by more than one kept row ('same' ×3)" in text
+    assert "1 id is shared by more than one kept row ('same' ×3)" in text
     assert "nothing was kept" not in text
     # no English wanted: everything is rejected, and the summary names the step and reason
     res = mix(inp, tmp_path / "none", MixConfig(english=False), workers=1, progress=False)

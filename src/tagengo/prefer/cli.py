@@ -59,12 +59,14 @@ def command(
         except ValueError as exc:
             raise ConfigError(f"{exc}.") from exc
         cfg = PreferConfig.model_validate({**dict(cfg), "models": models})
+    from tagengo.report.wording import plural
+
     result = prefer(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
     print_stage_summary(result)
     counts = result.manifest.get("pairs")
     if counts:
         click.echo(
-            f"pairs: {counts['pairs']:,} from {counts['prompts']:,} prompts -> "
+            f"{plural(counts['pairs'], 'pair')} from {plural(counts['prompts'], 'prompt')} -> "
             f"{result.out / 'pairs' / 'conversational.jsonl'} (standard format: {counts['standard']:,})",
             err=True,
         )

@@ -123,6 +123,6 @@ def duplicate_id_warning(out: Path) -> list[str]:
         return []
     examples = ", ".join(f"{i!r} ×{n}" for i, n in repeated[:3])
     return [
-        f"warning: {len(repeated):,} ids are shared by more than one kept row ({examples}); later "
+        f"warning: {plural(len(repeated), 'id is', 'ids are')} shared by more than one kept row ({examples}); later "
         "stages key rows by id, so give each row its own id in the input."
     ]
