@@ -354,3 +354,20 @@ def test_a_real_openai_compatible_server_extends_conversations_and_a_rerun_repla
     (row2,) = _rows(again.out / "data") or _rows(again.out / "rejected")
     assert row2["messages"] == row["messages"]
     assert all(a["call"]["cached"] for a in json.loads(row2["meta"])["extend"]["added"])
+
+
+def test_off_a_terminal_progress_comes_as_lines_per_interval_and_phase(
+    extend_server, write_rows, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 60 conversations to 2 turns: 60 follow-ups then 60 answers, 4 calls at a time, each at least
+    # 20 ms: each phase lasts at least 0.3 s, past the 0.1 s interval.
+    log_progress(0.1)
+    server = extend_server(latency_s=0.02)
+    rows = [conversation(f"c{i}", "de", i) for i in range(60)]
+    res = extend(write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, concurrency=4))
+    assert res.manifest["counts"]["kept"] == 60
+    err = capsys.readouterr().err
+    assert_progress_lines(err, "extend: follow-ups", 60)
+    assert_progress_lines(err, "extend: answers", 60)

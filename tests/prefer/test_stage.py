@@ -144,3 +144,26 @@ def test_one_model_is_refused(prefer_server, tmp_path):
     cfg = PreferConfig(models=[scripted_model(server, "plain", tmp_path / "c.sqlite")])
     with pytest.raises(ConfigError, match="two or more answering models"):
         prefer(write_prompts(tmp_path / "p.jsonl", PROMPTS[:1]), tmp_path / "out", cfg)
+
+
+def test_off_a_terminal_answers_and_ranking_report_progress_as_lines(
+    prefer_server, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 60 prompts: 180 answers (3 models, 4 calls at a time each), then 60 rankings (4 at a time),
+    # every reply at least 50 ms: each phase lasts at least 0.75 s, past the 0.2 s interval.
+    log_progress(0.2)
+    server = prefer_server(latency_s=0.05)
+    cache = tmp_path / "cache.sqlite"
+    models = [scripted_model(server, r, cache) for r in ("plain", "best", "weak")]
+    judge = scripted_judge(server, cache)
+    for llm in (*(m["llm"] for m in models), judge):
+        llm["concurrency"] = 4
+    src = write_prompts(tmp_path / "p.jsonl", [(f"e{i}", "en", f"Name fruit number {i}.") for i in range(60)])
+    result = prefer(src, tmp_path / "out", PreferConfig(models=models, judge=judge, per_language=100))
+    assert result.manifest["counts"]["read"] == 60
+    err = capsys.readouterr().err
+    lines = assert_progress_lines(err, "prefer answer", 180)
+    assert "plain 60/60, best 60/60, weak 60/60" in lines[-1]
+    assert_progress_lines(err, "rank", 60)

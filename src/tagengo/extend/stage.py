@@ -9,7 +9,6 @@ asyncio concurrency is what makes it fast, as in tagengo.generate.stage.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -47,7 +46,7 @@ def extend(
     when a budget or the server stops the run."""
     source = open_source(input_path, input_format)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     # Built before the runner starts so that a bad config fails before any output is touched.
     own_client, own_writer = client is None, writer is None and config.separate_writer()
     # One console for both clients' bars: rich shows a second live display inside the first

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 from tagengo.curate.config import CapConfig
@@ -48,7 +47,7 @@ def prefer(
         )
     source = open_source(input_path, input_format)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     answer = AnswerStep(config, clients=answer_clients, progress=progress)
     rank = RankStep(config, client=judge_client, progress=progress)
     # Built now (cheap: connections open and weights load on the first call), so that a bad

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -166,12 +166,18 @@ class AnswerStep(_LLMStep):
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from tagengo.run.progress_lines import live_terminal
+
         def done(client: ChatClient) -> int:
             models = getattr(getattr(client, "accounting", None), "models", {})
             return sum(u.calls + u.cached + u.failed for u in models.values())
 
         start = {name: done(c) for name, c in self.clients.items()}
         stop = threading.Event()
+        if not live_terminal():
+            with self._lines(total, done, start, stop):
+                yield
+            return
         with Progress(
             TextColumn("[bold]answer: {task.description}"),
             BarColumn(),
@@ -196,6 +202,41 @@ class AnswerStep(_LLMStep):
                 stop.set()
                 t.join()
                 refresh()
+
+    @contextlib.contextmanager
+    def _lines(
+        self, total: int, done: Callable[[ChatClient], int], start: dict[str, int], stop: threading.Event
+    ) -> Iterator[None]:
+        """``_bars`` off a terminal: a plain line every interval (all models' answers done, rate,
+        ETA, each model's count) and one when the batch is answered."""
+        from tagengo.run.progress_lines import LineProgress
+
+        counts = dict.fromkeys(self.clients, 0)
+        line = LineProgress(
+            "prefer answer",
+            total * len(self.clients),
+            fields=lambda: ", ".join(f"{name} {n:,}/{total:,}" for name, n in counts.items()),
+        )
+
+        def refresh() -> None:
+            for name, client in self.clients.items():
+                counts[name] = min(total, done(client) - start[name])
+            line.set(done=sum(counts.values()))
+
+        def poll() -> None:
+            # A poll a second: the line itself is written only once an interval has passed.
+            while not stop.wait(min(1.0, line.interval)):
+                refresh()
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+            refresh()
+            line.close()
 
     @staticmethod
     def _answer(name: str, resp: ChatResponse) -> dict[str, Any]:
