@@ -30,8 +30,10 @@ def command(
     kind drawn per conversation and turn (clarify, go deeper, change constraints, ask for an
     example, disagree); the teacher answers it; repeat until --turns. A conversation ending with
     a user turn has it answered first. Every new turn is checked with language ID against the
-    conversation's language; a conversation whose follow-up or answer drifts into another
-    language, echoes an earlier user turn, comes back empty or cut (finish_reason length) goes to
+    conversation's language (an unlabelled conversation gets lid.176's label, or is rejected when
+    lid.176 is not sure); a conversation whose follow-up or answer drifts into another language,
+    whose follow-up echoes an earlier user turn or leaks the writer's prompt, whose answer repeats
+    the one before, or whose new turn comes back empty or cut (finish_reason length) goes to
     OUT/rejected with the reason and turn. Backends as for `tagengo generate`; every call goes
     through the request cache, so a re-run or a resumed run never pays twice. See docs/extend.md.
     """
