@@ -118,3 +118,12 @@ def test_the_bundled_model_extends_prompts_of_the_bundled_sample(tmp_path):
     assert sum(m["calls"] for m in models.values()) == 2 * len(kept) + sum(
         len(json.loads(r["meta"])["extend"]["added"]) for r in rejected
     )
+
+
+def test_workers_without_ray_is_one_sentence(tmp_path) -> None:
+    """Locally one process makes the calls: --workers would be accepted and ignored, so it is refused."""
+    r = _cli("--input", "x.jsonl", "--out", str(tmp_path / "o"), "--model", "m", "--workers", "2")
+    assert r.returncode == 2 and "--workers needs --executor ray" in r.stderr
+    r = _cli("--input", "x.jsonl", "--out", str(tmp_path / "o"), "--model", "m", "--ray-address", "auto")
+    assert r.returncode == 2 and "--ray-address needs --executor ray" in r.stderr
+    assert "Traceback" not in r.stderr

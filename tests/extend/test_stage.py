@@ -461,3 +461,46 @@ def test_unlabelled_conversations_get_the_language_lid_finds_or_are_rejected(
     assert off.manifest["counts"]["kept"] == 8
     off_rows = {r["id"]: r for r in _rows(tmp_path / "off" / "data")}
     assert off_rows["u-digits"]["language"] is None and off_rows["u-de"]["language"] == "de"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("data", "rejected", "quarantine")
+        for p in sorted((folder / sub).glob("*.parquet"))
+    }
+
+
+@pytest.mark.slow  # starts a local Ray instance
+def test_ray_executor_writes_the_same_folder(extend_server, write_rows, tmp_path):
+    """``executor="ray"`` with 2 actors and chunks of 2 conversations writes the bytes the local
+    run writes: grown turns, rejections (drift, echo, repeat, leak, unknown language) and the
+    language lid.176 gave an unlabelled row. Each run has its own request cache, so the actors
+    really call."""
+    server = extend_server()
+    rows = [conversation(f"c{i}", lang, i) for i, lang in enumerate(["de", "fr", "ja", "es"])]
+    rows += [
+        conversation("drift", "de", 4, "DRIFT3"),
+        conversation("echo", "fr", 5, "ECHO"),
+        conversation("repeat", "es", 6, "REPEAT"),
+        conversation("leak", "ja", 7, "LEAKROLE"),
+        {**conversation("unlabelled", "fr", 8), "language": None},
+        {"id": "unknown", "messages": [{"role": "user", "content": "1234 5678"}, {"role": "assistant", "content": "?"}]},
+    ]  # fmt: skip
+    src = write_rows(rows)
+
+    def run(executor: str) -> dict:
+        cfg = _cfg(server, tmp_path, turns=3, cache_path=tmp_path / f"{executor}.sqlite")
+        kw = {"executor": "ray", "workers": 2} if executor == "ray" else {}
+        return extend(src, tmp_path / executor, cfg, chunk_rows=2, progress=False, **kw).manifest
+
+    local = run("local")
+    paid = server.answers
+    ray = run("ray")
+    assert server.answers == 2 * paid  # every call again, from the actors
+    assert ray["executor"] == "ray" and ray["workers"] == 2
+    assert ray["counts"] == local["counts"] and local["counts"]["rejected"] == 5
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+    assert ray["steps"][0]["summary"]["rejected"] == local["steps"][0]["summary"]["rejected"]

@@ -114,6 +114,7 @@ class AnswerStep(_LLMStep):
         super().__init__()
         self.cfg = cfg
         self.clients: dict[str, ChatClient] = dict(clients or {})
+        self._given = bool(clients)  # clients handed in answer here, whatever the executor
         self._progress = progress
 
     def setup(self) -> None:
@@ -132,10 +133,19 @@ class AnswerStep(_LLMStep):
             requests = [model.request(row.messages) for row in batch]
             return self.clients[model.name].chat_many(requests, desc=f"answer: {model.name}")
 
-        # One thread per model: each client runs its own event loop, so the models answer in
-        # parallel (in-process llama.cpp models each hold their own weights).
-        with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
-            by_model = list(pool.map(ask, self.cfg.models))
+        if self.batch_map is not None and not self._given:
+            # --executor ray: every model's calls go out to the actors in one map (each actor
+            # builds a client per model); the answers come back in order and are judged here.
+            from tagengo.llm.mapped import map_chats
+
+            calls = [(m.name, m.request(row.messages)) for m in self.cfg.models for row in batch]
+            flat = map_chats(self.batch_map, {m.name: m.llm for m in self.cfg.models}, calls)
+            by_model = [flat[k * len(batch) : (k + 1) * len(batch)] for k in range(len(self.cfg.models))]
+        else:
+            # One thread per model: each client runs its own event loop, so the models answer in
+            # parallel (in-process llama.cpp models each hold their own weights).
+            with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
+                by_model = list(pool.map(ask, self.cfg.models))
         acc = Accounting()
         kept: list[Record] = []
         rejected: list[Rejection] = []
@@ -282,6 +292,7 @@ class RankStep(_LLMStep):
         super().__init__()
         self.cfg = cfg
         self.client = client
+        self._given = client is not None
         self.gate = gate or LanguageGate(cfg.language_check.gate())
         self._progress = progress
 
@@ -333,10 +344,17 @@ class RankStep(_LLMStep):
             if not pending:
                 break
             idx = list(pending)
-            responses = self.client.chat_many(
-                [self.cfg.judge_request(pending[i][0]) for i in idx],
-                desc="rank" if round_no == 0 else f"rank: re-ask {round_no}",
-            )
+            requests = [self.cfg.judge_request(pending[i][0]) for i in idx]
+            if self.batch_map is not None and not self._given:
+                from tagengo.llm.mapped import map_chats  # --executor ray: the actors call the judge
+
+                responses = map_chats(
+                    self.batch_map, {"judge": self.cfg.judge}, [("judge", r) for r in requests]
+                )
+            else:
+                responses = self.client.chat_many(
+                    requests, desc="rank" if round_no == 0 else f"rank: re-ask {round_no}"
+                )
             calls += len(idx)
             reasks += len(idx) if round_no else 0
             for i, resp in zip(idx, responses, strict=True):
