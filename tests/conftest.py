@@ -234,6 +234,24 @@ def _fail_on_marker_violations(report: pytest.TestReport) -> None:
     _violations.clear()
 
 
+# -- progress off a terminal -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_progress(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """``log_progress(interval_s)``: stderr as a log file shows it (no terminal, whatever the CI's
+    FORCE_COLOR/TTY_COMPATIBLE say), with a progress line due every ``interval_s`` seconds."""
+
+    def set_interval(interval_s: float) -> None:
+        from tagengo.run.progress_lines import INTERVAL_ENV
+
+        monkeypatch.setenv(INTERVAL_ENV, str(interval_s))
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+    return set_interval
+
+
 # -- CI runs every test -----------------------------------------------------------------------
 #: A skip whose reason contains this may stand in CI (say, a GPU check): no CI machine can meet it.
 NO_CI_MACHINE = "no CI machine"

@@ -45,7 +45,9 @@ import click
     default=None,
     help="Environment variable holding the API key (default OPENAI_API_KEY; unset: no key sent).",
 )
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option(
+    "--no-progress", is_flag=True, help="No progress (default: bars on a terminal, plain lines in a log)."
+)
 def command(
     out: str,
     per_language: int,

@@ -125,3 +125,51 @@ def test_answer_against_a_down_server_stops_resumably_and_a_rerun_answers_everyt
     rows = [json.loads(x) for x in (bench / "model_answer" / "m.jsonl").read_text().splitlines()]
     assert [x["question_id"] for x in rows] == [1, 2]
     assert all(t for x in rows for t in x["choices"][0]["turns"])
+
+
+def test_off_a_terminal_answer_and_judge_report_progress_as_lines(
+    tmp_path: Path, judge_server, log_progress
+) -> None:
+    from progress_checks import assert_progress_lines
+
+    # 8 questions x 10 choices: 80 answers per turn, 4 at a time, each at least 50 ms: a turn lasts
+    # at least 1 s, past the 0.4 s interval.
+    log_progress(0.4)
+    server = judge_server(_script, latency_s=0.05)
+    runner = CliRunner()
+    data = tmp_path / "data"
+    assert runner.invoke(command, ["init", str(data), "--languages", "de"]).exit_code == 0
+    bench = str(data / "de_tagengo_mini")
+    http = [
+        "--llm-backend",
+        "openai",
+        "--llm-model",
+        "m",
+        "--llm-base-url",
+        server.url,
+        "--llm-concurrency",
+        "4",
+    ]
+    r = runner.invoke(
+        command,
+        [
+            "answer",
+            bench,
+            *http,
+            "--llm-cache-path",
+            str(tmp_path / "c.sqlite"),
+            "--model-id",
+            "m",
+            "--num-choices",
+            "10",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert_progress_lines(r.stderr, "de_tagengo_mini: m turn 1", 80)
+    assert_progress_lines(r.stderr, "de_tagengo_mini: m turn 2", 80)
+
+    judge = ["--judge-backend", "openai", "--judge-model", "jx", "--judge-base-url", server.url]
+    r = runner.invoke(command, ["judge", bench, *judge, "--judge-cache-path", str(tmp_path / "c.sqlite")])
+    assert r.exit_code == 0, r.output
+    end = [x for x in r.stderr.splitlines() if x.startswith("judge de_tagengo_mini") and " · done in " in x]
+    assert len(end) == 1 and "16/16" in end[0], r.stderr  # 8 questions x 2 turns, one phase

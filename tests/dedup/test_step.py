@@ -287,3 +287,36 @@ def test_paper_preset_has_no_content_check():
 
     assert PRESETS["tagengo-2024"]["content_check"] is False
     assert DedupConfig().content_check is True
+
+
+@pytest.mark.embedder
+def test_off_a_terminal_embedding_reports_progress_as_lines_not_per_prompt(
+    tmp_path, e5, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # A line is due at once (1 ms): the lines then come per batch of 8 embedded prompts (the
+    # unit of progress the embedder reports), never per prompt.
+    log_progress(0.001)
+    topics = ["bread", "rivers", "chess", "tax law", "volcanoes", "poetry", "trains", "bees"]
+    rows = [
+        Record(
+            id=f"r{i:03d}",
+            source="t",
+            language="en",
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"Question {i}: what should I know about {topics[i % 8]} in year {1900 + i}?",
+                }
+            ],
+        )
+        for i in range(200)
+    ]
+    cfg = DedupConfig(cache=False, content_check=False, embedder={"batch_size": 8})
+    kept, rejected = NearDuplicateFilter(cfg, embedder=e5).process(rows)  # progress: the default
+    assert len(kept) + len(rejected) == 200
+    err = capsys.readouterr().err
+    # One pass over every language, or a pass per language: the phase is named after either.
+    phase = "dedup en: embedding" if "dedup en: embedding: " in err else "dedup: embedding"
+    assert_progress_lines(err, phase, 200)

@@ -18,7 +18,7 @@ from tagengo.extend.step import reason_kind
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "tagengo" / "data" / "sample" / "lmsys_sample.jsonl"
 KINDS = {
     "language drift", "echo follow-up", "empty follow-up", "empty answer", "unfinished follow-up",
-    "unfinished answer", "call failed",
+    "unfinished answer", "call failed", "prompt leak", "repeated answer",
 }  # fmt: skip
 
 
@@ -76,6 +76,7 @@ def test_user_errors_end_in_one_sentence(tmp_path):
 def test_the_bundled_model_extends_prompts_of_the_bundled_sample(tmp_path):
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     picked = [r for r in rows if r.get("language") == "English" and r["turn"] == 1][:2]
+    picked[1] = {**picked[1], "language": None}  # unlabelled: lid.176 names its language
     src = tmp_path / "lmsys.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in picked))
     cfg = tmp_path / "smol.yaml"
@@ -104,7 +105,22 @@ def test_the_bundled_model_extends_prompts_of_the_bundled_sample(tmp_path):
     for row in rejected:
         assert reason_kind(row["reason"]) in KINDS, row["reason"]
         assert json.loads(row["meta"])["extend"]["failed"]["turn"] == 2
+    by_id = {r["id"]: r for r in kept + rejected}
+    unlabelled = by_id[str(picked[1]["conversation_id"])]
+    assert unlabelled["language"] == "en"  # recorded in the output row, not only checked against
+    info = json.loads(unlabelled["meta"])["extend"]
+    assert (info["language"], info["language_from"]) == ("en", "lid") and info["language_score"] >= 0.5
+    assert by_id[str(picked[0]["conversation_id"])]["language"] == "en"
     models = manifest["steps"][0]["summary"]["models"]
     assert sum(m["calls"] for m in models.values()) == 2 * len(kept) + sum(
         len(json.loads(r["meta"])["extend"]["added"]) for r in rejected
     )
+
+
+def test_workers_without_ray_is_one_sentence(tmp_path) -> None:
+    """Locally one process makes the calls: --workers would be accepted and ignored, so it is refused."""
+    r = _cli("--input", "x.jsonl", "--out", str(tmp_path / "o"), "--model", "m", "--workers", "2")
+    assert r.returncode == 2 and "--workers needs --executor ray" in r.stderr
+    r = _cli("--input", "x.jsonl", "--out", str(tmp_path / "o"), "--model", "m", "--ray-address", "auto")
+    assert r.returncode == 2 and "--ray-address needs --executor ray" in r.stderr
+    assert "Traceback" not in r.stderr

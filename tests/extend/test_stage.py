@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from folder_checks import assert_complete_folder
-from servers.scripted_extend import ANSWERS, FOLLOW_UPS, QUESTIONS, conversation, prompt
+from servers.scripted_extend import ANSWERS, FOLLOW_UPS, QUESTIONS, answer_text, conversation, prompt
 from tagengo.extend.config import ExtendConfig
 from tagengo.extend.prompts import TASK_IDS
 from tagengo.extend.stage import extend
@@ -44,7 +44,7 @@ def _grown(lang: str, item: int, turns: int, *controls: str) -> list[dict[str, s
     for k in range(turns - 1):
         msgs += [
             {"role": "user", "content": FOLLOW_UPS[lang][k]},
-            {"role": "assistant", "content": ANSWERS[lang]},
+            {"role": "assistant", "content": answer_text(lang, k + 2)},
         ]
     return msgs
 
@@ -148,7 +148,7 @@ def test_drifts_echoes_empty_follow_ups_and_cut_answers_are_rejected_with_turn_a
     assert rej["empty"]["reason"] == "empty follow-up at turn 2"
     assert rej["cut"]["reason"] == "unfinished answer at turn 2: finish_reason=length"
     cut = json.loads(rej["cut"]["meta"])["extend"]
-    assert cut["added"][-1]["partial"] == ANSWERS["en"][: len(ANSWERS["en"]) // 2].strip()
+    assert cut["added"][-1]["partial"] == answer_text("en", 2)[: len(answer_text("en", 2)) // 2].strip()
     assert len(rej["cut"]["messages"]) == 3
 
     kept = {r["id"]: r for r in _rows(tmp_path / "out" / "data")}
@@ -184,6 +184,7 @@ def test_the_language_checked_is_the_rows_label_or_lid_of_its_first_turn(extend_
     (kept,) = _rows(tmp_path / "out" / "data")
     meta = json.loads(kept["meta"])["extend"]
     assert (meta["language"], meta["language_from"]) == ("ja", "lid")
+    assert kept["language"] == "ja"
     assert kept["messages"] == _grown("ja", 1, 2)
     # Without the check, the mislabelled conversation is kept.
     off = extend(
@@ -281,15 +282,16 @@ def test_transient_faults_of_a_real_http_server_are_retried_and_nothing_is_paid_
     from servers.fake_chat_server import FaultRates
 
     # The fault-injecting OpenAI-compatible server answers in English ("Answer …: you said …"),
-    # so English conversations grow; 429/500/503/dropped connections are retried by the client.
-    # One added turn: its follow-ups quote the last user turn, so a third turn would be an echo.
+    # quoting the request's last user turn; 429/500/503/dropped connections are retried by the
+    # client. Each conversation starts with its question alone: the teacher answers it, then the
+    # writer's follow-up quotes the writer's own prompt ("The chat so far: ===== ..."), which the
+    # leak check rejects. Both kinds of call went through the faults, each paid once.
     server = fake_server(
         faults=FaultRates(rate_429=0.1, rate_500=0.1, rate_503=0.05, rate_drop=0.05, retry_after_s=0.01)
     )
     rows = [
         {"id": f"f{i}", "language": "en", "messages": [
             {"role": "user", "content": f"Question number {i}: how should I water a basil plant in summer?"},
-            {"role": "assistant", "content": "Water it when the top of the soil is dry, in the morning."},
         ]}
         for i in range(10)
     ]  # fmt: skip
@@ -298,14 +300,14 @@ def test_transient_faults_of_a_real_http_server_are_retried_and_nothing_is_paid_
         backoff_max_s=0.05, concurrency=4, cache_path=tmp_path / "c.sqlite", turns=2, max_tokens=200,
     )  # fmt: skip
     res = extend(write_rows(rows), tmp_path / "out", cfg, progress=False)
-    assert_complete_folder(res.out, kept=10, rejected=0, quarantined=0)
+    assert_complete_folder(res.out, kept=0, rejected=10, quarantined=0)
     assert server.stats.faults  # faults happened, and were retried away
     assert all(n == 1 for n in server.stats.completed.values())
     assert sum(server.stats.completed.values()) == 10 * 2
-    for row in _rows(res.out / "data"):
-        roles = [m["role"] for m in row["messages"]]
-        assert roles == ["user", "assistant"] * 2
-        assert row["messages"][2]["content"].startswith("Answer ")  # the fake server's follow-up
+    for row in _rows(res.out / "rejected"):
+        assert row["reason"] == "prompt leak at turn 2 (follow-up): the writer's transcript markup '====='"
+        assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
+        assert row["messages"][1]["content"].startswith("Answer ")  # the fake server's answer
 
 
 @pytest.mark.parametrize("turns", [2, 4])
@@ -354,3 +356,151 @@ def test_a_real_openai_compatible_server_extends_conversations_and_a_rerun_repla
     (row2,) = _rows(again.out / "data") or _rows(again.out / "rejected")
     assert row2["messages"] == row["messages"]
     assert all(a["call"]["cached"] for a in json.loads(row2["meta"])["extend"]["added"])
+
+
+def test_off_a_terminal_progress_comes_as_lines_per_interval_and_phase(
+    extend_server, write_rows, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 60 conversations to 2 turns: 60 follow-ups then 60 answers, 4 calls at a time, each at least
+    # 20 ms: each phase lasts at least 0.3 s, past the 0.1 s interval.
+    log_progress(0.1)
+    server = extend_server(latency_s=0.02)
+    rows = [conversation(f"c{i}", "de", i) for i in range(60)]
+    res = extend(write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, concurrency=4))
+    assert res.manifest["counts"]["kept"] == 60
+    err = capsys.readouterr().err
+    assert_progress_lines(err, "extend: follow-ups", 60)
+    assert_progress_lines(err, "extend: answers", 60)
+
+
+def test_repeated_answers_and_follow_ups_that_leak_the_writers_prompt_are_rejected(
+    extend_server, write_rows, tmp_path
+):
+    server = extend_server()
+    rows = [
+        conversation("repeat", "de", 0, "REPEAT"),
+        conversation("nearrepeat", "fr", 1, "NEARREPEAT"),
+        conversation("nearrepeat-ja", "ja", 2, "NEARREPEAT"),
+        conversation("leakrole", "es", 3, "LEAKROLE"),
+        conversation("leakrole-labelled", "de", 4, "LEAKROLE", "LABELLED"),
+        conversation("leakspan", "en", 5, "LEAKSPAN"),
+        conversation("fine", "fr", 6),
+    ]
+    res = extend(write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=3), progress=False)
+    assert_complete_folder(res.out, kept=1, rejected=6, quarantined=0)
+    rej = {r["id"]: r for r in _rows(tmp_path / "out" / "rejected")}
+    # Same text in other case and spacing: similarity 1; the turns that passed stay.
+    assert (
+        rej["repeat"]["reason"] == "repeated answer at turn 2: repeats the answer of turn 1 (similarity 1.00)"
+    )
+    assert rej["repeat"]["messages"] == _grown("de", 0, 1, "REPEAT") + [
+        {"role": "user", "content": FOLLOW_UPS["de"][0]}
+    ]
+    for row_id in ("nearrepeat", "nearrepeat-ja"):  # the answer before with two words more
+        reason = rej[row_id]["reason"]
+        assert reason.startswith("repeated answer at turn 2: repeats the answer of turn 1 (similarity 0."), (
+            reason
+        )
+        meta = json.loads(rej[row_id]["meta"])["extend"]
+        assert meta["failed"]["phase"] == "answer"
+        assert 0.8 <= meta["added"][-1]["repeat_of"]["similarity"] < 1
+    for row_id in ("leakrole", "leakrole-labelled"):
+        assert (
+            rej[row_id]["reason"]
+            == "prompt leak at turn 2 (follow-up): the writer's transcript markup 'Assistant:'"
+        )
+        assert json.loads(rej[row_id]["meta"])["extend"]["failed"]["phase"] == "follow-up"
+    assert rej["leakspan"]["reason"] == (
+        "prompt leak at turn 2 (follow-up): the writer's instructions word for word "
+        "('reply with the message only without ...')"
+    )
+    (kept,) = _rows(tmp_path / "out" / "data")
+    assert kept["messages"] == _grown("fr", 6, 3)
+    assert res.manifest["steps"][0]["summary"]["rejected"] == {"repeated answer": 3, "prompt leak": 3}
+
+
+def test_unlabelled_conversations_get_the_language_lid_finds_or_are_rejected(
+    extend_server, write_rows, tmp_path
+):
+    server = extend_server()
+    langs = sorted(QUESTIONS)
+    rows = [{**conversation(f"u-{lang}", lang, i), "language": None} for i, lang in enumerate(langs)]
+    rows += [
+        {**conversation("u-drift", "de", 10, "DRIFT2"), "language": None},
+        {"id": "u-digits", "messages": [{"role": "user", "content": "1234 5678 ITEM11"}, {"role": "assistant", "content": "?"}]},
+        {"id": "u-blank", "messages": [{"role": "user", "content": " \u200b "}, {"role": "assistant", "content": "?"}]},
+    ]  # fmt: skip
+    src = write_rows(rows)
+    res = extend(src, tmp_path / "out", _cfg(server, tmp_path, turns=2), progress=False)
+    assert_complete_folder(res.out, kept=5, rejected=3, quarantined=0)
+    kept = {r["id"]: r for r in _rows(tmp_path / "out" / "data")}
+    for i, lang in enumerate(langs):
+        row = kept[f"u-{lang}"]
+        assert row["language"] == lang  # the output is labelled, as curate labels what it identifies
+        meta = json.loads(row["meta"])["extend"]
+        assert (meta["language"], meta["language_from"]) == (lang, "lid") and meta["language_score"] >= 0.5
+        assert row["messages"] == _grown(lang, i, 2)  # the writer was asked for that language
+    rej = {r["id"]: r for r in _rows(tmp_path / "out" / "rejected")}
+    # The language found is what the new turns are checked against.
+    assert rej["u-drift"]["reason"].startswith("language drift at turn 2 (follow-up): language ID says en")
+    assert rej["u-drift"]["reason"].endswith("the conversation is de") and rej["u-drift"]["language"] == "de"
+    assert rej["u-digits"]["reason"].startswith(
+        "unknown language: no label, and language ID is not sure: en (p=0."
+    )
+    assert (
+        rej["u-digits"]["reason"].endswith(") < --min-lid-score 0.5") and rej["u-digits"]["language"] is None
+    )
+    assert rej["u-blank"]["reason"] == "unknown language: no label, and no text in the user turns to identify"
+    assert server.received == 2 * 5 + 1  # u-drift: its follow-up only; nothing for unknown languages
+    assert res.manifest["steps"][0]["summary"]["unknown_language"] == 2
+
+    # Without the language check they are kept, unlabelled (the writer is asked for "the original language").
+    off = extend(src, tmp_path / "off", _cfg(server, tmp_path, turns=2, check_language=False), progress=False)
+    assert off.manifest["counts"]["kept"] == 8
+    off_rows = {r["id"]: r for r in _rows(tmp_path / "off" / "data")}
+    assert off_rows["u-digits"]["language"] is None and off_rows["u-de"]["language"] == "de"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("data", "rejected", "quarantine")
+        for p in sorted((folder / sub).glob("*.parquet"))
+    }
+
+
+@pytest.mark.slow  # starts a local Ray instance
+def test_ray_executor_writes_the_same_folder(extend_server, write_rows, tmp_path):
+    """``executor="ray"`` with 2 actors and chunks of 2 conversations writes the bytes the local
+    run writes: grown turns, rejections (drift, echo, repeat, leak, unknown language) and the
+    language lid.176 gave an unlabelled row. Each run has its own request cache, so the actors
+    really call."""
+    server = extend_server()
+    rows = [conversation(f"c{i}", lang, i) for i, lang in enumerate(["de", "fr", "ja", "es"])]
+    rows += [
+        conversation("drift", "de", 4, "DRIFT3"),
+        conversation("echo", "fr", 5, "ECHO"),
+        conversation("repeat", "es", 6, "REPEAT"),
+        conversation("leak", "ja", 7, "LEAKROLE"),
+        {**conversation("unlabelled", "fr", 8), "language": None},
+        {"id": "unknown", "messages": [{"role": "user", "content": "1234 5678"}, {"role": "assistant", "content": "?"}]},
+    ]  # fmt: skip
+    src = write_rows(rows)
+
+    def run(executor: str) -> dict:
+        cfg = _cfg(server, tmp_path, turns=3, cache_path=tmp_path / f"{executor}.sqlite")
+        kw = {"executor": "ray", "workers": 2} if executor == "ray" else {}
+        return extend(src, tmp_path / executor, cfg, chunk_rows=2, progress=False, **kw).manifest
+
+    local = run("local")
+    paid = server.answers
+    ray = run("ray")
+    assert server.answers == 2 * paid  # every call again, from the actors
+    assert ray["executor"] == "ray" and ray["workers"] == 2
+    assert ray["counts"] == local["counts"] and local["counts"]["rejected"] == 5
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+    assert ray["steps"][0]["summary"]["rejected"] == local["steps"][0]["summary"]["rejected"]

@@ -234,3 +234,24 @@ def test_a_down_server_stops_a_small_run_resumably_and_a_rerun_answers_every_row
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["kept"] == 7 and manifest["counts"]["rejected"] == 0
     assert server.stats.received == 7
+
+
+def test_off_a_terminal_progress_comes_as_a_line_per_interval_not_per_answer(
+    fake_server, prompts, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 200 answers, 4 at a time, each at least 20 ms: the run lasts at least 1 s, so at least one
+    # 0.25 s interval passes while it runs (a lower bound: a slow machine only adds lines' worth).
+    log_progress(0.25)
+    server = fake_server(latency_s=0.02)
+    cfg = GenerateConfig(
+        model="teacher", base_url=server.url, concurrency=4, cache_path=tmp_path / "c.sqlite"
+    )
+    result = generate(prompts(200), tmp_path / "out", cfg)  # progress: the default
+    assert result.manifest["counts"]["kept"] == 200
+    lines = assert_progress_lines(capsys.readouterr().err, "generate", 200)
+    assert "tok/s · spent" in lines[-1]
+    # Replayed wholly from the cache, a run has no phase to report.
+    generate(prompts(200), tmp_path / "again", cfg)
+    assert "generate: " not in capsys.readouterr().err

@@ -286,3 +286,31 @@ def test_the_progress_bar_shows_answers_tokens_per_second_and_spend(fake_server,
         client.chat_many(_requests(7), desc="answering")
     text = console.export_text()
     assert "answering" in text and "12/12" in text and "tok/s" in text and "spent 0.0" in text
+
+
+def test_off_a_terminal_the_client_writes_a_line_per_interval_and_one_per_phase(
+    fake_server, quick_config, log_progress
+):
+    import io
+
+    from rich.console import Console
+
+    from progress_checks import assert_progress_lines
+
+    log_progress(0.2)
+    server = fake_server(latency_s=0.02)
+    log = io.StringIO()  # a log file: no terminal
+    cfg = quick_config(server, concurrency=4, input_price_per_1m=1.0, output_price_per_1m=2.0)
+    with build_client(cfg, progress=True, console=Console(file=log)) as client:
+        # 120 calls at 20 ms, 4 at a time: at least 0.6 s per phase, three intervals.
+        client.chat_many(_requests(40), desc="answering")
+        client.chat_many(_requests(40, prefix="more"), desc="answering")  # the same phase, grown
+        client.chat_many(_requests(80, prefix="hm") + _requests(40), desc="judging")  # 40 from the cache
+        client.chat_many(_requests(40), desc="replay")  # all cached: no phase, no line
+    text = log.getvalue()
+    assert "\x1b[" not in text  # plain text, no cursor movement
+    answering = assert_progress_lines(text, "answering", 80)
+    judging = assert_progress_lines(text, "judging", 120)
+    assert text.index(answering[-1]) < text.index(judging[0])  # a phase's end line comes when the next begins
+    assert "replay" not in text
+    assert "tok/s · spent 0.0" in judging[-1] and "0 failed" in judging[-1]

@@ -112,3 +112,13 @@ def test_one_model_is_a_clear_error(tmp_path, capsys):
     src = write_prompts(tmp_path / "p.jsonl", [("e1", "en", "hi")])
     assert main(["prefer", "--input", str(src), "--out", str(tmp_path / "o"), "--model", "llamacpp"]) == 2
     assert "two or more answering models" in capsys.readouterr().err
+
+
+def test_workers_without_ray_is_one_sentence(tmp_path, capsys):
+    """Locally one process makes the calls: --workers would be accepted and ignored, so it is refused."""
+    base = ["prefer", "--input", "x.jsonl", "--out", str(tmp_path / "o")]
+    assert main([*base, "--workers", "2"]) == 2
+    assert "--workers needs --executor ray" in capsys.readouterr().err
+    assert main([*base, "--ray-address", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert "--ray-address needs --executor ray" in err and "Traceback" not in err

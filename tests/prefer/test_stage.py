@@ -144,3 +144,65 @@ def test_one_model_is_refused(prefer_server, tmp_path):
     cfg = PreferConfig(models=[scripted_model(server, "plain", tmp_path / "c.sqlite")])
     with pytest.raises(ConfigError, match="two or more answering models"):
         prefer(write_prompts(tmp_path / "p.jsonl", PROMPTS[:1]), tmp_path / "out", cfg)
+
+
+def test_off_a_terminal_answers_and_ranking_report_progress_as_lines(
+    prefer_server, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 60 prompts: 180 answers (3 models, 4 calls at a time each), then 60 rankings (4 at a time),
+    # every reply at least 50 ms: each phase lasts at least 0.75 s, past the 0.2 s interval.
+    log_progress(0.2)
+    server = prefer_server(latency_s=0.05)
+    cache = tmp_path / "cache.sqlite"
+    models = [scripted_model(server, r, cache) for r in ("plain", "best", "weak")]
+    judge = scripted_judge(server, cache)
+    for llm in (*(m["llm"] for m in models), judge):
+        llm["concurrency"] = 4
+    src = write_prompts(tmp_path / "p.jsonl", [(f"e{i}", "en", f"Name fruit number {i}.") for i in range(60)])
+    result = prefer(src, tmp_path / "out", PreferConfig(models=models, judge=judge, per_language=100))
+    assert result.manifest["counts"]["read"] == 60
+    err = capsys.readouterr().err
+    lines = assert_progress_lines(err, "prefer answer", 180)
+    assert "plain 60/60, best 60/60, weak 60/60" in lines[-1]
+    assert_progress_lines(err, "rank", 60)
+
+
+def _digests(folder) -> dict[str, str]:
+    import hashlib
+
+    files = [
+        p for sub in ("data", "rejected", "quarantine") for p in sorted((folder / sub).glob("*.parquet"))
+    ]
+    files += sorted((folder / "pairs").glob("*.jsonl"))
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.mark.slow  # starts a local Ray instance
+def test_ray_executor_writes_the_same_folder(prefer_server, tmp_path):
+    """``executor="ray"`` with 2 actors: the answers and the judge's rankings (re-asks included)
+    are called from the actors, the sample, language check and pairs decided in the driver; the
+    dataset and the TRL pair files are the bytes of the local run. Each run has its own request
+    cache, so the actors really call."""
+    server = prefer_server()
+    src = write_prompts(tmp_path / "prompts.jsonl", PROMPTS)
+
+    def run(executor: str) -> dict:
+        cache = tmp_path / f"{executor}.sqlite"
+        cfg = PreferConfig(
+            models=[scripted_model(server, r, cache) for r in ("plain", "best", "weak")],
+            judge=scripted_judge(server, cache),
+            per_language=3,
+        )
+        kw = {"executor": "ray", "workers": 2} if executor == "ray" else {}
+        return prefer(src, tmp_path / executor, cfg, progress=False, **kw).manifest
+
+    local = run("local")
+    calls = len(server.requests)
+    ray = run("ray")
+    assert len(server.requests) == 2 * calls  # every call again, from the actors
+    assert ray["executor"] == "ray" and ray["workers"] == 2
+    assert ray["counts"] == local["counts"] and local["counts"]["rejected"] > 0
+    assert ray["pairs"] == local["pairs"] and local["pairs"]["pairs"] > 0
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")

@@ -6,8 +6,10 @@ It speaks the real protocol over real HTTP on 127.0.0.1 (POST /v1/chat/completio
 * a follow-up writer's request (our writer's system prompt) is answered with the next of three
   fixed follow-ups in the language the prompt asks for (the first one while the chat has one
   user turn, the second with two ...);
-* any other request is the teacher's: it is answered with a fixed answer in the language of the
-  conversation's first user turn (one of ``QUESTIONS``, or English).
+* any other request is the teacher's: it is answered in the language of the conversation's first
+  user turn (one of ``QUESTIONS``, or English) with the fixed answer of that turn (``answer_text``:
+  ``ANSWERS`` to the first question, then one of ``FOLLOW_UP_ANSWERS``, so no answer repeats the one
+  before it).
 
 Control words anywhere in the conversation's first user turn change the answers, so that a test
 can inject what a real model will not produce on demand:
@@ -20,6 +22,11 @@ can inject what a real model will not produce on demand:
 ``EMPTYFU``      the writer answers with nothing
 ``LABELLED``     the writer wraps its follow-up as ``Person: "..."``
 ``CUTOFF``       the teacher's answer to a follow-up stops half-way with ``finish_reason: length``
+``REPEAT``       the teacher answers a follow-up with its previous answer again (other case, spacing)
+``NEARREPEAT``   the teacher answers a follow-up with its previous answer and two words more
+``LEAKROLE``     the writer goes on past its follow-up and writes the assistant's turn too
+                 (``\n\nAssistant: ...``, the transcript's speaker label)
+``LEAKSPAN``     the writer adds a sentence of its own instructions to the follow-up
 ``ITEM<n>``      no effect: makes the requests of different items distinct (the client would
                  otherwise send identical ones once)
 ===============  ==============================================================================
@@ -101,8 +108,69 @@ ANSWERS = {
     "続けるように花のつぼみを摘み取ってください。",
 }
 
+#: The teacher's answers to the follow-ups: the one at index k answers user turn k + 2.
+FOLLOW_UP_ANSWERS = {
+    "en": [
+        "Bright indirect light means a spot near a window where the sun does not shine straight onto the "
+        "leaves, for example behind a thin curtain.",
+        "Water deeply about twice a week in spring, check the soil every morning in hot summer weeks, and "
+        "water less often in winter.",
+        "Daily watering keeps the roots wet all the time, so they cannot breathe and start to rot; a pot "
+        "with a drainage hole helps a lot.",
+    ],
+    "de": [
+        "Helles indirektes Licht bedeutet einen Platz am Fenster, an dem die Sonne nicht direkt auf die "
+        "Blätter scheint, zum Beispiel hinter einer dünnen Gardine.",
+        "Gieß im Frühling etwa zweimal pro Woche gründlich, prüfe in heißen Sommerwochen jeden Morgen die "
+        "Erde und gieß im Winter seltener.",
+        "Tägliches Gießen hält die Wurzeln ständig nass, sodass sie nicht atmen können und zu faulen "
+        "beginnen; ein Topf mit Abzugsloch hilft sehr.",
+    ],
+    "fr": [
+        "Une lumière vive mais indirecte, c'est un endroit près d'une fenêtre où le soleil ne tape pas "
+        "directement sur les feuilles, par exemple derrière un voilage.",
+        "Arrose abondamment environ deux fois par semaine au printemps, vérifie la terre chaque matin "
+        "pendant les semaines chaudes et arrose moins en hiver.",
+        "Un arrosage quotidien laisse les racines toujours mouillées : elles ne respirent plus et "
+        "commencent à pourrir ; un pot percé aide beaucoup.",
+    ],
+    "es": [
+        "La luz brillante pero indirecta es un sitio junto a una ventana donde el sol no da directamente "
+        "sobre las hojas, por ejemplo detrás de una cortina fina.",
+        "Riega a fondo unas dos veces por semana en primavera, revisa la tierra cada mañana en las semanas "
+        "de calor y riega menos en invierno.",
+        "Regar todos los días deja las raíces siempre mojadas, así que no pueden respirar y empiezan a "
+        "pudrirse; una maceta con agujero ayuda mucho.",
+    ],
+    "ja": [
+        "明るい間接光とは、窓の近くで太陽の光が葉に直接当たらない場所のことです。たとえば薄いカーテン越しの光です。",
+        "春は週に二回ほどたっぷり水をあげ、暑い夏の間は毎朝土を確かめ、冬は回数を減らしてください。",
+        "毎日水をあげると根がいつも濡れたままになり、呼吸できずに腐り始めます。底に穴のある鉢を使うとよいでしょう。",
+    ],
+}
+
+#: What NEARREPEAT adds to the previous answer.
+GOOD_LUCK = {
+    "en": "Good luck!",
+    "de": "Viel Glück!",
+    "fr": "Bonne chance !",
+    "es": "¡Buena suerte!",
+    "ja": "頑張ってね。",
+}
+
+#: What LEAKSPAN adds to a follow-up: a sentence of the writer's instructions, word for word.
+LEAKED = "Reply with the message only, without a label or quotation marks."
+
+
+def answer_text(language: str, turn: int) -> str:
+    """The teacher's answer to user turn ``turn`` (1, 2, ...) of a conversation in ``language``."""
+    return ANSWERS[language] if turn == 1 else FOLLOW_UP_ANSWERS[language][(turn - 2) % 3]
+
+
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Spanish": "es", "Japanese": "ja"}
-_CONTROL = re.compile(r"\b(?:DRIFT2|DRIFT3|ANSWERDRIFT|ECHO|EMPTYFU|LABELLED|CUTOFF)\b")
+_CONTROL = re.compile(
+    r"\b(?:DRIFT2|DRIFT3|ANSWERDRIFT|ECHO|EMPTYFU|LABELLED|CUTOFF|REPEAT|NEARREPEAT|LEAKROLE|LEAKSPAN)\b"
+)
 _FIRST_TURN = re.compile(r"=====\nPerson: (.*?)\n\n(?:Assistant|Person): ", re.S)
 
 
@@ -145,14 +213,24 @@ def answer(body: dict[str, Any]) -> tuple[str, str]:
         if f"DRIFT{turns_so_far + 1}" in controls:
             lang = "en"
         text = FOLLOW_UPS[lang][(turns_so_far - 1) % 3]
+        if "LEAKROLE" in controls:
+            text += "\n\nAssistant: " + ANSWERS[lang]
+        if "LEAKSPAN" in controls:
+            text += " " + LEAKED
         return (f'Person: "{text}"' if "LABELLED" in controls else text), "stop"
     controls = set(_CONTROL.findall(users[0]))
     lang = language_of(users[0])
     if len(users) >= 2 and "ANSWERDRIFT" in controls:
         lang = "en"
-    text = ANSWERS[lang]
+    text = answer_text(lang, len(users))
     if len(users) >= 2 and "CUTOFF" in controls:
         return text[: len(text) // 2], "length"
+    previous = next((m["content"] for m in reversed(msgs) if m["role"] == "assistant"), None)
+    if len(users) >= 2 and previous is not None:
+        if "REPEAT" in controls:  # the same text, with other case and spacing
+            return "  " + previous.upper().replace(" ", "   ") + "\n", "stop"
+        if "NEARREPEAT" in controls:
+            return f"{previous} {GOOD_LUCK[lang]}", "stop"
     return text, "stop"
 
 

@@ -136,3 +136,35 @@ def test_ray_executor_writes_the_same_folder(scripted_server, llm_options, tmp_p
     ]
     assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
     assert ray["translate"] == local["translate"]
+
+
+def test_off_a_terminal_translation_progress_comes_as_lines(
+    scripted_server, llm_options, tmp_path, capsys, log_progress
+):
+    from progress_checks import assert_progress_lines
+
+    # 60 one-message chats into German, 4 calls at a time, each at least 20 ms: at least 0.3 s,
+    # past the 0.1 s interval.
+    log_progress(0.1)
+    server = scripted_server(latency_s=0.02)
+    src = tmp_path / "chats.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"c{i}",
+                    "language": "en",
+                    "messages": [
+                        {"role": "user", "content": f"How do I cook dish number {i} for my family?"}
+                    ],
+                }
+            )
+            + "\n"
+            for i in range(60)
+        )
+    )
+    result = translate(
+        src, tmp_path / "out", TranslateConfig(to=["de"], **llm_options(server, concurrency=4))
+    )
+    assert result.manifest["counts"]["read"] == 120
+    assert_progress_lines(capsys.readouterr().err, "translate", 60)

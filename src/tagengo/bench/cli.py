@@ -7,7 +7,6 @@ whose sub-folders are benches (``data/mt_bench``, ``data/de_mt_bench`` ...).
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +34,13 @@ def _config_file_option(fn: Any) -> Any:
 
 
 def _progress_option(fn: Any) -> Any:
-    return click.option(
-        "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
-    )(fn)
+    from tagengo.run.cli_common import PROGRESS_LINES_HELP
+
+    return click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)(fn)
 
 
 def _want_progress(flag: bool | None) -> bool:
-    return sys.stderr.isatty() if flag is None else flag
+    return True if flag is None else flag  # a bar on a terminal, plain lines elsewhere
 
 
 def _bundled_sets() -> Path:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.llm.types import ChatRequest, ChatResponse
+from tagengo.run.progress_lines import live_terminal
 
 
 class TransformersChatClient:
@@ -116,6 +117,17 @@ class TransformersChatClient:
         if self._model is None:
             self._load()
         out: list[ChatResponse] = []
+        if self.progress and not live_terminal():
+            from tagengo.run.progress_lines import LineProgress
+
+            line = LineProgress(desc or "answering", len(requests))
+            try:
+                for r in requests:
+                    out.append(self._safe(r))
+                    line.advance()
+            finally:
+                line.close()
+            return out
         if self.progress:
             from rich.progress import Progress
 

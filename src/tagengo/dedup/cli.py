@@ -19,7 +19,7 @@ from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(presets=tuple(PRESETS))
+@stage_io_options(presets=tuple(PRESETS), progress_lines=True)
 @click.option(
     "--calibrate",
     is_flag=True,

@@ -18,7 +18,6 @@ similarity; ``meta`` gets ``dup_of`` (that row's id), ``similarity`` and ``dedup
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -44,11 +43,16 @@ NO_LANGUAGE = "(none)"
 
 
 class _Bar:
-    """A rich progress bar on a terminal, nothing otherwise."""
+    """A rich progress bar on a terminal; elsewhere plain lines (one every interval and one
+    when each task ends, tagengo.run.progress_lines); nothing when disabled."""
 
     def __init__(self, enabled: bool) -> None:
+        from tagengo.run.progress_lines import live_terminal
+
         self._p = None
-        if enabled:
+        self._lines = None  # the task being reported as lines, off a terminal
+        self._as_lines = enabled and not live_terminal()
+        if enabled and not self._as_lines:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._p = Progress(
@@ -61,6 +65,13 @@ class _Bar:
             self._p.start()
 
     def task(self, description: str, total: int):  # -> callable(advance)
+        if self._as_lines:
+            from tagengo.run.progress_lines import LineProgress
+
+            if self._lines is not None:
+                self._lines.close()  # tasks run one after the other: a new one ends the last
+            self._lines = LineProgress(description, total)
+            return self._lines.advance
         if self._p is None:
             return lambda n: None
         tid = self._p.add_task(description, total=total)
@@ -69,6 +80,9 @@ class _Bar:
     def close(self) -> None:
         if self._p is not None:
             self._p.stop()
+        if self._lines is not None:
+            self._lines.close()
+            self._lines = None
 
 
 def _first_occurrences(texts: list[str]) -> tuple[list[int], np.ndarray]:
@@ -156,7 +170,7 @@ class NearDuplicateFilter(GlobalStep):
         embedder: Embedder | None = None,
     ) -> None:
         self.config = config or DedupConfig()
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = True if progress is None else progress  # a bar on a terminal, else lines
         self.report_dir = Path(report_dir) if report_dir else None
         self._embedder = embedder
         self._embedder_given = embedder is not None  # then never rebuilt elsewhere from the config

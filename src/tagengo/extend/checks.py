@@ -1,5 +1,6 @@
 """The checks of `tagengo extend`: is a conversation one that can grow (turns alternating), is a
-follow-up an echo of an earlier user turn, is a new turn in the conversation's language.
+follow-up an echo of an earlier user turn, is an answer a repeat of the answer before it, is a new
+turn in the conversation's language.
 
 Language is judged with the project's one LID wrapper (``tagengo.curate.langid``: lid.176 on the
 text with code blocks, inline code and URLs removed), against the conversation's language label
@@ -67,6 +68,43 @@ def echo_of(follow_up: str, earlier: list[str], threshold: float) -> tuple[int, 
         if ratio >= threshold and (best is None or ratio > best[1]):
             best = (i, ratio)
     return best
+
+
+#: Characters per shingle of the repeat check. Five characters span a word boundary in
+#: alphabetic text (so word order counts, not only vocabulary) and are two or three words of
+#: Japanese or Chinese, where there are no spaces to split on.
+SHINGLE_CHARS = 5
+
+
+def shingles(text: str, n: int = SHINGLE_CHARS) -> set[str]:
+    """The set of ``n``-character pieces of ``text`` folded (case, punctuation, spacing)."""
+    folded = fold(text)
+    if len(folded) <= n:
+        return {folded} if folded else set()
+    return {folded[i : i + n] for i in range(len(folded) - n + 1)}
+
+
+def repeat_of(answer: str, previous: str, threshold: float) -> float | None:
+    """Similarity of ``answer`` to ``previous`` (the answer of the turn before) when at least
+    ``threshold``, else None.
+
+    Identical after folding case, punctuation and spacing: 1.0. Otherwise the Jaccard overlap of
+    their sets of 5-character shingles (``SHINGLE_CHARS``): a copy with a sentence or a greeting
+    added, or a word changed here and there, stays above 0.8, while a real answer to a new
+    question, even on the same topic and with the same words, shares far fewer pieces (the
+    answers of tests/servers/scripted_extend.py, one topic in five languages, stay below 0.1).
+    Linear in the texts' length (difflib's ratio, used for the short follow-ups, is quadratic)."""
+    a, b = fold(answer), fold(previous)
+    if not a or not b:
+        return None
+    if a == b:
+        return 1.0
+    sa, sb = shingles(answer), shingles(previous)
+    # The overlap cannot pass the ratio of the smaller set to the larger: skip the intersection.
+    if min(len(sa), len(sb)) < threshold * max(len(sa), len(sb)):
+        return None
+    ratio = len(sa & sb) / len(sa | sb)
+    return ratio if ratio >= threshold else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ from typing import Any
 import click
 
 from tagengo.extend.config import ExtendConfig
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(workers=False)
+@stage_io_options(workers=False, progress_lines=True)
+@executor_options
+@ray_workers_option
 @config_options(ExtendConfig)
 def command(
     input_path: str | None,
@@ -21,6 +23,9 @@ def command(
     config_file: str | None,
     force: bool,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    workers: int | None,
     **kwargs: Any,
 ) -> None:
     """Grow single-turn conversations into multi-turn ones, in their own language.
@@ -30,10 +35,14 @@ def command(
     kind drawn per conversation and turn (clarify, go deeper, change constraints, ask for an
     example, disagree); the teacher answers it; repeat until --turns. A conversation ending with
     a user turn has it answered first. Every new turn is checked with language ID against the
-    conversation's language; a conversation whose follow-up or answer drifts into another
-    language, echoes an earlier user turn, comes back empty or cut (finish_reason length) goes to
+    conversation's language (an unlabelled conversation gets lid.176's label, or is rejected when
+    lid.176 is not sure); a conversation whose follow-up or answer drifts into another language,
+    whose follow-up echoes an earlier user turn or leaks the writer's prompt, whose answer repeats
+    the one before, or whose new turn comes back empty or cut (finish_reason length) goes to
     OUT/rejected with the reason and turn. Backends as for `tagengo generate`; every call goes
-    through the request cache, so a re-run or a resumed run never pays twice. See docs/extend.md.
+    through the request cache, so a re-run or a resumed run never pays twice. Locally one process
+    makes --concurrency calls; with --executor ray, --workers actors each make --concurrency calls.
+    See docs/extend.md.
     """
     from rich.console import Console
 
@@ -46,8 +55,9 @@ def command(
         raise InputError(
             "give the conversations to extend with --input (a dataset folder or a JSONL/Parquet file)."
         )
+    run_kw = actor_workers(executor, ray_address, workers)
     cfg = build_config(ExtendConfig, kwargs, config_file=config_file)
-    result = extend(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
+    result = extend(input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw)
     print_stage_summary(result)
     step = next((s for s in result.manifest.get("steps", []) if s["name"] == "extend"), None)
     models = (step or {}).get("summary", {}).get("models")

@@ -92,7 +92,7 @@ class ExtendConfig(LLMConfig):
     check_language: bool = Field(
         True,
         description="Reject a conversation when language ID finds a new turn (follow-up or answer) not in "
-        "the conversation's language",
+        "the conversation's language, or finds no language it is sure of for an unlabelled one",
     )
     min_lid_score: float = Field(
         0.5,
@@ -112,6 +112,14 @@ class ExtendConfig(LLMConfig):
         le=1,
         description="Reject a follow-up this similar (difflib ratio, case and spacing folded) to an earlier "
         "user turn: an echo, not a follow-up",
+    )
+
+    repeat_similarity: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Reject an answer this similar to the answer before it (Jaccard overlap of 5-character "
+        "shingles, case and spacing folded; 1: the same text): a repeat, not an answer to the follow-up",
     )
 
     @field_validator("task_types")

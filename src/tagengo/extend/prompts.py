@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import random
 import re
+import string
 from dataclasses import dataclass
 
+from tagengo.extend.checks import fold
 from tagengo.translate.prompts import language_name
 
 
@@ -121,3 +123,43 @@ def clean_follow_up(answer: str | None) -> str:
     if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
+
+
+#: Words in a row that a follow-up may share with the writer's instructions before it counts as
+#: copying them. Six: the hints' common phrases ("the assistant's last reply", "a concrete
+#: example") are shorter, so a user who asks for an example in their own words passes.
+LEAK_WORDS = 6
+
+# The transcript's frame and speaker labels at the start of a line: a writer that goes on to
+# write the assistant's turn, or the next person turn after its own (one leading label is
+# removed by clean_follow_up first).
+_LEAK_MARKUP = re.compile(r"={5}|^[ \t]*(?:\*\*)?(?:Assistant|Person)(?:\*\*)?[ \t]*[:：]", re.M)
+
+
+def _instruction_texts() -> list[str]:
+    """The fixed text of the writer's prompt: its system turn, the pieces of its user turn
+    between the placeholders, and every task hint."""
+    pieces = [lit for lit, *_ in string.Formatter().parse(WRITER_USER) if lit]
+    return [WRITER_SYSTEM, *pieces, *(t.hint for t in TASK_TYPES)]
+
+
+def _word_runs(text: str, n: int) -> list[tuple[str, ...]]:
+    """Every run of ``n`` words of ``text`` folded, in order."""
+    words = fold(text).split()
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+_INSTRUCTION_RUNS = frozenset(r for t in _instruction_texts() for r in _word_runs(t, LEAK_WORDS))
+
+
+def leaked_instructions(follow_up: str) -> str | None:
+    """What in a (cleaned) follow-up comes from the writer's prompt rather than from a user, or None:
+    the transcript's markup (its ``=====`` frame, a line starting with its ``Assistant:`` or
+    ``Person:`` label) or ``LEAK_WORDS`` words in a row of its instructions (case, punctuation
+    and spacing folded)."""
+    if m := _LEAK_MARKUP.search(follow_up):
+        return f"the writer's transcript markup {m.group(0).strip()!r}"
+    # The first run in the follow-up's own order: the same reason on every run.
+    if hit := next((r for r in _word_runs(follow_up, LEAK_WORDS) if r in _INSTRUCTION_RUNS), None):
+        return f"the writer's instructions word for word ('{' '.join(hit)} ...')"
+    return None

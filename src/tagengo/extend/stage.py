@@ -2,14 +2,15 @@
 
 The runner gives chunk-level resume (finished chunks are not read again); the request cache
 gives call-level resume (inside an unfinished chunk every follow-up and answer already paid
-for is replayed, so the conversation grows exactly as before). One process: the clients'
-asyncio concurrency is what makes it fast, as in tagengo.generate.stage.
+for is replayed, so the conversation grows exactly as before). Locally one process: the clients'
+asyncio concurrency is what makes it fast, as in tagengo.generate.stage. With
+``executor="ray"`` the chunks run in ``workers`` Ray Data actors (default 1), each building its
+own clients and lid.176 (as `tagengo translate` and `tagengo reverse` do); the output is the same.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -44,10 +45,15 @@ def extend(
     ``client`` (the teacher) and ``writer`` (the follow-up writer; default: as ``config`` says,
     the teacher itself unless a --writer-* option is set) override the clients built from
     ``config`` and are then left open. Raises ``BudgetExhausted`` / ``RunAborted`` (resumable)
-    when a budget or the server stops the run."""
+    when a budget or the server stops the run. ``run_kw``: ``executor="ray"``, ``ray_address``,
+    ``workers`` (Ray actors, each with its own clients; ignored locally), see
+    tagengo.run.ray_executor."""
     source = open_source(input_path, input_format)
+    on_ray = run_kw.get("executor") == "ray"
+    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
+    run_kw.pop("workers", None)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     # Built before the runner starts so that a bad config fails before any output is touched.
     own_client, own_writer = client is None, writer is None and config.separate_writer()
     # One console for both clients' bars: rich shows a second live display inside the first
@@ -59,7 +65,12 @@ def extend(
         writer = build_client(config.writer_llm_config(), progress=progress, console=console)
     elif writer is None:
         writer = client
-    step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
+    # Ray actors build their own clients and language-ID model in setup() (none of them pickles);
+    # the driver's clients are then only asked their model ids, for the manifest.
+    if on_ray:
+        step = ExtendStep(config)
+    else:
+        step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
     try:
         return run_stage(
             stage="extend",
@@ -67,7 +78,7 @@ def extend(
             source=source,
             steps=[step],
             out=out,
-            workers=1,
+            workers=workers,
             chunk_rows=chunk_rows,
             progress=False,  # the clients' bars (calls, tokens/s, spend) say more than the runner's
             force=force,

@@ -25,9 +25,21 @@ A conversation is rejected, with the turn in the reason, when a new turn:
 * is empty ("empty follow-up at turn 2", "empty answer at turn 2");
 * (a follow-up) repeats an earlier user turn ("echo follow-up at turn 2: repeats user turn 1
   (similarity 1.00)");
+* (a follow-up) carries the writer's prompt rather than a user's words: its transcript markup or
+  a run of its instructions ("prompt leak at turn 2 (follow-up): the writer's transcript markup
+  'Assistant:'");
+* (an answer) repeats the answer before it ("repeated answer at turn 3: repeats the answer of
+  turn 2 (similarity 0.93)");
 * is not in the conversation's language ("language drift at turn 2 (follow-up): language ID
-  says en (p=0.98), the conversation is de"). The language is the record's label; an unlabelled
-  record gets lid.176's label of its first user turn (``meta.extend.language_from: lid``).
+  says en (p=0.98), the conversation is de").
+
+The language is the record's label. An unlabelled record gets lid.176's label of its user turns
+(the same model and near-language groups as curate): the output row carries it in ``language``
+(``meta.extend.language_from: lid``, ``meta.extend.language_score``), so that the writer is asked
+for that language and every new turn is checked against it; a record whose language lid.176 is
+not sure of (score of the top label and its near group below --min-lid-score) is rejected
+("unknown language: no label, and language ID is not sure: ... (p=0.31)") unless
+--no-check-language.
 
 Kept and rejected rows alike get ``meta.extend``: the target turns, the language, and one entry
 per new turn (turn number, role, task type of a follow-up, its LID label and score, the call:
@@ -41,9 +53,10 @@ from __future__ import annotations
 from typing import Any
 
 from tagengo.curate.langid import LanguageIdentifier
-from tagengo.extend.checks import LanguageCheck, echo_of, order_problem, user_turns
+from tagengo.curate.languages import near_group
+from tagengo.extend.checks import LanguageCheck, echo_of, order_problem, repeat_of, user_turns
 from tagengo.extend.config import ExtendConfig
-from tagengo.extend.prompts import clean_follow_up, draw_task, writer_messages
+from tagengo.extend.prompts import clean_follow_up, draw_task, leaked_instructions, writer_messages
 from tagengo.invisible import is_blank
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
@@ -152,7 +165,9 @@ class ExtendStep(Step):
             if problem := order_problem(c.messages):
                 c.fail(problem)
                 continue
-            c.info["language"], c.info["language_from"] = self._language(c)
+            if problem := self._language(c):
+                c.fail(problem)
+                continue
             if cfg.system_prompt and not any(m["role"] == "system" for m in c.messages):
                 c.info["system_prompt"] = cfg.system_prompt
 
@@ -184,14 +199,34 @@ class ExtendStep(Step):
                 rejected.append(Rejection(row, self.name, c.problem))
         return kept, rejected
 
-    def _language(self, c: _Conversation) -> tuple[str | None, str]:
+    def _language(self, c: _Conversation) -> str | None:
+        """Set the conversation's language (its label, else lid.176's); the reason to reject an
+        unlabelled one whose language is not sure, or None."""
         if c.row.language:
-            return c.row.language, "label"
+            c.info["language"], c.info["language_from"] = c.row.language, "label"
+            return None
         assert self.lid is not None
-        first = c.row.first_user()
-        if not self.cfg.check_language or not first.strip():
-            return None, "none"
-        return self.lid.detect(first).top or None, "lid"
+        text = "\n".join(m["content"] for m in c.messages if m["role"] == "user")
+        c.info["language"], c.info["language_from"] = None, "none"
+        if is_blank(text):
+            problem = "unknown language: no label, and no text in the user turns to identify"
+        else:
+            pred = self.lid.detect(text, k=3)
+            # As curate assigns a label: the top language with its near group (bs with hr ...).
+            score = pred.group_score(near_group(pred.top)) if pred.top else 0.0
+            if pred.top and score >= self.cfg.min_lid_score:
+                c.row.language = pred.top
+                c.info["language"], c.info["language_from"] = pred.top, "lid"
+                c.info["language_score"] = round(score, 4)
+                return None
+            problem = (
+                f"unknown language: no label, and language ID is not sure: {pred.top or '-'} (p={score:.2f}) "
+                f"< --min-lid-score {self.cfg.min_lid_score:g}"
+            )
+        if not self.cfg.check_language:
+            return None  # left unlabelled: the writer is asked for "the conversation's language"
+        self._count("unknown_language")
+        return problem
 
     # -- the two kinds of call --------------------------------------------------------------
 
@@ -222,6 +257,9 @@ class ExtendStep(Step):
             problem = self._call_problem(resp, FOLLOW_UP, turn, text, entry)
             if problem is None and is_blank(text):
                 problem = f"empty follow-up at turn {turn}"
+            if problem is None and (leak := leaked_instructions(text)):
+                entry["leak"] = leak
+                problem = f"prompt leak at turn {turn} (follow-up): {leak}"
             if problem is None:
                 earlier = [m["content"] for m in c.messages if m["role"] == "user"]
                 if echo := echo_of(text, earlier, cfg.echo_similarity):
@@ -253,6 +291,16 @@ class ExtendStep(Step):
             problem = self._call_problem(resp, ANSWER, turn, text, entry)
             if problem is None and is_blank(text):
                 problem = f"empty answer at turn {turn}"
+            if problem is None:
+                previous = next(
+                    (m["content"] for m in reversed(c.messages) if m["role"] == "assistant"), None
+                )
+                if previous is not None and (ratio := repeat_of(text, previous, cfg.repeat_similarity)):
+                    entry["repeat_of"] = {"turn": turn - 1, "similarity": round(ratio, 4)}
+                    problem = (
+                        f"repeated answer at turn {turn}: repeats the answer of turn {turn - 1} "
+                        f"(similarity {ratio:.2f})"
+                    )
             if problem is None:
                 problem = self._drift(c, check, text, ANSWER, turn, entry)
             if problem is not None:

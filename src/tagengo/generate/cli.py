@@ -12,7 +12,7 @@ from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(workers=False)
+@stage_io_options(workers=False, progress_lines=True)
 @executor_options
 @click.option(
     "--actors",

@@ -10,7 +10,6 @@ makes it fast, and one process is what makes ``--concurrency``, the rate limits 
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from tagengo.generate.config import GenerateConfig
@@ -43,7 +42,7 @@ def generate(
     ``RunAborted`` (resumable) when the budget or the server stops the run."""
     source = open_source(input_path, input_format)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     # Built before the runner starts so a bad config fails before any output is touched.
     own = client is None
     if own:

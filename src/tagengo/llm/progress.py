@@ -1,9 +1,13 @@
-"""The client's progress bar: answers done/total, rate, ETA, output tokens/s, spend, failures.
+"""The client's progress: answers done/total, rate, ETA, output tokens/s, spend, failures.
 
-One bar per client for its whole life: a stage that calls ``chat_many`` once per chunk
-sees one bar whose total grows chunk by chunk, not a new bar per chunk. Rich draws it from
-its own refresh thread; the client only bumps counters (microseconds per call). The bar
-appears only once something has to be called: a run replayed wholly from the cache shows none.
+One display per client for its whole life: a stage that calls ``chat_many`` once per chunk
+sees one bar whose total grows chunk by chunk, not a new bar per chunk. On a terminal rich
+draws it from its own refresh thread; elsewhere (stderr redirected to a file, CI logs) the
+client writes plain lines instead (tagengo.run.progress_lines: one every
+``TAGENGO_PROGRESS_INTERVAL`` seconds and one at the end of each phase, a phase being the
+calls under one ``desc``). Either way the client only bumps counters per answer (microseconds
+per call). Nothing appears until something has to be called: a run replayed wholly from the
+cache shows none.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tagengo.run.progress_lines import LineProgress, live_terminal
+
 
 class CallProgress:
     def __init__(self, enabled: bool, console: Console | None = None):
@@ -27,6 +33,11 @@ class CallProgress:
         self._task = None
         self._total = 0
         self._done = 0
+        self._terminal: bool | None = None  # decided when the first call is needed
+        self._lines: LineProgress | None = None
+        self._tok_s = 0.0
+        self._spend = 0.0
+        self._failed = 0
 
     def add(self, desc: str, total: int, already_done: int, *, calls_needed: bool) -> None:
         """A new ``chat_many`` of ``total`` requests, ``already_done`` of them from the cache."""
@@ -34,7 +45,11 @@ class CallProgress:
         self._done += already_done
         if not self.enabled:
             return
-        if self._progress is None and calls_needed:
+        if self._terminal is None and calls_needed:
+            self._terminal = live_terminal(self._console)
+        if self._terminal is False:
+            self._add_lines(desc or "LLM calls", total, already_done, calls_needed)
+        elif self._progress is None and calls_needed:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -56,12 +71,34 @@ class CallProgress:
                 self._task, total=self._total, completed=self._done, description=desc or "LLM calls"
             )
 
+    def _add_lines(self, desc: str, total: int, already_done: int, calls_needed: bool) -> None:
+        lines = self._lines
+        if lines is not None and lines.description != desc:
+            lines.close()  # a new phase: the last one ends with its line
+            lines = self._lines = None
+        if lines is None:
+            if not calls_needed:
+                return  # a batch replayed from the cache is no phase worth a line
+            stream = self._console.file if self._console is not None else None
+            lines = self._lines = LineProgress(desc, 0, stream=stream, fields=self._fields)
+        lines.total = (lines.total or 0) + total
+        lines.skip(already_done)
+
+    def _fields(self) -> str:
+        return f"{self._tok_s:,.0f} tok/s · spent {self._spend:.4f} · {self._failed} failed"
+
     def advance(self, *, tok_s: float, spend: float, failed: int) -> None:
         self._done += 1
-        if self._progress is not None:
+        if self._lines is not None:
+            self._tok_s, self._spend, self._failed = tok_s, spend, failed
+            self._lines.advance()
+        elif self._progress is not None:
             self._progress.update(self._task, advance=1, tok_s=tok_s, spend=spend, failed=failed)
 
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        if self._lines is not None:
+            self._lines.close()
+            self._lines = None

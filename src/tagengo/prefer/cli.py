@@ -7,12 +7,14 @@ from typing import Any
 import click
 
 from tagengo.prefer.config import PreferConfig
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(workers=False)
+@stage_io_options(workers=False, progress_lines=True)
+@executor_options
+@ray_workers_option
 @click.option(
     "--model",
     "model_specs",
@@ -32,6 +34,9 @@ def command(
     config_file: str | None,
     force: bool,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    workers: int | None,
     model_specs: tuple[str, ...],
     **kwargs: Any,
 ) -> None:
@@ -44,6 +49,8 @@ def command(
     the prompt is rejected with the reason). Writes OUT/data (one row per prompt, ranking in
     meta.preference), OUT/rejected with reasons, and OUT/pairs/conversational.jsonl and
     standard.jsonl in TRL's preference formats (`tagengo train --method dpo|orpo` reads them).
+    Locally one process makes the calls (--concurrency per model); with --executor ray, --workers
+    actors each make --concurrency calls per model.
     """
     from tagengo.errors import ConfigError, InputError
     from tagengo.prefer.config import models_from_specs
@@ -52,6 +59,7 @@ def command(
 
     if input_path is None:
         raise InputError("give the prompts with --input (a dataset folder or a JSONL/Parquet file).")
+    run_kw = actor_workers(executor, ray_address, workers)
     cfg = build_config(PreferConfig, kwargs, config_file=config_file)
     if model_specs:
         try:
@@ -61,7 +69,7 @@ def command(
         cfg = PreferConfig.model_validate({**dict(cfg), "models": models})
     from tagengo.report.wording import plural
 
-    result = prefer(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
+    result = prefer(input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw)
     print_stage_summary(result)
     counts = result.manifest.get("pairs")
     if counts:

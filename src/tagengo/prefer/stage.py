@@ -1,16 +1,18 @@
 """`tagengo prefer` as a library call: prompt -> per-language sample -> answers -> ranking ->
 pairs, run by the stage runner, then the pairs written in TRL's formats (``pairs.py``).
 
-Everything runs in one process: the calls' concurrency comes from the clients (one per model
-and one for the judge), and every call goes through the request cache, so a re-run or a run
-after a crash pays for no answer or ranking twice.
+Locally everything runs in one process: the calls' concurrency comes from the clients (one per
+model and one for the judge), and every call goes through the request cache, so a re-run or a
+run after a crash pays for no answer or ranking twice. With ``executor="ray"`` the answers and
+the judge's rankings are called from ``workers`` Ray Data actors (each with its own clients,
+``--concurrency`` calls in flight each; tagengo.llm.mapped) while the sample, the language check,
+the parsing and the pairs stay in the driver: the output is the same.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 from tagengo.curate.config import CapConfig
@@ -34,6 +36,7 @@ def prefer(
     judge_client: ChatClient | None = None,
     force: bool = False,
     progress: bool | None = None,
+    **run_kw: Any,
 ) -> StageResult:
     """Preference pairs for the prompts of ``input_path``; writes a dataset folder at ``out``
     (one row per prompt with ``meta.preference``) and ``out/pairs/`` (TRL's formats).
@@ -41,14 +44,18 @@ def prefer(
     ``answer_clients`` (model name -> client) and ``judge_client`` replace the clients built
     from ``config`` (tests, or a caller sharing clients); they are left open. Raises
     ``ConfigError`` with fewer than two models, ``BudgetExhausted`` / ``RunAborted`` (resumable)
-    when a budget or a server stops the run."""
+    when a budget or a server stops the run. ``run_kw``: ``executor="ray"``, ``ray_address``,
+    ``workers`` (Ray actors making the calls; ignored locally), see tagengo.run.ray_executor."""
     if len(config.models) < 2:
         raise ConfigError(
             f"tagengo prefer needs two or more answering models (--model SPEC, repeated); got {len(config.models)}."
         )
     source = open_source(input_path, input_format)
+    on_ray = run_kw.get("executor") == "ray"
+    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
+    run_kw.pop("workers", None)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     answer = AnswerStep(config, clients=answer_clients, progress=progress)
     rank = RankStep(config, client=judge_client, progress=progress)
     # Built now (cheap: connections open and weights load on the first call), so that a bad
@@ -69,10 +76,11 @@ def prefer(
             source=source,
             steps=steps,
             out=out,
-            workers=1,
+            workers=workers,
             progress=False,  # the clients' bars say more
             force=force,
             extra_manifest=_identities(answer, rank),
+            **run_kw,
         )
     finally:
         answer.close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -114,6 +114,7 @@ class AnswerStep(_LLMStep):
         super().__init__()
         self.cfg = cfg
         self.clients: dict[str, ChatClient] = dict(clients or {})
+        self._given = bool(clients)  # clients handed in answer here, whatever the executor
         self._progress = progress
 
     def setup(self) -> None:
@@ -132,10 +133,19 @@ class AnswerStep(_LLMStep):
             requests = [model.request(row.messages) for row in batch]
             return self.clients[model.name].chat_many(requests, desc=f"answer: {model.name}")
 
-        # One thread per model: each client runs its own event loop, so the models answer in
-        # parallel (in-process llama.cpp models each hold their own weights).
-        with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
-            by_model = list(pool.map(ask, self.cfg.models))
+        if self.batch_map is not None and not self._given:
+            # --executor ray: every model's calls go out to the actors in one map (each actor
+            # builds a client per model); the answers come back in order and are judged here.
+            from tagengo.llm.mapped import map_chats
+
+            calls = [(m.name, m.request(row.messages)) for m in self.cfg.models for row in batch]
+            flat = map_chats(self.batch_map, {m.name: m.llm for m in self.cfg.models}, calls)
+            by_model = [flat[k * len(batch) : (k + 1) * len(batch)] for k in range(len(self.cfg.models))]
+        else:
+            # One thread per model: each client runs its own event loop, so the models answer in
+            # parallel (in-process llama.cpp models each hold their own weights).
+            with ThreadPoolExecutor(max_workers=len(self.cfg.models)) as pool, self._bars(len(batch)):
+                by_model = list(pool.map(ask, self.cfg.models))
         acc = Accounting()
         kept: list[Record] = []
         rejected: list[Rejection] = []
@@ -166,12 +176,18 @@ class AnswerStep(_LLMStep):
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from tagengo.run.progress_lines import live_terminal
+
         def done(client: ChatClient) -> int:
             models = getattr(getattr(client, "accounting", None), "models", {})
             return sum(u.calls + u.cached + u.failed for u in models.values())
 
         start = {name: done(c) for name, c in self.clients.items()}
         stop = threading.Event()
+        if not live_terminal():
+            with self._lines(total, done, start, stop):
+                yield
+            return
         with Progress(
             TextColumn("[bold]answer: {task.description}"),
             BarColumn(),
@@ -196,6 +212,41 @@ class AnswerStep(_LLMStep):
                 stop.set()
                 t.join()
                 refresh()
+
+    @contextlib.contextmanager
+    def _lines(
+        self, total: int, done: Callable[[ChatClient], int], start: dict[str, int], stop: threading.Event
+    ) -> Iterator[None]:
+        """``_bars`` off a terminal: a plain line every interval (all models' answers done, rate,
+        ETA, each model's count) and one when the batch is answered."""
+        from tagengo.run.progress_lines import LineProgress
+
+        counts = dict.fromkeys(self.clients, 0)
+        line = LineProgress(
+            "prefer answer",
+            total * len(self.clients),
+            fields=lambda: ", ".join(f"{name} {n:,}/{total:,}" for name, n in counts.items()),
+        )
+
+        def refresh() -> None:
+            for name, client in self.clients.items():
+                counts[name] = min(total, done(client) - start[name])
+            line.set(done=sum(counts.values()))
+
+        def poll() -> None:
+            # A poll a second: the line itself is written only once an interval has passed.
+            while not stop.wait(min(1.0, line.interval)):
+                refresh()
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+            refresh()
+            line.close()
 
     @staticmethod
     def _answer(name: str, resp: ChatResponse) -> dict[str, Any]:
@@ -241,6 +292,7 @@ class RankStep(_LLMStep):
         super().__init__()
         self.cfg = cfg
         self.client = client
+        self._given = client is not None
         self.gate = gate or LanguageGate(cfg.language_check.gate())
         self._progress = progress
 
@@ -292,10 +344,17 @@ class RankStep(_LLMStep):
             if not pending:
                 break
             idx = list(pending)
-            responses = self.client.chat_many(
-                [self.cfg.judge_request(pending[i][0]) for i in idx],
-                desc="rank" if round_no == 0 else f"rank: re-ask {round_no}",
-            )
+            requests = [self.cfg.judge_request(pending[i][0]) for i in idx]
+            if self.batch_map is not None and not self._given:
+                from tagengo.llm.mapped import map_chats  # --executor ray: the actors call the judge
+
+                responses = map_chats(
+                    self.batch_map, {"judge": self.cfg.judge}, [("judge", r) for r in requests]
+                )
+            else:
+                responses = self.client.chat_many(
+                    requests, desc="rank" if round_no == 0 else f"rank: re-ask {round_no}"
+                )
             calls += len(idx)
             reasks += len(idx) if round_no else 0
             for i, resp in zip(idx, responses, strict=True):

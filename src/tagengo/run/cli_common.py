@@ -12,13 +12,27 @@ from tagengo.io.source import FORMATS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: --progress of a stage whose long work reports itself as lines where stderr is no terminal
+#: (the stages of model calls: their client's progress, tagengo.llm.progress).
+PROGRESS_LINES_HELP = (
+    "Show progress: a bar on a terminal, else a plain line every 15 s (TAGENGO_PROGRESS_INTERVAL) "
+    "and at the end of each phase (default: on)."
+)
+
+
 def stage_io_options(
-    *, default_input_help: str = "", presets: tuple[str, ...] = (), workers: bool = True
+    *,
+    default_input_help: str = "",
+    presets: tuple[str, ...] = (),
+    workers: bool = True,
+    progress_lines: bool = False,
 ) -> Callable[[F], F]:
     """--input/--format/--out/--config/--preset/--workers/--force/--progress for a stage command.
 
     ``workers=False`` leaves --workers out, for a stage that runs in one process (generate:
-    its concurrency is the LLM client's, --concurrency), so no flag is accepted and ignored."""
+    its concurrency is the LLM client's, --concurrency), so no flag is accepted and ignored.
+    ``progress_lines=True``: the stage reports progress as lines off a terminal (--help says so)."""
+    progress_help = PROGRESS_LINES_HELP if progress_lines else "Show a progress bar (default: on a terminal)."
 
     def decorate(fn: F) -> F:
         opts = [
@@ -42,9 +56,7 @@ def stage_io_options(
                 "--config", "config_file", type=click.Path(), default=None, help="YAML file of options."
             ),
             click.option("--force", is_flag=True, help="Run again even if the output is up to date."),
-            click.option(
-                "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
-            ),
+            click.option("--progress/--no-progress", default=None, help=progress_help),
         ]
         if workers:
             opts.insert(

@@ -14,7 +14,7 @@ from tagengo.translate.config import TranslateConfig
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(workers=False)
+@stage_io_options(workers=False, progress_lines=True)
 @executor_options
 @ray_workers_option
 @click.option(

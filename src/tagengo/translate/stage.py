@@ -11,7 +11,6 @@ outputs are the same.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from tagengo.curate.langid import LanguageIdentifier
@@ -59,7 +58,7 @@ def translate(
     ``ConfigError`` for unknown codes, ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
     check_languages(config.to)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     on_ray = run_kw.get("executor") == "ray"
     workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
     run_kw.pop("workers", None)

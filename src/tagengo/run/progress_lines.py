@@ -1,0 +1,184 @@
+"""Progress as plain lines, for a stderr that is not a terminal (CI logs, ``nohup``, ``2> log``).
+
+A rich bar redraws itself in place; written to a file it shows nothing until the end (rich
+prints only its final state there), so a ten-minute run looked dead. Where stderr is not a
+terminal, long work prints instead one line at most every ``interval`` seconds, and one at the
+end of each phase, with done/total, rate and ETA::
+
+    generate: 1,200/5,000 (24.0%) · 3.21/s · 6:13 elapsed · ETA 19:43 · 812 tok/s · spent 0.0412
+
+The interval is ``TAGENGO_PROGRESS_INTERVAL`` (seconds, default 15). Never a line per item:
+``advance`` only adds to a counter and reads the monotonic clock; the line is formatted and
+written only when one is due.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Environment variable holding the seconds between two progress lines.
+INTERVAL_ENV = "TAGENGO_PROGRESS_INTERVAL"
+DEFAULT_INTERVAL_S = 15.0
+
+
+def progress_interval() -> float:
+    """Seconds between two progress lines: ``TAGENGO_PROGRESS_INTERVAL``, else 15.
+
+    A value that is not a positive number is ignored (the default is used): a typo in an
+    environment variable should not stop a run."""
+    raw = os.environ.get(INTERVAL_ENV)
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            return DEFAULT_INTERVAL_S
+        if value > 0 and math.isfinite(value):
+            return value
+    return DEFAULT_INTERVAL_S
+
+
+def live_terminal(console: Console | None = None) -> bool:
+    """Whether a live bar can redraw itself on ``console`` (default: a console on stderr).
+
+    Rich's own test (a TTY, ``TTY_COMPATIBLE=1``, ``force_terminal``; Jupyter draws too), except
+    that ``FORCE_COLOR`` alone, which asks for colour and is often set in CI, does not make a
+    log file a terminal: there a bar would print nothing until the end."""
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    if console.is_jupyter:
+        return True
+    if not console.is_terminal:
+        return False
+    if getattr(console, "_force_terminal", None) is not None or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    isatty = getattr(console.file, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # a closed file (the end of a pytest run)
+        return False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class LineProgress:
+    """One phase of work (``description``, ``total`` items; total may grow) reported as lines.
+
+    ``advance(n)`` counts; a line is written when ``interval`` seconds passed since the last
+    one (or since the start) and by ``close()`` at the end of the phase (when any item was
+    counted). ``fields`` (optional) returns extra text for a line (tokens/s, spend ...): it is
+    called only when a line is written. ``stream`` defaults to ``sys.stderr`` at write time.
+    Rate and ETA count the items done in this phase only: ``skip(n)`` counts items that
+    needed no work (replayed from a cache) towards done/total but not the rate."""
+
+    def __init__(
+        self,
+        description: str,
+        total: int | None = None,
+        *,
+        unit: str = "",
+        stream: TextIO | None = None,
+        interval: float | None = None,
+        fields: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.description = description
+        self.total = total
+        self.unit = unit
+        self.done = 0
+        self.lines = 0
+        self._skipped = 0
+        self._stream = stream
+        self.interval = progress_interval() if interval is None else interval
+        self._fields = fields
+        self._now = clock
+        self._start = clock()
+        self._due = self._start + self.interval
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def advance(self, n: int = 1) -> None:
+        """Count ``n`` items done; write a line if one is due (the only per-item work: an add
+        and a clock read)."""
+        self.done += n
+        if self._now() >= self._due:
+            self._maybe_line()
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` items that needed no work (cached): in done/total, not in the rate."""
+        self.done += n
+        self._skipped += n
+
+    def set(self, done: int | None = None, total: int | None = None) -> None:
+        """Set the counters (a poller's view of work done elsewhere); writes a line if due."""
+        if total is not None:
+            self.total = total
+        if done is not None:
+            self.done = done
+        if self._now() >= self._due:
+            self._maybe_line()
+
+    def _maybe_line(self) -> None:
+        with self._lock:  # two threads may find a line due at once: write one
+            now = self._now()
+            if now < self._due or self._closed:
+                return
+            self._due = now + self.interval
+            self._write(self.line(now))
+
+    def line(self, now: float | None = None, final: bool = False) -> str:
+        """The progress line as it would be written now."""
+        now = self._now() if now is None else now
+        elapsed = max(now - self._start, 0.0)
+        worked = self.done - self._skipped
+        rate = worked / elapsed if elapsed > 0 else 0.0
+        unit = f" {self.unit}" if self.unit else ""
+        if self.total:
+            count = f"{self.done:,}/{self.total:,}{unit} ({100 * self.done / self.total:.1f}%)"
+        else:
+            count = f"{self.done:,}{unit}"
+        parts = [f"{self.description}: {count}"]
+        if final:
+            parts.append(f"done in {_clock(elapsed)}")
+            if worked > 0:
+                parts.append(f"{rate:,.2f}/s")
+        else:
+            parts.append(f"{rate:,.2f}/s")
+            parts.append(f"{_clock(elapsed)} elapsed")
+            if self.total and rate > 0:
+                parts.append(f"ETA {_clock(max(self.total - self.done, 0) / rate)}")
+            else:
+                parts.append("ETA -")
+        if self._fields is not None and (extra := self._fields()):
+            parts.append(extra)
+        return " · ".join(parts)
+
+    def _write(self, text: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        """End of the phase: its last line (done/total, time taken), once, if anything was counted."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self.done > 0:
+                self._write(self.line(final=True))

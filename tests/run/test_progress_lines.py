@@ -1,0 +1,77 @@
+"""Plain progress lines off a terminal: a line only once an interval has passed, never one per
+item, and one at the end of a phase; rate and ETA count the work of the phase, not cache hits."""
+
+from __future__ import annotations
+
+import io
+
+from tagengo.run.progress_lines import DEFAULT_INTERVAL_S, INTERVAL_ENV, LineProgress, progress_interval
+
+
+class Clock:
+    """A clock the test moves by hand (so no assertion depends on how fast the machine is)."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_one_line_per_interval_not_per_item_and_one_at_the_end():
+    clock, out = Clock(), io.StringIO()
+    p = LineProgress("generate", 1000, stream=out, interval=10.0, clock=clock)
+    for _ in range(1000):  # 0.125 s an item (exact in binary): 125 s of work, an interval every 80 items
+        clock.t += 0.125
+        p.advance()
+    p.close()
+    p.close()  # closing twice writes no second end line
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 12 + 1, lines  # at 80, 160 ... 960 items, and the end line
+    assert lines[0] == "generate: 80/1,000 (8.0%) · 8.00/s · 0:10 elapsed · ETA 1:55"
+    assert lines[11] == "generate: 960/1,000 (96.0%) · 8.00/s · 2:00 elapsed · ETA 0:05"
+    assert lines[-1] == "generate: 1,000/1,000 (100.0%) · done in 2:05 · 8.00/s"
+
+
+def test_nothing_is_written_before_an_interval_passes_and_an_empty_phase_writes_nothing():
+    clock, out = Clock(), io.StringIO()
+    p = LineProgress("x", 50, stream=out, interval=10.0, clock=clock)
+    for _ in range(50):
+        clock.t += 0.01
+        p.advance()
+    assert out.getvalue() == ""
+    empty = LineProgress("y", 5, stream=out, interval=10.0, clock=clock)
+    empty.close()
+    p.close()
+    assert out.getvalue().splitlines() == ["x: 50/50 (100.0%) · done in 0:00 · 100.00/s"]
+
+
+def test_cached_items_count_as_done_but_not_in_the_rate_and_extra_fields_are_read_only_for_a_line():
+    clock, out = Clock(), io.StringIO()
+    asked = []
+
+    def fields() -> str:
+        asked.append(1)
+        return "12 tok/s"
+
+    p = LineProgress("judge", 300, stream=out, interval=5.0, fields=fields, clock=clock)
+    p.skip(100)  # replayed from the cache: no time spent on them
+    for _ in range(60):
+        clock.t += 0.125
+        p.advance()
+    assert len(asked) == 1  # one line due (at 5 s), so the fields were formatted once, not per item
+    # 40 calls in 5 s: 8/s, and 160 to go: 20 s (the 100 cache hits would have made it 28/s).
+    assert out.getvalue().splitlines() == [
+        "judge: 140/300 (46.7%) · 8.00/s · 0:05 elapsed · ETA 0:20 · 12 tok/s"
+    ]
+
+
+def test_the_interval_comes_from_the_environment_and_a_bad_value_falls_back(monkeypatch):
+    monkeypatch.setenv(INTERVAL_ENV, "0.25")
+    assert progress_interval() == 0.25
+    assert LineProgress("x").interval == 0.25
+    for bad in ("soon", "0", "-3", "nan", ""):
+        monkeypatch.setenv(INTERVAL_ENV, bad)
+        assert progress_interval() == DEFAULT_INTERVAL_S
+    monkeypatch.delenv(INTERVAL_ENV)
+    assert progress_interval() == DEFAULT_INTERVAL_S
