@@ -235,3 +235,24 @@ def test_the_manifest_names_the_preset_of_the_config_actually_used(tmp_path) -> 
     assert named.manifest["changed_from_preset"]["langid.rule"] == "exact"
     plain = curate(src, tmp_path / "d", workers=1, progress=False)
     assert plain.manifest["preset"] == "default" and "changed_from_preset" not in plain.manifest
+
+
+def test_progress_off_a_terminal_is_plain_lines_not_one_per_row(tmp_path: Path, capsys, monkeypatch) -> None:
+    """With stderr a log (pytest captures it), curate prints a progress line when one is due
+    (the interval set tiny here) and one at the end, never one per row: the runner's rich bar
+    would have shown nothing there until the end."""
+    monkeypatch.setenv("TAGENGO_PROGRESS_INTERVAL", "0.000001")
+    res = curate(None, tmp_path / "out", workers=1, chunk_rows=20)
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("curate: reading + filtering: ")]
+    read = res.manifest["counts"]["read"] + res.manifest["counts"]["quarantined"]
+    chunks = -(-read // 20)
+    assert any(" elapsed · ETA " in x for x in lines), err
+    assert lines[-1].startswith(f"curate: reading + filtering: {read:,} rows · done in "), lines
+    assert 2 <= len(lines) <= chunks + 1  # at most one per chunk read, plus the end
+
+
+def test_no_progress_means_no_lines(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TAGENGO_PROGRESS_INTERVAL", "0.000001")
+    curate(None, tmp_path / "out", workers=1, chunk_rows=20, progress=False)
+    assert "reading + filtering" not in capsys.readouterr().err

@@ -12,7 +12,11 @@ from tagengo.run.options import build_config, config_options
 
 
 @click.command(context_settings={"max_content_width": 110})
-@stage_io_options(default_input_help="Default: the bundled LMSYS-schema sample.", presets=tuple(PRESETS))
+@stage_io_options(
+    default_input_help="Default: the bundled LMSYS-schema sample.",
+    presets=tuple(PRESETS),
+    progress_lines=True,
+)
 @executor_options
 @config_options(CurateConfig)
 def command(

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from tagengo.reverse.config import ReverseConfig
-from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option
+from tagengo.run.cli_common import PROGRESS_LINES_HELP, actor_workers, executor_options, ray_workers_option
 from tagengo.run.options import build_config, config_options
 
 
@@ -24,7 +24,7 @@ from tagengo.run.options import build_config, config_options
 @click.option("--out", "out", type=click.Path(), required=True, help="Output dataset folder.")
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
 @click.option("--force", is_flag=True, help="Run again even if the output is up to date.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)
 @executor_options
 @ray_workers_option
 @config_options(ReverseConfig)

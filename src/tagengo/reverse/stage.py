@@ -10,7 +10,6 @@ asyncio concurrency is what makes it fast (as in tagengo.generate.stage). With
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ def reverse(
         raise ConfigError(f"--language: unknown language code {config.language!r}; see docs/languages.md")
     source = open_corpus(input_path if input_path is not None else bundled_corpus(config.language))
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
     on_ray = run_kw.get("executor") == "ray"
     workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
     run_kw.pop("workers", None)

@@ -190,11 +190,17 @@ def _merge_step_stats(acc: list[dict[str, Any]], new: list[dict[str, Any]]) -> l
 
 
 class _Progress:
-    """A rich progress bar on a terminal; silent otherwise (CI logs, tests)."""
+    """A rich progress bar on a terminal; plain lines every ``TAGENGO_PROGRESS_INTERVAL`` seconds
+    where stderr is a log (tagengo.run.progress_lines); nothing when not ``enabled``."""
 
     def __init__(self, enabled: bool, description: str, total: int | None) -> None:
+        from tagengo.run.progress_lines import LineProgress, live_terminal
+
         self._bar = None
-        if enabled:
+        self._lines: LineProgress | None = None
+        if enabled and not live_terminal():
+            self._lines = LineProgress(description, total, unit="rows")
+        elif enabled:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -219,6 +225,8 @@ class _Progress:
             self._rows = 0
 
     def advance(self, rows: int) -> None:
+        if self._lines is not None:
+            self._lines.advance(rows)
         if self._bar is None:
             return
         self._rows += rows
@@ -226,6 +234,8 @@ class _Progress:
         self._bar.update(self._task, advance=1, rows=self._rows, rate=f"{rate:,.0f}")
 
     def close(self) -> None:
+        if self._lines is not None:
+            self._lines.close()
         if self._bar is not None:
             self._bar.stop()
 
@@ -365,7 +375,7 @@ def run_stage(
         raise ConfigError(f"--workers is {workers}; give 1 or more worker processes (or leave it out).")
     say = log or (lambda msg: print(msg, file=sys.stderr))
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True  # a bar on a terminal, plain lines in a log (tagengo.run.progress_lines)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
 
