@@ -555,29 +555,7 @@ def generate_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
             src,
         )
     )
-    fr = sorted(finish.items(), key=lambda kv: -sum(kv[1].values()))
-    out.append(
-        Figure(
-            "Finish reasons",
-            bar_chart(
-                [k for k, _ in fr],
-                [sum(v.values()) for _, v in fr],
-                title="finish_reason of every answer",
-                ylabel="answers",
-                color="#55a868",
-                horizontal=True,
-            ),
-            src,
-        )
-    )
-    out.append(
-        Table(
-            "Finish reasons",
-            ["finish_reason", "answers", "kept", "rejected"],
-            [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
-            src,
-        )
-    )
+    out += finish_reason_blocks(finish, src, unit="answers")
     toks = [int(r["g"].get("output_tokens") or 0) for r in rows]
     max_tokens = (m.get("config") or {}).get("max_tokens")
     pyplot = plt()
@@ -591,6 +569,37 @@ def generate_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
     ax.set_title("answer length", fontsize=10)
     out.append(Figure("Answer length", png_of(fig), src))
     return out
+
+
+def finish_reason_blocks(
+    finish: dict[str, Counter[str]], src: str, *, unit: str, note: str = ""
+) -> list[Table | Figure | Note]:
+    """The "Finish reasons" chart and table of a stage that calls a model (generate, reverse,
+    translate). ``finish``: finish_reason -> Counter of the calls (or answers) it ended, keyed
+    ``"data"`` (of kept rows) and ``"rejected"``; ``unit``: what is counted, plural ("calls",
+    "answers"). Most frequent first, ties by name."""
+    fr = sorted(finish.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return [
+        Figure(
+            "Finish reasons",
+            bar_chart(
+                [k for k, _ in fr],
+                [sum(v.values()) for _, v in fr],
+                title=f"finish_reason of every {unit.removesuffix('s')}",
+                ylabel=unit,
+                color="#55a868",
+                horizontal=True,
+            ),
+            src,
+        ),
+        Table(
+            "Finish reasons",
+            ["finish_reason", unit, "of kept rows", "of rejected rows"],
+            [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
+            src,
+            note=note,
+        ),
+    ]
 
 
 # --- mix --------------------------------------------------------------------------------
