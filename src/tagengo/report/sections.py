@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
 from tagengo.report.funnel import funnel_rows, language_name, language_table
 from tagengo.report.reasons import reason_pattern
+from tagengo.run.dataset import read_table
 
 NO_LANGUAGE = "(none)"
 #: The step that checks a row's language with the LID model (its per-language removal gets a chart).
@@ -39,15 +39,11 @@ def excerpt(text: str, n: int = EXCERPT) -> str:
 
 
 def read_parts(folder: Path, sub: str, columns: list[str]) -> pa.Table | None:
-    """The ``columns`` of every ``<folder>/<sub>/*.parquet`` part, in part order; None when none."""
-    files = sorted((folder / sub).glob("*.parquet"))
-    tables = []
-    for f in files:
-        names = pq.read_schema(f).names
-        tables.append(pq.read_table(f, columns=[c for c in columns if c in names]))
-    if not tables:
+    """The ``columns`` of every ``<folder>/<sub>/part-*.parquet`` part, in part order (a column
+    a part lacks is left out); None when there is no part."""
+    if not any((folder / sub).glob("part-*.parquet")):
         return None
-    return pa.concat_tables(tables, promote_options="default")
+    return read_table(folder, sub, columns)
 
 
 def _meta(values: list[str | None]) -> list[dict[str, Any]]:
