@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from tagengo.extend.config import ExtendConfig
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import run_stage, stage_io_options, step_summary
 from tagengo.run.options import build_config, config_options
 
 
@@ -40,17 +40,16 @@ def command(
     from tagengo.errors import InputError
     from tagengo.extend.stage import extend
     from tagengo.llm.accounting import summary_table
-    from tagengo.report.summary import print_stage_summary
 
     if input_path is None:
         raise InputError(
             "give the conversations to extend with --input (a dataset folder or a JSONL/Parquet file)."
         )
     cfg = build_config(ExtendConfig, kwargs, config_file=config_file)
-    result = extend(input_path, out, cfg, input_format=input_format, force=force, progress=progress)
-    print_stage_summary(result)
-    step = next((s for s in result.manifest.get("steps", []) if s["name"] == "extend"), None)
-    models = (step or {}).get("summary", {}).get("models")
+    result = run_stage(
+        extend, input_path, out, cfg, input_format=input_format, force=force, progress=progress
+    )
+    models = step_summary(result, "extend").get("models")
     if models and not result.up_to_date:
         console = Console(stderr=True)
         if not console.is_terminal:
