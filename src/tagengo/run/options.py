@@ -148,6 +148,14 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def config_from_preset(model: type[M], presets: dict[str, dict[str, Any]], name: str, **overrides: Any) -> M:
+    """The ``model`` config of the named recipe ``name`` (a key of the stage's ``presets``) with
+    ``overrides`` merged in (nested dicts merge key by key). ``ConfigError`` for an unknown name."""
+    if name not in presets:
+        raise ConfigError(f"unknown preset '{name}'. Choose one of: {', '.join(presets)}.")
+    return model.model_validate(deep_merge(presets[name], overrides))
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping a YAML config file holds (a leading byte-order mark is dropped)."""
     return load_yaml_with_lines(path)[0]
