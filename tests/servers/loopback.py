@@ -16,10 +16,12 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Self, TypeVar
 
 from aiohttp import web
+
+S = TypeVar("S", bound="LoopbackServer")
 
 
 class LoopbackServer:
@@ -75,6 +77,24 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def started_servers(make: Callable[..., S]) -> Iterator[Callable[..., S]]:
+    """The body of a pytest factory fixture (``yield from started_servers(Cls)``): yields
+    ``start(*args, **kw)`` -> ``make(*args, **kw)`` started; stops every server it started
+    when the test is done."""
+    servers: list[S] = []
+
+    def start(*args: Any, **kw: Any) -> S:
+        server = make(*args, **kw).start()
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def request_hash(body: dict[str, Any]) -> str:
