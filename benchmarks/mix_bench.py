@@ -163,7 +163,7 @@ def phase(name: str, src: Path, work: Path, workers: int, rows: int) -> dict:
         from tagengo.io.writers import row_problems
         from tagengo.run.dataset import read_table
 
-        table = read_table(src).select(["messages"])
+        table = read_table(src, columns=["messages"])
         t0 = time.perf_counter()
         problems = []
         for batch in table.to_batches(max_chunksize=20_000):  # export's batch size

@@ -26,22 +26,14 @@ from typing import Any
 import pytest
 
 from servers.fake_chat_server import FakeChatServer
+from servers.loopback import started_servers
 
 
 @pytest.fixture
 def fake_server() -> Iterator[Callable[..., FakeChatServer]]:
     """Factory: ``fake_server(latency_s=..., faults=FaultRates(...))`` -> a started loopback
     OpenAI-compatible server (real HTTP) that injects the faults asked for; stopped afterwards."""
-    servers: list[FakeChatServer] = []
-
-    def start(**kw: Any) -> FakeChatServer:
-        s = FakeChatServer(**kw).start()
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
+    yield from started_servers(FakeChatServer)
 
 
 # -- the scripted OpenAI-compatible server (reverse, translate) ---------------------------------
@@ -58,16 +50,7 @@ def scripted() -> Any:
 @pytest.fixture
 def scripted_server(scripted: Any) -> Iterator[Callable[..., Any]]:
     """Factory: ``scripted_server(latency_s=0.0)`` -> a started ScriptedChatServer, stopped afterwards."""
-    servers: list[Any] = []
-
-    def start(**kw: Any) -> Any:
-        s = scripted.ScriptedChatServer(**kw).start()
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
+    yield from started_servers(scripted.ScriptedChatServer)
 
 
 @pytest.fixture

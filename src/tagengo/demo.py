@@ -42,13 +42,9 @@ DEMO_SYSTEM_PROMPT = "Answer briefly, in two or three sentences, in the language
 
 def _rejection_reasons(folder: Path) -> list[str]:
     """The reason of every row a stage rejected (its rejected/*.parquet)."""
-    import pyarrow.parquet as pq
+    from tagengo.run.dataset import read_table
 
-    return [
-        r
-        for part in sorted((folder / "rejected").glob("*.parquet"))
-        for r in pq.read_table(part, columns=["reason"]).column("reason").to_pylist()
-    ]
+    return read_table(folder, "rejected", ["reason"]).column("reason").to_pylist()
 
 
 def ensure_llamacpp_runs(console: Console | None = None) -> None:

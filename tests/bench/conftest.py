@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from servers.loopback import started_servers
 from servers.scripted_judge import ScriptedJudgeServer
 from tagengo.bench.config import JudgeConfig
 from tagengo.llm import LLMConfig
@@ -31,16 +32,10 @@ def fixture_copy(tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture
 def judge_server() -> Iterator[Callable[..., ScriptedJudgeServer]]:
-    servers: list[ScriptedJudgeServer] = []
+    def make(script: Any = None, **kw: Any) -> ScriptedJudgeServer:
+        return ScriptedJudgeServer(script, **kw) if script is not None else ScriptedJudgeServer(**kw)
 
-    def start(script: Any = None, **kw: Any) -> ScriptedJudgeServer:
-        s = ScriptedJudgeServer(script, **kw) if script is not None else ScriptedJudgeServer(**kw)
-        servers.append(s.start())
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
+    yield from started_servers(make)
 
 
 def server_llm(server: ScriptedJudgeServer, tmp_path: Path, **kw: Any) -> LLMConfig:

@@ -11,22 +11,14 @@ from typing import Any
 import pytest
 
 from servers import scripted_extend
+from servers.loopback import started_servers
 from servers.scripted_extend import ScriptedExtendServer
 
 
 @pytest.fixture
 def extend_server() -> Iterator[Callable[..., ScriptedExtendServer]]:
     """Factory: ``extend_server(latency_s=0.0)`` -> a started ScriptedExtendServer, stopped afterwards."""
-    servers: list[ScriptedExtendServer] = []
-
-    def start(**kw: Any) -> ScriptedExtendServer:
-        s = ScriptedExtendServer(**kw).start()
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
+    yield from started_servers(ScriptedExtendServer)
 
 
 @pytest.fixture

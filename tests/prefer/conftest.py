@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from servers.loopback import started_servers
 from servers.scripted_judge import ScriptedJudgeServer
 from servers.scripted_prefer import SENTENCES, judge_reply, reply
 
@@ -20,16 +21,11 @@ __all__ = ["SENTENCES", "judge_reply", "reply"]
 @pytest.fixture
 def prefer_server() -> Iterator[Callable[..., ScriptedJudgeServer]]:
     """Factory: ``prefer_server(script=reply, latency_s=0)`` -> a started scripted server."""
-    servers: list[ScriptedJudgeServer] = []
 
-    def start(script: Callable[[list[dict[str, str]]], str] = reply, **kw: Any) -> ScriptedJudgeServer:
-        s = ScriptedJudgeServer(script, **kw).start()
-        servers.append(s)
-        return s
+    def make(script: Callable[[list[dict[str, str]]], str] = reply, **kw: Any) -> ScriptedJudgeServer:
+        return ScriptedJudgeServer(script, **kw)
 
-    yield start
-    for s in servers:
-        s.stop()
+    yield from started_servers(make)
 
 
 def scripted_model(server: ScriptedJudgeServer, role: str, cache: Path, **kw: Any) -> dict[str, Any]:

@@ -38,9 +38,9 @@ from typing import Any
 from aiohttp import web
 
 try:
-    from servers.loopback import LoopbackServer
+    from servers.loopback import LoopbackServer, request_hash
 except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
-    from loopback import LoopbackServer
+    from loopback import LoopbackServer, request_hash
 
 TRANSIENT = ("429", "500", "503", "hang", "malformed", "drop")
 PERSISTENT = ("length", "empty", "400")
@@ -80,11 +80,6 @@ class ServerStats:
     max_in_flight: int = 0
     #: (monotonic time, request hash, outcome) per attempt: "ok", "429", "hang", ...
     events: list = field(default_factory=list)
-
-
-def request_hash(body: dict[str, Any]) -> str:
-    """Hash of everything in the request body (model, messages, sampling parameters)."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def answer_for(body: dict[str, Any]) -> str:

@@ -36,21 +36,14 @@ proves nothing finished was paid for twice); ``latency_s`` delays every answer.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import re
-import threading
-import time
-from collections import Counter
 from typing import Any
 
-from aiohttp import web
-
 try:
-    from servers.loopback import LoopbackServer
+    from servers.loopback import ScriptedOpenAIServer, run_as_script
 except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
-    from loopback import LoopbackServer
+    from loopback import ScriptedOpenAIServer, run_as_script
 
 SENTENCES = {
     "en": "This is a careful translation of the original text into the English language.",
@@ -119,87 +112,21 @@ def answer(body: dict[str, Any]) -> str:
     return "I am a scripted server and did not recognise this request."
 
 
-def request_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-class ScriptedChatServer(LoopbackServer):
+class ScriptedChatServer(ScriptedOpenAIServer):
     """Start with ``.start()`` (or as a context manager); ``.url`` is the API root (…/v1)."""
 
     thread_name = "scripted-chat"
 
-    def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.latency_s = latency_s
-        super().__init__(host, port)
-        self.received = 0
-        self.completed: Counter = Counter()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-
-    @property
-    def answers(self) -> int:
-        return sum(self.completed.values())
-
-    async def _chat(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        with self._lock:
-            self.received += 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            if self.latency_s:
-                await asyncio.sleep(self.latency_s)
-            content = answer(body)
-            out = {
-                "id": "chatcmpl-scripted",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "scripted"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": sum(len(m["content"]) // 4 + 1 for m in body["messages"]),
-                    "completion_tokens": len(content) // 4 + 1,
-                    "total_tokens": 0,
-                },
-            }
-            with self._lock:
-                self.completed[request_hash(body)] += 1
-            return web.json_response(out)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-    async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response({"received": self.received, "answers": self.answers})
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/stats", self._stats)
-        return app
+    def reply(self, body: dict[str, Any]) -> tuple[str, str]:
+        return answer(body), "stop"
 
 
 def main() -> None:
-    import argparse
-
-    p = argparse.ArgumentParser(description="scripted OpenAI-compatible chat server (tests, benchmarks)")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--latency", type=float, default=0.0)
-    args = p.parse_args()
-    server = ScriptedChatServer(latency_s=args.latency, port=args.port).start()
-    print(json.dumps({"url": server.url}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    run_as_script(
+        ScriptedChatServer,
+        "scripted OpenAI-compatible chat server (tests, benchmarks)",
+        lambda url: json.dumps({"url": url}),
+    )
 
 
 if __name__ == "__main__":

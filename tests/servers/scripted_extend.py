@@ -40,21 +40,14 @@ for nothing twice); ``latency_s`` delays every answer.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import re
-import threading
-import time
-from collections import Counter
 from typing import Any
 
-from aiohttp import web
-
 try:
-    from servers.loopback import LoopbackServer
+    from servers.loopback import ScriptedOpenAIServer, run_as_script
 except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
-    from loopback import LoopbackServer
+    from loopback import ScriptedOpenAIServer, run_as_script
 
 #: First user turns, one per language: a test builds its conversations from these.
 QUESTIONS = {
@@ -234,73 +227,21 @@ def answer(body: dict[str, Any]) -> tuple[str, str]:
     return text, "stop"
 
 
-def request_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-class ScriptedExtendServer(LoopbackServer):
+class ScriptedExtendServer(ScriptedOpenAIServer):
     """Start with ``.start()`` (or as a context manager); ``.url`` is the API root (…/v1)."""
 
     thread_name = "scripted-extend"
 
-    def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(host, port)
-        self.latency_s = latency_s
-        self.received = 0
-        self.completed: Counter = Counter()
-        self.models: Counter = Counter()  # requests per model name: which client asked
-        self._lock = threading.Lock()
-
-    @property
-    def answers(self) -> int:
-        return sum(self.completed.values())
-
-    async def _chat(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        with self._lock:
-            self.received += 1
-            self.models[body.get("model", "")] += 1
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        content, finish = answer(body)
-        out = {
-            "id": "chatcmpl-scripted",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "scripted"),
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
-            ],
-            "usage": {
-                "prompt_tokens": sum(len(m["content"]) // 4 + 1 for m in body["messages"]),
-                "completion_tokens": len(content) // 4 + 1,
-                "total_tokens": 0,
-            },
-        }
-        with self._lock:
-            self.completed[request_hash(body)] += 1
-        return web.json_response(out)
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/chat/completions", self._chat)
-        return app
+    def reply(self, body: dict[str, Any]) -> tuple[str, str]:
+        return answer(body)
 
 
 def main() -> None:
-    import argparse
-
-    p = argparse.ArgumentParser(description="scripted OpenAI-compatible server for tagengo extend")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--latency", type=float, default=0.0)
-    args = p.parse_args()
-    server = ScriptedExtendServer(latency_s=args.latency, port=args.port).start()
-    print(json.dumps({"url": server.url}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    run_as_script(
+        ScriptedExtendServer,
+        "scripted OpenAI-compatible server for tagengo extend",
+        lambda url: json.dumps({"url": url}),
+    )
 
 
 if __name__ == "__main__":

@@ -19,13 +19,13 @@ plain ones (tied), then ``WEAK`` ones, with one reason per answer. Control words
 
 from __future__ import annotations
 
-import argparse
 import re
-import time
 
 try:
+    from servers.loopback import run_as_script
     from servers.scripted_judge import ScriptedJudgeServer
 except ModuleNotFoundError:  # run as a script: its folder is on sys.path
+    from loopback import run_as_script
     from scripted_judge import ScriptedJudgeServer
 
 from tagengo.prefer.prompts import JUDGE_SYSTEM
@@ -82,17 +82,13 @@ def reply(messages: list[dict[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="scripted answering models and ranking judge for tagengo prefer")
-    ap.add_argument("--port", type=int, default=8012)
-    ap.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
-    args = ap.parse_args(argv)
-    server = ScriptedJudgeServer(reply, latency_s=args.latency, port=args.port).start()
-    print(f"scripted prefer server at {server.url} (Ctrl-C to stop)", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    run_as_script(
+        lambda **kw: ScriptedJudgeServer(reply, **kw),
+        "scripted answering models and ranking judge for tagengo prefer",
+        lambda url: f"scripted prefer server at {url} (Ctrl-C to stop)",
+        port=8012,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

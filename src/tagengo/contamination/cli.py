@@ -8,7 +8,7 @@ import click
 
 from tagengo.contamination.config import PRESETS, ContaminationConfig
 from tagengo.errors import InputError
-from tagengo.run.cli_common import stage_io_options
+from tagengo.run.cli_common import run_stage, stage_io_options, step_summary
 from tagengo.run.options import build_config, config_options
 
 
@@ -49,9 +49,9 @@ def command(
         kwargs["cfg__benches"] = list(bench_paths)
     cfg = build_config(ContaminationConfig, kwargs, preset=PRESETS[preset], config_file=config_file)
     from tagengo.contamination.stage import contamination
-    from tagengo.report.summary import print_stage_summary
 
-    result = contamination(
+    result = run_stage(
+        contamination,
         input_path,
         out,
         cfg,
@@ -61,10 +61,7 @@ def command(
         force=force,
         progress=progress,
     )
-    print_stage_summary(result)
-    step = next((s for s in result.manifest.get("steps", []) if s.get("name") == "contamination"), None)
-    benches = ((step or {}).get("summary") or {}).get("benches", {})
-    for name, b in benches.items():
+    for name, b in step_summary(result, "contamination").get("benches", {}).items():
         counts = " · ".join(f"{k} {v}" for k, v in b["matched_rows"].items())
         click.echo(f"  {name} ({b['language'] or '?'}): {counts}")
     click.echo(f"→ {result.out}/report/contamination.md")

@@ -22,10 +22,9 @@ import numpy as np
 from tagengo.contamination.config import PRESETS, ContaminationConfig
 from tagengo.contamination.match import Matcher, bench_fingerprint, load_targets, resolve_threshold
 from tagengo.contamination.report import build_report, write_report
-from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
 from tagengo.records import Record, Rejection
-from tagengo.run.options import deep_merge, describe_preset
+from tagengo.run.options import config_from_preset, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 from tagengo.run.steps import GlobalStep
 
@@ -160,9 +159,8 @@ class ContaminationFilter(GlobalStep):
 
 
 def preset_config(name: str = "default", **overrides: Any) -> ContaminationConfig:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset '{name}'. Choose one of: {', '.join(PRESETS)}.")
-    return ContaminationConfig.model_validate(deep_merge(PRESETS[name], overrides))
+    """The config of preset ``name`` with ``overrides`` merged in; ``ConfigError`` for an unknown name."""
+    return config_from_preset(ContaminationConfig, PRESETS, name, **overrides)
 
 
 def contamination(

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from tagengo.curate.config import PRESETS, CurateConfig
-from tagengo.run.cli_common import executor_options, stage_io_options
+from tagengo.run.cli_common import executor_options, run_stage, stage_io_options
 from tagengo.run.options import build_config, config_options
 
 
@@ -40,10 +40,10 @@ def command(
     languages.md and languages.png.
     """
     from tagengo.curate.stage import curate
-    from tagengo.report.summary import print_stage_summary
 
     cfg = build_config(CurateConfig, kwargs, preset=PRESETS[preset], config_file=config_file)
-    result = curate(
+    run_stage(
+        curate,
         input_path,
         out,
         cfg,
@@ -55,4 +55,3 @@ def command(
         executor=executor,
         ray_address=ray_address,
     )
-    print_stage_summary(result)

@@ -17,9 +17,8 @@ from tagengo.curate.filters import (
     UnknownLanguageFilter,
 )
 from tagengo.curate.sampling import PerLanguageCap
-from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
-from tagengo.run.options import deep_merge, describe_preset
+from tagengo.run.options import config_from_preset, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 from tagengo.run.steps import Step
 
@@ -32,9 +31,8 @@ def bundled_sample() -> Path:
 
 
 def preset_config(name: str = "default", **overrides: Any) -> CurateConfig:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset '{name}'. Choose one of: {', '.join(PRESETS)}.")
-    return CurateConfig.model_validate(deep_merge(PRESETS[name], overrides))
+    """The config of preset ``name`` with ``overrides`` merged in; ``ConfigError`` for an unknown name."""
+    return config_from_preset(CurateConfig, PRESETS, name, **overrides)
 
 
 def build_steps(cfg: CurateConfig, out: str | os.PathLike[str] | None = None) -> list[Step]:

@@ -14,7 +14,7 @@ import click
 
 from tagengo.dedup.config import PRESETS, DedupConfig
 from tagengo.errors import InputError
-from tagengo.run.cli_common import executor_options, stage_io_options
+from tagengo.run.cli_common import executor_options, run_stage, stage_io_options, step_summary
 from tagengo.run.options import build_config, config_options
 
 
@@ -65,9 +65,9 @@ def command(
     if not input_path:
         raise InputError("tagengo dedup needs --input (a dataset folder or a .jsonl/.parquet file).")
     from tagengo.dedup.stage import dedup
-    from tagengo.report.summary import print_stage_summary
 
-    result = dedup(
+    result = run_stage(
+        dedup,
         input_path,
         out,
         cfg,
@@ -79,16 +79,14 @@ def command(
         executor=executor,
         ray_address=ray_address,
     )
-    print_stage_summary(result)
-    _print_language_rates(result.manifest)
+    _print_language_rates(step_summary(result, "dedup"))
 
 
-def _print_language_rates(manifest: dict) -> None:
-    step = next((s for s in manifest.get("steps", []) if s.get("name") == "dedup"), None)
-    langs = (step or {}).get("summary", {}).get("languages", {})
+def _print_language_rates(summary: dict[str, Any]) -> None:
+    """dedup's step summary: method, threshold, and per language rows in and removed."""
+    langs = summary.get("languages", {})
     if not langs:
         return
-    summary = step["summary"]
     click.echo(
         f"dedup: {summary.get('method')} · semantics {summary.get('semantics')}"
         + (

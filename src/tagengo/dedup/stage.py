@@ -8,18 +8,16 @@ from typing import Any
 
 from tagengo.dedup.config import PRESETS, DedupConfig
 from tagengo.dedup.step import NearDuplicateFilter
-from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
-from tagengo.run.options import deep_merge, describe_preset
+from tagengo.run.options import config_from_preset, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 
 REPORT_DIR = "report"
 
 
 def preset_config(name: str = "default", **overrides: Any) -> DedupConfig:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset '{name}'. Choose one of: {', '.join(PRESETS)}.")
-    return DedupConfig.model_validate(deep_merge(PRESETS[name], overrides))
+    """The config of preset ``name`` with ``overrides`` merged in; ``ConfigError`` for an unknown name."""
+    return config_from_preset(DedupConfig, PRESETS, name, **overrides)
 
 
 def dedup(

@@ -7,7 +7,14 @@ from typing import Any
 import click
 
 from tagengo.extend.config import ExtendConfig
-from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option, stage_io_options
+from tagengo.run.cli_common import (
+    actor_workers,
+    executor_options,
+    ray_workers_option,
+    run_stage,
+    stage_io_options,
+    step_summary,
+)
 from tagengo.run.options import build_config, config_options
 
 
@@ -49,7 +56,6 @@ def command(
     from tagengo.errors import InputError
     from tagengo.extend.stage import extend
     from tagengo.llm.accounting import summary_table
-    from tagengo.report.summary import print_stage_summary
 
     if input_path is None:
         raise InputError(
@@ -57,10 +63,10 @@ def command(
         )
     run_kw = actor_workers(executor, ray_address, workers)
     cfg = build_config(ExtendConfig, kwargs, config_file=config_file)
-    result = extend(input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw)
-    print_stage_summary(result)
-    step = next((s for s in result.manifest.get("steps", []) if s["name"] == "extend"), None)
-    models = (step or {}).get("summary", {}).get("models")
+    result = run_stage(
+        extend, input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw
+    )
+    models = step_summary(result, "extend").get("models")
     if models and not result.up_to_date:
         console = Console(stderr=True)
         if not console.is_terminal:

@@ -10,13 +10,15 @@ the teacher answers it, every new turn is language-checked) is tagengo's own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
 from tagengo.extend.prompts import TASK_IDS
 from tagengo.llm.config import Backend, LLMConfig
+from tagengo.llm.sampling import AnswerConfig
 from tagengo.llm.types import ChatRequest
+from tagengo.run.options import known_choices
 
 #: The writer fields that, when set, make the writer a model of its own (else it is the teacher).
 WRITER_OVERRIDES = (
@@ -28,33 +30,25 @@ WRITER_OVERRIDES = (
 )
 
 
-class ExtendConfig(LLMConfig):
-    """``LLMConfig`` of the teacher (flattened: --model, not --llm-model), its sampling, the
-    writer's overrides and sampling, and the turn checks."""
+class ExtendConfig(AnswerConfig):
+    """``LLMConfig`` of the teacher (flattened: --model, not --llm-model), its sampling
+    (:class:`~tagengo.llm.sampling.AnswerConfig`; seed and sampling_extra serve the writer too),
+    the writer's overrides and sampling, and the turn checks."""
+
+    option_help: ClassVar[dict[str, str]] = {
+        "temperature": "Teacher's sampling temperature (0: greedy)",
+        "max_tokens": "Most new tokens per teacher answer",
+        "seed": "Sampling seed of both models, where the backend honours one",
+        "stop": "Stop strings of the teacher",
+        "sampling_extra": "Other request fields of both models (YAML only), e.g. {repeat_penalty: 1.1}; part of "
+        "the cache key",
+        "system_prompt": "System turn sent to the teacher before a conversation that has none; not written "
+        "into the record (meta.extend.system_prompt says it was used)",
+        "require_stop": "Reject a conversation when a new answer or follow-up was cut (finish_reason not 'stop')",
+    }
 
     turns: int = Field(
         3, ge=2, le=20, description="User turns a conversation should have when done (the first one included)"
-    )
-
-    # -- the teacher's sampling (as `tagengo generate`) ------------------------------------
-    temperature: float = Field(0.0, ge=0, le=2, description="Teacher's sampling temperature (0: greedy)")
-    max_tokens: int = Field(2048, ge=1, description="Most new tokens per teacher answer")
-    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling (none: the server's default)")
-    seed: int | None = Field(None, description="Sampling seed of both models, where the backend honours one")
-    stop: list[str] = Field(default_factory=list, description="Stop strings of the teacher")
-    sampling_extra: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Other request fields of both models (YAML only), e.g. {repeat_penalty: 1.1}; part of "
-        "the cache key",
-    )
-    system_prompt: str | None = Field(
-        None,
-        description="System turn sent to the teacher before a conversation that has none; not written "
-        "into the record (meta.extend.system_prompt says it was used)",
-    )
-    require_stop: bool = Field(
-        True,
-        description="Reject a conversation when a new answer or follow-up was cut (finish_reason not 'stop')",
     )
 
     # -- the follow-up writer -----------------------------------------------------------------
@@ -125,13 +119,7 @@ class ExtendConfig(LLMConfig):
     @field_validator("task_types")
     @classmethod
     def _tasks(cls, value: list[str]) -> list[str]:
-        out = list(dict.fromkeys(v.strip() for v in value if v.strip()))
-        bad = [v for v in out if v not in TASK_IDS]
-        if bad:
-            raise ValueError(f"unknown task type(s) {', '.join(bad)}; choose from {', '.join(TASK_IDS)}")
-        if not out:
-            raise ValueError("give at least one task type")
-        return out
+        return known_choices(value, TASK_IDS, "task type")
 
     @field_validator("writer_base_url")
     @classmethod
@@ -139,10 +127,6 @@ class ExtendConfig(LLMConfig):
         return v.rstrip("/") if v else v
 
     # -- the two clients ---------------------------------------------------------------------------
-
-    def llm_config(self) -> LLMConfig:
-        """The teacher's client config."""
-        return LLMConfig.model_validate({k: getattr(self, k) for k in LLMConfig.model_fields})
 
     def separate_writer(self) -> bool:
         """True when a --writer-* option names another model or endpoint than the teacher's."""
@@ -165,15 +149,7 @@ class ExtendConfig(LLMConfig):
 
     def answer_request(self, messages: list[dict[str, str]]) -> ChatRequest:
         """The teacher's request for the next answer of ``messages``."""
-        return ChatRequest.from_messages(
-            messages,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            top_p=self.top_p,
-            seed=self.seed,
-            stop=self.stop or None,
-            extra=dict(self.sampling_extra),
-        )
+        return self.request(messages)
 
     def writer_request(self, messages: list[dict[str, str]]) -> ChatRequest:
         """The writer's request for a follow-up (``messages``: tagengo.extend.prompts.writer_messages)."""

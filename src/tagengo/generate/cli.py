@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from tagengo.generate.config import GenerateConfig
-from tagengo.run.cli_common import executor_options, stage_io_options
+from tagengo.run.cli_common import executor_options, run_stage, stage_io_options, step_summary
 from tagengo.run.options import build_config, config_options
 
 
@@ -46,7 +46,6 @@ def command(
     from tagengo.errors import ConfigError, InputError
     from tagengo.generate.stage import generate
     from tagengo.llm.accounting import summary_table
-    from tagengo.report.summary import print_stage_summary
 
     if input_path is None:
         raise InputError(
@@ -62,12 +61,10 @@ def command(
         if executor == "ray"
         else {}
     )
-    result = generate(
-        input_path, out, cfg, input_format=input_format, force=force, progress=progress, **ray_kw
+    result = run_stage(
+        generate, input_path, out, cfg, input_format=input_format, force=force, progress=progress, **ray_kw
     )
-    print_stage_summary(result)
-    step = next((s for s in result.manifest.get("steps", []) if s["name"] == "generate"), None)
-    models = (step or {}).get("summary", {}).get("models")
+    models = step_summary(result, "generate").get("models")
     if models and not result.up_to_date:
         from rich.console import Console
 

@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
+from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
 from tagengo.report.funnel import language_name
 from tagengo.report.reasons import reason_pattern
-from tagengo.report.sections import NO_LANGUAGE, _meta, _pct, excerpt, named_ids, read_parts
+from tagengo.report.sections import (
+    NO_LANGUAGE,
+    _meta,
+    _pct,
+    excerpt,
+    finish_reason_blocks,
+    named_ids,
+    read_parts,
+)
 
 #: The judge thresholds of the λ sweep (the judge scores 1-5; see tagengo.reverse.report).
 LAMBDAS = (1, 2, 3, 4, 5)
@@ -228,31 +236,13 @@ def call_blocks(
     finish: dict[str, Counter[str]] = defaultdict(Counter)
     for c in calls:
         finish[c.finish_reason][c.where] += 1
-    fr = sorted(finish.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    out.append(
-        Figure(
-            "Finish reasons",
-            bar_chart(
-                [k for k, _ in fr],
-                [sum(v.values()) for _, v in fr],
-                title="finish_reason of every call",
-                ylabel="calls",
-                color="#55a868",
-                horizontal=True,
-            ),
-            src,
-        )
-    )
-    out.append(
-        Table(
-            "Finish reasons",
-            ["finish_reason", "calls", "of kept rows", "of rejected rows"],
-            [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
-            src,
-            note="None: the call failed for good (its error is the row's rejection reason)."
-            if "None" in finish
-            else "",
-        )
+    out += finish_reason_blocks(
+        finish,
+        src,
+        unit="calls",
+        note="None: the call failed for good (its error is the row's rejection reason)."
+        if "None" in finish
+        else "",
     )
     return out
 

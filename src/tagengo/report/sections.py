@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
 from tagengo.report.funnel import funnel_rows, language_name, language_table
 from tagengo.report.reasons import reason_pattern
 from tagengo.report.wording import rows_in_languages
+from tagengo.run.dataset import read_table
 
 NO_LANGUAGE = "(none)"
 #: The step that checks a row's language with the LID model (its per-language removal gets a chart).
@@ -40,15 +40,11 @@ def excerpt(text: str, n: int = EXCERPT) -> str:
 
 
 def read_parts(folder: Path, sub: str, columns: list[str]) -> pa.Table | None:
-    """The ``columns`` of every ``<folder>/<sub>/*.parquet`` part, in part order; None when none."""
-    files = sorted((folder / sub).glob("*.parquet"))
-    tables = []
-    for f in files:
-        names = pq.read_schema(f).names
-        tables.append(pq.read_table(f, columns=[c for c in columns if c in names]))
-    if not tables:
+    """The ``columns`` of every ``<folder>/<sub>/part-*.parquet`` part, in part order (a column
+    a part lacks is left out); None when there is no part."""
+    if not any((folder / sub).glob("part-*.parquet")):
         return None
-    return pa.concat_tables(tables, promote_options="default")
+    return read_table(folder, sub, columns)
 
 
 def _meta(values: list[str | None]) -> list[dict[str, Any]]:
@@ -556,29 +552,7 @@ def generate_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
             src,
         )
     )
-    fr = sorted(finish.items(), key=lambda kv: -sum(kv[1].values()))
-    out.append(
-        Figure(
-            "Finish reasons",
-            bar_chart(
-                [k for k, _ in fr],
-                [sum(v.values()) for _, v in fr],
-                title="finish_reason of every answer",
-                ylabel="answers",
-                color="#55a868",
-                horizontal=True,
-            ),
-            src,
-        )
-    )
-    out.append(
-        Table(
-            "Finish reasons",
-            ["finish_reason", "answers", "kept", "rejected"],
-            [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
-            src,
-        )
-    )
+    out += finish_reason_blocks(finish, src, unit="answers")
     toks = [int(r["g"].get("output_tokens") or 0) for r in rows]
     max_tokens = (m.get("config") or {}).get("max_tokens")
     pyplot = plt()
@@ -592,6 +566,37 @@ def generate_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | No
     ax.set_title("answer length", fontsize=10)
     out.append(Figure("Answer length", png_of(fig), src))
     return out
+
+
+def finish_reason_blocks(
+    finish: dict[str, Counter[str]], src: str, *, unit: str, note: str = ""
+) -> list[Table | Figure | Note]:
+    """The "Finish reasons" chart and table of a stage that calls a model (generate, reverse,
+    translate). ``finish``: finish_reason -> Counter of the calls (or answers) it ended, keyed
+    ``"data"`` (of kept rows) and ``"rejected"``; ``unit``: what is counted, plural ("calls",
+    "answers"). Most frequent first, ties by name."""
+    fr = sorted(finish.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return [
+        Figure(
+            "Finish reasons",
+            bar_chart(
+                [k for k, _ in fr],
+                [sum(v.values()) for _, v in fr],
+                title=f"finish_reason of every {unit.removesuffix('s')}",
+                ylabel=unit,
+                color="#55a868",
+                horizontal=True,
+            ),
+            src,
+        ),
+        Table(
+            "Finish reasons",
+            ["finish_reason", unit, "of kept rows", "of rejected rows"],
+            [[k, sum(v.values()), v["data"], v["rejected"]] for k, v in fr],
+            src,
+            note=note,
+        ),
+    ]
 
 
 # --- mix --------------------------------------------------------------------------------

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
 from tagengo.errors import InputError
 from tagengo.report.funnel import funnel_rows
 from tagengo.report.wording import plural, rows_in_languages
+from tagengo.run.dataset import iter_tables, read_table
 from tagengo.run.runner import StageResult
 
 
@@ -54,14 +54,6 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     )
 
 
-def _part_tables(out: Path, part: str, columns: list[str]) -> Iterator[pa.Table]:
-    """``columns`` of each Parquet file of one part (data, rejected, quarantine) of ``out``."""
-    from tagengo.io.parquet import read_parquet
-
-    for f in sorted((out / part).glob("part-*.parquet")):
-        yield read_parquet(f, columns)
-
-
 def _top_lines(counts: Counter, top: int, where: Path, label: Callable[[Any], str]) -> list[str]:
     """The ``top`` commonest entries of ``counts`` as indented lines, and how many were left out."""
     lines = [f"  {n:,} × {label(key)}" for key, n in counts.most_common(top)]
@@ -82,7 +74,7 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
 
     reasons: Counter[str] = Counter()
     first_raw = None
-    for table in _part_tables(out, "quarantine", ["reason", "raw"]):
+    for table in iter_tables(out, "quarantine", ["reason", "raw"]):
         reasons.update(table.column("reason").to_pylist())
         if first_raw is None:
             first_raw = next((r for r in table.column("raw").to_pylist() if r), None)
@@ -106,18 +98,15 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
 
 def rejection_digest(out: Path, top: int = 3) -> list[str]:
     """The most common (step, reason) pairs in ``rejected/``: what a run that kept nothing says."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for table in _part_tables(out, "rejected", ["step", "reason"]):
-        counts.update(zip(table.column("step").to_pylist(), table.column("reason").to_pylist(), strict=True))
+    table = read_table(out, "rejected", ["step", "reason"])
+    counts = Counter(zip(table.column("step").to_pylist(), table.column("reason").to_pylist(), strict=True))
     return _top_lines(counts, top, out / "rejected", lambda key: f"{key[0]}: {key[1]}")
 
 
 def duplicate_id_warning(out: Path) -> list[str]:
     """A warning when kept rows share an ``id``: later steps key rows by id (dedup's reasons,
     prefer's sample, parallel groups, the report), so such rows would be confused."""
-    ids: Counter[str] = Counter()
-    for table in _part_tables(out, "data", ["id"]):
-        ids.update(table.column("id").to_pylist())
+    ids = Counter(read_table(out, "data", ["id"]).column("id").to_pylist())
     repeated = [(i, n) for i, n in ids.items() if n > 1]
     if not repeated:
         return []

@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from tagengo.llm.sampling import SamplingConfig
 from tagengo.reverse.prompts import TASK_IDS
-from tagengo.translate.config import SamplingConfig
+from tagengo.run.options import known_choices
 
 
 class ReverseConfig(SamplingConfig):
@@ -65,13 +66,7 @@ class ReverseConfig(SamplingConfig):
     @field_validator("task_types")
     @classmethod
     def _tasks(cls, value: list[str]) -> list[str]:
-        out = list(dict.fromkeys(v.strip() for v in value if v.strip()))
-        bad = [v for v in out if v not in TASK_IDS]
-        if bad:
-            raise ValueError(f"unknown task type(s) {', '.join(bad)}; choose from {', '.join(TASK_IDS)}")
-        if not out:
-            raise ValueError("give at least one task type")
-        return out
+        return known_choices(value, TASK_IDS, "task type")
 
     @field_validator("max_fragment_chars")
     @classmethod

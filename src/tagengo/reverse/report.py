@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow.parquet as pq
 
-from tagengo.run.dataset import atomic_write_bytes, atomic_write_json, atomic_write_text
+from tagengo.run.dataset import atomic_write_bytes, atomic_write_json, atomic_write_text, read_table
 
 LAMBDAS = (1, 2, 3, 4, 5)
 
@@ -25,14 +24,11 @@ def judged_scores(out: Path) -> dict[str, list[int]]:
     """language -> the judge's score of every judged pair in the folder (data and rejected)."""
     scores: dict[str, list[int]] = defaultdict(list)
     for sub in ("data", "rejected"):
-        for f in sorted((out / sub).glob("part-*.parquet")):
-            t = pq.read_table(f, columns=["language", "meta"])
-            for lang, meta in zip(
-                t.column("language").to_pylist(), t.column("meta").to_pylist(), strict=True
-            ):
-                score = orjson.loads(meta).get("reverse", {}).get("score")
-                if isinstance(score, int):
-                    scores[lang or "(none)"].append(score)
+        t = read_table(out, sub, ["language", "meta"])
+        for lang, meta in zip(t.column("language").to_pylist(), t.column("meta").to_pylist(), strict=True):
+            score = orjson.loads(meta).get("reverse", {}).get("score")
+            if isinstance(score, int):
+                scores[lang or "(none)"].append(score)
     return dict(scores)
 
 

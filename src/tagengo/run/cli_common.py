@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tagengo.io.source import FORMATS
+
+if TYPE_CHECKING:
+    from tagengo.run.runner import StageResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,3 +132,23 @@ def actor_workers(executor: str, ray_address: str | None, workers: int | None) -
             raise ConfigError("--ray-address needs --executor ray")
         return {}
     return {"executor": "ray", "ray_address": ray_address, "workers": workers or 1}
+
+
+def run_stage(
+    run: Callable[..., StageResult], input_path: Any, out: str, cfg: Any, **options: Any
+) -> StageResult:
+    """``run(input_path, out, cfg, **options)`` (a stage's library function), then its end-of-run
+    summary on stderr (:func:`tagengo.report.summary.print_stage_summary`: the funnel, the counts,
+    what a run that kept nothing was rejected for, where the files are)."""
+    from tagengo.report.summary import print_stage_summary
+
+    result = run(input_path, out, cfg, **options)
+    print_stage_summary(result)
+    return result
+
+
+def step_summary(result: StageResult, step: str) -> dict[str, Any]:
+    """The ``summary`` that step ``step`` recorded in the run's manifest; {} when the step did not
+    run or recorded none."""
+    found = next((s for s in result.manifest.get("steps", []) if s.get("name") == step), None)
+    return (found or {}).get("summary") or {}

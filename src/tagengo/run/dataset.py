@@ -23,11 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tagengo.errors import ConfigError, InputError
-from tagengo.io.parquet import iter_parquet_batches, read_parquet
-from tagengo.records import RECORD_SCHEMA, Record, table_to_records
+from tagengo.io.parquet import iter_parquet_batches, read_parquet, read_parquet_schema
+from tagengo.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA, Record, table_to_records
 
 MANIFEST = "manifest.json"
 SUBDIRS = ("data", "rejected", "quarantine")
+_PART_SCHEMAS = {"data": RECORD_SCHEMA, "rejected": REJECTED_SCHEMA, "quarantine": QUARANTINE_SCHEMA}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -120,15 +121,35 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
 
 
-def read_table(folder: str | os.PathLike[str], part: str = "data") -> pa.Table:
-    """All rows of one part of a dataset folder ('data', 'rejected' or 'quarantine')."""
+def iter_tables(
+    folder: str | os.PathLike[str], part: str = "data", columns: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """The table of each ``<folder>/<part>/part-*.parquet`` file in turn, in part order (memory:
+    one file at a time). ``columns``: only these, passed to pyarrow; a column a file lacks is
+    left out of its table (``data/`` has no ``step`` or ``reason``). Raises ``InputError`` (one
+    sentence naming the file) for a damaged file."""
+    for f in sorted((Path(folder) / part).glob("part-*.parquet")):
+        if columns is not None:
+            names = read_parquet_schema(f).names
+            yield read_parquet(f, [c for c in columns if c in names])
+        else:
+            yield read_parquet(f)
+
+
+def read_table(
+    folder: str | os.PathLike[str], part: str = "data", columns: list[str] | None = None
+) -> pa.Table:
+    """All rows of one part of a dataset folder ('data', 'rejected' or 'quarantine'), only
+    ``columns`` when given (as :func:`iter_tables`). Raises ``InputError`` for a folder with
+    neither parts nor a manifest, or a damaged part."""
     folder = Path(folder)
-    files = sorted((folder / part).glob("part-*.parquet"))
-    if not files:
+    tables = list(iter_tables(folder, part, columns))
+    if not tables:
         if read_manifest(folder) is None:
             raise InputError(f"{folder}: not a tagengo dataset folder (no {MANIFEST}).")
-        return RECORD_SCHEMA.empty_table()
-    return pa.concat_tables([read_parquet(f) for f in files], promote_options="default")
+        empty = _PART_SCHEMAS.get(part, RECORD_SCHEMA).empty_table()
+        return empty if columns is None else empty.select([c for c in columns if c in empty.column_names])
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def iter_records(folder: str | os.PathLike[str], batch_size: int = 10_000) -> Iterator[Record]:

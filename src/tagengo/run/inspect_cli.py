@@ -49,7 +49,7 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     console = Console()
     print_stage_summary(StageResult(out=Path(folder), manifest=manifest), console)
 
-    rejected = read_table(folder, "rejected")
+    rejected = read_table(folder, "rejected", ["id", "step", "reason"])
     if rejected.num_rows and n_reasons:
         table = Table(title="top rejection reasons")
         table.add_column("step")
@@ -57,7 +57,9 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
         table.add_column("reason")
         # Reasons name row-specific things (token counts, scores, the id of the row a duplicate
         # duplicates): group them by pattern, with the ids of this folder's rows as <id>.
-        ids = _row_ids(folder, "data") | set(rejected.column("id").to_pylist())
+        ids = set(read_table(folder, "data", ["id"]).column("id").to_pylist()) | set(
+            rejected.column("id").to_pylist()
+        )
         steps, reasons = rejected.column("step").to_pylist(), rejected.column("reason").to_pylist()
         for step, top in top_reasons(steps, reasons, ids, n_reasons).items():
             for reason, n in top:
@@ -73,13 +75,3 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
         text = rec.first_user().replace("\n", " ")
         console.print(f"[bold]{rec.language}[/] {rec.id[:16]}  {text[:110]}")
         shown += 1
-
-
-def _row_ids(folder: str, part: str) -> set[str]:
-    """The ids of one part of a dataset folder, reading only that column."""
-    from tagengo.io.parquet import read_parquet
-
-    ids: set[str] = set()
-    for f in sorted((Path(folder) / part).glob("part-*.parquet")):
-        ids.update(read_parquet(f, columns=["id"]).column("id").to_pylist())
-    return ids

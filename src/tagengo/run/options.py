@@ -148,6 +148,27 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def config_from_preset(model: type[M], presets: dict[str, dict[str, Any]], name: str, **overrides: Any) -> M:
+    """The ``model`` config of the named recipe ``name`` (a key of the stage's ``presets``) with
+    ``overrides`` merged in (nested dicts merge key by key). ``ConfigError`` for an unknown name."""
+    if name not in presets:
+        raise ConfigError(f"unknown preset '{name}'. Choose one of: {', '.join(presets)}.")
+    return model.model_validate(deep_merge(presets[name], overrides))
+
+
+def known_choices(value: list[str], known: tuple[str, ...], what: str) -> list[str]:
+    """``value`` stripped, without blanks and repeats, in order, for a list option whose items
+    must be among ``known`` (a pydantic validator's body). ``ValueError`` naming the unknown
+    ``what`` items (e.g. "task type") and the choices, or for an empty list."""
+    out = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    bad = [v for v in out if v not in known]
+    if bad:
+        raise ValueError(f"unknown {what}(s) {', '.join(bad)}; choose from {', '.join(known)}")
+    if not out:
+        raise ValueError(f"give at least one {what}")
+    return out
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping a YAML config file holds (a leading byte-order mark is dropped)."""
     return load_yaml_with_lines(path)[0]

@@ -13,33 +13,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from tagengo.llm.config import LLMConfig
-from tagengo.llm.types import ChatRequest
-
-
-class SamplingConfig(LLMConfig):
-    """``LLMConfig`` plus the sampling settings every LLM stage shares (all part of the cache key)."""
-
-    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: greedy)")
-    max_tokens: int = Field(2048, ge=1, description="Most new tokens per call")
-    seed: int | None = Field(None, description="Sampling seed, where the backend honours one")
-    sampling_extra: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Other request fields (YAML only), e.g. {repeat_penalty: 1.1}; part of the cache key",
-    )
-
-    def llm_config(self) -> LLMConfig:
-        """The client part of this config."""
-        return LLMConfig.model_validate({k: getattr(self, k) for k in LLMConfig.model_fields})
-
-    def request(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> ChatRequest:
-        return ChatRequest.from_messages(
-            messages,
-            temperature=self.temperature,
-            max_tokens=max_tokens or self.max_tokens,
-            seed=self.seed,
-            extra=dict(self.sampling_extra),
-        )
+from tagengo.llm.sampling import SamplingConfig
 
 
 def _codes(value: list[str]) -> list[str]:
