@@ -81,6 +81,7 @@ def test_a_killed_run_resumes_to_the_same_conversations_without_paying_twice(
     again = subprocess.run(_cmd(src, out, server.url, cache), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert _dataset(out) == _dataset(tmp_path / "ref")
-    # Every request asked once, but for the few in flight when the process died.
+    # Every request asked once, but for those in flight when the process died and the answers
+    # still waiting for their group commit (fewer than CONCURRENCY, tagengo.llm.client).
     repeated = sum(n - 1 for n in server.completed.values())
-    assert len(server.completed) == calls and repeated <= CONCURRENCY
+    assert len(server.completed) == calls and repeated <= 2 * CONCURRENCY

@@ -1,6 +1,6 @@
 """SIGKILL `tagengo reverse` mid-run (twice), re-run it, and compare with an uninterrupted run:
-the same dataset, and no call that had finished was paid for again (only the calls in flight
-at a kill may be repeated)."""
+the same dataset, and no call whose answer was committed was paid for again (only the calls in
+flight at a kill, and the answers of its last group commit, may be repeated)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,9 @@ def test_killed_runs_resume_to_the_same_dataset_without_paying_twice(scripted_se
 
     reverse(corpus, out, cfg, progress=False)
     repeated = sum(n - 1 for n in server.completed.values() if n > 1)
-    assert repeated <= kills * CONCURRENCY
+    # Per kill: the calls in flight, and answers still waiting for their group commit (fewer than
+    # CONCURRENCY: tagengo.llm.client commits when that many wait, else within 50 ms).
+    assert repeated <= kills * 2 * CONCURRENCY
 
     ref_server = scripted_server()
     ref_cfg = ReverseConfig(language="de", **llm_options(ref_server, cache_path=tmp_path / "ref.sqlite"))
