@@ -241,33 +241,22 @@ def export(
     }
     if counts["train"] + counts["validation"] + counts["skipped"] != counts["input"]:
         raise RuntimeError(f"export counts do not reconcile: {counts}")
-    languages = {
-        lang: {"train": c["train"], "validation": c["validation"], "skipped": c["skipped"]}
-        for lang, c in sorted(langs.items(), key=lambda kv: (-(kv[1]["train"] + kv[1]["validation"]), kv[0]))
-    }
     from tagengo.report.card import axolotl_snippet, lineage, render_card, trl_snippet
 
-    manifest: dict[str, Any] = {
-        "stage": "export",
-        "tagengo_version": __version__,
-        "name": cfg.name or out.resolve().name,
-        "input": {
-            "path": str(src),
-            "stage": upstream.get("stage"),
-            "fingerprint": upstream.get("fingerprint"),
-            "kept": upstream["counts"]["kept"],
-        },
-        "config": cfg.model_dump(mode="json"),
-        "counts": counts,
-        "skipped_by_reason": dict(skipped_by_reason.most_common()),
-        "languages": languages,
-        "sources": dict(sources.most_common()),
-        "files": file_info,
-        "skipped_file": {"name": "skipped.jsonl", **skipped_info},
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "duration_s": round(time.perf_counter() - t0, 3),
-    }
+    manifest = export_manifest(
+        cfg,
+        out,
+        src,
+        upstream,
+        counts,
+        skipped_by_reason,
+        langs,
+        sources,
+        file_info,
+        skipped_info,
+        started,
+        t0,
+    )
     manifest["snippets"] = {
         "axolotl.yaml": axolotl_snippet(file_info, cfg.format),
         "trl_sft.py": trl_snippet(file_info, cfg.format),
@@ -306,3 +295,49 @@ class _bar:
     def close(self) -> None:
         if self._p is not None:
             self._p.stop()
+
+
+def export_manifest(
+    cfg: ExportConfig,
+    out: Path,
+    src: Path,
+    upstream: dict[str, Any],
+    counts: dict[str, int],
+    skipped_by_reason: Counter[str],
+    langs: dict[str, dict[str, int]],
+    sources: Counter[str],
+    file_info: dict[str, dict[str, Any]],
+    skipped_info: dict[str, Any],
+    started: datetime,
+    t0: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The export manifest (``export.json``) of conversations or of preference pairs: the input,
+    config, counts, skip reasons, per-language splits (most rows first), sources, files and
+    times; ``extra`` keys (``kind``, ``preference``) go after ``stage``."""
+    languages = {
+        lang: {"train": c["train"], "validation": c["validation"], "skipped": c["skipped"]}
+        for lang, c in sorted(langs.items(), key=lambda kv: (-(kv[1]["train"] + kv[1]["validation"]), kv[0]))
+    }
+    return {
+        "stage": "export",
+        **extra,
+        "tagengo_version": __version__,
+        "name": cfg.name or out.resolve().name,
+        "input": {
+            "path": str(src),
+            "stage": upstream.get("stage"),
+            "fingerprint": upstream.get("fingerprint"),
+            "kept": upstream["counts"]["kept"],
+        },
+        "config": cfg.model_dump(mode="json"),
+        "counts": counts,
+        "skipped_by_reason": dict(skipped_by_reason.most_common()),
+        "languages": languages,
+        "sources": dict(sources.most_common()),
+        "files": file_info,
+        "skipped_file": {"name": "skipped.jsonl", **skipped_info},
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_s": round(time.perf_counter() - t0, 3),
+    }

@@ -34,7 +34,6 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from tagengo import __version__
 from tagengo.errors import ConfigError, InputError
 from tagengo.io.writers import JsonlWriter, row_problems
 from tagengo.mix.config import ExportConfig
@@ -189,37 +188,28 @@ def export_pairs(
     }
     if counts["train"] + counts["validation"] + counts["skipped"] != counts["pairs"]:
         raise RuntimeError(f"export counts do not reconcile: {counts}")
-    languages = {
-        lang: {"train": c["train"], "validation": c["validation"], "skipped": c["skipped"]}
-        for lang, c in sorted(langs.items(), key=lambda kv: (-(kv[1]["train"] + kv[1]["validation"]), kv[0]))
-    }
-    manifest: dict[str, Any] = {
-        "stage": "export",
-        "kind": "preference",
-        "tagengo_version": __version__,
-        "name": cfg.name or out.resolve().name,
-        "input": {
-            "path": str(src),
-            "stage": upstream.get("stage"),
-            "fingerprint": upstream.get("fingerprint"),
-            "kept": upstream["counts"]["kept"],
-        },
-        "config": cfg.model_dump(mode="json"),
-        "counts": counts,
-        "skipped_by_reason": dict(skipped_by_reason.most_common()),
-        "languages": languages,
-        "sources": dict(sources.most_common()),
-        "files": file_info,
-        "skipped_file": {"name": "skipped.jsonl", **skipped_info},
-        "preference": {
+    from tagengo.mix.export import export_manifest
+
+    manifest = export_manifest(
+        cfg,
+        out,
+        src,
+        upstream,
+        counts,
+        skipped_by_reason,
+        langs,
+        sources,
+        file_info,
+        skipped_info,
+        started,
+        t0,
+        kind="preference",
+        preference={
             "pairs": (upstream.get("config") or {}).get("pairs"),
             "answer_models": (upstream.get("llm") or {}).get("answer_models"),
             "judge_model": (upstream.get("llm") or {}).get("judge_model"),
         },
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "duration_s": round(time.perf_counter() - t0, 3),
-    }
+    )
     manifest["snippets"] = {
         "axolotl_dpo.yaml": axolotl_preference_snippet(file_info, "dpo"),
         "axolotl_orpo.yaml": axolotl_preference_snippet(file_info, "orpo"),
