@@ -72,3 +72,30 @@ def test_in_process_main_returns(tmp_path: Path) -> None:
 
     assert main(["--help"]) == 0
     assert main(["no-such-stage"]) == 2
+
+
+def test_ctrl_c_says_that_a_rerun_resumes(monkeypatch, capsys) -> None:
+    """click turns Ctrl-C during a command into Abort; the user is told the work is kept."""
+    import tagengo.curate.stage as curate_stage
+    from tagengo.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(curate_stage, "curate", interrupted)
+    assert main(["curate", "--out", "never-written"]) == 130
+    assert "Interrupted; finished work is kept and a re-run resumes." in capsys.readouterr().err
+
+
+def test_report_refuses_to_replace_a_file_that_is_not_html(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tagengo.cli import cli
+
+    folder = tmp_path / "mix"
+    folder.mkdir()
+    manifest = folder / "manifest.json"
+    manifest.write_text('{"stage": "mix"}')
+    res = CliRunner().invoke(cli, ["report", str(folder), "--out", str(manifest)])
+    assert res.exit_code == 2 and "is not an HTML page" in res.output
+    assert manifest.read_text() == '{"stage": "mix"}'

@@ -104,7 +104,8 @@ def _run(args: list[str]) -> int:
     try:
         cli.main(args=args, prog_name="tagengo", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        # click turns Ctrl-C during a command into Abort (standalone_mode=False).
+        click.echo("Interrupted; finished work is kept and a re-run resumes.", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()

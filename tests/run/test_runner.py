@@ -350,3 +350,24 @@ def test_out_that_holds_the_input_is_refused_and_the_input_survives(tmp_path: Pa
             workers=1,
         ).out
     )
+
+
+def test_another_stages_finished_folder_is_not_replaced_without_force(tmp_path: Path) -> None:
+    """`tagengo dedup --out` pointed at a finished generate folder silently replaced the paid
+    answers: another stage's folder is refused (its files untouched) unless --force."""
+    import pytest
+
+    from tagengo.errors import ConfigError
+
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 40)
+    out = tmp_path / "out"
+    first = run_stage(stage="other", config=Cfg(), source=open_source(inp), steps=steps_for(Cfg()), out=out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match=r"holds a finished `other` folder .* --force"):
+        run(inp, out, Cfg(), workers=1)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    replaced = run(inp, out, Cfg(), workers=1, force=True)
+    assert replaced.manifest["stage"] == "test" != first.manifest["stage"]
+    # The same stage into its own folder still re-runs on a new config, as before.
+    assert not run(inp, out, Cfg(modulo=2), workers=1).up_to_date

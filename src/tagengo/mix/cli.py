@@ -11,6 +11,7 @@ import click
 
 from tagengo.io.source import FORMATS
 from tagengo.mix.config import MixConfig
+from tagengo.report.wording import plural
 from tagengo.run.options import build_config, config_options
 
 
@@ -73,7 +74,7 @@ def command(
             console.print(f"[yellow]warning:[/] no rows in the input for {', '.join(s['missing_languages'])}")
         if s.get("duplicate_ids"):
             console.print(
-                f"[yellow]warning:[/] {s['duplicate_ids']:,} rows repeat an id seen earlier "
+                f"[yellow]warning:[/] {plural(s['duplicate_ids'], 'row repeats', 'rows repeat')} an id seen earlier "
                 "(the same input twice?); they were kept"
             )
         if s.get("missing_sources"):

@@ -21,8 +21,17 @@ def command(folders: tuple[str, ...], out_html: str) -> None:
     them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from.
     Folders with nothing to show are listed on the page and warned about here; only a folder
     that does not exist is an error."""
+    from pathlib import Path
+
     from tagengo.report.html import gather, write_contents
 
+    target = Path(out_html)
+    if target.exists() and target.suffix.lower() not in (".html", ".htm"):
+        # A typo like --out out/mix/manifest.json would replace a stage's file with HTML.
+        raise click.UsageError(
+            f"--out {out_html} exists and is not an HTML page: the report would replace it. "
+            "Give a new file or an .html one."
+        )
     contents = gather(list(folders))
     for path, why in contents.skipped:
         click.secho(

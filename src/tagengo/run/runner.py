@@ -382,6 +382,14 @@ def run_stage(
     input_fp = source.fingerprint()
     fp = _fingerprint(stage, config, steps, input_fp)
     previous = read_manifest(out)
+    if previous and previous.get("stage") not in (None, stage) and not force:
+        # Re-running a stage into its own folder replaces it (a new config, a new input); another
+        # stage's finished output is work the user may not get back (paid teacher answers).
+        raise ConfigError(
+            f"--out {out} holds a finished `{previous['stage']}` folder (finished at "
+            f"{previous.get('finished_at')}); writing `{stage}` there would replace it. Give --out a "
+            "new folder, or pass --force to replace it."
+        )
     if previous and previous.get("fingerprint") == fp and not force:
         say(
             f"{out}: up to date (same input and config as the run of {previous.get('finished_at')}); nothing to do."
