@@ -58,7 +58,11 @@ def stage_io_options(
             click.option(
                 "--config", "config_file", type=click.Path(), default=None, help="YAML file of options."
             ),
-            click.option("--force", is_flag=True, help="Run again even if the output is up to date."),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="Run again even if the output is up to date; replace another stage's folder at --out.",
+            ),
             click.option("--progress/--no-progress", default=None, help=progress_help),
         ]
         if workers:
