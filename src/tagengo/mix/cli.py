@@ -34,7 +34,11 @@ from tagengo.run.options import build_config, config_options
 @click.option("--out", "out", type=click.Path(), required=True, help="Output dataset folder.")
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
-@click.option("--force", is_flag=True, help="Run again even if the output is up to date.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run again even if the output is up to date; replace another stage's folder at --out.",
+)
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 @config_options(MixConfig)
 def command(
