@@ -75,3 +75,15 @@ def test_the_interval_comes_from_the_environment_and_a_bad_value_falls_back(monk
         assert progress_interval() == DEFAULT_INTERVAL_S
     monkeypatch.delenv(INTERVAL_ENV)
     assert progress_interval() == DEFAULT_INTERVAL_S
+
+
+def test_a_stopped_phase_does_not_say_done():
+    """Ctrl-C or an error ends a phase early: its last line says 'stopped after', not 'done in'."""
+    clock, out = Clock(), io.StringIO()
+    p = LineProgress("curate: reading + filtering", None, unit="rows", stream=out, interval=1e9, clock=clock)
+    clock.t += 10.0
+    p.advance(10_000)
+    p.close(stopped=True)
+    assert out.getvalue().splitlines() == [
+        "curate: reading + filtering: 10,000 rows · stopped after 0:10 · 1,000.00/s"
+    ]

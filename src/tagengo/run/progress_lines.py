@@ -174,11 +174,13 @@ class LineProgress:
         stream.flush()
         self.lines += 1
 
-    def close(self) -> None:
-        """End of the phase: its last line (done/total, time taken), once, if anything was counted."""
+    def close(self, stopped: bool = False) -> None:
+        """End of the phase: its last line (done/total, time taken), once, if anything was counted.
+        ``stopped``: the phase was interrupted or failed, and its line says so instead of "done"."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             if self.done > 0:
-                self._write(self.line(final=True))
+                text = self.line(final=True)
+                self._write(text.replace(" · done in ", " · stopped after ", 1) if stopped else text)

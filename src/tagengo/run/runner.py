@@ -233,9 +233,9 @@ class _Progress:
         rate = self._rows / max(time.perf_counter() - self._start, 1e-9)
         self._bar.update(self._task, advance=1, rows=self._rows, rate=f"{rate:,.0f}")
 
-    def close(self) -> None:
+    def close(self, stopped: bool = False) -> None:
         if self._lines is not None:
-            self._lines.close()
+            self._lines.close(stopped=stopped)
         if self._bar is not None:
             self._bar.stop()
 
@@ -462,8 +462,10 @@ def run_stage(
                     d = _write_chunk(chunks_dir, res)
                     done[d["key"]] = d
                     bar.advance(d["read"] + d["quarantined"])
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(stopped=True)  # interrupted or failed: its last line must not say "done"
+        raise
+    bar.close()
 
     keys = sorted(done)
     counts = {"read": 0, "quarantined": 0}
