@@ -73,4 +73,5 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
         console.print(f"  repaired {c['repaired']:,} rows ({cfg.repair})")
     for reason, n in m["skipped_by_reason"].items():
         console.print(f"  [yellow]skipped[/] {n:,}: {reason}")
-    console.print(f"→ {result.out}/ (README.md, {', '.join(m['snippets'])}, skipped.jsonl, export.json)")
+    files = [*m["files"], "README.md", *m["snippets"], "skipped.jsonl", "export.json"]
+    console.print(f"→ {result.out}/ ({', '.join(files)})")
