@@ -183,9 +183,8 @@ class AnswerStep(_LLMStep):
             return sum(u.calls + u.cached + u.failed for u in models.values())
 
         start = {name: done(c) for name, c in self.clients.items()}
-        stop = threading.Event()
         if not live_terminal():
-            with self._lines(total, done, start, stop):
+            with self._lines(total, done, start):
                 yield
             return
         with Progress(
@@ -200,23 +199,11 @@ class AnswerStep(_LLMStep):
                 for name, client in self.clients.items():
                     bar.update(tasks[name], completed=min(total, done(client) - start[name]))
 
-            def poll() -> None:
-                while not stop.wait(0.25):
-                    refresh()
-
-            t = threading.Thread(target=poll, daemon=True)
-            t.start()
-            try:
+            with _polling(refresh, 0.25):
                 yield
-            finally:
-                stop.set()
-                t.join()
-                refresh()
 
     @contextlib.contextmanager
-    def _lines(
-        self, total: int, done: Callable[[ChatClient], int], start: dict[str, int], stop: threading.Event
-    ) -> Iterator[None]:
+    def _lines(self, total: int, done: Callable[[ChatClient], int], start: dict[str, int]) -> Iterator[None]:
         """``_bars`` off a terminal: a plain line every interval (all models' answers done, rate,
         ETA, each model's count) and one when the batch is answered."""
         from tagengo.run.progress_lines import LineProgress
@@ -233,19 +220,11 @@ class AnswerStep(_LLMStep):
                 counts[name] = min(total, done(client) - start[name])
             line.set(done=sum(counts.values()))
 
-        def poll() -> None:
-            # A poll a second: the line itself is written only once an interval has passed.
-            while not stop.wait(min(1.0, line.interval)):
-                refresh()
-
-        t = threading.Thread(target=poll, daemon=True)
-        t.start()
+        # A poll a second: the line itself is written only once an interval has passed.
         try:
-            yield
+            with _polling(refresh, min(1.0, line.interval)):
+                yield
         finally:
-            stop.set()
-            t.join()
-            refresh()
             line.close()
 
     @staticmethod
@@ -472,3 +451,23 @@ class PairStep(GlobalStep):
 
     def summary(self) -> dict[str, Any]:
         return {"pairs": self._pairs}
+
+
+@contextlib.contextmanager
+def _polling(refresh: Callable[[], None], period_s: float) -> Iterator[None]:
+    """Call ``refresh`` every ``period_s`` seconds from a daemon thread while the block runs,
+    and once more after it (so the last figures are shown), however the block ends."""
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(period_s):
+            refresh()
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+        refresh()
