@@ -12,17 +12,24 @@ What happens to a record:
   ``meta.generation.dropped_turns``, and the user turn before them is answered;
 * it has no user turn: rejected ("no user turn").
 
-Rejected (the paper's "remove uncompleted/unanswered"): the call failed for good
-("call failed: ..."), the answer was cut or filtered ("unfinished: finish_reason=length",
-"... content_filter"; the cut text is kept in ``meta.generation.partial_answer``), the
-server gave a finish reason no server in use means ("unknown finish reason: ..."), or the
-answer is empty/blank ("empty answer"). Finish reasons are normalised by the backend
-(tagengo.llm.finish: TGI's ``eos_token`` is a ``stop``); the server's spelling is kept in
-``meta.generation.finish_reason_raw`` when it differs.
+Rejected (the paper's "remove uncompleted/unanswered") when the answer fails the answer
+contract (tagengo.llm.answer, ``answer_problem``), with its reason: the call failed for good
+("call failed: ..."), a content filter withheld the prompt or the answer ("filtered: ..."),
+the server sent an error body ("provider error: ..."), the answer was cut
+("unfinished: finish_reason=length", or "unfinished: the answer used all N tokens of
+max_tokens ..." when the server said stop; the cut text is kept in
+``meta.generation.partial_answer``), the server gave a finish reason no server in use means
+("unknown finish reason: ..."), the server cut the prompt ("prompt truncated: ..."), or the
+answer is empty/blank once the reasoning is removed ("empty answer"). Finish reasons are
+normalised by the backend (tagengo.llm.finish: TGI's ``eos_token`` is a ``stop``); the
+server's spelling is kept in ``meta.generation.finish_reason_raw`` when it differs.
 
 Kept and rejected rows alike get ``meta.generation``: model, finish_reason, input and
 output tokens (``tokens_estimated: true`` when the server sent no usage and they were
-counted here), latency, cost, attempts and whether the answer came from the cache.
+counted here), latency, cost, attempts and whether the answer came from the cache; and
+what the contract found (``answer_meta``): the model's reasoning, split from the answer
+(``reasoning``), and how many characters were not valid Unicode (``replaced_chars``).
+Neither is there for a clean answer.
 """
 
 from __future__ import annotations
@@ -30,18 +37,26 @@ from __future__ import annotations
 from typing import Any
 
 from tagengo.generate.config import GenerateConfig
-from tagengo.invisible import is_blank
-from tagengo.llm import ChatClient, ChatResponse, build_client
+from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.finish import STOP, UNKNOWN
+from tagengo.llm.answer import (
+    CALL_FAILED,
+    EMPTY,
+    FILTERED,
+    UNFINISHED,
+    UNKNOWN_FINISH,
+    answer_meta,
+    answer_problem,
+)
+from tagengo.llm.finish import STOP
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.run.warm import warm_imports_in_background
 
-REASON_FAILED = "call failed"
-REASON_UNFINISHED = "unfinished"
-REASON_UNKNOWN_FINISH = "unknown finish reason"
-REASON_EMPTY = "empty answer"
+REASON_FAILED = CALL_FAILED
+REASON_UNFINISHED = UNFINISHED
+REASON_UNKNOWN_FINISH = UNKNOWN_FINISH
+REASON_EMPTY = EMPTY
 REASON_NO_USER = "no user turn"
 REASON_ANSWERED = "already ends with an assistant turn"
 
@@ -127,9 +142,9 @@ class GenerateStep(Step):
         responses = self.client.chat_many(requests, desc="generate") if requests else []
 
         acc = Accounting()
-        for (i, msgs, dropped), resp in zip(todo, responses, strict=True):
+        for (i, msgs, dropped), req, resp in zip(todo, requests, responses, strict=True):
             acc.record(resp, resp.model)
-            outcome[i] = self._judge(batch[i], msgs, dropped, resp)
+            outcome[i] = self._judge(batch[i], msgs, dropped, req, resp)
         self._summary = {"models": acc.summary(percentiles=False)} if todo else {}
 
         kept = [o for o in outcome if isinstance(o, Record)]
@@ -137,7 +152,12 @@ class GenerateStep(Step):
         return kept, rejected
 
     def _judge(
-        self, row: Record, msgs: list[dict[str, str]], dropped: list[str], resp: ChatResponse
+        self,
+        row: Record,
+        msgs: list[dict[str, str]],
+        dropped: list[str],
+        request: ChatRequest,
+        resp: ChatResponse,
     ) -> Record | Rejection:
         raw_finish = resp.raw.get("finish_reason", resp.finish_reason)
         gen: dict[str, Any] = {
@@ -160,26 +180,23 @@ class GenerateStep(Step):
             gen["system_prompt"] = self.cfg.system_prompt
         if dropped:
             gen["dropped_turns"] = dropped
+        gen.update(answer_meta(resp))  # reasoning, replaced characters: nothing for a clean answer
         row.meta["generation"] = gen
+        answer = (resp.content or "").strip()
+        problem = answer_problem(resp, request, require_stop=self.cfg.require_stop)
+        if problem is None:
+            row.messages = [*msgs, {"role": "assistant", "content": answer}]
+            return row
         if resp.error is not None:
             gen["error"] = resp.error
-            return Rejection(row, self.name, f"{REASON_FAILED}: {resp.error}")
-        answer = (resp.content or "").strip()
-        if self.cfg.require_stop and resp.finish_reason != STOP:
-            if answer:
-                gen["partial_answer"] = answer
-            if resp.finish_reason == UNKNOWN:
-                return Rejection(
-                    row,
-                    self.name,
-                    f"{REASON_UNKNOWN_FINISH}: finish_reason={raw_finish!r} is none of "
-                    "stop, length, content_filter, tool_calls (docs/llm.md)",
-                )
+        elif answer and problem.kind in (UNFINISHED, UNKNOWN_FINISH, FILTERED):
+            gen["partial_answer"] = answer  # what the server sent before it was cut
+        if problem.kind == UNFINISHED and resp.finish_reason != STOP:
+            # Cut by the finish reason: the reason generate has always written (the server's own
+            # word is in finish_reason_raw), so that runs stay comparable with earlier ones. An
+            # answer cut although the server said stop gets the contract's words.
             return Rejection(row, self.name, f"{REASON_UNFINISHED}: finish_reason={resp.finish_reason}")
-        if is_blank(answer):  # zero-width characters only is no answer either
-            return Rejection(row, self.name, REASON_EMPTY)
-        row.messages = [*msgs, {"role": "assistant", "content": answer}]
-        return row
+        return Rejection(row, self.name, problem.reason())
 
     def summary(self) -> dict[str, Any]:
         """Figures of the last batch (the runner adds them up over chunks): per model calls,

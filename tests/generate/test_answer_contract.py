@@ -1,0 +1,149 @@
+"""`tagengo generate` on the answer contract (tagengo.llm.answer): answers that real servers
+send bent on purpose (tests/servers/answer_faults.py, one ``FAULT=<kind>`` per prompt) through
+the real stage, over real HTTP: what is kept is clean text with its reasoning in meta, what is
+rejected says why, in rejected/ and the funnel, after one request."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from folder_checks import assert_complete_folder
+from servers.answer_faults import DECOY, FAULT
+from servers.loopback import started_servers
+from servers.scripted_chat import ScriptedChatServer
+from tagengo.generate.config import GenerateConfig
+from tagengo.generate.stage import generate
+
+#: What the scripted chat server answers a prompt it does not recognise (a teacher's prompt).
+ANSWER = "I am a scripted server and did not recognise this request."
+
+#: A prompt long enough that a server reporting 16 prompt tokens must have cut it.
+LONG = " ".join(
+    f"Paragraph {i}: the history of the harbour town, its bridges, its markets and its ships."
+    for i in range(40)
+)
+
+
+class RecordingChatServer(ScriptedChatServer):
+    keep_requests = True
+
+
+@pytest.fixture
+def chat_server() -> Iterator[Callable[..., RecordingChatServer]]:
+    yield from started_servers(RecordingChatServer)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
+
+
+def _rows(folder: Path) -> list[dict]:
+    return [r for f in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def _requests_by_fault(server: RecordingChatServer) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for body in server.requests:
+        kinds = {k for m in body["messages"] for k in FAULT.findall(m["content"])}
+        out[next(iter(kinds)) if kinds else "clean"] += 1
+    return out
+
+
+KEPT = ("clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield")
+REJECTED = {
+    "thinkonly": "empty answer: only reasoning, no answer after it",
+    "budget": "unfinished: the answer used all 64 tokens of max_tokens although the server said "
+    "finish_reason='stop': it was cut at the limit",
+    "truncated": "prompt truncated: the server counted 16 prompt tokens of about ",
+    "errorbody": "provider error: ",
+    "filterprompt": "filtered: ",
+    "filterempty": "filtered: ",
+    "filteranswer": "filtered: the server's content filter withheld the answer: finish_reason=content_filter",
+}
+
+
+def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_server, tmp_path):
+    server = chat_server()
+    rows = []
+    for kind in (*KEPT, *REJECTED):
+        text = "Tell me about rain." if kind == "clean" else f"Tell me about rain. FAULT={kind}"
+        if kind == "truncated":
+            text = f"{LONG} FAULT=truncated"
+        rows.append({"id": kind, "prompt": text, "language": "en"})
+    src = write_jsonl(tmp_path / "prompts.jsonl", rows)
+    cfg = GenerateConfig(
+        model="teacher", base_url=server.url, timeout_s=5.0, max_attempts=3, backoff_base_s=0.01,
+        max_tokens=64, cache_path=tmp_path / "c.sqlite",
+    )  # fmt: skip
+    res = generate(src, tmp_path / "out", cfg, progress=False)
+    manifest = assert_complete_folder(res.out, kept=len(KEPT), rejected=len(REJECTED), quarantined=0)
+    assert manifest["counts"]["read"] == len(rows)
+
+    kept = {r["id"]: r for r in _rows(res.out / "data")}
+    assert set(kept) == set(KEPT)
+    for kind, row in kept.items():
+        answer = row["messages"][-1]
+        gen = json.loads(row["meta"])["generation"]
+        assert answer["role"] == "assistant" and "<think>" not in answer["content"], kind
+        assert "</think>" not in answer["content"] and "DECOY" not in answer["content"], kind
+        if kind == "surrogate":
+            assert answer["content"] == f"{ANSWER} \ufffd and more"
+            assert gen["replaced_chars"] == 1 and "reasoning" not in gen
+        else:
+            assert answer["content"] == ANSWER, kind
+        if kind in ("think", "thinkopen", "reasoningfield"):
+            assert gen["reasoning"] == DECOY and "replaced_chars" not in gen, kind
+        if kind in ("clean", "parts"):
+            # A clean answer's meta is what it always was.
+            assert not {"reasoning", "replaced_chars", "partial_answer"} & set(gen), kind
+
+    rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
+    assert set(rejected) == set(REJECTED)
+    for kind, reason in REJECTED.items():
+        assert rejected[kind]["reason"].startswith(reason), (kind, rejected[kind]["reason"])
+        assert rejected[kind]["step"] == "generate" and rejected[kind]["messages"][-1]["role"] == "user"
+    assert "no answer after it" in rejected["thinkonly"]["reason"]
+    gen = json.loads(rejected["thinkonly"]["meta"])["generation"]
+    assert gen["reasoning"].startswith(DECOY)  # what the model did say is kept for a person to read
+    cut = json.loads(rejected["budget"]["meta"])["generation"]
+    assert cut["partial_answer"].endswith("inter") and cut["finish_reason"] == "stop"
+    for kind in ("errorbody", "filterprompt", "filterempty"):
+        assert json.loads(rejected[kind]["meta"])["generation"]["error"], kind
+
+    # No retry for an answer that will not change: one request per row.
+    assert _requests_by_fault(server) == Counter({kind: 1 for kind in (*KEPT, *REJECTED)})
+    funnel = json.loads((res.out / "funnel.json").read_text())
+    assert funnel["counts"]["kept"] + funnel["counts"]["rejected"] == funnel["counts"]["read"] == len(rows)
+    assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("generate", len(REJECTED))
+    assert "| generate | 7 | 6 |" in (res.out / "funnel.md").read_text()
+
+
+def test_a_cut_answer_is_kept_when_require_stop_is_off_and_the_reasoning_still_goes_to_meta(
+    chat_server, tmp_path
+):
+    server = chat_server()
+    rows = [
+        {"id": "budget", "prompt": "Tell me about rain. FAULT=budget", "language": "en"},
+        {"id": "think", "prompt": "Tell me about snow. FAULT=think", "language": "en"},
+        {"id": "filter", "prompt": "Tell me about hail. FAULT=filteranswer", "language": "en"},
+    ]
+    src = write_jsonl(tmp_path / "prompts.jsonl", rows)
+    cfg = GenerateConfig(
+        model="teacher", base_url=server.url, timeout_s=5.0, max_attempts=2, backoff_base_s=0.01,
+        max_tokens=64, require_stop=False, cache_path=tmp_path / "c.sqlite",
+    )  # fmt: skip
+    res = generate(src, tmp_path / "out", cfg, progress=False)
+    assert_complete_folder(res.out, kept=2, rejected=1, quarantined=0)
+    kept = {r["id"]: r for r in _rows(res.out / "data")}
+    assert kept["budget"]["messages"][-1]["content"].endswith("inter")
+    assert json.loads(kept["think"]["meta"])["generation"]["reasoning"] == DECOY
+    # A filtered answer is no answer, whatever require_stop says.
+    (rej,) = _rows(res.out / "rejected")
+    assert rej["id"] == "filter" and rej["reason"].startswith("filtered: ")
