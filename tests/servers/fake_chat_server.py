@@ -98,6 +98,10 @@ def embedding_for(text: str, dim: int = 8) -> list[float]:
     return [(b - 127.5) / 64.0 for b in digest[:dim]]
 
 
+def _tokens(text: str) -> int:
+    return max(len(text.split()), sum(ord(ch) > 127 for ch in text))
+
+
 def _unit(h: str, salt: str) -> float:
     """A number in [0, 1) fixed by the request hash: faults that stick to a request."""
     return int(hashlib.sha256((salt + h).encode()).hexdigest()[:12], 16) / float(1 << 48)
@@ -226,7 +230,10 @@ class FakeChatServer(LoopbackServer):
         elif _unit(h, "empty") < f.rate_empty:
             s.faults["empty"] += 1
             content = ""
-        prompt_tokens = sum(len(str(m.get("content", "")).split()) + 3 for m in messages)
+        # A word a token, or a non-ASCII character a token where there are more of those (a Japanese
+        # prompt has few spaces: counted by words it would look cut by the server to the answer
+        # contract, tagengo.llm.answer).
+        prompt_tokens = sum(_tokens(str(m.get("content", ""))) + 3 for m in messages)
         payload: dict[str, Any] = {
             "id": "chatcmpl-" + h[:16],
             "object": "chat.completion",

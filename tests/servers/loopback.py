@@ -21,6 +21,11 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from aiohttp import web
 
+try:
+    from servers.answer_faults import bend, error_reply, fault_of
+except ModuleNotFoundError:  # run as a script: its folder is on sys.path
+    from answer_faults import bend, error_reply, fault_of
+
 S = TypeVar("S", bound="LoopbackServer")
 
 
@@ -143,9 +148,13 @@ class ScriptedOpenAIServer(LoopbackServer):
         raise NotImplementedError
 
     def usage(self, body: dict[str, Any], content: str) -> dict[str, int]:
-        """The ``usage`` of an answer: about 4 characters a token."""
+        """The ``usage`` of an answer: about 4 characters a token (4 UTF-8 bytes in a prompt, so
+        that a Japanese prompt is not reported at a third of what any tokenizer counts, which the
+        answer contract would read as a prompt the server cut)."""
         return {
-            "prompt_tokens": sum(len(m["content"]) // 4 + 1 for m in body["messages"]),
+            "prompt_tokens": sum(
+                len(m["content"].encode("utf-8", "surrogatepass")) // 4 + 1 for m in body["messages"]
+            ),
             "completion_tokens": len(content) // 4 + 1,
             "total_tokens": 0,
         }
@@ -160,9 +169,12 @@ class ScriptedOpenAIServer(LoopbackServer):
             self.models[body.get("model", "")] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        fault = fault_of(body)
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
+            if fault is not None and (bad := error_reply(fault)) is not None:
+                return web.json_response(bad[1], status=bad[0])
             content, finish = self.reply(body)
         except ScriptedHTTPError as e:
             err = {"error": {"message": e.message, "type": "scripted", "code": e.status}}
@@ -180,6 +192,8 @@ class ScriptedOpenAIServer(LoopbackServer):
             ],
             "usage": self.usage(body, content),
         }
+        if fault is not None:
+            bend(fault, body, out)
         with self._lock:
             self.completed[request_hash(body)] += 1
         return web.json_response(out)

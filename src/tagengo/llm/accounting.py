@@ -91,6 +91,8 @@ class ModelUsage:
     unknown_finish_reasons: Counter = field(default_factory=Counter)  # raw values read as "unknown"
     tokens_estimated: int = 0  # paid calls whose server sent no usage: tokens counted here
     errors: Counter = field(default_factory=Counter)
+    reasoning: int = 0  # answers that came with reasoning, split from the answer (tagengo.llm.answer)
+    replaced_chars: int = 0  # characters that were not valid Unicode, replaced by U+FFFD
     _seen_latency: int = 0
 
     def add_latency(self, s: float) -> None:
@@ -151,7 +153,10 @@ class Accounting:
         u.retries += max(0, response.attempts - 1)
         if response.error is not None:
             u.failed += 1
-            u.errors[_error_kind(response.error)] += 1
+            kind = response.error_kind
+            # Filters and error bodies are counted by their contract word, other failures by their
+            # first words ('HTTP 400', 'timeout').
+            u.errors[kind if kind in ("filtered", "provider error") else _error_kind(response.error)] += 1
             return
         u.calls += 1
         u.input_tokens += response.input_tokens
@@ -166,6 +171,8 @@ class Accounting:
 
     @staticmethod
     def _count_finish(u: ModelUsage, response: ChatResponse) -> None:
+        u.reasoning += response.reasoning is not None
+        u.replaced_chars += response.replaced_chars
         reason = response.finish_reason or "none"
         u.finish_reasons[reason] += 1
         if reason == "unknown":
@@ -198,6 +205,10 @@ class Accounting:
             }
             if u.unknown_finish_reasons:
                 d["unknown_finish_reasons"] = dict(u.unknown_finish_reasons)
+            if u.reasoning:
+                d["reasoning"] = u.reasoning
+            if u.replaced_chars:
+                d["replaced_chars"] = u.replaced_chars
             if u.tokens_estimated:
                 # Calls whose tokens (and so cost) were counted here: the server sent no usage.
                 d["tokens_estimated"] = u.tokens_estimated

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import orjson
 
+from tagengo.llm.answer import normalise
 from tagengo.llm.finish import VOCABULARY, normalise_finish_reason
 from tagengo.llm.types import ChatRequest, ChatResponse
 
@@ -51,6 +52,8 @@ _STORED = (
     "latency_s",
     "cost",
     "raw",
+    "reasoning",
+    "replaced_chars",
 )
 _IN_CHUNK = 500  # SQLite's default variable limit is 999 (older builds): stay under it
 #: Longest an answer waits for its commit when the client commits in groups (see above).
@@ -146,7 +149,7 @@ class RequestCache:
 
 def _decode(blob: str) -> ChatResponse:
     d = json.loads(blob)
-    resp = ChatResponse(cached=True, attempts=0, **{f: d[f] for f in _STORED if f in d})
+    resp = normalise(ChatResponse(cached=True, attempts=0, **{f: d[f] for f in _STORED if f in d}))
     if resp.finish_reason is not None and resp.finish_reason not in VOCABULARY:
         # Stored before finish reasons were normalised: read it as a fresh answer would be.
         resp.raw = {**resp.raw, "finish_reason": resp.finish_reason}

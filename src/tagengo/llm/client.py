@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import hashlib
 import random
+import re
 import threading
 import time
 from collections.abc import Coroutine
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from tagengo.llm.accounting import Accounting, encoding_for_model, estimate_input_tokens
+from tagengo.llm.answer import normalise
 from tagengo.llm.backends.base import Backend
 from tagengo.llm.cache import COMMIT_EVERY_S, RequestCache
 from tagengo.llm.config import LLMConfig
@@ -79,6 +81,9 @@ class LLMClient:
         self._unpriced: set[str] = set()
         self._warned_estimated = False
         self._failures_in_row = 0
+        #: Refusals (4xx) among the failures in a row, by their text without numbers: when one
+        #: refusal is most of them, the request is wrong, not the server (``_server_down``).
+        self._refusals: dict[str, int] = {}
         self._pause_until = 0.0  # monotonic time before which no call starts (after a 429)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -246,9 +251,12 @@ class LLMClient:
                 made[1] += gave_up
                 if resp.error is None:
                     self._failures_in_row = 0
+                    self._refusals.clear()
                 else:
                     self._failed_calls += 1
                     self._failures_in_row += 1
+                    if resp.error_kind == "refused":
+                        self._refusals[_shape(resp.error)] = self._refusals.get(_shape(resp.error), 0) + 1
                     if self._failures_in_row >= self.config.abort_after_failures and not stop:
                         stop.append(self._server_down(self._failures_in_row, resp.error))
                 for _ in where[key]:
@@ -300,6 +308,14 @@ class LLMClient:
             self.cache.commit()
 
     def _server_down(self, n: int, last: str | None) -> RunAborted:
+        refused = max(self._refusals.values(), default=0)
+        if last is not None and refused * 2 >= n:
+            # Not a down server: it answered every call, with the same refusal. Name it and the fix.
+            return RunAborted(
+                f"the server refused {refused} of the last {n} calls the same way ({last}); every row "
+                f"would be rejected for it, so the run stopped. {refusal_hint(last)} Finished calls "
+                "are cached: re-run to resume."
+            )
         return RunAborted(
             f"{f'{n} calls in a row' if n > 1 else '1 call'} failed for good (last: {last}); "
             f"is the server at {self.model_id.split('@')[-1]} up? Finished calls are "
@@ -361,11 +377,12 @@ class LLMClient:
                 await asyncio.sleep(delay)
                 continue
             except RequestError as e:
-                return self._failed(str(e), attempt, first_start), False
+                return self._failed(str(e), attempt, first_start, kind=e.kind), False
             except FatalBackendError:
                 raise
             except Exception as e:  # a bug or a backend surprise: reject the row, keep the run
                 return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start), False
+            normalise(resp)  # the answer contract's first half, for every backend (tagengo.llm.answer)
             resp.latency_s = time.perf_counter() - start
             resp.attempts = attempt
             # Chat calls only: moderation endpoints never report usage, and that is no surprise.
@@ -381,14 +398,17 @@ class LLMClient:
                 self._limiter.settle(reserved_tokens, resp.input_tokens + resp.output_tokens)
             return resp, False
 
-    def _failed(self, error: str, attempts: int, start: float) -> ChatResponse:
-        return ChatResponse(
-            content=None,
-            finish_reason=None,
-            model=self.model_name,
-            latency_s=time.perf_counter() - start,
-            attempts=attempts,
-            error=self.backend.redact(error),
+    def _failed(self, error: str, attempts: int, start: float, kind: str = "failed") -> ChatResponse:
+        return normalise(
+            ChatResponse(
+                content=None,
+                finish_reason=None,
+                model=self.model_name,
+                latency_s=time.perf_counter() - start,
+                attempts=attempts,
+                error=self.backend.redact(error),
+                error_kind=kind,
+            )
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -413,6 +433,45 @@ class LLMClient:
     def unpriced_models(self) -> set[str]:
         """Models that answered but have no entry in the price table (counted at cost 0)."""
         return set(self._unpriced)
+
+
+def _shape(error: str) -> str:
+    """An error's text without its numbers (token counts, request ids differ row by row)."""
+    return re.sub(r"\d+", "#", error)[:200]
+
+
+#: What to change for refusals that servers in use send for a whole run: (words in the
+#: refusal, all must appear, lower case) -> the fix.
+_REFUSAL_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("max_tokens", "max_completion_tokens"),
+        "This model takes max_completion_tokens: add --max-tokens-param max_completion_tokens.",
+    ),
+    (
+        ("max_tokens", "unsupported"),
+        "This model takes max_completion_tokens: add --max-tokens-param max_completion_tokens.",
+    ),
+    (
+        ("temperature",),
+        "This model does not take this temperature: set --temperature to what it accepts (often 1).",
+    ),
+    (("top_p",), "This model does not take top_p: leave --top-p unset."),
+    (("seed",), "This server does not take a seed: leave --seed unset."),
+    (
+        ("context",),
+        "The prompts do not fit the model's context: lower --max-tokens, raise the server's context size, or shorten the prompts.",
+    ),
+    (("model",), "Check --model: the server does not serve this model under that name."),
+)
+
+
+def refusal_hint(error: str) -> str:
+    """One sentence with the fix for a refusal the whole run gets, or a generic one."""
+    low = error.lower()
+    for words, fix in _REFUSAL_FIXES:
+        if all(w in low for w in words):
+            return fix
+    return "Fix the request options this refusal names (see docs/llm.md, 'Refusals')."
 
 
 def _wide_console() -> Console:

@@ -37,7 +37,15 @@ class RetryableError(LLMError):
 
 
 class RequestError(LLMError):
-    """This request fails whatever we do (400: context too long, content filter...)."""
+    """This request fails whatever we do (400: context too long, content filter...).
+
+    ``kind`` is the word the answer contract counts it under (tagengo.llm.answer): "refused"
+    (the server said no to this request), "filtered" (a content filter), "provider error" (a
+    200 whose body is an error object)."""
+
+    def __init__(self, message: str, *, kind: str = "refused"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class FatalBackendError(LLMError):

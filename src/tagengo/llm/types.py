@@ -119,6 +119,15 @@ class ChatResponse:
     raw: dict[str, Any] = field(default_factory=dict)
     #: True when the server sent no usage and the tokens were counted here (accounting.count_usage).
     tokens_estimated: bool = False
+    #: The model's reasoning, split from the answer (``reasoning_content``, a ``<think>`` block:
+    #: tagengo.llm.answer); ``content`` never holds it.
+    reasoning: str | None = None
+    #: Characters of content/reasoning that were not valid Unicode and became U+FFFD.
+    replaced_chars: int = 0
+    #: Why the call failed, as a word the answer contract counts: "filtered" (a content filter),
+    #: "provider error" (a 200 whose body is an error), "refused" (the server refused this
+    #: request: 4xx), "failed" (retries used up). None when ``error`` is None.
+    error_kind: str | None = None
 
     @property
     def ok(self) -> bool:

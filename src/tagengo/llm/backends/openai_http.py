@@ -21,6 +21,7 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from tagengo.llm.accounting import count_usage
+from tagengo.llm.answer import content_parts
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
 from tagengo.llm.finish import normalise_finish_reason
@@ -177,20 +178,36 @@ class OpenAIHTTPBackend:
     def _parse(self, payload: bytes) -> ChatResponse:
         try:
             d = _loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            d = None
+        if isinstance(d, dict) and not d.get("choices"):
+            _raise_for_body(d, self.redact)  # an error object, or a prompt held back by a filter
+        try:
             choice = d["choices"][0]
             message = choice.get("message") or {}
-            content = message.get("content")
+            content, part_reasoning = content_parts(message.get("content"))
             finish = choice.get("finish_reason")
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        except (KeyError, IndexError, TypeError, AttributeError):
             snippet = payload[:120].decode("utf-8", "replace")
             raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
+        # vLLM/DeepSeek: reasoning_content; Ollama, OpenRouter, llama.cpp server: reasoning.
+        reasoning = next(
+            (
+                v
+                for k in ("reasoning_content", "reasoning")
+                if isinstance(v := message.get(k), str) and v.strip()
+            ),
+            None,
+        )
+        if part_reasoning:
+            reasoning = f"{reasoning}\n\n{part_reasoning}" if reasoning else part_reasoning
         usage = d.get("usage")
         n_in = _count(usage, "prompt_tokens")
         n_out = _count(usage, "completion_tokens")
         raw = {k: d[k] for k in ("id", "system_fingerprint", "created") if k in d}
         raw["finish_reason"] = finish  # the server's own word; finish_reason below is normalised
         return ChatResponse(
-            content=content if isinstance(content, str) else None,
+            content=content,
             finish_reason=normalise_finish_reason(finish),
             model=d.get("model") or self.model_name,
             input_tokens=n_in or 0,
@@ -199,6 +216,7 @@ class OpenAIHTTPBackend:
             # so cost and --budget still hold.
             tokens_estimated=n_in is None or n_out is None,
             raw=raw,
+            reasoning=reasoning,
         )
 
     def _raise_for_status(self, status: int, headers: Any, payload: bytes, where: str | None = None) -> None:
@@ -215,6 +233,8 @@ class OpenAIHTTPBackend:
                 404: "check --base-url and --model (or the Azure deployment)",
             }[status]
             raise FatalBackendError(f"{where or self._where()} answered {msg}; {hint}")
+        if _is_filter(payload):
+            raise RequestError(f"the prompt was held back by a content filter ({msg})", kind="filtered")
         raise RequestError(msg)
 
 
@@ -249,6 +269,57 @@ def _count(usage: Any, key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value)
+
+
+_FILTER_WORDS = (
+    "content_filter",
+    "content filter",
+    "responsibleaipolicyviolation",
+    "content management policy",
+)
+
+
+def _is_filter(payload: bytes) -> bool:
+    """True for an error body that says a content filter refused the prompt (Azure: code
+    ``content_filter``, inner code ``ResponsibleAIPolicyViolation``)."""
+    text = payload[:4000].decode("utf-8", "replace").lower()
+    return any(w in text for w in _FILTER_WORDS)
+
+
+#: Error codes in a 200 body that mean "try again" (OpenRouter passes upstream failures this way).
+_TRANSIENT_CODES = {
+    "429",
+    "500",
+    "502",
+    "503",
+    "504",
+    "529",
+    "rate_limit_exceeded",
+    "overloaded",
+    "server_error",
+}
+
+
+def _raise_for_body(d: dict[str, Any], redact: Any) -> None:
+    """A 200 that carries no answer: an error object (some proxies and servers answer errors with
+    status 200), or an empty ``choices`` with the prompt's filter results (Azure). Raises the
+    error the contract counts; a retry would get the same body, except for a transient code."""
+    err = d.get("error")
+    if err is not None:
+        detail = redact(_error_detail(json.dumps(d).encode()))
+        code = str(err.get("code") or err.get("type") or "").lower() if isinstance(err, dict) else ""
+        if code in _TRANSIENT_CODES or code.startswith("5"):
+            raise RetryableError(f"HTTP 200 with an error body: {detail}")
+        if _is_filter(json.dumps(err).encode()):
+            raise RequestError(f"the content filter held it back: {detail}", kind="filtered")
+        raise RequestError(f"HTTP 200 with an error body, no answer: {detail}", kind="provider error")
+    for result in d.get("prompt_filter_results") or []:
+        cats = (result or {}).get("content_filter_results") or {}
+        hit = sorted(k for k, v in cats.items() if isinstance(v, dict) and v.get("filtered"))
+        if hit:
+            raise RequestError(
+                f"the prompt was held back by a content filter ({', '.join(hit)})", kind="filtered"
+            )
 
 
 def _error_detail(payload: bytes) -> str:

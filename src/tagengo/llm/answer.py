@@ -1,0 +1,283 @@
+"""The answer contract: nothing a model server sends becomes data without passing it.
+
+::
+
+    raw response -> normalise -> ChatResponse(content, reasoning, finish, tokens, raw)
+                 -> answer_problem(response, request) -> None (accepted) or a Problem
+
+**normalise** runs in the client for every backend, before the answer is cached, and again
+on every answer replayed from the cache (it is idempotent, so answers cached before it
+existed are read the way a fresh one is):
+
+* content sent as a list of parts (Mistral, the Responses-style ``output_text``) is joined;
+  parts that hold reasoning (``thinking``, ``reasoning``) go to ``reasoning``;
+* reasoning is split from the answer: the ``reasoning_content`` / ``reasoning`` fields that
+  vLLM, DeepSeek, Ollama and OpenRouter send (read by the backend), and a ``<think>`` block at
+  the start of the content (R1 distills, Qwen3 and others served without a reasoning parser),
+  also the form whose opening tag was in the prompt's template so only ``</think>`` arrives;
+* text is made valid Unicode: a lone surrogate (JSON may carry ``"\\ud83d"`` alone, and
+  ``json.loads`` accepts it) cannot be written to the cache, to Parquet or to a terminal; it
+  becomes U+FFFD, and ``replaced_chars`` counts what was replaced.
+
+**answer_problem** is the shared floor of checks, in this order; each returns a
+:class:`Problem` whose ``kind`` is one word of :data:`PROBLEM_KINDS` (what the funnel, the
+manifest and the report count):
+
+=========================  =================================================================
+``call failed``            no answer: retries used up, or the server refused this request
+``filtered``               a content filter withheld the prompt or the answer (Azure, Gemini)
+``provider error``         HTTP 200 whose body is an error object, not an answer
+``unfinished``             cut at the token limit: ``finish_reason`` says length, or the
+                           completion used the whole ``max_tokens`` budget whatever it says
+``unknown finish reason``  a finish reason no server in use means (tagengo.llm.finish)
+``prompt truncated``       the server counted far fewer prompt tokens than were sent: it cut
+                           the prompt to its context size (Ollama's default ``num_ctx``)
+``empty answer``           nothing but white space or invisible characters, once reasoning
+                           is removed
+=========================  =================================================================
+
+Stages add their own checks after these (language, protected spans, score parsing), always on
+``content``, which no longer holds the reasoning.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tagengo.invisible import is_blank
+from tagengo.llm.finish import CONTENT_FILTER, LENGTH, STOP, UNKNOWN
+from tagengo.llm.types import ChatRequest, ChatResponse
+
+CALL_FAILED = "call failed"
+FILTERED = "filtered"
+PROVIDER_ERROR = "provider error"
+UNFINISHED = "unfinished"
+UNKNOWN_FINISH = "unknown finish reason"
+PROMPT_TRUNCATED = "prompt truncated"
+EMPTY = "empty answer"
+PROBLEM_KINDS = (CALL_FAILED, FILTERED, PROVIDER_ERROR, UNFINISHED, UNKNOWN_FINISH, PROMPT_TRUNCATED, EMPTY)
+
+#: A prompt counts as cut by the server when the server reports fewer than this share of the
+#: prompt tokens counted here (o200k) *and* at least ``TRUNCATED_MIN_GAP`` fewer. Measured with
+#: scripts/calibrate_truncation.py on Debian's translated message catalogs (118 languages; docs/
+#: llm.md, "Prompts the server truncated"): the thriftiest tokenizer we can run offline (Gemma 3's,
+#: 262k entries) counts at least 0.72 of o200k's tokens on the tuning half of the languages, but
+#: 0.48 on Dzongkha in the held-out half. So the line sits below both, at 0.4: a prompt cut to
+#: 2,048 tokens is caught from about 5,100 tokens sent; a milder cut passes unnoticed.
+TRUNCATED_RATIO = 0.4
+TRUNCATED_MIN_GAP = 256
+
+# -- normalise ------------------------------------------------------------------------------------
+
+_REASONING_PART_TYPES = {"thinking", "reasoning", "reasoning_content", "redacted_thinking"}
+_TEXT_PART_TYPES = {"text", "output_text", None}
+_OPEN = re.compile(r"\A\s*<(think|thinking|reasoning)>", re.IGNORECASE)
+_CLOSE_ONLY = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
+
+
+def content_parts(content: Any) -> tuple[str | None, str | None]:
+    """(answer text, reasoning text) of a message's ``content`` as a server sends it: a string,
+    or a list of parts (``{"type": "text", "text": ...}``; reasoning parts apart). None for
+    anything else (null, a number)."""
+    if isinstance(content, str):
+        return content, None
+    if not isinstance(content, list):
+        return None, None
+    text: list[str] = []
+    reasoning: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        value = part.get("text")
+        if kind in _REASONING_PART_TYPES:
+            value = value if isinstance(value, str) else part.get(kind) or part.get("thinking")
+            if isinstance(value, list):  # {"type": "thinking", "thinking": [{"type": "text", ...}]}
+                value = content_parts(value)[0]
+            if isinstance(value, str):
+                reasoning.append(value)
+        elif kind in _TEXT_PART_TYPES and isinstance(value, str):
+            text.append(value)
+    if not text and not reasoning:
+        return ("" if content == [] else None), None
+    return "".join(text), ("".join(reasoning) or None)
+
+
+def split_reasoning(text: str) -> tuple[str, str | None]:
+    """(answer, reasoning) of a content string. A reasoning block at the start (``<think>``,
+    ``<thinking>``, ``<reasoning>``) is cut off; one that never closes is all reasoning (the
+    answer was cut inside it: nothing is left). A closing tag with no opening one means the
+    template opened the block in the prompt: everything before it is reasoning."""
+    m = _OPEN.match(text)
+    if m:
+        tag = m.group(1)
+        close = re.search(rf"</{tag}>", text[m.end() :], re.IGNORECASE)
+        if close is None:
+            return "", text[m.end() :].strip() or None
+        reasoning = text[m.end() : m.end() + close.start()]
+        return text[m.end() + close.end() :], reasoning.strip() or None
+    close = _CLOSE_ONLY.search(text)
+    if close is not None and not re.search(rf"<{close.group(1)}>", text[: close.start()], re.IGNORECASE):
+        return text[close.end() :], text[: close.start()].strip() or None
+    return text, None
+
+
+def valid_unicode(text: str) -> tuple[str, int]:
+    """``text`` with every lone surrogate replaced by U+FFFD, and how many were replaced.
+    A pair of surrogates that stand for one character is joined into it."""
+    try:
+        text.encode("utf-8")
+        return text, 0
+    except UnicodeEncodeError:
+        pass
+    fixed = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    # What the UTF-16 round trip could not pair is one U+FFFD per lone surrogate.
+    return fixed, fixed.count("\ufffd") - text.count("\ufffd")
+
+
+def normalise(resp: ChatResponse) -> ChatResponse:
+    """The response with its content split from reasoning and made valid Unicode (in place,
+    returned for convenience). Idempotent; errors are made valid Unicode too."""
+    replaced = 0
+    if resp.content is not None:
+        answer, reasoning = split_reasoning(resp.content)
+        if reasoning is not None:
+            resp.reasoning = f"{resp.reasoning}\n\n{reasoning}" if resp.reasoning else reasoning
+            resp.content = answer.lstrip()
+        resp.content, n = valid_unicode(resp.content)
+        replaced += n
+    if resp.reasoning is not None:
+        resp.reasoning, n = valid_unicode(resp.reasoning)
+        replaced += n
+    if resp.error is not None:
+        resp.error, _ = valid_unicode(resp.error)
+    resp.replaced_chars += replaced
+    return resp
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why an answer cannot be used: ``kind`` (one of ``PROBLEM_KINDS``, what is counted) and
+    the details a person needs."""
+
+    kind: str
+    detail: str
+
+    def reason(self, what: str | None = None) -> str:
+        """The rejection reason: ``kind: detail``, or ``kind (what): detail`` naming which call
+        of a row failed (``translation of message 2``)."""
+        head = f"{self.kind} ({what})" if what else self.kind
+        return f"{head}: {self.detail}" if self.detail else head
+
+    def __str__(self) -> str:
+        return self.reason()
+
+
+def answer_problem(
+    resp: ChatResponse, request: ChatRequest | None = None, *, require_stop: bool = True
+) -> Problem | None:
+    """Why ``resp`` (normalised) cannot become data, or None when it can.
+
+    ``request`` is the request that was sent: it gives the token budget (an answer that used
+    all of it was cut, whatever the finish reason says) and the prompt (a server that counted
+    far fewer prompt tokens cut it). ``require_stop=False`` accepts an answer whatever its
+    finish reason (a stage option for users who want cut answers)."""
+    if resp.error is not None:
+        kind = resp.error_kind if resp.error_kind in (FILTERED, PROVIDER_ERROR) else CALL_FAILED
+        return Problem(kind, resp.error)
+    raw = resp.raw.get("finish_reason", resp.finish_reason)
+    said = f" (the server said {raw!r})" if raw != resp.finish_reason else ""
+    if resp.finish_reason == CONTENT_FILTER:
+        return Problem(
+            FILTERED,
+            f"the server's content filter withheld the answer: finish_reason={resp.finish_reason}{said}",
+        )
+    if request is not None and (cut := prompt_cut(resp, request)) is not None:
+        return Problem(PROMPT_TRUNCATED, cut)
+    if require_stop:
+        if resp.finish_reason == LENGTH:
+            return Problem(UNFINISHED, f"finish_reason={LENGTH}{said}")
+        if request is not None and used_whole_budget(resp, request):
+            return Problem(
+                UNFINISHED,
+                f"the answer used all {request.max_tokens:,} tokens of max_tokens although the server "
+                f"said finish_reason={raw!r}: it was cut at the limit",
+            )
+        if resp.finish_reason == UNKNOWN:
+            return Problem(
+                UNKNOWN_FINISH,
+                f"finish_reason={raw!r} is none of stop, length, content_filter, tool_calls (docs/llm.md)",
+            )
+        if resp.finish_reason != STOP:
+            return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
+    if is_blank(resp.content or ""):
+        return Problem(EMPTY, "only reasoning, no answer after it" if resp.reasoning else "")
+    return None
+
+
+def used_whole_budget(resp: ChatResponse, request: ChatRequest) -> bool:
+    """True when the server reported as many completion tokens as ``max_tokens`` allowed (or
+    more). Several servers say ``stop`` for an answer cut there. Counts made here (no usage
+    from the server) are estimates and decide nothing."""
+    return not resp.tokens_estimated and request.max_tokens > 0 and resp.output_tokens >= request.max_tokens
+
+
+def prompt_cut(resp: ChatResponse, request: ChatRequest) -> str | None:
+    """Why the server must have cut the prompt, or None. Needs the server's own usage."""
+    reported = resp.input_tokens
+    if resp.tokens_estimated or reported <= 0:
+        return None
+    texts = request.prompt_texts()
+    # A BPE token holds at least one byte: with fewer bytes than this, no count can be far enough
+    # above the server's, and most calls are decided without tokenizing anything.
+    if sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) < reported + TRUNCATED_MIN_GAP:
+        return None
+    counted = count_prompt_tokens(texts)
+    if counted - reported < TRUNCATED_MIN_GAP or reported >= TRUNCATED_RATIO * counted:
+        return None
+    return (
+        f"the server counted {reported:,} prompt tokens of about {counted:,} sent, so it cut the prompt "
+        "to its context size; raise it (Ollama: num_ctx or OLLAMA_CONTEXT_LENGTH; llama.cpp server: "
+        "--ctx-size; vLLM: --max-model-len; TGI: --max-input-tokens)"
+    )
+
+
+def count_prompt_tokens(texts: list[str]) -> int:
+    """Prompt tokens as o200k counts them (the most multilingual of the BPEs that run offline
+    here), without any chat-template overhead: a number the server's count should not fall far
+    below. UTF-8 bytes / 4 where bpe-openai is missing."""
+    enc = _o200k()
+    if enc is None:
+        return sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) // 4
+    return sum(len(enc.encode_ordinary(t)) for t in texts)
+
+
+@functools.cache
+def _o200k() -> Any:
+    try:
+        import bpe_openai
+
+        return bpe_openai.get_encoding("o200k_base")
+    except Exception:  # not installed, or its data missing
+        return None
+
+
+def answer_meta(resp: ChatResponse) -> dict[str, Any]:
+    """What the contract found, for a row's ``meta``: the reasoning, how many characters were
+    replaced, the server's own finish word where it differs. Empty for a clean answer, so clean
+    runs write what they always wrote."""
+    out: dict[str, Any] = {}
+    if resp.reasoning:
+        out["reasoning"] = resp.reasoning
+    if resp.replaced_chars:
+        out["replaced_chars"] = resp.replaced_chars
+    return out

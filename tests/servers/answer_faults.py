@@ -1,0 +1,137 @@
+"""Answers that real servers send and that must never become data, on demand, for every scripted
+server (tests/servers/loopback.py ``ScriptedOpenAIServer``).
+
+A request any of whose messages holds ``FAULT=<kind>`` is answered with that fault: the
+scripted answer is built as usual, then bent the way the server named below bends it. The
+marker travels inside the source text a stage puts in its prompts (a prompt to generate for,
+a text to translate, a fragment to reverse, an answer to judge), so one fixture row steers
+one fault through any stage.
+
+==================  ===================================================================================
+kind                what is sent (who sends it)
+==================  ===================================================================================
+``surrogate``       the answer with a lone ``\\ud83d`` in it (a tokenizer that splits an emoji;
+                    seen from vLLM and llama.cpp server when a stream is joined badly)
+``parts``           ``content`` as a list of parts ``[{"type": "text", "text": ...}]`` (Mistral)
+``think``           a ``<think>`` block before the answer, with a decoy verdict inside (an R1
+                    distill or Qwen3 behind Ollama/vLLM without a reasoning parser)
+``thinkopen``       the same without the opening tag (the chat template opened it in the prompt)
+``thinkonly``       an unclosed ``<think>`` and nothing after it (cut inside the reasoning)
+``reasoningfield``  the answer as is plus ``reasoning_content`` (vLLM, DeepSeek)
+``budget``          the answer cut mid-word, ``completion_tokens == max_tokens`` and
+                    ``finish_reason: stop`` (llama.cpp server, Ollama, some TGI versions)
+``truncated``       ``prompt_tokens: 16`` whatever was sent (Ollama cutting to ``num_ctx``)
+``errorbody``       HTTP 200 whose body is ``{"error": {...}}`` (proxies, OpenRouter)
+``filterprompt``    HTTP 400 ``content_filter`` / ``ResponsibleAIPolicyViolation`` (Azure)
+``filterempty``     HTTP 200, ``choices: []`` and ``prompt_filter_results`` filtered (Azure)
+``filteranswer``    ``finish_reason: content_filter`` and no content (Azure, OpenAI)
+``refuse``          HTTP 400 "Unsupported parameter: 'max_tokens'" (o-series models)
+==================  ===================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+FAULT = re.compile(r"FAULT=([a-z]+)")
+KINDS = (
+    "surrogate",
+    "parts",
+    "think",
+    "thinkopen",
+    "thinkonly",
+    "reasoningfield",
+    "budget",
+    "truncated",
+    "errorbody",
+    "filterprompt",
+    "filterempty",
+    "filteranswer",
+    "refuse",
+)
+#: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
+DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
+
+
+def fault_of(body: dict[str, Any]) -> str | None:
+    """The fault a request asks for (the last marker in its messages), or None."""
+    found = None
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        if isinstance(content, str):
+            for found in FAULT.findall(content):  # noqa: B007 - the last one wins
+                pass
+    return found
+
+
+def error_reply(kind: str) -> tuple[int, dict[str, Any]] | None:
+    """(status, body) for the faults that send no answer; None for the others."""
+    if kind == "errorbody":
+        return 200, {"error": {"message": "Upstream provider returned an invalid response", "code": 400}}
+    if kind == "filterprompt":
+        return 400, {
+            "error": {
+                "message": "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                "management policy.",
+                "type": None,
+                "param": "prompt",
+                "code": "content_filter",
+                "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation"},
+            }
+        }
+    if kind == "filterempty":
+        return 200, {
+            "id": "",
+            "object": "",
+            "created": 0,
+            "model": "",
+            "choices": [],
+            "prompt_filter_results": [
+                {
+                    "prompt_index": 0,
+                    "content_filter_results": {"violence": {"filtered": True, "severity": "high"}},
+                }
+            ],
+        }
+    if kind == "refuse":
+        return 400, {
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+        }
+    return None
+
+
+def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
+    """Bend a finished answer ``out`` (the whole response body) the way ``kind`` says."""
+    choice = out["choices"][0]
+    message = choice["message"]
+    content = message.get("content") or ""
+    if kind == "surrogate":
+        message["content"] = content + " \ud83d and more"
+    elif kind == "parts":
+        message["content"] = [{"type": "text", "text": content}]
+    elif kind == "think":
+        message["content"] = f"<think>\n{DECOY}\n</think>\n\n{content}"
+    elif kind == "thinkopen":
+        message["content"] = f"{DECOY}\n</think>\n\n{content}"
+    elif kind == "thinkonly":
+        message["content"] = f"<think>\n{DECOY} and so on, let me think more about"
+    elif kind == "reasoningfield":
+        message["reasoning_content"] = DECOY
+    elif kind == "budget":
+        cap = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
+        message["content"] = content[: max(1, len(content) // 2)] + "inter"
+        choice["finish_reason"] = "stop"
+        out["usage"]["completion_tokens"] = cap
+    elif kind == "truncated":
+        out["usage"]["prompt_tokens"] = 16
+    elif kind == "filteranswer":
+        message["content"] = None
+        choice["finish_reason"] = "content_filter"
