@@ -20,9 +20,15 @@ as `tagengo generate` sends it (--system-prompt before a conversation that has n
 
 A conversation is rejected, with the turn in the reason, when a new turn:
 
-* failed for good ("call failed (follow-up, turn 2): HTTP 400 ...");
-* was cut ("unfinished answer at turn 3: finish_reason=length"; the cut text is kept in meta);
-* is empty ("empty follow-up at turn 2", "empty answer at turn 2");
+* fails the answer contract (tagengo.llm.answer, ``answer_problem``): the call failed for good
+  ("call failed (follow-up, turn 2): HTTP 400 ..."), a content filter withheld it ("filtered
+  (answer, turn 2): ..."), the server sent an error body ("provider error (answer, turn 2):
+  ..."), the server cut the prompt ("prompt truncated (answer, turn 3): ..."), or gave a finish
+  reason no server in use means ("unknown finish reason (answer, turn 2): ...");
+* was cut ("unfinished answer at turn 3: finish_reason=length", or "... the answer used all
+  N tokens of max_tokens ..." when the server said stop; the cut text is kept in meta);
+* is empty once the reasoning is removed ("empty follow-up at turn 2", "empty answer at turn 2",
+  "empty answer at turn 2: only reasoning, no answer after it");
 * (a follow-up) repeats an earlier user turn ("echo follow-up at turn 2: repeats user turn 1
   (similarity 1.00)");
 * (a follow-up) carries the writer's prompt rather than a user's words: its transcript markup or
@@ -43,9 +49,10 @@ not sure of (score of the top label and its near group below --min-lid-score) is
 
 Kept and rejected rows alike get ``meta.extend``: the target turns, the language, and one entry
 per new turn (turn number, role, task type of a follow-up, its LID label and score, the call:
-request key, model, finish reason, tokens, cached); a rejected row also ``failed`` (phase, turn,
-message index, the text that failed, the detected language). A rejected row's ``messages`` are
-the turns that passed.
+request key, model, finish reason, tokens, cached; the model's reasoning, split from the turn,
+and how many characters were not valid Unicode, where there were any); a rejected row also
+``failed`` (phase, turn, message index, the text that failed, the detected language). A rejected
+row's ``messages`` are the turns that passed.
 """
 
 from __future__ import annotations
@@ -60,7 +67,15 @@ from tagengo.extend.prompts import clean_follow_up, draw_task, leaked_instructio
 from tagengo.invisible import is_blank
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.finish import STOP
+from tagengo.llm.answer import (
+    EMPTY,
+    FILTERED,
+    UNFINISHED,
+    UNKNOWN_FINISH,
+    Problem,
+    answer_meta,
+    answer_problem,
+)
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.step import response_meta
@@ -254,8 +269,8 @@ class ExtendStep(Step):
             self._count("follow_ups")
             self._count("task_types", task.id)
             text = clean_follow_up(resp.content)
-            problem = self._call_problem(resp, FOLLOW_UP, turn, text, entry)
-            if problem is None and is_blank(text):
+            problem = self._call_problem(req, resp, FOLLOW_UP, turn, text, entry)
+            if problem is None and is_blank(text):  # nothing left once the label and quotes are cut
                 problem = f"empty follow-up at turn {turn}"
             if problem is None and (leak := leaked_instructions(text)):
                 entry["leak"] = leak
@@ -288,9 +303,7 @@ class ExtendStep(Step):
             c.info["added"].append(entry)
             self._count("answers")
             text = (resp.content or "").strip()
-            problem = self._call_problem(resp, ANSWER, turn, text, entry)
-            if problem is None and is_blank(text):
-                problem = f"empty answer at turn {turn}"
+            problem = self._call_problem(req, resp, ANSWER, turn, text, entry)
             if problem is None:
                 previous = next(
                     (m["content"] for m in reversed(c.messages) if m["role"] == "assistant"), None
@@ -316,19 +329,24 @@ class ExtendStep(Step):
     # -- checks -----------------------------------------------------------------------------
 
     def _call_problem(
-        self, resp: ChatResponse, phase: str, turn: int, text: str, entry: dict[str, Any]
+        self,
+        request: ChatRequest,
+        resp: ChatResponse,
+        phase: str,
+        turn: int,
+        text: str,
+        entry: dict[str, Any],
     ) -> str | None:
+        """The answer contract's verdict on one new turn (tagengo.llm.answer), in extend's words
+        (the phase and the turn in the reason), or None. What the contract found (reasoning,
+        replaced characters) goes to the turn's entry whatever the verdict."""
+        entry.update(answer_meta(resp))
+        problem = answer_problem(resp, request, require_stop=self.cfg.require_stop)
+        if problem is None:
+            return None
         if resp.error is not None:
             entry["error"] = resp.error
-            return f"call failed ({phase}, turn {turn}): {resp.error}"
-        if self.cfg.require_stop and resp.finish_reason != STOP:
-            if text:
-                entry["partial"] = text
-            raw = resp.raw.get("finish_reason", resp.finish_reason)
-            return f"unfinished {phase} at turn {turn}: finish_reason={resp.finish_reason}" + (
-                f" (the server said {raw!r})" if raw != resp.finish_reason else ""
-            )
-        return None
+        return turn_reason(problem, phase, turn, text, entry)
 
     def _drift(
         self,
@@ -370,6 +388,20 @@ def _lid(entry: dict[str, Any]) -> dict[str, Any]:
     if entry.get("lid"):
         return {"detected": entry["lid"], "prob": entry.get("lid_score")}
     return {}
+
+
+def turn_reason(problem: Problem, phase: str, turn: int, text: str, entry: dict[str, Any]) -> str:
+    """The rejection reason of a new turn that failed the answer contract: "unfinished answer at
+    turn 3: finish_reason=length" and "empty follow-up at turn 2" as extend has always written
+    them, "call failed (follow-up, turn 2): ..." for the others (filtered, provider error,
+    prompt truncated, unknown finish reason). The text of a cut turn is kept in the entry."""
+    if text and problem.kind in (UNFINISHED, UNKNOWN_FINISH, FILTERED):
+        entry["partial"] = text
+    if problem.kind == UNFINISHED:
+        return f"unfinished {phase} at turn {turn}: {problem.detail}"
+    if problem.kind == EMPTY:
+        return f"empty {phase} at turn {turn}" + (f": {problem.detail}" if problem.detail else "")
+    return problem.reason(f"{phase}, turn {turn}")
 
 
 def reason_kind(reason: str) -> str:

@@ -1,0 +1,139 @@
+"""`tagengo extend` on the answer contract (tagengo.llm.answer): follow-ups and answers that real
+servers send bent on purpose (tests/servers/answer_faults.py, ``FAULT=<kind>`` in a
+conversation's first user turn, so every call of that conversation is bent) through the real
+stage, over real HTTP. A kept turn is clean text with its reasoning in its meta entry; a
+rejected conversation says why, with its phase and turn, after one request."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from folder_checks import assert_complete_folder
+from servers.answer_faults import DECOY
+from servers.scripted_extend import ANSWERS, FOLLOW_UPS, answer_text, conversation
+from tagengo.extend.config import ExtendConfig
+from tagengo.extend.stage import extend
+
+#: A first turn long enough that a server reporting 16 prompt tokens must have cut the prompt.
+LONG = " ".join(
+    f"Paragraph {i}: the history of the harbour town, its bridges, its markets and its ships."
+    for i in range(35)
+)
+KEPT = ("clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield")
+#: kind -> (reason of a conversation whose follow-up fails, reason of one whose first answer fails)
+REJECTED = {
+    "thinkonly": (
+        "empty follow-up at turn 2: only reasoning, no answer after it",
+        "empty answer at turn 1: only reasoning, no answer after it",
+    ),
+    "budget": (
+        "unfinished follow-up at turn 2: the answer used all 256 tokens of max_tokens although the server said "
+        "finish_reason='stop'",
+        "unfinished answer at turn 1: the answer used all 512 tokens of max_tokens although the server said "
+        "finish_reason='stop'",
+    ),
+    "truncated": (
+        "prompt truncated (follow-up, turn 2): the server counted 16 prompt tokens of about ",
+        "prompt truncated (answer, turn 1): the server counted 16 prompt tokens of about ",
+    ),
+    "errorbody": ("provider error (follow-up, turn 2): ", "provider error (answer, turn 1): "),
+    "filterprompt": ("filtered (follow-up, turn 2): ", "filtered (answer, turn 1): "),
+    "filterempty": ("filtered (follow-up, turn 2): ", "filtered (answer, turn 1): "),
+    "filteranswer": (
+        "filtered (follow-up, turn 2): the server's content filter withheld the answer",
+        "filtered (answer, turn 1): the server's content filter withheld the answer",
+    ),
+}
+
+
+def _rows(folder: Path) -> list[dict]:
+    return [r for f in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def _cfg(server, tmp_path: Path, **kw) -> ExtendConfig:
+    base = {
+        "model": "teacher", "base_url": server.url, "timeout_s": 10.0, "max_attempts": 3, "backoff_base_s": 0.01,
+        "concurrency": 8, "cache_path": tmp_path / "cache.sqlite", "max_tokens": 512,
+    }  # fmt: skip
+    return ExtendConfig(**{**base, **kw})
+
+
+def test_bent_turns_are_cleaned_or_reject_the_conversation_with_phase_turn_and_kind(
+    extend_server, write_rows, tmp_path
+):
+    server = extend_server()
+    server.keep_requests = True
+    rows, item = [], {}
+    for kind in KEPT:
+        item[kind] = len(item)
+        rows.append(conversation(kind, "en", item[kind], *([f"FAULT={kind}"] if kind != "clean" else [])))
+    for kind in REJECTED:
+        for phase, answered in (("fu", True), ("an", False)):
+            row_id = f"{phase}-{kind}"
+            item[row_id] = len(item)
+            row = conversation(row_id, "en", item[row_id], f"FAULT={kind}", answered=answered)
+            if kind == "truncated":
+                row["messages"][0]["content"] = f"{LONG} ITEM{item[row_id]} FAULT=truncated"
+            rows.append(row)
+    res = extend(write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2), progress=False)
+    manifest = assert_complete_folder(res.out, kept=len(KEPT), rejected=2 * len(REJECTED), quarantined=0)
+    assert manifest["counts"]["read"] == len(rows)
+
+    kept = {r["id"]: r for r in _rows(res.out / "data")}
+    assert set(kept) == set(KEPT)
+    for kind, row in kept.items():
+        msgs = row["messages"]
+        assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"], kind
+        added = json.loads(row["meta"])["extend"]["added"]
+        new = [msgs[2]["content"], msgs[3]["content"]]
+        assert not any("<think>" in t or "</think>" in t or "DECOY" in t for t in new), kind
+        if kind == "surrogate":
+            assert new == [
+                f"{FOLLOW_UPS['en'][0]} \ufffd and more",
+                f"{answer_text('en', 2)} \ufffd and more",
+            ]
+            assert [a["replaced_chars"] for a in added] == [1, 1]
+        else:
+            assert new == [FOLLOW_UPS["en"][0], answer_text("en", 2)], kind
+            assert not any("replaced_chars" in a for a in added), kind
+        if kind in ("think", "thinkopen", "reasoningfield"):
+            assert [a["reasoning"] for a in added] == [DECOY, DECOY], kind
+        else:
+            assert not any("reasoning" in a for a in added), kind
+    assert kept["clean"]["messages"][1]["content"] == ANSWERS["en"]
+
+    rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
+    assert set(rejected) == {f"{p}-{k}" for k in REJECTED for p in ("fu", "an")}
+    for kind, (fu_reason, an_reason) in REJECTED.items():
+        for row_id, reason in ((f"fu-{kind}", fu_reason), (f"an-{kind}", an_reason)):
+            assert rejected[row_id]["reason"].startswith(reason), (row_id, rejected[row_id]["reason"])
+            assert rejected[row_id]["step"] == "extend"
+        # The turns that passed stay: the input turns, nothing of the bent call.
+        assert len(rejected[f"fu-{kind}"]["messages"]) == 2 and len(rejected[f"an-{kind}"]["messages"]) == 1
+    meta = json.loads(rejected["an-thinkonly"]["meta"])["extend"]
+    assert meta["added"][-1]["reasoning"].startswith(DECOY) and meta["failed"]["phase"] == "answer"
+    cut = json.loads(rejected["an-budget"]["meta"])["extend"]["added"][-1]
+    assert cut["partial"].endswith("inter")
+    for kind in ("errorbody", "filterprompt", "filterempty"):
+        assert json.loads(rejected[f"fu-{kind}"]["meta"])["extend"]["added"][-1]["error"], kind
+
+    # One request for each rejected conversation: nothing bent is retried.
+    per_item: Counter[int] = Counter()
+    for body in server.requests:
+        text = " ".join(m["content"] for m in body["messages"])
+        per_item.update({int(n) for n in re.findall(r"ITEM(\d+)", text)})
+    for kind in REJECTED:
+        assert (per_item[item[f"fu-{kind}"]], per_item[item[f"an-{kind}"]]) == (1, 1), kind
+    assert all(per_item[item[k]] == 2 for k in KEPT)
+    summary = manifest["steps"][0]["summary"]
+    assert summary["rejected"] == {
+        "empty follow-up": 1, "empty answer": 1, "unfinished follow-up": 1, "unfinished answer": 1,
+        "prompt truncated": 2, "provider error": 2, "filtered": 6,
+    }  # fmt: skip
+    funnel = json.loads((res.out / "funnel.json").read_text())
+    assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("extend", 2 * len(REJECTED))
