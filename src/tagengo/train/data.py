@@ -6,8 +6,12 @@ turn), and a token is trained on when its characters fall inside such a span (th
 and the template's end-of-turn marker, not the header that opens the turn). Everything else
 (system, user, headers) gets label -100, the ignore index of ``torch.nn.CrossEntropyLoss``.
 
+Message text never becomes a control token: a text that spells one of the tokenizer's special
+tokens (``<|im_end|>``, ``<|endoftext|>`` ...) is encoded as plain text, and only the template's
+own markers get special ids (``encode.py``). Such rows are counted (``marker_text_rows``).
+
 Rows that cannot train (no assistant turn, longer than ``max_length``, a template that does not
-render prefixes consistently) are dropped with their reason; unreadable input lines are
+render prefixes consistently, or spelled markers in a template whose layout cannot be found) are dropped with their reason; unreadable input lines are
 quarantined by the reader. Counts reconcile: read = train + eval + dropped.
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 
 from tagengo.errors import InputError
 from tagengo.records import Quarantined, Record
+from tagengo.train.encode import MarkerTextError, encode_rendered, spells_marker
 
 IGNORE_INDEX = -100
 
@@ -45,6 +50,8 @@ class Prepared:
     read: int
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
     quarantined: list[Quarantined] = field(default_factory=list)
+    #: Rows whose text spells a special token (encoded as plain text, or dropped as marker_text).
+    marker_text_rows: int = 0
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -54,6 +61,7 @@ class Prepared:
             "dropped": len(self.dropped),
             "dropped_by_reason": dict(Counter(r.split(":")[0] for _, r in self.dropped)),
             "quarantined": len(self.quarantined),
+            "marker_text_rows": self.marker_text_rows,
             "train_tokens": sum(len(e.input_ids) for e in self.train),
             "train_assistant_tokens": sum(e.trained_tokens for e in self.train),
         }
@@ -97,12 +105,14 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
 
 
 def tokenize_conversation(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
-    """``(input_ids, labels)``: labels are the ids on assistant tokens and -100 elsewhere."""
+    """``(input_ids, labels)``: labels are the ids on assistant tokens and -100 elsewhere. Message
+    text is encoded as text (``encode.py``); raises ``MarkerTextError`` for a row that spells a
+    special token in a template whose layout cannot be found."""
     text, spans = assistant_spans(tokenizer, messages)
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids: list[int] = list(enc["input_ids"])
+    enc = encode_rendered(tokenizer, messages, text)
+    ids: list[int] = enc.ids
     labels = [IGNORE_INDEX] * len(ids)
-    for k, (a, b) in enumerate(enc["offset_mapping"]):
+    for k, (a, b) in enumerate(enc.offsets):
         if b <= a:
             continue
         # A token belongs to a turn when it starts inside the turn's span.
@@ -131,11 +141,15 @@ def prepare(
     out = Prepared(train=[], eval=[], read=len(records), quarantined=list(quarantined or []))
     kept: list[tuple[Record, Example]] = []
     for rec in records:
+        out.marker_text_rows += spells_marker(tokenizer, rec.messages)
         if not any(m["role"] == "assistant" and m["content"].strip() for m in rec.messages):
             out.dropped.append((rec.id, "no_assistant_turn: nothing to train on"))
             continue
         try:
             ids, labels = tokenize_conversation(tokenizer, rec.messages)
+        except MarkerTextError as exc:
+            out.dropped.append((rec.id, f"marker_text: the text spells a special token, and {exc}"))
+            continue
         except Exception as exc:  # jinja errors (e.g. roles a template refuses) are per row
             out.dropped.append((rec.id, f"template_error: {exc}"))
             continue
