@@ -19,7 +19,15 @@ Beyond FastChat:
   judge): a new verdict replaces the old one, whatever prompt produced it. Together with the
   client's request cache, re-running a finished judge makes no calls;
 * samples: run r sends sample index r-1 in every request key, so repeated runs are independent
-  draws and not replays of run 1.
+  draws and not replays of run 1;
+* the answer contract (tagengo.llm.answer): the verdict is read from the text after the judge's
+  reasoning (a ``<think>`` block or ``reasoning_content``, split off by the client; kept in the
+  row's ``reasoning`` field), so a grade the judge considered while thinking is never taken for
+  its verdict. A reply with nothing after its reasoning has no verdict (a parse failure, asked
+  again under ``robust``). A call that failed, a reply a content filter withheld, an error body
+  and a prompt the server cut (the judge never saw the whole answer) are ``$ERROR$`` rows. Every
+  reply the contract finds a problem with is counted by kind (``answer_problems``); a reply cut
+  at the token limit is still read as FastChat reads it.
 """
 
 from __future__ import annotations
@@ -62,9 +70,15 @@ from tagengo.bench.verdicts import (
     verdict_grammar,
 )
 from tagengo.errors import ConfigError
+from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
 
 GATE_MARK = "$LANGUAGE_GATE$"
+#: Answer-contract problems that leave no verdict to read: the call failed, a content filter
+#: withheld the reply, the server sent an error body, or it cut the prompt (the judge judged
+#: part of the answer). Other problems (cut at the token limit, nothing after the reasoning)
+#: are read as FastChat reads them: a verdict if there is one, else a parse failure.
+_NO_VERDICT = (CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED)
 
 
 @dataclass
@@ -94,6 +108,8 @@ class JudgeReport:
     parse_failures_final: int = 0  # still no usable verdict after the follow-ups (-1 / error)
     out_of_range: int = 0  # fastchat policy: grades outside 1-10 recorded as given (FastChat keeps them)
     api_errors: int = 0  # calls that failed for good ($ERROR$ rows)
+    #: replies the answer contract found a problem with, by kind (tagengo.llm.answer)
+    answer_problems: dict[str, int] = field(default_factory=dict)
     consistent_pairs: int = 0  # pair mode: both orders agreed (among judged pairs without error)
     pairs_without_error: int = 0  # judged pairs (not decided by the gate) without an error
     calls: int = 0
@@ -136,6 +152,7 @@ class JudgeReport:
             "out_of_range": self.out_of_range,
             "reasks": self.reasks,
             "api_errors": self.api_errors,
+            "answer_problems": dict(self.answer_problems),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "input_tokens": self.input_tokens,
@@ -212,6 +229,8 @@ class _Call:
     output_format: str
     kind: str  # single / pair
     replies: list[str] = field(default_factory=list)
+    #: the judge's reasoning before each reply (None where it gave none), split off by the client
+    reasoning: list[str | None] = field(default_factory=list)
     error: str | None = None
     verdict: Any = None  # score (single) or 'A'/'B'/'tie'/'error' (pair)
     first_failed: bool = False
@@ -271,18 +290,24 @@ def _run_calls(
         label = desc if round_no == 0 else f"{desc} (re-ask {round_no})"
         responses = client.chat_many(reqs, desc=label)
         still: list[_Call] = []
-        for c, resp in zip(pending, responses, strict=True):
+        for c, req, resp in zip(pending, reqs, responses, strict=True):
             account(resp)
             if round_no == 0:
                 report.replies += 1
             else:
                 report.reasks += 1
-            if not resp.ok or resp.content is None:
-                c.error = resp.error or "no content"
+            problem = answer_problem(resp, req)
+            if problem is not None:
+                report.answer_problems[problem.kind] = report.answer_problems.get(problem.kind, 0) + 1
+            if problem is not None and problem.kind in _NO_VERDICT:
+                c.error = problem.reason()
                 report.api_errors += 1
                 continue
-            c.replies.append(resp.content)
-            c.verdict = c.parse(resp.content)
+            # The text after the reasoning: empty when there is nothing else (no verdict).
+            content = resp.content or ""
+            c.replies.append(content)
+            c.reasoning.append(resp.reasoning)
+            c.verdict = c.parse(content)
             if policy.usable(c.kind, c.verdict):
                 if c.kind == "single" and not single_verdict_ok(c.verdict):
                     report.out_of_range += 1  # fastchat: kept as given, as FastChat keeps it
@@ -301,13 +326,21 @@ def _run_calls(
 
 def _reply_fields(c: _Call) -> tuple[str, dict[str, Any]]:
     """(judgment text, extra fields) for a finished call: the first reply holds the judge's
-    explanation; follow-up replies go to 'reasks'."""
+    explanation; follow-up replies go to 'reasks'. The judge's reasoning (split off by the
+    client) goes to 'reasoning' (the first reply's) and 'reasks_reasoning', only where it gave
+    some: FastChat's fields stay as FastChat writes them."""
+    extra: dict[str, Any] = {}
+    if c.reasoning and c.reasoning[0]:
+        extra["reasoning"] = c.reasoning[0]
+    if any(c.reasoning[1:]):
+        extra["reasks_reasoning"] = c.reasoning[1:]
     if c.error is not None:
-        extra: dict[str, Any] = {"error": c.error}
+        extra["error"] = c.error
         if c.replies:  # a follow-up failed: keep what the judge had said
             extra["replies"] = c.replies
         return API_ERROR_OUTPUT, extra
-    extra = {"reasks": c.replies[1:]} if len(c.replies) > 1 else {}
+    if len(c.replies) > 1:
+        extra["reasks"] = c.replies[1:]
     return (c.replies[0] if c.replies else ""), extra
 
 
@@ -796,6 +829,9 @@ def _print_report(console: Console, r: JudgeReport) -> None:
     )
     if r.out_of_range:
         line += f"; {r.out_of_range} grades outside 1-10 kept (as FastChat keeps them)"
+    if r.answer_problems:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(r.answer_problems.items()))
+        line += f"; replies with a problem: {kinds}"
     if r.position_consistency is not None:
         line += f"; position consistency {r.position_consistency:.1%} of {r.pairs_without_error} judged pairs"
     console.print(line + f" -> {r.path}")
