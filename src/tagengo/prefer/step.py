@@ -5,14 +5,19 @@
   ``meta.preference.dropped_turns``. No user turn: rejected.
 * the per-language sample (``tagengo.curate.sampling.PerLanguageCap``, seeded by ``--seed``).
 * ``AnswerStep``: every model answers every prompt (one ``chat_many`` per model, the models in
-  parallel). An answer that failed, was cut (finish_reason not ``stop``) or is blank is left out
-  of the ranking with its reason; a prompt with fewer than two usable answers is rejected.
+  parallel). An answer that fails the answer contract (tagengo.llm.answer: the call failed, was
+  filtered, cut, or is blank once the reasoning is removed ...) is left out of the ranking with
+  its reason; a prompt with fewer than two usable answers is rejected. Each answer keeps the
+  model's reasoning and the count of characters that were not valid Unicode, where there were any.
 * ``RankStep``: the language check (lid.176, as ``bench``'s gate) puts answers confidently in
   another language than the prompt's last; the others are shown to the judge under letters
   A, B, C ... in an order shuffled per prompt by a RNG seeded with (seed, row id), so position
   bias cancels over prompts and a re-run shows the same order. The judge gives brief reasons
-  and a ranking line (``ranking.py``); an unreadable reply is followed up in the same
-  conversation up to ``reask`` times, then the prompt is rejected with the parser's reason.
+  and a ranking line (``ranking.py``), read from the reply after its reasoning is removed; an
+  unreadable reply is followed up in the same conversation up to ``reask`` times, then the
+  prompt is rejected with the parser's reason. A judge call the answer contract rejects for
+  what the server did (failed, filtered, error body, prompt cut) rejects the prompt ("judge
+  call failed: ...", "judge filtered: ...").
 * ``PairStep``: best vs worst (one pair), or every ordered pair whose rank gap is at least
   ``margin``; tied answers never make a pair. A prompt whose ranking gives no pair is rejected.
 
@@ -30,10 +35,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tagengo.bench.langgate import LanguageGate
-from tagengo.invisible import is_blank
-from tagengo.llm import ChatClient, ChatResponse, build_client
+from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.finish import STOP
+from tagengo.llm.answer import (
+    CALL_FAILED,
+    FILTERED,
+    PROMPT_TRUNCATED,
+    PROVIDER_ERROR,
+    answer_meta,
+    answer_problem,
+)
 from tagengo.prefer.config import PreferConfig
 from tagengo.prefer.prompts import judge_messages, reask_message
 from tagengo.prefer.ranking import RankingError, labels_for, parse_ranking
@@ -129,16 +140,17 @@ class AnswerStep(_LLMStep):
         if not batch:
             return [], []
 
+        requests = {m.name: [m.request(row.messages) for row in batch] for m in self.cfg.models}
+
         def ask(model: Any) -> list[ChatResponse]:
-            requests = [model.request(row.messages) for row in batch]
-            return self.clients[model.name].chat_many(requests, desc=f"answer: {model.name}")
+            return self.clients[model.name].chat_many(requests[model.name], desc=f"answer: {model.name}")
 
         if self.batch_map is not None and not self._given:
             # --executor ray: every model's calls go out to the actors in one map (each actor
             # builds a client per model); the answers come back in order and are judged here.
             from tagengo.llm.mapped import map_chats
 
-            calls = [(m.name, m.request(row.messages)) for m in self.cfg.models for row in batch]
+            calls = [(m.name, req) for m in self.cfg.models for req in requests[m.name]]
             flat = map_chats(self.batch_map, {m.name: m.llm for m in self.cfg.models}, calls)
             by_model = [flat[k * len(batch) : (k + 1) * len(batch)] for k in range(len(self.cfg.models))]
         else:
@@ -154,7 +166,7 @@ class AnswerStep(_LLMStep):
             for model, responses in zip(self.cfg.models, by_model, strict=True):
                 resp = responses[i]
                 acc.record(resp, model.name)
-                answers.append(self._answer(model.name, resp))
+                answers.append(self._answer(model.name, requests[model.name][i], resp))
             pref = _pref(row)
             pref["models"] = [m.name for m in self.cfg.models]
             pref["answers"] = answers
@@ -228,7 +240,7 @@ class AnswerStep(_LLMStep):
             line.close()
 
     @staticmethod
-    def _answer(name: str, resp: ChatResponse) -> dict[str, Any]:
+    def _answer(name: str, request: ChatRequest, resp: ChatResponse) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": name,
             "served_by": resp.model,
@@ -236,14 +248,10 @@ class AnswerStep(_LLMStep):
             "output_tokens": resp.output_tokens,
             "cached": resp.cached,
         }
-        content = (resp.content or "").strip()
-        if resp.error is not None:
-            out["problem"] = f"call failed: {resp.error}"
-        elif resp.finish_reason != STOP:
-            out["problem"] = f"unfinished: finish_reason={resp.finish_reason}"
-        elif is_blank(content):
-            out["problem"] = "empty answer"
-        out["content"] = content
+        if (problem := answer_problem(resp, request)) is not None:
+            out["problem"] = problem.reason()
+        out["content"] = (resp.content or "").strip()
+        out.update(answer_meta(resp))  # reasoning, replaced characters: nothing for a clean answer
         return out
 
 
@@ -319,6 +327,7 @@ class RankStep(_LLMStep):
 
         calls = reasks = 0
         replies: dict[int, list[str]] = {i: [] for i in pending}
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in pending}  # answer_meta per reply
         for round_no in range(self.cfg.reask + 1):
             if not pending:
                 break
@@ -336,16 +345,21 @@ class RankStep(_LLMStep):
                 )
             calls += len(idx)
             reasks += len(idx) if round_no else 0
-            for i, resp in zip(idx, responses, strict=True):
+            for i, req, resp in zip(idx, requests, responses, strict=True):
                 row = batch[i]
                 msgs, labels, order = pending[i]
                 pref = _pref(row)
-                if resp.error is not None:
-                    pref["judge"] = {"model": resp.model, "replies": replies[i], "error": resp.error}
-                    outcome[i] = Rejection(row, self.name, f"{REASON_JUDGE_FAILED}: {resp.error}")
+                found[i].append(answer_meta(resp))
+                problem = answer_problem(resp, req)
+                if problem is not None and problem.kind in JUDGE_FATAL:
+                    # No reply to read, or one to a prompt the server cut: a re-ask would send the
+                    # same prompt to the same server. (A cut or empty reply is read, and re-asked
+                    # about, like any other.) "judge call failed: HTTP 400 ...", "judge filtered: ..."
+                    pref["judge"] = judge_info(resp, replies[i], found[i])
+                    outcome[i] = Rejection(row, self.name, f"judge {problem.reason()}")
                     del pending[i]
                     continue
-                reply = resp.content or ""
+                reply = resp.content or ""  # the text after the reasoning (tagengo.llm.answer)
                 replies[i].append(reply)
                 try:
                     ranking, reasons = parse_ranking(reply, labels)
@@ -357,7 +371,7 @@ class RankStep(_LLMStep):
                             order,
                         )
                         continue
-                    pref["judge"] = {"model": resp.model, "replies": replies[i]}
+                    pref["judge"] = judge_info(resp, replies[i], found[i])
                     n = len(replies[i]) - 1
                     outcome[i] = Rejection(
                         row, self.name, f"{REASON_NO_RANKING} after {n} re-ask{'s' * (n != 1)}: {exc}"
@@ -367,7 +381,7 @@ class RankStep(_LLMStep):
                 del pending[i]
                 by_label = dict(zip(labels, order, strict=True))
                 tiers = [[by_label[lab] for lab in tier] for tier in ranking.tiers]
-                pref["judge"] = {"model": resp.model, "replies": replies[i]}
+                pref["judge"] = judge_info(resp, replies[i], found[i])
                 pref["ranking"] = str(ranking)
                 self._finish(row, tiers, gated_of(row), ranking, reasons)
                 outcome[i] = row
@@ -384,6 +398,25 @@ class RankStep(_LLMStep):
         all_tiers = [t for t in tiers if t] + ([gated] if gated else [])
         pref["ranked"] = [[answers[k]["model"] for k in tier] for tier in all_tiers]
         pref["reasons"] = reasons
+
+
+#: Judge problems that end a prompt's ranking: the server gave no reply to read, or read a cut
+#: prompt (its ranking would be of answers it did not see).
+JUDGE_FATAL = (CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED)
+
+
+def judge_info(resp: ChatResponse, replies: list[str], found: list[dict[str, Any]]) -> dict[str, Any]:
+    """``meta.preference.judge``: the judge model, its replies (the text after any reasoning),
+    the error of a call that failed; where the answer contract found any, the reasoning of
+    each call (None for one without) and the characters replaced over all calls."""
+    out: dict[str, Any] = {"model": resp.model, "replies": replies}
+    if resp.error is not None:
+        out["error"] = resp.error
+    if any(m.get("reasoning") for m in found):
+        out["reasoning"] = [m.get("reasoning") for m in found]
+    if replaced := sum(m.get("replaced_chars", 0) for m in found):
+        out["replaced_chars"] = replaced
+    return out
 
 
 def gated_of(row: Record) -> list[int]:
