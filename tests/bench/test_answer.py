@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -228,3 +229,84 @@ def test_an_answer_is_kept_only_for_the_same_requests(fixture_copy, judge_server
         bench.answer_path("m").write_text("".join(json.dumps(r) + "\n" for r in plain))
         (fastchat,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 16}), client)
     assert fastchat.kept == 2 and server.calls == 8
+
+
+#: A turn long enough that a server reporting 16 prompt tokens must have cut it.
+LONG_TURN = " ".join(
+    f"Paragraph {i}: the history of the harbour town, its bridges, its markets and its ships."
+    for i in range(35)
+)
+
+
+def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_written(
+    tmp_path: Path, judge_server
+) -> None:
+    """Answers bent the way real servers bend them (tests/servers/answer_faults.py): cleaned ones
+    are written, cut ones written and counted, the others left out of the answer file and
+    listed with the contract's kind, after one request each."""
+    turns = {
+        1: ["Write a poem about rain.", "Make it shorter."],
+        2: ["Write about rain. FAULT=surrogate", "Make it shorter."],
+        3: ["Write about rain. FAULT=parts", "Make it shorter."],
+        4: ["Write about rain. FAULT=think", "Make it shorter."],
+        5: ["Write about rain. FAULT=thinkopen", "Make it shorter."],
+        6: ["Write about rain. FAULT=reasoningfield", "Make it shorter."],
+        7: ["Write about rain. FAULT=budget", "Make it shorter."],
+        8: ["Write about rain. FAULT=thinkonly", "Make it shorter."],
+        9: [f"{LONG_TURN} FAULT=truncated", "Make it shorter."],
+        10: ["Write about rain. FAULT=errorbody", "Make it shorter."],
+        11: ["Write about rain. FAULT=filterprompt", "Make it shorter."],
+        12: ["Write about rain. FAULT=filterempty", "Make it shorter."],
+        13: ["Write about rain. FAULT=filteranswer", "Make it shorter."],
+        14: ["Write about snow.", "Once more, FAULT=errorbody"],
+    }
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": t}) + "\n" for q, t in turns.items()
+        )
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_new_tokens=64)
+    with build_client(cfg.llm) as client:
+        (report,) = answer_bench(bench, cfg, client)
+
+    rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
+    for q, r in rows.items():
+        # FastChat's answer format, field for field (and tagengo's own key beside it).
+        assert set(r) == {"question_id", "answer_id", "model_id", "choices", "tstamp", "tagengo"}
+        first, second = r["choices"][0]["turns"]
+        assert not any(m in t for t in (first, second) for m in ("<think>", "</think>", "DECOY")), q
+        if q in (1, 3, 4, 5, 6):
+            assert first == f"reply 1 to: {turns[q][0][:30]}", q
+    assert rows[2]["choices"][0]["turns"][0].endswith(" \ufffd and more")
+    assert rows[7]["choices"][0]["turns"][0].endswith("inter")  # cut at the limit: still the model's answer
+    assert report.truncated_turns == 2  # both turns of 7: the server said stop at max_tokens
+
+    failed = {(f["question_id"], f["turn"]): f for f in report.failed}
+    assert {k: f["kind"] for k, f in failed.items()} == {
+        (8, 1): "empty answer", (9, 1): "prompt truncated", (10, 1): "provider error", (11, 1): "filtered",
+        (12, 1): "filtered", (13, 1): "filtered", (14, 2): "provider error",
+    }  # fmt: skip
+    assert failed[(8, 1)]["error"] == "only reasoning, no answer after it"
+    assert failed[(13, 1)]["error"].startswith("the server's content filter withheld the answer")
+    assert report.failed_kinds == {
+        "empty answer": 1,
+        "prompt truncated": 1,
+        "provider error": 2,
+        "filtered": 3,
+    }
+    assert report.reconciles and (report.questions, report.answered) == (14, 7)
+    saved = json.loads((bench.report_dir / "answer_m.json").read_text())
+    assert saved["counts"]["failed"] == 7 and saved["counts"]["failed_kinds"] == report.failed_kinds
+    assert saved["counts"]["truncated_turns"] == 2
+
+    # No retry for an answer that will not change: one request for each failed turn.
+    asked = Counter(
+        next((q for q, t in turns.items() if body["messages"][0]["content"] == t[0]), None)
+        for body in server.requests
+    )
+    assert asked == Counter({q: 2 if q <= 7 or q == 14 else 1 for q in turns})

@@ -2,10 +2,19 @@
 
 Turn 2 sees turn 1's question and answer, as in MT-Bench. All first turns go to the client in
 one batch, then all second turns, so an HTTP backend works on as many conversations at once as
-its concurrency allows. Temperatures follow MT-Bench's per-category table. A call that fails
-for good leaves its question out of the answer file (FastChat would write the word "ERROR" as
-the answer and score it) and is listed, with the error, in ``<bench>/tagengo/answer_<model>.json``;
-re-running answers exactly those (the finished calls replay from the request cache).
+its concurrency allows. Temperatures follow MT-Bench's per-category table.
+
+Every answer passes the answer contract (tagengo.llm.answer) before it is written: the
+reasoning is split off (a ``<think>`` block is never judged as part of the answer), text is
+made valid Unicode. A turn the contract rejects (the call failed, a content filter withheld it,
+the server sent an error body or cut the prompt, nothing is left once the reasoning is removed)
+leaves its question out of the answer file, as a call that fails for good always has (FastChat
+would write the word "ERROR" as the answer and score it): it is listed, with the contract's
+word (``kind``) and the details, in ``<bench>/tagengo/answer_<model>.json``, counted per kind in
+its ``failed_kinds``, and a re-run answers exactly those questions again (the finished calls
+replay from the request cache). A turn cut at the token limit stays an answer, as in MT-Bench
+(``max_new_tokens`` is part of the protocol), and is counted in ``truncated_turns``, also when
+the server said ``stop`` for an answer that used the whole budget.
 
 Samples: every answer records its sample index (``tagengo.sample``), and the index is part of
 every request's cache key. ``--redo`` and answer runs 2, 3 ... (``--runs``) draw the next unused
@@ -29,6 +38,8 @@ from rich.console import Console
 from tagengo.bench.config import AnswerConfig
 from tagengo.bench.formats import Answer, Question, make_answer_id, read_answers, write_answers
 from tagengo.bench.layout import Bench, safe_name
+from tagengo.llm.answer import answer_problem, used_whole_budget
+from tagengo.llm.finish import LENGTH
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
 
 
@@ -44,10 +55,11 @@ class AnswerReport:
     changed: int = 0  # in the file, but asked differently now: answered again (part of answered)
     answered: int = 0  # newly written
     samples: dict[str, int] = field(default_factory=dict)  # sample index -> answers drawn with it
-    failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, error}
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, kind, error}
+    failed_kinds: dict[str, int] = field(default_factory=dict)  # answer contract's kind -> failed turns
     calls: int = 0
     cached_calls: int = 0
-    truncated_turns: int = 0  # finish_reason "length"
+    truncated_turns: int = 0  # cut at the token limit (finish_reason "length", or the whole budget used)
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float = 0.0
@@ -65,6 +77,7 @@ class AnswerReport:
             "reused": self.kept,
             "changed": self.changed,
             "failed": len({f["question_id"] for f in self.failed}),
+            "failed_kinds": dict(self.failed_kinds),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "truncated_turns": self.truncated_turns,
@@ -148,7 +161,6 @@ def _account(report: AnswerReport, resp: ChatResponse) -> None:
     report.input_tokens += resp.input_tokens
     report.output_tokens += resp.output_tokens
     report.cost += resp.cost
-    report.truncated_turns += resp.finish_reason == "length"
 
 
 def answer_bench(
@@ -216,20 +228,25 @@ def _answer_run(
             break
         label = f"{bench.name}: {model_id} turn {t + 1}" + (f" (run {run})" if run > 1 else "")
         responses = client.chat_many(requests, desc=label)
-        for (i, q), resp in zip(batch, responses, strict=True):
+        for (i, q), req, resp in zip(batch, requests, responses, strict=True):
             _account(report, resp)
-            if not resp.ok or resp.content is None:
+            # A cut answer is still the model's answer (require_stop=False): counted, not dropped.
+            problem = answer_problem(resp, req, require_stop=False)
+            if problem is not None:
                 failed.add(q.key)
                 report.failed.append(
                     {
                         "question_id": q.question_id,
                         "choice": i,
                         "turn": t + 1,
-                        "error": resp.error or "no content",
+                        "kind": problem.kind,
+                        "error": problem.detail or problem.kind,
                     }
                 )
+                report.failed_kinds[problem.kind] = report.failed_kinds.get(problem.kind, 0) + 1
                 continue
-            turns[i][q.key].append(resp.content.strip())
+            report.truncated_turns += resp.finish_reason == LENGTH or used_whole_budget(resp, req)
+            turns[i][q.key].append((resp.content or "").strip())
             if i == 0:
                 finish[q.key].append(resp.finish_reason)
 
