@@ -42,7 +42,8 @@ def test_parallel_rows_share_a_group_and_failed_checks_are_rejected(
         "protected span of message 1 (user): inline_code '`ls -la`' lost"
     )
     assert reasons["wronglang-ja"].startswith("message 1 (user) is not in ja: language ID says en")
-    assert reasons["empty-de"] == "empty translation of message 1 (user)"
+    # An empty answer fails the answer contract (tagengo.llm.answer) before translate's own checks.
+    assert reasons["empty-de"] == "empty answer (translation of message 1 (user))"
 
     groups = {r["id"]: r["meta"]["parallel_group"] for r in kept}
     assert groups["plain-de"] == groups["plain-ja"] == groups["plain"] == "plain"

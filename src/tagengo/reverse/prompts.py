@@ -139,7 +139,9 @@ def parse_instruction(answer: str | None, fragment: str) -> tuple[str | None, st
 def parse_score(answer: str | None) -> tuple[int | None, str]:
     """(score 1-5, reasoning) from a judge's answer; score None when it has none.
 
-    The last ``Score: N`` wins (a judge that thinks aloud may name several); a bare digit
+    ``answer`` is the text after the judge's own reasoning (a ``<think>`` block or
+    ``reasoning_content``: the client splits it off, tagengo.llm.answer), so a score the judge
+    weighed while thinking is never read. The last ``Score: N`` wins (a judge that thinks aloud may name several); a bare digit
     1-5 is accepted as the whole answer."""
     text = (answer or "").strip()
     found = _SCORE.findall(text)

@@ -14,9 +14,18 @@ batch and its cache replays every finished call on a re-run):
    (not empty; language ID finds the language).
 
 The kept record is ``[user: instruction, assistant: fragment]`` (the fragment unchanged).
+Every answer passes the answer contract first (tagengo.llm.answer): the model's reasoning is
+split off (the instruction, the score and the translations are read from the text after it),
+the text is made valid Unicode, and an answer that failed, was filtered, was cut (finish
+reason, or the whole ``max_tokens`` used), whose prompt the server cut, or that is empty once
+the reasoning is removed rejects the row with the contract's reason, naming the phase. The
+translations lose the chatter a translator adds around them (tagengo.translate.prompts
+``split_chatter``); what was cut is kept in ``meta.reverse.chatter_removed`` per phase.
+
 ``meta.reverse`` holds every intermediate text (English fragment, English instruction, the
 raw answers that failed to parse), the task type, the score, the judge's reasoning and each
-call's request key (its cache key), on kept and rejected rows alike.
+call's request key (its cache key) and what the contract found (reasoning, replaced
+characters), on kept and rejected rows alike.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from typing import Any
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
+from tagengo.llm.answer import EMPTY, answer_meta, answer_problem
 from tagengo.records import Record, Rejection
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.prompts import (
@@ -43,8 +53,8 @@ from tagengo.reverse.prompts import (
 from tagengo.reverse.select import fragment_text
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.prompts import clean_translation, language_name, translation_messages
-from tagengo.translate.step import TranslationCheck, answer_problem, response_meta
+from tagengo.translate.prompts import language_name, split_chatter, translation_messages
+from tagengo.translate.step import TranslationCheck, response_meta
 
 
 class _Row:
@@ -57,7 +67,14 @@ class _Row:
         self.problem: str | None = None
 
     def call(self, phase: str, resp: ChatResponse, key: str) -> None:
-        self.info["calls"].setdefault(phase, []).append(response_meta(resp, key))
+        self.info["calls"].setdefault(phase, []).append({**response_meta(resp, key), **answer_meta(resp)})
+
+    def translation(self, phase: str, answer: str | None, source: str) -> str:
+        """The translation in an answer, its chatter cut (and kept in meta under the phase)."""
+        text, removed = split_chatter(answer or "", source)
+        if removed:
+            self.info.setdefault("chatter_removed", {})[phase] = removed
+        return text
 
 
 class ReverseStep(Step):
@@ -99,6 +116,20 @@ class ReverseStep(Step):
             item.call(phase, resp, req.key(model_id))
         return responses
 
+    def _ask_checked(
+        self, phase: str, what: str, items: list[_Row], requests: list[ChatRequest]
+    ) -> list[ChatResponse | None]:
+        """Ask; an answer that fails the answer contract sets its row's problem (naming
+        ``what``) and comes back as None."""
+        out: list[ChatResponse | None] = []
+        for it, req, resp in zip(items, requests, self._ask(phase, items, requests), strict=True):
+            if (problem := answer_problem(resp, req)) is not None:
+                it.problem = problem.reason(what)
+                out.append(None)
+            else:
+                out.append(resp)
+        return out
+
     def _ask_parsed(
         self,
         phase: str,
@@ -109,7 +140,10 @@ class ReverseStep(Step):
         max_tokens: int,
     ) -> list[Any]:
         """Ask, parse, re-ask the unparseable as a follow-up turn; None where it never parsed
-        (the row then carries the problem)."""
+        (the row then carries the problem). An answer that fails the answer contract rejects
+        its row at once, except an empty one (nothing, or only reasoning), which is asked for
+        again like any other unparseable answer; empty at the last ask, the row is rejected
+        as an empty answer."""
         values: list[Any] = [None] * len(items)
         pending = list(range(len(items)))
         convo = [list(m) for m in messages]
@@ -119,17 +153,21 @@ class ReverseStep(Step):
             reqs = [self.cfg.request(convo[i], max_tokens=max_tokens) for i in pending]
             resps = self._ask(phase, [items[i] for i in pending], reqs)
             still: list[int] = []
-            for i, resp in zip(pending, resps, strict=True):
+            for i, req, resp in zip(pending, reqs, resps, strict=True):
                 item = items[i]
-                if problem := answer_problem(resp, phase):
-                    item.problem = problem
+                problem = answer_problem(resp, req)
+                if problem is not None and problem.kind != EMPTY:
+                    item.problem = problem.reason(phase)
                     continue
-                value, why = parse(item, resp.content)
+                value, why = (None, "empty") if problem is not None else parse(item, resp.content)
                 if value is not None:
                     values[i] = value
                     continue
                 item.info.setdefault(f"{phase}_unparsed", []).append(resp.content)
                 if attempt == self.cfg.reasks:
+                    if problem is not None:
+                        item.problem = problem.reason(f"{phase}, after {attempt + 1} ask(s)")
+                        continue
                     shown = " ".join((resp.content or "").split())[:120]
                     item.problem = f"{phase} unparseable after {attempt + 1} ask(s) ({why}): {shown!r}"
                     continue
@@ -156,10 +194,11 @@ class ReverseStep(Step):
         if self.translates:
             live = [it for it in items if it.problem is None]
             reqs = [cfg.request(translation_messages(it.fragment, lang, "en")) for it in live]
-            for it, resp in zip(live, self._ask("translate_fragment", live, reqs), strict=True):
-                if problem := answer_problem(resp, "translation of the fragment into English"):
-                    it.problem = problem
-                elif not (text := clean_translation(resp.content or "")):
+            what = "translation of the fragment into English"
+            for it, resp in zip(live, self._ask_checked("translate_fragment", what, live, reqs), strict=True):
+                if resp is None:
+                    continue
+                if not (text := it.translation("translate_fragment", resp.content, it.fragment)):
                     it.problem = "empty translation of the fragment into English"
                 else:
                     it.info["fragment_en"] = text
@@ -230,11 +269,13 @@ class ReverseStep(Step):
                 TranslateConfig(check_language=cfg.check_back_translation, protect=False), self.lid
             )
             reqs = [cfg.request(translation_messages(it.info["instruction_en"], "en", lang)) for it in live]
-            for it, resp in zip(live, self._ask("translate_instruction", live, reqs), strict=True):
-                if problem := answer_problem(resp, "translation of the instruction"):
-                    it.problem = problem
+            what = "translation of the instruction"
+            for it, resp in zip(
+                live, self._ask_checked("translate_instruction", what, live, reqs), strict=True
+            ):
+                if resp is None:
                     continue
-                text = clean_translation(resp.content or "")
+                text = it.translation("translate_instruction", resp.content, it.info["instruction_en"])
                 back: dict[str, Any] = {}
                 reason = check.check(
                     it.info["instruction_en"], text, lang, back, "the back-translated instruction"

@@ -8,7 +8,9 @@ other fields are copied as they are, so ``question_id`` and ``answer_id`` line u
 source (FastChat's tools read the new folder as they read the old one). A question whose
 translation fails a check (the ones of ``tagengo translate``) is left out of the new set
 and listed, with the reason, in ``<out>/tagengo/translation.json``, which also records the
-config, the model and the counts. The reference answers of a left-out question go too.
+config, the model, the counts and the chatter cut from around translations (a "Here is the
+translation:" line, a translator's note, quotes). The reference answers of a left-out
+question go too.
 
 MT-Bench-X, which the Tagengo paper evaluates on, was made this way, by translating
 FastChat's English set. A ``judge_prompts.jsonl`` beside the questions is copied as it is.
@@ -28,12 +30,13 @@ from tagengo.bench.layout import PROMPTS_FILE, QUESTION_FILE, bench_dirs
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import InputError
 from tagengo.llm import ChatClient, build_client
+from tagengo.llm.answer import answer_problem
 from tagengo.run.dataset import atomic_write_json
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.prompts import clean_translation, translation_messages
+from tagengo.translate.prompts import split_chatter, translation_messages
 from tagengo.translate.protect import Protected, protect, restore
 from tagengo.translate.stage import check_languages
-from tagengo.translate.step import TranslationCheck, answer_problem
+from tagengo.translate.step import TranslationCheck
 
 
 @dataclass
@@ -124,15 +127,18 @@ def translate_bench(
     new_q = json.loads(json.dumps(questions))
     new_refs = json.loads(json.dumps(refs))
     cached = 0
-    for t, resp in zip(texts, responses, strict=True):
+    chatter: list[dict[str, Any]] = []
+    for t, req, resp in zip(texts, requests, responses, strict=True):
         cached += resp.cached
         where = f"{t.file} question {t.qid} {'.'.join(map(str, t.path))}"
         if t.qid in failed:
             continue
-        if problem := answer_problem(resp, f"translation of {where}"):
-            failed[t.qid] = problem
+        if problem := answer_problem(resp, req):
+            failed[t.qid] = problem.reason(f"translation of {where}")
             continue
-        text = clean_translation(resp.content or "")
+        text, removed = split_chatter(resp.content or "", t.protected.text)
+        if removed:
+            chatter.append({"question_id": t.qid, "where": where, "removed": removed})
         restored, lost = restore(text, t.protected) if t.protected.spans else (text, [])
         if lost:
             failed[t.qid] = f"protected span of {where}: {'; '.join(lost)}"
@@ -166,9 +172,12 @@ def translate_bench(
             "left_out": len(failed),
             "texts": len(texts),
             "cached_calls": cached,
+            "chatter_removed": len(chatter),
             "reference_answers": ref_counts,
         },
         "left_out": [{"question_id": q, "reason": r} for q, r in sorted(failed.items())],
+        # Texts whose translation came with a preamble, a note or quotes around it, cut off.
+        "chatter_removed": chatter,
         "finished_at": datetime.now(UTC).isoformat(),
     }
     atomic_write_json(out / "tagengo" / "translation.json", report)

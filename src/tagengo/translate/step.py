@@ -5,9 +5,16 @@ copy; any other row (the source row itself) passes unchanged. All messages of a 
 out in one ``chat_many``, so the client's concurrency spans the batch and its cache makes a
 re-run replay every finished translation.
 
-A translated row is rejected, with the reason, when for any message:
+Every answer passes the answer contract first (tagengo.llm.answer: reasoning split off, text
+made valid Unicode, then the shared checks), and the chatter a translator adds around the
+translation is cut (``split_chatter``: an announcing first line, a note after it, quotation
+marks around it, each only where the source has none; what was cut is in the message's
+``chatter_removed`` and counted in the step's summary). A translated row is rejected, with the
+reason, when for any message:
 
-* the call failed for good, or the answer was cut (finish_reason not ``stop``);
+* the answer fails the contract: the call failed for good, a content filter withheld it, the
+  server sent an error body, the answer was cut (finish_reason not ``stop``, or it used the
+  whole ``max_tokens``), the server cut the prompt, or nothing is left once reasoning is removed;
 * the translation is empty;
 * a protected span (code, URL, placeholder, formula) did not come back exactly once;
 * its length is a suspicious multiple of the source's (``--min/--max-length-ratio``;
@@ -16,8 +23,9 @@ A translated row is rejected, with the reason, when for any message:
 
 Kept and rejected rows alike carry ``meta.translation``: from, to, model, the source text
 of every message, each message's LID label and score, length ratio, protected-span count,
-and per call its request key (the cache key), model, finish reason, tokens, cost and whether
-the answer came from the cache.
+and per call its request key (the cache key), model, finish reason, tokens, cost, whether
+the answer came from the cache, and what the contract found (the model's reasoning, how many
+characters were replaced).
 """
 
 from __future__ import annotations
@@ -27,12 +35,13 @@ from typing import Any
 
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.curate.languages import near_group
-from tagengo.llm import ChatClient, ChatResponse, build_client
+from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
+from tagengo.llm.answer import answer_meta, answer_problem
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.prompts import clean_translation, translation_messages
+from tagengo.translate.prompts import split_chatter, translation_messages
 from tagengo.translate.protect import Protected, protect, restore
 
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
@@ -111,15 +120,6 @@ def response_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
     }
 
 
-def answer_problem(resp: ChatResponse, what: str) -> str | None:
-    """Why an answer cannot be used (failed, cut), or None."""
-    if resp.error is not None:
-        return f"call failed ({what}): {resp.error}"
-    if resp.finish_reason != "stop":
-        return f"unfinished {what}: finish_reason={resp.finish_reason}"
-    return None
-
-
 class TranslateStep(Step):
     """Translates each untranslated copy into its target language. Build the client once (``setup``)."""
 
@@ -170,13 +170,14 @@ class TranslateStep(Step):
         model_id = self.client.model_id
 
         acc = Accounting()
+        chatter: dict[str, int] = {}
         problems: dict[int, str] = {}
-        per_row: dict[int, list[tuple[int, Protected, int, ChatResponse | None, str]]] = {}
+        per_row: dict[int, list[tuple[int, Protected, int, ChatRequest, ChatResponse | None]]] = {}
         for (i, j, p), req, n_letters, need in zip(jobs, requests, prose, needs_call, strict=True):
             resp = next(answers) if need else None
             if resp is not None:
                 acc.record(resp, resp.model)
-            per_row.setdefault(i, []).append((j, p, n_letters, resp, req.key(model_id) if need else ""))
+            per_row.setdefault(i, []).append((j, p, n_letters, req, resp))
 
         for i, items in per_row.items():
             row = batch[i]
@@ -185,7 +186,7 @@ class TranslateStep(Step):
             msgs_meta: list[dict[str, Any]] = []
             new_messages = [dict(m) for m in row.messages]
             calls: list[dict[str, Any]] = []
-            for j, p, n_letters, resp, key in items:
+            for j, p, n_letters, req, resp in items:
                 source = row.messages[j]["content"]
                 m_info: dict[str, Any] = {"role": row.messages[j]["role"], "source": source}
                 if p.spans:
@@ -195,13 +196,17 @@ class TranslateStep(Step):
                 if resp is None:  # nothing to translate: code or numbers only
                     m_info["translated"] = False
                     continue
-                calls.append(response_meta(resp, key))
+                calls.append({**response_meta(resp, req.key(model_id)), **answer_meta(resp)})
                 if i in problems:
                     continue
-                if problem := answer_problem(resp, f"translation of {where}"):
-                    problems[i] = problem
+                if problem := answer_problem(resp, req):
+                    problems[i] = problem.reason(f"translation of {where}")
                     continue
-                text = clean_translation(resp.content or "")
+                text, removed = split_chatter(resp.content or "", p.text)
+                if removed:
+                    m_info["chatter_removed"] = removed
+                    for kind in removed:
+                        chatter[kind] = chatter.get(kind, 0) + 1
                 restored, lost = restore(text, p) if p.spans else (text, [])
                 if lost:
                     m_info["raw"] = text
@@ -218,6 +223,8 @@ class TranslateStep(Step):
             if i not in problems:
                 row.messages = new_messages
         self._summary = {"models": acc.summary(percentiles=False)} if jobs else {}
+        if chatter:  # messages whose translation came with chatter around it, per kind of chatter
+            self._summary["chatter_removed"] = chatter
         kept = [r for i, r in enumerate(batch) if i not in problems]
         rejected = [Rejection(batch[i], self.name, reason) for i, reason in sorted(problems.items())]
         return kept, rejected

@@ -1,0 +1,182 @@
+"""`tagengo reverse` on the answer contract (tagengo.llm.answer), end to end against the scripted
+server, and the chatter of its two translation phases cut off.
+
+Each fragment of fixtures/faults_de.txt carries a ``FAULT=<kind>`` marker, so the scripted
+server bends the answers to the requests that hold the fragment
+(tests/servers/answer_faults.py): in ``roundtrip`` mode the fragment's translation into
+English, in ``direct`` mode the instruction writer's and the judge's answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from servers.answer_faults import DECOY
+from servers.loopback import started_servers
+from servers.scripted_chat import SENTENCES, ScriptedChatServer
+from servers.scripted_chat import translate as scripted_translate
+from tagengo.reverse.config import ReverseConfig
+from tagengo.reverse.stage import reverse
+
+FAULTS = Path(__file__).parent / "fixtures" / "faults_de.txt"
+KEPT = {"clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield"}
+THINKING = ("think", "thinkopen", "reasoningfield")
+NOT_RETRIED = ("thinkonly", "budget", "truncated", "errorbody", "filterprompt", "filteranswer")
+
+
+def rows(out: Path, sub: str) -> list[dict]:
+    got = [r for f in sorted((out / sub).glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    for r in got:
+        r["meta"] = json.loads(r["meta"])
+    return got
+
+
+def by_fault(rs: list[dict]) -> dict[str, dict]:
+    out = {}
+    for r in rs:
+        m = re.search(r"FAULT=(\w+)", r["messages"][-1]["content"])
+        out[m.group(1) if m else "clean"] = r
+    return out
+
+
+class KeepingServer(ScriptedChatServer):
+    """The scripted server, keeping every request body (to count the calls of one fragment)."""
+
+    keep_requests = True
+
+
+def calls_with(server: ScriptedChatServer, marker: str) -> int:
+    return sum(any(marker in (m.get("content") or "") for m in b["messages"]) for b in server.requests)
+
+
+@pytest.fixture
+def keeping_server() -> Iterator[Callable[..., KeepingServer]]:
+    yield from started_servers(KeepingServer)
+
+
+def _run(server: Any, llm_options: Callable[..., dict], out: Path, mode: str) -> tuple[dict, dict, dict]:
+    extra = {"check_back_translation": False} if mode == "direct" else {}
+    cfg = ReverseConfig(language="de", mode=mode, **extra, **llm_options(server))
+    result = reverse(FAULTS, out, cfg)
+    counts = result.manifest["counts"]
+    assert counts["read"] == 12 and counts["kept"] + counts["rejected"] == counts["read"]
+    kept, rejected = by_fault(rows(out, "data")), by_fault(rows(out, "rejected"))
+    assert set(kept) == KEPT and counts["kept"] == len(KEPT), {
+        k: r.get("reason") for k, r in rejected.items()
+    }
+    assert {r["step"] for r in rejected.values()} == {"reverse"}  # every fragment passed the filters
+    return counts, kept, {k: r["reason"] for k, r in rejected.items()}
+
+
+def _no_decoy(*texts: str) -> None:
+    for text in texts:
+        for decoy in ("DECOY", "[[3]]", "think>", "Score: 3"):
+            assert decoy not in text, text
+
+
+def test_roundtrip_translation_of_the_fragment_passes_the_contract(
+    keeping_server, llm_options, tmp_path
+) -> None:
+    server = keeping_server()
+    _, kept, reasons = _run(server, llm_options, tmp_path / "out", "roundtrip")
+    for name, row in kept.items():
+        meta = row["meta"]["reverse"]
+        assert meta["fragment_en"].startswith(SENTENCES["en"]), name
+        _no_decoy(meta["fragment_en"], meta["instruction"], row["messages"][0]["content"])
+    calls = {name: row["meta"]["reverse"]["calls"] for name, row in kept.items()}
+    for name in THINKING:
+        assert DECOY in calls[name]["translate_fragment"][0]["reasoning"], name
+        assert "reasoning" not in calls[name]["instruction"][0]  # later prompts hold no marker
+    assert "\ufffd" in kept["surrogate"]["meta"]["reverse"]["fragment_en"]
+    assert calls["surrogate"]["translate_fragment"][0]["replaced_chars"] == 1
+    assert "reasoning" not in calls["clean"]["translate_fragment"][0]
+
+    what = "(translation of the fragment into English)"
+    assert reasons["thinkonly"] == f"empty answer {what}: only reasoning, no answer after it"
+    assert reasons["budget"].startswith(f"unfinished {what}: the answer used all 2,048 tokens")
+    assert reasons["truncated"].startswith(f"prompt truncated {what}: the server counted 16 prompt tokens")
+    assert reasons["errorbody"].startswith(f"provider error {what}: ")
+    assert reasons["filterprompt"].startswith(f"filtered {what}: ")
+    assert reasons["filteranswer"].startswith(f"filtered {what}: ")
+    for name in NOT_RETRIED:
+        assert calls_with(server, f"FAULT={name}") == 1, name
+
+
+def test_direct_instruction_and_judge_pass_the_contract(keeping_server, llm_options, tmp_path) -> None:
+    server = keeping_server()
+    _, kept, reasons = _run(server, llm_options, tmp_path / "out", "direct")
+    for name, row in kept.items():
+        meta = row["meta"]["reverse"]
+        # The instruction and the score come from the text after the reasoning.
+        assert meta["instruction"].startswith("Explain this topic to me in a few clear sentences."), name
+        assert meta["score"] == 4 and meta["judge_reasoning"] == "the reply fits the instruction."
+        _no_decoy(meta["instruction"], meta["judge_answer"], row["messages"][0]["content"])
+        assert len(meta["calls"]["instruction"]) == len(meta["calls"]["judge"]) == 1
+    for name in THINKING:
+        calls = kept[name]["meta"]["reverse"]["calls"]
+        assert DECOY in calls["instruction"][0]["reasoning"] and DECOY in calls["judge"][0]["reasoning"]
+    assert "\ufffd" in kept["surrogate"]["meta"]["reverse"]["instruction"]
+    assert kept["surrogate"]["meta"]["reverse"]["calls"]["judge"][0]["replaced_chars"] == 1
+
+    # Only reasoning: asked again like any empty answer, then rejected as one.
+    assert (
+        reasons["thinkonly"]
+        == "empty answer (instruction, after 2 ask(s)): only reasoning, no answer after it"
+    )
+    assert calls_with(server, "FAULT=thinkonly") == 2
+    assert reasons["budget"].startswith("unfinished (instruction): the answer used all 256 tokens")
+    assert reasons["truncated"].startswith(
+        "prompt truncated (instruction): the server counted 16 prompt tokens"
+    )
+    assert reasons["errorbody"].startswith("provider error (instruction): ")
+    assert reasons["filterprompt"].startswith("filtered (instruction): ")
+    assert reasons["filteranswer"].startswith("filtered (instruction): ")
+    for name in NOT_RETRIED[1:]:
+        assert calls_with(server, f"FAULT={name}") == 1, name
+
+
+_NAMES = {"German": "de", "English": "en"}
+CHATTER = {
+    "en": 'Sure! Here is the English translation:\n\n"{t}"\n\nNote: I kept the informal tone.',
+    "de": "Hier ist die Übersetzung ins Deutsche:\n\n{t}\n\nAnmerkung: Ich habe die Anrede „du“ verwendet.",
+}
+
+
+class ChattyServer(ScriptedChatServer):
+    """The scripted server, whose translator wraps every translation in chatter."""
+
+    def reply(self, body: dict[str, Any]) -> tuple[str, str]:
+        content, finish = super().reply(body)
+        msgs = body["messages"]
+        if msgs[0]["content"].startswith("You are a professional translator") and content:
+            target = _NAMES[re.search(r"into (\w+)\.", msgs[1]["content"]).group(1)]
+            content = CHATTER[target].format(t=content)
+        return content, finish
+
+
+def test_both_translation_phases_cut_chatter(llm_options, tmp_path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(FAULTS.read_text().split("\n\n")[0] + "\n")  # the fragment without a fault
+    with ChattyServer() as server:
+        result = reverse(corpus, tmp_path / "out", ReverseConfig(language="de", **llm_options(server)))
+    assert result.manifest["counts"]["kept"] == 1
+    (row,) = rows(tmp_path / "out", "data")
+    meta = row["meta"]["reverse"]
+    assert meta["fragment_en"] == scripted_translate(row["messages"][1]["content"], "en")
+    assert (
+        row["messages"][0]["content"]
+        == meta["instruction"]
+        == scripted_translate(meta["instruction_en"], "de")
+    )
+    assert set(meta["chatter_removed"]) == {"translate_fragment", "translate_instruction"}
+    assert set(meta["chatter_removed"]["translate_fragment"]) == {"preamble", "quotes", "note"}
+    assert meta["chatter_removed"]["translate_instruction"] == {
+        "preamble": "Hier ist die Übersetzung ins Deutsche:",
+        "note": "Anmerkung: Ich habe die Anrede „du“ verwendet.",
+    }

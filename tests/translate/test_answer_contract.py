@@ -1,0 +1,213 @@
+"""`tagengo translate` (and translate --bench) on the answer contract (tagengo.llm.answer), and
+the chatter a translator adds around a translation cut off (tagengo.translate.prompts).
+
+The fault rows carry ``FAULT=<kind>`` markers, so the scripted server answers their
+translation requests the way real servers misbehave (tests/servers/answer_faults.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from servers.answer_faults import DECOY
+from servers.loopback import ScriptedOpenAIServer, started_servers
+from servers.scripted_chat import SENTENCES, ScriptedChatServer
+from servers.scripted_chat import translate as scripted_translate
+from tagengo.run.cli_common import step_summary
+from tagengo.translate.bench import translate_bench
+from tagengo.translate.config import TranslateConfig
+from tagengo.translate.stage import translate
+
+FAULTS = Path(__file__).parent / "fixtures" / "faults_en.jsonl"
+BENCH = Path(__file__).parent / "fixtures" / "mt_bench"
+WHERE = "(translation of message 1 (user))"
+
+
+def rows(out: Path, sub: str) -> list[dict]:
+    got = [r for f in sorted((out / sub).glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    for r in got:
+        r["meta"] = json.loads(r["meta"])
+    return got
+
+
+class KeepingServer(ScriptedChatServer):
+    """The scripted server, keeping every request body (to count the calls of one row)."""
+
+    keep_requests = True
+
+
+def calls_with(server: ScriptedOpenAIServer, marker: str) -> int:
+    return sum(any(marker in (m.get("content") or "") for m in b["messages"]) for b in server.requests)
+
+
+@pytest.fixture
+def keeping_server() -> Iterator[Callable[..., KeepingServer]]:
+    yield from started_servers(KeepingServer)
+
+
+# -- the answer contract, end to end ---------------------------------------------------------------
+
+
+def test_faulty_answers_are_normalised_or_rejected_with_the_contracts_reason(
+    keeping_server, llm_options, tmp_path
+) -> None:
+    server = keeping_server()
+    cfg = TranslateConfig(to=["de"], include_source=False, **llm_options(server))
+    result = translate(FAULTS, tmp_path / "out", cfg)
+    counts = result.manifest["counts"]
+    assert counts["read"] == 13 and counts["kept"] + counts["rejected"] == counts["read"]
+    kept = {r["id"].removesuffix("-de"): r for r in rows(tmp_path / "out", "data")}
+    rejected = {r["id"].removesuffix("-de"): r["reason"] for r in rows(tmp_path / "out", "rejected")}
+    assert set(kept) == {"clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield"}
+    assert counts["kept"] == 6 and counts["rejected"] == 7
+
+    for name, row in kept.items():
+        user = row["messages"][0]["content"]
+        assert user.startswith(SENTENCES["de"]), name
+        for decoy in ("DECOY", "[[3]]", "think>", "Score: 3"):
+            assert decoy not in user, (name, user)
+    calls = {name: row["meta"]["translation"]["calls"] for name, row in kept.items()}
+    # the lone surrogate became U+FFFD, counted in the call's meta
+    assert "\ufffd" in kept["surrogate"]["messages"][0]["content"]
+    assert calls["surrogate"][0]["replaced_chars"] == 1
+    # content as a list of parts: joined, the same translation as a plain answer
+    assert kept["parts"]["messages"][0]["content"].startswith(SENTENCES["de"])
+    # the reasoning is kept in the call's meta, not in the translation
+    for name in ("think", "thinkopen", "reasoningfield"):
+        assert DECOY in calls[name][0]["reasoning"], name
+        assert "reasoning" not in calls[name][1]  # the assistant message had no fault
+    assert all("reasoning" not in c and "replaced_chars" not in c for c in calls["clean"])
+
+    assert rejected["thinkonly"] == f"empty answer {WHERE}: only reasoning, no answer after it"
+    assert rejected["budget"].startswith(
+        f"unfinished {WHERE}: the answer used all 2,048 tokens of max_tokens"
+    )
+    assert rejected["truncated"].startswith(f"prompt truncated {WHERE}: the server counted 16 prompt tokens")
+    assert rejected["errorbody"].startswith(f"provider error {WHERE}: ")
+    for name in ("filterprompt", "filteranswer", "filterempty"):
+        assert rejected[name].startswith(f"filtered {WHERE}: "), rejected[name]
+    # failures that a retry cannot mend are asked once
+    for name in ("errorbody", "filterprompt", "filteranswer", "filterempty", "thinkonly", "budget"):
+        assert calls_with(server, f"FAULT={name}") == 1, name
+
+
+# -- chatter around a translation ------------------------------------------------------------------
+
+_NAMES = {"German": "de", "French": "fr", "Japanese": "ja", "English": "en"}
+CHATTER = {
+    "de": "Gerne! Hier ist die Übersetzung ins Deutsche:\n\n{t}\n\nAnmerkung: Den Ton des Originals habe ich beibehalten.",
+    "fr": "Voici la traduction en français :\n\n« {t} »\n\n(Remarque : j'ai gardé le registre familier.)",
+    "ja": "以下が日本語訳です：\n\n「{t}」\n\n注：原文の口調を保ちました。",
+    "en": 'Sure! Here is the translation:\n\n"{t}"\n\nNote: I kept the informal tone.',
+}
+CUT = {"de": {"preamble", "note"}, "fr": {"preamble", "note", "quotes"}, "ja": {"preamble", "note", "quotes"}}
+
+
+class ChattyServer(ScriptedChatServer):
+    """The scripted server, whose translator wraps every translation in chatter."""
+
+    def reply(self, body: dict[str, Any]) -> tuple[str, str]:
+        content, finish = super().reply(body)
+        msgs = body["messages"]
+        if msgs[0]["content"].startswith("You are a professional translator") and content:
+            target = _NAMES[re.search(r"into (\w+)\.", msgs[1]["content"]).group(1)]
+            content = CHATTER[target].format(t=content)
+        return content, finish
+
+
+@pytest.fixture
+def chatty_server() -> Iterator[Callable[..., ChattyServer]]:
+    yield from started_servers(ChattyServer)
+
+
+def test_translate_cuts_chatter_and_records_it(chatty_server, llm_options, tmp_path) -> None:
+    src = tmp_path / "chats.jsonl"
+    chats = [
+        ("plants", "What is a good way to keep house plants healthy in winter?", "Water them less often."),
+        ("bread", "Why does bread go stale faster in the fridge?", "Cold speeds up how its starch hardens."),
+    ]
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "language": "en",
+                    "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}],
+                }
+            )
+            + "\n"
+            for i, q, a in chats
+        )
+    )
+    server = chatty_server()
+    cfg = TranslateConfig(to=["de", "fr", "ja"], include_source=False, **llm_options(server))
+    result = translate(src, tmp_path / "out", cfg)
+    assert result.manifest["counts"]["kept"] == 6 and result.manifest["counts"]["rejected"] == 0
+    for row in rows(tmp_path / "out", "data"):
+        lang = row["language"]
+        for m, info in zip(row["messages"], row["meta"]["translation"]["messages"], strict=True):
+            assert m["content"] == scripted_translate(info["source"], lang)
+            assert set(info["chatter_removed"]) == CUT[lang]
+            assert "Hier ist" in info["chatter_removed"]["preamble"] or lang != "de"
+    assert step_summary(result, "translate")["chatter_removed"] == {"preamble": 12, "note": 12, "quotes": 8}
+
+
+def test_translate_bench_cuts_chatter_and_counts_it(chatty_server, scripted, llm_options, tmp_path) -> None:
+    server = chatty_server()
+    report = translate_bench(BENCH, tmp_path / "de", "de", TranslateConfig(**llm_options(server)))
+    questions = [json.loads(line) for line in (tmp_path / "de" / "question.jsonl").open()]
+    assert [q["question_id"] for q in questions] == [81, 101]
+    for q in questions:
+        for turn in q["turns"]:
+            assert (
+                turn.startswith(scripted.SENTENCES["de"])
+                and "Anmerkung" not in turn
+                and "Hier ist" not in turn
+            )
+    assert report["counts"]["chatter_removed"] == len(report["chatter_removed"]) > 0
+    assert all(set(c["removed"]) == {"preamble", "note"} for c in report["chatter_removed"])
+
+
+def test_translate_bench_answers_pass_the_contract(keeping_server, llm_options, tmp_path) -> None:
+    bench = tmp_path / "mini"
+    bench.mkdir()
+    questions = [
+        {
+            "question_id": 1,
+            "category": "writing",
+            "turns": ["Write a short note to thank a neighbour. FAULT=think"],
+        },
+        {
+            "question_id": 2,
+            "category": "writing",
+            "turns": ["Write a short note to invite a friend. FAULT=budget"],
+        },
+        {
+            "question_id": 3,
+            "category": "writing",
+            "turns": ["Write a short note to a teacher. FAULT=errorbody"],
+        },
+        {
+            "question_id": 4,
+            "category": "writing",
+            "turns": ["Write a short note to a colleague. FAULT=thinkonly"],
+        },
+    ]
+    (bench / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    server = keeping_server()
+    report = translate_bench(bench, tmp_path / "de", "de", TranslateConfig(**llm_options(server)))
+    kept = [json.loads(line) for line in (tmp_path / "de" / "question.jsonl").open()]
+    assert [q["question_id"] for q in kept] == [1]
+    assert kept[0]["turns"][0].startswith(SENTENCES["de"]) and "DECOY" not in kept[0]["turns"][0]
+    reasons = {r["question_id"]: r["reason"] for r in report["left_out"]}
+    where = "(translation of question.jsonl question {} turns.0)"
+    assert reasons["2"].startswith(f"unfinished {where.format(2)}: ")
+    assert reasons["3"].startswith(f"provider error {where.format(3)}: ")
+    assert reasons["4"] == f"empty answer {where.format(4)}: only reasoning, no answer after it"
+    assert calls_with(server, "FAULT=errorbody") == 1
