@@ -291,17 +291,15 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
         (8, 1): "empty answer", (9, 1): "prompt truncated", (10, 1): "provider error", (11, 1): "filtered",
         (12, 1): "filtered", (13, 1): "filtered", (14, 2): "provider error",
     }  # fmt: skip
-    assert failed[(8, 1)]["error"] == "only reasoning, no answer after it"
-    assert failed[(13, 1)]["error"].startswith("the server's content filter withheld the answer")
-    assert report.failed_kinds == {
-        "empty answer": 1,
-        "prompt truncated": 1,
-        "provider error": 2,
-        "filtered": 3,
-    }
+    assert failed[(8, 1)]["error"] == "empty answer: only reasoning, no answer after it"
+    assert failed[(13, 1)]["error"].startswith("filtered: the server's content filter withheld the answer")
+    # Every turn the contract found a problem with, by kind: the cut turns were written all the same.
+    assert report.answer_problems == {
+        "empty answer": 1, "prompt truncated": 1, "provider error": 2, "filtered": 3, "unfinished": 2,
+    }  # fmt: skip
     assert report.reconciles and (report.questions, report.answered) == (14, 7)
     saved = json.loads((bench.report_dir / "answer_m.json").read_text())
-    assert saved["counts"]["failed"] == 7 and saved["counts"]["failed_kinds"] == report.failed_kinds
+    assert saved["counts"]["failed"] == 7 and saved["counts"]["answer_problems"] == report.answer_problems
     assert saved["counts"]["truncated_turns"] == 2
 
     # No retry for an answer that will not change: one request for each failed turn.
@@ -310,3 +308,46 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
         for body in server.requests
     )
     assert asked == Counter({q: 2 if q <= 7 or q == 14 else 1 for q in turns})
+
+
+def test_an_answer_cut_inside_its_reasoning_is_no_answer_even_when_cut_answers_are_kept(
+    tmp_path: Path,
+) -> None:
+    """finish_reason=length with nothing after the reasoning (a model that thought until the
+    budget ran out): not written as an empty answer, failed as 'empty answer'."""
+    from tagengo.llm.types import ChatResponse
+
+    class Thinker:
+        model_id = "thinker"
+
+        def chat_many(self, requests: list, *, desc: str = "") -> list[ChatResponse]:
+            return [
+                ChatResponse(
+                    content="",
+                    finish_reason="length",
+                    model="thinker",
+                    reasoning="let me see",
+                    output_tokens=8,
+                )
+                if "Think" in r.messages[-1][1]
+                else ChatResponse(
+                    content="An answer.", finish_reason="length", model="thinker", output_tokens=8
+                )
+                for r in requests
+            ]
+
+        def close(self) -> None: ...
+
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        '{"question_id": 1, "category": "writing", "turns": ["Think and get cut."]}\n'
+        '{"question_id": 2, "category": "writing", "turns": ["Answer and get cut."]}\n'
+    )
+    bench = open_bench(data)
+    cfg = AnswerConfig(llm=LLMConfig(backend="openai", model="thinker"), model_id="t", max_new_tokens=8)
+    (report,) = answer_bench(bench, cfg, Thinker())
+    assert [f["kind"] for f in report.failed] == ["empty answer"] and report.failed[0]["question_id"] == 1
+    rows = [json.loads(x) for x in bench.answer_path("t").read_text().splitlines()]
+    assert [(r["question_id"], r["choices"][0]["turns"]) for r in rows] == [(2, ["An answer."])]
+    assert report.truncated_turns == 1 and report.answer_problems == {"empty answer": 1, "unfinished": 1}

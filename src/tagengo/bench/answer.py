@@ -10,11 +10,13 @@ made valid Unicode. A turn the contract rejects (the call failed, a content filt
 the server sent an error body or cut the prompt, nothing is left once the reasoning is removed)
 leaves its question out of the answer file, as a call that fails for good always has (FastChat
 would write the word "ERROR" as the answer and score it): it is listed, with the contract's
-word (``kind``) and the details, in ``<bench>/tagengo/answer_<model>.json``, counted per kind in
-its ``failed_kinds``, and a re-run answers exactly those questions again (the finished calls
-replay from the request cache). A turn cut at the token limit stays an answer, as in MT-Bench
-(``max_new_tokens`` is part of the protocol), and is counted in ``truncated_turns``, also when
-the server said ``stop`` for an answer that used the whole budget.
+word (``kind``) and its reason, in ``<bench>/tagengo/answer_<model>.json``, and a re-run answers
+exactly those questions again (the finished calls replay from the request cache). A turn cut at
+the token limit stays an answer, as in MT-Bench (``max_new_tokens`` is part of the protocol),
+and is counted in ``truncated_turns``, also when the server said ``stop`` for an answer that
+used the whole budget; so is an answer with a finish reason no server in use means. Every turn
+the contract finds a problem with, written or not, is counted by kind (``answer_problems``, as
+``bench judge`` counts its replies).
 
 Samples: every answer records its sample index (``tagengo.sample``), and the index is part of
 every request's cache key. ``--redo`` and answer runs 2, 3 ... (``--runs``) draw the next unused
@@ -56,7 +58,9 @@ class AnswerReport:
     answered: int = 0  # newly written
     samples: dict[str, int] = field(default_factory=dict)  # sample index -> answers drawn with it
     failed: list[dict[str, Any]] = field(default_factory=list)  # {question_id, choice, turn, kind, error}
-    failed_kinds: dict[str, int] = field(default_factory=dict)  # answer contract's kind -> failed turns
+    #: turns the answer contract found a problem with, by kind (tagengo.llm.answer): the failed
+    #: ones, and the cut or unknown-finish ones that were written all the same
+    answer_problems: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     cached_calls: int = 0
     truncated_turns: int = 0  # cut at the token limit (finish_reason "length", or the whole budget used)
@@ -77,7 +81,7 @@ class AnswerReport:
             "reused": self.kept,
             "changed": self.changed,
             "failed": len({f["question_id"] for f in self.failed}),
-            "failed_kinds": dict(self.failed_kinds),
+            "answer_problems": dict(self.answer_problems),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "truncated_turns": self.truncated_turns,
@@ -230,20 +234,23 @@ def _answer_run(
         responses = client.chat_many(requests, desc=label)
         for (i, q), req, resp in zip(batch, requests, responses, strict=True):
             _account(report, resp)
-            # A cut answer is still the model's answer (require_stop=False): counted, not dropped.
-            problem = answer_problem(resp, req, require_stop=False)
+            # What leaves no answer fails the turn. A cut answer (or one with an unknown finish
+            # reason) is still the model's answer, as in MT-Bench: written, and counted.
+            fatal = answer_problem(resp, req, require_stop=False)
+            problem = fatal or answer_problem(resp, req)
             if problem is not None:
+                report.answer_problems[problem.kind] = report.answer_problems.get(problem.kind, 0) + 1
+            if fatal is not None:
                 failed.add(q.key)
                 report.failed.append(
                     {
                         "question_id": q.question_id,
                         "choice": i,
                         "turn": t + 1,
-                        "kind": problem.kind,
-                        "error": problem.detail or problem.kind,
+                        "kind": fatal.kind,
+                        "error": fatal.reason(),
                     }
                 )
-                report.failed_kinds[problem.kind] = report.failed_kinds.get(problem.kind, 0) + 1
                 continue
             report.truncated_turns += resp.finish_reason == LENGTH or used_whole_budget(resp, req)
             turns[i][q.key].append((resp.content or "").strip())
