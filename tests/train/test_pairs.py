@@ -49,7 +49,7 @@ def test_bad_rows_are_dropped_with_file_line_and_field(tmp_path):
     data = load_pairs(f)
     assert data.read == 5 and len(data.train) == 1
     reasons = dict(data.dropped)
-    assert reasons[f"{f}:2"].startswith("not JSON")
+    assert reasons[f"{f}:2"].startswith("not valid JSON")
     assert reasons["x"] == f"{f}:3: field 'rejected' is missing"
     assert reasons["y"].endswith(
         "field 'chosen': expected a list of {role, content} messages (conversational format)"

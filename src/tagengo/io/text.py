@@ -1,17 +1,31 @@
-"""Text files as people save them: a leading UTF-8 byte-order mark is not bad input.
+r"""Text files as people save them: a leading UTF-8 byte-order mark is not bad input, and a
+JSONL line ends at ``\n`` and nowhere else.
 
 Windows editors (Notepad, Excel's "CSV UTF-8") and some export tools start UTF-8 files with
 the byte-order mark EF BB BF (U+FEFF). It carries no content, and every reader in tagengo
 drops it: JSON and JSONL chat logs, ShareGPT arrays, question, answer and judgment files,
 human ratings, YAML configs. Only a mark at the very start of a file is dropped; a U+FEFF
 inside a text is content and stays.
+
+JSON strings may hold U+2028, U+2029 and U+0085 raw (tagengo's own writers emit them with
+``ensure_ascii=False``), and ``str.splitlines()`` also ends a line at those (and at ``\x0b``
+``\x0c`` ``\x1c``-``\x1e``): a valid 3-line file read that way came out as 6 rows
+that were "not JSON". JSONL readers
+go through :func:`iter_json_lines` (bytes cut at ``\n`` only, ``\r\n`` tolerated) or, for
+bytes they hold already, cut at ``b"\n"`` as ``io/source.py`` does. A line that is not a row
+comes back with its reason instead of an object, and each reader applies its own rule (the
+dataset readers quarantine it with file and line, the readers of files a user hands in name the
+file and line in an error): invalid UTF-8, invalid JSON, and a string holding an unpaired UTF-16
+surrogate escape (``"\ud83d"``, which ``json.loads`` accepts but no UTF-8 file, Parquet column or
+terminal can hold).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +46,70 @@ def read_text(path: str | os.PathLike[str]) -> str:
     return Path(path).read_text(encoding=ENCODING)
 
 
+#: The only line end of JSONL (RFC 8259 strings cannot hold it raw, unlike U+2028 and friends).
+NEWLINE = "\n"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def split_lines(text: str) -> list[str]:
+    r"""``text`` cut at ``\n`` only, each line without its ``\n`` (and without a ``\r`` before
+    it): unlike ``str.splitlines()``, U+2028, U+2029, U+0085 and other characters a JSON string
+    may hold raw stay inside their line."""
+    lines = text.split(NEWLINE)
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line opens no line
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _has_surrogate(obj: Any) -> bool:
+    if isinstance(obj, str):
+        return _SURROGATE.search(obj) is not None
+    if isinstance(obj, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_has_surrogate(v) for v in obj)
+    return False
+
+
+def parse_json_line(raw: bytes) -> tuple[Any, str | None]:
+    """``(object, None)`` for a line that is one JSON value, else ``(None, reason)``: invalid
+    UTF-8 (naming the byte), invalid JSON (``not valid JSON (message at column c)``), or a string
+    holding an unpaired surrogate escape. The standard ``json`` module parses it, so numbers
+    and the rest read as they always have."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    # Raw surrogates cannot come out of strict UTF-8: only a \uXXXX escape makes one.
+    if "\\u" in text and _has_surrogate(obj):
+        return None, (
+            "invalid JSON string: an unpaired UTF-16 surrogate escape (such as \\ud83d, half an emoji) "
+            "is not a Unicode character"
+        )
+    return obj, None
+
+
+def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any, str | None]]:
+    r"""``(line number, object, None)`` or ``(line number, None, reason)`` for every non-blank
+    line of a JSONL file (see :func:`parse_json_line`). Lines end at ``\n`` only; a leading
+    byte-order mark is dropped. Raises ``OSError`` as ``open`` does."""
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):  # binary files cut at b"\n" and nowhere else
+            if n == 1:
+                raw = strip_bom(raw)
+            if not raw.strip():
+                continue
+            obj, problem = parse_json_line(raw)
+            yield n, obj, problem
+
+
 def read_labelled_jsonl(
     path: str | os.PathLike[str], fields: tuple[str, ...], kinds: Collection[str]
 ) -> list[dict[str, Any]]:
@@ -41,20 +119,15 @@ def read_labelled_jsonl(
     is one of ``kinds``. Raises ``ValueError`` naming the file, line and field otherwise."""
     p = Path(path)
     rows: list[dict[str, Any]] = []
-    with p.open(encoding=ENCODING) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{p}:{n}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{p}:{n}: expected a JSON object")
-            for key in fields:
-                if not isinstance(row.get(key), str):
-                    raise ValueError(f"{p}:{n}: field {key!r} missing or not a string")
-            if row["kind"] not in kinds:
-                raise ValueError(f"{p}:{n}: kind must be one of {', '.join(kinds)}, not {row['kind']!r}")
-            rows.append(row)
+    for n, row, problem in iter_json_lines(p):
+        if problem is not None:
+            raise ValueError(f"{p}:{n}: {problem}")
+        if not isinstance(row, dict):
+            raise ValueError(f"{p}:{n}: expected a JSON object")
+        for key in fields:
+            if not isinstance(row.get(key), str):
+                raise ValueError(f"{p}:{n}: field {key!r} missing or not a string")
+        if row["kind"] not in kinds:
+            raise ValueError(f"{p}:{n}: kind must be one of {', '.join(kinds)}, not {row['kind']!r}")
+        rows.append(row)
     return rows

@@ -3,21 +3,33 @@
 Input: the output folder of `tagengo prefer` (its ``pairs/conversational.jsonl``), or any
 JSONL file of rows in TRL's preference format, conversational (``prompt`` a list of
 ``{role, content}`` messages, ``chosen`` / ``rejected`` one-assistant-message lists) or standard
-(three strings). A line that is not JSON, or a row whose ``prompt``, ``chosen`` or ``rejected``
-is missing or of the wrong shape, is left out with its file, line and field (``dropped.jsonl``
-of the run); counts reconcile: read = train + eval + dropped.
+(three strings). Left out, with file, line and reason (``dropped.jsonl`` of the run, counted by
+reason in the manifest):
+
+* ``unreadable``: a line that is not JSON, not UTF-8, or holds an unpaired surrogate escape
+  (lines end at ``\\n`` only: io/text.py);
+* ``bad_row``: a row whose ``prompt``, ``chosen`` or ``rejected`` is missing or of the wrong shape;
+* ``same_answer``: chosen and rejected say the same thing (``tagengo.pairs_check``: identical
+  after normalisation, or near-identical), so the pair holds no preference;
+* ``marker_text``: (when tokenized) a text spells a special token in a template whose layout
+  around it cannot be found (train/encode.py).
+
+Counts reconcile: read = train + eval + dropped. Given the tokenizer, ``load_pairs`` encodes each
+pair as TRL's DPO trainer would, except that message text never becomes a control token.
 """
 
 from __future__ import annotations
 
-import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tagengo.errors import InputError
-from tagengo.io.text import read_text
+from tagengo.io.text import iter_json_lines
+from tagengo.pairs_check import same_answer
+from tagengo.train.encode import MarkerTextError, Specials, encode_chat, encode_plain
 
 FIELDS = ("prompt", "chosen", "rejected")
 
@@ -28,6 +40,13 @@ class PreferenceData:
     eval: list[dict[str, Any]]
     read: int
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (id or file:line, reason)
+    dropped_by_reason: Counter = field(default_factory=Counter)  # unreadable, bad_row, same_answer ...
+    #: Pairs whose text spells a special token (encoded as plain text, or dropped as marker_text).
+    marker_text_rows: int = 0
+
+    def drop(self, where: str, kind: str, reason: str) -> None:
+        self.dropped.append((where, reason))
+        self.dropped_by_reason[kind] += 1
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -35,6 +54,8 @@ class PreferenceData:
             "train": len(self.train),
             "eval": len(self.eval),
             "dropped": len(self.dropped),
+            "dropped_by_reason": dict(self.dropped_by_reason),
+            "marker_text_rows": self.marker_text_rows,
         }
 
 
@@ -90,44 +111,97 @@ def row_problem(row: Any) -> str | None:
     return None
 
 
-def load_pairs(data: str | Path, *, eval_size: float = 0.0, seed: int = 42) -> PreferenceData:
+def answer_text(value: str | list[dict[str, str]]) -> str:
+    """The text of a ``chosen`` or ``rejected`` field (its messages' contents, joined)."""
+    return value if isinstance(value, str) else "\n".join(m["content"] for m in value)
+
+
+def load_pairs(
+    data: str | Path, *, eval_size: float = 0.0, seed: int = 42, tokenizer: Any = None
+) -> PreferenceData:
     """Rows ``{prompt, chosen, rejected}`` (other fields dropped: TRL's collators want only these),
     split into train and eval (``eval_size``: a fraction below 1, a count from 1) by a seeded
-    shuffle. Raises ``InputError`` when no row is usable."""
+    shuffle. With a ``tokenizer``, each row also gets its ids (:func:`tokenize_pair`) and
+    ``marker_text_rows`` counts the pairs whose text spells a special token. Raises
+    ``InputError`` when no row is usable."""
     path = pairs_file(data)
     rows: list[dict[str, Any]] = []
-    dropped: list[tuple[str, str]] = []
-    read = 0
-    for n, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        read += 1
+    out = PreferenceData(train=[], eval=[], read=0)
+    for n, row, unreadable in iter_json_lines(path):
+        out.read += 1
         where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            dropped.append((where, f"not JSON: {exc.msg} at column {exc.colno}"))
+        if unreadable is not None:
+            out.drop(where, "unreadable", unreadable)
             continue
         problem = row_problem(row)
         if problem is not None:
-            dropped.append(
-                (str(row.get("id", where)) if isinstance(row, dict) else where, f"{where}: {problem}")
+            out.drop(
+                str(row.get("id", where)) if isinstance(row, dict) else where,
+                "bad_row",
+                f"{where}: {problem}",
             )
             continue
-        rows.append({k: row[k] for k in FIELDS})
+        name = str(row.get("id", where))
+        same = same_answer(answer_text(row["chosen"]), answer_text(row["rejected"]))
+        if same is not None:
+            out.drop(name, "same_answer", f"{where}: {same}")
+            continue
+        pair = {k: row[k] for k in FIELDS}
+        if tokenizer is not None:
+            out.marker_text_rows += spells_marker(tokenizer, pair)
+            try:
+                pair.update(tokenize_pair(tokenizer, pair))
+            except MarkerTextError as exc:
+                out.drop(
+                    name, "marker_text", f"{where}: marker_text: the text spells a special token, and {exc}"
+                )
+                continue
+        rows.append(pair)
     if not rows:
         raise InputError(
-            f"{path}: no usable preference pair in {read} row(s)"
-            + (f"; first problem: {dropped[0][1]}" if dropped else "")
+            f"{path}: no usable preference pair in {out.read} row(s)"
+            + (f"; first problem: {out.dropped[0][1]}" if out.dropped else "")
         )
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     n_eval = int(round(eval_size * len(rows))) if eval_size < 1 else int(eval_size)
     n_eval = min(n_eval, len(rows) - 1)
     held = set(order[:n_eval])
-    return PreferenceData(
-        train=[r for i, r in enumerate(rows) if i not in held],
-        eval=[r for i, r in enumerate(rows) if i in held],
-        read=read,
-        dropped=dropped,
-    )
+    out.train = [r for i, r in enumerate(rows) if i not in held]
+    out.eval = [r for i, r in enumerate(rows) if i in held]
+    return out
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def tokenize_pair(tokenizer: Any, row: dict[str, Any]) -> dict[str, list[int]]:
+    """``prompt_ids``, ``chosen_ids``, ``rejected_ids`` of one pair, laid out as TRL's
+    ``DPOTrainer`` lays them out (TRL 1.x ``_prepare_dataset``): the conversation is rendered
+    with the chat template (the prompt alone with the generation prompt), the completion starts
+    where prompt and prompt + answer encodings part, and a standard (plain text) pair gets the
+    eos token after each answer. Unlike TRL's own encoding, message text is encoded as text
+    (train/encode.py): a spelled ``<|im_end|>`` is no end of turn. Raises ``MarkerTextError``."""
+    if isinstance(row["prompt"], list):
+        prompt = encode_chat(tokenizer, row["prompt"], add_generation_prompt=True).ids
+        chosen = encode_chat(tokenizer, row["prompt"] + row["chosen"]).ids
+        rejected = encode_chat(tokenizer, row["prompt"] + row["rejected"]).ids
+    else:
+        eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        prompt = encode_plain(tokenizer, row["prompt"])
+        chosen = encode_plain(tokenizer, row["prompt"] + row["chosen"]) + eos
+        rejected = encode_plain(tokenizer, row["prompt"] + row["rejected"]) + eos
+    n = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
+    return {"prompt_ids": prompt[:n], "chosen_ids": chosen[n:], "rejected_ids": rejected[n:]}
+
+
+def spells_marker(tokenizer: Any, row: dict[str, Any]) -> bool:
+    """Whether any text of the pair spells a special token of ``tokenizer``."""
+    specials = Specials.of(tokenizer)
+    return any(specials.spelled_in(answer_text(row[k])) for k in FIELDS)

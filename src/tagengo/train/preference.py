@@ -20,6 +20,14 @@ precision, attention) are set up exactly as for SFT. Packing does not apply. Out
 
 With DPO and a LoRA adapter the reference model is the base with the adapter switched off
 (TRL's way: no second copy of the weights); with full training TRL keeps a frozen copy.
+
+The pairs reach TRL encoded already (train/pairs.py ``tokenize_pair``, laid out as TRL's own
+encoding lays them out): TRL renders the chat template and encodes the result whole, so message
+text that spells ``<|im_end|>`` would become the end-of-turn marker. ``TagengoDPOTrainer`` and
+``TagengoORPOTrainer`` take those ids instead of encoding again; on pairs that spell no special
+token the ids are the ones TRL makes (tests/train/test_pair_tokens.py compares them). Pairs whose
+chosen and rejected answers are the same text (``tagengo.pairs_check``) are dropped as
+``same_answer``.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
 from tagengo.train.config import SCHEDULERS, TrainConfig
 from tagengo.train.pairs import load_pairs
+
+IGNORE_INDEX = -100
 
 
 def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool) -> Any:
@@ -73,6 +83,78 @@ def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool) 
     from trl.experimental.orpo import ORPOConfig
 
     return ORPOConfig(**common)
+
+
+def orpo_features(
+    prompt: list[int],
+    chosen: list[int],
+    rejected: list[int],
+    bos_id: int | None,
+    eos_id: int,
+    max_length: int,
+) -> dict[str, list[int]]:
+    """The row ``ORPOTrainer.tokenize_row`` (TRL 1.x, decoder-only) makes from its own encoding,
+    made from ids encoded already: the bos before the prompt and the eos after each answer where
+    missing, the answer cut to ``max_length``, labels -100 over the prompt."""
+    from trl.experimental.utils import add_bos_token_if_needed, add_eos_token_if_needed
+
+    def side(answer: list[int]) -> dict[str, list[int]]:
+        return {
+            "prompt_input_ids": list(prompt),
+            "prompt_attention_mask": [1] * len(prompt),
+            "input_ids": list(answer),
+            "attention_mask": [1] * len(answer),
+        }
+
+    n = len(prompt)
+    prompt_part = {"prompt_input_ids": list(prompt), "prompt_attention_mask": [1] * n}
+    prompt_part, c, r = add_bos_token_if_needed(bos_id, n, prompt_part, n, side(chosen), n, side(rejected))
+    c, r = add_eos_token_if_needed(eos_id, c, r)
+    row: dict[str, list[int]] = dict(prompt_part)
+    for name, part in (("chosen", c), ("rejected", r)):
+        keep = max(0, max_length - len(part["prompt_input_ids"]))
+        answer, mask = part["input_ids"][:keep], part["attention_mask"][:keep]
+        row[f"{name}_input_ids"] = part["prompt_input_ids"] + answer
+        row[f"{name}_attention_mask"] = part["prompt_attention_mask"] + mask
+        row[f"{name}_labels"] = [IGNORE_INDEX] * len(part["prompt_input_ids"]) + answer
+    return row
+
+
+def trainer_class(method: str) -> Any:
+    """TRL's DPO or ORPO trainer, taking pairs encoded by ``tokenize_pair`` (rows with
+    ``prompt_ids``, ``chosen_ids``, ``rejected_ids``) as they are; other rows go through TRL."""
+    if method == "dpo":
+        from trl import DPOTrainer
+
+        class TagengoDPOTrainer(DPOTrainer):
+            def _prepare_dataset(
+                self, dataset: Any, processing_class: Any, args: Any, dataset_name: str
+            ) -> Any:
+                if "prompt_ids" not in dataset.column_names:
+                    return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+                # TRL's one rule after encoding: a prompt that fills max_length leaves no answer.
+                if args.max_length is not None and args.truncation_mode == "keep_start":
+                    dataset = dataset.filter(lambda row: len(row["prompt_ids"]) < args.max_length)
+                return dataset
+
+        return TagengoDPOTrainer
+    from trl.experimental.orpo import ORPOTrainer
+
+    class TagengoORPOTrainer(ORPOTrainer):
+        def tokenize_row(self, feature: dict[str, Any], model: Any = None) -> dict:
+            if "prompt_ids" not in feature or self.is_encoder_decoder:
+                return super().tokenize_row(feature, model)
+            tok = self.processing_class
+            return orpo_features(
+                feature["prompt_ids"],
+                feature["chosen_ids"],
+                feature["rejected_ids"],
+                tok.bos_token_id,
+                tok.eos_token_id,
+                self.max_length,
+            )
+
+    return TagengoORPOTrainer
 
 
 def _plot(history: list[dict[str, Any]], path: Path, method: str) -> None:
@@ -128,7 +210,7 @@ def train_preference(
         )
     base = resolve_base(cfg.base_model)
     tokenizer = load_tokenizer(base, cfg.chat_template)
-    pairs = load_pairs(data, eval_size=cfg.eval_size, seed=cfg.seed)
+    pairs = load_pairs(data, eval_size=cfg.eval_size, seed=cfg.seed, tokenizer=tokenizer)
     atomic_write_text(
         out / "dropped.jsonl",
         "".join(json.dumps({"id": i, "reason": r}, ensure_ascii=False) + "\n" for i, r in pairs.dropped),
@@ -145,14 +227,7 @@ def train_preference(
         "eval_dataset": Dataset.from_list(pairs.eval) if pairs.eval else None,
         "processing_class": tokenizer,
     }
-    if cfg.method == "dpo":
-        from trl import DPOTrainer
-
-        trainer = DPOTrainer(**kw)
-    else:
-        from trl.experimental.orpo import ORPOTrainer
-
-        trainer = ORPOTrainer(**kw)
+    trainer = trainer_class(cfg.method)(**kw)
     from transformers.trainer_utils import get_last_checkpoint
 
     ckpt = (
