@@ -274,7 +274,7 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
         (report,) = answer_bench(bench, cfg, client)
 
     rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
-    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7, 8]
     for q, r in rows.items():
         # FastChat's answer format, field for field (and tagengo's own key beside it).
         assert set(r) == {"question_id", "answer_id", "model_id", "choices", "tstamp", "tagengo"}
@@ -285,21 +285,23 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
     assert rows[2]["choices"][0]["turns"][0].endswith(" \ufffd and more")
     assert rows[7]["choices"][0]["turns"][0].endswith("inter")  # cut at the limit: still the model's answer
     assert report.truncated_turns == 2  # both turns of 7: the server said stop at max_tokens
+    # Nothing after the reasoning is the model's own failure: written empty and judged, never left
+    # out (leaving it out would lift a weak model's average).
+    assert rows[8]["choices"][0]["turns"][0] == ""
 
     failed = {(f["question_id"], f["turn"]): f for f in report.failed}
     assert {k: f["kind"] for k, f in failed.items()} == {
-        (8, 1): "empty answer", (9, 1): "prompt truncated", (10, 1): "provider error", (11, 1): "filtered",
+        (9, 1): "prompt truncated", (10, 1): "provider error", (11, 1): "filtered",
         (12, 1): "filtered", (13, 1): "filtered", (14, 2): "provider error",
     }  # fmt: skip
-    assert failed[(8, 1)]["error"] == "empty answer: only reasoning, no answer after it"
     assert failed[(13, 1)]["error"].startswith("filtered: the server's content filter withheld the answer")
     # Every turn the contract found a problem with, by kind: the cut turns were written all the same.
     assert report.answer_problems == {
-        "empty answer": 1, "prompt truncated": 1, "provider error": 2, "filtered": 3, "unfinished": 2,
+        "empty answer": 2, "prompt truncated": 1, "provider error": 2, "filtered": 3, "unfinished": 2,
     }  # fmt: skip
-    assert report.reconciles and (report.questions, report.answered) == (14, 7)
+    assert report.reconciles and (report.questions, report.answered) == (14, 8)
     saved = json.loads((bench.report_dir / "answer_m.json").read_text())
-    assert saved["counts"]["failed"] == 7 and saved["counts"]["answer_problems"] == report.answer_problems
+    assert saved["counts"]["failed"] == 6 and saved["counts"]["answer_problems"] == report.answer_problems
     assert saved["counts"]["truncated_turns"] == 2
 
     # No retry for an answer that will not change: one request for each failed turn.
@@ -307,14 +309,15 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
         next((q for q, t in turns.items() if body["messages"][0]["content"] == t[0]), None)
         for body in server.requests
     )
-    assert asked == Counter({q: 2 if q <= 7 or q == 14 else 1 for q in turns})
+    assert asked == Counter({q: 2 if q <= 8 or q == 14 else 1 for q in turns})
 
 
-def test_an_answer_cut_inside_its_reasoning_is_no_answer_even_when_cut_answers_are_kept(
+def test_an_answer_cut_inside_its_reasoning_is_written_empty_and_counted(
     tmp_path: Path,
 ) -> None:
     """finish_reason=length with nothing after the reasoning (a model that thought until the
-    budget ran out): not written as an empty answer, failed as 'empty answer'."""
+    budget ran out): the model's own failure, so it is written as an empty answer (and judged),
+    never as its reasoning, and counted as cut."""
     from tagengo.llm.types import ChatResponse
 
     class Thinker:
@@ -347,7 +350,7 @@ def test_an_answer_cut_inside_its_reasoning_is_no_answer_even_when_cut_answers_a
     bench = open_bench(data)
     cfg = AnswerConfig(llm=LLMConfig(backend="openai", model="thinker"), model_id="t", max_new_tokens=8)
     (report,) = answer_bench(bench, cfg, Thinker())
-    assert [f["kind"] for f in report.failed] == ["empty answer"] and report.failed[0]["question_id"] == 1
+    assert report.failed == []
     rows = [json.loads(x) for x in bench.answer_path("t").read_text().splitlines()]
-    assert [(r["question_id"], r["choices"][0]["turns"]) for r in rows] == [(2, ["An answer."])]
-    assert report.truncated_turns == 1 and report.answer_problems == {"empty answer": 1, "unfinished": 1}
+    assert [(r["question_id"], r["choices"][0]["turns"]) for r in rows] == [(1, [""]), (2, ["An answer."])]
+    assert report.truncated_turns == 2 and report.answer_problems == {"unfinished": 2}

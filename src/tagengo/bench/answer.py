@@ -6,15 +6,16 @@ its concurrency allows. Temperatures follow MT-Bench's per-category table.
 
 Every answer passes the answer contract (tagengo.llm.answer) before it is written: the
 reasoning is split off (a ``<think>`` block is never judged as part of the answer), text is
-made valid Unicode. A turn the contract rejects (the call failed, a content filter withheld it,
-the server sent an error body or cut the prompt, nothing is left once the reasoning is removed)
-leaves its question out of the answer file, as a call that fails for good always has (FastChat
+made valid Unicode. A turn the contract rejects for what the server or the run did (the call
+failed, a content filter withheld it, the server sent an error body or cut the prompt) leaves its question out of the answer file, as a call that fails for good always has (FastChat
 would write the word "ERROR" as the answer and score it): it is listed, with the contract's
 word (``kind``) and its reason, in ``<bench>/tagengo/answer_<model>.json``, and a re-run answers
 exactly those questions again (the finished calls replay from the request cache). A turn cut at
 the token limit stays an answer, as in MT-Bench (``max_new_tokens`` is part of the protocol),
 and is counted in ``truncated_turns``, also when the server said ``stop`` for an answer that
-used the whole budget; so is an answer with a finish reason no server in use means. Every turn
+used the whole budget; so is an answer with a finish reason no server in use means, and an
+empty one (nothing, or nothing after the reasoning): the model's own failures are judged, never
+left out, or a weak model's average would rise. Every turn
 the contract finds a problem with, written or not, is counted by kind (``answer_problems``, as
 ``bench judge`` counts its replies).
 
@@ -40,7 +41,7 @@ from rich.console import Console
 from tagengo.bench.config import AnswerConfig
 from tagengo.bench.formats import Answer, Question, make_answer_id, read_answers, write_answers
 from tagengo.bench.layout import Bench, safe_name
-from tagengo.llm.answer import answer_problem, used_whole_budget
+from tagengo.llm.answer import EMPTY, answer_problem, used_whole_budget
 from tagengo.llm.finish import LENGTH
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
 
@@ -236,7 +237,12 @@ def _answer_run(
             _account(report, resp)
             # What leaves no answer fails the turn. A cut answer (or one with an unknown finish
             # reason) is still the model's answer, as in MT-Bench: written, and counted.
+            # An empty answer (also one with nothing after its reasoning) is the model's own
+            # failure: written and judged, as MT-Bench does, so that leaving it out cannot lift
+            # a weak model's average. What the server or the run caused fails the turn.
             fatal = answer_problem(resp, req, require_stop=False)
+            if fatal is not None and fatal.kind == EMPTY:
+                fatal = None
             problem = fatal or answer_problem(resp, req)
             if problem is not None:
                 report.answer_problems[problem.kind] = report.answer_problems.get(problem.kind, 0) + 1
