@@ -71,8 +71,9 @@ class ScriptedJudgeServer(ScriptedOpenAIServer):
         return self.script(body.get("messages", [])), "stop"
 
     def usage(self, body: dict[str, Any], content: str) -> dict[str, int]:
-        """Words for tokens."""
-        prompt_tokens = sum(len((m.get("content") or "").split()) for m in body.get("messages", []))
+        """Words for tokens (or non-ASCII characters where there are more: a Japanese prompt has
+        few spaces, and counted by words it would look cut by the server to the answer contract)."""
+        prompt_tokens = sum(_tokens(m.get("content") or "") for m in body.get("messages", []))
         completion_tokens = len(content.split())
         return {
             "prompt_tokens": prompt_tokens,
@@ -93,3 +94,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _tokens(text: str) -> int:
+    return max(len(text.split()), sum(ord(ch) > 127 for ch in text))
