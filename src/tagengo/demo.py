@@ -20,7 +20,6 @@ child process: a build that crashes on this CPU becomes one sentence with its fi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import time
@@ -105,11 +104,11 @@ def run_demo(
     from tagengo.curate.stage import curate, preset_config
     from tagengo.generate.config import GenerateConfig
     from tagengo.generate.stage import generate
-    from tagengo.llm import build_client
     from tagengo.mix.config import ExportConfig, MixConfig
     from tagengo.mix.export import export
     from tagengo.mix.stage import mix
     from tagengo.report.wording import plural, rows_in_languages
+    from tagengo.run.llm_stage import LLMStage
 
     out = Path(out)
     console = console or Console(stderr=True)
@@ -207,14 +206,10 @@ def run_demo(
             judge_cfg = JudgeConfig(
                 judge=judge_llm, judge_name=judge_name, max_tokens=8, reask=0, constrain_verdict=True
             )
-        with contextlib.ExitStack() as stack:
-            client = stack.enter_context(build_client(answer_cfg.llm, progress=progress, console=console))
+        with LLMStage(progress, console=console) as calls:
+            client = calls.client(None, answer_cfg.llm)
             # One in-process model serves both roles; a remote judge gets its own client.
-            judge_client = (
-                stack.enter_context(build_client(judge_cfg.judge, progress=progress, console=console))
-                if remote
-                else client
-            )
+            judge_client = calls.client(None if remote else client, judge_cfg.judge)
             for bench in benches:
                 answer_bench(bench, answer_cfg, client, console=console)
                 judge_bench(bench, judge_cfg, judge_client, console=console)

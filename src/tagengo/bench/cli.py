@@ -7,12 +7,14 @@ whose sub-folders are benches (``data/mt_bench``, ``data/de_mt_bench`` ...).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
+from tagengo.run.llm_stage import LLMStage, print_llm_summary, progress_option
 from tagengo.run.options import build_config, config_options
 
 _CTX = {"max_content_width": 110}
@@ -31,16 +33,6 @@ def _config_file_option(fn: Any) -> Any:
     return click.option(
         "--config", "config_file", type=click.Path(), default=None, help="YAML file of options."
     )(fn)
-
-
-def _progress_option(fn: Any) -> Any:
-    from tagengo.run.cli_common import PROGRESS_LINES_HELP
-
-    return click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)(fn)
-
-
-def _want_progress(flag: bool | None) -> bool:
-    return True if flag is None else flag  # a bar on a terminal, plain lines elsewhere
 
 
 def _bundled_sets() -> Path:
@@ -88,12 +80,43 @@ def init_cmd(dest: str, languages: str | None) -> None:
     click.echo(f"copied {len(copied)} question sets to {dest}: " + ", ".join(p.name for p in copied))
 
 
-@command.command("answer", context_settings=_CTX)
-@click.argument("benches", nargs=-1, required=True, type=click.Path(exists=True))
-@_language_option
-@_config_file_option
-@_progress_option
-@config_options(AnswerConfig)
+def _llm_command(name: str, config_model: Any) -> Callable[[Any], Any]:
+    """`bench NAME BENCHES...` of model calls: --language, --config, --progress and one option
+    per field of ``config_model``."""
+
+    def decorate(fn: Any) -> Any:
+        fn = config_options(config_model)(fn)
+        for opt in (progress_option, _config_file_option, _language_option):
+            fn = opt(fn)
+        fn = click.argument("benches", nargs=-1, required=True, type=click.Path(exists=True))(fn)
+        return command.command(name, context_settings=_CTX)(fn)
+
+    return decorate
+
+
+def _over_benches(
+    benches: tuple[str, ...],
+    language: str | None,
+    progress: bool | None,
+    client_of: Callable[[LLMStage], Any],
+    each: Callable[..., Any],
+) -> None:
+    """``each(bench, client, console=...)`` for every bench of BENCHES, with the client
+    ``client_of`` builds in the run (closed at its end); then the client's calls and spend."""
+    from rich.console import Console
+
+    from tagengo.bench.layout import open_benches
+
+    console = Console(stderr=True)
+    opened = open_benches([Path(b) for b in benches], language)
+    with LLMStage(progress, console=console) as llm:
+        client = client_of(llm)
+        for bench in opened:
+            each(bench, client, console=console)
+    print_llm_summary(clients=[client], console=console)
+
+
+@_llm_command("answer", AnswerConfig)
 def answer_cmd(
     benches: tuple[str, ...],
     language: str | None,
@@ -112,44 +135,27 @@ def answer_cmd(
     works through --llm-backend/--llm-model/--llm-base-url, a local transformers folder through
     --local-model.
     """
-    from rich.console import Console
-
     from tagengo.bench.answer import answer_bench
-    from tagengo.bench.layout import open_benches
 
     cfg = build_config(AnswerConfig, kwargs, config_file=config_file)
-    console = Console(stderr=True)
-    opened = open_benches([Path(b) for b in benches], language)
-    client = _answer_client(cfg, _want_progress(progress), console)
-    try:
-        for bench in opened:
-            answer_bench(bench, cfg, client, console=console)
-    finally:
-        client.close()
-    _print_spend(client, console)
+
+    def client_of(llm: LLMStage) -> Any:
+        if cfg.local_model is not None:
+            from tagengo.bench.hf_local import TransformersChatClient
+
+            return llm.own(TransformersChatClient(cfg.local_model, progress=llm.progress))
+        return llm.client(None, cfg.llm)
+
+    _over_benches(
+        benches,
+        language,
+        progress,
+        client_of,
+        lambda bench, client, **kw: answer_bench(bench, cfg, client, **kw),
+    )
 
 
-def _answer_client(cfg: AnswerConfig, progress: bool, console: Any) -> Any:
-    if cfg.local_model is not None:
-        from tagengo.bench.hf_local import TransformersChatClient
-
-        return TransformersChatClient(cfg.local_model, progress=progress)
-    from tagengo.llm import build_client
-
-    return build_client(cfg.llm, progress=progress, console=console)
-
-
-def _print_spend(client: Any, console: Any) -> None:
-    if hasattr(client, "print_summary"):
-        client.print_summary(console)
-
-
-@command.command("judge", context_settings=_CTX)
-@click.argument("benches", nargs=-1, required=True, type=click.Path(exists=True))
-@_language_option
-@_config_file_option
-@_progress_option
-@config_options(JudgeConfig)
+@_llm_command("judge", JudgeConfig)
 def judge_cmd(
     benches: tuple[str, ...],
     language: str | None,
@@ -168,22 +174,16 @@ def judge_cmd(
     would send now, and replays finished calls from the cache. Each run writes a manifest to
     BENCH/tagengo/.
     """
-    from rich.console import Console
-
     from tagengo.bench.judge import judge_bench
-    from tagengo.bench.layout import open_benches
-    from tagengo.llm import build_client
 
     cfg = build_config(JudgeConfig, kwargs, config_file=config_file)
-    console = Console(stderr=True)
-    opened = open_benches([Path(b) for b in benches], language)
-    client = build_client(cfg.judge, progress=_want_progress(progress), console=console)
-    try:
-        for bench in opened:
-            judge_bench(bench, cfg, client, console=console)
-    finally:
-        client.close()
-    _print_spend(client, console)
+    _over_benches(
+        benches,
+        language,
+        progress,
+        lambda llm: llm.client(None, cfg.judge),
+        lambda bench, client, **kw: judge_bench(bench, cfg, client, **kw),
+    )
 
 
 @command.command("show", context_settings=_CTX)

@@ -19,8 +19,9 @@ from tagengo.curate.langid import LanguageIdentifier
 from tagengo.extend.config import ExtendConfig
 from tagengo.extend.step import ExtendStep
 from tagengo.io.source import open_source
-from tagengo.llm import ChatClient, build_client
-from tagengo.run.runner import StageResult, run_stage
+from tagengo.llm import ChatClient
+from tagengo.run.llm_stage import LLMStage
+from tagengo.run.runner import StageResult
 
 #: Rows per runner chunk: big, since every chunk boundary drains the calls in flight, and a
 #: chunk runs 2 × (turns − 1) rounds; the cache, not the chunk, protects the paid calls.
@@ -49,44 +50,26 @@ def extend(
     ``workers`` (Ray actors, each with its own clients; ignored locally), see
     tagengo.run.ray_executor."""
     source = open_source(input_path, input_format)
-    on_ray = run_kw.get("executor") == "ray"
-    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
-    run_kw.pop("workers", None)
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
-    # Built before the runner starts so that a bad config fails before any output is touched.
-    own_client, own_writer = client is None, writer is None and config.separate_writer()
     # One console for both clients' bars: rich shows a second live display inside the first
     # on the same console, where two consoles would draw over each other.
-    console = Console(stderr=True) if progress else None
-    if own_client:
-        client = build_client(config.llm_config(), progress=progress, console=console)
-    if own_writer:
-        writer = build_client(config.writer_llm_config(), progress=progress, console=console)
-    elif writer is None:
-        writer = client
-    # Ray actors build their own clients and language-ID model in setup() (none of them pickles);
-    # the driver's clients are then only asked their model ids, for the manifest.
-    if on_ray:
-        step = ExtendStep(config)
-    else:
-        step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
-    try:
-        return run_stage(
+    console = Console(stderr=True) if progress is not False else None
+    with LLMStage(progress, run_kw, console=console) as llm:
+        client = llm.client(client, config.llm_config())
+        if writer is None:
+            writer = llm.client(None, config.writer_llm_config()) if config.separate_writer() else client
+        # Ray actors build their own clients and language-ID model in setup() (none of them
+        # pickles); the driver's clients are then only asked their model ids, for the manifest.
+        if llm.on_ray:
+            step = ExtendStep(config)
+        else:
+            step = ExtendStep(config, client=client, writer=writer, lid=LanguageIdentifier())
+        return llm.run(
             stage="extend",
             config=config,
             source=source,
             steps=[step],
             out=out,
-            workers=workers,
             chunk_rows=chunk_rows,
-            progress=False,  # the clients' bars (calls, tokens/s, spend) say more than the runner's
             force=force,
             extra_manifest={"llm": {"model_id": client.model_id, "writer_model_id": writer.model_id}},
-            **run_kw,
         )
-    finally:
-        if own_writer:
-            writer.close()
-        if own_client:
-            client.close()

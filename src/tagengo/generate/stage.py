@@ -4,7 +4,7 @@ The runner gives chunk-level resume (finished chunks are not read again); the re
 cache gives call-level resume (inside an unfinished chunk every answer already paid for
 is replayed). Generation runs in one process: the client's asyncio concurrency is what
 makes it fast, and one process is what makes ``--concurrency``, the rate limits and
-``--budget`` mean what they say.
+``--budget`` mean what they say (tagengo.run.llm_stage).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.step import GenerateStep
 from tagengo.io.source import open_source
-from tagengo.llm import ChatClient, build_client
-from tagengo.run.runner import StageResult, run_stage
+from tagengo.llm import ChatClient
+from tagengo.run.llm_stage import LLMStage
+from tagengo.run.runner import StageResult
 
 #: Rows per runner chunk. Big, because each chunk boundary lets the calls in flight drain
 #: before the next chunk starts; the cache, not the chunk, is what protects paid calls.
@@ -39,33 +40,20 @@ def generate(
 
     ``client`` overrides the one built from ``config`` (tests, or a caller sharing one
     client between stages); it is then left open. Raises ``BudgetExhausted`` /
-    ``RunAborted`` (resumable) when the budget or the server stops the run."""
+    ``RunAborted`` (resumable) when the budget or the server stops the run. ``run_kw``:
+    ``executor="ray"``, ``ray_address``, ``workers`` (Ray actors, each with its own client)."""
     source = open_source(input_path, input_format)
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
-    # Built before the runner starts so a bad config fails before any output is touched.
-    own = client is None
-    if own:
-        client = build_client(config.llm_config(), progress=progress)
-    # Locally the run is one process that forks nothing: import what its end needs during the calls.
-    step = GenerateStep(config, client=client, warm_up=run_kw.get("executor", "local") == "local")
-    if run_kw.get("executor") != "ray":
-        run_kw.pop("workers", None)  # one process locally, whatever was asked
-    try:
-        return run_stage(
+    with LLMStage(progress, run_kw) as llm:
+        client = llm.client(client, config.llm_config())
+        # Locally the run is one process that forks nothing: import what its end needs during the calls.
+        step = GenerateStep(config, client=client, warm_up=not llm.on_ray)
+        return llm.run(
             stage="generate",
             config=config,
             source=source,
             steps=[step],
             out=out,
-            # One process locally (see above); Ray actors each build their own client.
-            workers=(run_kw.pop("workers", None) or 1) if run_kw.get("executor") == "ray" else 1,
             chunk_rows=chunk_rows,
-            progress=False,  # the client's bar (answers, tokens/s, spend) says more than the runner's
             force=force,
             extra_manifest={"llm": {"model_id": client.model_id}},
-            **run_kw,
         )
-    finally:
-        if own:
-            client.close()

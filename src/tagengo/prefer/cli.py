@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from tagengo.prefer.config import PreferConfig
-from tagengo.run.cli_common import actor_workers, executor_options, ray_workers_option, stage_io_options
-from tagengo.run.options import build_config, config_options
+from tagengo.run.llm_stage import StageArgs, llm_stage_command
 
 
-@click.command(context_settings={"max_content_width": 110})
-@stage_io_options(workers=False, progress_lines=True)
-@executor_options
-@ray_workers_option
+@llm_stage_command(
+    PreferConfig,
+    needs_input="give the prompts with --input (a dataset folder or a JSONL/Parquet file).",
+    skip=("models",),
+)
 @click.option(
     "--model",
     "model_specs",
@@ -26,20 +24,7 @@ from tagengo.run.options import build_config, config_options
     "--judge-* client field without the prefix. 'llamacpp' alone: the bundled SmolLM2. "
     "Added to the models of a --config YAML.",
 )
-@config_options(PreferConfig, skip=("models",))
-def command(
-    input_path: str | None,
-    input_format: str | None,
-    out: str,
-    config_file: str | None,
-    force: bool,
-    progress: bool | None,
-    executor: str,
-    ray_address: str | None,
-    workers: int | None,
-    model_specs: tuple[str, ...],
-    **kwargs: Any,
-) -> None:
+def command(args: StageArgs, model_specs: tuple[str, ...]) -> None:
     """Preference pairs (prompt, chosen, rejected) for DPO/ORPO from several models' answers.
 
     Samples --per-language prompts per language (seeded), has every --model answer them, puts
@@ -52,25 +37,18 @@ def command(
     Locally one process makes the calls (--concurrency per model); with --executor ray, --workers
     actors each make --concurrency calls per model.
     """
-    from tagengo.errors import ConfigError, InputError
+    from tagengo.errors import ConfigError
     from tagengo.prefer.config import models_from_specs
     from tagengo.prefer.stage import prefer
-    from tagengo.report.summary import print_stage_summary
-
-    if input_path is None:
-        raise InputError("give the prompts with --input (a dataset folder or a JSONL/Parquet file).")
-    run_kw = actor_workers(executor, ray_address, workers)
-    cfg = build_config(PreferConfig, kwargs, config_file=config_file)
-    if model_specs:
-        try:
-            models = models_from_specs(model_specs, cfg.models)
-        except ValueError as exc:
-            raise ConfigError(f"{exc}.") from exc
-        cfg = PreferConfig.model_validate({**dict(cfg), "models": models})
     from tagengo.report.wording import plural
 
-    result = prefer(input_path, out, cfg, input_format=input_format, force=force, progress=progress, **run_kw)
-    print_stage_summary(result)
+    if model_specs:
+        try:
+            models = models_from_specs(model_specs, args.config.models)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}.") from exc
+        args.config = PreferConfig.model_validate({**dict(args.config), "models": models})
+    result = args.run(prefer)
     counts = result.manifest.get("pairs")
     if counts:
         click.echo(

@@ -23,7 +23,8 @@ from tagengo.llm import ChatClient
 from tagengo.prefer.config import PreferConfig
 from tagengo.prefer.pairs import PAIRS_DIR, write_pairs
 from tagengo.prefer.step import AnswerStep, PairStep, PromptStep, RankStep
-from tagengo.run.runner import StageResult, run_stage
+from tagengo.run.llm_stage import LLMStage
+from tagengo.run.runner import StageResult
 
 
 def prefer(
@@ -51,40 +52,31 @@ def prefer(
             f"tagengo prefer needs two or more answering models (--model SPEC, repeated); got {len(config.models)}."
         )
     source = open_source(input_path, input_format)
-    on_ray = run_kw.get("executor") == "ray"
-    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
-    run_kw.pop("workers", None)
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
-    answer = AnswerStep(config, clients=answer_clients, progress=progress)
-    rank = RankStep(config, client=judge_client, progress=progress)
-    # Built now (cheap: connections open and weights load on the first call), so that a bad
-    # model spec fails before any output is touched and the manifest names every model.
-    answer.setup()
-    rank.setup()
-    steps = [
-        PromptStep(),
-        PerLanguageCap(CapConfig(max_per_language=config.per_language, seed=config.seed)),
-        answer,
-        rank,
-        PairStep(config),
-    ]
-    try:
-        result = run_stage(
+    with LLMStage(progress, run_kw) as llm:
+        # The steps build their clients in setup() unless given (tagengo.prefer.step); the run
+        # closes the ones they built.
+        answer = llm.own(AnswerStep(config, clients=answer_clients, progress=llm.progress))
+        rank = llm.own(RankStep(config, client=judge_client, progress=llm.progress))
+        # Built now (cheap: connections open and weights load on the first call), so that a bad
+        # model spec fails before any output is touched and the manifest names every model.
+        answer.setup()
+        rank.setup()
+        steps = [
+            PromptStep(),
+            PerLanguageCap(CapConfig(max_per_language=config.per_language, seed=config.seed)),
+            answer,
+            rank,
+            PairStep(config),
+        ]
+        result = llm.run(
             stage="prefer",
             config=config,
             source=source,
             steps=steps,
             out=out,
-            workers=workers,
-            progress=False,  # the clients' bars say more
             force=force,
             extra_manifest=_identities(answer, rank),
-            **run_kw,
         )
-    finally:
-        answer.close()
-        rank.close()
     counts_file = result.out / PAIRS_DIR / "pairs.json"
     if result.up_to_date and counts_file.exists():
         result.manifest["pairs"] = json.loads(counts_file.read_text())

@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import click
 
 from tagengo.reverse.config import ReverseConfig
-from tagengo.run.cli_common import PROGRESS_LINES_HELP, actor_workers, executor_options, ray_workers_option
-from tagengo.run.options import build_config, config_options
+from tagengo.run.llm_stage import StageArgs, llm_stage_command
 
 
-@click.command(context_settings={"max_content_width": 110})
-@click.option(
-    "--input",
-    "input_path",
-    type=click.Path(),
-    default=None,
-    help="Monolingual corpus: a .txt/.md file (fragments split on blank lines), .jsonl or .parquet with a "
+@llm_stage_command(
+    ReverseConfig,
+    input_help="Monolingual corpus: a .txt/.md file (fragments split on blank lines), .jsonl or .parquet with a "
     "'text' field, or a folder of them. Default: the bundled corpus of --language (de, es, fr, it, ja).",
+    input_format=False,
 )
-@click.option("--out", "out", type=click.Path(), required=True, help="Output dataset folder.")
-@click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Run again even if the output is up to date; replace another stage's folder at --out.",
-)
-@click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)
-@executor_options
-@ray_workers_option
-@config_options(ReverseConfig)
-def command(
-    input_path: str | None,
-    out: str,
-    config_file: str | None,
-    force: bool,
-    progress: bool | None,
-    executor: str,
-    ray_address: str | None,
-    workers: int | None,
-    **kwargs: Any,
-) -> None:
+def command(args: StageArgs) -> None:
     """Make instruction/response pairs from natural text written in --language.
 
     Each fragment of the corpus becomes the assistant's reply; the model writes the user
@@ -56,13 +28,9 @@ def command(
     """
     from rich.console import Console
 
-    from tagengo.report.summary import print_stage_summary
     from tagengo.reverse.stage import reverse
 
-    run_kw = actor_workers(executor, ray_address, workers)
-    cfg = build_config(ReverseConfig, kwargs, config_file=config_file)
-    result = reverse(input_path, out, cfg, force=force, progress=progress, **run_kw)
-    print_stage_summary(result)
-    lam = Path(out) / "lambda.md"
+    args.run(reverse)
+    lam = Path(args.out) / "lambda.md"
     if lam.exists():
         Console(stderr=True).print(lam.read_text())

@@ -2,7 +2,7 @@
 
 Chunk-level resume comes from the runner, call-level resume from the request cache (a run
 killed mid-chunk pays again only for the calls in flight). One process: the client's
-asyncio concurrency is what makes it fast (as in tagengo.generate.stage). With
+asyncio concurrency is what makes it fast (tagengo.run.llm_stage). With
 ``executor="ray"`` the fragment filters and the calls run in ``workers`` Ray Data actors (default
 1), each with its own language-ID model and client; the outputs are the same.
 """
@@ -15,13 +15,14 @@ from typing import Any
 
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import ConfigError
-from tagengo.llm import ChatClient, build_client
+from tagengo.llm import ChatClient
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.corpus import bundled_corpus, open_corpus
 from tagengo.reverse.report import write_lambda_report
 from tagengo.reverse.select import FragmentLanguage, FragmentLength
 from tagengo.reverse.step import ReverseStep
-from tagengo.run.runner import StageResult, run_stage
+from tagengo.run.llm_stage import LLMStage
+from tagengo.run.runner import StageResult
 
 CHUNK_ROWS = 5_000
 
@@ -49,36 +50,23 @@ def reverse(
     if not is_known_code(config.language):
         raise ConfigError(f"--language: unknown language code {config.language!r}; see docs/languages.md")
     source = open_corpus(input_path if input_path is not None else bundled_corpus(config.language))
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
-    on_ray = run_kw.get("executor") == "ray"
-    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
-    run_kw.pop("workers", None)
-    # Ray actors build their own language-ID model and client in setup() (neither pickles); the
-    # driver's client is then only asked its model id, for the manifest.
-    lid = None if on_ray else LanguageIdentifier()
-    own = client is None
-    if own:
-        client = build_client(config.llm_config(), progress=progress)
-    step = ReverseStep(config, client=None if on_ray else client)
-    step.lid = lid
-    try:
-        result = run_stage(
+    with LLMStage(progress, run_kw) as llm:
+        # Ray actors build their own language-ID model and client in setup() (neither pickles);
+        # the driver's client is then only asked its model id, for the manifest.
+        lid = None if llm.on_ray else LanguageIdentifier()
+        client = llm.client(client, config.llm_config())
+        step = ReverseStep(config, client=None if llm.on_ray else client)
+        step.lid = lid
+        result = llm.run(
             stage="reverse",
             config=config,
             source=source,
             steps=[FragmentLength(config), FragmentLanguage(config, lid), step],
             out=out,
-            workers=workers,
             chunk_rows=chunk_rows,
-            progress=False,
             force=force,
             extra_manifest={"llm": {"model_id": client.model_id}},
-            **run_kw,
         )
-    finally:
-        if own:
-            client.close()
     count_under_corpus_language(result.out, result.manifest, config.language)
     if not result.up_to_date or not (Path(out) / "lambda.md").exists():
         write_lambda_report(Path(out), config.min_score)

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from tagengo.io.source import FORMATS
-
 if TYPE_CHECKING:
     from tagengo.run.runner import StageResult
 
@@ -29,31 +27,28 @@ def stage_io_options(
     presets: tuple[str, ...] = (),
     workers: bool = True,
     progress_lines: bool = False,
+    input_help: str | None = None,
+    input_format: bool = True,
 ) -> Callable[[F], F]:
     """--input/--format/--out/--config/--preset/--workers/--force/--progress for a stage command.
 
     ``workers=False`` leaves --workers out, for a stage that runs in one process (generate:
     its concurrency is the LLM client's, --concurrency), so no flag is accepted and ignored.
-    ``progress_lines=True``: the stage reports progress as lines off a terminal (--help says so)."""
+    ``progress_lines=True``: the stage reports progress as lines off a terminal (--help says so).
+    ``input_help`` replaces the help of --input (reverse reads a corpus, not a dataset);
+    ``input_format=False`` leaves --format out (a stage with its own reader)."""
+    from tagengo.io.source import FORMATS  # here: a command without --format need not load the readers
+
     progress_help = PROGRESS_LINES_HELP if progress_lines else "Show a progress bar (default: on a terminal)."
+    if input_help is None:
+        input_help = (
+            "A tagengo dataset folder, or a .jsonl/.jsonl.gz/.json/.parquet file or folder of files. "
+            + default_input_help
+        )
 
     def decorate(fn: F) -> F:
         opts = [
-            click.option(
-                "--input",
-                "input_path",
-                type=click.Path(),
-                default=None,
-                help="A tagengo dataset folder, or a .jsonl/.jsonl.gz/.json/.parquet file or folder of files. "
-                + default_input_help,
-            ),
-            click.option(
-                "--format",
-                "input_format",
-                type=click.Choice(FORMATS),
-                default=None,
-                help="Input format (detected from the rows when not given).",
-            ),
+            click.option("--input", "input_path", type=click.Path(), default=None, help=input_help),
             click.option("--out", "out", type=click.Path(), required=True, help="Output dataset folder."),
             click.option(
                 "--config", "config_file", type=click.Path(), default=None, help="YAML file of options."
@@ -65,9 +60,20 @@ def stage_io_options(
             ),
             click.option("--progress/--no-progress", default=None, help=progress_help),
         ]
+        if input_format:
+            opts.insert(
+                1,
+                click.option(
+                    "--format",
+                    "input_format",
+                    type=click.Choice(FORMATS),
+                    default=None,
+                    help="Input format (detected from the rows when not given).",
+                ),
+            )
         if workers:
             opts.insert(
-                4,
+                4 if input_format else 3,
                 click.option(
                     "--workers",
                     type=click.IntRange(min=1),
@@ -108,34 +114,6 @@ def executor_options(fn: F) -> F:
         help="Run the streaming steps in local processes, or in Ray Data actors (as many as worker "
         "processes; extra 'ray'). Outputs are identical.",
     )(fn)
-
-
-def ray_workers_option(fn: F) -> F:
-    """--workers for a stage whose calls go to a model server (reverse, translate): one process
-    locally, whose client makes --concurrency calls; under --executor ray, that many actors."""
-    return click.option(
-        "--workers",
-        type=click.IntRange(min=1),
-        default=None,
-        help="With --executor ray: Ray actors, each with its own client making --concurrency calls "
-        "(default 1). Locally one process makes the calls.",
-    )(fn)
-
-
-def actor_workers(executor: str, ray_address: str | None, workers: int | None) -> dict[str, Any]:
-    """The run options of --executor/--ray-address/--workers for a stage of model calls;
-    ``ConfigError`` for --workers without --executor ray (it would be accepted and ignored)."""
-    from tagengo.errors import ConfigError
-
-    if executor != "ray":
-        if workers is not None:
-            raise ConfigError(
-                "--workers needs --executor ray: locally one process makes the calls; raise --concurrency instead"
-            )
-        if ray_address is not None:
-            raise ConfigError("--ray-address needs --executor ray")
-        return {}
-    return {"executor": "ray", "ray_address": ray_address, "workers": workers or 1}
 
 
 def run_stage(

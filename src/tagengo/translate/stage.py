@@ -16,8 +16,9 @@ from typing import Any
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
-from tagengo.llm import ChatClient, build_client
-from tagengo.run.runner import StageResult, run_stage
+from tagengo.llm import ChatClient
+from tagengo.run.llm_stage import LLMStage
+from tagengo.run.runner import StageResult
 from tagengo.translate.config import TranslateConfig
 from tagengo.translate.expand import ParallelSource
 from tagengo.translate.step import TranslateStep
@@ -57,38 +58,24 @@ def translate(
     ``client`` overrides the one built from ``config`` and is then left open. Raises
     ``ConfigError`` for unknown codes, ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
     check_languages(config.to)
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines elsewhere (tagengo.llm.progress)
-    on_ray = run_kw.get("executor") == "ray"
-    workers = (run_kw.pop("workers", None) or 1) if on_ray else 1
-    run_kw.pop("workers", None)
     lid = LanguageIdentifier()  # the source's: it labels rows without a language, in the driver
     source = ParallelSource.over(open_source(input_path, input_format), config, lid)
-    own = client is None
-    if own:
-        client = build_client(config.llm_config(), progress=progress)
-    # Ray actors build their own client and language-ID model in setup() (neither pickles); the
-    # driver's client is then only asked its model id, for the manifest.
-    step = TranslateStep(config, client=None if on_ray else client)
-    step.lid = None if on_ray else lid
-    try:
-        result = run_stage(
+    with LLMStage(progress, run_kw) as llm:
+        client = llm.client(client, config.llm_config())
+        # Ray actors build their own client and language-ID model in setup() (neither pickles);
+        # the driver's client is then only asked its model id, for the manifest.
+        step = TranslateStep(config, client=None if llm.on_ray else client)
+        step.lid = None if llm.on_ray else lid
+        return llm.run(
             stage="translate",
             config=config,
             source=source,
             steps=[step],
             out=out,
-            workers=workers,
             chunk_rows=chunk_rows,
-            progress=False,
             force=force,
             extra_manifest={
                 "llm": {"model_id": client.model_id},
                 "translate": {"languages": config.to, "input_format": source.base.format},  # type: ignore[union-attr]
             },
-            **run_kw,
         )
-    finally:
-        if own:
-            client.close()
-    return result
