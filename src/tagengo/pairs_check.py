@@ -67,7 +67,6 @@ def same_answer(chosen: str, rejected: str) -> str | None:
         if chosen == rejected:
             return f"{SAME_ANSWER}: chosen and rejected are the same text"
         return f"{SAME_ANSWER}: chosen and rejected differ only in case, white space, punctuation or Unicode form"
-    score = similarity(a, b)
-    if score >= NEAR:
-        return f"{SAME_ANSWER}: chosen and rejected are near-identical (similarity {score:.3f} >= {NEAR})"
+    if similarity(a, b) >= NEAR:  # no score in the reason: reasons are counted by their text
+        return f"{SAME_ANSWER}: chosen and rejected are near-identical (character similarity >= {NEAR})"
     return None

@@ -273,3 +273,33 @@ def test_cli_and_card_say_pairs(preferred, tmp_path) -> None:
     header = card.split("---")[1]
     assert "config_name: default" in header and "config_name: argilla" in header
     assert json.loads((out / "export.json").read_text())["kind"] == "preference"
+
+
+def test_pairs_whose_answers_are_the_same_text_are_skipped_with_a_countable_reason(
+    preferred, tmp_path
+) -> None:
+    """A prefer folder whose pairs hold one answer twice (two names for one server, a folder
+    written before prefer checked): export skips those pairs as same_answer, counts reconcile."""
+    import shutil
+
+    from tagengo.records import records_to_table
+    from tagengo.run.dataset import read_records, write_parquet_atomic
+
+    src = tmp_path / "prefer"
+    shutil.copytree(preferred, src)
+    rows = read_records(src)
+    for row in rows:
+        if row.id == "d1":  # 'plain' now answers what 'best' answers, in capitals and without the dot
+            answers = {a["model"]: a for a in row.meta["preference"]["answers"]}
+            answers["plain"]["content"] = answers["best"]["content"].upper().rstrip(".")
+    for f in (src / "data").glob("part-*.parquet"):
+        f.unlink()
+    write_parquet_atomic(src / "data" / "part-00000.parquet", records_to_table(rows))
+    m = export(src, tmp_path / "out", ExportConfig()).manifest
+    c = m["counts"]
+    assert (c["pairs"], c["skipped"], c["exported"]) == (15, 4, 11)
+    assert c["train"] + c["validation"] + c["skipped"] == c["pairs"]
+    skipped = {s["id"]: s["reason"] for s in _jsonl(tmp_path / "out" / "skipped.jsonl")}
+    same = {k: v for k, v in skipped.items() if v.startswith("same_answer: ")}
+    assert list(same) == ["d1#0"] and "differ only in case" in same["d1#0"]
+    assert m["languages"]["de"] == {"train": 2, "validation": 0, "skipped": 1}

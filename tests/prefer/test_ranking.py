@@ -83,3 +83,16 @@ def test_labels_for():
     assert labels_for(3) == ["A", "B", "C"]
     with pytest.raises(ValueError):
         labels_for(27)
+
+
+def test_tie_order_favours_no_model_position_and_repeats():
+    from collections import Counter
+
+    from tagengo.prefer.ranking import tie_order
+
+    models = ["first", "second", "third"]
+    firsts = Counter(tie_order(models, 42, f"row{i}")[0] for i in range(3000))
+    # Each model leads about a third of the rows (binomial sd ~26 around 1000).
+    assert set(firsts) == set(models) and all(850 < n < 1150 for n in firsts.values())
+    assert tie_order(models, 42, "row7") == tie_order(list(reversed(models)), 42, "row7")
+    assert {tuple(tie_order(models, s, "row7")) for s in range(20)} != {tuple(tie_order(models, 0, "row7"))}

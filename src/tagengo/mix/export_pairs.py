@@ -18,8 +18,10 @@
       skipped.jsonl, README.md, export.json
 
 A pair is written when both of its conversations (prompt + chosen, prompt + rejected) keep the
-chat rules every template accepts (io/writers.py ``row_problems``); the others are skipped with
-the reason. Counts: pairs = train + validation + skipped. The split keeps the pairs of one prompt
+chat rules every template accepts (io/writers.py ``row_problems``) and its answers differ
+(``tagengo.pairs_check``: a pair whose chosen and rejected answers are the same text after
+normalisation, or near-identical, holds no preference); the others are skipped with the reason
+(``same_answer: ...`` for the latter). Counts: pairs = train + validation + skipped. The split keeps the pairs of one prompt
 (and of one ``--group-key`` group) on one side, as for SFT rows.
 """
 
@@ -37,6 +39,7 @@ import pyarrow as pa
 from tagengo.errors import ConfigError, InputError
 from tagengo.io.writers import JsonlWriter, row_problems
 from tagengo.mix.config import ExportConfig
+from tagengo.pairs_check import same_answer
 from tagengo.prefer.pairs import pair_rows
 from tagengo.records import MESSAGE_TYPE, Record
 from tagengo.report.wording import NO_LANGUAGE
@@ -51,7 +54,8 @@ LAYOUTS = {"trl": TRL_FILES, "argilla": ARGILLA_FILES}
 def pair_problems(pairs: list[dict[str, Any]]) -> list[str | None]:
     """Why each pair is no training example, or None: its chosen or its rejected conversation
     (prompt + that answer) breaks the chat rules (io/writers.py ``row_problems``, checked
-    column-wise over every pair at once). A reason that holds for one side only names it."""
+    column-wise over every pair at once; a reason that holds for one side only names it), or
+    its two answers are the same text (``same_answer: ...``, ``tagengo.pairs_check``)."""
     convs = [pair["prompt"] + pair[side] for pair in pairs for side in ("chosen", "rejected")]
     found = row_problems(pa.table({"messages": pa.array(convs, type=pa.list_(MESSAGE_TYPE))}), "messages")
     out: list[str | None] = []
@@ -64,6 +68,9 @@ def pair_problems(pairs: list[dict[str, Any]]) -> list[str | None]:
             out.append(f"prompt + rejected answer: {rejected}")
         else:
             out.append(None)
+    for k, pair in enumerate(pairs):
+        if out[k] is None:
+            out[k] = same_answer(pair["chosen"][-1]["content"], pair["rejected"][-1]["content"])
     return out
 
 

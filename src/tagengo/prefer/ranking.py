@@ -11,11 +11,14 @@ that the stage hands back to the judge when it asks again:
 * any other character in the ranking (``,``, ``>>``, ``<``, words).
 
 Ranks are tier positions, best first and counting from 1: in ``C>A=B>D`` C has rank 1, A and
-B rank 2, D rank 3. Tied answers share a rank and never make a preference pair.
+B rank 2, D rank 3. Tied answers share a rank and never make a preference pair. Where one
+member of a tier must be picked (the worst of several wrong-language answers, the best of a tied
+top), :func:`tie_order` orders the tier without favouring any ``--model`` position.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 from dataclasses import dataclass
@@ -29,6 +32,17 @@ _TOKEN = re.compile(r"\s*([^\s>=]+|[>=])")
 
 class RankingError(ValueError):
     """The judge's reply holds no valid ranking; the message says why (sent back on a re-ask)."""
+
+
+def tie_order(models: list[str], seed: int, row_id: str) -> list[str]:
+    """The members of one tier in an order of their own: by a hash of (``seed``, row id, model
+    name). Every model comes first in about 1/n of the rows, whatever its ``--model`` position,
+    and a re-run (same seed, same row) orders the tier the same."""
+
+    def key(model: str) -> bytes:
+        return hashlib.blake2b(f"{seed}\x00{row_id}\x00{model}".encode(), digest_size=8).digest()
+
+    return sorted(models, key=key)
 
 
 def labels_for(n: int) -> list[str]:
