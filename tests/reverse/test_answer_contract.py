@@ -23,6 +23,7 @@ from servers.scripted_chat import SENTENCES, ScriptedChatServer
 from servers.scripted_chat import translate as scripted_translate
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.stage import reverse
+from tagengo.run.cli_common import step_summary
 
 FAULTS = Path(__file__).parent / "fixtures" / "faults_de.txt"
 KEPT = {"clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield"}
@@ -166,6 +167,10 @@ def test_both_translation_phases_cut_chatter(llm_options, tmp_path) -> None:
     with ChattyServer() as server:
         result = reverse(corpus, tmp_path / "out", ReverseConfig(language="de", **llm_options(server)))
     assert result.manifest["counts"]["kept"] == 1
+    assert step_summary(result, "reverse")["chatter_removed"] == {
+        "translate_fragment": 1,
+        "translate_instruction": 1,
+    }
     (row,) = rows(tmp_path / "out", "data")
     meta = row["meta"]["reverse"]
     assert meta["fragment_en"] == scripted_translate(row["messages"][1]["content"], "en")

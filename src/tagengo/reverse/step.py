@@ -69,12 +69,13 @@ class _Row:
     def call(self, phase: str, resp: ChatResponse, key: str) -> None:
         self.info["calls"].setdefault(phase, []).append({**response_meta(resp, key), **answer_meta(resp)})
 
-    def translation(self, phase: str, answer: str | None, source: str) -> str:
-        """The translation in an answer, its chatter cut (and kept in meta under the phase)."""
+    def translation(self, phase: str, answer: str | None, source: str) -> tuple[str, dict[str, str]]:
+        """(the translation in an answer, the chatter cut from around it); what was cut is
+        kept in meta under the phase."""
         text, removed = split_chatter(answer or "", source)
         if removed:
             self.info.setdefault("chatter_removed", {})[phase] = removed
-        return text
+        return text, removed
 
 
 class ReverseStep(Step):
@@ -89,6 +90,7 @@ class ReverseStep(Step):
         self.lid: LanguageIdentifier | None = None
         self._acc = Accounting()
         self._scores: dict[str, int] = {}
+        self._chatter: dict[str, int] = {}
 
     def setup(self) -> None:
         if self.client is None:
@@ -115,6 +117,13 @@ class ReverseStep(Step):
             self._acc.record(resp, resp.model)
             item.call(phase, resp, req.key(model_id))
         return responses
+
+    def _translation(self, it: _Row, phase: str, answer: str | None, source: str) -> str:
+        """The translation in an answer, its chatter cut, kept in meta and counted per phase."""
+        text, removed = it.translation(phase, answer, source)
+        if removed:
+            self._chatter[phase] = self._chatter.get(phase, 0) + 1
+        return text
 
     def _ask_checked(
         self, phase: str, what: str, items: list[_Row], requests: list[ChatRequest]
@@ -198,7 +207,8 @@ class ReverseStep(Step):
             for it, resp in zip(live, self._ask_checked("translate_fragment", what, live, reqs), strict=True):
                 if resp is None:
                     continue
-                if not (text := it.translation("translate_fragment", resp.content, it.fragment)):
+                text = self._translation(it, "translate_fragment", resp.content, it.fragment)
+                if not text:
                     it.problem = "empty translation of the fragment into English"
                 else:
                     it.info["fragment_en"] = text
@@ -275,7 +285,7 @@ class ReverseStep(Step):
             ):
                 if resp is None:
                     continue
-                text = it.translation("translate_instruction", resp.content, it.info["instruction_en"])
+                text = self._translation(it, "translate_instruction", resp.content, it.info["instruction_en"])
                 back: dict[str, Any] = {}
                 reason = check.check(
                     it.info["instruction_en"], text, lang, back, "the back-translated instruction"
@@ -309,11 +319,14 @@ class ReverseStep(Step):
         return kept, rejected
 
     def summary(self) -> dict[str, Any]:
-        """Calls per model, and the judge's scores (count per score) of the batches since the last call."""
+        """Calls per model, the judge's scores (count per score) and the translations whose
+        chatter was cut (count per phase) of the batches since the last call."""
         out: dict[str, Any] = {}
         if models := self._acc.summary(percentiles=False):
             out["models"] = models
         if self._scores:
             out["scores"] = dict(self._scores)
-        self._acc, self._scores = Accounting(), {}
+        if self._chatter:
+            out["chatter_removed"] = dict(self._chatter)
+        self._acc, self._scores, self._chatter = Accounting(), {}, {}
         return out
