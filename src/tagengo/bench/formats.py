@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.errors import InputError
-from tagengo.io.text import ENCODING
+from tagengo.io.text import iter_json_lines
 
 #: FastChat's marker for a judge call that failed for good; such rows carry score -1.
 API_ERROR_OUTPUT = "$ERROR$"
@@ -67,23 +67,19 @@ def qid_sort_key(qid: QuestionId) -> tuple[int, int, str]:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; a bad line is an error naming file and line."""
-    try:
-        # utf-8-sig: a leading byte-order mark is dropped, not read as part of line 1 (io/text.py).
-        fh = open(path, encoding=ENCODING)  # noqa: SIM115 - closed below, generator
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    with fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-            yield n, obj
+    """(line number, object) for every non-blank line; a bad line is an error naming file and line.
+
+    Lines end at ``\\n`` only (U+2028 and the other characters ``str.splitlines`` also cuts at
+    may sit raw in a JSON string); invalid UTF-8 and an unpaired surrogate escape (``"\\ud83d"``)
+    are bad lines too (io/text.py ``iter_json_lines``)."""
+    if not Path(path).exists():
+        raise InputError(f"{path}: file not found")
+    for n, obj, problem in iter_json_lines(path):
+        if problem is not None:
+            raise InputError(f"{path}:{n}: {problem}")
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
+        yield n, obj
 
 
 def _umask() -> int:

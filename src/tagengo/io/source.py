@@ -148,8 +148,17 @@ def _json_array_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
         ) from exc
     for k, start in enumerate(range(0, max(len(items), 1), chunk_rows)):
         part = items[start : start + chunk_rows]
-        lines = [json.dumps(x, ensure_ascii=False).encode() for x in part]
-        yield Chunk(f"{fi:03d}-{k:05d}", str(path), start + 1, lines)
+        yield Chunk(f"{fi:03d}-{k:05d}", str(path), start + 1, [_item_line(x) for x in part])
+
+
+def _item_line(item: object) -> bytes:
+    """One array item as a JSON line. ``json.loads`` lets an unpaired surrogate escape
+    (``"\\ud83d"``) through as a lone surrogate, which UTF-8 cannot hold: such an item is written
+    back escaped, so the line parser quarantines it with its reason like any JSONL line."""
+    try:
+        return json.dumps(item, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(item).encode()
 
 
 def _parquet_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
