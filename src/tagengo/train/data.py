@@ -11,8 +11,9 @@ tokens (``<|im_end|>``, ``<|endoftext|>`` ...) is encoded as plain text, and onl
 own markers get special ids (``encode.py``). Such rows are counted (``marker_text_rows``).
 
 Rows that cannot train (no assistant turn, longer than ``max_length``, a template that does not
-render prefixes consistently, or spelled markers in a template whose layout cannot be found) are dropped with their reason; unreadable input lines are
-quarantined by the reader. Counts reconcile: read = train + eval + dropped.
+render prefixes consistently, a spelled marker in a template whose layout cannot be found) are
+dropped with their reason; unreadable input lines are quarantined by the reader. Counts
+reconcile: read = train + eval + dropped.
 """
 
 from __future__ import annotations
