@@ -360,6 +360,7 @@ def test_presets_differ_only_where_documented() -> None:
         "langid.rule",
         "langid.strip_code",
         "langid.strip_technical",
+        "langid.fold_case",
         "langid.agree_threshold",
         "langid.second_opinion",
         "length.strict",

@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from tagengo.curate.filters import LanguageIDFilter
-from tagengo.curate.langid import LanguageIdentifier, SecondOpinion, detector_text, strip_technical
+from tagengo.curate.langid import (
+    LanguageIdentifier,
+    SecondOpinion,
+    detector_text,
+    mostly_upper,
+    strip_technical,
+)
 from tagengo.curate.langid_eval import evaluate, load_eval_set
 from tagengo.curate.stage import preset_config
 from tagengo.records import Record
@@ -233,3 +239,75 @@ def test_the_language_id_step_shares_lingua_only_while_the_workers_run() -> None
     assert ok and meta["lid_kept_by"] == "second_opinion" and meta["lid_second_opinion"] == "zh", reason
     with LanguageIDFilter(PAPER).shared_by_workers():  # no second opinion: nothing to share
         pass
+
+
+# ---------------------------------------------------------------- letter case (issue 22, item 6)
+
+#: Prompts written for this test, in capitals, with the language they are in.
+ALL_CAPS = [
+    ("WHAT IS THE BEST WAY TO LEARN PYTHON IF I HAVE NEVER PROGRAMMED BEFORE?", "en"),
+    ("WIE KANN ICH MEINEN CHEF UM EINE GEHALTSERHÖHUNG BITTEN, OHNE UNHÖFLICH ZU WIRKEN?", "de"),
+    ("NECESITO UNA RECETA FÁCIL PARA LA CENA DE ESTA NOCHE CON POLLO Y ARROZ", "es"),
+    ("QUALI SONO I POSTI MIGLIORI DA VISITARE A ROMA IN TRE GIORNI?", "it"),
+    ("COMO POSSO MELHORAR A MINHA PRONÚNCIA EM INGLÊS SEM PAGAR AULAS?", "pt"),
+    ("KUN JE MIJ HELPEN MET EEN BRIEF AAN MIJN HUISBAAS OVER DE VERWARMING?", "nl"),
+    ("JAK NAPISAĆ DOBRE PODANIE O PRACĘ, JEŚLI NIE MAM DOŚWIADCZENIA?", "pl"),
+    ("İSTANBUL'DA ÜÇ GÜN KALACAĞIM, NERELERİ GEZMEMİ ÖNERİRSİNİZ?", "tr"),
+    ("ЯК ПРАВИЛЬНО ДОГЛЯДАТИ ЗА КІМНАТНИМИ РОСЛИНАМИ ВЗИМКУ?", "uk"),
+    ("ПОМОГИТЕ МНЕ НАПИСАТЬ ПИСЬМО В УПРАВЛЯЮЩУЮ КОМПАНИЮ О ПРОТЕКАЮЩЕЙ КРЫШЕ", "ru"),
+    ("ΠΩΣ ΜΠΟΡΩ ΝΑ ΜΑΘΩ ΝΑ ΜΑΓΕΙΡΕΥΩ ΕΛΛΗΝΙΚΑ ΦΑΓΗΤΑ ΣΤΟ ΣΠΙΤΙ;", "el"),
+    ("POUVEZ-VOUS M'EXPLIQUER POURQUOI MON GÂTEAU RETOMBE TOUJOURS À LA SORTIE DU FOUR ?", "fr"),
+]
+
+
+@pytest.mark.parametrize("text, language", ALL_CAPS)
+def test_all_caps_prompts_are_kept_like_their_lower_case_selves(text: str, language: str) -> None:
+    ok, reason, meta = run(DEFAULT, text, language)
+    assert ok, reason
+    lower, _, lower_meta = run(DEFAULT, text.lower(), language)
+    assert lower
+    # The decision is the same as on the lower-case text, and so is the score.
+    assert meta["lid_label"] == lower_meta["lid_label"] == language
+    assert meta["lid_score"] >= 0.75
+
+
+def test_the_released_rule_still_reads_capitals_as_they_are() -> None:
+    kept_default = sum(run(DEFAULT, t, lang)[0] for t, lang in ALL_CAPS)
+    kept_paper = sum(run(PAPER, t, lang)[0] for t, lang in ALL_CAPS)
+    kept_paper_lower = sum(run(PAPER, t.lower(), lang)[0] for t, lang in ALL_CAPS)
+    assert kept_default == len(ALL_CAPS)
+    assert kept_paper <= len(ALL_CAPS) // 2 < kept_paper_lower  # tagengo-2024 as released: case matters
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("WHAT IS THE BEST WAY TO LEARN PYTHON IF I HAVE NEVER PROGRAMMED BEFORE?", "de"),
+        ("WIE KANN ICH MEINEN CHEF UM EINE GEHALTSERHÖHUNG BITTEN, OHNE UNHÖFLICH ZU WIRKEN?", "fr"),
+        ("ПОМОГИТЕ МНЕ НАПИСАТЬ ПИСЬМО В УПРАВЛЯЮЩУЮ КОМПАНИЮ О ПРОТЕКАЮЩЕЙ КРЫШЕ", "uk"),
+    ],
+)
+def test_mislabelled_all_caps_prompts_are_still_rejected(text: str, label: str) -> None:
+    ok, reason, _ = run(DEFAULT, text, label)
+    assert not ok and f"labelled {label}" in reason
+
+
+def test_only_mostly_upper_case_text_is_folded() -> None:
+    assert (
+        mostly_upper("WHAT IS THIS")
+        and mostly_upper("ПОМОГИТЕ МНЕ")
+        and mostly_upper("HELP ME with THIS PLEASE")
+    )
+    assert not mostly_upper("Wie kann ich meinen Chef fragen?")  # German nouns keep their capitals
+    assert not mostly_upper("How do I configure NGINX and AWS S3 for my API?")
+    assert not mostly_upper("日本語の文") and not mostly_upper("123 ?!")
+    german = "Wie kann ich meinen Chef um eine Gehaltserhöhung bitten?"
+    assert detector_text(german, True, True, True) == german
+    assert detector_text("GROSSE STRASSE", True, True, True) == "grosse strasse"
+    assert detector_text("DIE GROẞE STRAẞE", True, False, True) == "die große straße"  # not casefold's "ss"
+    assert detector_text("İSTANBUL", True, False, True) == "istanbul"  # no combining dot
+    # Capitals are folded before technical stripping, which takes all-caps words for acronyms.
+    assert detector_text("WHAT IS THE CAPITAL OF FRANCE", True, True, True) == "what is the capital of france"
+    assert (
+        detector_text("WHAT IS THE CAPITAL OF FRANCE", True, True, False) == "WHAT IS THE CAPITAL OF FRANCE"
+    )

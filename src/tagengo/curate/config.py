@@ -104,6 +104,11 @@ class LangIDConfig(_Cfg):
         description="Also leave identifiers, math, numbers and code-like tokens (useEffect, x^2, C++, "
         "SELECT, --force) out of the detector's text",
     )
+    fold_case: bool = Field(
+        True,
+        description="Read a mostly upper-case prompt (ALL CAPS) in small letters: lid.176 takes shouted "
+        "text for other languages (off in tagengo-2024)",
+    )
     agree_threshold: float | None = Field(
         0.4,
         ge=0,
@@ -209,6 +214,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "rule": "exact",
             "strip_code": False,
             "strip_technical": False,
+            "fold_case": False,
             "agree_threshold": None,
             "second_opinion": "none",
         },

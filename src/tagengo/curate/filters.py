@@ -143,7 +143,7 @@ class LanguageIDFilter(BatchFilter):
     """Step 5: keep a row only when language ID agrees with its labelled language.
 
     lid.176 reads the prompt with code, URLs and (``strip_technical``) identifiers and math left
-    out. ``group`` rule (default): the label matches when the probabilities of its near-language
+    out, a mostly upper-case prompt in small letters (``fold_case``). ``group`` rule (default): the label matches when the probabilities of its near-language
     group (Indonesian+Malay, Chinese+Wu+Cantonese, Norwegian bokmål+nynorsk …) reach the
     threshold. ``exact`` (tagengo-2024): the top label must equal the row's language.
     When the top label agrees with the label but is unsure, ``agree_threshold`` is enough (the
@@ -200,7 +200,7 @@ class LanguageIDFilter(BatchFilter):
         cfg = self.cfg
         out: list[tuple[bool, str]] = []
         for row in batch:
-            line = detector_text(row.first_user(), cfg.strip_code, cfg.strip_technical)
+            line = detector_text(row.first_user(), cfg.strip_code, cfg.strip_technical, cfg.fold_case)
             if not line.strip():  # lid.176 still answers for "" (en 0.12): name the real fault
                 out.append((False, "language ID: the prompt is empty (no text to identify)"))
                 continue

