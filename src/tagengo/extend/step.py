@@ -75,10 +75,10 @@ from tagengo.llm.answer import (
     Problem,
     answer_meta,
     answer_problem,
+    call_meta,
 )
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
-from tagengo.translate.step import response_meta
 
 FOLLOW_UP = "follow-up"
 ANSWER = "answer"
@@ -264,7 +264,7 @@ class ExtendStep(Step):
         for c, task, req, resp in zip(convs, tasks, requests, responses, strict=True):
             turn = c.user_turns + 1
             entry: dict[str, Any] = {"turn": turn, "role": "user", "task_type": task.id}
-            entry["call"] = response_meta(resp, req.key(model_id))
+            entry["call"] = call_meta(resp, req.key(model_id))
             c.info["added"].append(entry)
             self._count("follow_ups")
             self._count("task_types", task.id)
@@ -299,7 +299,7 @@ class ExtendStep(Step):
         for c, req, resp in zip(convs, requests, responses, strict=True):
             turn = c.user_turns
             entry: dict[str, Any] = {"turn": turn, "role": "assistant"}
-            entry["call"] = response_meta(resp, req.key(model_id))
+            entry["call"] = call_meta(resp, req.key(model_id))
             c.info["added"].append(entry)
             self._count("answers")
             text = (resp.content or "").strip()

@@ -271,6 +271,23 @@ def _o200k() -> Any:
         return None
 
 
+def call_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
+    """What a row keeps of one call (translate, reverse and extend list their calls in meta):
+    the request's cache key, model, finish reason, tokens, cost (USD by the client's price table,
+    0 without one; a cached answer keeps what it cost when made: what `tagengo report` sums per
+    model and language), whether it was replayed, attempts."""
+    return {
+        "key": key,
+        "model": resp.model,
+        "finish_reason": resp.finish_reason,
+        "input_tokens": resp.input_tokens,
+        "output_tokens": resp.output_tokens,
+        "cost": resp.cost,
+        "cached": resp.cached,
+        "attempts": resp.attempts,
+    }
+
+
 def answer_meta(resp: ChatResponse) -> dict[str, Any]:
     """What the contract found, for a row's ``meta``: the reasoning, how many characters were
     replaced, the server's own finish word where it differs. Empty for a clean answer, so clean

@@ -38,7 +38,7 @@ EXAMPLES = 2
 
 @dataclass
 class Call:
-    """One model call as a row's meta records it (tagengo.translate.step.response_meta)."""
+    """One model call as a row's meta records it (tagengo.llm.answer.call_meta)."""
 
     row: str
     language: str

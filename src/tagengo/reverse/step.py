@@ -36,7 +36,7 @@ from typing import Any
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.answer import EMPTY, answer_meta, answer_problem
+from tagengo.llm.answer import EMPTY, answer_meta, answer_problem, call_meta
 from tagengo.records import Record, Rejection
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.prompts import (
@@ -54,7 +54,7 @@ from tagengo.reverse.select import fragment_text
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
 from tagengo.translate.prompts import language_name, split_chatter, translation_messages
-from tagengo.translate.step import TranslationCheck, response_meta
+from tagengo.translate.step import TranslationCheck
 
 
 class _Row:
@@ -67,7 +67,7 @@ class _Row:
         self.problem: str | None = None
 
     def call(self, phase: str, resp: ChatResponse, key: str) -> None:
-        self.info["calls"].setdefault(phase, []).append({**response_meta(resp, key), **answer_meta(resp)})
+        self.info["calls"].setdefault(phase, []).append({**call_meta(resp, key), **answer_meta(resp)})
 
     def translation(self, phase: str, answer: str | None, source: str) -> tuple[str, dict[str, str]]:
         """(the translation in an answer, the chatter cut from around it); what was cut is

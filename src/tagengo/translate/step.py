@@ -37,7 +37,7 @@ from tagengo.curate.langid import LanguageIdentifier
 from tagengo.curate.languages import near_group
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.answer import answer_meta, answer_problem
+from tagengo.llm.answer import answer_meta, answer_problem, call_meta
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
@@ -102,22 +102,6 @@ class TranslationCheck:
             if score < cfg.min_lid_score:
                 return f"{where} is not in {target}: language ID says {pred.top} ({pred.score:.2f})"
         return None
-
-
-def response_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
-    """What the manifest-minded reader wants of one call."""
-    return {
-        "key": key,
-        "model": resp.model,
-        "finish_reason": resp.finish_reason,
-        "input_tokens": resp.input_tokens,
-        "output_tokens": resp.output_tokens,
-        # USD by the client's price table (0 without one); a cached answer keeps what it cost
-        # when made. What `tagengo report` sums per model and language.
-        "cost": resp.cost,
-        "cached": resp.cached,
-        "attempts": resp.attempts,
-    }
 
 
 class TranslateStep(Step):
@@ -196,7 +180,7 @@ class TranslateStep(Step):
                 if resp is None:  # nothing to translate: code or numbers only
                     m_info["translated"] = False
                     continue
-                calls.append({**response_meta(resp, req.key(model_id)), **answer_meta(resp)})
+                calls.append({**call_meta(resp, req.key(model_id)), **answer_meta(resp)})
                 if i in problems:
                     continue
                 if problem := answer_problem(resp, req):
