@@ -165,12 +165,22 @@ def test_parallel_sample_takes_whole_groups_deterministically(parallel) -> None:
     assert any(r.startswith("parallel group not in the seeded sample of 5 of ") for r in dropped.values())
 
 
-def test_parallel_with_language_selection_requires_only_those(parallel) -> None:
+def test_parallel_with_language_selection_keeps_the_item_set_of_the_whole_parallel_set(parallel) -> None:
     table = read_table(parallel)
-    kept, _ = run_steps(MixConfig(recipe="parallel", languages=["en", "ru"]), table)
-    groups = _groups(kept)
-    assert all(langs == {"en", "ru"} for langs in groups.values())
-    assert len(groups) == len(_groups(table))  # every group has en and ru
+    groups = _groups(table)
+    complete = {g for g, langs in groups.items() if langs == {"en", "ru", "es"}}
+    # A group must have every language of the parallel set, whatever --languages selects:
+    # the en+ru mix is over the same items as the en+ru+es one.
+    kept, dropped = run_steps(MixConfig(recipe="parallel", languages=["en", "ru"]), table)
+    assert set(_groups(kept)) == complete
+    assert all(langs == {"en", "ru"} for langs in _groups(kept).values())
+    assert any(r.endswith("lacks es") for r in dropped.values())
+    # --group-languages names the languages a group needs: every group has en and ru.
+    kept, _ = run_steps(
+        MixConfig(recipe="parallel", languages=["en", "ru"], group_languages=["en", "RU"]), table
+    )
+    assert set(_groups(kept)) == set(groups)
+    assert all(langs == {"en", "ru"} for langs in _groups(kept).values())
 
 
 def test_meta_value_reads_nested_keys_from_json_or_dicts() -> None:
@@ -214,7 +224,7 @@ def test_parallel_sampled_keeps_every_complete_group_once_in_evenly_drawn_langua
     counts = lang_counts(kept)
     assert set(counts) == {"en", "ru", "es"} and max(counts.values()) - min(counts.values()) <= 1
     assert sum(r.startswith("parallel-sampled: group g") for r in dropped.values()) == 2 * len(complete)
-    step = build_steps(cfg)[-1]
+    step = next(s for s in build_steps(cfg) if s.name == "parallel_sampled")
     step.select(table)
     summary = step.summary()
     assert summary["items_in_two_languages"] == 0 and summary["kept_groups"] == len(complete)

@@ -72,10 +72,23 @@ def command(
     )
     print_stage_summary(result)
     console = Console(stderr=True)
+    # Rows of incomplete groups are gone before the languages step looks for each language.
+    incomplete = any(st["name"] == "complete_groups" and st["removed"] for st in result.manifest["steps"])
     for step in result.manifest["steps"]:
         s = step.get("summary", {})
+        if step["name"] == "complete_groups":
+            _complete_groups_note(console, s)
+        if step["name"] == "per_language_sample" and s.get("limiting_language") and s.get("rows_cut"):
+            _smallest_language_warning(console, s)
+        if step["name"] == "item_set" and s.get("parallel_groups"):
+            console.print(
+                f"item set: {plural(s['items'], 'item')} ({plural(s['parallel_groups'], 'parallel group')}), "
+                f"sha256 {s['items_sha256'][:16]}…; mixes with the same hash hold the same items",
+                markup=False,
+            )
         if s.get("missing_languages"):
-            console.print(f"[yellow]warning:[/] no rows in the input for {', '.join(s['missing_languages'])}")
+            where = "left after complete_groups" if incomplete else "in the input"
+            console.print(f"[yellow]warning:[/] no rows {where} for {', '.join(s['missing_languages'])}")
         if s.get("duplicate_ids"):
             console.print(
                 f"[yellow]warning:[/] {plural(s['duplicate_ids'], 'row repeats', 'rows repeat')} an id seen earlier "
@@ -91,3 +104,39 @@ def command(
         if s.get("short_languages"):
             short = ", ".join(f"{k} ({v:,})" for k, v in s["short_languages"].items())
             console.print(f"[yellow]note:[/] fewer than {s['per_language']:,} rows, all kept: {short}")
+
+
+def _complete_groups_note(console: Any, s: dict[str, Any]) -> None:
+    """Say how many parallel groups were left out for a missing language, and the options."""
+    if not s.get("incomplete_groups"):
+        return
+    lacking = ", ".join(f"{lang} {n:,}" for lang, n in s["groups_lacking"].items())
+    needed = ",".join(s["group_languages"])
+    if not s["complete_groups"]:
+        console.print(
+            f"[yellow]warning:[/] none of the {s['groups']:,} parallel groups has a row in every group language "
+            f"({needed}); name the languages a group needs with --group-languages, or keep incomplete groups "
+            "with --no-complete-groups"
+        )
+        return
+    console.print(
+        f"[yellow]note:[/] {s['incomplete_groups']:,} of {s['groups']:,} parallel groups lack a language "
+        f"(groups lacking it: {lacking}) and were left out, so every recipe draws from the same "
+        f"{plural(s['complete_groups'], 'group')} (group languages: {needed}); --group-languages names the "
+        "languages a group needs, --no-complete-groups keeps incomplete groups"
+    )
+
+
+def _smallest_language_warning(console: Any, s: dict[str, Any]) -> None:
+    """sampled without --per-language: the smallest language sets every language's size."""
+    from tagengo.report.funnel import language_name
+
+    lang = s["limiting_language"]
+    name = language_name(lang)
+    shown = f"{lang} ({name})" if name != lang else lang
+    kept = s["rows_in"] - s["rows_cut"]
+    console.print(
+        f"[yellow]warning:[/] sampled cut every language to {plural(s['per_language'], 'row')}, the size of "
+        f"its smallest language, {shown}: {s['rows_in']:,} rows → {kept:,}. Leave rare languages out with "
+        "--min-rows N, or set the size with --per-language N (a language with fewer rows keeps all of them)"
+    )

@@ -52,7 +52,14 @@ class MixConfig(_Cfg):
     )
     complete_groups: bool = Field(
         True,
-        description="parallel, parallel-sampled: keep only groups with a row in every selected language",
+        description="Every recipe, when rows carry a parallel-group id: keep only complete groups (a row in "
+        "every group language), so every variant of one parallel set draws from the same items; parallel "
+        "recipes also require every selected language. --no-complete-groups keeps incomplete groups",
+    )
+    group_languages: list[str] = Field(
+        default_factory=list,
+        description="Languages a parallel group needs to be complete, whatever --languages selects (empty: "
+        "on a translate output the translation targets, else every language among the grouped rows)",
     )
     take: list[str] = Field(
         default_factory=list,
@@ -70,17 +77,18 @@ class MixConfig(_Cfg):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        out: list[str] = []
-        for code in value:
-            code = code.strip().lower()
-            if code and code not in out:
-                out.append(code)
+        out = _codes(value)
         if info.data.get("recipe") == "monolingual" and len(out) != 1:
             raise ValueError(
                 "the monolingual recipe needs exactly one language, e.g. --languages ja "
                 f"(got {','.join(out) or 'none'})"
             )
         return out
+
+    @field_validator("group_languages")
+    @classmethod
+    def _group_languages(cls, value: list[str]) -> list[str]:
+        return _codes(value)
 
     @field_validator("take")
     @classmethod
@@ -98,6 +106,16 @@ class MixConfig(_Cfg):
         if not value and "en" in info.data.get("languages", []):
             raise ValueError("--languages names en but --no-english leaves English out; drop one of them")
         return value
+
+
+def _codes(value: list[str]) -> list[str]:
+    """Language codes lower-cased, blanks and repeats left out, in the order given."""
+    out: list[str] = []
+    for code in value:
+        code = code.strip().lower()
+        if code and code not in out:
+            out.append(code)
+    return out
 
 
 def parse_take(entries: list[str]) -> dict[str, float]:

@@ -5,14 +5,20 @@ key) and changes no record, so each has the Arrow ``select`` fast path: at a mil
 the runner never builds Python records for them.
 
 Samples are seeded the way ``curate``'s per-language cap is: a row's key is a hash of
-(seed, id) (``sample_key``), a parallel group's a hash of (seed, group id), and the smallest
-keys win. A sample is therefore the same for the same seed whatever the row order, and rows
-that share an id across languages (translations that kept their source's id) are picked
-together.
+(seed, id) (``sample_key``), an item's (``--size``, ``--take``, parallel groups) a hash of
+(seed, ``group:<group id>``) or (seed, ``row:<id>``) for a row without a group, and the
+smallest keys win. A sample is therefore the same for the same seed whatever the row order.
+
+One item set for every variant of a parallel set (Lima-X compares mono, ENDEFRITES and
+ENDEFRITES-sampled on the same items): ``complete_groups`` runs first and drops every group
+that lacks one of the group languages, whatever the recipe, and ``item_set`` runs last and
+puts the count and a hash of the kept items in the manifest, so two mixes can be shown to
+share them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +40,13 @@ def key_array(seed: int, values: Sequence[str]) -> np.ndarray:
     if not values:
         return np.zeros(0, dtype=np.uint64)
     return np.frombuffer(b"".join(sample_key(seed, v) for v in values), dtype=">u8").astype(np.uint64)
+
+
+def item_id(group: str | None, row_id: str) -> str:
+    """A row's item: ``group:<id>`` for a row of a parallel group, ``row:<id>`` for one without
+    (prefixed so the two never collide). Items are what ``--size`` and ``--take`` sample and
+    what the manifest's ``item_set`` hashes."""
+    return f"group:{group}" if group is not None else f"row:{row_id}"
 
 
 def meta_value(meta: dict[str, Any] | str | None, dotted: str) -> str | None:
@@ -96,10 +109,7 @@ class _Columns:
     def items(self, group_key: str) -> list[str]:
         """Each row's item: its parallel-group id, or its own id when it has none (prefixed so
         the two never collide)."""
-        return [
-            f"group:{g}" if (g := meta_value(m, group_key)) is not None else f"row:{i}"
-            for m, i in zip(self.meta(), self.ids, strict=True)
-        ]
+        return [item_id(meta_value(m, group_key), i) for m, i in zip(self.meta(), self.ids, strict=True)]
 
     def meta(self) -> list[Any]:
         return self._meta()
@@ -130,6 +140,71 @@ class RecipeStep(GlobalStep):
 
     def summary(self) -> dict[str, Any]:
         out, self._summary = self._summary, {}
+        return out
+
+
+def _lacks(g: str, missing: set[str]) -> str:
+    shown = ",".join(sorted(missing)[:8]) + (" …" if len(missing) > 8 else "")
+    return f"parallel group {g} lacks {shown}"
+
+
+class CompleteGroups(RecipeStep):
+    """Keep only complete parallel groups: the item set every recipe draws from.
+
+    A group is complete when it has a row in every group language: ``--group-languages``;
+    else, on `tagengo translate`'s output, every translation target (the languages of the rows
+    with ``meta.translation``; each group also holds its source row, whatever its language, so
+    a set translated from English and Japanese items is complete without both); else every
+    language among the grouped rows. The step runs before the languages are selected, so
+    ``--recipe monolingual --languages de`` and ``--recipe parallel`` of one parallel set keep
+    the same groups. Rows without a group id pass: they are items of their own. The summary
+    counts groups, incomplete ones and, per language, the groups that lack it.
+    """
+
+    name = "complete_groups"
+
+    def decide(self, cols: _Columns) -> list[str | None]:
+        groups: list[str | None] = []
+        translated: list[bool] = []
+        for m in cols.meta():
+            g = meta_value(m, self.cfg.group_key)
+            groups.append(g)
+            translated.append(g is not None and meta_value(m, "translation.to") is not None)
+        members: dict[str, list[int]] = defaultdict(list)
+        for i, g in enumerate(groups):
+            if g is not None:
+                members[g].append(i)
+        out: list[str | None] = [None] * len(groups)
+        if not members:
+            self._summary = {"groups": 0}
+            return out
+        grouped = [i for idx in members.values() for i in idx]
+        if self.cfg.group_languages:
+            required, basis = set(self.cfg.group_languages), "--group-languages"
+        elif targets := {lang for i in grouped if translated[i] and (lang := cols.languages[i])}:
+            required, basis = targets, "translation targets (meta.translation)"
+        else:
+            required = {lang for i in grouped if (lang := cols.languages[i])}
+            basis = "every language of the grouped rows"
+        lacking: Counter = Counter()
+        incomplete = 0
+        for g, idx in members.items():
+            missing = required - {cols.languages[i] for i in idx}
+            if missing:
+                incomplete += 1
+                lacking.update(missing)
+                reason = _lacks(g, missing)
+                for i in idx:
+                    out[i] = reason
+        self._summary = {
+            "groups": len(members),
+            "complete_groups": len(members) - incomplete,
+            "incomplete_groups": incomplete,
+            "groups_lacking": dict(sorted(lacking.items())),
+            "group_languages": sorted(required),
+            "basis": basis,
+            "rows_without_group": sum(g is None for g in groups),
+        }
         return out
 
 
@@ -186,6 +261,7 @@ class LanguageSample(RecipeStep):
         else:
             smallest = min(counts, key=lambda lang: (counts[lang], lang or ""))
             n, basis = counts[smallest], f"smallest language ({smallest or NO_LANGUAGE})"
+        cut = 0
         for lang, idx in by_lang.items():
             if len(idx) <= n:
                 continue
@@ -194,7 +270,16 @@ class LanguageSample(RecipeStep):
             reason = f"per-language sample: {lang or NO_LANGUAGE} has {len(idx):,} rows; a seeded sample of {n:,} was kept"
             for j in order[n:]:
                 out[idx[j]] = reason
-        summary: dict[str, Any] = {"per_language": n, "basis": basis}
+                cut += 1
+        summary: dict[str, Any] = {
+            "per_language": n,
+            "basis": basis,
+            "rows_in": len(cols.ids),
+            "rows_cut": cut,
+        }
+        if self.cfg.per_language is None:
+            # The smallest language sets every language's size: the CLI warns with this.
+            summary["limiting_language"] = smallest or NO_LANGUAGE
         if short := {lang or NO_LANGUAGE: c for lang, c in sorted(counts.items(), key=str) if c < n}:
             summary["short_languages"] = short  # fewer rows than the common size: all kept
         self._summary = summary
@@ -216,7 +301,8 @@ class ParallelGroups(RecipeStep):
         n = self.cfg.per_language
         sampled_out = 0
         if n is not None and len(candidates) > n:
-            order = np.argsort(key_array(self.cfg.seed, candidates), kind="stable")
+            # The key --size uses: --per-language N picks the groups --size N picks.
+            order = _seeded_order(self.cfg.seed, [item_id(g, "") for g in candidates])
             reason = f"parallel group not in the seeded sample of {n:,} of {len(candidates):,} groups"
             for j in order[n:]:
                 sampled_out += 1
@@ -258,8 +344,7 @@ def _parallel_groups(
         missing = required - {cols.languages[i] for i in idx}
         if missing and cfg.complete_groups:
             incomplete += 1
-            shown = ",".join(sorted(missing)[:8]) + (" …" if len(missing) > 8 else "")  # type: ignore[type-var]
-            reason = f"parallel group {g} lacks {shown}"
+            reason = _lacks(g, missing)  # type: ignore[arg-type]
             for i in idx:
                 out[i] = reason
         else:
@@ -267,12 +352,16 @@ def _parallel_groups(
     return groups, members, out, required, candidates, incomplete  # type: ignore[return-value]
 
 
+def _seeded_order(seed: int, items: list[str]) -> np.ndarray:
+    """Positions of ``items`` by their seeded keys, smallest first."""
+    return np.argsort(key_array(seed, items), kind="stable")
+
+
 def _seeded_first(seed: int, items: list[str], n: int) -> set[str]:
     """The ``n`` items with the smallest seeded keys (all of them when there are fewer)."""
     if n >= len(items):
         return set(items)
-    order = np.argsort(key_array(seed, items), kind="stable")
-    return {items[j] for j in order[:n]}
+    return {items[j] for j in _seeded_order(seed, items)[:n]}
 
 
 class ParallelSampled(RecipeStep):
@@ -368,13 +457,25 @@ class SourceTake(RecipeStep):
 
 class DownSample(RecipeStep):
     """Cut the mixture to ``--size`` items, a seeded sample of whole parallel groups
-    (Bactrian-X-small: 1,030 items); a row without a group is an item of its own."""
+    (Bactrian-X-small: 1,030 items); a row without a group is an item of its own.
+
+    The key is the item's (``item_id``), not the recipe's, so on a parallel set every recipe
+    keeps the same groups. After most recipes the step samples what the recipe kept; before
+    ``parallel-sampled`` (``groups_only``) it draws from the groups that recipe will deal, so
+    the dealing is even over exactly the groups written (dealing first and cutting after
+    would leave the languages uneven)."""
 
     name = "size"
+
+    def __init__(self, cfg: MixConfig, *, groups_only: bool = False) -> None:
+        super().__init__(cfg)
+        self.groups_only = groups_only
 
     def decide(self, cols: _Columns) -> list[str | None]:
         n = self.cfg.size
         assert n is not None
+        if self.groups_only:
+            return self._groups_only(cols, n)
         items = cols.items(self.cfg.group_key)
         distinct = list(dict.fromkeys(items))
         keep = _seeded_first(self.cfg.seed, distinct, n)
@@ -382,18 +483,67 @@ class DownSample(RecipeStep):
         reason = f"size: not in the seeded sample of {n:,} of {len(distinct):,} items"
         return [None if item in keep else reason for item in items]
 
+    def _groups_only(self, cols: _Columns, n: int) -> list[str | None]:
+        # Rows without a group and rows of incomplete groups are left to the recipe, which
+        # rejects them with its own reasons.
+        _, members, _, _, candidates, _ = _parallel_groups(cols, self.cfg)
+        pool = [item_id(g, "") for g in candidates]
+        keep = _seeded_first(self.cfg.seed, pool, n)
+        reason = f"size: not in the seeded sample of {n:,} of {len(pool):,} items"
+        out: list[str | None] = [None] * len(cols.ids)
+        for g, item in zip(candidates, pool, strict=True):
+            if item not in keep:
+                for i in members[g]:
+                    out[i] = reason
+        self._summary = {
+            "items": len(pool),
+            "kept_items": len(keep),
+            "size": n,
+            "drawn_from": "parallel groups",
+        }
+        return out
+
+
+class ItemSet(RecipeStep):
+    """Drops nothing: puts in the manifest which items the mixture holds, so two mixes can be
+    shown to draw from the same ones (mono-de and ENDEFRITES of one parallel set).
+
+    ``items_sha256`` is the SHA-256 of the sorted item ids (``group:<id>``, ``row:<id>``; see
+    ``item_id``) joined by newlines; ``rows_per_language`` counts the rows written."""
+
+    name = "item_set"
+
+    def decide(self, cols: _Columns) -> list[str | None]:
+        items = sorted(set(cols.items(self.cfg.group_key)))
+        groups = sum(item.startswith("group:") for item in items)
+        self._summary = {
+            "items": len(items),
+            "parallel_groups": groups,
+            "rows_without_group": len(items) - groups,
+            "items_sha256": hashlib.sha256("\n".join(items).encode()).hexdigest(),
+            "rows_per_language": dict(
+                sorted(Counter(lang or NO_LANGUAGE for lang in cols.languages).items())
+            ),
+        }
+        return [None] * len(cols.ids)
+
 
 def build_steps(cfg: MixConfig) -> list[Step]:
-    """The steps of a recipe, in order: languages, per-source take, the recipe, size."""
-    steps: list[Step] = [LanguageSelect(cfg)]
+    """The steps of a recipe, in order: complete groups, languages, per-source take, the
+    recipe, size (before the recipe for parallel-sampled), item set."""
+    steps: list[Step] = [CompleteGroups(cfg)] if cfg.complete_groups else []
+    steps.append(LanguageSelect(cfg))
     if cfg.take:
         steps.append(SourceTake(cfg))
     if cfg.recipe == "parallel":
         steps.append(ParallelGroups(cfg))
     elif cfg.recipe == "parallel-sampled":
+        if cfg.size is not None:
+            steps.append(DownSample(cfg, groups_only=True))
         steps.append(ParallelSampled(cfg))
     elif cfg.recipe == "sampled" or cfg.per_language is not None:
         steps.append(LanguageSample(cfg))
-    if cfg.size is not None:
+    if cfg.size is not None and cfg.recipe != "parallel-sampled":
         steps.append(DownSample(cfg))
+    steps.append(ItemSet(cfg))
     return steps
