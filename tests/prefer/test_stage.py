@@ -4,15 +4,17 @@ language check, the judge's re-asks and rejections, pairs, counts and the TRL fi
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
 from tagengo.errors import ConfigError
 from tagengo.prefer.config import PreferConfig
+from tagengo.prefer.prompts import JUDGE_SYSTEM
 from tagengo.prefer.stage import prefer
 from tagengo.run.dataset import read_records, read_table
 
-from .conftest import SENTENCES, scripted_judge, scripted_model, write_prompts
+from .conftest import SENTENCES, reply, scripted_judge, scripted_model, write_prompts
 
 PROMPTS = [
     ("e1", "en", "Name three fruits."),
@@ -206,3 +208,52 @@ def test_ray_executor_writes_the_same_folder(prefer_server, tmp_path):
     assert ray["counts"] == local["counts"] and local["counts"]["rejected"] > 0
     assert ray["pairs"] == local["pairs"] and local["pairs"]["pairs"] > 0
     assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+
+
+def _position_biased(messages: list[dict[str, str]]) -> str:
+    """A judge that always prefers the answer shown first, whatever it says (position bias),
+    and the scripted models otherwise."""
+    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    if system.startswith(JUDGE_SYSTEM.split("{")[0][:60]):
+        return "A: fine.\nB: fine.\nRanking: A>B"
+    return reply(messages)
+
+
+def test_two_answers_of_the_same_text_make_no_pair_whatever_the_judge_says(prefer_server, tmp_path):
+    """Two models that answer the very same text (here both 'plain'), and a judge that ranks
+    them apart all the same: no pair, in prefer, with the countable reason."""
+    server = prefer_server(_position_biased)
+    cache = tmp_path / "cache.sqlite"
+    cfg = PreferConfig(
+        models=[
+            scripted_model(server, "plain", cache, name=n, temperature=t)
+            for n, t in (("p1", 0.0), ("p2", 0.5))
+        ],
+        judge=scripted_judge(server, cache),
+    )
+    result = prefer(write_prompts(tmp_path / "p.jsonl", PROMPTS[:3]), tmp_path / "out", cfg)
+    assert result.manifest["counts"]["kept"] == 0
+    reasons = read_table(result.out, "rejected").column("reason").to_pylist()
+    assert reasons and all(r.startswith("no preference pair: same_answer") for r in reasons), reasons
+
+
+def test_tied_wrong_language_answers_are_rejected_without_a_model_order_bias(prefer_server, tmp_path):
+    """Several English answers to German prompts are tied last: which of them becomes the
+    rejected side depends on the row (a seeded hash), not on its --model position."""
+    server = prefer_server()
+    cache = tmp_path / "cache.sqlite"
+    prompts = [(f"d{i}", "de", f"Wie wird das Wetter morgen in Stadt {i}?") for i in range(24)]
+    cfg = PreferConfig(
+        models=[scripted_model(server, "best", cache)]
+        + [scripted_model(server, "weak", cache, name=f"weak{k}", temperature=0.1 * k) for k in range(3)],
+        judge=scripted_judge(server, cache),
+        per_language=24,
+    )
+    result = prefer(write_prompts(tmp_path / "p.jsonl", prompts), tmp_path / "out", cfg)
+    rejected = Counter(r.meta["preference"]["pairs"][0]["rejected"] for r in read_records(result.out))
+    assert sum(rejected.values()) == 24
+    assert set(rejected) == {"weak0", "weak1", "weak2"}, rejected  # not always the first --model
+    again = prefer(write_prompts(tmp_path / "p.jsonl", prompts), tmp_path / "out2", cfg)
+    assert [r.meta["preference"]["pairs"] for r in read_records(again.out)] == [
+        r.meta["preference"]["pairs"] for r in read_records(result.out)
+    ]

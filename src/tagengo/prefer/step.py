@@ -46,6 +46,7 @@ from tagengo.llm.answer import (
     answer_problem,
 )
 from tagengo.prefer.config import PreferConfig
+from tagengo.prefer.pairs import build_pairs
 from tagengo.prefer.prompts import judge_messages, reask_message
 from tagengo.prefer.ranking import RankingError, labels_for, parse_ranking
 from tagengo.records import Record, Rejection
@@ -424,32 +425,6 @@ def gated_of(row: Record) -> list[int]:
     return [k for k, a in enumerate(_pref(row)["answers"]) if a.get("wrong_language")]
 
 
-def preference_pairs(ranked: list[list[str]], mode: str, margin: int) -> list[dict[str, Any]]:
-    """Pairs from tiers of model names (best first).
-
-    ``best-worst``: the first model of the top tier vs the first of the bottom tier (one pair,
-    none when everything is tied). ``all``: every (better, worse) pair whose rank gap (tier
-    index difference) is at least ``margin``. Ranks in the output count from 1."""
-    if len(ranked) < 2:
-        return []
-    if mode == "best-worst":
-        return [
-            {
-                "chosen": ranked[0][0],
-                "rejected": ranked[-1][0],
-                "chosen_rank": 1,
-                "rejected_rank": len(ranked),
-            }
-        ]
-    pairs = []
-    for i, better in enumerate(ranked):
-        for j in range(i + margin, len(ranked)):
-            for a in better:
-                for b in ranked[j]:
-                    pairs.append({"chosen": a, "rejected": b, "chosen_rank": i + 1, "rejected_rank": j + 1})
-    return pairs
-
-
 class PairStep(GlobalStep):
     """Turns each ranking into preference pairs (``meta.preference.pairs``)."""
 
@@ -458,16 +433,28 @@ class PairStep(GlobalStep):
     def __init__(self, cfg: PreferConfig) -> None:
         self.cfg = cfg
         self._pairs = 0
+        self._same = 0
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
         kept: list[Record] = []
         rejected: list[Rejection] = []
         self._pairs = 0
+        self._same = 0
         for row in batch:
             pref = _pref(row)
-            pairs = preference_pairs(pref["ranked"], self.cfg.pairs, self.cfg.margin)
+            content = {a["model"]: a["content"] for a in pref["answers"]}
+            # Ties are broken by a seeded hash of the row (not by --model order), and a pair whose
+            # two answers are the same text is no preference (tagengo.prefer.pairs).
+            pairs, same = build_pairs(
+                pref["ranked"], content, self.cfg.pairs, self.cfg.margin, seed=self.cfg.seed, row_id=row.id
+            )
+            self._same += len(same)
+            if same:
+                pref["same_answer_pairs"] = same
             if not pairs:
-                if len(pref["ranked"]) >= 2:
+                if same:
+                    why = same[0]["reason"]
+                elif len(pref["ranked"]) >= 2:
                     why = f"no two answers {self.cfg.margin} or more ranks apart"
                 elif pref["ranked"] and pref["ranked"][0] == pref.get("wrong_language"):
                     why = "every answer is in another language than the prompt"
@@ -476,14 +463,13 @@ class PairStep(GlobalStep):
                 rejected.append(Rejection(row, self.name, f"{REASON_NO_PAIR}: {why}"))
                 continue
             pref["pairs"] = pairs
-            content = {a["model"]: a["content"] for a in pref["answers"]}
             row.messages = [*row.messages, {"role": "assistant", "content": content[pairs[0]["chosen"]]}]
             self._pairs += len(pairs)
             kept.append(row)
         return kept, rejected
 
     def summary(self) -> dict[str, Any]:
-        return {"pairs": self._pairs}
+        return {"pairs": self._pairs, "same_answer_pairs": self._same}
 
 
 @contextlib.contextmanager
