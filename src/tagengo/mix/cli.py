@@ -58,7 +58,9 @@ def command(
     (every language cut to the smallest one's size, or --per-language N) and parallel-sampled
     (every parallel item once, in one language drawn evenly). --no-english leaves English out;
     --take SOURCE=N combines sources with counts or shares; --size N down-samples to N items
-    keeping whole parallel groups. Dropped rows go to OUT/rejected with the reason; see
+    keeping whole parallel groups. On a parallel set every recipe keeps only complete groups
+    (--group-languages, --no-complete-groups), so its variants share one item set, which the
+    manifest's item_set summary hashes. Dropped rows go to OUT/rejected with the reason; see
     docs/mix.md (with a table of the papers' mixtures as commands).
     """
     from rich.console import Console
