@@ -74,3 +74,16 @@ def test_unsupported_file_is_one_sentence(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n")
     with pytest.raises(InputError, match="unsupported corpus file"):
         open_corpus(tmp_path / "x.csv")
+
+
+def test_fragment_lines_count_newlines_only():
+    """U+2028 (a line separator JSON and text may hold raw), U+0085 and a form feed stay inside
+    their line: the line numbers are the ones an editor shows."""
+    from tagengo.reverse.corpus import split_fragments
+
+    text = "Erste Zeile\u2028noch die erste\n\nZweiter Absatz\x85mit NEL\n\x0c\nDritter\n"
+    assert list(split_fragments(text)) == [
+        (1, "Erste Zeile\u2028noch die erste"),
+        (3, "Zweiter Absatz\x85mit NEL"),
+        (5, "Dritter"),
+    ]

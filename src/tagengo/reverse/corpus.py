@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tagengo.errors import InputError
 from tagengo.io.source import Chunk, Source, _jsonl_chunks, _parquet_chunks, is_dataset_folder
+from tagengo.io.text import split_lines
 from tagengo.records import Quarantined
 
 TEXT_SUFFIXES = (".txt", ".md", ".text")
@@ -45,10 +46,12 @@ def bundled_corpus(language: str | None = None) -> Path:
 
 
 def split_fragments(text: str) -> Iterator[tuple[int, str]]:
-    """(1-based line of its first line, fragment) for every blank-line-separated block."""
+    """(1-based line of its first line, fragment) for every blank-line-separated block. Lines
+    end at ``\n`` only, as editors and ``grep -n`` count them (U+2028 and the like stay inside
+    their line, where ``str.splitlines`` would shift every line number after them)."""
     start = None
     buf: list[str] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(split_lines(text), start=1):
         if line.strip():
             if start is None:
                 start = n
