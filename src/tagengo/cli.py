@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Fine-tune a chat model: SFT on conversations (packing, loss on assistant tokens), or DPO/ORPO on preference pairs; full or LoRA.",
     ),
     "bench": ("tagengo.bench.cli", "Multilingual MT-Bench: answer, judge, show."),
+    "eval": (
+        "tagengo.eval.cli",
+        "lm-eval tasks from local files: summarization, translation, knowledge, any task.",
+    ),
     "inspect": ("tagengo.run.inspect_cli", "Show a dataset folder's funnel, counts and sample rows."),
     "report": ("tagengo.report.cli", "Write one self-contained HTML page about stage outputs."),
     "demo": (
