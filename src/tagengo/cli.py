@@ -117,6 +117,10 @@ def _run(args: list[str]) -> int:
     except TagengoError as exc:
         if debug:
             raise
+        code = getattr(exc, "exit_code", None)
+        if code is not None:  # no failure: work to collect later (tagengo.llm.batch.BatchPending)
+            click.echo(str(exc), err=True)
+            return code
         click.secho(f"error: {exc}", fg="red", err=True)
         return 2
     except KeyboardInterrupt:

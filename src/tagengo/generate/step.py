@@ -79,11 +79,21 @@ class GenerateStep(Step):
         self.cfg = cfg
         self.client = client
         self._own_client = client is None
+        #: With --batch the step sees every row at once (the runner's global phase), so that one
+        #: chat_many submits all of them: batches of 5,000-row chunks would wait one after another.
+        self.is_global = cfg.batch
         self._progress = progress
         #: Import what the end of the run needs while the calls are in flight (tagengo.run.warm);
         #: only for a process that forks no workers afterwards (the generate stage run locally).
         self.warm_up = warm_up
         self._summary: dict[str, Any] = {}
+
+    #: What the runner's global phase reads of a global step (tagengo.run.steps.GlobalStep):
+    #: set by it under Ray, and no Arrow fast path.
+    batch_map: Any = None
+
+    def select(self, table: Any) -> None:
+        return None
 
     def setup(self) -> None:
         if self.client is None:

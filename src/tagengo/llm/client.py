@@ -39,6 +39,7 @@ from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import (
     BudgetExhausted,
     FatalBackendError,
+    LLMConfigError,
     RequestError,
     RetryableError,
     RunAborted,
@@ -92,6 +93,9 @@ class LLMClient:
         self._start_lock = threading.Lock()
         self._closed = False
         self._commit_timer: asyncio.TimerHandle | None = None
+        #: ``--batch``: the calls the cache does not hold go through the provider's Batch API
+        #: (tagengo.llm.batch); None: online calls.
+        self._batch = self._batch_runner() if config.batch else None
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -124,6 +128,11 @@ class LLMClient:
         """One request (cache, retries and accounting as for ``chat_many``)."""
         return self.chat_many([request])[0]
 
+    @property
+    def progress_enabled(self) -> bool:
+        """Whether this client shows its progress (a bar, or plain lines off a terminal)."""
+        return self._progress.enabled
+
     def summary(self) -> dict[str, Any]:
         """Figures per model (calls, cached, failed, tokens, cost, latency, finish reasons)."""
         return self.accounting.summary()
@@ -141,6 +150,9 @@ class LLMClient:
         if self._loop is not None:
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self.backend.aclose(), self._loop).result(timeout=30)
+            if self._batch is not None:
+                with contextlib.suppress(Exception):
+                    asyncio.run_coroutine_threadsafe(self._batch.aclose(), self._loop).result(timeout=30)
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=30)
@@ -210,6 +222,8 @@ class LLMClient:
         todo = [(key, requests[idx[0]]) for key, idx in where.items() if key not in hits]
 
         self._progress.add(desc, len(requests), n_cached, calls_needed=bool(todo))
+        if self._batch is not None and todo and all(isinstance(r, ChatRequest) for _, r in todo):
+            return await self._batch_many(todo, where, canonical, results, stop_when_down)
         stop: list[RunAborted] = []
         # Calls made in this batch, and those that never got a usable answer from the server
         # (retries used up on connection errors, timeouts, 5xx, 429): if that is every call,
@@ -249,16 +263,9 @@ class LLMClient:
                     self.accounting.record(r, self.model_name)
                 made[0] += 1
                 made[1] += gave_up
-                if resp.error is None:
-                    self._failures_in_row = 0
-                    self._refusals.clear()
-                else:
-                    self._failed_calls += 1
-                    self._failures_in_row += 1
-                    if resp.error_kind == "refused":
-                        self._refusals[_shape(resp.error)] = self._refusals.get(_shape(resp.error), 0) + 1
-                    if self._failures_in_row >= self.config.abort_after_failures and not stop:
-                        stop.append(self._server_down(self._failures_in_row, resp.error))
+                down = self._note_outcome(resp)
+                if down is not None and not stop:
+                    stop.append(down)
                 for _ in where[key]:
                     self._progress.advance(
                         tok_s=self.accounting.tokens_per_s(),
@@ -286,6 +293,97 @@ class LLMClient:
         if stop:
             stop[0].responses = results
             raise stop[0]
+        return results  # type: ignore[return-value]
+
+    def _note_outcome(self, resp: ChatResponse) -> RunAborted | None:
+        """Count a call's outcome in the failures in a row; the stop to raise once there are
+        ``abort_after_failures`` of them, else None."""
+        if resp.error is None:
+            self._failures_in_row = 0
+            self._refusals.clear()
+            return None
+        self._failed_calls += 1
+        self._failures_in_row += 1
+        if resp.error_kind == "refused":
+            self._refusals[_shape(resp.error)] = self._refusals.get(_shape(resp.error), 0) + 1
+        if self._failures_in_row >= self.config.abort_after_failures:
+            return self._server_down(self._failures_in_row, resp.error)
+        return None
+
+    # -- batch mode (tagengo.llm.batch) ----------------------------------------------------------
+
+    def _batch_runner(self) -> Any:
+        from tagengo.llm.batch import BatchRunner
+
+        if self.cache is None:
+            raise LLMConfigError("--batch needs the request cache: batch answers arrive there")
+        return BatchRunner(
+            self.config,
+            self.backend,
+            self.cache,
+            self.accounting,
+            model_id=self.model_id,
+            model_name=self.model_name,
+            cost=self._batch_cost,
+            say=self._say,
+            verbose=self._progress.enabled,
+        )
+
+    def _batch_cost(self, resp: ChatResponse) -> float:
+        price = self.config.batch_price_for(resp.model)
+        if price is None:
+            self._unpriced.add(resp.model)
+            return 0.0
+        return price.cost(resp.input_tokens, resp.output_tokens)
+
+    def _advance_progress(self) -> None:
+        self._progress.advance(
+            tok_s=self.accounting.tokens_per_s(), spend=self.accounting.spent, failed=self._failed_calls
+        )
+
+    def _say(self, text: str) -> None:
+        (self.console or _wide_console()).print(text, markup=False, highlight=False, soft_wrap=True)
+
+    async def _batch_many(
+        self,
+        todo: list[tuple[str, ChatRequest]],
+        where: dict[str, list[int]],
+        canonical: dict[str, str],
+        results: list[ChatResponse | None],
+        stop_when_down: bool,
+    ) -> list[ChatResponse]:
+        """``_chat_many``'s calls through batches: the same results, accounting and stops."""
+        assert self._batch is not None
+        stops: list[RunAborted] = []
+        failed: list[str] = []
+
+        def deliver(key: str, resp: ChatResponse) -> None:
+            for n, i in enumerate(where[key]):
+                r = resp if n == 0 else dataclasses.replace(resp, cached=True)
+                results[i] = r
+                self.accounting.record(r, self.model_name)
+            if resp.error is not None:
+                failed.append(resp.error)
+            down = self._note_outcome(resp)
+            if down is not None and not stops:
+                stops.append(down)
+            for _ in where[key]:
+                self._advance_progress()
+
+        try:
+            await self._batch.answer(todo, canonical, deliver)
+        except RunAborted as e:  # BatchPending, BudgetExhausted, a cancelled or refused batch
+            stops.insert(0, e)
+        finally:
+            self._commit_now()
+        made = sum(1 for key, _ in todo if results[where[key][0]] is not None)
+        if stop_when_down and not stops and made and self._batch.gave_up == made:
+            # Every request used up its resubmissions without an answer: the provider is not
+            # answering; rejecting the rows would mark them finished (as online, see above).
+            stops.append(self._server_down(made, failed[-1]))
+        if stops:
+            stops[0].responses = results
+            raise stops[0]
         return results  # type: ignore[return-value]
 
     # -- committing the cache in groups -------------------------------------------------------

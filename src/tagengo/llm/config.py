@@ -21,6 +21,9 @@ DEFAULT_CACHE_DIR_ENV = "TAGENGO_CACHE_DIR"
 DEFAULT_CACHE_DIR = ".tagengo-cache"
 DEFAULT_CACHE_FILE = "llm.sqlite"
 
+#: The first Azure OpenAI api-version with the Batch API (files with purpose=batch, /batches).
+AZURE_BATCH_API_VERSION = "2024-07-01"
+
 _DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY", "llamacpp": None}
 
 
@@ -56,6 +59,16 @@ class LLMConfig(BaseModel):
             "abort_after_failures",
             "cache_path",
             "n_threads",
+            # How a batch run waits, splits and is priced; ``batch`` itself is not here: a stage
+            # may shape its work differently in batch mode (generate sends all rows at once).
+            "batch_detach",
+            "batch_poll_s",
+            "batch_discount",
+            "batch_prices",
+            "batch_max_requests",
+            "batch_max_mb",
+            "batch_resubmits",
+            "batch_dir",
         }
     )
 
@@ -150,6 +163,47 @@ class LLMConfig(BaseModel):
         "(spent + worst case of calls in flight) would pass it; the output stays resumable.",
     )
 
+    batch: bool = Field(
+        False,
+        description="Send the calls through the provider's Batch API (OpenAI, Azure OpenAI: about half the "
+        "price, answers within 24 h), or with --batch-dir through a JSONL for vLLM's run-batch. Answers "
+        "fill the request cache and pass the same checks as online ones; the submitted batches are "
+        "recorded next to the cache, so a re-run polls them instead of paying again (docs/llm.md)",
+    )
+    batch_detach: bool = Field(
+        False,
+        description="With --batch: submit (or check the batches already submitted) and exit with status 75 "
+        "instead of waiting; re-run the same command to collect the answers",
+    )
+    batch_poll_s: float = Field(30.0, gt=0, description="With --batch: seconds between two looks at a batch.")
+    batch_discount: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Batch price as a share of the online price (--input/output-price-per-1m, prices:); "
+        "batch_prices: (YAML) gives a model's batch price outright",
+    )
+    batch_prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="Batch price table (YAML only): model name -> {input_per_1m, output_per_1m}, looked up "
+        "as prices: is; a model not in it pays --batch-discount times its online price.",
+    )
+    batch_max_requests: int = Field(
+        50_000, ge=1, description="Most requests in one batch file (OpenAI: 50,000; Azure: 100,000)."
+    )
+    batch_max_mb: float = Field(200.0, gt=0, description="Largest batch file in MB (OpenAI and Azure: 200).")
+    batch_resubmits: int = Field(
+        2,
+        ge=0,
+        description="Times a request is submitted again when its batch expired or it failed there for a "
+        "passing reason (429, 5xx); then it fails for good as an online call does",
+    )
+    batch_dir: Path | None = Field(
+        None,
+        description="With --batch: no upload; write the requests to DIR/<id>.input.jsonl for vLLM's "
+        "run-batch and read the DIR/<id>.output.jsonl it writes (re-run this command once it has)",
+    )
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
@@ -166,7 +220,32 @@ class LLMConfig(BaseModel):
             raise LLMConfigError("backend 'openai' needs a model name: give --model")
         if self.backend == "azure" and not (self.azure_deployment or self.model):
             raise LLMConfigError("backend 'azure' needs a deployment: give --azure-deployment (or --model)")
-        if self.budget is not None and self.price_for(None) is None:
+        if self.batch_detach and not self.batch:
+            raise LLMConfigError("--batch-detach is for batch runs: add --batch")
+        if self.batch_dir is not None and not self.batch:
+            raise LLMConfigError("--batch-dir is for batch runs: add --batch")
+        if self.batch:
+            if self.backend == "llamacpp":
+                raise LLMConfigError(
+                    "--batch needs a server's Batch API (--backend openai or azure); for a local model "
+                    "serve it with vLLM and use --batch-dir for its run-batch, or drop --batch"
+                )
+            if not self.cache:
+                raise LLMConfigError(
+                    "--batch needs the request cache (--cache): batch answers arrive there, and it is "
+                    "what lets a re-run collect them instead of paying again"
+                )
+            if (
+                self.backend == "azure"
+                and self.batch_dir is None
+                and self.azure_api_version[:10] < AZURE_BATCH_API_VERSION
+            ):
+                raise LLMConfigError(
+                    f"Azure OpenAI's Batch API needs --azure-api-version {AZURE_BATCH_API_VERSION} or later "
+                    f"(given: {self.azure_api_version}); for example --azure-api-version 2024-10-21"
+                )
+        priced = self.batch_price_for(None) if self.batch else self.price_for(None)
+        if self.budget is not None and priced is None:
             name = self.model or self.azure_deployment
             raise LLMConfigError(
                 f"--budget needs the price of model {name!r}: give --input-price-per-1m and "
@@ -189,21 +268,40 @@ class LLMConfig(BaseModel):
         if self.backend == "llamacpp":
             return Price()
         names = [n for n in (response_model, self.model, self.azure_deployment) if n]
-        for n in names:
-            if n in self.prices:
-                return self.prices[n]
-        best: tuple[int, Price] | None = None
-        for n in names:
-            for prefix, price in self.prices.items():
-                if n.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                    best = (len(prefix), price)
-        if best:
-            return best[1]
+        found = _lookup(self.prices, names)
+        if found is not None:
+            return found
         if self.input_price_per_1m is not None or self.output_price_per_1m is not None:
             return Price(
                 input_per_1m=self.input_price_per_1m or 0.0, output_per_1m=self.output_price_per_1m or 0.0
             )
         return None
+
+    def batch_price_for(self, response_model: str | None) -> Price | None:
+        """The price of a call answered in a batch: ``batch_prices`` (looked up as ``prices``),
+        else ``batch_discount`` times the online price; None where there is no price at all."""
+        names = [n for n in (response_model, self.model, self.azure_deployment) if n]
+        found = _lookup(self.batch_prices, names)
+        if found is not None:
+            return found
+        online = self.price_for(response_model)
+        if online is None:
+            return None
+        d = self.batch_discount
+        return Price(input_per_1m=online.input_per_1m * d, output_per_1m=online.output_per_1m * d)
+
+
+def _lookup(table: dict[str, Price], names: list[str]) -> Price | None:
+    """The entry of ``table`` for the first of ``names`` it holds, else the longest prefix of any."""
+    for n in names:
+        if n in table:
+            return table[n]
+    best: tuple[int, Price] | None = None
+    for n in names:
+        for prefix, price in table.items():
+            if n.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), price)
+    return best[1] if best else None
 
 
 # --- configs whose default is the bundled model ---------------------------------------------
