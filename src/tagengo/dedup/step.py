@@ -27,14 +27,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tagengo.dedup.approx import approx_decide, approx_nearest_neighbour_similarity, check_decisions
+from tagengo.dedup.approx import (
+    approx_decide,
+    approx_nearest_neighbour_similarity,
+    assign_cells,
+    cell_pairs,
+    check_decisions,
+    default_cells,
+    train_cells,
+)
 from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.dedup.config import DedupConfig
-from tagengo.dedup.content import content_key
-from tagengo.dedup.decide import Decisions, decide_in_groups
+from tagengo.dedup.decide import Decisions, decide_from_pairs
 from tagengo.dedup.embedders import Embedder, EmbedWorker
 from tagengo.dedup.minhash import minhash_decide
-from tagengo.dedup.search import exact_decide, nearest_neighbour_similarity
+from tagengo.dedup.search import candidate_pairs, exact_decide, nearest_neighbour_similarity, top_per_row
 from tagengo.dedup.thresholds import default_threshold
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import GlobalStep
@@ -178,6 +185,8 @@ class NearDuplicateFilter(GlobalStep):
         self._threshold: float | None = None
         self._threshold_source = ""
         self._summary: dict[str, Any] = {}
+        #: (language, distinct prompt) -> why the request check found it the same request
+        self._why: dict[tuple[str, int], str] = {}
         self.nn_similarity: dict[str, np.ndarray] = {}
         #: --report: per language, the kept prompts closest to the threshold from below, each
         #: with its nearest neighbour (the "kept" side of the report's example pairs).
@@ -253,6 +262,7 @@ class NearDuplicateFilter(GlobalStep):
         timing = {"embed_s": 0.0, "search_s": 0.0, "minhash_s": 0.0}
         emb_counts = {"cached": 0, "embedded": 0}
         self._embed_pids = set()
+        self._why = {}
         bar = _Bar(self.progress)
         cache = None
         if self.uses_embeddings and cfg.cache:
@@ -448,12 +458,8 @@ class NearDuplicateFilter(GlobalStep):
                 )
 
             if cfg.content_check:
-                # Pairs count only between prompts with the same content key (decide.py).
-                code = None if lang == NO_LANGUAGE else lang
-                keys = [content_key(uniq[i], code) for i in alive]
-                d = decide_in_groups(keys, lambda idx: search(vecs[idx], None))
-                stats["content_groups"] = len(set(keys))
-                tick(len(alive))
+                # Candidates above the band edge, then the request check on each (request.py).
+                d = self._request_decide(lang, uniq, alive, vecs, cache, stats, tick, modes, timing)
             else:
                 d = search(vecs)
             timing["search_s"] += time.perf_counter() - t0
@@ -479,11 +485,65 @@ class NearDuplicateFilter(GlobalStep):
                     [rows[firsts[u]].id for u in alive],
                 )
 
-        removed = self._settle_copies(rows, positions, which, firsts, u_kept, u_dup, u_sim, u_by, dropped)
+        removed = self._settle_copies(
+            rows, positions, which, firsts, u_kept, u_dup, u_sim, u_by, dropped, lang
+        )
         stats["removed"] = removed
         stats["kept"] = len(rows) - removed
         stats["removal_rate"] = round(removed / len(rows), 4) if rows else 0.0
         return stats
+
+    def _request_decide(
+        self,
+        lang: str,
+        uniq: list[str],
+        alive: np.ndarray,
+        vecs: np.ndarray,
+        cache: EmbeddingCache | None,
+        stats: dict[str, Any],
+        tick,
+        modes: set[str],
+        timing: dict[str, float],
+    ) -> Decisions:
+        """Pairs above the band edge (each row's few most similar earlier rows), each decided by
+        the request check; then the walk of decide.py over the pairs that are one request."""
+        from tagengo.dedup import request
+
+        cfg = self.config
+        n = len(alive)
+        mode = cfg.search
+        if mode == "auto":
+            mode = "approx" if n > cfg.approx_above else "exact"
+        modes.add(mode)
+        if mode == "approx" and n > 1:
+            k = min(cfg.cells or default_cells(n), n)
+            centroids = train_cells(vecs, k, 64_000, seed=cfg.seed)
+            r, c, s, _ = cell_pairs(
+                vecs, assign_cells(vecs, centroids, cfg.probes), self._threshold, cfg.block_size, tick
+            )
+            r, c, s = top_per_row(r, c, s)
+        else:
+            r, c, s = candidate_pairs(vecs, self._threshold, block=cfg.block_size, progress=tick)
+        t0 = time.perf_counter()
+        code = None if lang == NO_LANGUAGE else lang
+        texts = [(uniq[alive[i]], uniq[alive[j]]) for i, j in zip(r.tolist(), c.tolist())]
+
+        def embed(more: list[str]) -> np.ndarray:
+            v, counts = embed_texts(self._embedder, more, cache, batch_size=cfg.embedder.batch_size)
+            stats["check_embedded"] = stats.get("check_embedded", 0) + counts["embedded"]
+            return v
+
+        verdicts = request.check_pairs(texts, code, s, vecs[r], vecs[c], embed)
+        same = np.array([v.same for v in verdicts], dtype=bool)
+        d = decide_from_pairs(n, r[same], c[same], s[same], self._threshold, cfg.semantics)
+        why = {(i, j): v.why for i, j, v in zip(r.tolist(), c.tolist(), verdicts)}
+        for i in np.flatnonzero(~d.kept).tolist():
+            self._why[(lang, int(alive[i]))] = why[(i, int(d.dup_of[i]))]
+        stats["candidate_pairs"] = len(r)
+        stats["check_model_free"] = sum(v.ratio is None for v in verdicts)
+        stats["check_same_request"] = int(same.sum())
+        timing["check_s"] = timing.get("check_s", 0.0) + time.perf_counter() - t0
+        return d
 
     @staticmethod
     def _apply(
@@ -514,6 +574,7 @@ class NearDuplicateFilter(GlobalStep):
         u_sim: np.ndarray,
         u_by: np.ndarray,
         dropped: dict[int, Rejection],
+        lang: str = "",
     ) -> int:
         """Turn per-prompt outcomes into per-row rejections.
 
@@ -528,27 +589,34 @@ class NearDuplicateFilter(GlobalStep):
         for i, r in enumerate(rows):
             u = int(which[i])
             first = firsts[u]
+            why = None
             if first == i:
                 if u_kept[u]:
                     continue
                 target, sim, by = firsts[int(u_dup[u])], float(u_sim[u]), str(u_by[u])
+                why = self._why.get((lang, u))
             elif u_kept[u] or chain:
                 target, sim, by = first, 1.0, "exact-text"
             else:
                 target, sim, by = firsts[int(u_dup[u])], float(u_sim[u]), str(u_by[u])
+                why = self._why.get((lang, u))
             removed += 1
-            dropped[positions[i]] = self._reject(r, rows[target], sim, by)
+            dropped[positions[i]] = self._reject(r, rows[target], sim, by, why)
         return removed
 
-    def _reject(self, row: Record, original: Record, sim: float, by: str) -> Rejection:
+    def _reject(
+        self, row: Record, original: Record, sim: float, by: str, why: str | None = None
+    ) -> Rejection:
         if by == "exact-text":
             reason = f"exact duplicate of {original.id} (same first user turn)"
         elif by == "minhash":
             reason = f"lexical near-duplicate of {original.id} (MinHash Jaccard {sim:.3f} > {self.config.minhash.threshold})"
         else:
             reason = f"near-duplicate of {original.id} (cosine {sim:.4f} > {self._threshold}"
-            reason += ", same content words)" if self.config.content_check else ")"
+            reason += f", same request: {why})" if why else ")"
         meta = dict(row.meta, dup_of=original.id, similarity=round(sim, 6), dedup_by=by)
+        if why:
+            meta["request_check"] = why
         return Rejection(replace(row, meta=meta), self.name, reason)
 
     # -- reporting --------------------------------------------------------------------

