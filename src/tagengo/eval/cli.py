@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from tagengo.eval.config import EvalConfig
-from tagengo.run.llm_stage import LLMStage, print_llm_summary, progress_option
+from tagengo.run.llm_stage import progress_option
 from tagengo.run.options import build_config, config_options
 
 
@@ -32,21 +32,13 @@ def command(out: str, config_file: str | None, force: bool, progress: bool | Non
     from rich.console import Console
 
     from tagengo.eval.stage import run_eval
+    from tagengo.llm import summary_table
 
     cfg = build_config(EvalConfig, kwargs, config_file=config_file)
+    result = run_eval(cfg, out, force=force, progress=progress)
     console = Console(stderr=True)
-    clients = []
-    with LLMStage(progress, console=console) as llm:
-        client = base_client = None
-        if cfg.local_model is None:
-            client = llm.client(None, cfg.llm)
-            clients.append(client)
-        if cfg.base_model is not None and cfg.base_model.suffix == ".gguf" and cfg.local_model is None:
-            from tagengo.eval.models import model_specs
-
-            base_client = llm.client(None, model_specs(cfg)[1].llm)
-            clients.append(base_client)
-        result = run_eval(cfg, out, client=client, base_client=base_client, force=force)
-    print_llm_summary(clients=clients, console=console)
+    for m in result.manifest["models"]:
+        if m.get("calls") and not m.get("reused"):
+            console.print(summary_table(m["calls"], title=f"LLM calls · {m['name']}"))
     click.echo((result.out / "results.md").read_text().rstrip())
     click.echo(f"→ {result.out}/results.md")

@@ -230,16 +230,17 @@ def run_eval(
     cfg: EvalConfig,
     out: str | os.PathLike[str],
     *,
-    client: ChatClient | None = None,
-    base_client: ChatClient | None = None,
+    clients: dict[str, ChatClient] | None = None,
     force: bool = False,
+    progress: bool | None = False,
     say: Any = None,
 ) -> EvalResult:
     """Evaluate the model of ``cfg`` (and its base model) on the tasks of ``cfg`` into ``out``.
 
-    ``client`` / ``base_client``: tagengo clients for the chat models (the CLI builds them from
-    ``cfg.llm``, and closes them); a chat model without one gets a client built here and closed
-    at the end. ``say``: a function for progress lines (default: stderr)."""
+    ``clients``: tagengo clients for the chat models by role (``"model"``, ``"base"``), left
+    open; a chat model without one gets a client from the run (tagengo.run.llm_stage), closed at
+    its end, with ``progress`` (None: a bar on a terminal, plain lines elsewhere). ``say``: a
+    function for progress lines (default: stderr)."""
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0, started = time.perf_counter(), datetime.now(UTC)
     out = check_out_folder(out)
@@ -291,7 +292,7 @@ def run_eval(
                 continue
             say(f"eval: {spec.name} ({spec.kind}) on {len(tasks)} tasks ...")
             t1 = time.perf_counter()
-            res, extra = _run_model(spec, cfg, tasks, tm, client if spec.role == "model" else base_client)
+            res, extra = _run_model(spec, cfg, tasks, tm, (clients or {}).get(spec.role), progress)
             samples = res.pop("samples", {})
             counts = _write_samples(folder, samples)
             kept = _jsonable({k: v for k, v in res.items() if k not in ("samples",)})
@@ -360,7 +361,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _run_model(
-    spec: ModelSpec, cfg: EvalConfig, tasks: list[TaskSpec], tm: Any, client: ChatClient | None
+    spec: ModelSpec,
+    cfg: EvalConfig,
+    tasks: list[TaskSpec],
+    tm: Any,
+    client: ChatClient | None,
+    progress: bool | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """lm-eval's results of one model, and what tagengo adds (calls, answer problems, template)."""
     if spec.kind == "hf":
@@ -372,18 +378,17 @@ def _run_model(
         res = _evaluate(lm, spec, cfg, tasks, tm, chat_template)
         return res, {"chat_template": chat_template, "batch_size": cfg.batch_size, "device": str(lm.device)}
     from tagengo.eval.chat_lm import TagengoChatLM
-    from tagengo.llm import build_client
+    from tagengo.run.llm_stage import LLMStage
 
     assert spec.llm is not None
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(build_client(spec.llm))
-        lm = TagengoChatLM(client, seed=cfg.seed)
+    with LLMStage(progress) as llm:
+        chat = llm.client(client, spec.llm)
+        lm = TagengoChatLM(chat, seed=cfg.seed)
         res = _evaluate(lm, spec, cfg, tasks, tm, True)
-        calls = client.summary() if hasattr(client, "summary") else {}
+        calls = chat.summary() if hasattr(chat, "summary") else {}
     return res, {
         "chat_template": True,
-        "model_id": client.model_id,
+        "model_id": chat.model_id,
         "calls": _jsonable(calls),
         "answer_problems": dict(lm.problems),
     }
