@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tagengo.prefer.cli",
         "Preference pairs for DPO/ORPO: several models answer, a judge ranks (shuffled labels).",
     ),
+    "route": (
+        "tagengo.route.cli",
+        "Best teacher per language: candidates answer a pilot, a judge compares them, a routing table for generate.",
+    ),
     "train": (
         "tagengo.train.cli",
         "Fine-tune a chat model: SFT on conversations (packing, loss on assistant tokens), or DPO/ORPO on preference pairs; full or LoRA.",

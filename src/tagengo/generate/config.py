@@ -8,10 +8,12 @@ that were not finished or not given are removed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from tagengo.llm.config import LLMConfig
 from tagengo.llm.sampling import AnswerConfig
 
 
@@ -33,3 +35,30 @@ class GenerateConfig(AnswerConfig):
         "turn before them (the dropped text goes to meta.generation.dropped_turns); skip: keep the record "
         "as it is without a call; reject: reject it",
     )
+    routing: Path | None = Field(
+        None,
+        description="A routing table of `tagengo route` (routing.json or its folder): each row goes to the "
+        "teacher of its language (meta.generation.teacher), a language the table lacks to its default "
+        "teacher. The teachers' backend, model, URL, key variable and prices come from the table, every "
+        "other option (sampling, concurrency, cache, budget per teacher, --batch) from here",
+    )
+
+    def llm_config(self) -> LLMConfig:
+        """The teacher's client config; with ``routing``, the table's default teacher's."""
+        own = super().llm_config()
+        if self.routing is None:
+            return own
+        from tagengo.route.table import RoutingTable
+
+        table = RoutingTable.load(self.routing)
+        return table.llm_config(table.default, own)
+
+    def teacher_configs(self) -> dict[str, LLMConfig]:
+        """With ``routing``: every teacher of the table -> its client config (else {})."""
+        if self.routing is None:
+            return {}
+        from tagengo.route.table import RoutingTable
+
+        table = RoutingTable.load(self.routing)
+        own = super().llm_config()
+        return {name: table.llm_config(name, own) for name in table.teachers}

@@ -34,6 +34,8 @@ Neither is there for a clean answer.
 
 from __future__ import annotations
 
+import weakref
+from collections import Counter
 from typing import Any
 
 from tagengo.generate.config import GenerateConfig
@@ -49,7 +51,9 @@ from tagengo.llm.answer import (
     answer_problem,
 )
 from tagengo.llm.finish import STOP
+from tagengo.llm.routed import RoutedClient
 from tagengo.records import Record, Rejection
+from tagengo.route.table import RoutingTable
 from tagengo.run.steps import Step
 from tagengo.run.warm import warm_imports_in_background
 
@@ -66,7 +70,7 @@ class GenerateStep(Step):
 
     name = "generate"
     #: Not shipped to Ray actors: each builds its own client from the config (tagengo.run.ray_executor).
-    runtime_attrs = ("client",)
+    runtime_attrs = ("client", "routed")
 
     def __init__(
         self,
@@ -82,6 +86,9 @@ class GenerateStep(Step):
         #: With --batch the step sees every row at once (the runner's global phase), so that one
         #: chat_many submits all of them: batches of 5,000-row chunks would wait one after another.
         self.is_global = cfg.batch
+        #: --routing: the table (language -> teacher) and one client per teacher, built on first use.
+        self.routing = RoutingTable.load(cfg.routing) if cfg.routing is not None else None
+        self.routed: RoutedClient | None = None
         self._progress = progress
         #: Import what the end of the run needs while the calls are in flight (tagengo.run.warm);
         #: only for a process that forks no workers afterwards (the generate stage run locally).
@@ -100,10 +107,22 @@ class GenerateStep(Step):
             self.client = build_client(self.cfg.llm_config(), progress=self._progress)
 
     def close(self) -> None:
-        """Close the client if this step built it."""
+        """Close the client if this step built it, and the teachers' clients."""
         if self.client is not None and self._own_client:
             self.client.close()
             self.client = None
+        if self.routed is not None:
+            self.routed.close()
+            self.routed = None
+
+    def _routed_client(self) -> RoutedClient:
+        """The teachers' clients (--routing), drawing their progress together; closed by
+        ``close()``, or when the step is dropped (the stage does not close its steps)."""
+        if self.routed is None:
+            progress = bool(getattr(self.client, "progress_enabled", self._progress))
+            self.routed = RoutedClient(self.cfg.teacher_configs(), progress=progress)
+            weakref.finalize(self, self.routed.close)
+        return self.routed
 
     # -- preparing prompts ------------------------------------------------------------------
 
@@ -149,13 +168,25 @@ class GenerateStep(Step):
         requests = [self.cfg.request(self._request_messages(msgs)) for _, msgs, _ in todo]
         if requests and self.warm_up:
             warm_imports_in_background()
-        responses = self.client.chat_many(requests, desc="generate") if requests else []
+        teachers: list[str | None] = [None] * len(todo)
+        if self.routing is not None:
+            teachers = [self.routing.teacher_for(batch[i].language) for i, _, _ in todo]
+            routed = self._routed_client()
+            responses = routed.chat_many(requests, teachers, desc="generate") if requests else []  # type: ignore[arg-type]
+        else:
+            responses = self.client.chat_many(requests, desc="generate") if requests else []
 
         acc = Accounting()
-        for (i, msgs, dropped), req, resp in zip(todo, requests, responses, strict=True):
+        for (i, msgs, dropped), req, resp, teacher in zip(todo, requests, responses, teachers, strict=True):
             acc.record(resp, resp.model)
-            outcome[i] = self._judge(batch[i], msgs, dropped, req, resp)
+            outcome[i] = self._judge(batch[i], msgs, dropped, req, resp, teacher)
         self._summary = {"models": acc.summary(percentiles=False)} if todo else {}
+        if self.routing is not None and todo:
+            self._summary["routing"] = {
+                "table": str(self.routing.path),
+                "sha256": self.routing.sha256,
+                "rows_by_teacher": dict(Counter(t for t in teachers if t is not None)),
+            }
 
         kept = [o for o in outcome if isinstance(o, Record)]
         rejected = [o for o in outcome if isinstance(o, Rejection)]
@@ -168,10 +199,12 @@ class GenerateStep(Step):
         dropped: list[str],
         request: ChatRequest,
         resp: ChatResponse,
+        teacher: str | None = None,
     ) -> Record | Rejection:
         raw_finish = resp.raw.get("finish_reason", resp.finish_reason)
         gen: dict[str, Any] = {
             "model": resp.model,
+            **({"teacher": teacher} if teacher is not None else {}),
             "finish_reason": resp.finish_reason,
             "input_tokens": resp.input_tokens,
             "output_tokens": resp.output_tokens,

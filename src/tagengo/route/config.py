@@ -1,0 +1,74 @@
+"""Configuration of `tagengo route`: the candidate teachers, the judge, the pilot sample and the
+statistics of the routing table.
+
+The teachers are prefer's answering models (``--model SPEC``, the same spec keys), the judge an
+``LLMConfig`` (``--judge-*``), so any OpenAI-compatible server, Azure, a batch API or in-process
+llama.cpp can be a candidate or the judge, with the request cache, retries, limits and accounting
+of every other stage.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
+from tagengo.llm.types import ChatRequest
+from tagengo.prefer.config import MAX_MODELS, AnswerModel, repeated_names
+
+
+class RouteConfig(BaseModel):
+    """`tagengo route`. ``models`` is given with repeated ``--model`` flags or in YAML."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    models: list[AnswerModel] = Field(
+        default_factory=list,
+        description="The candidate teachers (two or more; --model SPEC, repeatable, as for prefer). Give "
+        "each the sampling generate will use (temperature=0,max_tokens=2048: generate then replays the "
+        "pilot answers from the cache)",
+    )
+    per_language: int = Field(20, ge=1, description="Pilot prompts per language (a seeded sample)")
+    seed: int = Field(
+        0,
+        description="Seed of the pilot sample, of the order answers are shown to the judge and of the bootstrap",
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="Route only these languages (none: every language of the input)"
+    )
+    judge: LLMConfig = Field(default_factory=local_llm, description="The pairwise judge.")
+    judge_temperature: float = Field(0.0, ge=0, le=2, description="Judge sampling temperature")
+    judge_max_tokens: int = Field(1024, ge=1, description="Most tokens per judge reply")
+    reask: int = Field(
+        2, ge=0, description="Follow-up calls per comparison when the judge's reply holds no valid ranking"
+    )
+    bootstrap: int = Field(
+        1000,
+        ge=0,
+        description="Bootstrap resamples of each language's pilot prompts for the win-rate intervals",
+    )
+    confidence: float = Field(0.95, gt=0, lt=1, description="Coverage of the win-rate intervals")
+
+    @field_validator("models")
+    @classmethod
+    def _distinct(cls, models: list[AnswerModel]) -> list[AnswerModel]:
+        twice = repeated_names([m.name for m in models])
+        if twice:
+            raise ValueError(f"the name {twice[0]!r} is given to two teachers; give each its own name")
+        if len(models) > MAX_MODELS:
+            raise ValueError(f"at most {MAX_MODELS} teachers, got {len(models)}")
+        return models
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _pick_backend(cls, v: object) -> object:
+        return infer_backend(v)
+
+    @model_validator(mode="after")
+    def _check(self) -> RouteConfig:
+        check_backend(self.judge, "judge")
+        return self
+
+    def judge_request(self, messages: list[dict[str, str]]) -> ChatRequest:
+        return ChatRequest.from_messages(
+            messages, temperature=self.judge_temperature, max_tokens=self.judge_max_tokens
+        )

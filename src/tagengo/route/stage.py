@@ -1,0 +1,410 @@
+"""`tagengo route` as a library call: the best teacher per language, from a judged pilot.
+
+1. The prompts of the input (each record up to its last user turn; rows without one are left
+   out), and per language a seeded sample of ``per_language`` (the per-language cap's own order,
+   ``tagengo.curate.sampling.sample_key``).
+2. Every candidate teacher answers every pilot prompt (one ``chat_many`` per teacher, the
+   teachers at the same time). An answer the answer contract rejects (``answer_problem``: failed,
+   filtered, cut, empty ...) loses each of its comparisons without a judge (a forfeit); two such
+   answers make no comparison.
+3. Every pair of teachers is compared on every prompt by the judge, through the same client
+   layer: prefer's judge prompt and ranking line with two answers (``Ranking: A>B``, ``B>A`` or
+   ``A=B``), the two shown in an order drawn per (seed, prompt, pair), so position bias cancels
+   over prompts; an unreadable reply is followed up ``reask`` times, then the comparison is
+   left undecided (counted).
+4. Per language and teacher: the win rate (wins + half the ties, over its decided comparisons),
+   its bootstrap interval (prompts resampled with replacement ``bootstrap`` times, seeded), and
+   the cost and output tokens per answer. A language goes to the teacher with the highest win
+   rate; a tie to the cheaper one, then to the one given first. The default teacher (for the
+   languages the table does not name) is the best over every language pooled.
+
+Writes ``OUT/routing.json`` (tagengo.route.table), ``OUT/routing.md`` (the same as a table for
+people) and ``OUT/pilot.jsonl`` (every pilot prompt's answers and verdicts). Every call goes
+through the request cache: a re-run pays for nothing twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagengo.errors import ConfigError, InputError
+from tagengo.io.source import open_source, parse_chunk
+from tagengo.llm import ChatClient, ChatRequest, ChatResponse
+from tagengo.llm.answer import answer_problem
+from tagengo.prefer.prompts import judge_messages, reask_message
+from tagengo.prefer.ranking import RankingError, parse_ranking
+from tagengo.route.config import RouteConfig
+from tagengo.route.table import TABLE_FILE, VERSION, connection
+from tagengo.run.llm_stage import LLMStage
+
+PILOT_FILE = "pilot.jsonl"
+REPORT_FILE = "routing.md"
+LABELS = ["A", "B"]
+
+
+@dataclass
+class Prompt:
+    id: str
+    language: str
+    messages: list[dict[str, str]]
+
+
+@dataclass
+class Comparison:
+    """One pair of teachers on one prompt: ``points`` of the first and the second (1, 0.5, 0),
+    or None when undecided."""
+
+    prompt: int
+    first: int
+    second: int
+    shown: list[int]  # the teachers under A and B
+    points: tuple[float, float] | None = None
+    how: str = ""  # judged, tie, forfeit, undecided
+    replies: list[str] = field(default_factory=list)
+    why: str = ""
+
+
+def read_prompts(input_path: str | os.PathLike[str], input_format: str | None) -> list[Prompt]:
+    """Every record's prompt (up to its last user turn), in input order."""
+    from tagengo.prefer.step import prompt_messages
+
+    source = open_source(input_path, input_format)
+    names = {str(f): source.name_for(f) for f in source.files}
+    out = []
+    for chunk in source.iter_chunks(10_000):
+        records, _ = parse_chunk(chunk, source.format, names[chunk.file])
+        for row in records:
+            msgs = prompt_messages(row)
+            if msgs and msgs[-1]["role"] == "user":
+                out.append(Prompt(row.id, row.language or "(none)", msgs))
+    return out
+
+
+def pilot_sample(prompts: list[Prompt], cfg: RouteConfig) -> list[Prompt]:
+    """``per_language`` prompts per language, by the per-language cap's seeded order."""
+    from tagengo.curate.sampling import sample_key
+
+    by_lang: dict[str, list[Prompt]] = {}
+    for p in prompts:
+        if not cfg.languages or p.language in cfg.languages:
+            by_lang.setdefault(p.language, []).append(p)
+    out = []
+    for lang in sorted(by_lang):
+        ranked = sorted(by_lang[lang], key=lambda p: sample_key(cfg.seed, p.id))
+        out.extend(ranked[: cfg.per_language])
+    return out
+
+
+def route(
+    input_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: RouteConfig,
+    *,
+    input_format: str | None = None,
+    clients: dict[str, ChatClient] | None = None,
+    judge_client: ChatClient | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """The routing table for the prompts of ``input_path``, written to ``out`` (a folder);
+    returned as a dict. ``clients`` (teacher name -> client) and ``judge_client`` replace the
+    clients built from ``config`` (tests); they are left open. Raises ``ConfigError`` with fewer
+    than two teachers, ``InputError`` without prompts, ``BudgetExhausted`` / ``RunAborted`` /
+    ``BatchPending`` (resumable) when a budget, a server or a batch stops the run."""
+    if len(config.models) < 2:
+        raise ConfigError(
+            f"tagengo route needs two or more candidate teachers (--model SPEC, repeated); got {len(config.models)}."
+        )
+    from rich.console import Console
+
+    pilot = pilot_sample(read_prompts(input_path, input_format), config)
+    if not pilot:
+        raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route.")
+    out = Path(out)
+    names = [m.name for m in config.models]
+    with LLMStage(progress, {}, console=Console(stderr=True)) as llm:
+        given = dict(clients or {})
+        teacher = {m.name: llm.client(given.get(m.name), m.llm) for m in config.models}
+        judge = llm.client(judge_client, config.judge)
+        requests = {m.name: [m.request(p.messages) for p in pilot] for m in config.models}
+
+        def ask(name: str) -> list[ChatResponse]:
+            return teacher[name].chat_many(requests[name], desc=f"route: {name} answers")
+
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            answers = dict(zip(names, pool.map(ask, names), strict=True))
+        comparisons = _compare(pilot, names, requests, answers, judge, config)
+        model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
+        judge_id = getattr(judge, "model_id", "judge")
+    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_pilot(out / PILOT_FILE, pilot, names, requests, answers, comparisons)
+    (out / REPORT_FILE).write_text(report(table))
+    tmp = out / (TABLE_FILE + ".tmp")
+    tmp.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, out / TABLE_FILE)
+    return table
+
+
+# -- the judge ------------------------------------------------------------------------------------
+
+
+def _compare(
+    pilot: list[Prompt],
+    names: list[str],
+    requests: dict[str, list[ChatRequest]],
+    answers: dict[str, list[ChatResponse]],
+    judge: ChatClient,
+    cfg: RouteConfig,
+) -> list[Comparison]:
+    from tagengo.bench.languages import language_name
+
+    comparisons: list[Comparison] = []
+    asks: list[tuple[Comparison, list[dict[str, str]]]] = []
+    for k, p in enumerate(pilot):
+        usable = [answer_problem(answers[n][k], requests[n][k]) is None for n in names]
+        for a, b in itertools.combinations(range(len(names)), 2):
+            rng = random.Random(f"{cfg.seed}\x00{p.id}\x00{names[a]}\x00{names[b]}")
+            shown = [a, b] if rng.random() < 0.5 else [b, a]
+            c = Comparison(k, a, b, shown)
+            comparisons.append(c)
+            if not usable[a] and not usable[b]:
+                c.how, c.why = "undecided", "both answers failed the answer contract"
+            elif not usable[a] or not usable[b]:
+                c.points = (0.0, 1.0) if not usable[a] else (1.0, 0.0)
+                c.how = "forfeit"
+            else:
+                texts = [(answers[names[t]][k].content or "").strip() for t in shown]
+                lang = language_name(p.language) or p.language
+                asks.append((c, judge_messages(p.messages, texts, LABELS, lang)))
+    for attempt in range(cfg.reask + 1):
+        if not asks:
+            break
+        replies = judge.chat_many([cfg.judge_request(m) for _, m in asks], desc="route: judge")
+        again: list[tuple[Comparison, list[dict[str, str]]]] = []
+        for (c, msgs), resp in zip(asks, replies, strict=True):
+            problem = answer_problem(resp, None)
+            if problem is not None:
+                c.how, c.why = "undecided", f"judge {problem.reason()}"
+                continue
+            text = resp.content or ""
+            c.replies.append(text)
+            try:
+                ranking, _ = parse_ranking(text, LABELS)
+            except RankingError as e:
+                if attempt < cfg.reask:
+                    again.append(
+                        (c, [*msgs, {"role": "assistant", "content": text}, reask_message(str(e), LABELS)])
+                    )
+                else:
+                    c.how, c.why = "undecided", f"no valid ranking: {e}"
+                continue
+            rank = ranking.rank()
+            got = {c.shown[0]: rank["A"], c.shown[1]: rank["B"]}
+            if got[c.first] == got[c.second]:
+                c.points, c.how = (0.5, 0.5), "tie"
+            else:
+                c.points = (1.0, 0.0) if got[c.first] < got[c.second] else (0.0, 1.0)
+                c.how = "judged"
+        asks = again
+    return comparisons
+
+
+# -- the statistics -------------------------------------------------------------------------------
+
+
+def _scores(
+    prompts: list[int], names: list[str], comparisons: list[Comparison], cfg: RouteConfig
+) -> dict[str, dict[str, Any]]:
+    """Per teacher, over the comparisons on ``prompts`` (indexes into the pilot)."""
+    row = {k: n for n, k in enumerate(prompts)}
+    pts = np.zeros((len(prompts), len(names)))
+    cnt = np.zeros((len(prompts), len(names)))
+    tally = {n: {"wins": 0, "losses": 0, "ties": 0, "forfeits": 0} for n in names}
+    for c in comparisons:
+        if c.prompt not in row or c.points is None:
+            continue
+        r = row[c.prompt]
+        for t, p in ((c.first, c.points[0]), (c.second, c.points[1])):
+            pts[r, t] += p
+            cnt[r, t] += 1
+            key = "ties" if p == 0.5 else "wins" if p == 1.0 else "losses"
+            tally[names[t]][key] += 1
+            if c.how == "forfeit" and p == 0.0:
+                tally[names[t]]["forfeits"] += 1
+    total_pts, total_cnt = pts.sum(0), cnt.sum(0)
+    lo_hi = [None] * len(names)
+    if cfg.bootstrap and len(prompts):
+        rng = np.random.default_rng(cfg.seed)
+        idx = rng.integers(0, len(prompts), size=(cfg.bootstrap, len(prompts)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = pts[idx].sum(1) / cnt[idx].sum(1)
+        tail = (1 - cfg.confidence) / 2 * 100
+        for t in range(len(names)):
+            col = rates[:, t]
+            col = col[~np.isnan(col)]
+            if col.size:
+                lo, hi = np.percentile(col, [tail, 100 - tail])
+                lo_hi[t] = [round(float(lo), 4), round(float(hi), 4)]
+    out = {}
+    for t, n in enumerate(names):
+        rate = float(total_pts[t] / total_cnt[t]) if total_cnt[t] else None
+        out[n] = {"win_rate": None if rate is None else round(rate, 4), "ci": lo_hi[t], **tally[n]}
+    return out
+
+
+def _pick(scores: dict[str, dict[str, Any]], names: list[str]) -> str:
+    def key(n: str) -> tuple[float, float, int]:
+        s = scores[n]
+        rate = s["win_rate"] if s["win_rate"] is not None else -1.0
+        cost = s.get("cost_per_answer")
+        return (-rate, cost if cost is not None else float("inf"), names.index(n))
+
+    return min(names, key=key)
+
+
+def _table(
+    pilot: list[Prompt],
+    cfg: RouteConfig,
+    requests: dict[str, list[ChatRequest]],
+    answers: dict[str, list[ChatResponse]],
+    comparisons: list[Comparison],
+    model_ids: dict[str, str],
+    judge_id: str,
+) -> dict[str, Any]:
+    names = [m.name for m in cfg.models]
+
+    def per_answer(prompts: list[int], scores: dict[str, dict[str, Any]]) -> None:
+        for n in names:
+            got = [answers[n][k] for k in prompts]
+            paid = [r for r in got if r.error is None]
+            failed = sum(answer_problem(answers[n][k], requests[n][k]) is not None for k in prompts)
+            scores[n]["failed_answers"] = failed
+            scores[n]["cost_per_answer"] = round(sum(r.cost for r in paid) / len(paid), 8) if paid else None
+            scores[n]["output_tokens_per_answer"] = (
+                round(sum(r.output_tokens for r in paid) / len(paid), 1) if paid else None
+            )
+
+    languages: dict[str, Any] = {}
+    by_lang: dict[str, list[int]] = {}
+    for k, p in enumerate(pilot):
+        by_lang.setdefault(p.language, []).append(k)
+    for lang, prompts in sorted(by_lang.items()):
+        scores = _scores(prompts, names, comparisons, cfg)
+        per_answer(prompts, scores)
+        mine = [c for c in comparisons if c.prompt in set(prompts)]
+        languages[lang] = {
+            "teacher": _pick(scores, names),
+            "prompts": len(prompts),
+            "comparisons": len(mine),
+            "undecided": sum(c.points is None for c in mine),
+            "teachers": scores,
+        }
+    everything = list(range(len(pilot)))
+    overall = _scores(everything, names, comparisons, cfg)
+    per_answer(everything, overall)
+    return {
+        "version": VERSION,
+        "created_at": datetime.now(UTC).isoformat(),
+        "default": _pick(overall, names),
+        "teachers": {m.name: {"llm": connection(m.llm), "model_id": model_ids[m.name]} for m in cfg.models},
+        "languages": languages,
+        "overall": overall,
+        "judge": judge_id,
+        "seed": cfg.seed,
+        "per_language": cfg.per_language,
+        "bootstrap": cfg.bootstrap,
+        "confidence": cfg.confidence,
+    }
+
+
+# -- what is written ------------------------------------------------------------------------------
+
+
+def _write_pilot(
+    path: Path,
+    pilot: list[Prompt],
+    names: list[str],
+    requests: dict[str, list[ChatRequest]],
+    answers: dict[str, list[ChatResponse]],
+    comparisons: list[Comparison],
+) -> None:
+    by_prompt: dict[int, list[Comparison]] = {}
+    for c in comparisons:
+        by_prompt.setdefault(c.prompt, []).append(c)
+    with path.open("w", encoding="utf-8") as f:
+        for k, p in enumerate(pilot):
+            row = {
+                "id": p.id,
+                "language": p.language,
+                "messages": p.messages,
+                "answers": {
+                    n: {
+                        "content": answers[n][k].content,
+                        "served_by": answers[n][k].model,
+                        **(
+                            {"problem": pr.reason()}
+                            if (pr := answer_problem(answers[n][k], requests[n][k]))
+                            else {}
+                        ),
+                    }
+                    for n in names
+                },
+                "comparisons": [
+                    {
+                        "pair": [names[c.first], names[c.second]],
+                        "shown_as_a_b": [names[t] for t in c.shown],
+                        "points": list(c.points) if c.points else None,
+                        "how": c.how,
+                        **({"why": c.why} if c.why else {}),
+                        **({"judge_replies": c.replies} if c.replies else {}),
+                    }
+                    for c in by_prompt.get(k, [])
+                ],
+            }
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def report(table: dict[str, Any]) -> str:
+    """``routing.md``: language -> teacher, with every teacher's win rate, interval and cost."""
+    names = list(table["teachers"])
+    pct = round(table["confidence"] * 100)
+
+    def cell(s: dict[str, Any]) -> str:
+        if s["win_rate"] is None:
+            return "-"
+        ci = f" [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]" if s.get("ci") else ""
+        cost = f", {s['cost_per_answer']:.6f}/answer" if s.get("cost_per_answer") is not None else ""
+        return f"{s['win_rate']:.2f}{ci}{cost}"
+
+    lines = [
+        "# Routing table",
+        "",
+        f"Win rate of each teacher against the others (wins + half the ties), its {pct}% bootstrap "
+        f"interval over {table['bootstrap']:,} resamples of the pilot prompts, and the cost per answer; "
+        f"judge: `{table['judge']}`, {table['per_language']} pilot prompts per language, seed {table['seed']}. "
+        f"Languages not listed go to the default teacher, **{table['default']}**.",
+        "",
+        "| language | prompts | teacher | " + " | ".join(names) + " |",
+        "| --- | ---: | --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    for lang, e in table["languages"].items():
+        cells = " | ".join(cell(e["teachers"][n]) for n in names)
+        lines.append(f"| {lang} | {e['prompts']} | **{e['teacher']}** | {cells} |")
+    cells = " | ".join(cell(table["overall"][n]) for n in names)
+    lines.append(
+        f"| (all) | {sum(e['prompts'] for e in table['languages'].values())} | **{table['default']}** | {cells} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["RouteConfig", "pilot_sample", "read_prompts", "report", "route"]

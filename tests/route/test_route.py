@@ -1,0 +1,190 @@
+"""`tagengo route` and `generate --routing`: two scripted teachers and a scripted judge (real HTTP,
+tests/servers/scripted_judge.py) whose preference differs by language. Routing must pick the
+teacher the judge prefers in each language (a tie goes to the cheaper one), with win rates and
+intervals, and generate must then send each language to its teacher and say which answered."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from servers.loopback import started_servers
+from servers.scripted_judge import ScriptedJudgeServer
+from tagengo.generate.config import GenerateConfig
+from tagengo.generate.stage import generate
+from tagengo.route.config import RouteConfig
+from tagengo.route.stage import route
+from tagengo.route.table import RoutingTable
+
+#: What the scripted judge prefers: language name in the judge's prompt -> the teacher it ranks first.
+PREFERS = {"English": "Alpha", "German": "Alpha", "Japanese": "Beta", "French": None}
+ROUTED = ("en", "de", "ja", "fr")
+ANSWER = re.compile(r"\[Answer ([AB])\]\n(.*?)\n\[End of answer \1\]", re.S)
+
+
+def teacher(name: str) -> Callable[[list[dict[str, str]]], str]:
+    def script(messages: list[dict[str, str]]) -> str:
+        last = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        return f"{name} answers: {last}"
+
+    return script
+
+
+def judge(messages: list[dict[str, str]]) -> str:
+    """Ranks by language (PREFERS); on its first look at prompts 0-3 of each language it gives no
+    ranking line, so the stage must ask again."""
+    if len(messages) > 2:  # a follow-up: the bare line
+        return _ranking(messages[:2])
+    if re.search(r"number [0-3]\b", messages[1]["content"]):
+        return "Both answers are fine, I cannot decide."
+    return f"A few reasons.\n{_ranking(messages)}"
+
+
+def _ranking(messages: list[dict[str, str]]) -> str:
+    language = re.search(r"the user wrote in \(([^)]+)\)", messages[0]["content"]).group(1)
+    shown = {label: text.split(" answers:")[0] for label, text in ANSWER.findall(messages[1]["content"])}
+    best = PREFERS[language]
+    if best is None:
+        return "Ranking: A=B"
+    first = next(label for label, who in shown.items() if who == best)
+    return f"Ranking: {first}>{'B' if first == 'A' else 'A'}"
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., ScriptedJudgeServer]]:
+    yield from started_servers(lambda script: ScriptedJudgeServer(script))
+
+
+def _prompts(path: Path, per_lang: int, langs: tuple[str, ...]) -> Path:
+    rows = [
+        {"id": f"{lang}{i:02d}", "prompt": f"[{lang}] tell me about the number {i} ", "language": lang}
+        for lang in langs
+        for i in range(per_lang)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _client(server: ScriptedJudgeServer, cache: Path, **kw: Any) -> dict[str, Any]:
+    return {"backend": "openai", "model": "scripted", "base_url": server.url, "cache_path": str(cache),
+            "max_attempts": 2, "backoff_base_s": 0.01, "timeout_s": 20.0, **kw}  # fmt: skip
+
+
+def _config(alpha, beta, jdg, cache: Path, **kw: Any) -> RouteConfig:
+    return RouteConfig(
+        models=[
+            {
+                "name": "a",
+                "max_tokens": 256,
+                "llm": _client(alpha, cache, model="alpha", input_price_per_1m=2.0, output_price_per_1m=10.0),
+            },
+            {
+                "name": "b",
+                "max_tokens": 256,
+                "llm": _client(beta, cache, model="beta", input_price_per_1m=1.0, output_price_per_1m=5.0),
+            },
+        ],  # fmt: skip
+        judge=_client(jdg, cache, model="judge"),
+        per_language=6,
+        languages=list(ROUTED),
+        bootstrap=200,
+        **kw,
+    )
+
+
+def test_routing_picks_the_teacher_the_judge_prefers_in_each_language(servers, tmp_path):
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(judge)
+    cache = tmp_path / "cache.sqlite"
+    src = _prompts(tmp_path / "prompts.jsonl", 8, (*ROUTED, "es"))
+    table = route(src, tmp_path / "route", _config(alpha, beta, jdg, cache), progress=False)
+
+    assert {lang: e["teacher"] for lang, e in table["languages"].items()} == {
+        "de": "a", "en": "a", "fr": "b", "ja": "b"  # fr: a tie, and b is the cheaper
+    }  # fmt: skip
+    assert table["default"] == "a"  # best over every language pooled
+    de, ja, fr = (table["languages"][x]["teachers"] for x in ("de", "ja", "fr"))
+    assert de["a"]["win_rate"] == 1.0 and de["a"]["ci"] == [1.0, 1.0] and de["a"]["wins"] == 6
+    assert de["b"]["win_rate"] == 0.0 and ja["b"]["win_rate"] == 1.0
+    assert fr["a"]["win_rate"] == fr["b"]["win_rate"] == 0.5 and fr["a"]["ties"] == 6
+    assert 0 < fr["b"]["cost_per_answer"] < fr["a"]["cost_per_answer"]
+    assert all(
+        e["prompts"] == 6 and e["comparisons"] == 6 and e["undecided"] == 0
+        for e in table["languages"].values()
+    )
+    # 24 pilot prompts per teacher; 24 comparisons plus the re-asks after an unreadable verdict.
+    assert alpha.calls == beta.calls == 24
+    reasked = jdg.calls - 24
+    assert reasked >= 8  # a sample of 6 of 8 prompts holds at least two of 0-3 in each language
+    # Seeded: both orders of the two answers were shown to the judge.
+    shown = Counter(tuple(c["shown_as_a_b"]) for line in (tmp_path / "route" / "pilot.jsonl").open()
+                    for c in json.loads(line)["comparisons"])  # fmt: skip
+    assert set(shown) == {("a", "b"), ("b", "a")}
+    md = (tmp_path / "route" / "routing.md").read_text()
+    assert "| de | 6 | **a** | 1.00 [1.00, 1.00]" in md
+    loaded = RoutingTable.load(tmp_path / "route")
+    assert loaded.teacher_for("ja") == "b" and loaded.teacher_for("es") == "a"
+
+    # A re-run pays for nothing and writes the same table.
+    again = route(src, tmp_path / "route2", _config(alpha, beta, jdg, cache), progress=False)
+    assert alpha.calls == beta.calls == 24 and jdg.calls == 24 + reasked
+    assert {k: v for k, v in again.items() if k != "created_at"} == {
+        k: v for k, v in table.items() if k != "created_at"
+    }
+
+    # generate --routing: each language to its teacher; the pilot answers are replayed from the cache.
+    cfg = GenerateConfig(routing=tmp_path / "route" / "routing.json", cache_path=cache, max_tokens=256)
+    result = generate(src, tmp_path / "gen", cfg, progress=False)
+    rows = [
+        r for f in sorted((tmp_path / "gen" / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()
+    ]
+    assert len(rows) == 40 and result.manifest["counts"]["rejected"] == 0
+    want = {"en": ("a", "Alpha", "alpha"), "de": ("a", "Alpha", "alpha"), "es": ("a", "Alpha", "alpha"),
+            "ja": ("b", "Beta", "beta"), "fr": ("b", "Beta", "beta")}  # fmt: skip
+    for r in rows:
+        name, who, model = want[r["language"]]
+        gen = json.loads(r["meta"])["generation"]
+        assert gen["teacher"] == name and gen["model"] == model
+        assert r["messages"][-1]["content"].startswith(f"{who} answers:")
+    # Alpha: en, de, es (8 each) less its 12 pilot prompts; Beta: ja, fr less its 12.
+    assert alpha.calls == 24 + 24 - 12 and beta.calls == 24 + 16 - 12
+    summary = result.manifest["steps"][0]["summary"]["routing"]
+    assert summary["rows_by_teacher"] == {"a": 24, "b": 16}
+
+
+def test_route_on_the_command_line_and_generate_reads_the_folder(servers, tmp_path):
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(judge)
+    cache = tmp_path / "cache.sqlite"
+    src = _prompts(tmp_path / "prompts.jsonl", 3, ("de", "ja"))
+    common = f"cache_path={cache},max_tokens=256,max_attempts=2"
+    res = subprocess.run(
+        [sys.executable, "-m", "tagengo.cli", "route", "--input", str(src), "--out", str(tmp_path / "r"),
+         "--model", f"name=a,model=alpha,base_url={alpha.url},{common}",
+         "--model", f"name=b,model=beta,base_url={beta.url},{common}",
+         "--judge-model", "judge", "--judge-base-url", jdg.url, "--judge-cache-path", str(cache),
+         "--per-language", "3", "--no-progress"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "| de | 3 | **a** |" in res.stderr and "| ja | 3 | **b** |" in res.stderr
+    cfg = GenerateConfig(routing=tmp_path / "r", cache_path=cache, max_tokens=256)
+    generate(src, tmp_path / "gen", cfg, progress=False)
+    assert alpha.calls == beta.calls == 6  # every prompt was in the pilot: its answer is replayed
+
+
+def test_route_needs_two_teachers_and_a_table(servers, tmp_path):
+    from tagengo.errors import ConfigError
+
+    src = _prompts(tmp_path / "p.jsonl", 1, ("de",))
+    with pytest.raises(ConfigError, match="two or more candidate teachers"):
+        route(src, tmp_path / "r", RouteConfig(), progress=False)
+    with pytest.raises(ConfigError, match="no routing table there"):
+        GenerateConfig(routing=tmp_path / "missing.json").llm_config()
