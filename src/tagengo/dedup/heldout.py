@@ -12,10 +12,10 @@ keeps them and build labelled pairs in memory (``tagengo dedup --calibrate --hel
   number and turn.
 * **near misses** (kind ``near_miss``, another request): built from each question turn by
   changing what it asks for: the number it asks for, the target language (a language named
-  in it swapped, or an answer language added), a named entity swapped, or the object swapped
-  (word lists below, written for this project).
+  in it swapped, or, in every fourth turn that names none, an answer language added), a named
+  entity swapped, or the object swapped (word lists below, written for this project).
 * **surface perturbations** (kind ``surface``, the same request): case, trailing punctuation
-  or whitespace (one of the three per turn, in turn).
+  or whitespace (every fourth turn, one of the three in turn).
 
 Each pair carries ``qid`` (the question number) and ``split``: ``tune`` or ``held_out``.
 Only the German and French pairs with an even question number are tuned on; every other pair
@@ -148,8 +148,9 @@ def _swap_word(text: str, word: str, other: str) -> str | None:
     return text[: m.start()] + rep + text[m.end() :]
 
 
-def near_miss_variants(text: str, lang: str) -> list[tuple[str, str]]:
-    """(how, changed text) for each way this turn can be made another request (module doc)."""
+def near_miss_variants(text: str, lang: str, add_language: bool = True) -> list[tuple[str, str]]:
+    """(how, changed text) for each way this turn can be made another request (module doc).
+    ``add_language``: when the turn names no language, add a sentence asking for another one."""
     out: list[tuple[str, str]] = []
     m = _NUM.search(text)
     if m:
@@ -163,8 +164,9 @@ def near_miss_variants(text: str, lang: str) -> list[tuple[str, str]]:
             out.append(("language", swapped))
             break
     else:
-        sep = "" if lang in ("ja", "zh") else " "
-        out.append(("language", text.rstrip() + sep + add))
+        if add_language:
+            sep = "" if lang in ("ja", "zh") else " "
+            out.append(("language", text.rstrip() + sep + add))
     for i, ent in enumerate(ENTITIES):
         swapped = _swap_word(text, ent, ENTITIES[(i + 1) % len(ENTITIES)])
         if swapped:
@@ -182,8 +184,8 @@ def near_miss_pairs(questions: dict[int, list[str]], lang: str, source: str) -> 
     return [
         _pair(lang, "near_miss", t, changed, qid, source, how)
         for qid, turns in sorted(questions.items())
-        for t in turns
-        for how, changed in near_miss_variants(t, lang)
+        for k, t in enumerate(turns)
+        for how, changed in near_miss_variants(t, lang, add_language=(qid + k) % 4 == 1)
     ]
 
 
@@ -202,7 +204,8 @@ def surface_pairs(questions: dict[int, list[str]], lang: str, source: str) -> li
         _pair(lang, "surface", t, changed, qid, source, how)
         for qid, turns in sorted(questions.items())
         for k, t in enumerate(turns)
-        for how, changed in [surface_variants(t)[(qid + k) % 3]]
+        if (qid + k) % 4 == 0
+        for how, changed in [surface_variants(t)[(qid + k) // 4 % 3]]
         if changed != t
     ]
 

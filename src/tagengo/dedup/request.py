@@ -58,7 +58,7 @@ from tagengo.dedup.content import _UNSPACED, FILLERS, _drop_enclitic, _stem, _st
 
 #: Merge when the larger side's ratio (module doc, step 3) is at most this. Chosen on the
 #: tuning part of the held-out calibration (docs/dedup.md, "The request check").
-RATIO = 0.5
+RATIO = 0.45
 
 _TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
 _SENTENCE_END = re.compile(r"[.!?:;\n。！？]")

