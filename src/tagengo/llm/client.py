@@ -342,7 +342,9 @@ class LLMClient:
         )
 
     def _say(self, text: str) -> None:
-        (self.console or _wide_console()).print(text, markup=False, highlight=False, soft_wrap=True)
+        # Through the live bar's console where one is drawn: the line then prints above the bar.
+        live = getattr(getattr(self._progress, "_progress", None), "console", None)
+        (live or self.console or _wide_console()).print(text, markup=False, highlight=False, soft_wrap=True)
 
     async def _batch_many(
         self,
