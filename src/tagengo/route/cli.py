@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from tagengo.io.source import FORMATS
 from tagengo.route.config import RouteConfig
 from tagengo.run.cli_common import PROGRESS_LINES_HELP
 from tagengo.run.options import build_config, config_options
@@ -21,7 +22,11 @@ from tagengo.run.options import build_config, config_options
     help="The prompts: a dataset folder or a JSONL/Parquet file.",
 )
 @click.option(
-    "--format", "input_format", default=None, help="Input format (detected from the rows when not given)."
+    "--format",
+    "input_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Input format (detected from the rows when not given).",
 )
 @click.option(
     "--out", required=True, type=click.Path(), help="Folder for routing.json, routing.md and pilot.jsonl."
