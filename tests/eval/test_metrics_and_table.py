@@ -70,3 +70,30 @@ def test_the_markdown_table_puts_the_base_first_and_shows_differences() -> None:
     base_line = md.index("| base (base) | 0.250 | 0.250 | 0.250 |")
     sft_line = md.index("| sft | 0.500 (+0.250) | 0.750 (+0.500) | 0.625 (+0.375) |")
     assert base_line < sft_line
+
+
+def test_report_blocks_show_the_table_with_the_base_first_and_the_differences(tmp_path) -> None:
+    import json
+
+    from tagengo.eval.report import is_eval_manifest, report_blocks
+
+    rows = [
+        {"model": m, "role": role, "task": "summarization", "language": lang, "metric": "rougeL", "value": v}
+        for m, role, lang, v in [("sft", "model", "de", 30.0), ("base", "base", "de", 20.0)]
+    ]
+    (tmp_path / "results.json").write_text(json.dumps({"rows": rows}))
+    manifest = {
+        "stage": "eval",
+        "models": [{"name": "sft", "role": "model"}, {"name": "base", "role": "base"}],
+        "tasks": [{}],
+        "lm_eval_version": "0.4.13",
+        "num_fewshot": 0,
+        "limit": None,
+    }
+    assert is_eval_manifest(manifest)
+    table, note = report_blocks(tmp_path, manifest)
+    assert table.title == "summarization · rougeL" and table.columns == ["model", "de", "Δ de"]
+    assert table.rows == [["base (base)", 20.0, None], ["sft", 30.0, 10.0]]
+    assert "sft, base (base) on 1 lm-eval tasks" in note.text
+    (empty,) = report_blocks(tmp_path / "nothing")
+    assert "did not finish" in empty.text

@@ -370,13 +370,20 @@ def _run_model(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """lm-eval's results of one model, and what tagengo adds (calls, answer problems, template)."""
     if spec.kind == "hf":
+        t0 = time.perf_counter()
         lm = hf_model(spec, cfg)
+        load_s = round(time.perf_counter() - t0, 3)
         has_template = bool(getattr(lm.tokenizer, "chat_template", None))
         chat_template = has_template if cfg.chat_template is None else cfg.chat_template
         if chat_template and not has_template:
             raise ConfigError(f"{spec.path}: the tokenizer has no chat template; drop --chat-template.")
         res = _evaluate(lm, spec, cfg, tasks, tm, chat_template)
-        return res, {"chat_template": chat_template, "batch_size": cfg.batch_size, "device": str(lm.device)}
+        return res, {
+            "chat_template": chat_template,
+            "batch_size": cfg.batch_size,
+            "device": str(lm.device),
+            "load_s": load_s,
+        }
     from tagengo.eval.chat_lm import TagengoChatLM
     from tagengo.run.llm_stage import LLMStage
 
