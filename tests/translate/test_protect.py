@@ -42,3 +42,54 @@ def test_restore_reports_lost_repeated_and_unknown_markers():
     p = protect("Use `a` and `b`.")
     _, problems = restore("Nutze ⟦0⟧ und ⟦0⟧ und ⟦7⟧.", p)
     assert problems == ["unknown marker ⟦7⟧", "inline_code '`a`' repeated 2 times", "inline_code '`b`' lost"]
+
+
+def test_a_url_keeps_its_balanced_parentheses_and_leaves_an_unbalanced_one():
+    """Issue #23, item 3: ``https://example.com/a_(b)`` was cut at the ``(``."""
+    text = (
+        "See https://example.com/a_(b), https://en.wikipedia.org/wiki/Gestalt_(psychology). "
+        "(Also https://x.org/a) and [docs](https://x.org/b_(c))."
+    )
+    assert protect(text).spans == [
+        "https://example.com/a_(b)",
+        "https://en.wikipedia.org/wiki/Gestalt_(psychology)",
+        "https://x.org/a",
+        "https://x.org/b_(c)",
+    ]
+
+
+def test_latex_delimiters_are_protected():
+    text = r"Solve \(x^2 - 4 = 0\) and show \[ \int_0^1 x \, dx = \tfrac12 \] then \begin{align} a &= b \end{align}."
+    p = protect(text)
+    assert p.spans == [
+        r"\(x^2 - 4 = 0\)",
+        r"\[ \int_0^1 x \, dx = \tfrac12 \]",
+        r"\begin{align} a &= b \end{align}",
+    ]
+    assert set(p.kinds) == {"latex"} and "int_0" not in p.text
+    # An inline \( does not run across a paragraph break to a later \).
+    assert protect("It costs \\(5 dollars.\n\nAnother paragraph \\) here.").spans == []
+
+
+def test_tilde_fences_and_indented_code_blocks_are_protected():
+    text = (
+        "Install it:\n\n~~~bash\npip install x\n~~~\n\nThen:\n\n    import x\n    x.run(3)\n\n    x.stop()\n\n"
+        "And a longer fence: ````md\n```\ninner\n```\n```` done."
+    )
+    p = protect(text)
+    assert p.spans == [
+        "~~~bash\npip install x\n~~~",
+        "    import x\n    x.run(3)\n\n    x.stop()",
+        "````md\n```\ninner\n```\n````",
+    ]
+    assert p.kinds == ["code_block"] * 3
+
+
+def test_indented_lines_of_lists_and_paragraphs_are_prose():
+    # Markdown reads these as a list item's continuation or a paragraph's: they are translated.
+    for text in (
+        "1. Open the settings\n\n    Then choose the language you want to use.\n\n2. Save",
+        "- milk\n    - whole milk, not skimmed\n",
+        "A paragraph that goes on\n    on an indented line.",
+    ):
+        assert protect(text).spans == [], text
