@@ -7,9 +7,12 @@ wrote it, so a test can steer the control flow exactly:
 
 * a translation request (our translator's system prompt) is answered in the target language:
   a fixed sentence of that language repeated to about the source's length, every ``⟦n⟧``
-  marker copied, and every control word of the source (``SCORE=2``, ``NOSCORE`` ...) kept;
+  marker copied, every number of the source's prose (``3``, ``1,000.5``) written after the
+  sentences, in order, as a translator keeps them, and every control word of the source
+  (``SCORE=2``, ``NOSCORE`` ...) kept;
 * an instruction request is answered ``Instruction: Explain this topic ... <control words>``;
-* a judge request is answered ``Reasoning: ... Score: N``.
+* a judge request is answered ``Reasoning: ... Score: N`` (FastChat's ``Rating: [[N]]`` when the
+  request's model name ends in ``brackets``, as a judge used to MT-Bench writes).
 
 Control words in a source text change the answers:
 
@@ -22,6 +25,8 @@ Control words in a source text change the answers:
 ``DROPMARK``   the translator leaves out the first marker
 ``WRONGLANG``  the translator answers in English
 ``EMPTY``      the translator answers with nothing
+``BADNUM``     the translator changes the last number of the prose (adds 2: ``(3, 3)`` becomes
+               ``(3, 5)``)
 ``BACKWRONG``  the instruction's back-translation comes back in English
 ``ITEM<n>``    no effect; kept through every answer, so that items of a benchmark make
                distinct requests (the client would otherwise send identical ones once)
@@ -55,9 +60,10 @@ SENTENCES = {
 }
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
 _CONTROL = re.compile(
-    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG|ITEM\d+)\b"
+    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG|BADNUM|ITEM\d+)\b"
 )
 _MARKER = re.compile(r"⟦\d+⟧")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _BETWEEN = re.compile(r"-----\n(.*?)\n-----", re.S)
 
 
@@ -82,7 +88,10 @@ def translate(text: str, target: str) -> str:
     # Markers go between sentences, in order, as a translator keeps them in place.
     for i, m in enumerate(markers):
         parts.insert(min(len(parts), 1 + i), m)
-    return " ".join(parts + controls)
+    numbers = _NUMBER.findall(prose)
+    if "BADNUM" in controls and numbers:
+        numbers[-1] = str(int(numbers[-1].replace(",", "").split(".")[0]) + 2)
+    return " ".join(parts + numbers + controls)
 
 
 def answer(body: dict[str, Any]) -> str:
@@ -106,9 +115,12 @@ def answer(body: dict[str, Any]) -> str:
         if "NOSCORE" in controls or ("LATESCORE" in controls and not asked_again):
             return "This pair looks reasonable to me."
         score = next((int(c.split("=")[1]) for c in controls if c.startswith("SCORE=")), 4)
+        verdict = (
+            f"Rating: [[{score}]]" if str(body.get("model", "")).endswith("brackets") else f"Score: {score}"
+        )
         if asked_again:
-            return f"Score: {score}"
-        return f"Reasoning: the reply fits the instruction.\nScore: {score}"
+            return verdict
+        return f"Reasoning: the reply fits the instruction.\n{verdict}"
     return "I am a scripted server and did not recognise this request."
 
 

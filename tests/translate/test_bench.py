@@ -38,3 +38,28 @@ def test_questions_and_references_are_translated_with_aligned_ids(
     assert "is not in de" in report["left_out"][0]["reason"]
     saved = json.loads((out / "tagengo" / "translation.json").read_text())
     assert saved["left_out"] == report["left_out"]
+
+
+def test_a_question_whose_numbers_changed_is_left_out(scripted_server, llm_options, tmp_path):
+    """A bench question is checked as dataset rows are: Q111's ``(3, 3)`` written ``(3, 5)``
+    leaves the question out, the numbers named (issue #23, item 2)."""
+    import shutil
+
+    bench = tmp_path / "mt_bench"
+    shutil.copytree(BENCH, bench)
+    q111 = {
+        "question_id": 111,
+        "category": "math",
+        "turns": [
+            "The vertices of a triangle are at points (0, 0), (-1, 1), and (3, 3). What is the area of "
+            "the triangle? BADNUM",
+            "What's the area of the circle circumscribing the triangle?",
+        ],
+    }
+    with (bench / "question.jsonl").open("a") as fh:
+        fh.write(json.dumps(q111) + "\n")
+    server = scripted_server()
+    report = translate_bench(bench, tmp_path / "out", "de", TranslateConfig(**llm_options(server)))
+    reasons = {item["question_id"]: item["reason"] for item in report["left_out"]}
+    assert reasons["111"] == "numbers differ (question.jsonl question 111 turns.0): missing 3; added 5"
+    assert [q.question_id for q in read_questions(tmp_path / "out" / "question.jsonl")] == [81, 101]

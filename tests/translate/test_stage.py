@@ -169,3 +169,27 @@ def test_off_a_terminal_translation_progress_comes_as_lines(
     )
     assert result.manifest["counts"]["read"] == 120
     assert_progress_lines(capsys.readouterr().err, "translate", 60)
+
+
+def test_a_translation_whose_numbers_changed_is_rejected_naming_them(scripted_server, llm_options, tmp_path):
+    """MT-Bench Q111's ``(3, 3)`` translated as ``(3, 5)`` passes language ID, the length ratio
+    and the protected spans; the numbers check rejects it (issue #23, item 2)."""
+    server = scripted_server()
+    q111 = "The vertices of a triangle are at points (0, 0), (-1, 1), and (3, 3). What is the area of the triangle?"
+    src = tmp_path / "q.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "language": "en", "messages": [{"role": "user", "content": text}]}) + "\n"
+            for i, text in (("q111", q111), ("q111-bad", q111 + " BADNUM"))
+        )
+    )
+    translate(src, tmp_path / "out", TranslateConfig(to=["de"], **llm_options(server)))
+    kept = {r["id"]: r for r in rows(tmp_path / "out", "data")}
+    rejected = {r["id"]: r for r in rows(tmp_path / "out", "rejected")}
+    assert "q111-de" in kept
+    bad = rejected["q111-bad-de"]
+    assert bad["reason"] == "numbers differ (message 1 (user)): missing 3; added 5"
+    assert bad["meta"]["translation"]["messages"][0]["numbers"] == "missing 3; added 5"
+    # --no-check-numbers keeps it (the same calls, from the cache).
+    translate(src, tmp_path / "off", TranslateConfig(to=["de"], check_numbers=False, **llm_options(server)))
+    assert "q111-bad-de" in {r["id"] for r in rows(tmp_path / "off", "data")}

@@ -6,7 +6,8 @@ Input: a bench folder (``question.jsonl``, optional ``reference_answer/*.jsonl``
 ``<out>/reference_answer/<judge>.jsonl`` with every turn of every choice translated; all
 other fields are copied as they are, so ``question_id`` and ``answer_id`` line up with the
 source (FastChat's tools read the new folder as they read the old one). A question whose
-translation fails a check (the ones of ``tagengo translate``) is left out of the new set
+translation fails a check (the ones of ``tagengo translate``, its numbers included: MT-Bench's
+math and reasoning questions stand or fall with them) is left out of the new set
 and listed, with the reason, in ``<out>/tagengo/translation.json``, which also records the
 config, the model, the counts and the chatter cut from around translations (a "Here is the
 translation:" line, a translator's note, quotes). The reference answers of a left-out
@@ -143,7 +144,9 @@ def translate_bench(
         if lost:
             failed[t.qid] = f"protected span of {where}: {'; '.join(lost)}"
             continue
-        if reason := check.check(t.source, restored, target, {}, where):
+        if reason := check.check(
+            t.source, restored, target, {}, where, marked=(t.protected.text, text), source_language=source
+        ):
             failed[t.qid] = reason
             continue
         row = new_q[t.row] if t.file == QUESTION_FILE else new_refs[t.file][t.row]

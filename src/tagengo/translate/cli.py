@@ -25,8 +25,10 @@ def command(args: StageArgs, bench_dir: str | None) -> None:
 
     Each item becomes one row per language (plus the source row), all sharing
     meta.parallel_group, which `tagengo mix --recipe parallel` / `parallel-sampled` read. Code,
-    URLs, placeholders and formula numbers are kept verbatim; a translation that lost one, is
-    empty, has a suspicious length or fails language ID goes to OUT/rejected with the reason.
+    URLs, LaTeX, placeholders and formula numbers are kept verbatim; a translation that lost one,
+    changed a number, is empty, has a suspicious length or fails language ID goes to
+    OUT/rejected with the reason. Give --source-language when the input is in one language:
+    an unlabelled row is otherwise read by language ID, and rejected when it is unsure.
     Backends as for `tagengo generate`; every call is cached, so a re-run never pays twice.
     Locally one process makes --concurrency calls; with --executor ray, --workers actors each
     make --concurrency calls. See docs/translate.md.

@@ -35,8 +35,16 @@ class TranslateConfig(SamplingConfig):
     )
     source_language: str | None = Field(
         None,
-        description="Language of the input rows (default: each row's language field; language ID "
-        "of the first user turn where it is empty)",
+        description="Language of the input rows (default: each row's language label; language ID "
+        "of its messages where it has none, trusted at --source-min-lid-score)",
+    )
+    source_min_lid_score: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Without --source-language, a row with no language label takes language ID's label "
+        "only at this probability (the label's near-language group summed); below, its item is "
+        "rejected: a wrong label would make the source row the member of another language",
     )
     include_source: bool = Field(
         True,
@@ -67,8 +75,14 @@ class TranslateConfig(SamplingConfig):
     )
     protect: bool = Field(
         True,
-        description="Swap code, URLs, placeholders and formula numbers for markers before translating "
-        "and restore them verbatim after; a translation that lost one is rejected",
+        description="Swap code, URLs, LaTeX, placeholders and formula numbers for markers before "
+        "translating and restore them verbatim after; a translation that lost one is rejected",
+    )
+    check_numbers: bool = Field(
+        True,
+        description="Reject a translation whose numbers (in digits, outside protected spans) differ from "
+        "its source's as a multiset; locale formats, digits of other scripts, scale words and numbers "
+        "spelt as words are allowed (docs/translate.md)",
     )
 
     @field_validator("to")

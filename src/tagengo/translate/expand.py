@@ -6,6 +6,17 @@ input is read and converted as usual (unreadable rows stay quarantined with file
 line), then every record becomes one row per target language (plus the source row itself
 with ``include_source``). All rows of one item share ``meta.<group_key>``, the item's
 parallel-group id. Counts in the manifest are of these expanded rows.
+
+The source language of an item is ``--source-language``, else the row's own label, else
+language ID of all its messages, trusted only at ``--source-min-lid-score`` (the summed
+probability of the top label and its near languages). An item language ID is unsure of is
+expanded all the same (so counts reconcile), its rows marked ``meta.source_lid.accepted =
+False`` and left unlabelled; the ``source_language`` step rejects them, naming the guess and
+the fix. A guessed label would make the source row the member of the wrong language ("Espresso
+or latte?" at it 0.49 became the Italian row of its group, and no Italian translation was made).
+
+``--group-key`` is a path: dots reach into nested meta (``a.b`` is ``meta["a"]["b"]``), as
+``tagengo mix`` reads it.
 """
 
 from __future__ import annotations
@@ -17,10 +28,53 @@ from typing import Any
 
 import orjson
 
-from tagengo.curate.langid import LanguageIdentifier
+from tagengo.curate.langid import LanguageIdentifier, detector_text
+from tagengo.errors import InputError
 from tagengo.io.source import Chunk, Source, parse_chunk
 from tagengo.records import Record, records_to_table
+from tagengo.run.steps import Filter
 from tagengo.translate.config import TranslateConfig
+
+#: Characters of an item's text that language ID reads (its messages joined): plenty for a
+#: confident answer, and a bound on the cost of long items.
+LID_CHARS = 4_000
+
+
+def source_lid(lid: LanguageIdentifier, text: str) -> tuple[str, float]:
+    """(label, confidence) of language ID for a source text: the top label of lid.176 (code,
+    URLs, identifiers and math left out, shouted text read in small letters, as curate reads
+    prompts) and the summed probability of its near-language group among the top 5."""
+    from tagengo.curate.languages import near_group
+
+    pred = lid.predict(detector_text(text[:LID_CHARS], True, True, True), 5)
+    return pred.top, pred.group_score(near_group(pred.top))
+
+
+def get_path(meta: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in ``meta`` (``a.b`` reaches into nested dicts), None when absent."""
+    value: Any = meta
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def set_path(meta: dict[str, Any], dotted: str, value: Any, row_id: str) -> None:
+    """Set ``dotted`` in ``meta``, making the dicts on the way; ``InputError`` when a value on
+    the way is not a dict (it would be overwritten)."""
+    *head, last = dotted.split(".")
+    target = meta
+    for i, part in enumerate(head):
+        nxt = target.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            where = ".".join(head[: i + 1])
+            raise InputError(
+                f"row {row_id!r}: meta.{where} is a {type(nxt).__name__}, so --group-key {dotted} cannot "
+                "be written inside it; give another --group-key"
+            )
+        target = nxt
+    target[last] = value
 
 
 @dataclass
@@ -48,43 +102,74 @@ class ParallelSource(Source):
             rows = [r for rec in records for r in self.expand(rec)]
             yield Chunk(chunk.key, chunk.file, chunk.first_line, table=records_to_table(rows), problems=bad)
 
-    def source_language(self, rec: Record) -> str | None:
+    def source_language(self, rec: Record) -> tuple[str | None, dict[str, Any] | None]:
+        """(the item's source language or None, what language ID said when it was asked)."""
         cfg = self.config
         assert cfg is not None
         if cfg.source_language:
-            return cfg.source_language
+            return cfg.source_language, None
         if rec.language:
-            return rec.language
-        if self.lid is not None and rec.first_user().strip():
-            self.counts["no_language"] += 1
-            return self.lid.detect(rec.first_user()).top or None
-        return None
+            return rec.language, None
+        text = "\n".join(m["content"] for m in rec.messages if m["content"].strip())
+        if self.lid is None or not text:
+            return None, None
+        self.counts["no_language"] += 1
+        label, score = source_lid(self.lid, text)
+        ok = bool(label) and score >= cfg.source_min_lid_score
+        return (label if ok else None), {"label": label, "score": round(score, 4), "accepted": ok}
 
     def expand(self, rec: Record) -> list[Record]:
         """The rows of one item: the source (optional) and one untranslated copy per target."""
         cfg = self.config
         assert cfg is not None
         self.counts["source_rows"] += 1
-        src = self.source_language(rec)
-        group = rec.meta.get(cfg.group_key) or rec.id
+        src, guess = self.source_language(rec)
+        group = get_path(rec.meta, cfg.group_key)
+        group = group if group not in (None, "") else rec.id
         out: list[Record] = []
+
+        def member(row: Record) -> Record:
+            set_path(row.meta, cfg.group_key, group, rec.id)
+            if guess is not None:
+                row.meta["source_lid"] = guess
+            return row
+
         # A target equal to the source language is served by the source row itself.
         if cfg.include_source or src in cfg.to:
             keep = _copy(rec)
             keep.language = src or keep.language
-            keep.meta[cfg.group_key] = group
-            out.append(keep)
+            out.append(member(keep))
         for target in cfg.to:
             if target == src:
                 continue
             row = _copy(rec)
             row.id = f"{rec.id}-{target}"
             row.language = target
-            row.meta[cfg.group_key] = group
             info: dict[str, Any] = {"from": src, "to": target, "source_id": rec.id}
             row.meta["translation"] = info
-            out.append(row)
+            out.append(member(row))
         return out
+
+
+class SourceLanguage(Filter):
+    """Rejects the rows of an item whose source language nobody gave and language ID is unsure
+    of (``meta.source_lid.accepted`` false, set by ``ParallelSource``): the reason names the
+    guess, its score and the fix."""
+
+    name = "source_language"
+
+    def __init__(self, cfg: TranslateConfig) -> None:
+        self.cfg = cfg
+
+    def keep(self, row: Record) -> tuple[bool, str]:
+        guess = row.meta.get("source_lid")
+        if not isinstance(guess, dict) or guess.get("accepted", True):
+            return True, ""
+        return False, (
+            f"source language unsure: the row has no language label and language ID says "
+            f"{guess.get('label') or 'nothing'} ({guess.get('score', 0):.2f}, below --source-min-lid-score "
+            f"{self.cfg.source_min_lid_score:g}); give --source-language or label the rows"
+        )
 
 
 def _copy(rec: Record) -> Record:

@@ -20,7 +20,7 @@ from tagengo.llm import ChatClient
 from tagengo.run.llm_stage import LLMStage
 from tagengo.run.runner import StageResult
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.expand import ParallelSource
+from tagengo.translate.expand import ParallelSource, SourceLanguage
 from tagengo.translate.step import TranslateStep
 
 #: Source rows per runner chunk (each becomes one row per language). Big, for the reason
@@ -70,7 +70,7 @@ def translate(
             stage="translate",
             config=config,
             source=source,
-            steps=[step],
+            steps=[SourceLanguage(config), step],
             out=out,
             chunk_rows=chunk_rows,
             force=force,

@@ -16,7 +16,9 @@ reason, when for any message:
   server sent an error body, the answer was cut (finish_reason not ``stop``, or it used the
   whole ``max_tokens``), the server cut the prompt, or nothing is left once reasoning is removed;
 * the translation is empty;
-* a protected span (code, URL, placeholder, formula) did not come back exactly once;
+* a protected span (code, URL, LaTeX, placeholder, formula) did not come back exactly once;
+* its numbers (in digits, outside protected spans) differ from the source's as a multiset
+  (``numbers differ``; locale formats and numbers spelt as words allowed: tagengo.translate.numbers);
 * its length is a suspicious multiple of the source's (``--min/--max-length-ratio``;
   CJK, kana and hangul characters count 3, as they carry about three Latin letters);
 * language ID does not find the target language (or a near one: Bosnian for Croatian...).
@@ -41,6 +43,7 @@ from tagengo.llm.answer import answer_meta, answer_problem, call_meta
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
+from tagengo.translate.numbers import number_problem
 from tagengo.translate.prompts import split_chatter, translation_messages
 from tagengo.translate.protect import Protected, protect, restore
 
@@ -78,14 +81,36 @@ class TranslationCheck:
         info: dict[str, Any],
         where: str,
         prose_letters: int | None = None,
+        *,
+        marked: tuple[str, str] | None = None,
+        source_language: str | None = None,
     ) -> str | None:
         """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio.
-        ``prose_letters``: letters of the source outside protected spans, if already counted."""
+        ``prose_letters``: letters of the source outside protected spans, if already counted.
+        ``marked``: the source and the translation with their protected spans still markers
+        (the numbers are compared there: a span comes back verbatim, its digits prove nothing);
+        default: protect the source again, and compare the full texts when nothing was protected."""
         cfg = self.cfg
         if not translated.strip():
             return f"empty translation of {where}"
+        protected = None
+        if marked is None and cfg.protect:
+            protected = protect(source)
+            if protected.spans:
+                # The spans are in the translation verbatim (restore checked it): take them out.
+                rest = translated
+                for span in protected.spans:
+                    rest = rest.replace(span, " ", 1)
+                marked = (protected.text, rest)
+        if cfg.check_numbers:
+            src_text, tr_text = marked or (source, translated)
+            if problem := number_problem(src_text, tr_text, source_language, target):
+                info["numbers"] = problem
+                return f"numbers differ ({where}): {problem}"
         if prose_letters is None:
-            prose_letters = marker_free_letters(protect(source).text if cfg.protect else source)
+            if protected is None and cfg.protect:
+                protected = protect(source)
+            prose_letters = marker_free_letters(protected.text if protected is not None else source)
         if prose_letters < cfg.lid_min_chars:
             return None
         ratio = text_length(translated) / max(text_length(source), 1)
@@ -196,7 +221,16 @@ class TranslateStep(Step):
                     m_info["raw"] = text
                     problems[i] = f"protected span of {where}: {'; '.join(lost)}"
                     continue
-                if reason := check.check(source, restored, target, m_info, where, n_letters):
+                if reason := check.check(
+                    source,
+                    restored,
+                    target,
+                    m_info,
+                    where,
+                    n_letters,
+                    marked=(p.text, text),
+                    source_language=info.get("from"),
+                ):
                     m_info["raw"] = text
                     problems[i] = reason
                     continue
