@@ -25,6 +25,8 @@ def test_help_shows_every_option_with_its_default() -> None:
     assert r.returncode == 0
     for text in ("--min-score", "[default: 3]", "--mode", "roundtrip", "--task-types", "--language"):
         assert text in r.stdout
+    for text in ("--judge-model", "--judge-base-url", "--translator-model", "--translator-backend"):
+        assert text in r.stdout
 
 
 def test_missing_language_is_one_sentence(tmp_path) -> None:

@@ -28,6 +28,11 @@ def test_the_pool_has_at_least_eight_task_types_drawn_evenly_and_reproducibly():
         ("3", 3, ""),
         ("I like it.", None, ""),
         ("Score: 7", None, ""),
+        # FastChat's verdict format; the last score named wins, whichever its format
+        ("Reasoning: fits.\nRating: [[4]]", 4, "fits."),
+        ("[[5]]", 5, ""),
+        ("Score: 2, but on reflection: [[3.0]]", 3, ""),
+        ("Rating: [[8]]", None, ""),
         ("", None, ""),
     ],
 )

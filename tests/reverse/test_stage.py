@@ -235,3 +235,40 @@ def test_a_folder_counted_before_labelling_is_corrected_by_a_rerun(scripted_serv
     assert again.up_to_date
     assert again.manifest["languages"] == right["languages"] == {"de": {"in": 11, "kept": 3}}
     assert json.loads((out / "manifest.json").read_text())["steps"][0]["in_by_language"] == {"de": 11}
+
+
+def test_the_judge_and_the_translator_can_be_other_models(scripted_server, llm_options, tmp_path):
+    """--judge-model and --translator-model send each role's calls to its own model, so the writer
+    does not grade its own instructions; a judge that answers in FastChat's ``[[N]]`` is read
+    (issue #23, item 11). Without them every call goes to --model."""
+    server = scripted_server()
+    cfg = ReverseConfig(
+        language="de",
+        **llm_options(server, model="writer"),
+        judge_model="judge-brackets",
+        translator_model="mt",
+    )
+    assert cfg.separate("judge") and cfg.separate("translator")
+    assert cfg.role_llm_config("judge").model == "judge-brackets"
+    result = reverse(FIXTURE, tmp_path / "out", cfg)
+    kept = by_control(rows(tmp_path / "out", "data"))
+    assert set(kept) == {"SCORE=5", "LATESCORE", "LATEINSTR"}  # [[N]] read as Score: N is
+    meta = kept["SCORE=5"]["meta"]["reverse"]
+    assert meta["score"] == 5 and meta["judge_answer"].endswith("Rating: [[5]]")
+    models = {phase: {c["model"] for c in calls} for phase, calls in meta["calls"].items()}
+    assert models == {
+        "translate_fragment": {"mt"},
+        "instruction": {"writer"},
+        "judge": {"judge-brackets"},
+        "translate_instruction": {"mt"},
+    }
+    assert set(server.models) == {"writer", "judge-brackets", "mt"}
+    llm = result.manifest["llm"]
+    assert "judge-brackets" in llm["judge_model_id"] and "mt" in llm["translator_model_id"]
+    assert "writer" in llm["model_id"]
+
+    # The default: one model writes, judges and translates.
+    server_one = scripted_server()
+    default = reverse(FIXTURE, tmp_path / "one", ReverseConfig(language="de", **llm_options(server_one)))
+    assert set(server_one.models) == {"scripted"}
+    assert default.manifest["llm"]["judge_model_id"] == default.manifest["llm"]["model_id"]

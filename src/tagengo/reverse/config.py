@@ -1,5 +1,6 @@
 """Configuration of `tagengo reverse`: the model (every ``LLMConfig`` field as a top-level flag:
---backend, --model, --base-url ...), which fragments are used, and the judge's threshold λ.
+--backend, --model, --base-url ...), the judge and the translator (--judge-*, --translator-*:
+the model itself unless told otherwise), which fragments are used, and the judge's threshold λ.
 
 Defaults follow arXiv 2407.01853's pipeline (translate to English, write the instruction,
 judge 1-5, keep scores ≥ 3, translate the instruction back); fragment bounds are tagengo's.
@@ -7,13 +8,19 @@ judge 1-5, keep scores ≥ 3, translate the instruction back); fragment bounds a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
+from tagengo.llm.config import Backend, LLMConfig
 from tagengo.llm.sampling import SamplingConfig
 from tagengo.reverse.prompts import TASK_IDS
 from tagengo.run.options import known_choices
+
+#: The client fields a role (judge, translator) may set for itself; unset, it uses --model's.
+ROLE_FIELDS = ("backend", "model", "base_url", "api_key_env", "model_path")
+ROLES = ("judge", "translator")
 
 
 class ReverseConfig(SamplingConfig):
@@ -40,6 +47,36 @@ class ReverseConfig(SamplingConfig):
         0.5, ge=0, le=1, description="Least language-ID probability of --language (or a near language)"
     )
     min_score: int = Field(3, ge=1, le=5, description="λ: keep pairs the judge scores at least this (1-5)")
+
+    # -- the judge and the translator: --model unless one of their options is set -------------
+    judge_backend: Backend | None = Field(None, description="Backend of the judge (none: --backend)")
+    judge_model: str | None = Field(
+        None,
+        description="Model that scores the pairs (none: --model, which then grades the instructions it "
+        "wrote itself; see docs/reverse.md)",
+    )
+    judge_base_url: str | None = Field(None, description="API root of the judge (none: --base-url)")
+    judge_api_key_env: str | None = Field(
+        None, description="Environment variable holding the judge's key (none: as --model's)"
+    )
+    judge_model_path: Path | None = Field(
+        None, description="llamacpp: GGUF file of the judge (none: --model-path)"
+    )
+    translator_backend: Backend | None = Field(
+        None, description="Backend of the translator (none: --backend)"
+    )
+    translator_model: str | None = Field(
+        None,
+        description="Model that translates the fragment into English and the instruction back "
+        "(roundtrip mode; none: --model)",
+    )
+    translator_base_url: str | None = Field(None, description="API root of the translator (none: --base-url)")
+    translator_api_key_env: str | None = Field(
+        None, description="Environment variable holding the translator's key (none: as --model's)"
+    )
+    translator_model_path: Path | None = Field(
+        None, description="llamacpp: GGUF file of the translator (none: --model-path)"
+    )
     task_types: list[str] = Field(
         default_factory=lambda: list(TASK_IDS),
         description="Task types the instruction writer draws from (seeded per row); see docs/reverse.md",
@@ -62,6 +99,38 @@ class ReverseConfig(SamplingConfig):
     @classmethod
     def _lang(cls, value: str | None) -> str | None:
         return value.strip().lower() if value else None
+
+    @field_validator("judge_base_url", "translator_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    # -- the clients ----------------------------------------------------------------------------
+
+    def separate(self, role: str) -> bool:
+        """True when a --judge-* (``role="judge"``) or --translator-* option names another model
+        or endpoint than --model's."""
+        return any(getattr(self, f"{role}_{name}") is not None for name in ROLE_FIELDS)
+
+    def role_llm_config(self, role: str) -> LLMConfig:
+        """The client config of the judge or the translator: --model's, with the role's options
+        that are set. A separate model never shares --model's --cache-id (the cache would mix
+        their answers) nor its Azure deployment."""
+        if role not in ROLES:
+            raise ValueError(f"no role {role!r}; roles: {', '.join(ROLES)}")
+        data = self.llm_config().model_dump()
+        if not self.separate(role):
+            return LLMConfig.model_validate(data)
+        for name in ROLE_FIELDS:
+            value = getattr(self, f"{role}_{name}")
+            if value is not None:
+                data[name] = value
+        data["cache_id"] = None
+        if getattr(self, f"{role}_model") is not None:
+            data["azure_deployment"] = None
+        if getattr(self, f"{role}_backend") == "llamacpp" and getattr(self, f"{role}_model") is None:
+            data["model"] = None  # the GGUF's own name, not --model's API model name
+        return LLMConfig.model_validate(data)
 
     @field_validator("task_types")
     @classmethod

@@ -113,8 +113,12 @@ _LABEL = re.compile(
 )
 _QUOTES = ('"', "'", "“", "”", "„", "«", "»", "「", "」", "『", "』")
 _SCORE = re.compile(r"score\s*(?:\*\*)?\s*[:：=]?\s*(?:\*\*)?\s*([1-5])(?:\s*/\s*5)?\b", re.I)
+# FastChat's verdict format, which judges trained or prompted on MT-Bench write out of habit:
+# "Rating: [[4]]" (also "[[4.0]]"). Out of the 1-5 scale ("[[8]]") it is no score.
+_BRACKETED = re.compile(r"\[\[\s*([1-5])(?:\.0+)?\s*\]\]")
 _REASONING = re.compile(
-    r"reasoning\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*(.+?)(?=\n\s*(?:\*\*)?score\b|\Z)", re.I | re.S
+    r"reasoning\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*(.+?)(?=\n\s*(?:\*\*)?(?:score|rating)\b|\n\s*\[\[|\Z)",
+    re.I | re.S,
 )
 
 #: An instruction longer than this (characters) is taken for a copy of the text, not an instruction.
@@ -141,15 +145,16 @@ def parse_score(answer: str | None) -> tuple[int | None, str]:
 
     ``answer`` is the text after the judge's own reasoning (a ``<think>`` block or
     ``reasoning_content``: the client splits it off, tagengo.llm.answer), so a score the judge
-    weighed while thinking is never read. The last ``Score: N`` wins (a judge that thinks aloud may name several); a bare digit
-    1-5 is accepted as the whole answer."""
+    weighed while thinking is never read. A score is ``Score: N`` or FastChat's ``[[N]]``; the
+    last one named wins (a judge that thinks aloud may name several); a bare digit 1-5 is
+    accepted as the whole answer."""
     text = (answer or "").strip()
-    found = _SCORE.findall(text)
+    found = [(m.start(), m.group(1)) for pattern in (_SCORE, _BRACKETED) for m in pattern.finditer(text)]
     reasoning = ""
     if m := _REASONING.search(text):
         reasoning = " ".join(m.group(1).split())
     if found:
-        return int(found[-1]), reasoning
+        return int(max(found)[1]), reasoning
     if re.fullmatch(r"\**\s*[1-5]\s*\**\.?", text):
         return int(re.sub(r"\D", "", text)), reasoning
     return None, reasoning

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import ConfigError
 from tagengo.llm import ChatClient
@@ -33,6 +35,8 @@ def reverse(
     config: ReverseConfig,
     *,
     client: ChatClient | None = None,
+    judge: ChatClient | None = None,
+    translator: ChatClient | None = None,
     force: bool = False,
     progress: bool | None = None,
     chunk_rows: int = CHUNK_ROWS,
@@ -40,6 +44,10 @@ def reverse(
 ) -> StageResult:
     """Write instruction/response pairs made from the corpus ``input_path`` (None: the bundled
     corpus of ``config.language``) to the dataset folder ``out``, plus the λ report.
+
+    ``client`` (writes the instructions), ``judge`` and ``translator`` override the clients built
+    from ``config`` and are then left open; the judge and the translator are ``client`` unless
+    ``config`` names a model of their own (--judge-*, --translator-*).
 
     Raises ``ConfigError`` without ``config.language`` or for an unknown code; ``InputError``
     for an unreadable corpus; ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
@@ -50,12 +58,23 @@ def reverse(
     if not is_known_code(config.language):
         raise ConfigError(f"--language: unknown language code {config.language!r}; see docs/languages.md")
     source = open_corpus(input_path if input_path is not None else bundled_corpus(config.language))
-    with LLMStage(progress, run_kw) as llm:
-        # Ray actors build their own language-ID model and client in setup() (neither pickles);
-        # the driver's client is then only asked its model id, for the manifest.
+    # One console for every client's bar: rich shows a second live display inside the first on
+    # the same console, where two consoles would draw over each other.
+    console = Console(stderr=True) if progress is not False else None
+    with LLMStage(progress, run_kw, console=console) as llm:
+        # Ray actors build their own language-ID model and clients in setup() (none of them
+        # pickles); the driver's clients are then only asked their model ids, for the manifest.
         lid = None if llm.on_ray else LanguageIdentifier()
         client = llm.client(client, config.llm_config())
-        step = ReverseStep(config, client=None if llm.on_ray else client)
+        roles = {
+            role: given
+            or (llm.client(None, config.role_llm_config(role)) if config.separate(role) else client)
+            for role, given in (("judge", judge), ("translator", translator))
+        }
+        if llm.on_ray:
+            step = ReverseStep(config)
+        else:
+            step = ReverseStep(config, client=client, **roles)
         step.lid = lid
         result = llm.run(
             stage="reverse",
@@ -65,7 +84,13 @@ def reverse(
             out=out,
             chunk_rows=chunk_rows,
             force=force,
-            extra_manifest={"llm": {"model_id": client.model_id}},
+            extra_manifest={
+                "llm": {
+                    "model_id": client.model_id,
+                    "judge_model_id": roles["judge"].model_id,
+                    "translator_model_id": roles["translator"].model_id,
+                }
+            },
         )
     count_under_corpus_language(result.out, result.manifest, config.language)
     if not result.up_to_date or not (Path(out) / "lambda.md").exists():

@@ -13,6 +13,10 @@ batch and its cache replays every finished call on a re-run):
 4. ``roundtrip``: the instruction is translated back into the corpus language and checked
    (not empty; language ID finds the language).
 
+Three roles, one model unless told otherwise: the writer (``--model``) writes the instruction,
+the judge (``--judge-*``) scores it, the translator (``--translator-*``) makes both translations.
+By default all three are ``--model``, so the model grades instructions it wrote itself.
+
 The kept record is ``[user: instruction, assistant: fragment]`` (the fragment unchanged).
 Every answer passes the answer contract first (tagengo.llm.answer): the model's reasoning is
 split off (the instruction, the score and the translations are read from the text after it),
@@ -79,14 +83,29 @@ class _Row:
 
 
 class ReverseStep(Step):
-    """Writes and judges an instruction for each fragment. Build the client once (``setup``)."""
+    """Writes and judges an instruction for each fragment. Build the clients once (``setup``):
+    ``client`` writes, ``judge`` scores, ``translator`` translates; a role not given is built
+    from the config (its --judge-* / --translator-* options), or is ``client`` when the config
+    names no model of its own."""
 
     name = "reverse"
+    #: What a Ray actor builds again in its own ``setup`` (live clients and models do not pickle).
+    runtime_attrs = ("client", "judge", "translator", "lid")
 
-    def __init__(self, cfg: ReverseConfig, *, client: ChatClient | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ReverseConfig,
+        *,
+        client: ChatClient | None = None,
+        judge: ChatClient | None = None,
+        translator: ChatClient | None = None,
+    ) -> None:
         self.cfg = cfg
         self.client = client
-        self._own_client = client is None
+        self.judge = judge
+        self.translator = translator
+        #: The roles whose client this step built in ``setup`` (and closes in ``close``).
+        self._own: set[str] = set()
         self.lid: LanguageIdentifier | None = None
         self._acc = Accounting()
         self._scores: dict[str, int] = {}
@@ -95,13 +114,25 @@ class ReverseStep(Step):
     def setup(self) -> None:
         if self.client is None:
             self.client = build_client(self.cfg.llm_config())
+            self._own.add("client")
+        for role in ("judge", "translator"):
+            if getattr(self, role) is None:
+                if self.cfg.separate(role):
+                    setattr(self, role, build_client(self.cfg.role_llm_config(role)))
+                    self._own.add(role)
+                else:
+                    setattr(self, role, self.client)
         if self.lid is None and self.cfg.check_back_translation:
             self.lid = LanguageIdentifier()
 
     def close(self) -> None:
-        if self.client is not None and self._own_client:
-            self.client.close()
-            self.client = None
+        closed = [c for c in (getattr(self, role) for role in self._own) if c is not None]
+        for c in closed:
+            c.close()
+        for role in ("client", "judge", "translator"):
+            if any(getattr(self, role) is c for c in closed):
+                setattr(self, role, None)
+        self._own = set()
 
     @property
     def translates(self) -> bool:
@@ -109,10 +140,20 @@ class ReverseStep(Step):
 
     # -- calls ------------------------------------------------------------------------------
 
+    def _client(self, phase: str) -> ChatClient:
+        """Who answers a phase: the translator translates, the judge scores, --model writes."""
+        client = {
+            "judge": self.judge,
+            "translate_fragment": self.translator,
+            "translate_instruction": self.translator,
+        }.get(phase, self.client)
+        assert client is not None
+        return client
+
     def _ask(self, phase: str, items: list[_Row], requests: list[ChatRequest]) -> list[ChatResponse]:
-        assert self.client is not None
-        responses = self.client.chat_many(requests, desc=f"reverse: {phase}") if requests else []
-        model_id = self.client.model_id
+        client = self._client(phase)
+        responses = client.chat_many(requests, desc=f"reverse: {phase}") if requests else []
+        model_id = client.model_id
         for item, req, resp in zip(items, requests, responses, strict=True):
             self._acc.record(resp, resp.model)
             item.call(phase, resp, req.key(model_id))
@@ -191,7 +232,7 @@ class ReverseStep(Step):
     # -- the step ---------------------------------------------------------------------------
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
-        if self.client is None:
+        if self.client is None or self.judge is None or self.translator is None:
             self.setup()
         cfg = self.cfg
         lang = cfg.language or "en"
@@ -288,7 +329,12 @@ class ReverseStep(Step):
                 text = self._translation(it, "translate_instruction", resp.content, it.info["instruction_en"])
                 back: dict[str, Any] = {}
                 reason = check.check(
-                    it.info["instruction_en"], text, lang, back, "the back-translated instruction"
+                    it.info["instruction_en"],
+                    text,
+                    lang,
+                    back,
+                    "the back-translated instruction",
+                    source_language="en",
                 )
                 if back:
                     it.info["back_translation_check"] = back
