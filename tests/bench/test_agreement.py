@@ -81,3 +81,179 @@ def test_human_ratings_saved_with_a_byte_order_mark_read_the_same(tmp_path: Path
     p = tmp_path / name
     p.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
     assert read_human_csv(p, "en") == read_human_csv(FIXTURES / name, "en")
+
+
+def test_exact_agreement_rounds_halves_up() -> None:
+    """issue #23 item 9: round() sent 6.5 to 6 and 7.5 to 8, so a judge's [[6.5]] 'agreed' with a
+    human 6 but not with a 7, while [[7.5]] agreed with 8. Halves now go up, every one alike."""
+    from tagengo.bench.agreement import HumanScore
+
+    judge = {
+        ("en", "1", "m", 1): 6.5,
+        ("en", "2", "m", 1): 7.5,
+        ("en", "3", "m", 1): 6.5,
+        ("en", "4", "m", 1): 8.5,
+    }
+    human = [
+        HumanScore("en", "1", "m", 1, 7.0, "h"),  # 6.5 -> 7: agree
+        HumanScore("en", "2", "m", 1, 8.0, "h"),  # 7.5 -> 8: agree
+        HumanScore("en", "3", "m", 1, 6.0, "h"),  # 6.5 -> 7: no
+        HumanScore("en", "4", "m", 1, 8.0, "h"),  # 8.5 -> 9: no
+    ]
+    report, _ = agreement_report([], human, judge, {})
+    row = _rows(report, "human scores vs judge single grades")["1"]
+    assert (row.n, row.agree) == (4, 2)
+    # kappa on the same whole grades: judge 7, 8, 7, 9 vs human 7, 8, 6, 8
+    from tagengo.bench.stats import cohen_kappa
+
+    assert row.kappa == pytest.approx(cohen_kappa([7, 8, 7, 9], [7, 8, 6, 8]))
+
+
+#: FastChat's human judgments (human_judgments.json): experts and authors voting on one match.
+FASTCHAT_HUMAN = [
+    # q81 turn 1: two experts for gpt-4, an author says tie
+    {
+        "question_id": 81,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_a",
+        "judge": "expert_0",
+        "turn": 1,
+    },
+    {
+        "question_id": 81,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_a",
+        "judge": "expert_1",
+        "turn": 1,
+    },
+    {
+        "question_id": 81,
+        "model_a": "llama-13b",
+        "model_b": "gpt-4",
+        "winner": "tie",
+        "judge": "author_2",
+        "turn": 1,
+    },
+    # q82 turn 1: the models shown the other way round; the two experts disagree
+    {
+        "question_id": 82,
+        "model_a": "llama-13b",
+        "model_b": "gpt-4",
+        "winner": "model_b",
+        "judge": "expert_0",
+        "turn": 1,
+    },
+    {
+        "question_id": 82,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_b",
+        "judge": "expert_3",
+        "turn": 1,
+    },
+    # q81 turn 2: two kinds of tie agree
+    {
+        "question_id": 81,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "tie (bothbad)",
+        "judge": "expert_0",
+        "turn": 2,
+    },
+    {
+        "question_id": 81,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "tie",
+        "judge": "expert_1",
+        "turn": 2,
+    },
+    # q83 turn 2: one annotator twice is no comparison between humans
+    {
+        "question_id": 83,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_a",
+        "judge": "expert_0",
+        "turn": 2,
+    },
+    {
+        "question_id": 83,
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_a",
+        "judge": "expert_0",
+        "turn": 2,
+    },
+]
+
+
+@pytest.mark.parametrize("shape", ["array", "lines"])
+def test_agreement_between_human_annotators(tmp_path: Path, shape: str) -> None:
+    """issue #23 item 9: where a match has several human judgments (FastChat's format), every two
+    by different annotators are compared, as MT-Bench-X and FastChat report human-human agreement."""
+    import json
+
+    from tagengo.bench.agreement import HUMAN_VOTES, read_human
+
+    conv = {"conversation_a": [{"role": "user", "content": "hi"}], "tstamp": 1.0}  # ignored
+    records = [{**r, **conv} for r in FASTCHAT_HUMAN]
+    if shape == "array":
+        path = tmp_path / "human_judgments.json"
+        path.write_text(json.dumps(records))
+    else:  # what datasets' to_json writes, under either name
+        path = tmp_path / "human_judgments.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    votes, scores = read_human(path, "en")
+    assert len(votes) == 9 and not scores
+    report, unmatched = agreement_report(votes, [], {}, {})
+    rows = _rows(report, HUMAN_VOTES)
+    # turn 1: q81 e0-e1 agree, e0-a2 and e1-a2 not (a vs tie); q82 e0 (gpt-4) vs e3 (llama) not
+    assert (rows["1"].n, rows["1"].agree, rows["1"].n_no_ties, rows["1"].agree_no_ties) == (4, 1, 2, 1)
+    # turn 2: q81's two ties agree; q83's two votes are one annotator's
+    assert (rows["2"].n, rows["2"].agree, rows["2"].n_no_ties) == (1, 1, 0)
+    assert (rows["all"].n, rows["all"].agree, rows["all"].n_no_ties, rows["all"].agree_no_ties) == (
+        5,
+        2,
+        2,
+        1,
+    )
+    # kappa over the turn-1 pairs in both orders: p_o = 2/8, p_e = (25 + 4 + 1) / 64
+    assert rows["1"].kappa == pytest.approx(-7 / 17)
+    assert unmatched == {}
+
+
+def test_agreement_between_annotators_of_scores(tmp_path: Path) -> None:
+    from tagengo.bench.agreement import HUMAN_SCORES
+
+    p = tmp_path / "h.csv"
+    p.write_text(
+        "question_id,model,turn,score,judge\n"
+        "1,alpha,1,7,ann1\n1,alpha,1,6.5,ann2\n1,alpha,1,5,ann3\n"  # 7=6.5 (halves up), 7/5 and 6.5/5 not
+        "2,alpha,1,4,ann1\n"  # one annotator: no pair
+    )
+    votes, scores = read_human_csv(p, "en")
+    report, _ = agreement_report(votes, scores, {}, {})
+    (row,) = [r for r in report if r.comparison == HUMAN_SCORES]
+    assert (row.turn, row.n, row.agree) == ("1", 3, 1)
+    # over the three pairs in both orders (7, 6.5), (7, 5), (6.5, 5) and back: covariance -13/6,
+    # variance 13/3 on each side
+    assert row.pearson == pytest.approx(-0.5)
+
+
+def test_fastchat_human_file_errors_name_the_item(tmp_path: Path) -> None:
+    import json
+
+    from tagengo.bench.agreement import read_human
+
+    p = tmp_path / "h.json"
+    p.write_text(json.dumps([FASTCHAT_HUMAN[0], {"question_id": 1, "model_a": "a"}]))
+    with pytest.raises(InputError, match=r"h.json: item 2: a human judgment needs question_id, model_a"):
+        read_human(p)
+    p.write_text(json.dumps([{**FASTCHAT_HUMAN[0], "winner": "maybe"}]))
+    with pytest.raises(
+        InputError, match=r"h.json: item 1: column 'winner' should be model_a, model_b or tie"
+    ):
+        read_human(p)

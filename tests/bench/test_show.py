@@ -225,3 +225,18 @@ def test_pair_consistency_counts_judged_pairs_only(fixture_copy, tmp_path: Path)
         "1 decided by the language gate; position consistency 50.0% (3/6 of the pairs the judge decided)"
         in md
     )
+
+
+def test_human_agreement_reads_fastchat_human_judgments(fixture_copy, tmp_path: Path) -> None:
+    """issue #23 item 9: FastChat's human_judgments.json, two experts on one match: the report
+    gives their agreement beside the judge's."""
+    import json
+
+    bench = open_bench(fixture_copy("mt_bench"))
+    human = tmp_path / "human_judgments.json"
+    vote = {"question_id": 1, "model_a": "alpha", "model_b": "beta", "winner": "model_a", "turn": 1}
+    human.write_text(json.dumps([{**vote, "judge": "expert_0"}, {**vote, "judge": "expert_1"}]))
+    show([bench], ShowConfig(mode="pairwise", human=human, plots=False), tmp_path / "h")
+    md = (tmp_path / "h" / "agreement.md").read_text()
+    assert "| human votes vs other annotators' votes | 1 | 1 | 1.000 | 1 | 1.000 |" in md
+    assert "| human votes vs judge pairwise verdicts | 1 | 2 |" in md

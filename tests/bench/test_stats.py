@@ -63,3 +63,11 @@ def test_interval_without_bootstrap() -> None:
     iv = score_interval(np.array([[3.0, 5.0]]), np.array([[1, 1]]), n_boot=0)
     assert iv.estimate == 4.0 and math.isnan(iv.low)
     assert iv.fmt() == "4.00"
+
+
+def test_round_half_up_sends_every_half_the_same_way() -> None:
+    from tagengo.bench.stats import round_half_up
+
+    # round() sends halves to the even neighbour: 6.5 -> 6 but 7.5 -> 8
+    assert [round_half_up(x) for x in (0.5, 1.5, 6.5, 7.5, 8.5, 9.5)] == [1, 2, 7, 8, 9, 10]
+    assert [round_half_up(x) for x in (6.0, 6.49, 6.51, 7)] == [6, 6, 7, 7]

@@ -223,7 +223,9 @@ class ShowConfig(BaseModel):
     bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples for the 95% intervals (0: none).")
     seed: int = Field(0, description="Seed of the bootstrap.")
     human: Path | None = Field(
-        None, description="CSV of human votes or scores to measure agreement with (see docs/bench.md)."
+        None,
+        description="Human ratings to measure agreement with, and between annotators where a match has "
+        "several: a CSV of votes or scores, or FastChat's human judgments (.json or .jsonl); see docs/bench.md.",
     )
     plots: bool = Field(True, description="Draw the radar charts and the heatmap (PNG).")
 

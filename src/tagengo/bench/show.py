@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from tagengo.bench.agreement import AgreementRow, agreement_report, pair_lookup, read_human_csv, single_lookup
+from tagengo.bench.agreement import AgreementRow, agreement_report, pair_lookup, read_human, single_lookup
 from tagengo.bench.config import ShowConfig
 from tagengo.bench.formats import (
     CATEGORIES,
@@ -565,9 +565,12 @@ def pair_csv(summaries: dict[str, PairSummary]) -> str:
 def agreement_markdown(rows: list[AgreementRow], unmatched: dict[str, int]) -> str:
     parts = ["# Agreement with human ratings", ""]
     parts.append(
-        "Agreement: share of (judge, human) comparisons that match; without ties: leaving out every "
-        "comparison where either side said tie. Kappa: Cohen's, over all comparisons. Spearman: over the "
-        "scores (single) or the preferences coded A=1, tie=0, B=-1."
+        "Agreement: share of (judge, human) comparisons that match, and of (human, human) ones: every two "
+        "ratings of one match by different annotators, the ceiling a judge is measured against; without "
+        "ties: leaving out every comparison where either side said tie. Scores agree when their whole "
+        "grades (rounded half up: 6.5 is 7) are equal. Kappa: Cohen's, over all comparisons (human pairs "
+        "counted in both orders). Spearman: over the scores (single) or the preferences coded A=1, tie=0, "
+        "B=-1."
     )
     parts.append("")
     body = [
@@ -755,7 +758,7 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
             pass  # only one kind of judgment exists: compare with that one
         # With one bench the CSV needs no language column; with several, its values name the columns.
         default_lang = _columns(benches)[benches[0].name] if len(benches) == 1 else ""
-        votes, scores = read_human_csv(cfg.human, default_lang)
+        votes, scores = read_human(cfg.human, default_lang)
         rows, unmatched = agreement_report(votes, scores, judge_singles, judge_pairs)
         if not rows:
             raise InputError(

@@ -4,6 +4,7 @@ Spearman's rho. numpy only; written for small inputs (hundreds to thousands of v
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,6 +72,13 @@ def score_interval(
     alpha = (1 - level) / 2
     low, high = np.quantile(reps, [alpha, 1 - alpha])
     return Interval(estimate, float(low), float(high), int(good.sum()), n, spread)
+
+
+def round_half_up(x: float) -> int:
+    """``x`` to the nearest whole number, halves up: 6.5 -> 7 and 7.5 -> 8 alike. Python's
+    ``round`` sends halves to the even neighbour (6.5 -> 6 but 7.5 -> 8), so whether a judge's
+    [[6.5]] matched a human 7 would depend on the parity of the grade."""
+    return math.floor(x + 0.5)
 
 
 def rankdata(x: Sequence[float]) -> np.ndarray:
