@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
+from tagengo.bench.config import NO_JUDGE, AnswerConfig, JudgeConfig, ShowConfig, check_api_key
+from tagengo.errors import ConfigError
 from tagengo.run.llm_stage import LLMStage, print_llm_summary, progress_option
 from tagengo.run.options import build_config, config_options
 
@@ -138,6 +139,8 @@ def answer_cmd(
     from tagengo.bench.answer import answer_bench
 
     cfg = build_config(AnswerConfig, kwargs, config_file=config_file)
+    if cfg.local_model is None:
+        check_api_key(cfg.llm, "llm")
 
     def client_of(llm: LLMStage) -> Any:
         if cfg.local_model is not None:
@@ -173,10 +176,16 @@ def judge_cmd(
     language. A re-run keeps a verdict only when its stored request key matches the request it
     would send now, and replays finished calls from the cache. Each run writes a manifest to
     BENCH/tagengo/.
+
+    A judge must be named: --judge-model (an API or --judge-base-url server), or --judge-backend
+    llamacpp for the bundled 135M model, which only checks the plumbing.
     """
     from tagengo.bench.judge import judge_bench
 
     cfg = build_config(JudgeConfig, kwargs, config_file=config_file)
+    if not cfg.judge_named:
+        raise ConfigError(NO_JUDGE)
+    check_api_key(cfg.judge, "judge")
     _over_benches(
         benches,
         language,

@@ -9,13 +9,15 @@ retries, concurrency and cost accounting work the same here as in generation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from tagengo.bench.langgate import GateConfig
 from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
+from tagengo.errors import ConfigError
 from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
+from tagengo.llm.secrets import read_key
 
 #: MT-Bench's sampling temperature per category (FastChat's temperature_config).
 MT_BENCH_TEMPERATURES: dict[str, float] = {
@@ -97,6 +99,45 @@ class AnswerConfig(BaseModel):
 
 JudgeMode = Literal["single", "pairwise-all", "pairwise-baseline"]
 
+#: The fields of a model config that say which model it is; run settings (--judge-concurrency,
+#: --judge-cache-path ...) alone name none.
+_MODEL_FIELDS = ("backend", "model", "base_url", "model_path", "azure_deployment")
+
+
+def names_a_model(value: object) -> bool:
+    """Whether a model config as given (flags, YAML, Python) says which model: an ``LLMConfig``,
+    or a mapping with a backend, model, server, GGUF file or Azure deployment."""
+    if isinstance(value, LLMConfig):
+        return True
+    return isinstance(value, dict) and any(value.get(k) is not None for k in _MODEL_FIELDS)
+
+
+#: What `bench judge` says when no judge was named (docs/bench.md).
+NO_JUDGE = (
+    "bench judge needs a judge: name one with --judge-model (an API model such as gpt-4o, or a model "
+    "behind --judge-base-url), or give --judge-backend llamacpp for the bundled SmolLM2-135M, which "
+    "checks the plumbing only (its verdicts are unreadable, every score -1)"
+)
+
+
+def check_api_key(llm: LLMConfig, prefix: str) -> None:
+    """Stop before the first call when ``llm`` goes to OpenAI's own API (the openai backend
+    without a base URL, or with OpenAI's) and its key variable is unset: the API refuses every
+    call without a key, and where it cannot be reached the client would first retry for
+    half a minute. ``prefix`` is the config's flag prefix (``judge`` for ``--judge-*``).
+    Raises ``ConfigError`` naming the variable."""
+    from tagengo.llm.backends.openai_http import OPENAI_DEFAULT_BASE
+
+    if llm.backend != "openai" or (llm.base_url or OPENAI_DEFAULT_BASE).rstrip("/") != OPENAI_DEFAULT_BASE:
+        return
+    env = llm.key_env()
+    if read_key(env) is None:
+        raise ConfigError(
+            f"--{prefix}-model {llm.model} is served by OpenAI's API, which needs a key: set ${env} "
+            f"(or name the variable that holds it with --{prefix}-api-key-env, or give --{prefix}-base-url "
+            "for a server that needs none)"
+        )
+
 
 class JudgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -172,6 +213,25 @@ class JudgeConfig(BaseModel):
     chunk_size: int = Field(
         512, ge=1, description="Judgments written to disk after every this many matches (resume points)."
     )
+
+    #: Whether the judge was named (see :attr:`judge_named`).
+    _judge_named: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_judge(cls, data: Any, handler: Any) -> JudgeConfig:
+        named = names_a_model(data.get("judge")) if isinstance(data, dict) else None
+        cfg = handler(data)
+        if named is not None:
+            cfg._judge_named = named
+        return cfg
+
+    @property
+    def judge_named(self) -> bool:
+        """Whether the config says which model judges (``--judge-model``, ``--judge-backend``,
+        a server, a GGUF file, an Azure deployment; flags, YAML or Python), rather than falling
+        back to the default, the bundled 135M model that cannot judge. `bench judge` requires it."""
+        return self._judge_named
 
     @field_validator("judge", mode="before")
     @classmethod
