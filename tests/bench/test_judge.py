@@ -560,3 +560,100 @@ def test_judge_run_manifest_and_show_provenance(
     assert prov["policies"] == {"fastchat": 14} and prov["files"][0]["manifest"] == str(manifest_path)
     assert "Judge policy: fastchat (14 rows)." in (tmp_path / "r" / "scores.md").read_text()
     assert out.single is not None
+
+
+def _wording_judge(messages: list[dict[str, str]]) -> str:
+    """Grades by the language sentence in the system prompt: strict 2 (pairs: B), consider 6
+    (pairs: A), none 9 (pairs: tie)."""
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    pair = "A and B" in system
+    if "grade it low" in system or "must lose" in system:
+        return "[[B]]" if pair else "[[2]]"
+    if "Besides the points above" in system:
+        return "[[A]]" if pair else "[[6]]"
+    return "[[C]]" if pair else "[[9]]"
+
+
+def test_language_wording_is_sent_and_recorded(
+    fixture_copy, judge_server, judge_config, tmp_path: Path
+) -> None:
+    """issue #23 item 7: the wording of the language sentence moves the numbers, so each verdict
+    records the wording that produced it (rows, run manifest, show's tables and provenance)."""
+    from tagengo.bench.config import ShowConfig
+    from tagengo.bench.prompts import LANGUAGE_WORDINGS, default_prompts_path
+    from tagengo.bench.show import show
+
+    bench = open_bench(fixture_copy("mt_bench_DE"))
+    _answers(bench, "m", {"81_DE": ["Ein Gedicht.", "Ein Reim."]})
+    server = judge_server(_wording_judge)
+    path = bench.judgment_path("judge-x", "single")
+    manifest = bench.report_dir / "judge_judge-x_single.json"
+    seen = {}
+    for wording, score in (("strict", 2), ("consider", 6)):
+        cfg = judge_config(server, prompts=default_prompts_path(), language_wording=wording)
+        with build_client(cfg.judge) as client:
+            (report,) = judge_bench(bench, cfg, client)
+        rows = read_single_judgments(path)
+        assert report.judged == 2 and [r.score for r in rows] == [score, score]
+        assert [r.extra["language_wording"] for r in rows] == [wording, wording]
+        m = json.loads(manifest.read_text())
+        assert m["config"]["language_wording"] == wording
+        assert m["counts"]["language_wordings"] == {wording: 2}
+        seen[wording] = show([bench], ShowConfig(plots=False, bootstrap=0), tmp_path / wording)
+        assert f"Language sentence: {wording} (2 rows)." in (tmp_path / wording / "scores.md").read_text()
+        prov = json.loads((tmp_path / wording / "provenance.json").read_text())
+        assert prov["language_wordings"] == {wording: 2}
+    systems = [req["messages"][0]["content"] for req in server.requests]
+    for wording in ("strict", "consider"):
+        sentence = LANGUAGE_WORDINGS[wording]["single"].replace("{language}", "German")
+        assert sum(s.endswith(sentence) for s in systems) == 2
+    # The same bench's own translated prompts take no sentence: their verdicts say so.
+    cfg = judge_config(server, language_wording="consider")
+    with build_client(cfg.judge) as client:
+        judge_bench(bench, cfg, client)
+    assert {r.extra["language_wording"] for r in read_single_judgments(path)} == {"as written"}
+    cfg = judge_config(server, prompts=default_prompts_path(), language_check=False)
+    with build_client(cfg.judge) as client:
+        judge_bench(bench, cfg, client)
+    assert {r.extra["language_wording"] for r in read_single_judgments(path)} == {"off"}
+
+
+def test_pair_verdicts_record_the_wording(toy: Bench, judge_server, judge_config) -> None:
+    from tagengo.bench.prompts import default_prompts_path
+
+    server = judge_server(_wording_judge)
+    cfg = judge_config(
+        server, mode="pairwise-all", prompts=default_prompts_path(), language_wording="consider", first_n=1
+    )
+    with build_client(cfg.judge) as client:
+        (report,) = judge_bench(
+            toy,
+            cfg,
+            client,
+        )
+    rows = read_pair_judgments(toy.judgment_path("judge-x", "pair"))
+    assert rows and {r.extra["language_wording"] for r in rows} == {"consider"}
+    assert {(r.g1_winner, r.g2_winner) for r in rows} == {("model_1", "model_2")}  # [[A]] in both orders
+    assert report.language_wordings == {"consider": len(rows)}
+
+
+def test_verdicts_without_a_recorded_wording_get_it_on_a_rerun_without_calls(
+    fixture_copy, judge_server, judge_config
+) -> None:
+    from tagengo.bench.prompts import default_prompts_path
+
+    bench = open_bench(fixture_copy("mt_bench_DE"))
+    _answers(bench, "m", {"81_DE": ["Ein Gedicht.", "Ein Reim."]})
+    server = judge_server(_wording_judge)
+    cfg = judge_config(server, prompts=default_prompts_path())
+    path = bench.judgment_path("judge-x", "single")
+    with build_client(cfg.judge) as client:
+        judge_bench(bench, cfg, client)
+        old = [json.loads(x) for x in path.read_text().splitlines()]
+        for r in old:  # as a tagengo that did not record wordings wrote them
+            del r["language_wording"]
+        path.write_text("".join(json.dumps(r) + "\n" for r in old))
+        calls = server.calls
+        (again,) = judge_bench(bench, cfg, client)
+    assert server.calls == calls and again.kept == 2 and again.judged == 0
+    assert [r.extra["language_wording"] for r in read_single_judgments(path)] == ["strict", "strict"]

@@ -175,3 +175,28 @@ def test_missing_prompt_fields_are_named_together_in_order(tmp_path: Path) -> No
     row = {"name": "x", "type": "single", "prompt_template": 3, "output_format": "[[rating]]"}
     with pytest.raises(InputError, match=r":1: field 'prompt_template' should be a string, got int"):
         read_judge_prompts(_write(tmp_path, [row]))
+
+
+def test_named_wordings_of_the_language_sentence() -> None:
+    """issue #23 item 7: strict (ours, the default: wrong or unnatural language fails whatever the
+    content) and consider (the language weighed as one more factor, the Tagengo fork's sense)."""
+    from tagengo.bench.prompts import LANGUAGE_WORDINGS
+
+    ps = PromptSet.load()
+    for role, p in ps.by_role.items():
+        kind = "single" if role.startswith("single") else "pair"
+        # The bundled file's own sentence is the strict wording: the default sends what it always sent.
+        assert p.language_criterion == LANGUAGE_WORDINGS["strict"][kind]
+        assert p.system("German") == p.system("German", wording="strict")
+        consider = p.system("German", wording="consider")
+        assert consider.startswith(p.system_prompt)
+        assert consider.endswith(LANGUAGE_WORDINGS["consider"][kind].replace("{language}", "German"))
+        assert "grade it low" not in consider and "must lose" not in consider
+        assert p.wording("German", wording="consider") == "consider"
+        assert p.wording("German", language_check=False, wording="consider") == "off"
+        assert p.wording(None, wording="consider") == "off"
+    fastchat = PromptSet.load(FIXTURES / "mt_bench_DE" / "judge_prompts.jsonl").require("single", "test")
+    assert fastchat.wording("German", wording="consider") == "as written"
+    assert fastchat.system("German", wording="consider") == fastchat.system_prompt
+    with pytest.raises(ConfigError, match="language wording 'loose' is unknown"):
+        p.system("German", wording="loose")

@@ -178,7 +178,9 @@ def judge_cmd(
     BENCH/tagengo/.
 
     A judge must be named: --judge-model (an API or --judge-base-url server), or --judge-backend
-    llamacpp for the bundled 135M model, which only checks the plumbing.
+    llamacpp for the bundled 135M model, which only checks the plumbing. tagengo's prompts add a
+    language sentence worded strict (default) or consider (--language-wording); FastChat's,
+    MT-Bench-X's or the Tagengo fork's prompts (--prompts FILE) are sent as written.
     """
     from tagengo.bench.judge import judge_bench
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from tagengo.bench.langgate import GateConfig
 from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
+from tagengo.bench.prompts import DEFAULT_WORDING, LanguageWording
 from tagengo.errors import ConfigError
 from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
 from tagengo.llm.secrets import read_key
@@ -170,6 +171,14 @@ class JudgeConfig(BaseModel):
         True,
         description="Add the language-fidelity sentence (answer in the question's language, fluent and "
         "natural) to prompts that carry one (tagengo's own do; FastChat's do not).",
+    )
+    language_wording: LanguageWording = Field(
+        DEFAULT_WORDING,
+        description="Wording of the language sentence (prompts that carry one). strict: a reply not in the "
+        "question's language, or not fluent and natural in it, has failed whatever its content (grade it low; "
+        "it loses a pair). consider: weigh the language and its fluency and naturalness as one more factor "
+        "(the sense of the Tagengo fork's prompts). Recorded in every judgment row (language_wording) and "
+        "the run manifest.",
     )
     gate: GateConfig = Field(default_factory=GateConfig, description="The language gate.")
     judge_policy: PolicyName = Field(

@@ -11,6 +11,8 @@ Beyond FastChat:
 * the ``robust`` policy: a reply with no readable verdict (or a grade outside 1-10) is
   followed up in the same conversation, up to ``reask`` times; the first and the final parse
   failures are counted and reported. Follow-ups are new requests, so the cache keeps them apart;
+* the language sentence of tagengo's prompts, in a named wording (``strict`` or ``consider``,
+  tagengo.bench.prompts), recorded in every row (``language_wording``) and counted per run;
 * the language gate: an answer confidently in another language than the question gets
   score 1 (or loses its game) with the detected language as the reason, and no judge call;
 * resume: a verdict is kept only when its stored ``request_key`` (the full judge request, the
@@ -91,6 +93,9 @@ class JudgeReport:
     path: str
     prompts: str
     policy: str = "fastchat"
+    #: verdicts per language-sentence wording (tagengo.bench.prompts: strict, consider, "as written",
+    #: "off"), over every match of the run, reused ones included (the same request, the same wording)
+    language_wordings: dict[str, int] = field(default_factory=dict)
     sample: int = 0  # the sample index of this run's requests (run - 1)
     answer_files: list[str] = field(default_factory=list)
     matches: int = 0  # verdicts this run is responsible for (single: per answer turn; pair: per game pair)
@@ -153,6 +158,7 @@ class JudgeReport:
             "reasks": self.reasks,
             "api_errors": self.api_errors,
             "answer_problems": dict(self.answer_problems),
+            "language_wordings": dict(self.language_wordings),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "input_tokens": self.input_tokens,
@@ -194,6 +200,7 @@ class _Setup:
     refs: dict[str, list[str]]
     language_name: str | None
     language_check: bool
+    wording: str
     #: (question id, turn) of ref-needing turns judged without a reference, for the warning.
     missing_refs: set[tuple[str, int]] = field(default_factory=set)
 
@@ -212,7 +219,13 @@ class _Setup:
         return self.prompts.require(role, why), ref, missing
 
     def system(self, prompt: JudgePrompt) -> str:
-        return prompt.system(self.language_name, language_check=self.language_check)
+        return prompt.system(self.language_name, language_check=self.language_check, wording=self.wording)
+
+    def wording_of(self, prompt: JudgePrompt, report: JudgeReport) -> str:
+        """The language-sentence wording ``prompt`` is sent with, counted in ``report``."""
+        used = prompt.wording(self.language_name, language_check=self.language_check, wording=self.wording)
+        report.language_wordings[used] = report.language_wordings.get(used, 0) + 1
+        return used
 
 
 def _messages(system: str, user: str) -> list[dict[str, str]]:
@@ -357,6 +370,7 @@ class _SingleMatch:
     user_prompt: str
     system: str
     gate: GateVerdict | None
+    wording: str  # the language sentence's wording (tagengo.bench.prompts)
     key: str = ""  # the verdict's request key (see tagengo.bench.policy)
     call: _Call | None = None
 
@@ -402,7 +416,8 @@ def _single_matches(
                     values.update(question=q.turns[0], answer=a[0])
                 user = prompt.render(values)
                 verdict = gate.check(a[turn - 1], setup.bench.language, q.category)
-                out.append(_SingleMatch(q, model, turn, prompt, user, setup.system(prompt), verdict))
+                wording = setup.wording_of(prompt, report)
+                out.append(_SingleMatch(q, model, turn, prompt, user, setup.system(prompt), verdict, wording))
     return out
 
 
@@ -430,6 +445,15 @@ def _reusable(old: Any, key: str, cfg: JudgeConfig, duplicated: bool, errored: b
     )
 
 
+def _note_wording(old: Any, wording: str) -> bool:
+    """Record the wording on a reused verdict written before rows recorded it (its request key,
+    system prompt included, is this run's, so the wording is too); True when the row changed."""
+    if old.extra.get("language_wording") == wording:
+        return False
+    old.extra["language_wording"] = wording
+    return True
+
+
 def _single_key(r: SingleJudgment) -> tuple:
     return (r.key, r.model, r.turn, r.judge[0])
 
@@ -455,6 +479,7 @@ def _judge_single(
     # One verdict per (question, model, turn, judge), whichever prompt produced it.
     rows, copies = _read_existing(read_single_judgments(path) if path.exists() else [], _single_key)
     todo: list[_SingleMatch] = []
+    noted = False
     for m in matches:
         req = judge_request(cfg, _messages(m.system, m.user_prompt), "single", m.prompt.output_format, run)
         m.key = verdict_key(client.model_id, [req], policy, _gate_record(m.gate, cfg))
@@ -464,8 +489,12 @@ def _judge_single(
         report.duplicates_replaced += duplicated
         if _reusable(old, m.key, cfg, duplicated, old is not None and old.judgment == API_ERROR_OUTPUT):
             report.kept += 1
+            noted |= _note_wording(old, m.wording)
             continue
         todo.append(m)
+    if noted and not todo:  # nothing to judge: write the recorded wordings (no call made)
+        kept_copies = [r for rs in copies.values() for r in rs]
+        write_single_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
 
     for start in range(0, len(todo), cfg.chunk_size):
         chunk = todo[start : start + cfg.chunk_size]
@@ -493,7 +522,7 @@ def _judge_single(
                 score = -1 if m.call.error is not None else m.call.verdict
             if setup.bench.language:
                 extra["language"] = setup.bench.language
-            extra.update(policy=policy.name, sample=run - 1, request_key=m.key)
+            extra.update(policy=policy.name, language_wording=m.wording, sample=run - 1, request_key=m.key)
             row = SingleJudgment(
                 m.question.question_id,
                 m.model,
@@ -546,6 +575,7 @@ class _PairMatch:
     system: str
     gate_1: GateVerdict | None
     gate_2: GateVerdict | None
+    wording: str
     key: str = ""
     g1: _Call | None = None
     g2: _Call | None = None
@@ -629,12 +659,14 @@ def _judge_pair(
                         setup.system(prompt),
                         gate.check(t1[turn - 1], bench.language, q.category),
                         gate.check(t2[turn - 1], bench.language, q.category),
+                        setup.wording_of(prompt, report),
                     )
                 )
     report.matches = len(matches)
 
     rows, copies = _read_existing(read_pair_judgments(path) if path.exists() else [], _pair_key)
     todo = []
+    noted = False
     for m in matches:
         reqs = [
             judge_request(cfg, _messages(m.system, u), "pair", m.prompt.output_format, run)
@@ -649,8 +681,12 @@ def _judge_pair(
         errored = old is not None and API_ERROR_OUTPUT in (old.g1_judgment, old.g2_judgment)
         if _reusable(old, m.key, cfg, duplicated, errored):
             report.kept += 1
+            noted |= _note_wording(old, m.wording)
             continue
         todo.append(m)
+    if noted and not todo:  # nothing to judge: write the recorded wordings (no call made)
+        kept_copies = [r for rs in copies.values() for r in rs]
+        write_pair_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
 
     for start in range(0, len(todo), cfg.chunk_size):
         chunk = todo[start : start + cfg.chunk_size]
@@ -698,7 +734,7 @@ def _judge_pair(
                 if w1 != "error" and w2 != "error":
                     report.pairs_without_error += 1
                     report.consistent_pairs += w1 == w2
-            extra.update(policy=policy.name, sample=run - 1, request_key=m.key)
+            extra.update(policy=policy.name, language_wording=m.wording, sample=run - 1, request_key=m.key)
             row = PairJudgment(
                 m.question.question_id,
                 m.model_1,
@@ -757,6 +793,7 @@ def judge_bench(
         bench.references(judge, cfg.reference_model),
         language_name(bench.language),
         cfg.language_check,
+        cfg.language_wording,
     )
     ref_file = bench.reference_file(judge, cfg.reference_model)
     if cfg.language_check and bench.language is None and console is not None:
@@ -820,10 +857,10 @@ def _print_report(console: Console, r: JudgeReport) -> None:
         parts.append(f"{r.missing_answers} turns not judged (no answer for them)")
     if r.no_reference:
         parts.append(f"{r.no_reference} without a reference")
+    wordings = "/".join(sorted(r.language_wordings)) or "-"
+    head = f"[bold]{r.bench}[/] ({r.language or '?'}) run {r.run}, {r.policy} policy, language sentence {wordings}"
     line = (
-        f"[bold]{r.bench}[/] ({r.language or '?'}) run {r.run}, {r.policy} policy: "
-        + ", ".join(parts)
-        + f"; unreadable verdicts "
+        head + ": " + ", ".join(parts) + f"; unreadable verdicts "
         f"{r.parse_failure_rate:.1%} first, {r.final_failure_rate:.1%} after {r.reasks} re-asks; "
         f"{r.api_errors} call errors; {r.calls - r.cached_calls} calls made, {r.cached_calls} from cache"
     )

@@ -4,8 +4,15 @@ A prompt row has ``name``, ``type`` (``single`` or ``pairwise``), ``system_promp
 ``prompt_template`` (a ``str.format`` template), ``description``, ``category`` and
 ``output_format`` (``[[rating]]``, ``[[A]]``, ``[[rating_a,rating_b]]``, or a translated label
 such as ``[[Bewertung]]``). tagengo adds one optional field, ``language_criterion``: a sentence
-with a ``{language}`` slot that is appended to the system prompt when the language-fidelity
-check is on (the Tagengo paper's judge sentence). FastChat ignores the extra field.
+with a ``{language}`` slot that marks the prompt as one that takes a language sentence (the
+Tagengo paper's judge sentence), appended to the system prompt when the language-fidelity check
+is on. FastChat ignores the extra field.
+
+The sentence comes in named wordings (:data:`LANGUAGE_WORDINGS`, ours), because the wording
+moves the numbers: ``strict`` says a reply in the wrong language, or in a language that is not
+fluent and natural, has failed whatever its content; ``consider`` asks the judge to weigh the
+language, its fluency and naturalness as one more factor (the sense of the Tagengo fork's
+prompts). Each verdict records the wording that produced it (:meth:`JudgePrompt.wording`).
 
 Every judging situation has a *role*; FastChat's prompt names map onto them, and for other
 files (translated sets, our own) the role is read from the row: its type, whether the template
@@ -29,7 +36,7 @@ import string
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tagengo.bench.formats import iter_jsonl, require_fields, write_jsonl
 from tagengo.errors import ConfigError, InputError
@@ -89,6 +96,31 @@ _KNOWN_FIELDS = (
 )
 
 
+#: The named wordings of the language sentence, per prompt kind (written for this project).
+#: ``strict`` is the sentence tagengo's own prompt file carries.
+LANGUAGE_WORDINGS: dict[str, dict[str, str]] = {
+    "strict": {
+        "single": "Language: the user wrote in {language}. A reply that is not written in {language}, or "
+        "whose {language} is not fluent and natural, has failed the user whatever its content: grade it low.",
+        "pair": "Language: the user wrote in {language}. A reply that is not written in {language}, or whose "
+        "{language} is not fluent and natural, must lose to one that is.",
+    },
+    "consider": {
+        "single": "Language: the user wrote in {language}. Besides the points above, also weigh whether the "
+        "reply is written in {language} and how fluent and natural its {language} is.",
+        "pair": "Language: the user wrote in {language}. Besides the points above, also weigh whether each "
+        "reply is written in {language} and how fluent and natural its {language} is.",
+    },
+}
+LanguageWording = Literal["strict", "consider"]
+DEFAULT_WORDING: LanguageWording = "strict"
+#: What a verdict records when no named sentence was appended: the prompt has no language
+#: sentence slot and was sent as its file wrote it (FastChat's, MT-Bench-X's, the Tagengo fork's),
+#: or the language check was off (``--no-language-check``, or the bench's language is unknown).
+WORDING_AS_WRITTEN = "as written"
+WORDING_OFF = "off"
+
+
 def role_for(kind: str, *, ref: bool, multi: bool) -> str:
     """'single' / 'pair' plus the two switches -> a role name."""
     base = "single" if kind == "single" else "pair"
@@ -139,12 +171,34 @@ class JudgePrompt:
         except (ValueError, IndexError) as e:
             raise InputError(f"judge prompt '{self.name}' ({self.source}): bad template ({e})") from None
 
-    def system(self, language_name: str | None = None, *, language_check: bool = True) -> str:
-        """The system prompt, with the language-fidelity sentence appended when asked and known."""
-        if language_check and self.language_criterion and language_name:
-            sentence = self.language_criterion.replace("{language}", language_name)
-            return (self.system_prompt.rstrip() + "\n\n" + sentence).strip()
-        return self.system_prompt
+    def wording(
+        self, language_name: str | None, *, language_check: bool = True, wording: str = DEFAULT_WORDING
+    ) -> str:
+        """Which language sentence :meth:`system` appends with these settings: a name of
+        :data:`LANGUAGE_WORDINGS`, :data:`WORDING_OFF` (check off or language unknown) or
+        :data:`WORDING_AS_WRITTEN` (the prompt takes no sentence: its own text is all)."""
+        if not language_check or not language_name:
+            return WORDING_OFF
+        if not self.language_criterion:
+            return WORDING_AS_WRITTEN
+        if wording not in LANGUAGE_WORDINGS:
+            raise ConfigError(
+                f"language wording '{wording}' is unknown; wordings are {', '.join(LANGUAGE_WORDINGS)}"
+            )
+        return wording
+
+    def system(
+        self, language_name: str | None = None, *, language_check: bool = True, wording: str = DEFAULT_WORDING
+    ) -> str:
+        """The system prompt, with the language-fidelity sentence in the named ``wording``
+        appended when the check is on, the language known and the prompt takes a sentence (its
+        row has a ``language_criterion``; the named wording replaces the row's own text)."""
+        used = self.wording(language_name, language_check=language_check, wording=wording)
+        if used not in LANGUAGE_WORDINGS:
+            return self.system_prompt
+        assert language_name is not None
+        sentence = LANGUAGE_WORDINGS[used][self.kind].replace("{language}", language_name)
+        return (self.system_prompt.rstrip() + "\n\n" + sentence).strip()
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -38,6 +38,7 @@ from tagengo.bench.formats import (
 )
 from tagengo.bench.layout import Bench, parse_judgment_file_name
 from tagengo.bench.scores import (
+    NO_POLICY,
     PairSummary,
     ScoredRow,
     SingleCounts,
@@ -138,6 +139,11 @@ class SingleResult:
         for c in self.counts.values():
             total.update(c.prompts)
         return total
+
+    @property
+    def wordings(self) -> Counter:
+        """Rows per language-sentence wording (see :func:`row_wording`)."""
+        return Counter(row_wording(j) for items in self.judgments.values() for _, j in items)
 
 
 def file_record(jf: JudgmentFiles, run: int, path: Path, kind: str, judge: str, rows: int) -> dict:
@@ -317,7 +323,7 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
         "dropped, both turns pooled into one mean."
         + (" Cells are the median over runs, with a 95% bootstrap interval over questions." if ci else "")
     )
-    parts += ["", policy_line(res.policies), ""]
+    parts += ["", policy_line(res.policies), wording_line(res.wordings), ""]
     header = ["model", *cols, "mean"]
     rows = []
     for m in models:
@@ -391,6 +397,28 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
     parts.append("- prompts: " + ", ".join(f"{name} ({n})" for name, n in sorted(res.prompts.items())))
     parts.append("")
     return "\n".join(parts)
+
+
+def row_wording(row: SingleJudgment | PairJudgment) -> str:
+    """The wording of the language sentence a verdict was asked with (tagengo.bench.prompts:
+    strict, consider; 'as written' for a prompt file's own text, 'off'); FastChat's rows and
+    tagengo's older ones carry none."""
+    wording = row.extra.get("language_wording")
+    return wording if isinstance(wording, str) else NO_POLICY
+
+
+def wording_line(wordings: Counter) -> str:
+    """Which wording of the language sentence produced the verdicts behind a table: the wording
+    moves the numbers (docs/bench.md, the language sentence)."""
+    if not wordings:
+        return "Language sentence: none (no rows)."
+    named = ", ".join(f"{name} ({n} rows)" for name, n in wordings.most_common())
+    if len(wordings) == 1:
+        return f"Language sentence: {named}."
+    return (
+        f"Language sentences: **mixed**: {named}; these numbers mix verdicts asked in different words, "
+        "which move the scores."
+    )
 
 
 def policy_line(policies: Counter) -> str:
@@ -487,7 +515,12 @@ def pair_scores(
     return judge, summaries, raw
 
 
-def pair_markdown(judge: str, summaries: dict[str, PairSummary], policies: Counter | None = None) -> str:
+def pair_markdown(
+    judge: str,
+    summaries: dict[str, PairSummary],
+    policies: Counter | None = None,
+    wordings: Counter | None = None,
+) -> str:
     parts = [f"# Pairwise results (judge: {judge})", ""]
     parts.append(
         "Each pair judged in both orders: agreeing verdicts give a win, a tie or disagreement gives a tie "
@@ -497,6 +530,8 @@ def pair_markdown(judge: str, summaries: dict[str, PairSummary], policies: Count
     parts.append("")
     if policies is not None:
         parts += [policy_line(policies), ""]
+    if wordings is not None:
+        parts += [wording_line(wordings), ""]
     for col, s in summaries.items():
         parts += [
             f"## {col}",
@@ -631,6 +666,7 @@ def provenance_json(
     policies: Counter,
     prompts: Counter,
     records: list[dict],
+    wordings: Counter | None = None,
 ) -> str:
     """provenance.json: where every number of the tables came from."""
     from datetime import UTC, datetime
@@ -642,6 +678,7 @@ def provenance_json(
         "judge": judge,
         "mode": cfg.mode,
         "policies": dict(policies.most_common()),
+        "language_wordings": dict((wordings or Counter()).most_common()),
         "prompts": dict(sorted(prompts.items())),
         "files": records,
         "benches": [
@@ -686,8 +723,11 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
         res = single_scores(benches, cfg)
         ci = cfg.bootstrap > 0
         policies, prompts, records = res.policies, res.prompts, res.file_records
+        wordings = res.wordings
         if len(policies) > 1 and console is not None:
             console.print(f"[yellow]{policy_line(policies)}[/]")
+        if len(wordings) > 1 and console is not None:
+            console.print(f"[yellow]{wording_line(wordings)}[/]")
         _write(out / "scores.md", single_markdown(res, ci), files)
         _write(out / "scores.csv", single_csv(res), files)
         _write(out / "scores_long.csv", long_csv(res.long_rows), files)
@@ -727,19 +767,24 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
         judge, summaries, raw_pairs = pair_scores(benches, cfg)
         all_pairs = [r for rows in raw_pairs.values() for r in rows]
         policies = Counter(row_policy(r) for r in all_pairs)
+        wordings = Counter(row_wording(r) for r in all_pairs)
         prompts = Counter(r.judge[1] for r in all_pairs)
         records = [
             file_record(jf, run, path, "pair", judge, len(read_pair_judgments(path)))
             for jf in jfiles
             for run, path in jf.files.items()
         ]
-        _write(out / "pairwise.md", pair_markdown(judge, summaries, policies), files)
+        _write(out / "pairwise.md", pair_markdown(judge, summaries, policies, wordings), files)
         _write(out / "pairwise.csv", pair_csv(summaries), files)
         if console is not None:
-            console.print(pair_markdown(judge, summaries, policies))
+            console.print(pair_markdown(judge, summaries, policies, wordings))
         result.pairs = summaries
         judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
-    _write(out / "provenance.json", provenance_json(judge, cfg, benches, policies, prompts, records), files)
+    _write(
+        out / "provenance.json",
+        provenance_json(judge, cfg, benches, policies, prompts, records, wordings),
+        files,
+    )
     if cfg.human is not None:
         # Compare with both kinds of verdict when the judge left both.
         other = cfg.model_copy(
