@@ -2,7 +2,11 @@
 
     conversations -> mix: multilingual (every language) and monolingual (one language)
                   -> train: one model per mixture, same base and settings
-                  -> bench: answer MT-Bench-X in each language, judge, one comparison table
+                  -> bench: answer MT-Bench-X in each language with the untrained base and each
+                     trained model, judge, one table of models x languages against the base
+
+The base row is the reference the papers read their findings off: English barely drops, the
+target language gains.
 
 At toy scale (the default) it runs on CPU in minutes with the bundled SmolLM2-135M-Instruct
 as base model and as judge: the flow is real, the scores are not meaningful. README.md gives
@@ -28,7 +32,11 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
-        "--data", default=str(HERE / "toy_conversations.jsonl"), help="conversations (any tagengo input)"
+        "--data",
+        nargs="+",
+        default=[str(HERE / "toy_conversations.jsonl")],
+        help="conversations (any tagengo input); several are concatenated (the Tagengo set + Japanese "
+        "pairs + English pairs, README.md)",
     )
     ap.add_argument("--out", default="out/mono-vs-multilingual")
     ap.add_argument("--mono", default="ja", help="the single language of the monolingual model")
@@ -57,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     from tagengo.mix.config import MixConfig
     from tagengo.mix.stage import mix
     from tagengo.train.config import PRESETS, TrainConfig
+    from tagengo.train.model import resolve_base
     from tagengo.train.trainer import train
 
     console = Console(stderr=True)
@@ -70,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     for name, cfg in mixes.items():
         console.rule(f"mix: {name}")
-        m = mix([args.data], out / "mix" / name, cfg, progress=False).manifest
+        m = mix(args.data, out / "mix" / name, cfg, progress=False).manifest
         console.print(f"{name}: {m['counts']['kept']} conversations")
 
     # 2. train: one model per mixture, identical settings
@@ -98,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"{name}: loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f} in {res.steps} steps")
         models[name] = res.model_dir
 
-    # 3. bench: answer with each model, judge, and one table of models x languages
+    # 3. bench: answer with the untrained base and each trained model, judge, one table of
+    # models x languages with the base as the reference
     root = out / "bench" / "data"
     names = ["tagengo_mini" if lang == "en" else f"{lang}_tagengo_mini" for lang in langs]
     for bench_name in names:
@@ -106,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copytree(BENCH_DATA / bench_name, root / bench_name)
     shutil.copy(BENCH_DATA / "judge_prompts.jsonl", root / "judge_prompts.jsonl")
     benches = [open_bench(root / n) for n in names]
+    base = resolve_base(args.base_model or PRESETS[args.preset].get("base_model"))
+    answer_base(base, benches, out, args, console)
     for name, model_dir in models.items():
         client = TransformersChatClient(model_dir, progress=True)
         cfg = AnswerConfig(
@@ -149,7 +161,69 @@ def main(argv: list[str] | None = None) -> None:
             f"{m['throughput']['tokens_per_s']:.0f}",
         )
     console.print(table)
+    comparison = against_base(report / "scores.csv", [BASE, *models])
+    console.print(comparison)
     console.print(f"bench tables and charts: {report}")
+
+
+#: The untrained base model's name in the bench files and tables.
+BASE = "base"
+
+
+def answer_base(base: Path, benches: list, out: Path, args: argparse.Namespace, console: Console) -> None:
+    """Answer every bench with the untrained base model, as ``base``: a transformers folder runs
+    in process like the trained models; a GGUF file (the bundled toy base) runs through llama.cpp,
+    with the same temperatures and token limit."""
+    from tagengo.bench.answer import answer_bench
+    from tagengo.bench.config import AnswerConfig
+    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm import build_client
+
+    common = {"max_new_tokens": args.max_new_tokens, "first_n": args.questions, "model_id": BASE}
+    if base.is_dir():
+        cfg = AnswerConfig(local_model=base, **common)
+        client = TransformersChatClient(base, progress=True)
+    else:
+        llm = {
+            "backend": "llamacpp",
+            "model_path": str(base),
+            "cache_path": str(out / "cache" / "llm.sqlite"),
+        }
+        cfg = AnswerConfig(llm=llm, **common)
+        client = build_client(cfg.llm, progress=True)
+    try:
+        for bench in benches:
+            console.rule(f"answer: {BASE} on {bench.name}")
+            answer_bench(bench, cfg, client, console=console)
+    finally:
+        client.close()
+
+
+def against_base(scores_csv: Path, models: list[str]) -> Table:
+    """Models x languages from ``bench show``'s scores.csv, the base first as the reference and
+    every trained model with its difference from the base in each language."""
+    import csv
+
+    with open(scores_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    score = {(r["model"], r["language"]): float(r["score"]) for r in rows if r["score"]}
+    languages = list(dict.fromkeys(r["language"] for r in rows))
+    table = Table(title="mono vs multilingual: MT-Bench by language, against the untrained base")
+    table.add_column("model")
+    for lang in languages:
+        table.add_column(lang)
+    for name in models:
+        cells = []
+        for lang in languages:
+            own, ref = score.get((name, lang)), score.get((BASE, lang))
+            if own is None:
+                cells.append("-")
+            elif name == BASE or ref is None:
+                cells.append(f"{own:.2f}")
+            else:
+                cells.append(f"{own:.2f} ({own - ref:+.2f})")
+        table.add_row(f"{name} (reference)" if name == BASE else name, *cells)
+    return table
 
 
 if __name__ == "__main__":

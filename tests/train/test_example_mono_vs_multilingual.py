@@ -30,8 +30,17 @@ def test_recipe_runs_end_to_end(smol_dir: Path, tmp_path: Path, capsys) -> None:
     for name, n in (("multilingual", 24), ("mono-ja", 8)):
         m = json.loads((out / "train" / name / "manifest.json").read_text())
         assert m["counts"]["train"] == n and m["counts"]["steps"] == 2
+    # issue #23 item 8: the untrained base answers and is judged too, as the reference row
+    for name in ("base", "multilingual", "mono-ja"):
         answers = out / "bench" / "data" / "tagengo_mini" / "model_answer" / f"{name}.jsonl"
         assert len(answers.read_text().splitlines()) == 1
     judgments = list((out / "bench" / "data" / "tagengo_mini" / "model_judgment").glob("*_single.jsonl"))
-    assert judgments and len(judgments[0].read_text().splitlines()) == 4  # 2 models x 2 turns
+    assert judgments and len(judgments[0].read_text().splitlines()) == 6  # 3 models x 2 turns
+    assert {json.loads(x)["model"] for x in judgments[0].read_text().splitlines()} == {
+        "base",
+        "multilingual",
+        "mono-ja",
+    }
     assert any((out / "bench" / "report").iterdir())
+    flat = " ".join(err.split())
+    assert "against the untrained base" in flat and "base (reference)" in flat
