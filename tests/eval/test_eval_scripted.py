@@ -40,7 +40,8 @@ def _script() -> dict[str, str]:
         s[tr[0][lang]] = tr[0]["en"]
         s[tr[1][lang]] = "The weather."
         kn = _rows("knowledge", lang)
-        s[kn[0]["question"]] = f"The answer is {kn[0]['answer']}."
+        right = kn[0]["answer"]
+        s[kn[0]["question"]] = f"答えは{right}です。" if lang == "ja" else f"The answer is {right}."
         s[kn[1]["question"]] = "D"
     return s
 
@@ -91,7 +92,7 @@ def test_every_number_of_the_table_is_the_one_the_answers_earn(
         assert _value(rows, "translation en→xx", lang, "chrf") == pytest.approx(want_chrf)
         back = sacrebleu.corpus_chrf([tr[0]["en"], "The weather."], [[tr[0]["en"], tr[1]["en"]]]).score
         assert _value(rows, "translation xx→en", lang, "chrf") == pytest.approx(back)
-        # "The answer is B." -> B (right); "D" (wrong): chat models answer with the letter
+        # "The answer is B." / "答えはBです。" -> B (right); "D" (wrong): chat models answer with the letter
         assert _value(rows, "knowledge", lang, "acc") == pytest.approx(0.5)
     assert {r["model"] for r in rows} == {"scripted"}
     assert res.manifest["knowledge_mode"] == "generate"

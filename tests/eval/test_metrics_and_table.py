@@ -97,3 +97,18 @@ def test_report_blocks_show_the_table_with_the_base_first_and_the_differences(tm
     assert "sft, base (base) on 1 lm-eval tasks" in note.text
     (empty,) = report_blocks(tmp_path / "nothing")
     assert "did not finish" in empty.text
+
+
+def test_the_answer_letter_is_found_beside_any_script_but_not_inside_a_word() -> None:
+    import re
+
+    from tagengo.eval.tasks import _LETTER
+
+    def first(text: str) -> str | None:
+        m = re.search(_LETTER, text)
+        return m.group(1) if m else None
+
+    assert first("答えはBです") == "B"
+    assert first("(C) because") == "C"
+    assert first("Das ist D.") == "D"
+    assert first("Apple is red") is None

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -187,8 +188,14 @@ def _fingerprint(
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def model_folder(out: Path, name: str) -> Path:
+    """``OUT/models/<name>``; a served model's name may hold slashes (``org/model``)."""
+    return out / "models" / name.replace("/", "__").replace("\\", "__")
+
+
 def _write_samples(folder: Path, samples: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     sdir = folder / "samples"
+    shutil.rmtree(sdir, ignore_errors=True)  # an earlier run's tasks must not look like this run's
     sdir.mkdir(parents=True, exist_ok=True)
     counts = {}
     for task, items in samples.items():
@@ -281,7 +288,7 @@ def run_eval(
         models_meta: list[dict[str, Any]] = []
         reused: list[str] = []
         for spec in specs:
-            folder = out / "models" / spec.name
+            folder = model_folder(out, spec.name)
             fp = _fingerprint(spec, cfg, tasks, mode, lm_version)
             old = _read_json(folder / RESULTS_JSON)
             if old is not None and old.get("tagengo", {}).get("fingerprint") == fp and not force:
@@ -342,7 +349,7 @@ def run_eval(
             "results": RESULTS_JSON,
             "table": RESULTS_MD,
             "tasks": "tasks/",
-            "models": {s.name: f"models/{s.name}/" for s in specs},
+            "models": {s.name: f"{model_folder(Path(), s.name).as_posix()}/" for s in specs},
         },
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),

@@ -208,6 +208,10 @@ def translation_task(data: Path, language: str, direction: str, max_new_tokens: 
     return TaskSpec(name, "translation", language, direction, f, dev, config)
 
 
+#: The answer letter of a generated reply: an A-D not touching another Latin letter, so "B.",
+#: "(B)" and Japanese "答えはBです" count (``\b`` finds no word boundary between は and B), and
+#: the "A" of "Apple" does not.
+_LETTER = r"(?<![A-Za-z])([ABCD])(?![A-Za-z])"
 _MC_TEXT = "{{question.strip()}}\nA. {{option_a}}\nB. {{option_b}}\nC. {{option_c}}\nD. {{option_d}}\nAnswer:"
 
 
@@ -250,7 +254,7 @@ def knowledge_task(data: Path, language: str, mode: str) -> TaskSpec:
                 {
                     "name": "letter",
                     "filter": [
-                        {"function": "regex", "regex_pattern": r"\b([ABCD])\b", "fallback": "[no letter]"},
+                        {"function": "regex", "regex_pattern": _LETTER, "fallback": "[no letter]"},
                         {"function": "take_first"},
                     ],
                 }
