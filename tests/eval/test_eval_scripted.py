@@ -221,3 +221,21 @@ def test_a_task_of_your_own_by_name_from_the_include_path(server: ScriptedEvalSe
     assert row["task"] == "capitals_en" and row["language"] == "en" and row["metric"] == "exact_match"
     assert row["value"] == pytest.approx(0.5)
     assert res.manifest["tasks"][0]["version"] == 2.0 and res.manifest["data"] is None
+
+
+def test_the_command_line_reaches_a_served_model_through_the_llm_flags(
+    server: ScriptedEvalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tagengo.cli import main
+
+    out = tmp_path / "ev"
+    args = ["eval", "--out", str(out), "--data", str(DATA), "--tasks", "knowledge", "--no-progress"]
+    args += ["--llm-model", "scripted", "--llm-base-url", server.url]
+    args += ["--llm-cache-path", str(tmp_path / "c.db")]
+    assert main([*args, "--languages", "de,fr"]) == 0
+    shown = capsys.readouterr().out
+    assert "| scripted | 0.500 | 0.500 | 0.500 |" in shown and f"→ {out}/results.md" in shown
+    assert server.received == 4
+    # a language without a file: one sentence, exit status 2, nothing run
+    assert main([*args, "--languages", "de,it"]) == 2
+    assert "it.jsonl: no such file" in capsys.readouterr().err
