@@ -166,3 +166,38 @@ def test_near_misses_are_kept_apart(tmp_path, labelled):
     for pair in pairs:
         kept, dup_of = run(rows([pair], labelled), tmp_path)
         assert kept == {"0a", "0b"}, (pair, dup_of)
+
+
+#: Pairs that share every content word and differ only in what relates them: the opposite
+#: relation word, the languages named the other way round, what is converted into what.
+SWAPS = [
+    ("en", "What happened in Europe before the First World War?", "What happened in Europe after the First World War?"),
+    ("pt", "O que aconteceu na Europa antes da Primeira Guerra Mundial?", "O que aconteceu na Europa depois da Primeira Guerra Mundial?"),
+    ("de", "Was geschah in Europa vor dem Ersten Weltkrieg?", "Was geschah in Europa nach dem Ersten Weltkrieg?"),
+    ("es", "¿Qué comida tiene más proteína?", "¿Qué comida tiene menos proteína?"),
+    ("en", "Translate this sentence from English to German.", "Translate this sentence from German to English."),
+    ("ru", "Переведи это предложение с русского на английский.", "Переведи это предложение с английского на русский."),
+    ("fr", "Convertis 5 miles en kilomètres.", "Convertis 5 kilomètres en miles."),
+    ("pt", "Converta 5 milhas em quilômetros.", "Converta 5 quilômetros em milhas."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+@pytest.mark.parametrize(("lang", "a", "b"), SWAPS)
+def test_a_relation_or_a_direction_that_turns_round_is_another_request(lang, a, b, labelled):
+    verdict = request.prepare(a, b, lang if labelled else None)
+    assert isinstance(verdict, request.Verdict) and not verdict.same, verdict
+
+
+@pytest.mark.parametrize(
+    ("lang", "a", "b"),
+    [
+        ("de", "Übersetze den Satz von Deutsch nach Englisch.", "Übersetze den Satz ins Englische aus dem Deutschen."),
+        ("en", "In Python, how do I read a CSV file?", "How do I read a CSV file in Python?"),
+        ("de", "Wie lese ich in Python eine CSV-Datei ein?", "In Python: Wie lese ich eine CSV-Datei ein?"),
+    ],
+)  # fmt: skip
+def test_a_moved_phrase_or_a_relation_on_one_side_only_decides_nothing_by_itself(lang, a, b):
+    verdict = request.prepare(a, b, lang)
+    assert not (isinstance(verdict, request.Verdict) and not verdict.same and "swap" in verdict.why), verdict
+    assert not (isinstance(verdict, request.Verdict) and "against" in verdict.why), verdict

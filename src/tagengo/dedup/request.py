@@ -50,7 +50,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -147,6 +147,20 @@ NEGATIONS: dict[str, frozenset[str]] = {
     "nl": frozenset(["niet", "geen", "nooit", "niets", "niemand", "zonder"]),
     "ru": frozenset(["не", "нет", "никогда", "ничего", "никто", "ни", "без"]),
 }
+#: Function words that set a relation a request turns on, by the relation they name: two prompts
+#: that differ only in "before" / "after" ("What happened in Europe before/after the First World
+#: War?") are two requests, though filler words are otherwise set aside. A relation on one side
+#: and its opposite on the other is a hard stop; one side naming none decides nothing (German
+#: "nach" is also "to": "von Deutsch nach Englisch" vs "ins Englische" stays a candidate).
+RELATIONS: dict[str, str] = {
+    **dict.fromkeys(["before", "vor", "bevor", "avant", "antes", "prima", "voor", "до", "przed"], "before"),
+    **dict.fromkeys(["after", "nach", "nachdem", "apres", "despues", "dopo", "depois", "после"], "after"),
+    **dict.fromkeys(["more", "mehr", "plus", "mas", "mais", "piu", "meer", "больше", "wiecej"], "more"),
+    **dict.fromkeys(["less", "fewer", "weniger", "moins", "menos", "meno", "minder", "меньше", "mniej"], "less"),
+    **dict.fromkeys(["above", "uber", "oberhalb", "dessus", "encima", "sopra", "acima", "boven", "над"], "above"),
+    **dict.fromkeys(["below", "unter", "unterhalb", "dessous", "debajo", "sotto", "abaixo", "onder", "под"], "below"),
+}  # fmt: skip
+_OPPOSITE = (("before", "after"), ("more", "less"), ("above", "below"))
 _ESCAPES = re.compile(r"\\[nrt]")
 _ALL_FILLERS = frozenset().union(*FILLERS.values())
 _NOT_CONTRACTION = re.compile(r"n[’']t\b", re.IGNORECASE)
@@ -213,6 +227,8 @@ class Parsed:
     entities: frozenset[str] = frozenset()
     negations: int = 0
     names: list[bool] = field(default_factory=list)  # per word: capitalised inside a sentence (any language)
+    relations: frozenset[str] = frozenset()  # RELATIONS named (before, after, more, less ...)
+    language_order: tuple[str, ...] = ()  # the language names in the order they stand
 
 
 def _number_value(token: str) -> str:
@@ -247,9 +263,17 @@ def _unspaced(word: str) -> bool:
     return bool(re.match(rf"[{_UNSPACED}]", word))
 
 
+@cache
+def _name_stems(lang: str) -> tuple[str, ...]:
+    """A language's name stems as words are compared: accents dropped ("английск" loses the
+    breve of its "й" as every word of a prompt does)."""
+    return tuple(_strip_accents(s) for s in LANGUAGE_NAMES[lang][0])
+
+
 def _language_ids(lows: Sequence[str], text: str) -> frozenset[str]:
     found = set()
-    for lang, (stems, written) in LANGUAGE_NAMES.items():
+    for lang, (_, written) in LANGUAGE_NAMES.items():
+        stems = _name_stems(lang)
         if any(w.startswith(s) for w in lows for s in stems) or any(n in text for n in written):
             found.add(lang)
     return frozenset(found)
@@ -300,13 +324,39 @@ def parse(text: str, lang: str | None) -> Parsed:
             continue
         content.append(i)
     languages = _language_ids(lows, text)
-    # Language names are compared as a set; keep them out of the content words.
+    order: tuple[str, ...] = ()
+    # Language names are compared as a set and in order; keep them out of the content words.
     if languages:
-        stems = tuple(s for lg in languages for s in LANGUAGE_NAMES[lg][0])
+        stems = tuple(s for lg in languages for s in _name_stems(lg))
         content = [i for i in content if not lows[i].startswith(stems)]
+        order = _language_order(lows, text, languages)
+    relations = frozenset(RELATIONS[w] for w in lows if w in RELATIONS)
     return Parsed(
-        text, lang, spans, lows, norms, content, numbers, languages, frozenset(entities), n_neg, names
+        text,
+        lang,
+        spans,
+        lows,
+        norms,
+        content,
+        numbers,
+        languages,
+        frozenset(entities),
+        n_neg,
+        names,
+        relations,
+        order,
     )
+
+
+def _language_order(lows: Sequence[str], text: str, languages: frozenset[str]) -> tuple[str, ...]:
+    """The languages named, by where each is first named ("from English to German": en, de)."""
+    first: dict[str, int] = {}
+    for lg in languages:
+        stems, written = _name_stems(lg), LANGUAGE_NAMES[lg][1]
+        at = [i * 1000 for i, w in enumerate(lows) if w.startswith(stems)]
+        at += [text.find(n) for n in written if n in text]
+        first[lg] = min(at) if at else 10**9
+    return tuple(sorted(languages, key=first.__getitem__))
 
 
 def _close(a: str, b: str) -> bool:
@@ -369,6 +419,13 @@ def hard_stop(a: Parsed, b: Parsed) -> str | None:
         return "another number"
     if a.languages != b.languages:
         return "another language named"
+    if a.language_order != b.language_order and _masked(a) == _masked(b):
+        # The same sentence with the languages the other way round ("from English to German");
+        # a sentence built otherwise may name them in another order and mean the same.
+        return "the languages named swap"
+    for x, y in _OPPOSITE:
+        if (x in a.relations) != (x in b.relations) and (y in a.relations) != (y in b.relations):
+            return f"'{x}' against '{y}'"
     for x, y in ((a, b), (b, a)):
         other = set(y.lows)
         joined = "".join(y.lows)
@@ -376,6 +433,12 @@ def hard_stop(a: Parsed, b: Parsed) -> str | None:
             if ent not in other and ent not in joined:
                 return "another name"
     return None
+
+
+def _masked(p: Parsed) -> tuple[str, ...]:
+    """The words with every language name replaced by one placeholder."""
+    stems = tuple(s for lg in p.languages for s in _name_stems(lg))
+    return tuple("<language>" if stems and w.startswith(stems) else w for w in p.lows)
 
 
 def _rotations_equal(x: list[str], y: list[str]) -> bool:
@@ -392,7 +455,20 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
         return False
     na = [a.norms[i] for i in a.content if a.names[i]]
     nb = [b.norms[i] for i in b.content if b.names[i]]
-    return len(na) >= 2 and na != nb
+    if len(na) >= 2 and na != nb:
+        return True
+    # Two content words close together (at most one word between them: "miles into kilometres",
+    # "miles en kilomètres") that stand the other way round on the other side, close there too:
+    # what is converted into what, compared with what.
+    where_b = {b.norms[i]: i for i in b.content}
+    for k, i in enumerate(a.content):
+        for j in a.content[k + 1 :]:
+            if j - i > 2:
+                break
+            x, y = a.norms[i], a.norms[j]
+            if x != y and x in where_b and y in where_b and 0 < where_b[x] - where_b[y] <= 2:
+                return True
+    return False
 
 
 def substitute(p: Parsed, positions: Sequence[int], noun: str) -> str:
