@@ -134,8 +134,8 @@ HERE = Path(__file__).resolve().parent
 def time_models(path: Path) -> dict[str, float]:
     """Seconds (wall and CPU) of the LID call alone and the tokenizer alone over the rows'
     prompt (+ response), one core, with the models loaded and the text in memory."""
-    from tagengo.curate.langid import LanguageIdentifier, detector_text
-    from tagengo.curate.tokens import TokenCounter
+    from tagengo.lang.langid import LanguageIdentifier, detector_text
+    from tagengo.lang.tokens import TokenCounter
 
     prompts, responses = [], []
     with path.open() as fh:
@@ -205,7 +205,7 @@ def main() -> None:
         print(json.dumps(time_models(args.bound_only)))
         return
 
-    from tagengo.curate.langid import bundled_model_path
+    from tagengo.lang.langid import bundled_model_path
 
     tmp = Path(tempfile.mkdtemp(prefix="tagengo-curate-bench-"))
     inp = args.keep or tmp / "rows.jsonl"

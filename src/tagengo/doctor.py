@@ -53,7 +53,7 @@ class CheckResult:
 
 
 def _check_langid() -> tuple[str, dict[str, Any]]:
-    from tagengo.curate.langid import LanguageIdentifier
+    from tagengo.lang.langid import LanguageIdentifier
 
     lid = LanguageIdentifier()
     p = lid.detect("Das ist ein kurzer deutscher Satz über das Wetter.")
@@ -63,7 +63,7 @@ def _check_langid() -> tuple[str, dict[str, Any]]:
 
 
 def _check_tokenizer() -> tuple[str, dict[str, Any]]:
-    from tagengo.curate.tokens import TokenCounter
+    from tagengo.lang.tokens import TokenCounter
 
     n = TokenCounter("cl100k_base").count("hello world")
     if n != 2:

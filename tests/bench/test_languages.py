@@ -45,7 +45,7 @@ def test_one_language_table_for_the_project() -> None:
     """The gate's notion of "the same language" is curate's near-language table, no second one:
     docs/languages.md rejects grouping Danish with Norwegian and Czech with Slovak."""
     from tagengo.bench import languages
-    from tagengo.curate.languages import NEAR_GROUPS
+    from tagengo.lang.languages import NEAR_GROUPS
 
     assert not same_language("da", "no") and not same_language("no", "da")
     assert not same_language("cs", "sk")

@@ -15,10 +15,10 @@ from tagengo.curate.filters import (
     ModerationFilter,
     UnknownLanguageFilter,
 )
-from tagengo.curate.langid import LanguageIdentifier, detector_text
 from tagengo.curate.sampling import PerLanguageCap
 from tagengo.curate.stage import preset_config
-from tagengo.curate.tokens import TokenCounter
+from tagengo.lang.langid import LanguageIdentifier, detector_text
+from tagengo.lang.tokens import TokenCounter
 from tagengo.records import Record
 
 DEFAULT = preset_config("default")

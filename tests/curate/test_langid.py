@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 
 from tagengo.curate.filters import LanguageIDFilter
-from tagengo.curate.langid import (
+from tagengo.curate.langid_eval import evaluate, load_eval_set
+from tagengo.curate.stage import preset_config
+from tagengo.lang.langid import (
     LanguageIdentifier,
     SecondOpinion,
     detector_text,
     mostly_upper,
     strip_technical,
 )
-from tagengo.curate.langid_eval import evaluate, load_eval_set
-from tagengo.curate.stage import preset_config
 from tagengo.records import Record
 
 DEFAULT = preset_config("default").langid
@@ -66,7 +66,7 @@ def _strip_every_run(text: str) -> str:
     """strip_technical as first written: the run callback on every ASCII run (the reference)."""
     import re
 
-    from tagengo.curate.langid import _plain_run
+    from tagengo.lang.langid import _plain_run
 
     return re.sub(r"[\x21-\x7e]+", _plain_run, text)
 
@@ -202,7 +202,7 @@ def test_the_shared_second_opinion_answers_forked_workers_as_lingua_in_process_d
     import multiprocessing as mp
     import os
 
-    from tagengo.curate.langid import SharedSecondOpinion
+    from tagengo.lang.langid import SharedSecondOpinion
 
     global _SHARED
     cases = [
@@ -227,7 +227,7 @@ def test_the_shared_second_opinion_answers_forked_workers_as_lingua_in_process_d
 
 
 def test_the_language_id_step_shares_lingua_only_while_the_workers_run() -> None:
-    from tagengo.curate.langid import SharedSecondOpinion
+    from tagengo.lang.langid import SharedSecondOpinion
 
     step = LanguageIDFilter(DEFAULT)
     step.setup()

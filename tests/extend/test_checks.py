@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from servers.scripted_extend import ANSWERS, FOLLOW_UP_ANSWERS, FOLLOW_UPS, QUESTIONS, answer_text
-from tagengo.curate.langid import LanguageIdentifier
 from tagengo.extend.checks import LanguageCheck, echo_of, order_problem, repeat_of, user_turns
+from tagengo.lang.langid import LanguageIdentifier
 
 
 def _m(*roles: str) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ libicu), so their name lists are frozen in a small JSON file next to the tests. 
 a scratch environment that has them:
 
     python -m venv /tmp/lv && /tmp/lv/bin/pip install pycld2 pyicu lingua-language-detector
-    /tmp/lv/bin/python tests/curate/make_language_names_fixture.py
+    /tmp/lv/bin/python tests/lang/make_language_names_fixture.py
 
 (PyICU needs libicu-dev.) The tests compare against the live packages too when they happen
 to be installed, so a stale file is noticed.

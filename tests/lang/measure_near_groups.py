@@ -2,7 +2,7 @@
 
 This is the measurement behind the near-language groups in docs/languages.md:
 
-    .venv/bin/python tests/curate/measure_near_groups.py [--threshold 0.8]
+    .venv/bin/python tests/lang/measure_near_groups.py [--threshold 0.8]
 
 For each sentence: the five best labels (as record codes), the probability of the sentence's
 own code, the sum over its near-language group, and what a rule at the threshold decides:
@@ -30,8 +30,8 @@ def measure(threshold: float = 0.8, k: int = 5) -> list[dict]:
     """Top-k (code, probability) pairs and the verdicts, one dict per sentence."""
     import fasttext
 
-    from tagengo.curate.langid import bundled_model_path
-    from tagengo.curate.languages import group_score, lid_label_to_code
+    from tagengo.lang.langid import bundled_model_path
+    from tagengo.lang.languages import group_score, lid_label_to_code
 
     model = fasttext.load_model(str(bundled_model_path()))
     out = []

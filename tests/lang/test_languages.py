@@ -1,4 +1,4 @@
-"""Tests of src/tagengo/curate/languages.py: the language-label table.
+"""Tests of src/tagengo/lang/languages.py: the language-label table.
 
 The detector name lists come from language_names.json (generated from pycld2, PyICU and
 lingua by make_language_names_fixture.py); lid.176's labels come from the real model file.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tagengo.curate import languages as L
-from tagengo.curate.languages import (
+from tagengo.lang import languages as L
+from tagengo.lang.languages import (
     LID176_LABELS,
     NEAR_GROUPS,
     UnknownLanguageLabel,
@@ -563,7 +563,7 @@ def test_the_confusions_behind_the_rejected_groups_are_real(lid_model) -> None:
 def test_import_pulls_in_no_heavy_package() -> None:
     heavy = ["fasttext", "numpy", "pyarrow", "pydantic", "lingua", "pycld2", "icu", "torch", "rich"]
     script = (
-        f"import sys, tagengo.curate.languages; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+        f"import sys, tagengo.lang.languages; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tiktoken
 
-from tagengo.curate.tokens import TokenCounter
+from tagengo.lang.tokens import TokenCounter
 
 TEXTS = [
     "Write a Python function that reverses a linked list.\n```python\ndef rev(h):\n    pass\n```",

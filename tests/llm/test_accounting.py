@@ -69,7 +69,7 @@ def test_the_summary_table_shows_each_model():
 
 
 def test_count_usage_uses_the_models_tokenizer_where_known_and_cl100k_otherwise():
-    from tagengo.curate.tokens import TokenCounter
+    from tagengo.lang.tokens import TokenCounter
     from tagengo.llm.accounting import count_usage, encoding_for_model
 
     assert encoding_for_model("gpt-4o-mini") == "o200k_base"

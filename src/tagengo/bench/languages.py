@@ -1,7 +1,7 @@
 """Language codes and names for the bench: from folder names (``de_mt_bench``, ``mt_bench_DE``,
 ``japanese_mt_bench``) to ISO codes, and from codes to the English names the judge prompt uses.
 
-There is one language table in the project, :mod:`tagengo.curate.languages` (codes, names,
+There is one language table in the project, :mod:`tagengo.lang.languages` (codes, names,
 aliases and lid.176's near-language groups, documented in docs/languages.md); everything here
 defers to it, the language gate included, so the bench and curate never disagree on whether two
 languages count as one.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tagengo.curate.languages import (
+from tagengo.lang.languages import (
     UnknownLanguageLabel,
     code_to_name,
     is_known_code,
@@ -23,7 +23,7 @@ from tagengo.curate.languages import (
 @lru_cache(maxsize=1024)
 def normalize_code(label: str) -> str | None:
     """'DE' -> 'de', 'japanese' -> 'ja', 'zh-Hans' -> 'zh'; None when it names no language
-    (curate's table decides: ISO 639 codes, BCP-47 tags, English names and their aliases)."""
+    (the language table decides: ISO 639 codes, BCP-47 tags, English names and their aliases)."""
     if not label.strip():
         return None
     try:
@@ -40,7 +40,7 @@ def language_name(code: str | None) -> str | None:
 
 
 def same_language(a: str, b: str) -> bool:
-    """Equal codes, or two members of one near-language group of curate's table (Norwegian
+    """Equal codes, or two members of one near-language group of the language table (Norwegian
     Bokmål/Nynorsk, Serbo-Croatian, Malay/Indonesian ...; Danish/Norwegian are *not* one)."""
     return a == b or b in near_group(a)
 

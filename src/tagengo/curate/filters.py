@@ -19,8 +19,8 @@ from tagengo.curate.config import (
     ModerationConfig,
     UnknownLanguageConfig,
 )
-from tagengo.curate.langid import Prediction
 from tagengo.invisible import is_invisible
+from tagengo.lang.langid import Prediction
 from tagengo.records import Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
@@ -83,7 +83,7 @@ class UnknownLanguageFilter(Filter):
         if norm in self._labels:
             return False, f"language label '{label}' means no language"
         if row.language is None:
-            from tagengo.curate.languages import is_unknown_label
+            from tagengo.lang.languages import is_unknown_label
 
             if is_unknown_label(label):
                 return False, f"language label '{label}' means no language"
@@ -162,7 +162,7 @@ class LanguageIDFilter(BatchFilter):
         self._stats: dict[str, Counter] = {}
 
     def setup(self) -> None:
-        from tagengo.curate.langid import LanguageIdentifier, SecondOpinion
+        from tagengo.lang.langid import LanguageIdentifier, SecondOpinion
 
         if self._lid is None:  # idempotent: forked workers inherit the parent's model
             self._lid = LanguageIdentifier(self.cfg.model_path)
@@ -172,9 +172,9 @@ class LanguageIDFilter(BatchFilter):
     @contextlib.contextmanager
     def shared_by_workers(self) -> Iterator[None]:
         """While the runner's forked workers run: lingua in one server process that they all ask
-        (:class:`~tagengo.curate.langid.SharedSecondOpinion`), so each lingua model is loaded
+        (:class:`~tagengo.lang.langid.SharedSecondOpinion`), so each lingua model is loaded
         once per run, not once per worker. Answers are the same."""
-        from tagengo.curate.langid import SecondOpinion, SharedSecondOpinion
+        from tagengo.lang.langid import SecondOpinion, SharedSecondOpinion
 
         own = self._second
         if not isinstance(own, SecondOpinion):
@@ -191,8 +191,8 @@ class LanguageIDFilter(BatchFilter):
         return score > self.cfg.threshold if self.cfg.strict else score >= self.cfg.threshold
 
     def keep_batch(self, batch: Sequence[Record]) -> list[tuple[bool, str]]:
-        from tagengo.curate.langid import detector_text
-        from tagengo.curate.languages import near_group
+        from tagengo.lang.langid import detector_text
+        from tagengo.lang.languages import near_group
 
         if self._lid is None:
             self.setup()
@@ -318,7 +318,7 @@ class LengthFilter(Filter):
         self._counter = None
 
     def setup(self) -> None:
-        from tagengo.curate.tokens import TokenCounter
+        from tagengo.lang.tokens import TokenCounter
 
         if self._counter is None:
             self._counter = TokenCounter(self.cfg.encoding)

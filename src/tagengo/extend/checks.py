@@ -2,9 +2,9 @@
 follow-up an echo of an earlier user turn, is an answer a repeat of the answer before it, is a new
 turn in the conversation's language.
 
-Language is judged with the project's one LID wrapper (``tagengo.curate.langid``: lid.176 on the
+Language is judged with the project's one LID wrapper (``tagengo.lang.langid``: lid.176 on the
 text with code blocks, inline code and URLs removed), against the conversation's language label
-and its near-language group (``tagengo.curate.languages.near_group``: Bosnian passes for
+and its near-language group (``tagengo.lang.languages.near_group``: Bosnian passes for
 Croatian), as `tagengo translate` judges a translation.
 """
 
@@ -14,8 +14,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from tagengo.curate.langid import LanguageIdentifier, strip_code
-from tagengo.curate.languages import near_group
+from tagengo.lang.langid import LanguageIdentifier, strip_code
+from tagengo.lang.languages import near_group
 
 _LETTER = re.compile(r"[^\W\d_]")
 _FOLD = re.compile(r"[\W_]+")

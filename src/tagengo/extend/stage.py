@@ -15,10 +15,10 @@ from typing import Any
 
 from rich.console import Console
 
-from tagengo.curate.langid import LanguageIdentifier
 from tagengo.extend.config import ExtendConfig
 from tagengo.extend.step import ExtendStep
 from tagengo.io.source import open_source
+from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient
 from tagengo.run.llm_stage import LLMStage
 from tagengo.run.runner import StageResult

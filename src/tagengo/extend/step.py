@@ -59,12 +59,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tagengo.curate.langid import LanguageIdentifier
-from tagengo.curate.languages import near_group
 from tagengo.extend.checks import LanguageCheck, echo_of, order_problem, repeat_of, user_turns
 from tagengo.extend.config import ExtendConfig
 from tagengo.extend.prompts import clean_follow_up, draw_task, leaked_instructions, writer_messages
 from tagengo.invisible import is_blank
+from tagengo.lang.langid import LanguageIdentifier
+from tagengo.lang.languages import near_group
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import (

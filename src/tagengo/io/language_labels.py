@@ -12,7 +12,7 @@ from tagengo.records import Record
 
 
 def assign_language(rec: Record) -> None:
-    from tagengo.curate.languages import UnknownLanguageLabel, label_to_code
+    from tagengo.lang.languages import UnknownLanguageLabel, label_to_code
 
     if rec.language:
         return

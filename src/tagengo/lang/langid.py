@@ -145,7 +145,7 @@ class LanguageIdentifier:
             raise ConfigError(f"{path} is not a fastText model ({exc}).") from exc
         self._predict = self._model.f.predict
         self.path = path
-        from tagengo.curate.languages import lid_label_to_code
+        from tagengo.lang.languages import lid_label_to_code
 
         # Map every model label once, so the hot loop does a dict lookup.
         self._codes: dict[str, str] = {}

@@ -546,7 +546,7 @@ def _hint(label: str) -> str:
     guess = f"; did you mean {' or '.join(f'{_NAMES[c]} ({c})' for c in codes)}?" if codes else ""
     return (
         "it is not a language name, an ISO 639 code, a BCP-47 tag or a 'no language' value such "
-        f"as 'unknown'{guess} To accept it, add it to the table in src/tagengo/curate/languages.py "
+        f"as 'unknown'{guess} To accept it, add it to the table in src/tagengo/lang/languages.py "
         "(see docs/languages.md)"
     )
 

@@ -65,7 +65,7 @@ def count_usage(request: Any, content: str | None, model: str | None) -> tuple[i
     The model's own tokenizer where known (``encoding_for_model``), cl100k otherwise, with the
     chat format's overhead as OpenAI documents it: 3 tokens per message and 3 to prime the
     reply. ``request`` is a ``ChatRequest`` (or anything with ``prompt_texts()``)."""
-    from tagengo.curate.tokens import TokenCounter
+    from tagengo.lang.tokens import TokenCounter
 
     counter = TokenCounter(encoding_for_model(model))
     texts = list(request.prompt_texts())

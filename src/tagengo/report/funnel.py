@@ -18,7 +18,7 @@ from tagengo.run.dataset import atomic_write_bytes, atomic_write_json, atomic_wr
 
 def language_name(code: str) -> str:
     try:
-        from tagengo.curate.languages import code_to_name
+        from tagengo.lang.languages import code_to_name
 
         return code_to_name(code)
     except Exception:  # unknown codes and "(none)" show as they are

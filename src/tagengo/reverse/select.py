@@ -13,9 +13,9 @@ record's ``language`` to ``--language``.
 
 from __future__ import annotations
 
-from tagengo.curate.langid import LanguageIdentifier
-from tagengo.curate.languages import near_group
-from tagengo.curate.tokens import TokenCounter
+from tagengo.lang.langid import LanguageIdentifier
+from tagengo.lang.languages import near_group
+from tagengo.lang.tokens import TokenCounter
 from tagengo.records import Record
 from tagengo.reverse.config import ReverseConfig
 from tagengo.run.steps import Filter

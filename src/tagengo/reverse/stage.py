@@ -15,8 +15,8 @@ from typing import Any
 
 from rich.console import Console
 
-from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import ConfigError
+from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.corpus import bundled_corpus, open_corpus
@@ -51,7 +51,7 @@ def reverse(
 
     Raises ``ConfigError`` without ``config.language`` or for an unknown code; ``InputError``
     for an unreadable corpus; ``BudgetExhausted`` / ``RunAborted`` (resumable)."""
-    from tagengo.curate.languages import is_known_code
+    from tagengo.lang.languages import is_known_code
 
     if not config.language:
         raise ConfigError("give the corpus language with --language, e.g. --language de")

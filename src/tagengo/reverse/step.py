@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tagengo.curate.langid import LanguageIdentifier
+from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import EMPTY, answer_meta, answer_problem, call_meta

@@ -28,8 +28,8 @@ from typing import Any
 
 from tagengo.bench.formats import iter_jsonl, qid_key, read_questions, write_jsonl
 from tagengo.bench.layout import PROMPTS_FILE, QUESTION_FILE, bench_dirs
-from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import InputError
+from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem
 from tagengo.run.dataset import atomic_write_json

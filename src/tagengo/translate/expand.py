@@ -28,9 +28,9 @@ from typing import Any
 
 import orjson
 
-from tagengo.curate.langid import LanguageIdentifier, detector_text
 from tagengo.errors import InputError
 from tagengo.io.source import Chunk, Source, parse_chunk
+from tagengo.lang.langid import LanguageIdentifier, detector_text
 from tagengo.records import Record, records_to_table
 from tagengo.run.steps import Filter
 from tagengo.translate.config import TranslateConfig
@@ -44,7 +44,7 @@ def source_lid(lid: LanguageIdentifier, text: str) -> tuple[str, float]:
     """(label, confidence) of language ID for a source text: the top label of lid.176 (code,
     URLs, identifiers and math left out, shouted text read in small letters, as curate reads
     prompts) and the summed probability of its near-language group among the top 5."""
-    from tagengo.curate.languages import near_group
+    from tagengo.lang.languages import near_group
 
     pred = lid.predict(detector_text(text[:LID_CHARS], True, True, True), 5)
     return pred.top, pred.group_score(near_group(pred.top))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tagengo.curate.languages import code_to_name
+from tagengo.lang.languages import code_to_name
 from tagengo.translate.protect import MARK_CLOSE, MARK_OPEN
 
 TRANSLATE_SYSTEM = (

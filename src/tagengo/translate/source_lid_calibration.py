@@ -65,8 +65,8 @@ def catalog_rows(root: Path, per_catalog: int) -> Iterator[tuple[str, str, str]]
 
 def measure(root: Path, per_catalog: int = 200) -> dict[tuple[str, str, int], dict[str, float]]:
     """{(half, en|other, length bucket start): {"rows": n, "wrong@t": share, "rejected@t": share}}"""
-    from tagengo.curate.langid import LanguageIdentifier
-    from tagengo.curate.languages import near_group
+    from tagengo.lang.langid import LanguageIdentifier
+    from tagengo.lang.languages import near_group
 
     lid = LanguageIdentifier()
     cells: dict[tuple[str, str, int], list[tuple[float, bool]]] = {}

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tagengo.curate.langid import LanguageIdentifier
 from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
+from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient
 from tagengo.run.llm_stage import LLMStage
 from tagengo.run.runner import StageResult
@@ -30,7 +30,7 @@ CHUNK_ROWS = 2_000
 
 def check_languages(codes: list[str], flag: str = "--to") -> None:
     """Raise ``ConfigError`` for a code the language table does not know."""
-    from tagengo.curate.languages import is_known_code
+    from tagengo.lang.languages import is_known_code
 
     if not codes:
         raise ConfigError(f"give the target languages with {flag}, e.g. {flag} de,fr,it,es")

@@ -35,8 +35,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tagengo.curate.langid import LanguageIdentifier
-from tagengo.curate.languages import near_group
+from tagengo.lang.langid import LanguageIdentifier
+from tagengo.lang.languages import near_group
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import answer_meta, answer_problem, call_meta
