@@ -21,6 +21,11 @@ SCHEMA_VERSION = 1
 
 ROLES = ("system", "user", "assistant")
 
+#: The key that counts rows without a language (``language`` None) in manifests, reports and
+#: per-language tables. One spelling for every stage: a manifest's ``languages`` and a report's
+#: table must agree on it.
+NO_LANGUAGE = "(none)"
+
 MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
 
 RECORD_FIELDS = [

@@ -21,7 +21,7 @@ from tagengo.curate.config import (
 )
 from tagengo.invisible import is_invisible
 from tagengo.lang.langid import Prediction
-from tagengo.records import Record
+from tagengo.records import NO_LANGUAGE, Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
 
@@ -277,7 +277,7 @@ class LanguageIDFilter(BatchFilter):
         row.meta["lid_score"] = round(pred.score, 4)
         if score != pred.score:
             row.meta["lid_group_score"] = round(score, 4)
-        c = self._stats.setdefault(row.language or "(none)", Counter())
+        c = self._stats.setdefault(row.language or NO_LANGUAGE, Counter())
         c["checked"] += 1
         if how:
             c[f"kept_by_{how}"] += 1

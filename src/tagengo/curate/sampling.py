@@ -15,7 +15,7 @@ from collections import defaultdict
 import pyarrow as pa
 
 from tagengo.curate.config import CapConfig
-from tagengo.records import Record, Rejection
+from tagengo.records import NO_LANGUAGE, Record, Rejection
 from tagengo.run.steps import GlobalStep
 
 
@@ -45,7 +45,7 @@ class PerLanguageCap(GlobalStep):
             reason = f"per-language cap: {lang} has {len(idx):,} rows; a seeded sample of {cap:,} was kept"
             for i in ranked[cap:]:
                 out[i] = reason
-            capped[lang or "(none)"] = {"rows": len(idx), "kept": cap}
+            capped[lang or NO_LANGUAGE] = {"rows": len(idx), "kept": cap}
         self._summary = {"capped_languages": capped} if capped else {}
         return out
 

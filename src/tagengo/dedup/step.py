@@ -43,10 +43,8 @@ from tagengo.dedup.embedders import Embedder, EmbedWorker
 from tagengo.dedup.minhash import minhash_decide
 from tagengo.dedup.search import candidate_pairs, exact_decide, nearest_neighbour_similarity, top_per_row
 from tagengo.dedup.thresholds import default_threshold
-from tagengo.records import Record, Rejection
+from tagengo.records import NO_LANGUAGE, Record, Rejection
 from tagengo.run.steps import GlobalStep
-
-NO_LANGUAGE = "(none)"
 
 
 class _Bar:

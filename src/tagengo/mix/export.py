@@ -41,11 +41,11 @@ from tagengo.errors import ConfigError, InputError
 from tagengo.io.writers import convert, file_name, merge_consecutive_turns, open_writer, row_problems
 from tagengo.mix.config import ExportConfig
 from tagengo.mix.recipes import key_array, meta_value
+from tagengo.records import NO_LANGUAGE
 from tagengo.run.dataset import MANIFEST, atomic_write_json, atomic_write_text, read_manifest
 
 EXPORT_MANIFEST = "export.json"
 BATCH_ROWS = 20_000
-NO_LANGUAGE = "(none)"
 
 
 @dataclass

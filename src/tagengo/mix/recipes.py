@@ -29,10 +29,8 @@ import pyarrow as pa
 
 from tagengo.curate.sampling import sample_key
 from tagengo.mix.config import MixConfig
-from tagengo.records import Record, Rejection
+from tagengo.records import NO_LANGUAGE, Record, Rejection
 from tagengo.run.steps import GlobalStep, Step
-
-NO_LANGUAGE = "(none)"
 
 
 def key_array(seed: int, values: Sequence[str]) -> np.ndarray:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tagengo.records import NO_LANGUAGE
 from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
 from tagengo.report.funnel import language_name
 from tagengo.report.reasons import reason_pattern
 from tagengo.report.sections import (
-    NO_LANGUAGE,
     _meta,
     _pct,
     excerpt,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-#: The key manifests and reports count rows without a language under (run/runner.py, mix/export.py).
-NO_LANGUAGE = "(none)"
+from tagengo.records import NO_LANGUAGE
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

@@ -40,6 +40,7 @@ from tagengo.errors import ConfigError
 from tagengo.io.parquet import read_parquet
 from tagengo.io.source import Chunk, Source, parse_chunk
 from tagengo.records import (
+    NO_LANGUAGE,
     QUARANTINE_SCHEMA,
     RECORD_SCHEMA,
     REJECTED_SCHEMA,
@@ -60,8 +61,6 @@ from tagengo.run.dataset import (
     read_manifest,
 )
 from tagengo.run.steps import Step
-
-NO_LANGUAGE = "(none)"
 
 
 @dataclass
