@@ -98,23 +98,23 @@ def generation_models(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _axolotl_dataset(path: str, fmt: str, *, eval_split: bool) -> list[str]:
-    ds_type = "parquet" if fmt == "parquet" else "json"
-    lines = [f"  - path: {path}", f"    ds_type: {ds_type}"]
-    if eval_split:
-        lines.append("    split: train  # a single file loads as the 'train' split of its own dataset")
-    if fmt == "alpaca":
-        lines.append("    type: alpaca")
-        return lines
-    lines += ["    type: chat_template", "    roles_to_train: [assistant]", "    train_on_eos: turn"]
-    if fmt == "sharegpt":
-        lines += [
-            "    field_messages: conversations",
-            "    message_property_mappings:",
-            "      role: from",
-            "      content: value",
-        ]
-    else:
-        lines.append("    field_messages: messages")
+    """One ``datasets:`` entry as YAML lines: the entry ``tagengo train --print-axolotl`` writes
+    too (``tagengo.train.axolotl.dataset_entry``), with a comment on a split's line."""
+    from tagengo.train.axolotl import dataset_entry
+
+    entry = dataset_entry(path, fmt)
+    lines: list[str] = []
+    for key, value in entry.items():
+        if key == "type" and eval_split:
+            lines.append("    split: train  # a single file loads as the 'train' split of its own dataset")
+        if isinstance(value, dict):
+            lines.append(f"    {key}:")
+            lines += [f"      {k}: {v}" for k, v in value.items()]
+        elif isinstance(value, list):
+            lines.append(f"    {key}: [{', '.join(map(str, value))}]")
+        else:
+            lines.append(f"    {key}: {value}")
+    lines[0] = "  - " + lines[0].lstrip()
     return lines
 
 

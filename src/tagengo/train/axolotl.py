@@ -15,35 +15,82 @@ from typing import Any
 from tagengo.train.config import SCHEDULERS, TrainConfig
 
 
+def dataset_entry(
+    path: str, fmt: str, *, ds_type: str | None = None, data_files: list[str] | None = None
+) -> dict[str, Any]:
+    """One Axolotl ``datasets:`` entry for conversations in ``fmt`` (messages, sharegpt, alpaca)
+    at ``path``: the one source of both ``tagengo train --print-axolotl`` and the
+    ``axolotl.yaml`` that ``tagengo export`` writes (``tagengo.report.card``), so the two train
+    alike. Chat formats: the model's chat template, the loss on assistant turns only
+    (``roles_to_train``), and on each assistant turn's end-of-turn token (``train_on_eos: turn``,
+    as tagengo's own labels do: the template's end-of-turn marker belongs to the turn)."""
+    entry: dict[str, Any] = {"path": path, "ds_type": ds_type or ("parquet" if fmt == "parquet" else "json")}
+    if data_files:
+        entry["data_files"] = list(data_files)
+    if fmt == "alpaca":
+        entry["type"] = "alpaca"
+        return entry
+    entry.update({"type": "chat_template", "roles_to_train": ["assistant"], "train_on_eos": "turn"})
+    if fmt == "sharegpt":
+        entry["field_messages"] = "conversations"
+        entry["message_property_mappings"] = {"role": "from", "content": "value"}
+    else:
+        entry["field_messages"] = "messages"
+    return entry
+
+
 def _dataset_entry(data: str | Path | None) -> dict[str, Any]:
-    """One ``datasets:`` entry for a tagengo dataset folder, a messages JSONL or a ShareGPT JSONL."""
-    entry: dict[str, Any] = {"type": "chat_template", "roles_to_train": ["assistant"]}
+    """The ``datasets:`` entry for what ``tagengo train --input`` was given: a tagengo dataset
+    folder (its Parquet parts, listed: Axolotl reads a bare folder as a saved ``datasets``
+    folder or a hub name), a messages or ShareGPT JSONL, or a Parquet file."""
     if data is None:
-        return {"path": "DATA.jsonl", **entry, "field_messages": "messages"}
+        return dataset_entry("DATA.jsonl", "messages")
     p = Path(data)
     if p.is_dir() and (p / "data").is_dir():  # a tagengo dataset folder: Parquet parts
-        return {"path": str(p / "data"), "ds_type": "parquet", **entry, "field_messages": "messages"}
+        parts = sorted(str(f) for f in (p / "data").glob("part-*.parquet"))
+        return dataset_entry(str(p / "data"), "messages", ds_type="parquet", data_files=parts or None)
+    if p.suffix == ".parquet":
+        return dataset_entry(str(p), "messages", ds_type="parquet")
     fmt = None
-    if p.is_file() and p.suffix != ".parquet":
+    if p.is_file():
         from tagengo.io.source import detect_format
 
         fmt = detect_format(p)
-    ds_type = "parquet" if p.suffix == ".parquet" else "json"
-    if fmt == "sharegpt":
-        return {
-            "path": str(p),
-            "ds_type": ds_type,
-            **entry,
-            "field_messages": "conversations",
-            "message_property_mappings": {"role": "from", "content": "value"},
-        }
-    return {"path": str(p), "ds_type": ds_type, **entry, "field_messages": "messages"}
+    return dataset_entry(str(p), "sharegpt" if fmt == "sharegpt" else "messages", ds_type="json")
+
+
+def _runtime(cfg: TrainConfig) -> tuple[str, bool, str]:
+    """(device kind, gradient checkpointing, attention) as ``tagengo train`` would pick them for
+    ``cfg`` on this machine: ``auto`` is resolved here, so a CPU machine gets no flash attention
+    and no gradient checkpointing (what tagengo itself would train with), a GPU the defaults
+    tagengo uses there. Explicit values (the suzume-2024 preset's) are kept as given, and a
+    config that asks for flash attention is taken for a GPU run."""
+    import importlib.util
+
+    device = cfg.device
+    if device == "auto" and cfg.attention == "flash_attention_2":
+        device = "cuda"  # flash attention exists on GPUs only: a config asking for it is a GPU run
+    if device == "auto":
+        try:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:  # the train extra is missing: Axolotl runs on GPUs
+            device = "cuda"
+    gpu = device.startswith("cuda")
+    checkpointing = gpu if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+    attention = cfg.attention
+    if attention == "auto":
+        attention = "flash_attention_2" if gpu and importlib.util.find_spec("flash_attn") else "sdpa"
+    return ("gpu" if gpu else "cpu"), checkpointing, attention
 
 
 def to_axolotl(
     cfg: TrainConfig, data: str | Path | None = None, output_dir: str | Path = "./out"
 ) -> dict[str, Any]:
     """The Axolotl config (a dict ready for ``yaml.safe_dump``) that trains like ``cfg``."""
+    kind, checkpointing, attention = _runtime(cfg)
+    gpu = kind == "gpu"
     ax: dict[str, Any] = {
         "base_model": cfg.base_model or "HuggingFaceTB/SmolLM2-135M-Instruct",
         "chat_template": "tokenizer_default" if cfg.chat_template == "tokenizer" else cfg.chat_template,
@@ -55,7 +102,7 @@ def to_axolotl(
         "micro_batch_size": cfg.micro_batch_size,
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
         "num_epochs": cfg.epochs,
-        "optimizer": "adamw_torch_fused" if cfg.precision != "fp32" else "adamw_torch",
+        "optimizer": "adamw_torch_fused" if gpu and cfg.precision != "fp32" else "adamw_torch",
         "learning_rate": cfg.learning_rate,
         "lr_scheduler": SCHEDULERS[cfg.lr_scheduler],
         "warmup_steps": cfg.warmup_steps,
@@ -71,13 +118,9 @@ def to_axolotl(
         ax["bf16"] = True
     elif cfg.precision == "fp16":
         ax["fp16"] = True
-    elif cfg.precision == "auto":
-        ax["bf16"] = "auto"
-    if cfg.gradient_checkpointing is not None:
-        ax["gradient_checkpointing"] = cfg.gradient_checkpointing
-    else:
-        ax["gradient_checkpointing"] = True  # Axolotl runs on GPUs, where tagengo's default is on
-    attention = "flash_attention_2" if cfg.attention == "auto" else cfg.attention
+    elif cfg.precision == "auto" and gpu:
+        ax["bf16"] = "auto"  # on CPU, auto is fp32 (no key), as tagengo trains there
+    ax["gradient_checkpointing"] = checkpointing
     ax["attn_implementation"] = attention
     if cfg.eval_size > 0:
         ax["val_set_size"] = cfg.eval_size if cfg.eval_size < 1 else int(cfg.eval_size)
@@ -104,6 +147,12 @@ def axolotl_yaml(cfg: TrainConfig, data: str | Path | None = None, output_dir: s
     import yaml
 
     head = "# Axolotl config written by `tagengo train --print-axolotl` (Axolotl 0.19 schema).\n"
+    if _runtime(cfg)[0] == "cpu":
+        head += (
+            "# Resolved for a CPU, as tagengo trains here (sdpa, no gradient checkpointing, fp32); on a GPU\n"
+            "# machine (or with --device cuda) the YAML asks for bf16, gradient checkpointing and flash\n"
+            "# attention where flash-attn is installed.\n"
+        )
     if cfg.base_model and cfg.base_model.endswith(".gguf"):
         head += (
             "# Axolotl does not load GGUF files: set base_model to the original model folder or hub name.\n"
