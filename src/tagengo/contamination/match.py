@@ -195,10 +195,7 @@ def resolve_same_language_threshold(cfg: ContaminationConfig, embedder: Any, thr
 
 def detect_language(texts: Sequence[str]) -> list[str]:
     """The language code of each text by the project's language ID (lid.176)."""
-    try:
-        from tagengo.lang.langid import LanguageIdentifier
-    except ImportError:  # pragma: no cover - before the language services moved to tagengo.lang
-        from tagengo.curate.langid import LanguageIdentifier  # type: ignore[no-redef]
+    from tagengo.lang.langid import LanguageIdentifier
 
     lid = _LID.get("lid")
     if lid is None:
