@@ -77,7 +77,7 @@ class NgramCheckConfig(BaseModel):
         0.5,
         gt=0,
         le=1,
-        description="… or at least this share of the question's distinct n-grams (none: off)",
+        description="… or when the n-grams they share cover at least this share of the question's words (characters); null in a --config file: off",
     )
 
 

@@ -8,17 +8,18 @@ matches a target under a check when one of its segments does:
 * ``normalised``: equal after :func:`tagengo.contamination.normalise.normalise` (NFKC,
   case folding, punctuation/whitespace runs to one space);
 * ``ngram``: after normalisation they share at least ``min_shared`` distinct ``n``-grams, or
-  at least ``min_share`` of the question's (word n-grams, character n-grams for scripts written
-  without spaces; :mod:`tagengo.contamination.ngrams`);
+  shared n-grams cover at least ``min_share`` of the question's units (word n-grams, character
+  n-grams for questions in scripts written without spaces; :mod:`tagengo.contamination.ngrams`);
 * ``embedding``: the cosine similarity of their embeddings is strictly above the threshold
   (the bundled multilingual e5 puts a question and its translation close, so a translated
   question counts), and the question is the segment's clear nearest: its cosine is at least
-  ``margin`` above the segment's best cosine to any other question of the same benchmark
-  (margin 0: the cosine alone decides).
+  ``margin`` above the segment's best cosine to any other question (another question id, in any
+  of the benchmarks: parallel benches share ids; margin 0: the cosine alone decides). A segment
+  in the benchmark's own language needs ``same_language_threshold`` instead of ``threshold``.
 
 For each row, check and benchmark the *best* target is kept: the first in question order for
 exact and normalised, the one sharing the most n-grams (then the highest share of the
-question's n-grams), the most similar embedding. A row can match several benchmarks (a
+question covered), the most similar embedding. A row can match several benchmarks (a
 translated question matches every parallel version of it). For the report, every row's highest cosine
 similarity to each benchmark is kept too, matched or not.
 """
@@ -263,11 +264,12 @@ class Matcher:
                 b: np.array([i for i, t in enumerate(self.targets) if t.bench == b], dtype=np.int64)
                 for b in names
             }
-            # Each target's question within its bench, to find a segment's best *other* question.
-            qkey = {b: {} for b in names}
+            # Each target's question, to find a segment's best *other* question. One id is one
+            # question in every bench (parallel benches share ids: a translation of question 7
+            # is no other question than 7), so the margin is taken over every bench loaded.
+            qkey: dict[str, int] = {}
             self._target_question = np.array(
-                [qkey[t.bench].setdefault(str(t.question_id), len(qkey[t.bench])) for t in self.targets],
-                dtype=np.int64,
+                [qkey.setdefault(str(t.question_id), len(qkey)) for t in self.targets], dtype=np.int64
             )
 
     def segments(self, messages: Sequence[dict[str, str]]) -> list[str]:
@@ -337,10 +339,10 @@ class Matcher:
             block = sims[:, cols]
             best = block.argmax(axis=1)  # the earliest target on a tie
             top = block[np.arange(len(flat)), best]
-            # The best cosine to a turn of another question of this bench (the threshold when
-            # the bench has no other question: the margin is then counted from the line).
-            questions = self._target_question[cols]
-            other = np.where(questions[None, :] == questions[best][:, None], -np.inf, block).max(axis=1)
+            # The best cosine to a turn of any other question (the threshold when there is no
+            # other question: the margin is then counted from the line).
+            own = self._target_question[cols[best]]
+            other = np.where(self._target_question[None, :] == own[:, None], -np.inf, sims).max(axis=1)
             other = np.where(np.isfinite(other), other, t).astype(np.float32)
             for j, (r, k, _) in enumerate(flat):
                 v = top[j]
