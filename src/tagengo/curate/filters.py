@@ -193,6 +193,7 @@ class LanguageIDFilter(BatchFilter):
     def keep_batch(self, batch: Sequence[Record]) -> list[tuple[bool, str]]:
         from tagengo.lang.langid import detector_text
         from tagengo.lang.languages import near_group
+        from tagengo.lang.verdict import expect
 
         if self._lid is None:
             self.setup()
@@ -204,9 +205,9 @@ class LanguageIDFilter(BatchFilter):
             if not line.strip():  # lid.176 still answers for "" (en 0.12): name the real fault
                 out.append((False, "language ID: the prompt is empty (no text to identify)"))
                 continue
-            pred = lid.predict(line, 1)
             want = row.language
             if want is None:
+                pred = lid.predict(line, 1)
                 group_score = pred.score
                 if cfg.rule == "group":
                     pred = lid.predict(line, cfg.top_k)
@@ -225,34 +226,32 @@ class LanguageIDFilter(BatchFilter):
                         )
                     )
                 continue
-            if pred.top == want and self._passes(pred.score):
-                self._note(row, pred, pred.score, True, frozenset({want}))
-                out.append((True, ""))
-                continue
-            # Only rows the fast path could not settle pay for the top-k call.
-            if cfg.rule == "exact":
-                group, score = frozenset({want}), pred.score
-                if self._second is not None:  # its candidates are fastText's top labels
-                    pred = lid.predict(line, cfg.top_k)
-            else:
-                group = near_group(want)
-                pred = lid.predict(line, cfg.top_k)
-                score = pred.group_score(group)
-            agrees = pred.top in group
-            ok, how = agrees and self._passes(score), ""
-            if not ok and agrees and cfg.agree_threshold is not None and score >= cfg.agree_threshold:
-                ok, how = True, "label_prior"
+            # One top-1 call settles most rows (the label is the top label); only the rest pay for
+            # the top-k call, and those still unsettled for the second opinion.
+            verdict = expect(
+                line,
+                want,
+                identifier=lid,
+                strip=False,  # ``line`` is the detector's text already
+                threshold=cfg.threshold,
+                strict=cfg.strict,
+                near=cfg.rule == "group",
+                k=cfg.top_k,
+                settle_on_top=True,
+                top_in_group=True,
+                agree_threshold=cfg.agree_threshold,
+                second_opinion=self._second,
+                second_opinion_min=cfg.second_opinion_min,
+                trust_other_above=cfg.trust_other_above,
+            )
+            pred, score, group, how = verdict.prediction, verdict.score, verdict.group, verdict.kept_by
+            ok = verdict.ok
+            assert pred is not None  # no min_letters: every line is read
             second = None
-            if not ok and self._second is not None and (agrees or pred.score < cfg.trust_other_above):
-                pick = self._second.choose(line, [want, *pred.labels])
-                if pick is not None:
-                    second = pick[0]
-                    row.meta["lid_second_opinion"] = second
-                    row.meta["lid_second_opinion_score"] = round(pick[1], 4)
-                    # A clear pick only: on a line with little language in it ("h e l l o")
-                    # lingua spreads its confidence over the candidates.
-                    if second in group and pick[1] >= cfg.second_opinion_min:
-                        ok, how = True, "second_opinion"
+            if verdict.second_opinion is not None:
+                second = verdict.second_opinion[0]
+                row.meta["lid_second_opinion"] = second
+                row.meta["lid_second_opinion_score"] = round(verdict.second_opinion[1], 4)
             if how:
                 row.meta["lid_kept_by"] = how
             self._note(row, pred, score, ok, group, how)

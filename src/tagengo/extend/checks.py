@@ -2,22 +2,20 @@
 follow-up an echo of an earlier user turn, is an answer a repeat of the answer before it, is a new
 turn in the conversation's language.
 
-Language is judged with the project's one LID wrapper (``tagengo.lang.langid``: lid.176 on the
-text with code blocks, inline code and URLs removed), against the conversation's language label
-and its near-language group (``tagengo.lang.languages.near_group``: Bosnian passes for
-Croatian), as `tagengo translate` judges a translation.
+Language is judged by the project's one language check (``tagengo.lang.verdict.expect``: lid.176
+on the text with code blocks, inline code and URLs removed), against the conversation's language
+label and its near-language group (Bosnian passes for Croatian), as `tagengo translate` judges a
+translation.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 
-from tagengo.lang.langid import LanguageIdentifier, strip_code
-from tagengo.lang.languages import near_group
+from tagengo.lang.langid import LanguageIdentifier
+from tagengo.lang.verdict import Verdict, expect
 
-_LETTER = re.compile(r"[^\W\d_]")
 _FOLD = re.compile(r"[\W_]+")
 
 
@@ -107,17 +105,6 @@ def repeat_of(answer: str, previous: str, threshold: float) -> float | None:
     return ratio if ratio >= threshold else None
 
 
-@dataclass(frozen=True, slots=True)
-class LanguageVerdict:
-    """What language ID said about one new turn. ``checked`` False: too few letters to judge."""
-
-    checked: bool
-    detected: str = ""
-    prob: float = 0.0
-    expected_prob: float = 0.0  # probability of the conversation's language and its near group
-    ok: bool = True
-
-
 class LanguageCheck:
     """Is a text in ``expected`` (an ISO code)? One lid.176 call (top 3) per text."""
 
@@ -126,9 +113,9 @@ class LanguageCheck:
         self.min_score = min_score
         self.min_letters = min_letters
 
-    def check(self, text: str, expected: str) -> LanguageVerdict:
-        if len(_LETTER.findall(strip_code(text))) < self.min_letters:
-            return LanguageVerdict(checked=False)
-        pred = self.lid.detect(text, k=3)
-        score = pred.group_score(near_group(expected))
-        return LanguageVerdict(True, pred.top, pred.score, score, ok=score >= self.min_score)
+    def check(self, text: str, expected: str) -> Verdict:
+        """``checked`` False: too few letters to judge; ``score``: the probability of ``expected``
+        and its near group."""
+        return expect(
+            text, expected, identifier=self.lid, threshold=self.min_score, k=3, min_letters=self.min_letters
+        )

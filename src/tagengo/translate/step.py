@@ -36,7 +36,7 @@ import re
 from typing import Any
 
 from tagengo.lang.langid import LanguageIdentifier
-from tagengo.lang.languages import near_group
+from tagengo.lang.verdict import expect
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import answer_meta, answer_problem, call_meta
@@ -121,11 +121,10 @@ class TranslationCheck:
                 f"(allowed {cfg.min_length_ratio:g}-{cfg.max_length_ratio:g})"
             )
         if cfg.check_language and self.lid is not None:
-            pred = self.lid.detect(translated, k=3)
-            score = pred.group_score(near_group(target))
-            info["lid"], info["lid_score"] = pred.top, round(pred.score, 4)
-            if score < cfg.min_lid_score:
-                return f"{where} is not in {target}: language ID says {pred.top} ({pred.score:.2f})"
+            verdict = expect(translated, target, identifier=self.lid, threshold=cfg.min_lid_score, k=3)
+            info["lid"], info["lid_score"] = verdict.detected, round(verdict.prob, 4)
+            if not verdict.ok:
+                return f"{where} is not in {target}: language ID says {verdict.detected} ({verdict.prob:.2f})"
         return None
 
 
