@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
 
+from tagengo.errors import TagengoError
 from tagengo.run.options import build_config, config_options
 from tagengo.train.config import PRESETS, TrainConfig
+
+
+class TrainDidNothing(TagengoError):
+    """The run finished without changing the weights: what was saved is the base model."""
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -77,10 +83,12 @@ def command(
         raise ConfigError("tagengo train needs --input DATA and --out DIR (or --print-axolotl).")
     from rich.console import Console
 
-    from tagengo.train.trainer import train
+    from tagengo.train.trainer import TrainWarning, train
 
     console = Console(stderr=True)
-    result = train(input_path, out, cfg, resume=resume, progress=progress)
+    with warnings.catch_warnings():  # printed below, as one plain line each
+        warnings.simplefilter("ignore", TrainWarning)
+        result = train(input_path, out, cfg, resume=resume, progress=progress)
     m = result.manifest
     if cfg.method != "sft":
         c, final = m["counts"], m.get("final", {})
@@ -99,8 +107,21 @@ def command(
         return
     c = m["counts"]
     rt = m["runtime"]
+    for w in m.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}")
+    if m.get("weights_changed") is False:
+        raise TrainDidNothing(
+            f"{result.out}: the run did not change the weights, so {result.model_dir} is the base model "
+            f"({m['warnings'][-1].split(': ', 1)[-1]})."
+        )
+    sched = m.get("schedule", {})
+    if sched.get("warmup_steps", 0) < sched.get("warmup_steps_asked", 0):
+        console.print(
+            f"  warm-up: {sched['warmup_steps']} of the {sched['warmup_steps_asked']} steps asked "
+            f"(capped at a tenth of this {sched['total_steps']}-step run)"
+        )
     console.print(
-        f"[green]✓[/] trained {c['steps']} steps on {c['train']:,} conversations "
+        f"[green]✓[/] trained {c['steps']} step{'s' if c['steps'] != 1 else ''} on {c['train']:,} conversations "
         f"({c['train_assistant_tokens']:,} assistant tokens; {c['dropped']} dropped, {c['quarantined']} unreadable) "
         f"on {rt['device']} in {rt['precision']}, {m['throughput']['tokens_per_s']:,.0f} tokens/s"
     )

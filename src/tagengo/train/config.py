@@ -24,6 +24,18 @@ SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant_with
 Attention = Literal["auto", "sdpa", "eager", "flash_attention_2"]
 
 
+#: Warm-up takes at most one step in this many of a run's optimizer steps (a tenth), so a short
+#: run (the README's demo-sized mix trains for one or two steps) reaches its peak learning rate
+#: instead of spending every step, or its only one, near 0.
+WARMUP_ONE_IN = 10
+
+
+def capped_warmup(warmup_steps: int, total_steps: int) -> int:
+    """The warm-up steps a run of ``total_steps`` optimizer steps uses: ``warmup_steps``, capped
+    at a tenth of the run (rounded down, so a run under 10 steps has none)."""
+    return max(0, min(warmup_steps, total_steps // WARMUP_ONE_IN))
+
+
 class _Cfg(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -80,7 +92,12 @@ class TrainConfig(_Cfg):
     gradient_accumulation_steps: int = Field(2, ge=1, description="Micro batches per optimizer step")
     learning_rate: float = Field(2e-5, gt=0, description="Peak learning rate (AdamW)")
     lr_scheduler: Scheduler = Field("cosine", description="Decay after warm-up")
-    warmup_steps: int = Field(10, ge=0, description="Optimizer steps of linear warm-up from 0")
+    warmup_steps: int = Field(
+        10,
+        ge=0,
+        description="Optimizer steps of linear warm-up (at most a tenth of the run: a run of 30 steps "
+        "warms up for 3, one under 10 steps not at all); the first step already has a learning rate",
+    )
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
     max_grad_norm: float = Field(1.0, ge=0, description="Clip the gradient norm to this (0: no clipping)")
     precision: Precision = Field(

@@ -25,6 +25,8 @@ class Runtime:
     precision: str  # fp32 | bf16 | fp16
     gradient_checkpointing: bool
     attention: str  # sdpa | eager | flash_attention_2
+    #: What was asked but cannot run here, and what runs instead (shown as warnings).
+    notes: tuple[str, ...] = ()
 
     @property
     def flatten(self) -> bool:
@@ -51,9 +53,14 @@ def resolve_runtime(cfg: TrainConfig) -> Runtime:
     if attention == "auto":
         has_fa = importlib.util.find_spec("flash_attn") is not None
         attention = "flash_attention_2" if gpu and has_fa else "sdpa"
+    notes: tuple[str, ...] = ()
     if attention == "flash_attention_2" and not (gpu and importlib.util.find_spec("flash_attn")):
-        raise ConfigError("--attention flash_attention_2 needs a GPU and the flash-attn package; use sdpa")
-    return Runtime(device, precision, checkpointing, attention)
+        # Nothing requires flash-attn (the suzume-2024 preset asks for it): SDPA computes the
+        # same attention, and packing stays isolated (the block-diagonal mask).
+        why = "no GPU" if not gpu else "the flash-attn package is not installed"
+        notes = (f"--attention flash_attention_2 cannot run here ({why}); using sdpa, the same attention",)
+        attention = "sdpa"
+    return Runtime(device, precision, checkpointing, attention, notes)
 
 
 def resolve_base(base_model: str | None) -> Path:
@@ -83,6 +90,12 @@ def _dtype(precision: str) -> Any:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+def added_tokens(tokenizer: Any) -> list[str]:
+    """The special tokens ``load_tokenizer`` added to ``tokenizer`` for its chat template: their
+    embedding rows are new, so a LoRA run must train them (``add_lora``'s ``train_embeddings``)."""
+    return list(getattr(tokenizer, "tagengo_added_tokens", None) or [])
+
+
 def load_tokenizer(base: Path, chat_template: str = "tokenizer") -> Any:
     """The base model's tokenizer, with the chosen chat template set on it."""
     from transformers import AutoTokenizer
@@ -96,6 +109,7 @@ def load_tokenizer(base: Path, chat_template: str = "tokenizer") -> Any:
         missing = [t for t in specials if t not in tok.get_vocab()]
         if missing:
             tok.add_special_tokens({"additional_special_tokens": missing})
+        tok.tagengo_added_tokens = list(missing)
         tok.chat_template = template
         tok.eos_token = eot  # generation stops at the end of the assistant turn
     if getattr(tok, "chat_template", None) is None:
@@ -148,20 +162,45 @@ def load_model(base: Path, runtime: Runtime, tokenizer: Any) -> Any:
     return model
 
 
-def add_lora(model: Any, cfg: TrainConfig) -> Any:
-    """Wrap ``model`` with PEFT LoRA adapters on ``cfg.lora.targets`` (only they train)."""
+def embedding_modules(model: Any) -> list[str]:
+    """The names (last component) of the input embedding and the output projection
+    (``embed_tokens``, ``lm_head`` for Llama-style models): PEFT's ``modules_to_save``."""
+    wanted = [m for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None]
+    out: list[str] = []
+    for name, module in model.named_modules():
+        if any(module is w for w in wanted) and name:
+            short = name.rsplit(".", 1)[-1]
+            if short not in out:
+                out.append(short)
+    return out
+
+
+def add_lora(model: Any, cfg: TrainConfig, *, train_embeddings: bool = False) -> Any:
+    """Wrap ``model`` with PEFT LoRA adapters on ``cfg.lora.targets`` (only they train).
+
+    ``train_embeddings`` (when the chat template added special tokens: their rows are new): the
+    input embedding and the output projection train too, whole, and are saved with the adapter
+    (PEFT's ``modules_to_save``, as Axolotl's ``lora_modules_to_save``); otherwise a new
+    end-of-turn token would keep its untrained row, and the model would never learn to stop.
+    Tied embeddings stay tied (``ensure_weight_tying``)."""
     from peft import LoraConfig, get_peft_model
 
     names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
     absent = [t for t in cfg.lora.targets if t not in names]
     if absent:
         raise ConfigError(f"--lora-targets: no module named {', '.join(absent)} in this model")
+    extra: dict[str, Any] = {}
+    if train_embeddings:
+        extra["modules_to_save"] = embedding_modules(model)
+        if getattr(model.config, "tie_word_embeddings", False):
+            extra["ensure_weight_tying"] = True
     lora = LoraConfig(
         r=cfg.lora.rank,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
         target_modules=list(cfg.lora.targets),
         task_type="CAUSAL_LM",
+        **extra,
     )
     peft_model = get_peft_model(model, lora)
     if getattr(model, "is_gradient_checkpointing", False):

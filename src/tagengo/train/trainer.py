@@ -25,6 +25,7 @@ import random
 import shutil
 import sys
 import time
+import warnings as _warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +34,23 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
-from tagengo.train.config import SCHEDULERS, TrainConfig
+from tagengo.train.config import TrainConfig, capped_warmup
 from tagengo.train.data import IGNORE_INDEX, Example, Prepared, load_dataset
-from tagengo.train.model import Runtime, add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
+from tagengo.train.model import (
+    Runtime,
+    add_lora,
+    added_tokens,
+    embedding_modules,
+    load_model,
+    load_tokenizer,
+    resolve_base,
+    resolve_runtime,
+)
 from tagengo.train.packing import collate, pack_bins, shift_labels, unpacked_bins
+
+
+class TrainWarning(UserWarning):
+    """A run finished but did not train as asked (the weights did not change, steps were skipped)."""
 
 
 @dataclass
@@ -59,6 +73,73 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def lr_factor(step: int, *, warmup: int, total: int, kind: str) -> float:
+    """The share of the peak learning rate used by optimizer step ``step`` (0-based).
+
+    Warm-up is linear and its first step already moves the weights: step s < warmup uses
+    (s + 1) / (warmup + 1) of the peak (transformers' warm-up starts at exactly 0, which wastes a
+    step and, on a run of one step, trains nothing). Then cosine or linear decay towards 0 over
+    the rest of the run, or constant.
+    """
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    if kind == "constant":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    if kind == "linear":
+        return max(0.0, 1.0 - progress)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _lr_schedule(optimizer: Any, *, warmup: int, total: int, kind: str) -> Any:
+    import functools
+
+    import torch
+
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, functools.partial(lr_factor, warmup=warmup, total=total, kind=kind)
+    )
+
+
+class _WeightProbe:
+    """A strided sample of every trainable tensor (at most 256 values each), to tell after the
+    run whether the optimizer changed anything. Cheap enough for an 8B model (a few MB)."""
+
+    def __init__(self, params: list[Any]) -> None:
+        self.params = params
+        self.before = [self._sample(p) for p in params]
+
+    @staticmethod
+    def _sample(p: Any) -> Any:
+        flat = p.detach().reshape(-1)
+        return flat[:: max(1, flat.numel() // 256)][:256].clone()
+
+    def changed(self) -> bool:
+        import torch
+
+        return any(not torch.equal(b, self._sample(p)) for b, p in zip(self.before, self.params, strict=True))
+
+
+def _unchanged_reason(steps_run: int, nonfinite: int, zero_grad: int, zero_lr: int, rt: Runtime) -> str:
+    if zero_lr == steps_run:
+        return "the learning rate was 0 on every step; raise --learning-rate or lower --warmup-steps"
+    if nonfinite == steps_run:
+        return (
+            "the loss or gradient was not finite (NaN/inf) on every step, so every step was skipped; "
+            "lower --learning-rate or train in --precision fp32"
+        )
+    if zero_grad + nonfinite == steps_run:
+        return (
+            "the gradient was zero on every step; check that the trained weights are the ones the loss uses"
+        )
+    if rt.precision in ("bf16", "fp16"):
+        return (
+            f"every update was smaller than what {rt.precision} weights can hold; raise --learning-rate, "
+            "train longer, or use --precision fp32"
+        )
+    return "every update was too small to show in the weights; raise --learning-rate or train longer"
 
 
 def micro_batches(examples: list[Example], cfg: TrainConfig, epoch: int) -> list[list[list[int]]]:
@@ -114,6 +195,67 @@ def evaluate(model: Any, examples: list[Example], cfg: TrainConfig, rt: Runtime,
             count += n
     model.train(was_training)
     return total / max(count, 1)
+
+
+#: Largest relative logit difference (mean |packed - alone| over the mean spread of the logits)
+#: the packing self-check accepts: fp32 measures ~1e-6 (SDPA, eager); half precision rounds more.
+PACKING_TOLERANCE = {"fp32": 1e-3, "bf16": 5e-2, "fp16": 5e-2}
+#: Tokens of each example the packing self-check runs.
+PACKING_CHECK_TOKENS = 24
+
+
+def check_packing(model: Any, examples: list[Example], rt: Runtime, pad_id: int) -> dict[str, Any]:
+    """Check, on the model and attention actually loaded, that a packed row keeps its examples
+    apart: two short examples run packed in one row must get the logits each gets alone.
+
+    Isolation rests on transformers deriving a block-diagonal mask (or flash-attention's varlen
+    boundaries) from the restarting position ids; a transformers version, model class or
+    attention kernel that ignores them would silently let every example attend to the ones
+    before it. Costs one forward pass of ~50 tokens. Raises ConfigError naming the fix when the
+    logits differ; returns what was measured (for the manifest)."""
+    import torch
+
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].input_ids), i))
+    picked = [examples[i] for i in order[:2]] if len(examples) > 1 else [examples[0], examples[0]]
+    short = [
+        Example(f"check-{k}", e.input_ids[:PACKING_CHECK_TOKENS], e.input_ids[:PACKING_CHECK_TOKENS])
+        for k, e in enumerate(picked)
+    ]
+    lengths = [len(e.input_ids) for e in short]
+
+    def logits(bins: list[list[int]]) -> Any:
+        batch = _to(collate(short, bins, pad_id=pad_id, flatten=rt.flatten), rt.device)
+        batch.pop("labels")
+        with _autocast(rt):
+            return model(**batch, use_cache=False).logits[0].float()
+
+    was_training = model.training
+    model.eval()  # no dropout: the two runs must be comparable
+    try:
+        with torch.no_grad():
+            alone = [logits([[k]])[: lengths[k]] for k in range(2)]
+            packed = logits([[0, 1]])
+    finally:
+        model.train(was_training)
+    diffs = []
+    start = 0
+    for k in range(2):
+        got = packed[start : start + lengths[k]]
+        start += lengths[k]
+        spread = float((alone[k] - alone[k].mean()).abs().mean()) or 1.0
+        diffs.append(float((got - alone[k]).abs().mean()) / spread)
+    diff = max(diffs)
+    tolerance = PACKING_TOLERANCE.get(rt.precision, 5e-2)
+    if not diff <= tolerance:  # NaN fails too
+        import transformers
+
+        raise ConfigError(
+            f"--packing: examples packed in one row do not stay apart with attention {rt.attention} on this "
+            f"model (transformers {transformers.__version__}): packed logits differ from the example run alone "
+            f"by {diff:.3g} (relative; at most {tolerance:g} allowed), so each example would attend to the ones "
+            "before it. Train with --no-packing (or try --attention eager)."
+        )
+    return {"tokens": lengths, "relative_difference": diff, "tolerance": tolerance, "attention": rt.attention}
 
 
 def _autocast(rt: Runtime) -> Any:
@@ -203,7 +345,13 @@ def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, adapter: str)
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.config.use_cache = True  # off while training with checkpointing; generation wants it
-    model.save_pretrained(tmp)
+    if adapter == "lora":
+        # Not PEFT's "auto", which also writes the base's (resized) embedding and output layers,
+        # untrained, whenever tokens were added: the trained copies (modules_to_save) are
+        # what a reload needs, and the base is loaded from its own path.
+        model.save_pretrained(tmp, save_embedding_layers=False)
+    else:
+        model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     if adapter == "lora":
         cfg_path = tmp / "adapter_config.json"
@@ -232,14 +380,26 @@ def _plot_losses(history: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [h["step"] for h in history if "loss" in h]
-    ax.plot(steps, [h["loss"] for h in history if "loss" in h], label="train loss")
+    logged = [h for h in history if "loss" in h]
+    # Markers: a run of one or two logs is a point or two, which a bare line does not draw.
+    style = "o-" if len(logged) < 30 else "-"
+    ax.plot([h["step"] for h in logged], [h["loss"] for h in logged], style, label="train loss")
     ev = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
     if ev:
-        ax.plot(*zip(*ev), "o-", label="eval loss")
+        ax.plot(*zip(*ev), "s--", label="eval loss")
     ax.set_xlabel("optimizer step")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (nats / assistant token)")
-    ax.legend()
+    lrs = [(h["step"], h["lr"]) for h in logged if "lr" in h]
+    if lrs:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*lrs), style, color="tab:gray", alpha=0.6, markersize=3, label="learning rate")
+        ax2.set_ylabel("learning rate")
+        ax2.set_ylim(bottom=0)
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -290,7 +450,6 @@ def train(
 
         return train_preference(data, out, cfg, resume=resume, progress=progress)
     import torch
-    from transformers import get_scheduler
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -317,9 +476,15 @@ def train(
     total_steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
 
     model = load_model(base, rt, tokenizer)
+    new_tokens = added_tokens(tokenizer)
+    saved_layers: list[str] = []
     if cfg.adapter == "lora":
-        model = add_lora(model, cfg)
+        # Tokens the template added have new, untrained rows: train and save those layers too.
+        saved_layers = embedding_modules(model) if new_tokens else []
+        model = add_lora(model, cfg, train_embeddings=bool(new_tokens))
     model.train()
+    pad_id = tokenizer.pad_token_id
+    packing_check = check_packing(model, examples, rt, pad_id) if cfg.packing else None
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         params,
@@ -328,12 +493,8 @@ def train(
         betas=(0.9, 0.999),
         fused=rt.device.startswith("cuda"),
     )
-    scheduler = get_scheduler(
-        SCHEDULERS[cfg.lr_scheduler],
-        optimizer,
-        num_warmup_steps=cfg.warmup_steps,
-        num_training_steps=total_steps,
-    )
+    warmup = capped_warmup(cfg.warmup_steps, total_steps)
+    scheduler = _lr_schedule(optimizer, warmup=warmup, total=total_steps, kind=cfg.lr_scheduler)
     step = 0
     history: list[dict[str, Any]] = []
     metrics_path = out / "metrics.jsonl"
@@ -358,7 +519,6 @@ def train(
                 s += 1
             epoch += 1
 
-    pad_id = tokenizer.pad_token_id
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress(show, total_steps, step)
     log_tokens = 0
@@ -366,6 +526,9 @@ def train(
     run_tokens = 0
     run_t0 = time.perf_counter()
     window: list[tuple[float, int]] = []
+    first_step = step
+    nonfinite = zero_grad = zero_lr = 0
+    probe = _WeightProbe(params)
     try:
         for s, group in schedule():
             if s < step:
@@ -383,13 +546,19 @@ def train(
                 real = sum(len(examples[i].input_ids) for b in mb for i in b)
                 log_tokens += real
                 run_tokens += real
-            grad_norm = (
-                float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
-                if cfg.max_grad_norm > 0
-                else float("nan")
+            # The norm is measured (and clipped when --max-grad-norm > 0) before the step.
+            grad_norm = float(
+                torch.nn.utils.clip_grad_norm_(
+                    params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
+                )
             )
             lr = scheduler.get_last_lr()[0]
-            optimizer.step()
+            zero_lr += lr == 0
+            if math.isfinite(grad_norm):  # a NaN/inf step would ruin every weight: skip it
+                optimizer.step()
+                zero_grad += grad_norm == 0
+            else:
+                nonfinite += 1
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step = s + 1
@@ -426,6 +595,19 @@ def train(
     finally:
         bar.stop()
     elapsed = time.perf_counter() - run_t0
+    steps_run = step - first_step
+    warnings_: list[str] = list(rt.notes)
+    if nonfinite:
+        warnings_.append(f"{nonfinite} of {steps_run} steps had a non-finite gradient and were skipped")
+    weights_changed = probe.changed() if steps_run else None
+    if weights_changed is False:
+        warnings_.append(
+            f"the weights did not change in {steps_run} step{'s' if steps_run != 1 else ''}: "
+            + _unchanged_reason(steps_run, nonfinite, zero_grad, zero_lr, rt)
+        )
+    for w in warnings_:
+        _warnings.warn(f"tagengo train: {w}", TrainWarning, stacklevel=2)
+    del probe
     if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
         save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
     model_dir = save_model(model, tokenizer, out / "model", base, cfg.adapter)
@@ -442,7 +624,21 @@ def train(
             "attention": rt.attention,
             "padding_free": rt.flatten,
         },
+        "packing_check": packing_check,
+        "tokens_added": new_tokens,
+        "modules_to_save": saved_layers,
         "counts": {**prepared.counts(), "steps": step, "steps_planned": total_steps},
+        "schedule": {
+            "kind": cfg.lr_scheduler,
+            "peak_lr": cfg.learning_rate,
+            "warmup_steps": warmup,
+            "warmup_steps_asked": cfg.warmup_steps,
+            "total_steps": total_steps,
+        },
+        "steps_run": steps_run,
+        "steps_skipped_nonfinite": nonfinite,
+        "weights_changed": weights_changed,
+        "warnings": warnings_,
         "throughput": {
             "tokens": run_tokens,
             "seconds": elapsed,
