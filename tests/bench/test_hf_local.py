@@ -120,3 +120,72 @@ def test_not_a_model_folder(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not a transformers model folder"):
         TransformersChatClient(tmp_path)
+
+
+def _two_turn_bench(root: Path):
+    data = root / "mt_bench"
+    data.mkdir(exist_ok=True)
+    (data / "question.jsonl").write_text(
+        '{"question_id": 4, "category": "writing", "turns": ["why ice float", "why rain"]}\n'
+    )
+    return open_bench(data)
+
+
+def test_trained_models_answer_under_their_run_name_not_model(tmp_path: Path) -> None:
+    """`tagengo train` saves every model as OUT/model: two runs' answers must not share a file."""
+    from tagengo.bench.hf_local import TransformersChatClient, local_model_name
+
+    assert local_model_name(tmp_path / "out" / "sft" / "model") == "sft"
+    assert local_model_name(tmp_path / "checkpoints" / "my-model") == "my-model"
+    bench = _two_turn_bench(tmp_path)
+    for run in ("sft-de", "sft-multi"):
+        model_dir = _tiny_model(tmp_path / run / "model")
+        cfg = AnswerConfig(local_model=model_dir, max_new_tokens=2)
+        answer_bench(bench, cfg, TransformersChatClient(model_dir))
+    for run in ("sft-de", "sft-multi"):
+        assert json.loads(bench.answer_path(run).read_text())["model_id"] == run
+    assert not bench.answer_path("model").exists()
+    # --model-id still names the file.
+    cfg = AnswerConfig(local_model=model_dir, model_id="mine", max_new_tokens=2)
+    answer_bench(bench, cfg, TransformersChatClient(model_dir))
+    assert json.loads(bench.answer_path("mine").read_text())["model_id"] == "mine"
+
+
+def test_each_turn_and_each_sample_draws_its_own_seed(tmp_path: Path, monkeypatch) -> None:
+    import torch
+
+    from tagengo.bench.hf_local import TransformersChatClient, request_seed
+
+    def req(turns: list[str], **kw) -> ChatRequest:
+        msgs = []
+        for i, t in enumerate(turns):
+            msgs += [{"role": "user", "content": t}] + (
+                [{"role": "assistant", "content": "a"}] if i < len(turns) - 1 else []
+            )
+        return ChatRequest.from_messages(msgs, temperature=0.7, max_tokens=4, **kw)
+
+    one, two = req(["why ice float"]), req(["why ice float", "why rain"])
+    assert request_seed(one) != request_seed(two)  # turn 2 used to repeat turn 1's seed (0)
+    assert request_seed(one) != request_seed(req(["why ice float"], sample=1))
+    assert request_seed(one) != request_seed(req(["why ice float"], seed=1))
+    assert request_seed(one) == request_seed(req(["why ice float"]))  # reproducible
+    assert 0 <= request_seed(one) < 2**63
+
+    model_dir = _tiny_model(tmp_path / "run" / "model")
+    seeds: list[int] = []
+    real = torch.manual_seed
+    monkeypatch.setattr(torch, "manual_seed", lambda s: (seeds.append(s), real(s))[1])
+    bench = _two_turn_bench(tmp_path)
+    cfg = AnswerConfig(local_model=model_dir, max_new_tokens=2, num_choices=2, runs=2)
+    answer_bench(bench, cfg, TransformersChatClient(model_dir))
+    # 2 runs x 2 choices x 2 turns, each its own seed.
+    assert len(seeds) == 8 and len(set(seeds)) == 8
+
+
+def test_an_answer_cut_at_the_limit_never_ends_in_a_broken_character() -> None:
+    from tagengo.bench.hf_local import _clean_cut
+
+    assert _clean_cut("Das ist gr\ufffd") == "Das ist gr"
+    assert _clean_cut("日本語の\ufffd\ufffd") == "日本語の"
+    assert _clean_cut("fine \ufffd text") == "fine \ufffd text"  # only a broken tail
+    assert _clean_cut("whole") == "whole"

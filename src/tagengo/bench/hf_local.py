@@ -3,7 +3,8 @@
 It speaks the ``ChatClient`` protocol so ``answer_bench`` does not care where answers come
 from. It is for the answering side only: one conversation at a time with the model's own
 chat template, greedy at temperature 0 (as FastChat does below 1e-4) and sampling otherwise,
-seeded per request. There is no request cache here: a local model costs nothing per call,
+seeded per request (``request_seed``: each turn and each sample draws its own stream). Answers
+go under the run's name for a model ``tagengo train`` saved (``out/sft/model`` -> ``sft``). There is no request cache here: a local model costs nothing per call,
 and the answer file itself is the resume point (questions already answered are skipped).
 A LoRA adapter folder (``adapter_config.json``, as ``tagengo train --adapter lora`` writes) loads
 as its base model plus the adapter (PEFT); the base is a local folder or a ``.gguf`` file.
@@ -21,6 +22,36 @@ from tagengo.llm.types import ChatRequest, ChatResponse
 from tagengo.run.progress_lines import live_terminal
 
 
+def local_model_name(path: str | Path) -> str:
+    """The name a local model's answers go under (``model_answer/<name>.jsonl``).
+
+    ``tagengo train`` saves every model as ``OUT/model``, so the folder's own name would file
+    every trained model's answers under ``model`` and each run would overwrite the last one's.
+    A folder named ``model`` takes the name of the folder above it, the train run's
+    (``out/sft/model`` -> ``sft``); ``--model-id`` overrides it."""
+    p = Path(path).resolve()
+    if p.name == "model" and p.parent.name:
+        return p.parent.name
+    return p.name
+
+
+def request_seed(req: ChatRequest) -> int:
+    """The sampling seed of one request: derived from everything that makes the request (its
+    messages, so turn 2 differs from turn 1; its ``sample`` index, so a second sample or run
+    differs from the first; the ``seed`` asked for), so no two turns or samples share a random
+    stream, and the same request draws the same answer again."""
+    import hashlib
+
+    digest = hashlib.blake2b(req.canonical("").encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & (2**63 - 1)
+
+
+def _clean_cut(text: str) -> str:
+    """An answer cut at the token limit can end inside a multi-byte character, which decodes to
+    U+FFFD: drop such a tail (the character was never whole)."""
+    return text.rstrip("\ufffd").rstrip() if text.endswith("\ufffd") else text
+
+
 class TransformersChatClient:
     def __init__(self, path: str | Path, *, device: str | None = None, progress: bool = False) -> None:
         self.path = Path(path)
@@ -30,7 +61,7 @@ class TransformersChatClient:
                 f"{self.path}: not a transformers model folder (no config.json) nor a LoRA adapter "
                 "(no adapter_config.json); give --local-model DIR"
             )
-        self.model_name = self.path.name
+        self.model_name = local_model_name(self.path)
         self.model_id = f"transformers:{self.path.resolve()}"
         self.device = device
         self.progress = progress
@@ -95,7 +126,7 @@ class TransformersChatClient:
             kw["temperature"] = req.temperature
             if req.top_p is not None:
                 kw["top_p"] = req.top_p
-            torch.manual_seed(req.seed if req.seed is not None else 0)
+            torch.manual_seed(request_seed(req))
         pad = self._tok.pad_token_id if self._tok.pad_token_id is not None else self._tok.eos_token_id
         with torch.inference_mode():
             out = self._model.generate(ids, attention_mask=torch.ones_like(ids), pad_token_id=pad, **kw)
@@ -104,9 +135,12 @@ class TransformersChatClient:
         n_new = int(new.shape[0])
         eos = self._tok.eos_token_id
         stopped = n_new > 0 and eos is not None and int(new[-1]) == eos
+        finish = "stop" if stopped or n_new < req.max_tokens else "length"
+        if finish == "length":
+            text = _clean_cut(text)
         return ChatResponse(
             content=text,
-            finish_reason="stop" if stopped or n_new < req.max_tokens else "length",
+            finish_reason=finish,
             model=self.model_name,
             input_tokens=int(ids.shape[1]),
             output_tokens=n_new,
