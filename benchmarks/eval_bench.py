@@ -7,7 +7,8 @@ Two task kinds, as `tagengo eval` writes them (tagengo's own data, each item rep
 1. summarization (generation): lm-eval's HFLM at --batch-sizes (default 1 and 8), against a plain
    loop of ``model.generate`` on each chat-templated prompt (greedy, same token budget).
 2. knowledge (multiple choice by log-likelihood): HFLM at the same batch sizes, against a plain
-   loop of one forward pass per answer letter.
+   loop of one forward pass per item reading the four letters' next-token log-probabilities
+   (what lm-eval also does for one-token answers: it scores them from one pass).
 
 The model is the bundled SmolLM2-135M read by transformers (dequantized from its GGUF) unless
 --model names a folder. Figures are items/s over the whole run (lm-eval's setup included, model
@@ -98,6 +99,7 @@ def _direct(tok: Any, lm: Any, data: Path, task: str, lang: str, tokens: int) ->
 
     template = jinja2.Template(spec.config["doc_to_text"])
     rows = [json.loads(x) for x in spec.data_file.read_text().splitlines()]
+    letters = [tok(x, add_special_tokens=False).input_ids[0] for x in "ABCD"]
     t0 = time.perf_counter()
     with torch.no_grad():
         for row in rows:
@@ -109,10 +111,9 @@ def _direct(tok: Any, lm: Any, data: Path, task: str, lang: str, tokens: int) ->
             ids = tok(prompt, return_tensors="pt", add_special_tokens=False).input_ids.to(lm.device)
             if task == "summarization":
                 lm.generate(ids, max_new_tokens=tokens, do_sample=False, pad_token_id=tok.eos_token_id)
-            else:
-                for letter in "ABCD":
-                    cont = tok(letter, return_tensors="pt", add_special_tokens=False).input_ids.to(lm.device)
-                    lm(torch.cat([ids, cont], dim=1))
+            else:  # one forward pass: the next-token log-probabilities of the four letters
+                logits = lm(ids).logits[0, -1]
+                logits.log_softmax(-1)[letters].argmax()
     return time.perf_counter() - t0
 
 
