@@ -16,9 +16,9 @@ import click
     help="The HTML file to write (images and data embedded; it loads nothing from the network).",
 )
 def command(folders: tuple[str, ...], out_html: str) -> None:
-    """Write one HTML page (funnels, languages, dedup, generation, mixtures, bench scores) from
-    stage output FOLDERS: dataset folders, export folders, bench folders, or a folder holding
-    them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from.
+    """Write one HTML page (funnels, languages, dedup, generation, mixtures, training runs, bench
+    scores) from stage output FOLDERS: dataset folders, export folders, train folders, bench
+    folders, or a folder holding them (e.g. out/demo). Tables sort on a click; each names the file its numbers come from.
     Folders with nothing to show are listed on the page and warned about here; only a folder
     that does not exist is an error."""
     from pathlib import Path
@@ -41,7 +41,7 @@ def command(folders: tuple[str, ...], out_html: str) -> None:
         click.secho(
             "warning: none of the folders given holds stage output this report knows: the page says only "
             "that. Give stage output folders (curate, dedup, generate, reverse, translate, mix, export, "
-            "bench), or a folder holding them (e.g. out/demo).",
+            "train, bench), or a folder holding them (e.g. out/demo).",
             fg="yellow",
             err=True,
         )

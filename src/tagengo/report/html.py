@@ -18,6 +18,8 @@ What each folder gives (see :mod:`tagengo.report.sections` and
 * ``translate``: rows per target language, the checks' numbers (language ID, length ratio,
   protected spans), rejected translations with their reason, tokens, cost, finish reasons;
 * ``mix``: rows per language and source;
+* ``train``: loss and learning-rate curves, steps, tokens/s, data counts and the config
+  (:mod:`tagengo.report.train_section`);
 * an export folder: files and rows per language;
 * a bench folder (FastChat layout): models × languages, intervals, heatmap, a radar chart per
   language, judge parse failures and position consistency.
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tagengo.errors import InputError
 from tagengo.report.blocks import Section
 
 #: Why a folder adds nothing to the page (listed at its end and warned about by the CLI).
@@ -47,24 +50,38 @@ def collect_sections(
     from tagengo.report.sections import dataset_sections
 
     folder = Path(folder)
-    found = dataset_sections(folder)
-    if found:
+    failed: list[tuple[str, str]] = []
+
+    def sections_of(p: Path) -> list[Section]:
+        # A folder whose files this report cannot read (a manifest of a kind it does not know,
+        # a damaged file) is listed as not shown, never a traceback that loses the whole page.
+        try:
+            return dataset_sections(p) or (bench_sections(p) if bench_roots(p) else [])
+        except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
+            failed.append(
+                (str(p), f"its files are not in a shape this report reads ({type(exc).__name__}: {exc})")
+            )
+            return []
+
+    found = sections_of(folder)
+    if found or failed:
+        if skipped is not None:
+            skipped += failed
         return found
-    if bench_roots(folder):
-        return bench_sections(folder)
     out: list[Section] = []
     if folder.is_dir():
         subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         unknown = []
         for sub in subs:
-            got = dataset_sections(sub) or (bench_sections(sub) if bench_roots(sub) else [])
-            if not got:
+            n_failed = len(failed)
+            got = sections_of(sub)
+            if not got and len(failed) == n_failed:
                 unknown.append(sub)
             out += got
         # Only a folder that held stage folders lists its other sub-folders (out/demo/cache);
         # one that held none is itself the folder with nothing known.
-        if out and skipped is not None:
-            skipped += [(str(p), NOTHING_KNOWN) for p in unknown]
+        if (out or failed) and skipped is not None:
+            skipped += failed + [(str(p), NOTHING_KNOWN) for p in unknown]
     return out
 
 
@@ -81,8 +98,6 @@ class ReportContents:
 def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
     """The sections of every folder in ``dirs`` (see ``write_report``). Raises
     :class:`tagengo.errors.InputError` when a folder does not exist."""
-    from tagengo.errors import InputError
-
     # The same folder named twice (``report X X``, ``X`` and ``X/``) is shown once.
     seen: set[Path] = set()
     dirs = [d for d in dirs if not (Path(d).resolve() in seen or seen.add(Path(d).resolve()))]
@@ -93,8 +108,9 @@ def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
             raise InputError(f"{p}: no such folder; give stage output folders (e.g. out/curated)")
         if not p.is_dir():
             raise InputError(f"{p}: not a folder; give stage output folders (e.g. out/curated)")
+        n_skipped = len(got.skipped)
         found = collect_sections(p, got.skipped)
-        if not found:
+        if not found and len(got.skipped) == n_skipped:
             got.skipped.append((str(p), NOTHING_KNOWN))
         got.sections += found
     from tagengo.report.llm_sections import lambda_across

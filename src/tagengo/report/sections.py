@@ -1,4 +1,5 @@
-"""Report sections for dataset folders (curate, dedup, generate, mix, export).
+"""Report sections for dataset folders (curate, dedup, generate, mix, export; a train folder's
+section is in :mod:`tagengo.report.train_section`).
 
 Every number comes from one of the folder's own files, named in the block that shows it:
 ``manifest.json`` (counts, steps, per-language figures, step summaries), ``data/*.parquet``
@@ -702,6 +703,10 @@ def dataset_sections(folder: Path) -> list[Section]:
     m = read_manifest(folder)
     if m is None:
         return []
+    from tagengo.report.train_section import is_train_manifest, train_sections
+
+    if is_train_manifest(m):  # no funnel, no languages: a run, its curves and its data counts
+        return train_sections(folder, m, _anchor(folder, "train"))
     stage = m["stage"]
     c = m["counts"]
     out = [

@@ -17,7 +17,7 @@ from tagengo.errors import InputError
     type=click.IntRange(min=0),
     default=5,
     show_default=True,
-    help="Sample rows of data/ to show.",
+    help="Sample rows of data/ to show (a train folder: its last logs).",
 )
 @click.option(
     "--reasons",
@@ -29,13 +29,15 @@ from tagengo.errors import InputError
 )
 @click.option("--language", default=None, help="Show only rows of this language code.")
 def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> None:
-    """Show a dataset folder's funnel, rejection reasons and sample rows."""
+    """Show a dataset folder's funnel, rejection reasons and sample rows; for a `tagengo train`
+    folder, the run (steps, tokens/s, warm-up, device), its data counts and its last logs."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from tagengo.report.reasons import top_reasons
     from tagengo.report.summary import print_stage_summary
+    from tagengo.report.train_section import is_train_manifest, print_train_summary
     from tagengo.run.dataset import iter_records, read_manifest, read_table
     from tagengo.run.runner import StageResult
 
@@ -47,6 +49,14 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     if manifest is None:
         raise InputError(f"{folder}: not a complete tagengo dataset folder (no manifest.json).")
     console = Console()
+    if is_train_manifest(manifest):  # a run, not a dataset: no funnel, rows or rejections
+        print_train_summary(Path(folder), manifest, console, n_logs=n_rows)
+        return
+    if not isinstance(manifest.get("steps"), list) or not isinstance(manifest.get("counts"), dict):
+        raise InputError(
+            f"{folder}: its manifest.json (stage {manifest.get('stage', '?')!r}) is not a dataset folder's "
+            "(no funnel); give the --out folder of a dataset stage, or show it with `tagengo report`."
+        )
     print_stage_summary(StageResult(out=Path(folder), manifest=manifest), console)
 
     rejected = read_table(folder, "rejected", ["id", "step", "reason"])
