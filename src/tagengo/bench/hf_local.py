@@ -3,8 +3,9 @@
 It speaks the ``ChatClient`` protocol so ``answer_bench`` does not care where answers come
 from. It is for the answering side only: one conversation at a time with the model's own
 chat template, greedy at temperature 0 (as FastChat does below 1e-4) and sampling otherwise,
-seeded per request (``request_seed``: each turn and each sample draws its own stream). Answers
-go under the run's name for a model ``tagengo train`` saved (``out/sft/model`` -> ``sft``). There is no request cache here: a local model costs nothing per call,
+seeded per request (``request_seed``: each turn and each sample draws its own stream).
+Answers go under the run's name for a model ``tagengo train`` saved (``out/sft/model`` ->
+``sft``). There is no request cache here: a local model costs nothing per call,
 and the answer file itself is the resume point (questions already answered are skipped).
 A LoRA adapter folder (``adapter_config.json``, as ``tagengo train --adapter lora`` writes) loads
 as its base model plus the adapter (PEFT); the base is a local folder or a ``.gguf`` file.
