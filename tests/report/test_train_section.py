@@ -180,9 +180,11 @@ def test_a_preference_run_shows_too(tmp_path: Path) -> None:
 def test_inspect_shows_a_train_folder(train_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", str(train_run / "sft")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "3 optimizer steps on 5 conversations" in out
-    assert "tokens/s" in out and "no_assistant_turn" in out and "last 3 of 3 logs" in out
-    assert "--local-model" in out
+    assert "train folder" in out and "(method sft): 3 optimizer steps" in out
+    for part in ("counts", "runtime", "schedule", "throughput"):
+        assert f"{part} (manifest.json)" in out
+    assert "tokens_per_s" in out and "no_assistant_turn: 1" in out and "warmup_steps_asked" in out
+    assert "last 3 of 3 logs" in out and "--local-model" in out
 
 
 def test_inspect_names_a_manifest_that_is_no_dataset(

@@ -1,4 +1,4 @@
-"""The report section (and the ``tagengo inspect`` summary) of a ``tagengo train`` folder.
+"""The report section of a ``tagengo train`` folder.
 
 A train folder is not a dataset folder: its ``manifest.json`` has no funnel (``steps``) and no
 ``languages``, so the dataset sections cannot show it. What it has, and what is shown, each
@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
-
-_CELL = Table("", [], [], "")  # formats a value as a table cell
 
 #: Most rows of the per-log metrics table (a long run is thinned to this many, evenly).
 METRIC_ROWS = 60
@@ -268,41 +266,3 @@ def train_sections(folder: Path, m: dict[str, Any], anchor: str) -> list[Section
             summary=train_summary(m),
         )
     ]
-
-
-def print_train_summary(folder: Path, m: dict[str, Any], console: Any, n_logs: int = 5) -> None:
-    """``tagengo inspect`` on a train folder: the run, the data counts and the last logs."""
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    console.print(Text(f"train folder {folder}: {train_summary(m)}"))
-    for w in m.get("warnings") or []:
-        console.print(Text(f"warning: {w}"), style="yellow")
-    blocks = {b.title: b for b in train_blocks(folder, m) if isinstance(b, Table)}
-    for title in ("Run", next((t for t in blocks if t.startswith("Data")), ""), "Dropped, by reason"):
-        b = blocks.get(title)
-        if b is None:
-            continue
-        table = RichTable(title=title)
-        for col in b.columns:
-            table.add_column(col)
-        for row in b.rows:
-            table.add_row(*(Text(b.cell(v)) for v in row))
-        console.print(table)
-    history = read_jsonl(folder / "metrics.jsonl")
-    if history and n_logs:
-        logs = RichTable(title=f"last {min(n_logs, len(history))} of {len(history)} logs (metrics.jsonl)")
-        keys = [
-            k
-            for k in ("step", "loss", "eval_loss", "lr", "grad_norm", "tokens_per_s")
-            if any(k in h for h in history)
-        ]
-        for k in keys:
-            logs.add_column(k, justify="right")
-        for h in history[-n_logs:]:
-            logs.add_row(*(_CELL.cell(h.get(k)) for k in keys))
-        console.print(logs)
-    model = folder / "model"
-    console.print(Text(f"→ {folder}/ (model/, metrics.jsonl, loss.png, dropped.jsonl, manifest.json)"))
-    if model.is_dir():
-        console.print(Text(f"  evaluate it: tagengo bench answer BENCH --local-model {model}"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,14 +33,13 @@ from tagengo.errors import InputError
 @click.option("--language", default=None, help="Show only rows of this language code.")
 def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> None:
     """Show a dataset folder's funnel, rejection reasons and sample rows; for a `tagengo train`
-    folder, the run (steps, tokens/s, warm-up, device), its data counts and its last logs."""
+    folder, its counts (steps, data), runtime, schedule, throughput and last logs."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from tagengo.report.reasons import top_reasons
     from tagengo.report.summary import print_stage_summary
-    from tagengo.report.train_section import is_train_manifest, print_train_summary
     from tagengo.run.dataset import iter_records, read_manifest, read_table
     from tagengo.run.runner import StageResult
 
@@ -49,8 +51,9 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     if manifest is None:
         raise InputError(f"{folder}: not a complete tagengo dataset folder (no manifest.json).")
     console = Console()
-    if is_train_manifest(manifest):  # a run, not a dataset: no funnel, rows or rejections
-        print_train_summary(Path(folder), manifest, console, n_logs=n_rows)
+    if not isinstance(manifest.get("steps"), list) and isinstance(manifest.get("counts"), dict):
+        # A run, not a dataset (`tagengo train`): no funnel, rows or rejections to show.
+        print_run_folder(Path(folder), manifest, console, n_logs=n_rows)
         return
     if not isinstance(manifest.get("steps"), list) or not isinstance(manifest.get("counts"), dict):
         raise InputError(
@@ -85,3 +88,64 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
         text = rec.first_user().replace("\n", " ")
         console.print(f"[bold]{rec.language}[/] {rec.id[:16]}  {text[:110]}")
         shown += 1
+
+
+#: The manifest parts of a run folder shown as tables, in order, when present.
+RUN_PARTS = ("counts", "runtime", "schedule", "throughput", "final")
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) or "-"
+    return str(v)
+
+
+def print_run_folder(folder: Path, m: dict[str, Any], console: Any, n_logs: int = 5) -> None:
+    """A folder whose manifest has counts but no funnel (a `tagengo train` run): each part of the
+    manifest as a table, its warnings, and the last ``n_logs`` lines of ``metrics.jsonl``. Reads
+    the manifest generically, so it knows no stage's keys (the HTML report has the train section)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    counts = m["counts"]
+    head = f"{m.get('stage', '?')} folder {folder}"
+    if m.get("method") or (m.get("config") or {}).get("method"):
+        head += f" (method {m.get('method') or m['config']['method']})"
+    if isinstance(counts.get("steps"), int):
+        head += f": {_value(counts['steps'])} optimizer step{'s' if counts['steps'] != 1 else ''}"
+    console.print(Text(head))
+    for w in m.get("warnings") or []:
+        console.print(Text(f"warning: {w}"), style="yellow")
+    for part in RUN_PARTS:
+        values = m.get(part)
+        if not isinstance(values, dict) or not values:
+            continue
+        table = Table(title=f"{part} (manifest.json)")
+        table.add_column("key")
+        table.add_column("value", justify="right")
+        for k, v in values.items():
+            table.add_row(Text(str(k)), Text(_value(v)))
+        console.print(table)
+    logs: list[dict[str, Any]] = []
+    metrics = folder / "metrics.jsonl"
+    if metrics.exists():
+        for line in metrics.read_text(encoding="utf-8", errors="replace").split("\n"):
+            with contextlib.suppress(ValueError):
+                if line.strip() and isinstance(obj := json.loads(line), dict):
+                    logs.append(obj)
+    if logs and n_logs:
+        keys = list(dict.fromkeys(k for h in logs[-n_logs:] for k in h))
+        table = Table(title=f"last {min(n_logs, len(logs))} of {len(logs)} logs (metrics.jsonl)")
+        for k in keys:
+            table.add_column(k, justify="right")
+        for h in logs[-n_logs:]:
+            table.add_row(*(Text(_value(h[k]) if k in h else "") for k in keys))
+        console.print(table)
+    if (folder / "model").is_dir():
+        console.print(
+            Text(f"model: {folder / 'model'} (tagengo bench answer BENCH --local-model {folder / 'model'})")
+        )
