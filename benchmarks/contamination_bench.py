@@ -270,8 +270,8 @@ def real_quality(args: argparse.Namespace) -> None:
 
     print(f"\n## real data: {len(prompts)} prompts, {len(planted)} planted turns vs {bench.name}")
     print("| setting | copies t1 | quotes t1 | translations t1, tuned / held out | translations t2 | "
-          "false matches, tuned / held out / all |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+          "false matches, tuned / held out / all | precision |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     _, targets = load_targets([Path(args.mt_bench)])
     for label, preset in (("default", {}), ("loose preset", PRESETS["loose"])):
         cfg = ContaminationConfig.model_validate(deep_merge({"benches": [args.mt_bench]}, preset))
@@ -295,6 +295,7 @@ def real_quality(args: argparse.Namespace) -> None:
         turn = np.array([p[3] for p in planted])
         tune = np.array([p[2] % 2 == 1 for p in planted])
         false = np.array([bool(r.matches) for r in res[len(planted) :]])
+        flagged = sum(1 for r in res[: len(planted)] if r.matches)
         half = np.arange(len(prompts)) % 2 == 0
 
         def rate(mask, hit=hit) -> str:
@@ -305,7 +306,9 @@ def real_quality(args: argparse.Namespace) -> None:
             f"| {label} | {rate((kind == 'copy') & (turn == 0))} | {rate((kind == 'quote') & (turn == 0))} | "
             f"{rate(tr & (turn == 0) & tune)} / {rate(tr & (turn == 0) & ~tune)} | {rate(tr & (turn == 1))} | "
             f"{false[half].sum()}/{half.sum()} / {false[~half].sum()}/{(~half).sum()} / "
-            f"{false.sum()}/{len(false)} ({false.mean():.2%}) |"
+            f"{false.sum()}/{len(false)} ({false.mean():.2%}) | "
+            # precision: of the rows flagged, the share that are planted copies matched to their question
+            f"{hit.sum()}/{flagged + false.sum()} ({hit.sum() / max(1, flagged + false.sum()):.2%}) |"
         )
         by_lang = {}
         for lang in sorted({p[1] for p in planted if p[0] == "translation"}):
