@@ -58,3 +58,16 @@ def test_orpo_raises_the_margin_without_a_reference_model(smol_dir: Path, tmp_pa
     assert logs[-1]["loss"] < logs[0]["loss"]
     assert logs[-1]["rewards/margins"] > logs[0]["rewards/margins"]
     assert logs[-1]["rewards/chosen"] > logs[-1]["rewards/rejected"]
+
+
+def test_preference_warm_up_is_capped_to_the_run(tmp_path):
+    """DPO/ORPO cap warm-up to the run as SFT does: 30 pairs at the default batch make a short
+    run, and warmup_steps=10 would keep its learning rate near 0 throughout."""
+    from tagengo.train.config import TrainConfig, capped_warmup
+    from tagengo.train.model import resolve_runtime
+    from tagengo.train.preference import _args
+
+    cfg = TrainConfig(method="dpo", warmup_steps=10)
+    args = _args(cfg, tmp_path, resolve_runtime(cfg), False, False, 30)
+    total = -(-30 // (cfg.micro_batch_size * cfg.gradient_accumulation_steps))
+    assert args.warmup_steps == capped_warmup(10, total) < 10

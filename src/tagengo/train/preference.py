@@ -33,6 +33,7 @@ chosen and rejected answers are the same text (``tagengo.pairs_check``) are drop
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,13 +41,17 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
-from tagengo.train.config import SCHEDULERS, TrainConfig
+from tagengo.train.config import SCHEDULERS, TrainConfig, capped_warmup
 from tagengo.train.pairs import load_pairs
 
 IGNORE_INDEX = -100
 
 
-def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool) -> Any:
+def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool, n_train: int) -> Any:
+    # The run's optimizer steps, as TRL will count them: warm-up is capped to the run as SFT's is
+    # (tagengo.train.config.capped_warmup), or a short run would spend every step at a rate near 0.
+    per_step = max(1, cfg.micro_batch_size * cfg.gradient_accumulation_steps)
+    total = cfg.max_steps or max(1, math.ceil(n_train / per_step) * max(1, math.ceil(cfg.epochs)))
     common: dict[str, Any] = {
         "output_dir": str(out / "checkpoints"),
         "per_device_train_batch_size": cfg.micro_batch_size,
@@ -54,7 +59,7 @@ def _args(cfg: TrainConfig, out: Path, rt: Any, progress: bool, has_eval: bool) 
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
         "learning_rate": cfg.learning_rate,
         "lr_scheduler_type": SCHEDULERS[cfg.lr_scheduler],
-        "warmup_steps": cfg.warmup_steps,
+        "warmup_steps": capped_warmup(cfg.warmup_steps, total),
         "weight_decay": cfg.weight_decay,
         "max_grad_norm": cfg.max_grad_norm,
         "num_train_epochs": cfg.epochs,
@@ -219,7 +224,7 @@ def train_preference(
     if cfg.adapter == "lora":
         model = add_lora(model, cfg)
     show = sys.stderr.isatty() if progress is None else progress
-    args = _args(cfg, out, rt, show, bool(pairs.eval))
+    args = _args(cfg, out, rt, show, bool(pairs.eval), len(pairs.train))
     kw: dict[str, Any] = {
         "model": model,
         "args": args,
