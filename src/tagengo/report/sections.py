@@ -707,6 +707,22 @@ def dataset_sections(folder: Path) -> list[Section]:
 
     if is_train_manifest(m):  # no funnel, no languages: a run, its curves and its data counts
         return train_sections(folder, m, _anchor(folder, "train"))
+    from tagengo.eval.report import is_eval_manifest
+
+    if is_eval_manifest(m):  # models x languages x tasks, the base model as the reference row
+        from tagengo.eval.report import report_blocks as eval_blocks
+        from tagengo.eval.report import summary as eval_summary
+
+        return [
+            Section(
+                _anchor(folder, "eval"),
+                f"eval · {folder.name}",
+                str(folder),
+                "eval",
+                eval_blocks(folder, m),
+                summary=eval_summary(m),
+            )
+        ]
     stage = m["stage"]
     c = m["counts"]
     out = [
