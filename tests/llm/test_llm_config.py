@@ -107,3 +107,21 @@ def test_check_backend_names_the_flags_of_its_prefix() -> None:
     check_backend(LLMConfig(backend="openai", base_url="http://127.0.0.1:1/v1"), "judge")
     with pytest.raises(ValueError, match=r"--judge-base-url .* add --judge-backend openai"):
         check_backend(LLMConfig(backend="llamacpp", base_url="http://127.0.0.1:1/v1"), "judge")
+
+
+def test_a_model_on_openais_api_without_a_key_stops_before_the_first_call(monkeypatch):
+    """Every stage alike (generate, prefer's models and judge, the demo ...): no key for OpenAI's
+    own API is one sentence naming the variable, not half a minute of retries or 50 rejected rows."""
+    from tagengo.llm import LLMConfigError, build_client
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(LLMConfigError, match=r"needs a key: set \$OPENAI_API_KEY"):
+        build_client(LLMConfig(backend="openai", model="gpt-4o"))
+    monkeypatch.setenv("MY_KEY", "")
+    with pytest.raises(LLMConfigError, match=r"\$MY_KEY"):
+        build_client(LLMConfig(backend="openai", model="gpt-4o", api_key_env="MY_KEY"))
+    # A key, or another server, and nothing is said.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    build_client(LLMConfig(backend="openai", model="gpt-4o")).close()
+    monkeypatch.delenv("OPENAI_API_KEY")
+    build_client(LLMConfig(backend="openai", model="m", base_url="http://127.0.0.1:9/v1")).close()

@@ -18,7 +18,6 @@ from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
 from tagengo.bench.prompts import DEFAULT_WORDING, LanguageWording
 from tagengo.errors import ConfigError
 from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
-from tagengo.llm.secrets import read_key
 
 #: MT-Bench's sampling temperature per category (FastChat's temperature_config).
 MT_BENCH_TEMPERATURES: dict[str, float] = {
@@ -127,12 +126,8 @@ def check_api_key(llm: LLMConfig, prefix: str) -> None:
     call without a key, and where it cannot be reached the client would first retry for
     half a minute. ``prefix`` is the config's flag prefix (``judge`` for ``--judge-*``).
     Raises ``ConfigError`` naming the variable."""
-    from tagengo.llm.backends.openai_http import OPENAI_DEFAULT_BASE
-
-    if llm.backend != "openai" or (llm.base_url or OPENAI_DEFAULT_BASE).rstrip("/") != OPENAI_DEFAULT_BASE:
-        return
-    env = llm.key_env()
-    if read_key(env) is None:
+    if llm.needs_missing_key():
+        env = llm.key_env()
         raise ConfigError(
             f"--{prefix}-model {llm.model} is served by OpenAI's API, which needs a key: set ${env} "
             f"(or name the variable that holds it with --{prefix}-api-key-env, or give --{prefix}-base-url "

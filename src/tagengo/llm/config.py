@@ -23,6 +23,8 @@ DEFAULT_CACHE_FILE = "llm.sqlite"
 
 #: The first Azure OpenAI api-version with the Batch API (files with purpose=batch, /batches).
 AZURE_BATCH_API_VERSION = "2024-07-01"
+#: OpenAI's own API: where the openai backend calls without --base-url.
+OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 
 _DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY", "llamacpp": None}
 
@@ -251,8 +253,28 @@ class LLMConfig(BaseModel):
                 f"--budget needs the price of model {name!r}: give --input-price-per-1m and "
                 "--output-price-per-1m, or a prices table in the YAML config"
             )
+        if self.backend == "openai" and self.needs_missing_key():
+            env = self.key_env()
+            raise LLMConfigError(
+                f"model {self.model} is served by OpenAI's API, which needs a key: set ${env} (or name the "
+                "variable that holds it with this model's --api-key-env option, or give its --base-url for "
+                "a server that needs none)"
+            )
 
     # -- derived values -------------------------------------------------------------------
+
+    def needs_missing_key(self) -> bool:
+        """True when calls go to OpenAI's own API (the openai backend with no base URL, or with
+        OpenAI's) and the key variable is unset: the API refuses every call without a key, and
+        where it cannot be reached the client would retry for half a minute first. Checked before
+        the first call (``check``), for every stage alike."""
+        from tagengo.llm.secrets import read_key
+
+        if self.backend != "openai":
+            return False
+        if (self.base_url or OPENAI_DEFAULT_BASE).rstrip("/") != OPENAI_DEFAULT_BASE:
+            return False
+        return read_key(self.key_env()) is None
 
     def key_env(self) -> str | None:
         return self.api_key_env if self.api_key_env is not None else _DEFAULT_KEY_ENV[self.backend]

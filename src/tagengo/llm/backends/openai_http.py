@@ -22,13 +22,12 @@ from yarl import URL
 
 from tagengo.llm.accounting import count_usage
 from tagengo.llm.answer import content_parts
-from tagengo.llm.config import LLMConfig
+from tagengo.llm.config import OPENAI_DEFAULT_BASE, LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
 from tagengo.llm.finish import normalise_finish_reason
 from tagengo.llm.secrets import Redactor, read_key
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
-OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
 _FATAL_STATUS = {401, 403, 404}
 _BODY_IN_ERROR = 300  # characters of a server's error body kept in the rejection reason
