@@ -13,8 +13,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tagengo"
 KNOWN = {
     ("reverse/corpus.py", "tagengo.io.source", "_jsonl_chunks"),
     ("reverse/corpus.py", "tagengo.io.source", "_parquet_chunks"),
-    ("bench/answer.py", "tagengo.run.runner", "_package_versions"),
-    ("bench/show.py", "tagengo.run.runner", "_package_versions"),
 }
 
 

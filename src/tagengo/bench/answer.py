@@ -323,7 +323,7 @@ def write_run_report(
     """The manifest of one answer or judge run, beside the files FastChat reads
     (``<bench>/tagengo/<name>``): stage, bench, full config, counts, package versions, start
     and end time, and the whole run report."""
-    from tagengo.run.runner import _package_versions
+    from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 
     path = bench.report_dir / name
     body = {
@@ -333,7 +333,7 @@ def write_run_report(
         "language_source": bench.language_source,
         "config": config,
         "counts": counts,
-        "versions": _package_versions(),
+        "versions": package_versions(*STAGE_PACKAGES),
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "report": report,

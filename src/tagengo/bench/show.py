@@ -671,7 +671,7 @@ def provenance_json(
     """provenance.json: where every number of the tables came from."""
     from datetime import UTC, datetime
 
-    from tagengo.run.runner import _package_versions
+    from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 
     body = {
         "command": "bench show",
@@ -686,7 +686,7 @@ def provenance_json(
             for b in benches
         ],
         "config": cfg.model_dump(mode="json"),
-        "versions": _package_versions(),
+        "versions": package_versions(*STAGE_PACKAGES),
         "written_at": datetime.now(UTC).isoformat(),
     }
     return json.dumps(body, ensure_ascii=False, indent=2) + "\n"

@@ -45,6 +45,7 @@ from tagengo.run.dataset import (
     check_out_folder,
     read_manifest,
 )
+from tagengo.run.manifest import package_versions
 
 STAGE = "eval"
 RESULTS_JSON = "results.json"
@@ -107,23 +108,17 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0], "tagengo": __version__}
-    for name in (
-        "lm-eval",
-        "sacrebleu",
-        "rouge-score",
-        "datasets",
-        "transformers",
-        "torch",
-        "peft",
-        "llama-cpp-python",
-    ):
-        with contextlib.suppress(PackageNotFoundError):
-            out[name] = version(name)
-    return out
+#: What an eval run's numbers depend on (its manifest names their versions).
+EVAL_PACKAGES = (
+    "lm-eval",
+    "sacrebleu",
+    "rouge-score",
+    "datasets",
+    "transformers",
+    "torch",
+    "peft",
+    "llama-cpp-python",
+)
 
 
 def _task_manager(cfg: EvalConfig, tasks: list[TaskSpec], task_dir: Path) -> Any:
@@ -354,7 +349,7 @@ def run_eval(
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "duration_s": round(time.perf_counter() - t0, 3),
-        "versions": _versions(),
+        "versions": package_versions(*EVAL_PACKAGES),
     }
     atomic_write_json(out / MANIFEST, manifest)
     return EvalResult(out, manifest, rows, reused)

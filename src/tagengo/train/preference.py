@@ -41,6 +41,7 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
+from tagengo.run.manifest import TRAIN_PACKAGES, package_versions
 from tagengo.train.config import SCHEDULERS, TrainConfig, capped_warmup
 from tagengo.train.pairs import load_pairs
 
@@ -200,7 +201,7 @@ def train_preference(
     from datasets import Dataset
 
     from tagengo.train.model import add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
-    from tagengo.train.trainer import TrainResult, _seed_all, _versions, save_model
+    from tagengo.train.trainer import TrainResult, _seed_all, save_model
 
     if cfg.method not in ("dpo", "orpo"):
         raise ConfigError(f"train_preference is for --method dpo or orpo, not {cfg.method}")
@@ -266,7 +267,7 @@ def train_preference(
         "first": logs[0] if logs else {},
         "final": logs[-1] if logs else {},
         "resumed_from": ckpt,
-        "versions": {**_versions(), **_trl_version()},
+        "versions": {**package_versions(*TRAIN_PACKAGES), **_trl_version()},
         "started": started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }

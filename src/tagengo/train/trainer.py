@@ -34,6 +34,7 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
+from tagengo.run.manifest import TRAIN_PACKAGES, package_versions
 from tagengo.train.config import TrainConfig, capped_warmup
 from tagengo.train.data import IGNORE_INDEX, Example, Prepared, load_dataset
 from tagengo.train.model import (
@@ -363,16 +364,6 @@ def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, adapter: str)
     return dest
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0]}
-    for name in ("tagengo", "torch", "transformers", "peft", "gguf", "safetensors", "flash-attn"):
-        with contextlib.suppress(PackageNotFoundError):
-            out[name] = version(name)
-    return out
-
-
 def _plot_losses(history: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -646,7 +637,7 @@ def train(
         },
         "final": history[-1] if history else {},
         "resumed_from": str(ckpt) if ckpt else None,
-        "versions": _versions(),
+        "versions": package_versions(*TRAIN_PACKAGES),
         "started": started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
