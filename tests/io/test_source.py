@@ -445,3 +445,30 @@ def test_invalid_utf8_names_the_byte_and_its_column(tmp_path: Path) -> None:
         (1, "missing field 'prompt' (or 'text'): the prompt as a string"),
         (2, "invalid UTF-8: byte 0xe9 at column 16 (Latin-1 or another encoding?)"),
     ]
+
+
+def test_a_snapshot_folder_is_read_through_its_subfolders(tmp_path):
+    """A downloaded LMSYS-Chat-1M snapshot keeps its files in data/train-*.parquet: the folder
+    is read through its subfolders, in path order, hidden folders left out."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tagengo.io.source import open_source
+
+    snap = tmp_path / "lmsys-chat-1m"
+    (snap / "data").mkdir(parents=True)
+    (snap / ".cache").mkdir()
+    rows = {
+        "conversation_id": ["a"],
+        "conversation": [[{"role": "user", "content": "Hallo"}]],
+        "language": ["German"],
+    }
+    for name in ("train-00001-of-00002.parquet", "train-00000-of-00002.parquet"):
+        pq.write_table(pa.table(rows), snap / "data" / name)
+    pq.write_table(pa.table(rows), snap / ".cache" / "stale.parquet")
+    (snap / "README.md").write_text("a dataset card")
+    src = open_source(snap)
+    assert [f.relative_to(snap).as_posix() for f in src.files] == [
+        "data/train-00000-of-00002.parquet",
+        "data/train-00001-of-00002.parquet",
+    ]

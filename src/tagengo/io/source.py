@@ -251,6 +251,19 @@ def _dataset_files(path: Path) -> list[Path]:
     return files
 
 
+def _data_files(folder: Path) -> list[Path]:
+    """The data files of a folder and its subfolders, in path order: a downloaded snapshot lays
+    its files out as ``data/train-00000-of-00006.parquet`` (LMSYS-Chat-1M, WildChat). Hidden
+    folders (``.git``, ``.cache``, a download tool's ``.huggingface``) are skipped."""
+    return sorted(
+        f
+        for f in folder.rglob("*")
+        if f.name.endswith((*_JSONL_SUFFIXES, ".parquet"))
+        and f.is_file()
+        and not any(part.startswith(".") for part in f.relative_to(folder).parts)
+    )
+
+
 def is_dataset_folder(path: Path) -> bool:
     return path.is_dir() and (path / "manifest.json").exists() and (path / "data").is_dir()
 
@@ -267,9 +280,11 @@ def open_source(
     if is_dataset_folder(p):
         return Source(p, _dataset_files(p), fmt or "tagengo", source_name)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.name.endswith((*_JSONL_SUFFIXES, ".parquet")))
+        files = _data_files(p)
         if not files:
-            raise InputError(f"{p}: folder holds no .jsonl, .json, .jsonl.gz or .parquet files.")
+            raise InputError(
+                f"{p}: folder holds no .jsonl, .json, .jsonl.gz or .parquet files (subfolders included)."
+            )
     else:
         if not p.name.endswith((*_JSONL_SUFFIXES, ".parquet")):
             raise InputError(f"{p}: unsupported file type. Use .jsonl, .jsonl.gz, .json or .parquet.")
