@@ -562,9 +562,7 @@ def test_the_confusions_behind_the_rejected_groups_are_real(lid_model) -> None:
 
 def test_import_pulls_in_no_heavy_package() -> None:
     heavy = ["fasttext", "numpy", "pyarrow", "pydantic", "lingua", "pycld2", "icu", "torch", "rich"]
-    script = (
-        f"import sys, tagengo.lang.languages; print(','.join(m for m in {heavy!r} if m in sys.modules))"
-    )
+    script = f"import sys, tagengo.lang.languages; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
