@@ -147,11 +147,19 @@ def test_step_8_removes_planted_duplicates_and_keeps_translations(tmp_path: Path
         for rid in PLANTED["cases"][name]["ids"]:
             assert outcome[rid][0] == "dedup", (name, rid, outcome[rid])
             assert "duplicate of" in outcome[rid][1]
-    # The content check (the default) merges only the paraphrase whose content words match its
-    # original's ("how to fall asleep faster at night??"); the others change content words
-    # ("more quickly", "Bewerbungs-"/"Vorstellungsgespräch", "hago"/"hacer") and stay.
+    # The request check (the default) merges the paraphrase whose content words match its
+    # original's ("how to fall asleep faster at night??") and, since issue 21, three that say the
+    # same request in other words ("Bewerbungs-"/"Vorstellungsgespräch", the Russian and Chinese
+    # ones), which the content key of issue 10 kept apart. Two stay: "What can I do to fall asleep
+    # more quickly" and "¿Qué hago para dormir mejor?" move their prompt as far as a neutral noun
+    # would (docs/dedup.md: the bundled embedder cannot tell such synonyms from other words).
     paraphrases = PLANTED["cases"]["dup_paraphrase"]["ids"]
-    same_words = {"9007a263ea84c99504d42a3dfa3aa5d4"}
+    same_words = {
+        "9007a263ea84c99504d42a3dfa3aa5d4",
+        "36f251be9f0ebdcf368f815929b11669",
+        "144f55c711398ae6b969ab029c082434",
+        "08e19d6f8a6f79cb1c41374195274e6c",
+    }
     assert {rid for rid in paraphrases if outcome[rid][0] == "dedup"} == same_words
     for rid in PLANTED["cases"]["dup_translation"]["ids"]:
         assert outcome[rid][0] != "dedup", rid

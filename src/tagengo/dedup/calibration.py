@@ -144,6 +144,8 @@ class Calibration:
         """Per pair: would dedup merge it? Embeddings alone, or with the content check."""
         if content_check:
             t = self.content_threshold if threshold is None else threshold
+            if t is None:  # calibrated without the check: its band edge is the plain threshold
+                t = self.threshold
             return [p["similarity"] > t and _request_merged(p, self.ratio) for p in self.pairs]
         t = self.threshold if threshold is None else threshold
         return [p["similarity"] > t for p in self.pairs]
@@ -352,6 +354,9 @@ def plot_calibration(cal: Calibration, path: str | Path, title: str | None = Non
     colours = {
         "rewording": "#ff7f0e",
         "paraphrase": "#d62728",
+        "post_edit": "#e377c2",
+        "translation": "#8c564b",
+        "surface": "#bcbd22",
         "near_miss": "#9467bd",
         "related": "#1f77b4",
         "unrelated": "#7f7f7f",
