@@ -39,9 +39,9 @@ class Chooser(Protocol):
     def choose(self, line: str, candidates: list[str]) -> tuple[str, float] | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen fields cost 4x to set, and curate makes one per row
 class Verdict:
-    """What language ID said about a text against the language it should be in.
+    """What language ID said about a text against the language it should be in (read-only).
 
     ``checked`` False: the text had too few letters to judge (``ok`` is then True). ``score``: the
     probability of ``language`` and its near group among the labels read (``exact`` rule: the
