@@ -93,6 +93,12 @@ def test_content_as_a_string_or_as_parts(content, text, reasoning):
             None,
         ),
         ("No reasoning at all.", "No reasoning at all.", None),
+        (
+            "To end it, the model writes </think> and then its answer.",
+            "To end it, the model writes </think> and then its answer.",
+            None,
+        ),
+        ("mull it over\n  </think>  \nThe answer.", "\nThe answer.", "mull it over"),
     ],
 )
 def test_reasoning_is_split_from_the_answer(raw, answer, reasoning):

@@ -75,7 +75,7 @@ TRUNCATED_MIN_GAP = 256
 _REASONING_PART_TYPES = {"thinking", "reasoning", "reasoning_content", "redacted_thinking"}
 _TEXT_PART_TYPES = {"text", "output_text", None}
 _OPEN = re.compile(r"\A\s*<(think|thinking|reasoning)>", re.IGNORECASE)
-_CLOSE_ONLY = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
+_CLOSE_LINE = re.compile(r"(?:^|\n)[ \t]*</(think|thinking|reasoning)>[ \t]*(?=\n|$)", re.IGNORECASE)
 
 
 def content_parts(content: Any) -> tuple[str | None, str | None]:
@@ -113,7 +113,8 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
     """(answer, reasoning) of a content string. A reasoning block at the start (``<think>``,
     ``<thinking>``, ``<reasoning>``) is cut off; one that never closes is all reasoning (the
     answer was cut inside it: nothing is left). A closing tag with no opening one means the
-    template opened the block in the prompt: everything before it is reasoning."""
+    template opened the block in the prompt: everything before it is reasoning, when the tag stands
+    on a line of its own (as such a leak does; a tag inside a sentence is text)."""
     m = _OPEN.match(text)
     if m:
         tag = m.group(1)
@@ -122,7 +123,9 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
             return "", text[m.end() :].strip() or None
         reasoning = text[m.end() : m.end() + close.start()]
         return text[m.end() + close.end() :], reasoning.strip() or None
-    close = _CLOSE_ONLY.search(text)
+    # Only a closing tag on a line of its own: an answer that mentions "</think>" in a sentence
+    # ("the model writes </think> and then its answer") is an answer, not a leaked block.
+    close = _CLOSE_LINE.search(text)
     if close is not None and not re.search(rf"<{close.group(1)}>", text[: close.start()], re.IGNORECASE):
         return text[close.end() :], text[: close.start()].strip() or None
     return text, None
