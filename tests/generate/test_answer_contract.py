@@ -147,3 +147,22 @@ def test_a_cut_answer_is_kept_when_require_stop_is_off_and_the_reasoning_still_g
     # A filtered answer is no answer, whatever require_stop says.
     (rej,) = _rows(res.out / "rejected")
     assert rej["id"] == "filter" and rej["reason"].startswith("filtered: ")
+
+
+def test_a_prompt_of_invisible_characters_is_rejected_without_a_call(tmp_path):
+    """A user turn of zero-width characters only is nothing to answer: rejected with its reason,
+    and the teacher is not paid for it."""
+    from servers.echo_chat import EchoChatServer
+    from tagengo.generate.config import GenerateConfig
+    from tagengo.generate.stage import generate
+    from tagengo.run.dataset import read_table
+
+    src = tmp_path / "p.jsonl"
+    src.write_text('{"id": "z", "prompt": "\\u200b\\u2060"}\n{"id": "a", "prompt": "Hallo, wie geht es?"}\n')
+    with EchoChatServer() as server:
+        cfg = GenerateConfig(base_url=server.url, model="t", cache_path=tmp_path / "c.sqlite")
+        result = generate(src, tmp_path / "out", cfg, progress=False)
+        assert server.received == 1
+    (row,) = read_table(result.out, "rejected").to_pylist()
+    assert (row["id"], row["reason"]) == ("z", "empty prompt: the last user turn has no visible text")
+    assert result.manifest["counts"]["kept"] == 1

@@ -39,6 +39,7 @@ from collections import Counter
 from typing import Any
 
 from tagengo.generate.config import GenerateConfig
+from tagengo.invisible import is_blank
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import (
@@ -62,6 +63,7 @@ REASON_UNFINISHED = UNFINISHED
 REASON_UNKNOWN_FINISH = UNKNOWN_FINISH
 REASON_EMPTY = EMPTY
 REASON_NO_USER = "no user turn"
+REASON_EMPTY_PROMPT = "empty prompt: the last user turn has no visible text"
 REASON_ANSWERED = "already ends with an assistant turn"
 
 
@@ -141,6 +143,8 @@ class GenerateStep(Step):
                 dropped.insert(0, msgs.pop()["content"])
         if not msgs or msgs[-1]["role"] != "user":
             return None, dropped, REASON_NO_USER
+        if is_blank(msgs[-1]["content"]):  # zero-width characters only: nothing to answer, no call
+            return None, dropped, REASON_EMPTY_PROMPT
         return msgs, dropped, None
 
     def _request_messages(self, msgs: list[dict[str, str]]) -> list[dict[str, str]]:
