@@ -201,7 +201,10 @@ def test_shipped_e5_torch_calibration_gives_its_defaults():
 @pytest.mark.embedder
 def test_ids_name_the_precision(torch_e5):
     f32 = TorchE5Embedder(dtype="float32")
-    assert f32.id != torch_e5.id and "float32" in f32.id
+    bf16 = TorchE5Embedder(dtype="bfloat16")  # named only: not run (emulated on AVX2-only CPUs)
+    assert f32.id != bf16.id and "float32" in f32.id and "bfloat16" in bf16.id
+    # auto picks bfloat16 where the CPU multiplies it natively, float32 elsewhere, and says which.
+    assert torch_e5.id == (bf16.id if bf16_matmul_supported() else f32.id)
     assert f32.calibration_key == torch_e5.calibration_key == "e5-torch"
     v = f32.embed(["Qual é a capital da Austrália?", "What is the capital of Australia?"])
     w = torch_e5.embed(["Qual é a capital da Austrália?", "What is the capital of Australia?"])

@@ -243,7 +243,7 @@ def test_translate_section_matches_the_rows(llm_outputs: Path) -> None:
     want = Counter((r["language"], r["reason"]) for r in rs if r["where"] == "rejected")
     assert sum(r[3] for r in rej.values()) == sum(want.values()) == m["counts"]["rejected"]
     # An id that is also a word ("empty") stays a word; numbers are blanked.
-    empty = rej[("de", "empty translation of message # (user)")]
+    empty = rej[("de", "empty answer (translation of message # (user))")]
     assert empty[3] == 1 and "[empty-de]" in empty[4] and "(empty)" in empty[4]
     wrong = rej[("ja", "message # (user) is not in ja: language ID says en (#)")]
     assert "This is a careful translation" in wrong[4]  # the rejected translation itself

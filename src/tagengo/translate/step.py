@@ -209,6 +209,8 @@ class TranslateStep(Step):
                     continue
                 if problem := answer_problem(resp, req):
                     problems[i] = problem.reason(f"translation of {where}")
+                    if resp.error is None:
+                        m_info["raw"] = resp.content or ""  # what came back, shown beside the reason
                     continue
                 text, removed = split_chatter(resp.content or "", p.text)
                 if removed:
