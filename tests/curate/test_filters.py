@@ -62,6 +62,24 @@ def test_first_prompt_keeps_first_user_turn_and_logs_the_response() -> None:
     assert out.meta["source_turns"] == 2
 
 
+@pytest.mark.parametrize(
+    "leading",
+    [
+        [{"role": "assistant", "content": "Hi! How can I help?"}],
+        [{"role": "system", "content": "Be brief."}, {"role": "assistant", "content": "Hello."}],
+        [{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}],
+    ],
+)
+def test_first_prompt_drops_turns_other_than_system_before_the_prompt(leading) -> None:
+    msgs = [*leading, {"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}]
+    out = FirstPrompt().map(Record("c", "t", "en", msgs, {}))
+    systems = [m for m in leading if m["role"] == "system"]
+    assert out.messages == [*systems, {"role": "user", "content": "q"}]
+    assert out.messages[0]["role"] != "assistant"
+    assert out.meta["leading_turns_dropped"] == len(leading) - len(systems)
+    assert out.meta["logged_response"] == "r"
+
+
 # --- 1. moderation -------------------------------------------------------------------------
 
 

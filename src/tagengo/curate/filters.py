@@ -26,7 +26,8 @@ from tagengo.run.steps import BatchFilter, Filter, Mapper
 
 
 class FirstPrompt(Mapper):
-    """Keep the first user turn (and any system turn before it) as the record's messages.
+    """Keep the first user turn (and any system turn before it) as the record's messages; any
+    other turn before it (an assistant greeting) is dropped and counted in ``meta``.
 
     The logged response (the first assistant turn after it) and the number of turns move to
     ``meta``: the length step counts them, and users may want them later.
@@ -40,7 +41,13 @@ class FirstPrompt(Mapper):
         response = next((m["content"] for m in msgs[i + 1 :] if m["role"] == "assistant"), None)
         row.meta["logged_response"] = response
         row.meta["source_turns"] = sum(m["role"] == "user" for m in msgs)
-        row.messages = msgs[: i + 1]
+        # Only system turns may precede the prompt: an assistant greeting logged before the first
+        # user turn (ShareGPT exports have them) would make the kept row start with the model.
+        leading = msgs[:i]
+        dropped = sum(m["role"] != "system" for m in leading)
+        if dropped:
+            row.meta["leading_turns_dropped"] = dropped
+        row.messages = [m for m in leading if m["role"] == "system"] + [msgs[i]]
         return row
 
 
