@@ -90,7 +90,6 @@ KNOWN: set[tuple[str, str]] = {
     ("contamination/match.py", "tagengo.bench.formats"),
     ("contamination/match.py", "tagengo.bench.layout"),
     ("contamination/report.py", "tagengo.bench.layout"),
-    ("eval/arena.py", "tagengo.bench.formats"),
     ("translate/bench.py", "tagengo.bench.formats"),
     ("translate/bench.py", "tagengo.bench.layout"),
     # Language names and codes for bench folders and judges: the generic part belongs in lang/.
