@@ -170,3 +170,19 @@ def test_e5_torch_workers_embed_with_the_drivers_precision_and_give_its_vectors(
     assert counts["embedded"] == len(texts)
     assert [c.dtype for c in shipped] == [local.dtype]  # "auto" resolved once, by the driver
     assert np.array_equal(got, local.embed(texts))
+
+
+@pytest.mark.embedder
+def test_progress_moves_inside_a_batch_larger_than_the_language(e5, tmp_path):
+    # Issue 21 item 6: a language of 40 prompts under a batch of 256 sat at 0/40 until all were
+    # embedded. The bundled embedder is called 16 prompts at a time, and each call is counted.
+    emb = CountingEmbedder(e5)
+    emb.call_size = e5.call_size
+    texts = [f"Wie viele Einwohner hatte die Stadt Nummer {i} im Jahr {1900 + i}?" for i in range(40)]
+    ticks: list[int] = []
+    with EmbeddingCache(tmp_path / "emb.sqlite") as cache:
+        v, counts = embed_texts(emb, texts, cache, batch_size=256, progress=ticks.append)
+    assert counts == {"cached": 0, "embedded": 40}
+    assert [len(c) for c in emb.calls] == [16, 16, 8]
+    assert ticks == [16, 16, 8]  # progress after each call, not once at the end of the batch
+    assert np.allclose(v, e5.embed(texts), atol=1e-6)  # pieces change nothing but the time

@@ -157,3 +157,51 @@ def test_an_input_with_no_rows_gives_a_complete_empty_folder(tmp_path):
         dedup("--input", str(broken), "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "c")) == 0
     )
     assert_complete_folder(tmp_path / "b", kept=0, rejected=0, quarantined=2)
+
+
+@pytest.mark.embedder
+def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
+    # Issue 21 item 6: Ctrl-C must land between the embedder's small calls, not after a whole
+    # language. The real command, a real SIGINT, once the embedding has visibly started.
+    import os
+    import re
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = tmp_path / "in.jsonl"
+    with rows.open("w", encoding="utf-8") as f:
+        for i in range(1000):
+            text = f"Erkläre mir bitte Schritt {i} der Aufgabe über das Thema {i * 7 % 97} im Detail."
+            f.write(
+                json.dumps({"id": f"r{i}", "language": "de", "messages": [{"role": "user", "content": text}]})
+                + "\n"
+            )
+    # stderr as a log file (no terminal), a progress line due at once.
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    env["TAGENGO_PROGRESS_INTERVAL"] = "0.001"
+    cmd = [sys.executable, "-c", "import sys; from tagengo.cli import main; sys.exit(main(sys.argv[1:]))"]
+    args = ["dedup", "--input", str(rows), "--out", str(tmp_path / "out"), "--workers", "1", "--no-cache"]
+    proc = subprocess.Popen(cmd + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+    err = b""
+    try:
+        deadline = time.monotonic() + 240
+        started = re.compile(rb": embedding: [1-9]")  # a progress line past 0: embedding is under way
+        while not started.search(err):
+            assert time.monotonic() < deadline and proc.poll() is None, err.decode(errors="replace")
+            if select.select([proc.stderr], [], [], 0.5)[0]:
+                err += os.read(proc.stderr.fileno(), 65536)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err += proc.stderr.read()
+    assert code == 130, err.decode(errors="replace")[-2000:]
+    assert "Interrupted" in err.decode(errors="replace")
+    # 16 prompts a call take ~0.2 s on 2 quiet cores; the bound leaves room for a loaded machine.
+    assert took < 3.0, f"took {took:.1f} s to stop after Ctrl-C"
