@@ -21,7 +21,17 @@ try:
 except ModuleNotFoundError:  # run as a script (python tests/servers/NAME.py): its folder is on sys.path
     from loopback import ScriptedHTTPError, ScriptedOpenAIServer, run_as_script
 
-__all__ = ["ScriptedHTTPError", "ScriptedJudgeServer", "hashed_verdicts", "is_pairwise"]
+__all__ = [
+    "ScriptedHTTPError",
+    "ScriptedJudgeServer",
+    "first_position",
+    "hashed_verdicts",
+    "is_pairwise",
+    "longer_better",
+    "marked_better",
+    "pair_answers",
+    "prefer",
+]
 
 Script = Callable[[list[dict[str, str]]], str]
 
@@ -49,6 +59,54 @@ def hashed_verdicts(messages: list[dict[str, str]]) -> str:
         )
     grade = 1 + h % 10
     return f"The reply is adequate. Rating: [[{grade}]]"
+
+
+def pair_answers(messages: list[dict[str, str]]) -> tuple[str, str]:
+    """The two replies of a first-turn pairwise prompt, as tagengo's prompts or FastChat's
+    ("[The Start of Assistant A's Answer]") mark them."""
+    prompt = next((m["content"] for m in messages if m["role"] == "user"), "")
+    out = []
+    for who in "AB":
+        for begin, end in (
+            (f"assistant {who} (begin)", f"assistant {who} (end)"),
+            (f"[The Start of Assistant {who}'s Answer]", f"[The End of Assistant {who}'s Answer]"),
+        ):
+            if begin in prompt:
+                out.append(prompt.split(begin, 1)[1].split(end, 1)[0].strip())
+                break
+        else:
+            raise ValueError(f"no reply of assistant {who} in the prompt")
+    return out[0], out[1]
+
+
+def prefer(better: Callable[[str, str], bool | None]) -> Script:
+    """A position-fair pairwise judge: ``better(a, b)`` True picks A, False B, None a tie.
+    A reply holding FAIL makes the call fail (HTTP 400) every time."""
+
+    def script(messages: list[dict[str, str]]) -> str:
+        a, b = pair_answers(messages)
+        if "FAIL" in a or "FAIL" in b:
+            raise ScriptedHTTPError(400, "scripted: this request always fails")
+        choice = better(a, b)
+        return "Compared. " + ("[[C]]" if choice is None else "[[A]]" if choice else "[[B]]")
+
+    return script
+
+
+def marked_better(mark: str = "GOOD") -> Script:
+    """Prefers the reply containing ``mark``; a tie when both or neither do."""
+    return prefer(lambda a, b: None if (mark in a) == (mark in b) else mark in a)
+
+
+def longer_better(messages: list[dict[str, str]]) -> str:
+    """Prefers the longer reply (in characters), a tie at equal length: a judge with nothing
+    but a length bias, for the length-controlled win rate."""
+    return prefer(lambda a, b: None if len(a) == len(b) else len(a) > len(b))(messages)
+
+
+def first_position(messages: list[dict[str, str]]) -> str:
+    """Always picks the reply shown first: a judge with nothing but a position bias."""
+    return "The first one. [[A]]"
 
 
 class ScriptedJudgeServer(ScriptedOpenAIServer):
