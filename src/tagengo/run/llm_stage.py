@@ -18,20 +18,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
-from tagengo.errors import ConfigError, InputError
+from tagengo.errors import ConfigError, InputError, TagengoError
 from tagengo.llm import ChatClient, LLMConfig, build_client, summary_table
+from tagengo.llm.answer import CALL_FAILED
 from tagengo.run.cli_common import (
     PROGRESS_LINES_HELP,
     executor_options,
     stage_io_options,
     step_summary,
 )
-from tagengo.run.options import build_config, config_options
+from tagengo.run.options import accept_old_flags, build_config, config_options
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -155,18 +156,11 @@ def _unpriced(config: LLMConfig) -> bool:
 # -- the command line -------------------------------------------------------------------------
 
 
-#: --workers of a stage of model calls, and --actors, the name generate gives it.
-_WORKERS_FLAGS: dict[str, dict[str, Any]] = {
-    "--workers": {
-        "type": click.IntRange(min=1),
-        "help": "With --executor ray: Ray actors, each with its own client making --concurrency calls "
-        "(default 1). Locally one process makes the calls.",
-    },
-    "--actors": {
-        "type": int,
-        "help": "With --executor ray: Ray actors, each with its own client and --concurrency (default 1).",
-    },
-}
+#: --workers of a stage of model calls (generate's old --actors is accepted as its old name).
+_WORKERS_HELP = (
+    "With --executor ray: Ray actors, each with its own client making --concurrency calls "
+    "(default 1). Locally one process makes the calls."
+)
 
 
 def progress_option(fn: F) -> F:
@@ -174,16 +168,14 @@ def progress_option(fn: F) -> F:
     return click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)(fn)
 
 
-def actor_workers(
-    executor: str, ray_address: str | None, workers: int | None, flag: str = "--workers"
-) -> dict[str, Any]:
+def actor_workers(executor: str, ray_address: str | None, workers: int | None) -> dict[str, Any]:
     """The executor options (``LLMStage``'s ``run_kw``) of --executor/--ray-address/--workers;
-    ``ConfigError`` for --workers (``flag``) or --ray-address without --executor ray: they would
-    be accepted and ignored."""
+    ``ConfigError`` for --workers or --ray-address without --executor ray: they would be
+    accepted and ignored."""
     if executor != "ray":
         if workers is not None:
             raise ConfigError(
-                f"{flag} needs --executor ray: locally one process makes the calls; raise --concurrency instead"
+                "--workers needs --executor ray: locally one process makes the calls; raise --concurrency instead"
             )
         if ray_address is not None:
             raise ConfigError("--ray-address needs --executor ray")
@@ -226,7 +218,58 @@ class StageArgs:
             **self.run_kw,
         )
         print_llm_summary(result, calls_of=calls_of, title=title, priced_by=priced_by)
+        if not result.up_to_date:
+            stop_when_no_call_succeeded(result)
         return result
+
+
+class NoCallSucceeded(TagengoError):
+    """A run of model calls kept nothing because every call failed (a refusal, a wrong model
+    name...): the folder is complete, but exit status 0 would tell a script it worked."""
+
+
+def stop_when_no_call_succeeded(result: StageResult) -> None:
+    """Raise :class:`NoCallSucceeded` when the run's model calls (every step's ``models``
+    summary in the manifest) got no answer at all, fresh or cached, and some failed. Answers the
+    contract rejected do not count as failures here: they say something about the data. A run of
+    any size: the abort after ``--abort-after-failures`` calls in a row never fires under 50."""
+    models = [
+        model
+        for step in result.manifest.get("steps") or []
+        for model in ((step.get("summary") or {}).get("models") or {}).values()
+    ]
+    failed = sum(m.get("failed") or 0 for m in models)
+    if not failed:
+        return
+    if any(m.get("calls") or m.get("cached") for m in models):
+        # A plain re-run finds this output up to date: say how the failed rows get another try.
+        _wide_console().print(
+            f"{failed:,} {'call' if failed == 1 else 'calls'} failed (rows in rejected/ with "
+            f"'{_FAILED_CALL}'); re-run with --force to try them again: answered calls come from the "
+            "cache.",
+            markup=False,
+        )
+        return
+    from collections import Counter
+
+    from tagengo.llm.client import refusal_hint
+    from tagengo.run.dataset import read_table
+
+    reasons = Counter(
+        r
+        for r in read_table(result.out, "rejected", ["reason"]).column("reason").to_pylist()
+        if _FAILED_CALL in (r or "")
+    )
+    error = reasons.most_common(1)[0][0].split(_FAILED_CALL, 1)[1].strip(" :") if reasons else "see rejected/"
+    raise NoCallSucceeded(
+        f"no call to the model succeeded ({failed:,} failed: {error}). {refusal_hint(error)} The folder "
+        "holds every row with its reason; re-run with --force once fixed: answers already cached are "
+        "reused and only the failed calls are made again."
+    )
+
+
+#: The answer contract's word for a call that got no answer.
+_FAILED_CALL = CALL_FAILED
 
 
 def llm_stage_command(
@@ -235,19 +278,20 @@ def llm_stage_command(
     needs_input: str | None = None,
     input_help: str | None = None,
     input_format: bool = True,
-    workers_flag: Literal["--workers", "--actors"] = "--workers",
     skip: tuple[str, ...] = (),
+    old_flags: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., None]], click.Command]:
     """The click command of a stage of model calls, around ``fn(args: StageArgs, **own)``.
 
     Its options, in this order: --input (``input_help`` replaces its text), --format (unless
     ``input_format=False``), --out, --config, --force, --progress, --executor, --ray-address,
-    ``workers_flag``, then the stage's own options (click options stacked under this decorator;
+    --workers, then the stage's own options (click options stacked under this decorator;
     ``fn`` gets them by name), then one per field of ``config_model`` (less ``skip``). Before
     ``fn`` runs: a missing --input raises ``InputError(needs_input)`` when that is given;
     --workers or --ray-address without --executor ray raise ``ConfigError``; the config is
-    built (``ConfigError`` naming the flag or YAML line). The docstring of ``fn`` is --help's."""
-    worker_param = workers_flag.removeprefix("--")
+    built (``ConfigError`` naming the flag or YAML line). The docstring of ``fn`` is --help's.
+    ``old_flags``: old name -> new name of flags that are no config field (a config's own are in
+    its ``RENAMED``), accepted with a note (:func:`tagengo.run.options.accept_old_flags`)."""
 
     def decorate(fn: Callable[..., None]) -> click.Command:
         own_params: list[click.Parameter] = list(getattr(fn, "__click_params__", []))
@@ -257,9 +301,7 @@ def llm_stage_command(
             own = {name: params.pop(name) for name in own_names}
             if needs_input is not None and params.get("input_path") is None:
                 raise InputError(needs_input)
-            run_kw = actor_workers(
-                params.pop("executor"), params.pop("ray_address"), params.pop(worker_param), workers_flag
-            )
+            run_kw = actor_workers(params.pop("executor"), params.pop("ray_address"), params.pop("workers"))
             config = build_config(config_model, params, config_file=params.pop("config_file"))
             args = StageArgs(
                 input_path=params.pop("input_path"),
@@ -276,11 +318,14 @@ def llm_stage_command(
         # Bottom up, as decorators apply: the config's options, the stage's own, then the shared.
         wrapped: Any = config_options(config_model, skip=skip)(callback)
         wrapped.__dict__.setdefault("__click_params__", []).extend(own_params)
-        wrapped = click.option(workers_flag, default=None, **_WORKERS_FLAGS[workers_flag])(wrapped)
+        wrapped = click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)(
+            wrapped
+        )
         wrapped = executor_options(wrapped)
         wrapped = stage_io_options(
             workers=False, progress_lines=True, input_help=input_help, input_format=input_format
         )(wrapped)
-        return click.command(context_settings={"max_content_width": 110})(wrapped)
+        command = click.command(context_settings={"max_content_width": 110})(wrapped)
+        return accept_old_flags(command, old_flags or {})
 
     return decorate
