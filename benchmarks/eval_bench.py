@@ -59,7 +59,7 @@ def _tagengo(model: str, data: Path, task: str, lang: str, batch: int, tokens: i
             "tasks": [task],
             "languages": [lang],
             "batch_size": batch,
-            "max_new_tokens": tokens,
+            "max_tokens": tokens,
             "device": device,
             "bootstrap_iters": 0,
         }

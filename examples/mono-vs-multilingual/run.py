@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, model_dir in models.items():
         client = TransformersChatClient(model_dir, progress=True)
         cfg = AnswerConfig(
-            local_model=model_dir, max_new_tokens=args.max_new_tokens, first_n=args.questions, model_id=name
+            local_model=model_dir, max_tokens=args.max_new_tokens, limit=args.questions, model_id=name
         )
         for bench in benches:
             console.rule(f"answer: {name} on {bench.name}")
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     judge_cfg = JudgeConfig(
         judge=judge_llm,
         judge_name="smollm2-135m-judge" if local_judge else None,
-        max_tokens=8 if local_judge else 2048,
+        judge_max_tokens=8 if local_judge else 2048,
         reask=0 if local_judge else 1,
         constrain_verdict=local_judge,
     )
@@ -179,7 +179,7 @@ def answer_base(base: Path, benches: list, out: Path, args: argparse.Namespace, 
     from tagengo.bench.hf_local import TransformersChatClient
     from tagengo.llm import build_client
 
-    common = {"max_new_tokens": args.max_new_tokens, "first_n": args.questions, "model_id": BASE}
+    common = {"max_tokens": args.max_new_tokens, "limit": args.questions, "model_id": BASE}
     if base.is_dir():
         cfg = AnswerConfig(local_model=base, **common)
         client = TransformersChatClient(base, progress=True)

@@ -193,8 +193,8 @@ def run_demo(
         benches = [open_bench(root / name) for name in names]
         answer_cfg = AnswerConfig(
             llm=llm,
-            max_new_tokens=max_tokens,
-            first_n=questions,
+            max_tokens=max_tokens,
+            limit=questions,
             model_id=model if remote else "smollm2-135m",
             system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
         )
@@ -204,7 +204,7 @@ def run_demo(
             # The 135M model cannot keep the verdict format on its own: a grammar makes its whole
             # reply "[[n]]" (so a few tokens suffice). Its grades are not meaningful; the flow is.
             judge_cfg = JudgeConfig(
-                judge=judge_llm, judge_name=judge_name, max_tokens=8, reask=0, constrain_verdict=True
+                judge=judge_llm, judge_name=judge_name, judge_max_tokens=8, reask=0, constrain_verdict=True
             )
         with LLMStage(progress, console=console) as calls:
             client = calls.client(None, answer_cfg.llm)

@@ -34,7 +34,7 @@ def test_two_turns_with_mt_bench_temperatures(
 ) -> None:
     bench = open_bench(fixture_copy("mt_bench"))
     server = judge_server(echo)
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m1", max_new_tokens=64)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m1", max_tokens=64)
     with build_client(cfg.llm) as client:
         (report,) = answer_bench(bench, cfg, client)
     rows = [json.loads(x) for x in bench.answer_path("m1").read_text().splitlines()]
@@ -82,7 +82,7 @@ def test_failed_questions_are_left_out_reported_and_retried(tmp_path: Path, judg
 def test_choices_get_distinct_seeds(fixture_copy, judge_server, tmp_path: Path) -> None:
     bench = open_bench(fixture_copy("mt_bench"))
     server = judge_server(echo)
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", num_choices=2, first_n=1)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", num_choices=2, limit=1)
     with build_client(cfg.llm) as client:
         answer_bench(bench, cfg, client)
     row = json.loads(bench.answer_path("m").read_text())
@@ -111,7 +111,7 @@ def _turns(path: Path) -> dict[int, list[str]]:
 def test_redo_draws_a_new_sample(fixture_copy, judge_server, tmp_path: Path) -> None:
     bench = open_bench(fixture_copy("mt_bench"))
     server = judge_server(Draws())
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=1)  # q1: writing, 0.7
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", limit=1)  # q1: writing, 0.7
     with build_client(cfg.llm) as client:
         answer_bench(bench, cfg, client)
         first = _turns(bench.answer_path("m"))
@@ -159,7 +159,9 @@ def test_runs_give_independent_answers_judged_run_by_run(fixture_copy, judge_ser
     for r, answer in zip((1, 2, 3), answers, strict=True):
         rows = read_single_judgments(bench.judgment_path("judge-x", "single", r))
         assert answer in next(j.user_prompt for j in rows if j.key == "1" and j.turn == 1)
-    out = show([bench], ShowConfig(bootstrap=200, plots=False, judge_name="judge-x"), tmp_path / "report")
+    out = show(
+        [bench], ShowConfig(bootstrap_iters=200, plots=False, judge_model="judge-x"), tmp_path / "report"
+    )
     iv = out.single.overall["m"]["en"]  # type: ignore[union-attr]
     assert iv.runs == 3 and iv.low <= iv.estimate <= iv.high
 
@@ -167,7 +169,7 @@ def test_runs_give_independent_answers_judged_run_by_run(fixture_copy, judge_ser
 def test_answer_run_writes_a_manifest(fixture_copy, judge_server, tmp_path: Path) -> None:
     bench = open_bench(fixture_copy("mt_bench"))
     server = judge_server(echo)
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=2, runs=2)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", limit=2, runs=2)
     with build_client(cfg.llm) as client:
         answer_bench(bench, cfg, client)
     for name in ("answer_m.json", "answer_m.run2.json"):
@@ -191,8 +193,8 @@ def test_bundled_model_answers_our_question_set(tmp_path: Path) -> None:
     assert bench.language == "ja"
     cfg = AnswerConfig(
         llm=LLMConfig(backend="llamacpp", cache_path=tmp_path / "c.sqlite", n_ctx=1024),
-        first_n=1,
-        max_new_tokens=8,
+        limit=1,
+        max_tokens=8,
     )
     with build_client(cfg.llm) as client:
         (report,) = answer_bench(bench, cfg, client)
@@ -213,12 +215,12 @@ def test_an_answer_is_kept_only_for_the_same_requests(fixture_copy, judge_server
     so going back replays the cache; a file that records no key (FastChat's) is kept."""
     bench = open_bench(fixture_copy("mt_bench"))
     server = judge_server(echo)
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", first_n=2, max_new_tokens=64)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path), model_id="m", limit=2, max_tokens=64)
     with build_client(cfg.llm) as client:
         answer_bench(bench, cfg, client)
         (same,) = answer_bench(bench, cfg, client)
         assert (same.kept, same.answered, server.calls) == (2, 0, 4)
-        (short,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 32}), client)
+        (short,) = answer_bench(bench, cfg.model_copy(update={"max_tokens": 32}), client)
         assert (short.kept, short.changed, short.answered, server.calls) == (0, 2, 2, 8)
         assert {req["max_tokens"] for req in server.requests[4:]} == {32}
         (back,) = answer_bench(bench, cfg, client)
@@ -227,7 +229,7 @@ def test_an_answer_is_kept_only_for_the_same_requests(fixture_copy, judge_server
         assert all(r["tagengo"]["sample"] == 0 and len(r["tagengo"]["request_key"]) == 64 for r in rows)
         plain = [{k: v for k, v in r.items() if k != "tagengo"} for r in rows]
         bench.answer_path("m").write_text("".join(json.dumps(r) + "\n" for r in plain))
-        (fastchat,) = answer_bench(bench, cfg.model_copy(update={"max_new_tokens": 16}), client)
+        (fastchat,) = answer_bench(bench, cfg.model_copy(update={"max_tokens": 16}), client)
     assert fastchat.kept == 2 and server.calls == 8
 
 
@@ -269,7 +271,7 @@ def test_answers_pass_the_answer_contract_and_what_fails_it_is_listed_not_writte
     )
     bench = open_bench(data)
     server = judge_server(echo)
-    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_new_tokens=64)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_tokens=64)
     with build_client(cfg.llm) as client:
         (report,) = answer_bench(bench, cfg, client)
 
@@ -348,7 +350,7 @@ def test_an_answer_cut_inside_its_reasoning_is_written_empty_and_counted(
         '{"question_id": 2, "category": "writing", "turns": ["Answer and get cut."]}\n'
     )
     bench = open_bench(data)
-    cfg = AnswerConfig(llm=LLMConfig(backend="openai", model="thinker"), model_id="t", max_new_tokens=8)
+    cfg = AnswerConfig(llm=LLMConfig(backend="openai", model="thinker"), model_id="t", max_tokens=8)
     (report,) = answer_bench(bench, cfg, Thinker())
     assert report.failed == []
     rows = [json.loads(x) for x in bench.answer_path("t").read_text().splitlines()]

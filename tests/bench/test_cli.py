@@ -32,7 +32,7 @@ def test_init_answer_judge_show(tmp_path: Path, judge_server) -> None:
     http = ["--llm-backend", "openai", "--llm-model", "m", "--llm-base-url", server.url]
     cache = ["--llm-cache-path", str(tmp_path / "c.sqlite")]
     r = runner.invoke(
-        command, ["answer", str(data / "de_tagengo_mini"), *http, *cache, "--model-id", "m", "--first-n", "2"]
+        command, ["answer", str(data / "de_tagengo_mini"), *http, *cache, "--model-id", "m", "--limit", "2"]
     )
     assert r.exit_code == 0, r.output
     rows = [
@@ -44,7 +44,7 @@ def test_init_answer_judge_show(tmp_path: Path, judge_server) -> None:
     judge = ["--judge-backend", "openai", "--judge-model", "jx", "--judge-base-url", server.url]
     jcache = ["--judge-cache-path", str(tmp_path / "c.sqlite")]
     r = runner.invoke(
-        command, ["judge", str(data / "de_tagengo_mini"), *judge, *jcache, "--first-n", "2", "--gate"]
+        command, ["judge", str(data / "de_tagengo_mini"), *judge, *jcache, "--limit", "2", "--gate"]
     )
     assert r.exit_code == 0, r.output
     j = [
@@ -54,12 +54,12 @@ def test_init_answer_judge_show(tmp_path: Path, judge_server) -> None:
     assert len(j) == 4 and {x["score"] for x in j} == {7}
     calls = server.calls
     r = runner.invoke(
-        command, ["judge", str(data / "de_tagengo_mini"), *judge, *jcache, "--first-n", "2", "--gate"]
+        command, ["judge", str(data / "de_tagengo_mini"), *judge, *jcache, "--limit", "2", "--gate"]
     )
     assert r.exit_code == 0 and server.calls == calls  # finished: no calls
 
     out = tmp_path / "report"
-    r = runner.invoke(command, ["show", str(data), "--out", str(out), "--bootstrap", "50"])
+    r = runner.invoke(command, ["show", str(data), "--out", str(out), "--bootstrap-iters", "50"])
     assert r.exit_code == 0, r.output
     assert (out / "scores.md").exists() and (out / "radar_de.png").exists()
     assert "7.00" in (out / "scores.md").read_text()
@@ -112,7 +112,7 @@ def test_answer_against_a_down_server_stops_resumably_and_a_rerun_answers_everyt
     assert CliRunner().invoke(command, ["init", str(data), "--languages", "de"]).exit_code == 0
     bench = data / "de_tagengo_mini"
     args = ["bench", "answer", str(bench), "--llm-backend", "openai", "--llm-model", "m", "--model-id", "m"]
-    args += ["--llm-cache-path", str(tmp_path / "c.sqlite"), "--first-n", "2"]
+    args += ["--llm-cache-path", str(tmp_path / "c.sqlite"), "--limit", "2"]
     quick = ["--llm-max-attempts", "2", "--llm-backoff-base-s", "0.02", "--llm-backoff-max-s", "0.1"]
     code = main([*args, *quick, "--llm-base-url", f"http://127.0.0.1:{port}/v1"])
     err = capsys.readouterr().err
@@ -230,7 +230,7 @@ def test_a_judge_behind_another_server_needs_no_key(tmp_path: Path, judge_server
     assert runner.invoke(command, ["init", str(data), "--languages", "de"]).exit_code == 0
     bench = str(data / "de_tagengo_mini")
     http = ["--llm-model", "m", "--llm-base-url", server.url, "--llm-cache-path", str(tmp_path / "c.sqlite")]
-    r = runner.invoke(command, ["answer", bench, *http, "--model-id", "m", "--first-n", "1"])
+    r = runner.invoke(command, ["answer", bench, *http, "--model-id", "m", "--limit", "1"])
     assert r.exit_code == 0, r.output
     judge = [
         "--judge-model",
@@ -240,5 +240,5 @@ def test_a_judge_behind_another_server_needs_no_key(tmp_path: Path, judge_server
         "--judge-cache-path",
         str(tmp_path / "c.sqlite"),
     ]
-    r = runner.invoke(command, ["judge", bench, *judge, "--first-n", "1"])
+    r = runner.invoke(command, ["judge", bench, *judge, "--limit", "1"])
     assert r.exit_code == 0, r.output

@@ -10,7 +10,7 @@ from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
 
 def test_mt_bench_defaults() -> None:
     a = AnswerConfig()
-    assert a.max_new_tokens == 1024 and a.llm.backend == "llamacpp"
+    assert a.max_tokens == 1024 and a.llm.backend == "llamacpp"
     assert [
         a.temperature(c)
         for c in (
@@ -26,7 +26,7 @@ def test_mt_bench_defaults() -> None:
         )
     ] == [0.7, 0.7, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.7]
     j = JudgeConfig()
-    assert (j.temperature, j.max_tokens, j.mode, j.gate.enabled) == (0.0, 2048, "single", False)
+    assert (j.judge_temperature, j.judge_max_tokens, j.mode, j.gate.enabled) == (0.0, 2048, "single", False)
 
 
 @pytest.mark.parametrize(

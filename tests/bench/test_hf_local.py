@@ -81,7 +81,7 @@ def test_local_transformers_folder_answers_two_turns(tmp_path: Path) -> None:
     )
     bench = open_bench(data)
     client = TransformersChatClient(model_dir)
-    cfg = AnswerConfig(local_model=model_dir, max_new_tokens=3)
+    cfg = AnswerConfig(local_model=model_dir, max_tokens=3)
     (report,) = answer_bench(bench, cfg, client)
     row = json.loads(bench.answer_path("tiny").read_text())
     assert row["model_id"] == "tiny" and len(row["choices"][0]["turns"]) == 2
@@ -140,13 +140,13 @@ def test_trained_models_answer_under_their_run_name_not_model(tmp_path: Path) ->
     bench = _two_turn_bench(tmp_path)
     for run in ("sft-de", "sft-multi"):
         model_dir = _tiny_model(tmp_path / run / "model")
-        cfg = AnswerConfig(local_model=model_dir, max_new_tokens=2)
+        cfg = AnswerConfig(local_model=model_dir, max_tokens=2)
         answer_bench(bench, cfg, TransformersChatClient(model_dir))
     for run in ("sft-de", "sft-multi"):
         assert json.loads(bench.answer_path(run).read_text())["model_id"] == run
     assert not bench.answer_path("model").exists()
     # --model-id still names the file.
-    cfg = AnswerConfig(local_model=model_dir, model_id="mine", max_new_tokens=2)
+    cfg = AnswerConfig(local_model=model_dir, model_id="mine", max_tokens=2)
     answer_bench(bench, cfg, TransformersChatClient(model_dir))
     assert json.loads(bench.answer_path("mine").read_text())["model_id"] == "mine"
 
@@ -176,7 +176,7 @@ def test_each_turn_and_each_sample_draws_its_own_seed(tmp_path: Path, monkeypatc
     real = torch.manual_seed
     monkeypatch.setattr(torch, "manual_seed", lambda s: (seeds.append(s), real(s))[1])
     bench = _two_turn_bench(tmp_path)
-    cfg = AnswerConfig(local_model=model_dir, max_new_tokens=2, num_choices=2, runs=2)
+    cfg = AnswerConfig(local_model=model_dir, max_tokens=2, num_choices=2, runs=2)
     answer_bench(bench, cfg, TransformersChatClient(model_dir))
     # 2 runs x 2 choices x 2 turns, each its own seed.
     assert len(seeds) == 8 and len(set(seeds)) == 8

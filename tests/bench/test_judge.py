@@ -250,8 +250,8 @@ def test_our_prompts_carry_the_language_sentence(fixture_copy, judge_server, jud
 @pytest.mark.parametrize(
     "change",
     [
-        {"temperature": 0.5},
-        {"max_tokens": 100},
+        {"judge_temperature": 0.5},
+        {"judge_max_tokens": 100},
         {"constrain_verdict": True},
         {"judge_policy": "robust"},
         {"judge_policy": "robust", "reask": 1},
@@ -300,7 +300,7 @@ def test_one_verdict_per_match_when_the_prompt_set_changes(fixture_copy, judge_s
         (2, "single-v1-multi-turn", 2),
     ]
     assert second.judged == 2 and second.kept == 0
-    out = show([bench], ShowConfig(plots=False, bootstrap=0), bench.path / "report")
+    out = show([bench], ShowConfig(plots=False, bootstrap_iters=0), bench.path / "report")
     assert out.single is not None and out.single.overall["m"]["de"].estimate == 2.0
 
 
@@ -308,7 +308,7 @@ def test_duplicates_in_a_file_are_judged_again_and_written_once(
     toy: Bench, judge_server, judge_config
 ) -> None:
     server = judge_server(grading_script)
-    cfg = judge_config(server, models=["beta"], first_n=1)
+    cfg = judge_config(server, models=["beta"], limit=1)
     path = toy.judgment_path("judge-x", "single")
     with build_client(cfg.judge) as client:
         judge_bench(toy, cfg, client)
@@ -332,7 +332,7 @@ def test_pairwise_plays_both_orders(toy: Bench, judge_server, judge_config) -> N
         return "[[A]]" if "GOOD" in a else "[[B]]"
 
     server = judge_server(fair)
-    cfg = judge_config(server, mode="pairwise-all", first_n=1)
+    cfg = judge_config(server, mode="pairwise-all", limit=1)
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(toy, cfg, client)
     rows = read_pair_judgments(toy.judgment_path("judge-x", "pair"))
@@ -348,7 +348,7 @@ def test_pairwise_plays_both_orders(toy: Bench, judge_server, judge_config) -> N
 
 def test_position_biased_judge_gives_ties(toy: Bench, judge_server, judge_config) -> None:
     server = judge_server(lambda msgs: "The first one. [[A]]")
-    cfg = judge_config(server, mode="pairwise-baseline", baseline_model="beta", first_n=2)
+    cfg = judge_config(server, mode="pairwise-baseline", baseline_model="beta", limit=2)
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(toy, cfg, client)
     rows = read_pair_judgments(toy.judgment_path("judge-x", "pair"))
@@ -360,7 +360,7 @@ def test_position_biased_judge_gives_ties(toy: Bench, judge_server, judge_config
 
 def test_repeated_runs_use_new_seeds_and_files(toy: Bench, judge_server, judge_config) -> None:
     server = judge_server(grading_script)
-    cfg = judge_config(server, runs=2, first_n=1, models=["alpha"])
+    cfg = judge_config(server, runs=2, limit=1, models=["alpha"])
     with build_client(cfg.judge) as client:
         reports = judge_bench(toy, cfg, client)
     assert [r.run for r in reports] == [1, 2]
@@ -382,7 +382,7 @@ def test_runs_are_independent_samples_even_without_seeds(toy: Bench, judge_serve
     from tagengo.llm.types import ChatRequest
 
     server = judge_server(grading_script)
-    cfg = judge_config(server, runs=3, first_n=1, models=["beta"])
+    cfg = judge_config(server, runs=3, limit=1, models=["beta"])
     with build_client(cfg.judge) as client:
         judge_bench(toy, cfg, client)
     assert server.calls == 2 * 3
@@ -474,7 +474,7 @@ def test_bundled_model_as_judge(toy: Bench, tmp_path: Path) -> None:
     cfg = JudgeConfig(
         judge=LLMConfig(backend="llamacpp", cache_path=tmp_path / "c.sqlite", n_ctx=2048),
         models=["alpha"],
-        first_n=1,
+        limit=1,
         max_tokens=12,
         judge_policy="robust",
         reask=1,
@@ -502,7 +502,7 @@ def test_constrained_verdicts_make_the_bundled_judge_readable(toy: Bench, tmp_pa
     cfg = JudgeConfig(
         judge=llm,
         models=["alpha"],
-        first_n=1,
+        limit=1,
         max_tokens=8,
         judge_policy="robust",
         reask=1,
@@ -516,7 +516,7 @@ def test_constrained_verdicts_make_the_bundled_judge_readable(toy: Bench, tmp_pa
         assert all(re.fullmatch(r"\[\[(10|[1-9])\]\]", r.judgment) for r in rows)
         assert report.parse_failures_first == 0 and report.reasks == 0
 
-        pair_cfg = cfg.model_copy(update={"mode": "pairwise-all", "models": [], "first_n": 1})
+        pair_cfg = cfg.model_copy(update={"mode": "pairwise-all", "models": [], "limit": 1})
         judge_bench(toy, pair_cfg, client)
         pairs = read_pair_judgments(toy.judgment_path(report.judge, "pair"))
         assert pairs and all(r.g1_winner in ("model_1", "model_2", "tie") for r in pairs)
@@ -526,7 +526,7 @@ def test_unreadable_pair_verdicts_are_errors_but_not_asked_again(
     toy: Bench, judge_server, judge_config
 ) -> None:
     server = judge_server(lambda msgs: "Both have merits; hard to say.")
-    cfg = judge_config(server, mode="pairwise-all", first_n=1, judge_policy="robust", reask=1)
+    cfg = judge_config(server, mode="pairwise-all", limit=1, judge_policy="robust", reask=1)
     with build_client(cfg.judge) as client:
         (first,) = judge_bench(toy, cfg, client)
         rows = read_pair_judgments(toy.judgment_path("judge-x", "pair"))
@@ -555,7 +555,7 @@ def test_judge_run_manifest_and_show_provenance(
     counts = manifest["counts"]
     assert (counts["judged"], counts["reused"], counts["gated"], counts["calls"]) == (14, 0, 0, 14)
     assert {"parse_failures_first", "reasks", "input_tokens", "output_tokens", "cost"} <= set(counts)
-    out = show([toy], ShowConfig(plots=False, bootstrap=0, judge_name="judge-x"), tmp_path / "r")
+    out = show([toy], ShowConfig(plots=False, bootstrap_iters=0, judge_model="judge-x"), tmp_path / "r")
     prov = json.loads((tmp_path / "r" / "provenance.json").read_text())
     assert prov["policies"] == {"fastchat": 14} and prov["files"][0]["manifest"] == str(manifest_path)
     assert "Judge policy: fastchat (14 rows)." in (tmp_path / "r" / "scores.md").read_text()
@@ -599,7 +599,7 @@ def test_language_wording_is_sent_and_recorded(
         m = json.loads(manifest.read_text())
         assert m["config"]["language_wording"] == wording
         assert m["counts"]["language_wordings"] == {wording: 2}
-        seen[wording] = show([bench], ShowConfig(plots=False, bootstrap=0), tmp_path / wording)
+        seen[wording] = show([bench], ShowConfig(plots=False, bootstrap_iters=0), tmp_path / wording)
         assert f"Language sentence: {wording} (2 rows)." in (tmp_path / wording / "scores.md").read_text()
         prov = json.loads((tmp_path / wording / "provenance.json").read_text())
         assert prov["language_wordings"] == {wording: 2}
@@ -623,7 +623,7 @@ def test_pair_verdicts_record_the_wording(toy: Bench, judge_server, judge_config
 
     server = judge_server(_wording_judge)
     cfg = judge_config(
-        server, mode="pairwise-all", prompts=default_prompts_path(), language_wording="consider", first_n=1
+        server, mode="pairwise-all", prompts=default_prompts_path(), language_wording="consider", limit=1
     )
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(

@@ -146,7 +146,7 @@ def test_failed_replies_are_errors_counted_by_kind(fixture_copy, judge_server, j
     )
     bench.judgment_dir.mkdir(exist_ok=True)
     server = judge_server(judge_reply)
-    cfg = judge_config(server, first_n=4, models=["alpha"])
+    cfg = judge_config(server, limit=4, models=["alpha"])
     with build_client(cfg.judge) as client:
         (report,) = judge_bench(bench, cfg, client)
     rows = _single_rows(bench)

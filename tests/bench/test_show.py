@@ -30,7 +30,7 @@ def _png(path: Path) -> None:
 
 def test_single_tables_and_pictures(fixture_copy: Callable[[str], Path], tmp_path: Path) -> None:
     bench = open_bench(fixture_copy("mt_bench"))
-    out = show([bench], ShowConfig(bootstrap=200), tmp_path / "report")
+    out = show([bench], ShowConfig(bootstrap_iters=200), tmp_path / "report")
     names = sorted(p.name for p in out.files)
     assert names == [
         "heatmap.png",
@@ -71,13 +71,13 @@ def test_runs_give_the_median_and_spread(fixture_copy, tmp_path: Path) -> None:
     jdir = path / "model_judgment"
     _shifted_run(jdir / "gpt-4_single.jsonl", jdir / "gpt-4_single.run2.jsonl", 1.0)
     _shifted_run(jdir / "gpt-4_single.jsonl", jdir / "gpt-4_single.run3.jsonl", -2.0)
-    out = show([open_bench(path)], ShowConfig(bootstrap=100), tmp_path / "r")
+    out = show([open_bench(path)], ShowConfig(bootstrap_iters=100), tmp_path / "r")
     iv = out.single.overall["alpha"]["en"]  # type: ignore[union-attr]
     # run averages 6.8, 7.8, 4.8 -> median 6.8, spread 3.0; beta is the same in all runs
     assert (iv.estimate, iv.runs, iv.n) == (pytest.approx(6.8), 3, 15)
     assert iv.spread == pytest.approx(3.0)
     assert out.single.overall["beta"]["en"].spread == 0.0  # type: ignore[union-attr]
-    two = show([open_bench(path)], ShowConfig(runs=2, bootstrap=0), tmp_path / "r2")
+    two = show([open_bench(path)], ShowConfig(runs=2, bootstrap_iters=0), tmp_path / "r2")
     assert two.single.overall["alpha"]["en"].estimate == pytest.approx(7.3)  # type: ignore[union-attr]
     with pytest.raises(InputError, match=r"--runs 4 but run\(s\) \[4\]"):
         show([open_bench(path)], ShowConfig(runs=4), tmp_path / "r3")
@@ -119,7 +119,9 @@ def test_which_judge(fixture_copy, tmp_path: Path) -> None:
     (path / "model_judgment" / "gpt-4_pair.jsonl").replace(path / "model_judgment" / "gpt-4_single.jsonl")
     with pytest.raises(ConfigError, match=r"several judges found \(claude, gpt-4\)"):
         show([open_bench(path)], ShowConfig(), tmp_path / "x")
-    out = show([open_bench(path)], ShowConfig(judge_name="claude", plots=False, bootstrap=0), tmp_path / "x")
+    out = show(
+        [open_bench(path)], ShowConfig(judge_model="claude", plots=False, bootstrap_iters=0), tmp_path / "x"
+    )
     assert out.single is not None and out.single.judge == "claude"
 
 
@@ -153,7 +155,7 @@ def test_duplicated_verdicts_are_refused_not_averaged(fixture_copy, tmp_path: Pa
     ):
         show([open_bench(path)], ShowConfig(plots=False), tmp_path / "d")
     out = show(
-        [open_bench(path)], ShowConfig(plots=False, bootstrap=0, duplicates="fastchat"), tmp_path / "d"
+        [open_bench(path)], ShowConfig(plots=False, bootstrap_iters=0, duplicates="fastchat"), tmp_path / "d"
     )
     assert out.single is not None and out.single.counts["en"].duplicates == 1
     assert out.single.overall["alpha"]["en"].estimate == pytest.approx((34 + 2) / 6)  # FastChat's way
@@ -170,7 +172,7 @@ def test_pair_duplicates_are_refused(fixture_copy, tmp_path: Path) -> None:
 
 def test_show_names_the_policy_and_writes_provenance(fixture_copy, tmp_path: Path) -> None:
     path = fixture_copy("mt_bench")
-    out = show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "r")
+    out = show([open_bench(path)], ShowConfig(plots=False, bootstrap_iters=0), tmp_path / "r")
     md = (tmp_path / "r" / "scores.md").read_text()
     assert "Judge policy: not recorded (16 rows)." in md  # FastChat's own file says nothing
     prov = json.loads((tmp_path / "r" / "provenance.json").read_text())
@@ -189,7 +191,7 @@ def test_show_names_the_policy_and_writes_provenance(fixture_copy, tmp_path: Pat
             json.dumps({**r, "policy": "robust" if i < 4 else "fastchat"}) + "\n" for i, r in enumerate(rows)
         )
     )
-    show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "m")
+    show([open_bench(path)], ShowConfig(plots=False, bootstrap_iters=0), tmp_path / "m")
     md = (tmp_path / "m" / "scores.md").read_text()
     assert "Judge policies: **mixed**: fastchat (12 rows), robust (4 rows)" in md
 
@@ -202,7 +204,7 @@ def test_scores_csv_lists_every_model(fixture_copy, tmp_path: Path) -> None:
     jfile.write_text(
         "".join(json.dumps({**r, "score": -1 if r["model"] == "beta" else r["score"]}) + "\n" for r in rows)
     )
-    show([open_bench(path)], ShowConfig(plots=False, bootstrap=0), tmp_path / "r")
+    show([open_bench(path)], ShowConfig(plots=False, bootstrap_iters=0), tmp_path / "r")
     by_model = {r["model"]: r for r in _csv(tmp_path / "r" / "scores.csv")}
     assert set(by_model) == {"alpha", "beta"}
     assert by_model["beta"]["score"] == "" and by_model["beta"]["n"] == "0"

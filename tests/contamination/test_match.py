@@ -111,7 +111,7 @@ def test_every_user_turn_or_only_the_first(mini_bench):
         {"role": "user", "content": EN_Q7},
     ]
     all_turns = _matcher(mini_bench / "tagengo_mini")
-    first = _matcher(mini_bench / "tagengo_mini", turns="first")
+    first = _matcher(mini_bench / "tagengo_mini", compare_turns="first")
     hit = all_turns.match([all_turns.segments(messages)])[0]
     assert hit.first.check == "exact" and hit.first.row_turn == 1
     assert first.match([first.segments(messages)])[0].matches == {}

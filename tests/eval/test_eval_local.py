@@ -65,7 +65,7 @@ def test_a_local_folder_and_its_base_fill_the_table_with_the_base_as_reference(t
             "base_model": base,
             "languages": ["de", "ja"],
             "tasks": ["knowledge", "summarization"],
-            "max_new_tokens": 4,
+            "max_tokens": 4,
             "batch_size": 4,
             "device": "cpu",
         }

@@ -75,7 +75,7 @@ def preferred(tmp_path_factory) -> Path:
             ],
             judge=_llm(server, cache, "judge"),
             pairs="all",
-            language_check={"enabled": False},
+            gate={"enabled": False},
         )
         result = prefer(src, tmp / "prefer", cfg)
     assert result.manifest["counts"]["kept"] == len(PROMPTS)

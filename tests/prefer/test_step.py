@@ -85,10 +85,10 @@ def test_with_the_language_check_off_every_answer_goes_to_the_judge(prefer_serve
     server = prefer_server()
     rows = _rows(1)
     rows[0].language = "de"  # English answers to a German prompt
-    kept = _rank(server, tmp_path, rows, language_check={"enabled": False})
+    kept = _rank(server, tmp_path, rows, gate={"enabled": False})
     assert kept[0].meta["preference"]["wrong_language"] == []
     assert len(kept[0].meta["preference"]["labels"]) == 3
-    kept = _rank(server, tmp_path, _german(), language_check={"enabled": True})
+    kept = _rank(server, tmp_path, _german(), gate={"enabled": True})
     pref = kept[0].meta["preference"]
     assert pref["wrong_language"] == MODELS and pref["ranked"] == [MODELS] and "labels" not in pref
 

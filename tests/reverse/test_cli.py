@@ -44,7 +44,7 @@ def test_the_bundled_model_runs_the_whole_pipeline(tmp_path) -> None:
     r = _cli(
         "--input", str(corpus), "--out", str(out), "--language", "de", "--backend", "llamacpp",
         "--n-ctx", "1024", "--n-threads", "2", "--max-tokens", "32", "--instruction-max-tokens", "24",
-        "--judge-max-tokens", "16", "--reasks", "0", "--cache-path", str(tmp_path / "c.sqlite"),
+        "--judge-max-tokens", "16", "--reask", "0", "--cache-path", str(tmp_path / "c.sqlite"),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     manifest = json.loads((out / "manifest.json").read_text())

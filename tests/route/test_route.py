@@ -96,7 +96,7 @@ def _config(alpha, beta, jdg, cache: Path, **kw: Any) -> RouteConfig:
         judge=_client(jdg, cache, model="judge"),
         per_language=6,
         languages=list(ROUTED),
-        bootstrap=200,
+        bootstrap_iters=200,
         **kw,
     )
 

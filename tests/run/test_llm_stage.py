@@ -74,8 +74,8 @@ def test_local_is_one_process_and_ray_is_workers_actors(run_kw, workers, on_ray,
 def test_workers_and_ray_address_without_ray_are_refused():
     assert actor_workers("local", None, None) == {}
     assert actor_workers("ray", None, None) == {"executor": "ray", "ray_address": None, "workers": 1}
-    with pytest.raises(ConfigError, match="--actors needs --executor ray"):
-        actor_workers("local", None, 2, "--actors")
+    with pytest.raises(ConfigError, match="--workers needs --executor ray"):
+        actor_workers("local", None, 2)
     with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
         actor_workers("local", "auto", None)
 
@@ -138,8 +138,8 @@ def test_the_command_has_the_shared_options_in_order_then_its_own_then_the_confi
         "workers", "bench_dir", "cfg__turns", "cfg__model",
     ]  # fmt: skip
     assert cmd.help == "The stage's help."
-    reverse_like = [p.name for p in _command([], input_format=False, workers_flag="--actors").params]
-    assert reverse_like[:3] == ["input_path", "out", "config_file"] and "actors" in reverse_like
+    reverse_like = [p.name for p in _command([], input_format=False).params]
+    assert reverse_like[:3] == ["input_path", "out", "config_file"] and "workers" in reverse_like
 
 
 def test_the_stage_gets_its_options_checked(tmp_path):

@@ -53,7 +53,7 @@ class AnswerReport:
     model_id: str
     path: str
     run: int = 1
-    questions: int = 0  # asked for (after first_n)
+    questions: int = 0  # asked for (after limit)
     kept: int = 0  # already in the answer file for the same requests, not asked again
     changed: int = 0  # in the file, but asked differently now: answered again (part of answered)
     answered: int = 0  # newly written
@@ -122,7 +122,7 @@ def answer_request(
     return ChatRequest.from_messages(
         messages,
         temperature=cfg.temperature(q.category),
-        max_tokens=cfg.max_new_tokens,
+        max_tokens=cfg.max_tokens,
         seed=seed,
         sample=sample,
     )
@@ -190,7 +190,7 @@ def _answer_run(
     started = time.time()
     path = bench.answer_path(model_id, run)
     report = AnswerReport(bench.name, bench.language, model_id, str(path), run)
-    questions = bench.questions[: cfg.first_n] if cfg.first_n else list(bench.questions)
+    questions = bench.questions[: cfg.limit] if cfg.limit else list(bench.questions)
     report.questions = len(questions)
 
     existing = read_answers(path) if path.exists() else {}
@@ -278,7 +278,9 @@ def _answer_run(
             extra={
                 "tagengo": {
                     "temperature": cfg.temperature(q.category),
-                    "max_new_tokens": cfg.max_new_tokens,
+                    # The answer file's key stays MT-Bench's word: files written before the
+                    # option was renamed --max-tokens read the same.
+                    "max_new_tokens": cfg.max_tokens,
                     "finish_reasons": finish[q.key],
                     "sample": sample[q.key],
                 }

@@ -9,7 +9,7 @@ retries, concurrency and cost accounting work the same here as in generation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -47,6 +47,8 @@ def model_names(names: list[str]) -> list[str]:
 
 
 class AnswerConfig(BaseModel):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {"first_n": "limit", "max_new_tokens": "max_tokens"}
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     llm: LLMConfig = Field(default_factory=local_llm, description="The model that answers.")
@@ -60,7 +62,7 @@ class AnswerConfig(BaseModel):
         description="A local transformers model folder to answer with instead of --llm-backend "
         "(needs the train extra: torch and transformers).",
     )
-    max_new_tokens: int = Field(1024, ge=1, description="Most tokens per answer turn (MT-Bench: 1024).")
+    max_tokens: int = Field(1024, ge=1, description="Most tokens per answer turn (MT-Bench: 1024).")
     temperatures: dict[str, float] = Field(
         default_factory=lambda: dict(MT_BENCH_TEMPERATURES),
         description="Sampling temperature per category (MT-Bench's table).",
@@ -69,7 +71,7 @@ class AnswerConfig(BaseModel):
     num_choices: int = Field(1, ge=1, description="Answers per question (FastChat's --num-choices).")
     seed: int | None = Field(None, description="Sampling seed; choice i uses seed + i.")
     system_prompt: str | None = Field(None, description="A system message sent before the first turn.")
-    first_n: int | None = Field(None, ge=1, description="Answer only the first N questions (a quick check).")
+    limit: int | None = Field(None, ge=1, description="Answer only the first N questions (a quick check).")
     redo: bool = Field(
         False,
         description="Answer again questions the answer file already has, as a new sample: the requests "
@@ -136,6 +138,12 @@ def check_api_key(llm: LLMConfig, prefix: str) -> None:
 
 
 class JudgeConfig(BaseModel):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {
+        "first_n": "limit",
+        "temperature": "judge_temperature",
+        "max_tokens": "judge_max_tokens",
+    }
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     mode: JudgeMode = Field(
@@ -194,8 +202,8 @@ class JudgeConfig(BaseModel):
         description="Force the judge's reply to be only the verdict ([[1]]..[[10]], or [[A]]/[[B]]/[[C]]) "
         "with a grammar: for small llama.cpp judges (in-process or server) that cannot keep the format",
     )
-    temperature: float = Field(0.0, ge=0, description="Judge sampling temperature (MT-Bench: 0).")
-    max_tokens: int = Field(2048, ge=1, description="Most tokens per judge reply (MT-Bench: 2048).")
+    judge_temperature: float = Field(0.0, ge=0, description="Judge sampling temperature (MT-Bench: 0).")
+    judge_max_tokens: int = Field(2048, ge=1, description="Most tokens per judge reply (MT-Bench: 2048).")
     runs: int = Field(
         1,
         ge=1,
@@ -208,7 +216,7 @@ class JudgeConfig(BaseModel):
         description="Use reference_answer/<name>.jsonl (default: the judge's, else gpt-4's, else the "
         "questions' inline references).",
     )
-    first_n: int | None = Field(None, ge=1, description="Judge only the first N questions.")
+    limit: int | None = Field(None, ge=1, description="Judge only the first N questions.")
     rejudge: bool = Field(
         False,
         description="Judge again verdicts the judgment file already has, even when their request key "
@@ -264,10 +272,14 @@ class JudgeConfig(BaseModel):
 
 
 class ShowConfig(BaseModel):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {"judge_name": "judge_model", "bootstrap": "bootstrap_iters"}
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    judge_name: str | None = Field(
-        None, description="Read <judge_name>_single.jsonl / _pair.jsonl (default: the only judge found)."
+    judge_model: str | None = Field(
+        None,
+        description="The judge whose verdicts to show: read <judge>_single.jsonl / _pair.jsonl, as "
+        "`bench judge --judge-model` (or its --judge-name) wrote them (default: the only judge found).",
     )
     mode: Literal["single", "pairwise"] = Field("single", description="Which judgments to show.")
     runs: int | None = Field(
@@ -284,7 +296,9 @@ class ShowConfig(BaseModel):
     )
     baseline_model: str | None = Field(None, description="Pairwise: count only games against this model.")
     models: list[str] = Field(default_factory=list, description="Show only these models (default: all).")
-    bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples for the 95% intervals (0: none).")
+    bootstrap_iters: int = Field(
+        1000, ge=0, description="Bootstrap resamples for the 95% intervals (0: none)."
+    )
     seed: int = Field(0, description="Seed of the bootstrap.")
     human: Path | None = Field(
         None,

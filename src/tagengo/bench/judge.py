@@ -266,8 +266,8 @@ def judge_request(
     grammar = verdict_grammar(kind, output_format) if cfg.constrain_verdict else None
     return ChatRequest.from_messages(
         msgs,
-        temperature=cfg.temperature,
-        max_tokens=cfg.max_tokens,
+        temperature=cfg.judge_temperature,
+        max_tokens=cfg.judge_max_tokens,
         seed=None if run == 1 else run,
         extra={"grammar": grammar} if grammar else {},
         sample=run - 1,
@@ -470,7 +470,7 @@ def _judge_single(
     bench = setup.bench
     policy = cfg.policy()
     path = bench.judgment_path(judge, "single", run)
-    questions = bench.questions[: cfg.first_n] if cfg.first_n else bench.questions
+    questions = bench.questions[: cfg.limit] if cfg.limit else bench.questions
     answers = _load_answers(bench, models, run, report)
     gate = LanguageGate(cfg.gate)
     matches = _single_matches(setup, questions, answers, gate, report)
@@ -627,7 +627,7 @@ def _judge_pair(
     bench = setup.bench
     policy = cfg.policy()
     path = bench.judgment_path(judge, "pair", run)
-    questions = bench.questions[: cfg.first_n] if cfg.first_n else bench.questions
+    questions = bench.questions[: cfg.limit] if cfg.limit else bench.questions
     needed = list(models)
     if cfg.mode == "pairwise-baseline" and cfg.baseline_model not in needed:
         needed.append(cfg.baseline_model)  # type: ignore[arg-type]

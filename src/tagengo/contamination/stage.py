@@ -133,7 +133,7 @@ class ContaminationFilter(GlobalStep):
                 self._embedder,
                 list(texts),
                 self._cache,
-                self.config.embedding.batch_size,
+                self.config.embedder.batch_size,
                 progress=bar.update if bar is not None else None,
             )
         finally:

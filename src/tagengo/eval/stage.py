@@ -175,7 +175,7 @@ def _fingerprint(
         "fewshot_data": {t.name: _sha256(t.fewshot_file) for t in tasks if t.fewshot_file is not None},
         "settings": cfg.model_dump(
             mode="json",
-            include={"limit", "num_fewshot", "max_new_tokens", "chat_template", "seed", "bootstrap_iters"},
+            include={"limit", "num_fewshot", "max_tokens", "chat_template", "seed", "bootstrap_iters"},
         ),
         "knowledge_mode": mode,
         "lm_eval": lm_eval_version,
@@ -265,8 +265,8 @@ def run_eval(
         cfg.languages,
         knowledge_mode=mode,
         directions=list(cfg.translation_directions),
-        summary_tokens=cfg.max_new_tokens,
-        translation_tokens=cfg.max_new_tokens,
+        summary_tokens=cfg.max_tokens,
+        translation_tokens=cfg.max_tokens,
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)  # written last: its absence marks a run in progress

@@ -9,7 +9,7 @@ from tagengo.run.llm_stage import StageArgs, llm_stage_command
 @llm_stage_command(
     GenerateConfig,
     needs_input="give the prompts to answer with --input (a dataset folder or a JSONL/Parquet file).",
-    workers_flag="--actors",
+    old_flags={"--actors": "--workers"},
 )
 def command(args: StageArgs) -> None:
     """Generate the next assistant turn of every record with a teacher model.
@@ -20,7 +20,7 @@ def command(args: StageArgs) -> None:
     through the request cache: a re-run, or a run after a crash, never pays twice.
     Answers that are empty, unfinished (finish_reason not 'stop') or failed for good go to
     OUT/rejected with the reason. Locally one process makes --concurrency calls; with
-    --executor ray, --actors actors each make --concurrency calls.
+    --executor ray, --workers Ray actors each make --concurrency calls.
     """
     from tagengo.generate.stage import generate
 

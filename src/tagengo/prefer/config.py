@@ -9,7 +9,7 @@ cache, retries, limits and accounting of every other stage.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -68,11 +68,13 @@ class LanguageCheckConfig(_Cfg):
         20, ge=0, description="Answers with fewer letters (code removed) are never checked: LID is unreliable"
     )
 
-    def gate(self) -> GateConfig:
+    def as_gate_config(self) -> GateConfig:
         return GateConfig(enabled=self.enabled, min_prob=self.min_prob, min_chars=self.min_chars)
 
 
 class PreferConfig(_Cfg):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {"language_check": "gate"}
     """`tagengo prefer`. ``models`` is given with repeated ``--model`` flags or in YAML."""
 
     models: list[AnswerModel] = Field(
@@ -87,7 +89,7 @@ class PreferConfig(_Cfg):
     reask: int = Field(
         2, ge=0, description="Follow-up calls per prompt when the judge's reply holds no valid ranking"
     )
-    language_check: LanguageCheckConfig = Field(default_factory=LanguageCheckConfig)
+    gate: LanguageCheckConfig = Field(default_factory=LanguageCheckConfig)
     pairs: PairsMode = Field(
         "best-worst",
         description="best-worst: one pair per prompt (a best answer vs a worst one); all: every ordered "

@@ -281,7 +281,7 @@ class RankStep(_LLMStep):
         self.cfg = cfg
         self.client = client
         self._given = client is not None
-        self.gate = gate or LanguageGate(cfg.language_check.gate())
+        self.gate = gate or LanguageGate(cfg.gate.as_gate_config())
         self._progress = progress
 
     def setup(self) -> None:

@@ -208,7 +208,7 @@ def call_blocks(
                 ],
                 src,
                 note="asked again: calls beyond the first per row (an unparseable instruction or score is "
-                "asked for again, --reasks times).",
+                "asked for again, --reask times).",
             )
         )
     per_lang: dict[str, list[Call]] = defaultdict(list)

@@ -9,7 +9,7 @@ judge 1-5, keep scores ≥ 3, translate the instruction back); fragment bounds a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -24,6 +24,8 @@ ROLES = ("judge", "translator")
 
 
 class ReverseConfig(SamplingConfig):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {"reasks": "reask"}
     language: str | None = Field(
         None,
         description="Language of the corpus (ISO code, e.g. de). Fragments whose language ID disagrees "
@@ -82,7 +84,7 @@ class ReverseConfig(SamplingConfig):
         description="Task types the instruction writer draws from (seeded per row); see docs/reverse.md",
     )
     task_seed: int = Field(42, description="Seed of the task-type draw")
-    reasks: int = Field(
+    reask: int = Field(
         1,
         ge=0,
         le=5,

@@ -5,7 +5,7 @@ batch and its cache replays every finished call on a re-run):
 
 1. ``roundtrip`` mode, non-English corpus: the fragment is translated into English;
 2. a task type is drawn (seeded per row) and the model writes the instruction; an answer
-   that is empty, far too long or a copy of the fragment is asked for again (``--reasks``
+   that is empty, far too long or a copy of the fragment is asked for again (``--reask``
    times, as a follow-up turn), then the row is rejected with the reason;
 3. the judge scores the pair 1-5 on tagengo's rubric; an answer without a score is asked for
    again, then the row is rejected ("judge score unparseable"); a score below λ
@@ -197,7 +197,7 @@ class ReverseStep(Step):
         values: list[Any] = [None] * len(items)
         pending = list(range(len(items)))
         convo = [list(m) for m in messages]
-        for attempt in range(self.cfg.reasks + 1):
+        for attempt in range(self.cfg.reask + 1):
             if not pending:
                 break
             reqs = [self.cfg.request(convo[i], max_tokens=max_tokens) for i in pending]
@@ -214,7 +214,7 @@ class ReverseStep(Step):
                     values[i] = value
                     continue
                 item.info.setdefault(f"{phase}_unparsed", []).append(resp.content)
-                if attempt == self.cfg.reasks:
+                if attempt == self.cfg.reask:
                     if problem is not None:
                         item.problem = problem.reason(f"{phase}, after {attempt + 1} ask(s)")
                         continue

@@ -9,6 +9,8 @@ of every other stage.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
@@ -17,6 +19,8 @@ from tagengo.prefer.config import MAX_MODELS, AnswerModel, repeated_names
 
 
 class RouteConfig(BaseModel):
+    #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
+    RENAMED: ClassVar[dict[str, str]] = {"bootstrap": "bootstrap_iters"}
     """`tagengo route`. ``models`` is given with repeated ``--model`` flags or in YAML."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -41,7 +45,7 @@ class RouteConfig(BaseModel):
     reask: int = Field(
         2, ge=0, description="Follow-up calls per comparison when the judge's reply holds no valid ranking"
     )
-    bootstrap: int = Field(
+    bootstrap_iters: int = Field(
         1000,
         ge=0,
         description="Bootstrap resamples of each language's pilot prompts for the win-rate intervals",

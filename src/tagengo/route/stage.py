@@ -243,9 +243,9 @@ def _scores(
                 tally[names[t]]["forfeits"] += 1
     total_pts, total_cnt = pts.sum(0), cnt.sum(0)
     lo_hi = [None] * len(names)
-    if cfg.bootstrap and len(prompts):
+    if cfg.bootstrap_iters and len(prompts):
         rng = np.random.default_rng(cfg.seed)
-        idx = rng.integers(0, len(prompts), size=(cfg.bootstrap, len(prompts)))
+        idx = rng.integers(0, len(prompts), size=(cfg.bootstrap_iters, len(prompts)))
         with np.errstate(invalid="ignore", divide="ignore"):
             rates = pts[idx].sum(1) / cnt[idx].sum(1)
         tail = (1 - cfg.confidence) / 2 * 100
@@ -322,7 +322,7 @@ def _table(
         "judge": judge_id,
         "seed": cfg.seed,
         "per_language": cfg.per_language,
-        "bootstrap": cfg.bootstrap,
+        "bootstrap": cfg.bootstrap_iters,
         "confidence": cfg.confidence,
     }
 

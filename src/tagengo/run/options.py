@@ -4,6 +4,12 @@ Every leaf field of a stage's config becomes a flag, so every default shows in
 ``tagengo <stage> --help``. Nested models flatten with dashes: ``langid.threshold`` is
 ``--langid-threshold``; booleans are ``--x/--no-x`` (and ``x.enabled`` is ``--x/--no-x``); lists are comma-separated.
 
+Renamed options (one vocabulary across stages, issue 24; docs/options.md): a config model lists
+its old field paths in ``RENAMED`` (``{"first_n": "limit"}``); the old flag stays accepted,
+hidden from --help, and an old key in a ``--config`` YAML file too, each with a note on stderr
+(:func:`deprecation_note`), for one release. A flag that is no config field is renamed with
+:func:`accept_old_flags`.
+
 Precedence, lowest first: the model's defaults < the preset < ``--config FILE.yaml`` <
 flags given on the command line. Flags default to None in click, so only the ones the
 user actually typed override anything.
@@ -101,6 +107,81 @@ def option_name(path: tuple[str, ...]) -> str:
     return "-".join(p.replace("_", "-") for p in path)
 
 
+#: The release after which an old option name is refused (the deprecation notes say it).
+OLD_NAMES_UNTIL = "0.2"
+
+
+def deprecation_note(old: str, new: str, where: str = "") -> None:
+    """Tell the user, on stderr, that ``old`` (a flag or a YAML key) is now ``new``; ``where``
+    is the YAML file and line. Every renamed option of every stage says it this one way."""
+    place = f"{where}: " if where else ""
+    click.echo(
+        f"note: {place}{old} is the old name of {new}; it is accepted until tagengo {OLD_NAMES_UNTIL}, "
+        f"use {new}.",
+        err=True,
+    )
+
+
+def renamed_fields(model: type[BaseModel]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Old field path -> new field path of a config model (its ``RENAMED`` class attribute,
+    dotted paths), e.g. ``("first_n",) -> ("limit",)``."""
+    table: Mapping[str, str] = getattr(model, "RENAMED", {}) or {}
+    leaves = [path for path, _, _ in leaf_fields(model)]
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for old_dotted, new_dotted in table.items():
+        old, new = tuple(old_dotted.split(".")), tuple(new_dotted.split("."))
+        # A renamed group (``language_check`` -> ``gate``) renames every field under it.
+        under = [leaf for leaf in leaves if leaf[: len(new)] == new]
+        if not under:
+            raise ValueError(f"{model.__name__}.RENAMED: no field {new_dotted}")
+        out.update({(*old, *leaf[len(new) :]): leaf for leaf in under})
+    return out
+
+
+def _old_param(path: tuple[str, ...]) -> str:
+    return "cfgold__" + "__".join(path)
+
+
+def _old_option(flag: str, like: click.Option, param: str) -> click.Option:
+    """A hidden option ``flag`` taking what ``like`` takes, its value under ``param``."""
+    if like.is_bool_flag or like.secondary_opts:
+        return click.Option([f"{flag}/--no-{flag[2:]}", param], default=None, hidden=True)
+    return click.Option(
+        [flag, param], type=like.type, multiple=like.multiple, default=None, hidden=True, metavar=like.metavar
+    )
+
+
+def accept_old_flags(command: click.Command, renames: Mapping[str, str]) -> click.Command:
+    """Accept each old flag of ``renames`` (``{"--actors": "--workers"}``) on ``command``,
+    hidden from --help, as the new one with a :func:`deprecation_note`. For flags that are no
+    config field (those are renamed with the model's ``RENAMED``). ``UsageError`` when both are
+    given. Returns ``command``, changed in place."""
+    moves: list[tuple[str, str, str, str]] = []
+    for old, new in renames.items():
+        target = next((p for p in command.params if isinstance(p, click.Option) and new in p.opts), None)
+        if target is None or target.name is None:
+            raise ValueError(f"{command.name}: no option {new} to rename {old} to")
+        param = "old__" + old.removeprefix("--").replace("-", "_")
+        command.params.append(_old_option(old, target, param))
+        moves.append((old, new, param, target.name))
+    inner = command.callback
+    assert inner is not None
+
+    def callback(*args: Any, **params: Any) -> Any:
+        for old, new, param, name in moves:
+            value = params.pop(param)
+            if value is None or value == ():
+                continue
+            if params.get(name) not in (None, ()):
+                raise click.UsageError(f"{old} is the old name of {new}: give only {new}")
+            deprecation_note(old, new)
+            params[name] = value
+        return inner(*args, **params)
+
+    command.callback = callback
+    return command
+
+
 def config_options(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Decorate a click command with one option per leaf field of ``model``.
 
@@ -127,6 +208,15 @@ def config_options(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Cal
                 fn = click.option(f"--{flag}", param, default=None, metavar="A,B,...", help=help_text)(fn)
             else:
                 fn = click.option(f"--{flag}", param, type=_click_type(tp), default=None, help=help_text)(fn)
+        types_by_path = {path: tp for path, tp, _ in leaf_fields(model)}
+        for old, new in renamed_fields(model).items():
+            tp = _unwrap_optional(types_by_path[new])
+            flag = f"--{_flag(old)}"
+            if tp is bool:
+                fn = click.option(f"{flag}/--no-{flag[2:]}", _old_param(old), default=None, hidden=True)(fn)
+            else:
+                kind = click.STRING if _is_list(tp) else _click_type(tp)
+                fn = click.option(flag, _old_param(old), type=kind, default=None, hidden=True)(fn)
         return fn
 
     return decorate
@@ -268,12 +358,14 @@ def build_config(
     # (shared with other stages' presets) that must not remember them.
     data: dict[str, Any] = copy.deepcopy(preset or {})
     yaml_lines: dict[tuple[str, ...], int] = {}
+    renames = renamed_fields(model)
     if config_file:
         file_data, yaml_lines = load_yaml_with_lines(config_file)
+        _rename_keys(file_data, yaml_lines, renames, config_file)
         data = deep_merge(data, file_data)
     types_by_path = {path: tp for path, tp, _ in leaf_fields(model)}
     flags: set[tuple[str, ...]] = set()
-    for key, value in kwargs.items():
+    for key, value in _new_flags(kwargs, renames).items():
         if not key.startswith("cfg__") or value is None:
             continue
         path = tuple(key[5:].split("__"))
@@ -289,6 +381,59 @@ def build_config(
             where = _where(tuple(str(p) for p in e["loc"]), flags, config_file, yaml_lines)
             problems.append(f"{where}: {error_text(e)}" if where else error_text(e))
         raise ConfigError(f"invalid {model.__name__}: {'; '.join(problems)}.") from exc
+
+
+def _new_flags(kwargs: dict[str, Any], renames: dict[tuple[str, ...], tuple[str, ...]]) -> dict[str, Any]:
+    """``kwargs`` with each old flag's value (``cfgold__a__b``) under its new field's parameter,
+    with a note; ``ConfigError`` when the old and the new flag are both given."""
+    out = {k: v for k, v in kwargs.items() if not k.startswith("cfgold__")}
+    for old, new in renames.items():
+        value = kwargs.get(_old_param(old))
+        if value is None:
+            continue
+        param = "cfg__" + "__".join(new)
+        if out.get(param) is not None:
+            raise ConfigError(f"--{_flag(old)} is the old name of --{_flag(new)}: give only --{_flag(new)}.")
+        deprecation_note(f"--{_flag(old)}", f"--{_flag(new)}")
+        out[param] = value
+    return out
+
+
+def _rename_keys(
+    data: dict[str, Any],
+    lines: dict[tuple[str, ...], int],
+    renames: dict[tuple[str, ...], tuple[str, ...]],
+    config_file: str | Path,
+) -> None:
+    """Move each old key of a YAML file's ``data`` to its new path (and its line in ``lines``,
+    so an error names the line), with a note; ``ConfigError`` when the file has both."""
+    for old, new in renames.items():
+        parent: Any = data
+        for part in old[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or old[-1] not in parent:
+            continue
+        where = f"{config_file}, line {lines.get(old, '?')}"
+        if new in lines:
+            raise ConfigError(
+                f"{where}: {'.'.join(old)} is the old name of {'.'.join(new)}, which the file also sets "
+                f"(line {lines[new]}): keep only {'.'.join(new)}."
+            )
+        deprecation_note(".".join(old), ".".join(new), where)
+        _set_path(data, new, parent.pop(old[-1]))
+        lines[new] = lines.get(old, 0)
+        _drop_empty(data, old[:-1])
+
+
+def _drop_empty(data: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Remove the mapping at ``path`` and its parents where moving keys out left them empty."""
+    for n in range(len(path), 0, -1):
+        parent: Any = data
+        for part in path[: n - 1]:
+            parent = parent[part]
+        if parent.get(path[n - 1]) != {}:
+            return
+        del parent[path[n - 1]]
 
 
 def _leaves(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
