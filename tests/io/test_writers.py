@@ -128,6 +128,31 @@ def test_jsonl_writer_commits_whole_files_or_none(records, tmp_path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["train.jsonl"]
 
 
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\x85"])
+def test_jsonl_lines_hold_no_character_that_line_based_tools_split_at(tmp_path, sep) -> None:
+    # Valid raw in a JSON string, but str.splitlines(), JavaScript and many line tools end a line
+    # there: the exported file must have one line per row for every reader, with the same text.
+    text = f"first{sep}second, and an emoji \U0001f600 and \u00e9"
+    rec = Record(
+        "x1",
+        "t",
+        "en",
+        [{"role": "user", "content": text}, {"role": "assistant", "content": sep}],
+        {"k": sep},
+    )
+    path = tmp_path / "train.jsonl"
+    w = JsonlWriter(path)
+    w.write(records_to_table([rec, rec]))
+    w.commit()
+    raw = path.read_bytes()
+    assert sep.encode() not in raw
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    row = json.loads(lines[0])
+    assert row["messages"][0]["content"] == text and row["messages"][1]["content"] == sep
+    assert "\U0001f600 and \u00e9".encode() in raw  # everything else stays raw UTF-8
+
+
 def test_parquet_writer_round_trips_and_writes_empty_files(records, tmp_path) -> None:
     table = convert(records_to_table(records[:30]), "parquet", ["id", "language"])
     w = ParquetWriter(tmp_path / "train.parquet")

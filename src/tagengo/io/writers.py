@@ -259,7 +259,7 @@ class JsonlWriter(_AtomicFile):
         if "meta" in table.column_names:
             for row in rows:
                 row["meta"] = orjson.Fragment(row["meta"] or "{}")
-        self._fh.write(b"".join(dumps(row, option=nl) for row in rows))
+        self._fh.write(_escape_line_separators(b"".join(dumps(row, option=nl) for row in rows)))
         self.rows += len(rows)
 
     def commit(self, empty_schema: pa.Schema | None = None) -> dict[str, Any]:
@@ -305,6 +305,20 @@ class ParquetWriter(_AtomicFile):
             with contextlib.suppress(Exception):  # a half-written file is deleted anyway
                 self._writer.close()
         super().abort()
+
+
+#: Characters valid raw inside a JSON string that ``str.splitlines()``, JavaScript and many
+#: line-based tools treat as line ends: an exported JSONL row holding one would read as two "lines"
+#: to them. Written as JSON escapes, the text is the same to every JSON parser. In UTF-8 each of
+#: these byte sequences can only be that character (a lead byte cannot follow a lead byte).
+_LINE_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"), (b"\xc2\x85", b"\\u0085"))
+
+
+def _escape_line_separators(data: bytes) -> bytes:
+    for raw, escaped in _LINE_SEPARATORS:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
 
 
 def open_writer(path: Path, fmt: str) -> JsonlWriter | ParquetWriter:

@@ -248,7 +248,7 @@ def prompt_cut(resp: ChatResponse, request: ChatRequest) -> str | None:
     if counted - reported < TRUNCATED_MIN_GAP or reported >= TRUNCATED_RATIO * counted:
         return None
     return (
-        f"the server counted {reported:,} prompt tokens of about {counted:,} sent, so it cut the prompt "
+        f"the server counted {reported:,} prompt {'token' if reported == 1 else 'tokens'} of about {counted:,} sent, so it cut the prompt "
         "to its context size; raise it (Ollama: num_ctx or OLLAMA_CONTEXT_LENGTH; llama.cpp server: "
         "--ctx-size; vLLM: --max-model-len; TGI: --max-input-tokens)"
     )
