@@ -212,6 +212,10 @@ def show_cmd(
     category and turn, radar charts per language and a heatmap; medians and 95% bootstrap
     intervals over judge runs; pairwise win rates; agreement with human ratings (--human).
 
+    Where pair judgments against one baseline exist (bench judge --mode pairwise-baseline), also
+    arena.md/.csv: each model's win rate against the baseline with its 95% bootstrap interval and
+    the length-controlled win rate, as Arena-Hard-Auto reports them (docs/bench.md).
+
     Averages are computed exactly as FastChat's show_result: -1 rows dropped, both turns pooled.
     Files with two verdicts for one match are refused (--duplicates); provenance.json names the
     files, judge prompts and judge policies behind the numbers.

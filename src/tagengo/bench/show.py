@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tagengo.bench.agreement import AgreementRow, agreement_report, pair_lookup, read_human, single_lookup
+from tagengo.bench.arena import WinRate, bench_win_rates
 from tagengo.bench.config import ShowConfig
 from tagengo.bench.formats import (
     CATEGORIES,
@@ -597,6 +598,120 @@ def pair_csv(summaries: dict[str, PairSummary]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Against one baseline (Arena-Hard style)
+
+
+def arena_scores(benches: list[Bench], cfg: ShowConfig) -> dict[str, tuple[str, list[WinRate]]]:
+    """Per bench column: the baseline and every model's win rate against it (bench.arena), from
+    the pair judgments of --mode pairwise-baseline (or pairwise-all with --baseline-model)."""
+    _, jfiles = find_judgment_files(benches, cfg.model_copy(update={"mode": "pairwise"}))
+    out: dict[str, tuple[str, list[WinRate]]] = {}
+    for jf in jfiles:
+        baseline, rates = bench_win_rates(
+            jf.bench,
+            jf.files,
+            cfg.baseline_model,
+            models=cfg.models or None,
+            n_boot=cfg.bootstrap_iters,
+            seed=cfg.seed,
+        )
+        if baseline is not None and rates:
+            out[jf.column] = (baseline, rates)
+    return out
+
+
+def _pct(v: float) -> str:
+    return "-" if v != v else f"{100 * v:.1f}"
+
+
+def _pct_ci(lo: float, hi: float) -> str:
+    return "-" if lo != lo or hi != hi else f"[{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+ARENA_NOTE = (
+    "Every game judged in both orders; a tie, or two orders that disagree, counts half a win; a judgment "
+    "with an error in either order is dropped whole. 95% intervals: percentile bootstrap over questions "
+    "({boot} resamples, seed {seed}). LC: length-controlled win rate, the chance of a win at the "
+    "baseline's answer length from a logistic regression on model and normalised length difference "
+    "(Arena-Hard-Auto's style control). n: games (question x turn x order)."
+)
+
+
+def arena_rows(baseline: str, rates: list[WinRate]) -> list[list[str]]:
+    """Table rows (model, win rate %, 95% CI, LC win rate %, LC 95% CI, n, dropped), the
+    baseline last as the 50% reference row, as Arena-Hard prints it."""
+    rows = [
+        [
+            w.model,
+            _pct(w.win_rate),
+            _pct_ci(w.low, w.high),
+            _pct(w.lc_win_rate),
+            _pct_ci(w.lc_low, w.lc_high),
+            str(w.games),
+            str(w.dropped),
+        ]
+        for w in rates
+    ]
+    return [*rows, [f"{baseline} (baseline)", "50.0", "-", "50.0", "-", "-", "-"]]
+
+
+ARENA_HEADER = ["model", "win rate %", "95% CI", "LC win rate %", "LC 95% CI", "n", "dropped"]
+
+
+def arena_markdown(judge: str, arena: dict[str, tuple[str, list[WinRate]]], cfg: ShowConfig) -> str:
+    parts = [f"# Win rates against the baseline (judge: {judge})", ""]
+    parts += [ARENA_NOTE.format(boot=cfg.bootstrap_iters, seed=cfg.seed), ""]
+    for col, (baseline, rates) in arena.items():
+        parts += [
+            f"## {col} (baseline {baseline})",
+            "",
+            _md_table(ARENA_HEADER, arena_rows(baseline, rates)),
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def arena_csv(arena: dict[str, tuple[str, list[WinRate]]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            "language",
+            "model",
+            "baseline",
+            "win_rate",
+            "win_rate_low",
+            "win_rate_high",
+            "lc_win_rate",
+            "lc_win_rate_low",
+            "lc_win_rate_high",
+            "games",
+            "questions",
+            "dropped",
+        ]
+    )
+    for col, (_, rates) in arena.items():
+        for r in rates:
+            w.writerow(
+                [
+                    col,
+                    r.model,
+                    r.baseline,
+                    _num(r.win_rate),
+                    _num(r.low),
+                    _num(r.high),
+                    _num(r.lc_win_rate),
+                    _num(r.lc_low),
+                    _num(r.lc_high),
+                    r.games,
+                    r.questions,
+                    r.dropped,
+                ]
+            )
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def agreement_markdown(rows: list[AgreementRow], unmatched: dict[str, int]) -> str:
@@ -699,6 +814,7 @@ class ShowOutput:
     files: list[Path]
     single: SingleResult | None = None
     pairs: dict[str, PairSummary] | None = None
+    arena: dict[str, tuple[str, list[WinRate]]] | None = None
     agreement: list[AgreementRow] | None = None
 
 
@@ -708,6 +824,36 @@ def _write(path: Path, text: str, files: list[Path]) -> None:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     files.append(path)
+
+
+def _show_arena(
+    benches: list[Bench], cfg: ShowConfig, out: Path, result: ShowOutput, console: Console | None
+) -> list[dict]:
+    """arena.md/.csv beside the MT-Bench (or pairwise) tables where pair judgments against one
+    baseline exist; in single mode their absence (or several judges) is no error. Returns the
+    provenance records of the pair files it read in single mode (pairwise mode lists them)."""
+    try:
+        judge, jfiles = find_judgment_files(benches, cfg.model_copy(update={"mode": "pairwise"}))
+        arena = arena_scores(benches, cfg)
+    except (InputError, ConfigError):
+        if cfg.mode != "single":
+            raise
+        return []
+    if not arena:
+        return []
+    _write(out / "arena.md", arena_markdown(judge, arena, cfg), result.files)
+    _write(out / "arena.csv", arena_csv(arena), result.files)
+    if console is not None:
+        console.print(arena_markdown(judge, arena, cfg))
+    result.arena = arena
+    if cfg.mode != "single":
+        return []
+    return [
+        file_record(jf, run, path, "pair", judge, len(read_pair_judgments(path)))
+        for jf in jfiles
+        if jf.column in arena
+        for run, path in jf.files.items()
+    ]
 
 
 def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console | None = None) -> ShowOutput:
@@ -782,6 +928,7 @@ def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console |
             console.print(pair_markdown(judge, summaries, policies, wordings))
         result.pairs = summaries
         judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
+    records = records + _show_arena(benches, cfg, out, result, console)
     _write(
         out / "provenance.json",
         provenance_json(judge, cfg, benches, policies, prompts, records, wordings),

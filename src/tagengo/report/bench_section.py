@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
-from tagengo.report.wording import plural
+from tagengo.run.wording import plural
 
 QUESTION_FILE = "question.jsonl"
 
@@ -154,6 +154,10 @@ def bench_sections(folder: Path) -> list[Section]:
         summary = (
             f"{plural(len(models), 'model')} × {plural(len(res.columns), 'language')}, judge {res.judge}"
         )
+    # The win rates against the baseline go right after the MT-Bench table, as bench show writes
+    # arena.md beside scores.md.
+    at = next((i + 1 for i, b in enumerate(blocks) if getattr(b, "title", "") == "Models × languages"), 0)
+    blocks[at:at] = _arena_blocks(benches)
     try:
         judge, summaries, _ = pair_scores(benches, ShowConfig(mode="pairwise"))
     except (InputError, ConfigError):
@@ -193,6 +197,61 @@ def bench_sections(folder: Path) -> list[Section]:
             summary,
         )
     ]
+
+
+def _arena_blocks(benches: list) -> list[Table]:
+    """One table per bench with pair judgments against one baseline: win rate and LC win rate
+    with their 95% intervals (tagengo.bench.arena, as ``bench show`` computes them)."""
+    from tagengo.bench.config import ShowConfig
+    from tagengo.bench.show import ARENA_NOTE, arena_scores
+    from tagengo.errors import ConfigError, InputError
+
+    cfg = ShowConfig(mode="pairwise")
+    try:
+        arena = arena_scores(benches, cfg)
+    except (InputError, ConfigError):
+        return []
+    out = []
+    for col, (baseline, rates) in arena.items():
+        rows: list[list] = [
+            [
+                w.model,
+                _pct(w.win_rate),
+                _pct(w.low),
+                _pct(w.high),
+                _pct(w.lc_win_rate),
+                _pct(w.lc_low),
+                _pct(w.lc_high),
+                w.games,
+                w.dropped,
+            ]
+            for w in rates
+        ]
+        rows.append([f"{baseline} (baseline)", 50.0, None, None, 50.0, None, None, None, None])
+        out.append(
+            Table(
+                f"Win rate against {baseline} · {col}",
+                [
+                    "model",
+                    "win rate %",
+                    "95% low",
+                    "95% high",
+                    "LC win rate %",
+                    "LC 95% low",
+                    "LC 95% high",
+                    "n",
+                    "dropped",
+                ],
+                rows,
+                "pair judgment files (*_pair.jsonl) under model_judgment/ and the answers under model_answer/",
+                note=ARENA_NOTE.format(boot=cfg.bootstrap_iters, seed=cfg.seed),
+            )
+        )
+    return out
+
+
+def _pct(v: float) -> float | None:
+    return None if math.isnan(v) else round(100 * v, 1)
 
 
 def _mean(values: list[float]) -> float:
