@@ -294,7 +294,11 @@ class ShowConfig(BaseModel):
         "the file; re-running `tagengo bench judge` replaces them), or fastchat (average them all, as "
         "FastChat's show_result does, and say so).",
     )
-    baseline_model: str | None = Field(None, description="Pairwise: count only games against this model.")
+    baseline_model: str | None = Field(
+        None,
+        description="The baseline: pairwise.md counts only games against it, and arena.md's win rates are "
+        "against it (default for arena.md: the model_2 every pair judgment shares, as pairwise-baseline writes).",
+    )
     models: list[str] = Field(default_factory=list, description="Show only these models (default: all).")
     bootstrap_iters: int = Field(
         1000, ge=0, description="Bootstrap resamples for the 95% intervals (0: none)."
