@@ -10,6 +10,12 @@ Two task kinds, as `tagengo eval` writes them (tagengo's own data, each item rep
    loop of one forward pass per item reading the four letters' next-token log-probabilities
    (what lm-eval also does for one-token answers: it scores them from one pass).
 
+3. pairwise against a baseline (--pairwise N questions, 0 to skip): `bench judge --mode
+   pairwise-baseline` of two models against a baseline through a scripted judge on 127.0.0.1
+   (tests/servers/scripted_judge.py: real HTTP, no model, so the figure is tagengo's own cost per
+   judgment: prompts, client layer, cache, files), then `bench show`'s win-rate statistics
+   (bootstrap and length-controlled fit, --bootstrap-iters resamples).
+
 The model is the bundled SmolLM2-135M read by transformers (dequantized from its GGUF) unless
 --model names a folder. Figures are items/s over the whole run (lm-eval's setup included, model
 load excluded on both sides), the median of --repeats.
@@ -117,6 +123,78 @@ def _direct(tok: Any, lm: Any, data: Path, task: str, lang: str, tokens: int) ->
     return time.perf_counter() - t0
 
 
+def _pairwise(questions: int, boot: int) -> None:
+    """Judgments/s of a pairwise-baseline judge run against a scripted judge, and the seconds
+    the win-rate table takes."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from servers.scripted_judge import ScriptedJudgeServer, marked_better
+    from tagengo.bench.config import JudgeConfig, ShowConfig
+    from tagengo.bench.formats import Answer, write_answers
+    from tagengo.bench.judge import judge_bench
+    from tagengo.bench.layout import open_bench
+    from tagengo.bench.show import arena_scores
+    from tagengo.llm import LLMConfig, build_client
+
+    work = Path(tempfile.mkdtemp(prefix="eval-bench-pair-"))
+    folder = work / "de_pairs"
+    folder.mkdir()
+    qs = [
+        {"question_id": i, "category": "writing", "turns": [f"Frage {i}: erkläre kurz."]}
+        for i in range(questions)
+    ]
+    (folder / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in qs))
+    bench = open_bench(folder)
+    # GOOD (or NONE, as many tokens) on every k-th question; lengths vary apart from the verdict
+    for m, k, r in (("base", 3, 1), ("sft", 2, 3), ("dpo", 5, 5)):
+        write_answers(
+            bench.answer_path(m),
+            [
+                Answer(
+                    i,
+                    m,
+                    [
+                        {
+                            "index": 0,
+                            "turns": [
+                                ("GOOD " if i % k == 0 else "NONE ") + f"Antwort {i} " * (1 + (r * i) % 7)
+                            ],
+                        }
+                    ],
+                    f"{m}{i}",
+                    1.0,
+                )
+                for i in range(questions)
+            ],
+        )
+    with ScriptedJudgeServer(marked_better()) as server:
+        llm = LLMConfig(
+            backend="openai", model="judge", base_url=server.url, cache_path=work / "c.sqlite", concurrency=16
+        )
+        cfg = JudgeConfig(judge=llm, mode="pairwise-baseline", baseline_model="base")
+        t0 = time.perf_counter()
+        with build_client(cfg.judge) as client:
+            judge_bench(bench, cfg, client)
+        judge_s = time.perf_counter() - t0
+        calls = server.calls
+    t0 = time.perf_counter()
+    arena = arena_scores([bench], ShowConfig(mode="pairwise", bootstrap_iters=boot))
+    stats_s = time.perf_counter() - t0
+    ((_, rates),) = arena.values()
+    print(
+        f"pairwise       judge, {2 * questions} judgments ({calls} calls, both orders): "
+        f"{2 * questions / judge_s:7.1f} judgments/s ({judge_s:.1f} s)"
+    )
+    print(
+        f"pairwise       win rates + LC, {boot} bootstrap resamples over {questions} questions: {stats_s:.2f} s "
+        f"("
+        + ", ".join(f"{w.model} {100 * w.win_rate:.1f}% LC {100 * w.lc_win_rate:.1f}%" for w in rates)
+        + ")"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="transformers folder or .gguf (default: the bundled GGUF)")
@@ -126,8 +204,14 @@ def main() -> None:
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--tasks", default="summarization,knowledge")
+    ap.add_argument("--tasks", default="summarization,knowledge", help="eval tasks to time ('' for none)")
+    ap.add_argument("--pairwise", type=int, default=100, help="questions of the pairwise timing (0: skip)")
+    ap.add_argument("--bootstrap-iters", type=int, default=1000, help="resamples of the win-rate intervals")
     args = ap.parse_args()
+    if args.pairwise:
+        _pairwise(args.pairwise, args.bootstrap_iters)
+    if not args.tasks:
+        return
     if args.model is None:
         from tagengo.llm.backends.llamacpp import bundled_gguf
 
@@ -141,7 +225,7 @@ def main() -> None:
     print(
         f"model {args.model} on {args.device}, {args.items} items per task, torch threads {torch.get_num_threads()}"
     )
-    for task in args.tasks.split(","):
+    for task in [t for t in args.tasks.split(",") if t]:
         times = [
             _direct(tok, lm, data, task, args.language, args.max_new_tokens) for _ in range(args.repeats)
         ]
