@@ -61,21 +61,6 @@ STAGE_FLOOR = 4
 #: and its parent into a shared common.py), then delete its line here.
 KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
-    # Per-stage artifacts (funnel, summary, reasons, wording) live in report/ until they move to run/.
-    ("contamination/report.py", "tagengo.report.wording"),
-    ("dedup/report.py", "tagengo.report.wording"),
-    ("mix/cli.py", "tagengo.report.funnel"),
-    ("mix/cli.py", "tagengo.report.summary"),
-    ("mix/cli.py", "tagengo.report.wording"),
-    ("mix/export_cli.py", "tagengo.report.wording"),
-    ("prefer/cli.py", "tagengo.report.wording"),
-    ("reverse/stage.py", "tagengo.report.funnel"),
-    ("run/cli_common.py", "tagengo.report.summary"),
-    ("run/inspect_cli.py", "tagengo.report.reasons"),
-    ("run/inspect_cli.py", "tagengo.report.summary"),
-    ("run/llm_stage.py", "tagengo.report.summary"),
-    ("run/runner.py", "tagengo.report.funnel"),
-    ("run/warm.py", "tagengo.report.funnel"),
     # A stage's report hook builds report/'s block and card types; they move below the stages.
     ("contamination/report.py", "tagengo.report.blocks"),
     ("eval/report.py", "tagengo.report.blocks"),

@@ -107,8 +107,8 @@ def run_demo(
     from tagengo.mix.config import ExportConfig, MixConfig
     from tagengo.mix.export import export
     from tagengo.mix.stage import mix
-    from tagengo.report.wording import plural, rows_in_languages
     from tagengo.run.llm_stage import LLMStage
+    from tagengo.run.wording import plural, rows_in_languages
 
     out = Path(out)
     console = console or Console(stderr=True)

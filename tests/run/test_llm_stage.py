@@ -85,10 +85,10 @@ def _result(tmp_path: Path, models: dict, *, up_to_date: bool = False) -> StageR
 
 
 def test_the_summary_shows_a_steps_calls_and_says_when_cost_was_not_counted(tmp_path, monkeypatch):
-    import tagengo.report.summary
+    import tagengo.run.summary
 
     funnels: list[StageResult] = []
-    monkeypatch.setattr(tagengo.report.summary, "print_stage_summary", funnels.append)
+    monkeypatch.setattr(tagengo.run.summary, "print_stage_summary", funnels.append)
     models = {"m@http://127.0.0.1:9/v1": {"calls": 3, "cached": 1, "cost": 0.0}}
 
     def printed(result: StageResult, **kw) -> str:

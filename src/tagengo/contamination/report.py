@@ -19,7 +19,7 @@ import numpy as np
 from tagengo.bench.layout import Bench
 from tagengo.contamination.match import RowResult
 from tagengo.records import NO_LANGUAGE, Record
-from tagengo.report.wording import plural
+from tagengo.run.wording import plural
 
 #: Histogram bins of the cosine similarity (the bundled model's scores lie in 0.6-1.0).
 BINS = np.round(np.arange(0.5, 1.0001, 0.01), 2)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagengo.report.wording import plural
+from tagengo.run.wording import plural
 
 PNG_NAME = "dedup_nn_similarity.png"
 JSON_NAME = "dedup_nn_similarity.json"

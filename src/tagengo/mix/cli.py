@@ -11,8 +11,8 @@ import click
 
 from tagengo.io.source import FORMATS
 from tagengo.mix.config import MixConfig
-from tagengo.report.wording import plural
 from tagengo.run.options import build_config, config_options
+from tagengo.run.wording import plural
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -66,7 +66,7 @@ def command(
     from rich.console import Console
 
     from tagengo.mix.stage import mix
-    from tagengo.report.summary import print_stage_summary
+    from tagengo.run.summary import print_stage_summary
 
     cfg = build_config(MixConfig, kwargs, config_file=config_file)
     result = mix(
@@ -131,7 +131,7 @@ def _complete_groups_note(console: Any, s: dict[str, Any]) -> None:
 
 def _smallest_language_warning(console: Any, s: dict[str, Any]) -> None:
     """sampled without --per-language: the smallest language sets every language's size."""
-    from tagengo.report.funnel import language_name
+    from tagengo.run.funnel import language_name
 
     lang = s["limiting_language"]
     name = language_name(lang)

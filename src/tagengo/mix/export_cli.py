@@ -45,7 +45,7 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     from rich.table import Table
 
     from tagengo.mix.export import export
-    from tagengo.report.wording import plural, rows_in_languages
+    from tagengo.run.wording import plural, rows_in_languages
 
     cfg = build_config(ExportConfig, kwargs, config_file=config_file)
     result = export(input_path, out, cfg, progress=progress)

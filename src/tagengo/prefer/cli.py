@@ -40,7 +40,7 @@ def command(args: StageArgs, model_specs: tuple[str, ...]) -> None:
     from tagengo.errors import ConfigError
     from tagengo.prefer.config import models_from_specs
     from tagengo.prefer.stage import prefer
-    from tagengo.report.wording import plural
+    from tagengo.run.wording import plural
 
     if model_specs:
         try:

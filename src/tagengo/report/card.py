@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tagengo.report.funnel import language_name
-from tagengo.report.wording import plural, rows_in_languages
 from tagengo.run.dataset import read_manifest
+from tagengo.run.funnel import language_name
+from tagengo.run.wording import plural, rows_in_languages
 
 #: How far back the lineage is followed (a guard against manifests that point in a circle).
 MAX_DEPTH = 32

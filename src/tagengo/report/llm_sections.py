@@ -19,8 +19,6 @@ from typing import Any
 
 from tagengo.records import NO_LANGUAGE
 from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
-from tagengo.report.funnel import language_name
-from tagengo.report.reasons import reason_pattern
 from tagengo.report.sections import (
     _meta,
     _pct,
@@ -29,6 +27,8 @@ from tagengo.report.sections import (
     named_ids,
     read_parts,
 )
+from tagengo.run.funnel import language_name
+from tagengo.run.reasons import reason_pattern
 
 #: The judge thresholds of the λ sweep (the judge scores 1-5; see tagengo.reverse.report).
 LAMBDAS = (1, 2, 3, 4, 5)

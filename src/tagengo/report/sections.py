@@ -21,10 +21,10 @@ import pyarrow as pa
 
 from tagengo.records import NO_LANGUAGE
 from tagengo.report.blocks import Figure, Note, Section, Table, bar_chart, plt, png_of
-from tagengo.report.funnel import funnel_rows, language_name, language_table
-from tagengo.report.reasons import reason_pattern
-from tagengo.report.wording import rows_in_languages
 from tagengo.run.dataset import read_table
+from tagengo.run.funnel import funnel_rows, language_name, language_table
+from tagengo.run.reasons import reason_pattern
+from tagengo.run.wording import rows_in_languages
 
 #: The step that checks a row's language with the LID model (its per-language removal gets a chart).
 LID_STEPS = ("language_id", "fragment_language")

@@ -113,8 +113,8 @@ def count_under_corpus_language(out: Path, manifest: dict[str, Any], language: s
     ``manifest.json`` of ``out`` (atomically, manifest last). Idempotent: a folder already
     counted so is left alone (a re-run of an older folder corrects it). Returns whether it
     rewrote anything."""
-    from tagengo.report.funnel import write_stage_reports
     from tagengo.run.dataset import MANIFEST, atomic_write_json
+    from tagengo.run.funnel import write_stage_reports
 
     steps = manifest.get("steps") or []
     if not steps or steps[0].get("name") != FragmentLength.name:

@@ -120,9 +120,9 @@ def run_stage(
     run: Callable[..., StageResult], input_path: Any, out: str, cfg: Any, **options: Any
 ) -> StageResult:
     """``run(input_path, out, cfg, **options)`` (a stage's library function), then its end-of-run
-    summary on stderr (:func:`tagengo.report.summary.print_stage_summary`: the funnel, the counts,
+    summary on stderr (:func:`tagengo.run.summary.print_stage_summary`: the funnel, the counts,
     what a run that kept nothing was rejected for, where the files are)."""
-    from tagengo.report.summary import print_stage_summary
+    from tagengo.run.summary import print_stage_summary
 
     result = run(input_path, out, cfg, **options)
     print_stage_summary(result)

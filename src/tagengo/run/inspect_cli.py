@@ -38,10 +38,10 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     from rich.table import Table
     from rich.text import Text
 
-    from tagengo.report.reasons import top_reasons
-    from tagengo.report.summary import print_stage_summary
     from tagengo.run.dataset import iter_records, read_manifest, read_table
+    from tagengo.run.reasons import top_reasons
     from tagengo.run.runner import StageResult
+    from tagengo.run.summary import print_stage_summary
 
     if not Path(folder).exists():
         raise InputError(f"{folder}: no such folder. Give the --out folder of a tagengo stage.")

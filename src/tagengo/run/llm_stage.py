@@ -121,7 +121,7 @@ def print_llm_summary(
 ) -> None:
     """What a stage of model calls prints at its end, on stderr.
 
-    ``result``: the run's funnel, counts and files (tagengo.report.summary.print_stage_summary)
+    ``result``: the run's funnel, counts and files (tagengo.run.summary.print_stage_summary)
     and, with ``calls_of``, the calls and spend that step recorded in the manifest (every chunk
     and worker of this output) under ``title``; nothing for an output that was up to date.
     ``clients``: each client's own calls and spend (bench, whose answers and verdicts are no
@@ -129,7 +129,7 @@ def print_llm_summary(
     ``priced_by``: the config the cost comes from; when calls were paid for and it names no
     price, a line says the cost was not counted and how to give one."""
     if result is not None:
-        from tagengo.report.summary import print_stage_summary
+        from tagengo.run.summary import print_stage_summary
 
         print_stage_summary(result)
         if result.up_to_date:

@@ -542,7 +542,7 @@ def run_stage(
     for sub in SUBDIRS:
         shutil.rmtree(out / sub, ignore_errors=True)
         os.replace(final / sub, out / sub)
-    from tagengo.report.funnel import write_stage_reports
+    from tagengo.run.funnel import write_stage_reports
 
     write_stage_reports(out, manifest)
     atomic_write_json(out / MANIFEST, manifest)

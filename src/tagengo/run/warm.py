@@ -21,7 +21,13 @@ import importlib.util
 import threading
 
 #: What the end of a run imports, in the order it does.
-END_OF_RUN_MODULES = ("pyarrow.parquet", "pandas", "matplotlib.figure", "tagengo.report.funnel")
+END_OF_RUN_MODULES = (
+    "pyarrow.parquet",
+    "pandas",
+    "matplotlib.figure",
+    "tagengo.run.funnel",
+    "tagengo.run.chart",
+)
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -35,7 +41,7 @@ def _import_all() -> None:
                 continue
             importlib.import_module(name)
     with contextlib.suppress(Exception):
-        from tagengo.report.funnel import warm_up_chart
+        from tagengo.run.chart import warm_up_chart
 
         warm_up_chart()  # fonts, the Agg canvas, the log axis' mathtext: drawn once, thrown away
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.report.wording import is_unlabelled, plural, rows_in_languages
+from tagengo.run.wording import is_unlabelled, plural, rows_in_languages
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tagengo.mix.stage import mix
-from tagengo.report.summary import print_stage_summary
+from tagengo.run.summary import print_stage_summary
 
 
 def _lmsys_rows(path: Path, n: int) -> Path:

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tagengo.errors import InputError
-from tagengo.report.funnel import funnel_rows
-from tagengo.report.wording import plural, rows_in_languages
 from tagengo.run.dataset import iter_tables, read_table
+from tagengo.run.funnel import funnel_rows
 from tagengo.run.runner import StageResult
+from tagengo.run.wording import plural, rows_in_languages
 
 
 def print_stage_summary(result: StageResult, console: Console | None = None) -> None:

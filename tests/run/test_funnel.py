@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tagengo.report.funnel import language_chart
 from tagengo.run import warm
+from tagengo.run.funnel import language_chart
 
 
 def _manifest(kept: dict[str, int]) -> dict:
@@ -50,12 +50,12 @@ def test_warm_up_draws_in_the_background_and_the_chart_waits_for_it(tmp_path: Pa
 
 
 def test_chart_title_words_the_counts(tmp_path: Path, monkeypatch) -> None:
-    """The title goes through report/wording.py: one language is singular, rows without a
+    """The title goes through run/wording.py: one language is singular, rows without a
     language are 'unlabelled', not a language named (none)."""
-    from tagengo.report import funnel
+    from tagengo.run import chart
 
     titles: list[str] = []
-    monkeypatch.setattr(funnel, "_bar_chart_png", lambda items, title: titles.append(title) or b"png")
+    monkeypatch.setattr(chart, "bar_chart_png", lambda items, title: titles.append(title) or b"png")
     language_chart(_manifest({"de": 1}), tmp_path / "a.png")
     language_chart(_manifest({"de": 3, "(none)": 2}), tmp_path / "b.png")
     assert titles == ["curate: 1 row in 1 language", "curate: 5 rows (3 in 1 language, 2 unlabelled)"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from tagengo.dedup.config import DedupConfig, MinHashConfig
 from tagengo.dedup.step import NearDuplicateFilter
 from tagengo.records import Record
-from tagengo.report.reasons import reason_pattern, top_reasons
+from tagengo.run.reasons import reason_pattern, top_reasons
 
 PROMPTS = Path(__file__).parents[1] / "dedup" / "fixtures" / "prompts.jsonl"
 
