@@ -47,3 +47,21 @@ def is_blank(text: str | None) -> bool:
     if text.isascii():
         return not any(ch.isprintable() and not ch.isspace() for ch in text)
     return all(is_invisible(ch) for ch in text)
+
+
+def show_invisible(text: str) -> str:
+    """``text`` as one terminal line that says what it holds: line breaks and tabs become spaces,
+    and every other invisible character except a space (zero-width, bidirectional controls that
+    would reorder the rest of the line, fillers) becomes ``<U+200B>``, so a row that looks empty
+    or reversed shows why."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in "\n\r\t":
+            out.append(" ")
+        elif unicodedata.category(ch) != "Zs" and is_invisible(ch):
+            out.append(f"<U+{ord(ch):04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)

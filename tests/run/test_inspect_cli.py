@@ -127,3 +127,29 @@ def test_a_damaged_part_is_named(tmp_path, capsys, part):
     assert main(["inspect", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"{damaged}: not a readable Parquet file" in err and "Traceback" not in err
+
+
+def test_sample_rows_show_invisible_characters_and_print_brackets_as_text(tmp_path, capsys):
+    # A right-to-left override would reverse the rest of the terminal line, a zero-width space
+    # hides what is there, and "[/INST]" or "[bold]" in a prompt is no rich markup.
+    prompts = [
+        "Please explain \u202ehow photosynthesis works in plants and why leaves are green.",
+        "What is the\u200b capital of France and why did it become the capital?",
+        "Could you please explain why my chat template prints [INST] hello [/INST] and [bold]words[/bold] to the screen?",
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "prompt": p, "language": "en"}) + "\n" for i, p in enumerate(prompts)
+        )
+    )
+    out = tmp_path / "out"
+    assert (
+        main(["curate", "--input", str(src), "--format", "prompts", "--out", str(out), "--no-progress"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--rows", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "\u202e" not in printed and "\u200b" not in printed
+    assert "<U+202E>how photosynthesis" in printed and "the<U+200B> capital" in printed
+    assert "[INST] hello [/INST]" in printed and "[bold]words[/bold]" in printed

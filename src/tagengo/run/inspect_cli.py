@@ -38,6 +38,7 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
     from rich.table import Table
     from rich.text import Text
 
+    from tagengo.invisible import show_invisible
     from tagengo.run.dataset import iter_records, read_manifest, read_table
     from tagengo.run.reasons import top_reasons
     from tagengo.run.runner import StageResult
@@ -85,8 +86,13 @@ def command(folder: str, n_rows: int, n_reasons: int, language: str | None) -> N
             continue
         if shown >= n_rows:
             break
-        text = rec.first_user().replace("\n", " ")
-        console.print(f"[bold]{rec.language}[/] {rec.id[:16]}  {text[:110]}")
+        # Text, not markup: a prompt's brackets ("[/INST]") are not rich markup. show_invisible:
+        # a bidirectional control would reorder the line, a zero-width one hide what is there.
+        line = Text.assemble(
+            (rec.language, "bold"),
+            f" {show_invisible(rec.id[:16])}  {show_invisible(rec.first_user())[:110]}",
+        )
+        console.print(line)
         shown += 1
 
 
