@@ -35,6 +35,17 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
         f"kept [bold]{kept}[/]; rejected {c['rejected']:,}; "
         f"quarantined {plural(c['quarantined'], 'unreadable line')}; {m['duration_s']:.1f} s"
     )
+    if not c.get("read") and not c["quarantined"]:
+        # An empty file or a folder of empty parts is no error (a stage before kept nothing),
+        # but a run that read nothing is rarely what was meant: say so where it is seen.
+        where = (m.get("input") or {}).get("path") or "the input"
+        console.print(
+            f"warning: {where} held no rows, so there was nothing to do; check the path "
+            "(and that the stage before kept something).",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
     # The digests read the folder's Parquet parts; a damaged part is for `inspect` (or the next
     # stage) to name, not a reason for the summary to fail.
     try:
