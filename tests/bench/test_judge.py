@@ -475,7 +475,7 @@ def test_bundled_model_as_judge(toy: Bench, tmp_path: Path) -> None:
         judge=LLMConfig(backend="llamacpp", cache_path=tmp_path / "c.sqlite", n_ctx=2048),
         models=["alpha"],
         limit=1,
-        max_tokens=12,
+        judge_max_tokens=12,
         judge_policy="robust",
         reask=1,
     )
@@ -503,7 +503,7 @@ def test_constrained_verdicts_make_the_bundled_judge_readable(toy: Bench, tmp_pa
         judge=llm,
         models=["alpha"],
         limit=1,
-        max_tokens=8,
+        judge_max_tokens=8,
         judge_policy="robust",
         reask=1,
         constrain_verdict=True,
