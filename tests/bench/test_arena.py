@@ -263,3 +263,36 @@ def test_the_commands_judge_against_a_baseline_and_show_the_table(tmp_path, judg
     assert r.exit_code == 0, r.output
     assert "| sft | 75.0 |" in (out / "arena.md").read_text()
     assert "arena.md" in r.output
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (llm extra)"
+)
+def test_the_bundled_model_answers_judges_and_gets_a_win_rate(tmp_path) -> None:
+    """The whole flow on the bundled 135M model (numbers meaningless, flow real): two 'models'
+    (with and without a system prompt) answer 2 questions, the same model judges them against
+    the baseline in both orders with constrained verdicts, and the table's counts reconcile."""
+    from tagengo.bench.answer import answer_bench
+    from tagengo.bench.config import AnswerConfig, JudgeConfig
+    from tagengo.llm import LLMConfig
+
+    bench = _bench(tmp_path, {})
+    llm = LLMConfig(backend="llamacpp", cache_path=tmp_path / "c.sqlite", n_ctx=2048)
+    with build_client(llm) as client:
+        for name, system in (("base", None), ("sft", "Antworte sehr kurz.")):
+            cfg = AnswerConfig(llm=llm, model_id=name, max_tokens=12, limit=2, system_prompt=system)
+            answer_bench(bench, cfg, client)
+        judge = JudgeConfig(
+            judge=llm,
+            mode="pairwise-baseline",
+            baseline_model="base",
+            judge_max_tokens=8,
+            constrain_verdict=True,
+        )
+        judge_bench(bench, judge, client)
+    rows = _show(bench, tmp_path)
+    sft = rows["sft"]
+    assert int(sft["games"]) + 2 * int(sft["dropped"]) == 2 * 2  # 2 questions, both orders
+    assert 0.0 <= float(sft["win_rate_low"]) <= float(sft["win_rate"]) <= float(sft["win_rate_high"]) <= 1.0
