@@ -1,7 +1,8 @@
 """The Ray executor: the runner's streaming phase through Ray Data, on one machine or a cluster.
 
-``run_stage(..., executor="ray")`` hands the chunks it would give its local process pool to
-:func:`map_chunks` instead. Everything else in the run is the same code:
+``run_stage(..., executor="ray")`` runs its streaming phase on a :class:`RayExecutor` instead
+of the :class:`tagengo.run.executors.LocalExecutor`: the chunks it would give its local process
+pool go to :func:`map_chunks`. Everything else in the run is the same code:
 
 * **Streaming steps** (filters, LID, token length, generation) run inside Ray Data actors:
   ``Dataset.map_batches`` with a callable class, one chunk per batch. The actor's constructor
@@ -39,6 +40,7 @@ from typing import Any
 
 from tagengo.errors import ConfigError
 from tagengo.io.source import Chunk
+from tagengo.run.executors import ChunkJob, ChunkResult, Executor, in_process, init_worker, work_chunk
 from tagengo.run.steps import Step
 
 EXECUTORS = ("local", "ray")
@@ -75,13 +77,11 @@ class ChunkWorker:
     """A Ray Data actor: sets the steps up once, then runs them over one chunk per call."""
 
     def __init__(self, stage: str, steps_blob: bytes, fmt: str, source_names: dict[str, str]) -> None:
-        from tagengo.run import runner
-
         steps = pickle.loads(steps_blob)
         for step in steps:
             step.setup()
-        runner._init_worker(stage, steps, fmt, source_names)
-        self._work = runner._work
+        init_worker(ChunkJob(stage, steps, fmt, source_names))
+        self._work = work_chunk
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         results = [self._work(pickle.loads(blob)) for blob in batch["chunk"]]
@@ -152,7 +152,7 @@ def map_chunks(
     address: str | None = None,
 ) -> Iterator[Any]:
     """Run the streaming ``steps`` over ``chunks`` in ``actors`` Ray Data actors; yield each
-    chunk's result (the runner's ``_ChunkResult``) as it comes back, in no particular order.
+    chunk's result (:class:`tagengo.run.executors.ChunkResult`) as it comes back, in no particular order.
 
     Raises :class:`ConfigError` when Ray is not installed or the cluster cannot be reached."""
     chunks = iter(chunks)
@@ -233,3 +233,35 @@ class RayBatchMap:
             num_cpus=_cpus_per_actor(ray, size),
         )
         yield from out.iter_batches(batch_size=None, batch_format="numpy")
+
+
+class RayExecutor(Executor):
+    """The streaming steps in ``workers`` Ray Data actors, on the cluster at ``address`` (None:
+    start or join one on this machine); global steps get a :class:`RayBatchMap`."""
+
+    name = "ray"
+
+    def __init__(self, workers: int, address: str | None = None) -> None:
+        super().__init__(workers)
+        self.address = address
+
+    def map_chunks(self, chunks: Iterable[Chunk], job: ChunkJob) -> Iterator[ChunkResult]:
+        if not job.steps:
+            # Without streaming steps (dedup, mix) a chunk only passes through (an Arrow cast for
+            # a dataset folder): shipping it to Ray actors and back would cost more than that.
+            yield from in_process(chunks, job)
+            return
+        yield from map_chunks(
+            chunks,
+            stage=job.stage,
+            steps=job.steps,
+            fmt=job.fmt,
+            source_names=job.source_names,
+            actors=self.workers,
+            address=self.address,
+        )
+
+    def batch_map(self) -> RayBatchMap:
+        # Under Ray a global step may map its per-row work (the dedup step's embedding) through
+        # the actors; its decisions stay in the driver, over all survivors in order.
+        return RayBatchMap(self.workers, self.address)

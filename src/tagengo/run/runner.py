@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import shutil
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from pydantic import BaseModel
 from tagengo import __version__
 from tagengo.errors import ConfigError
 from tagengo.io.parquet import read_parquet
-from tagengo.io.source import Chunk, Source, parse_chunk
+from tagengo.io.source import Source
 from tagengo.records import (
     NO_LANGUAGE,
     QUARANTINE_SCHEMA,
@@ -46,8 +45,6 @@ from tagengo.records import (
     REJECTED_SCHEMA,
     SCHEMA_VERSION,
     Record,
-    Rejection,
-    quarantine_to_table,
     records_to_table,
     rejections_to_table,
     table_to_records,
@@ -60,6 +57,8 @@ from tagengo.run.dataset import (
     check_out_folder,
     read_manifest,
 )
+from tagengo.run.executors import ChunkJob, ChunkResult, Executor, LocalExecutor, apply_steps
+from tagengo.run.executors import step_stats as step_stats_of
 from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 from tagengo.run.steps import Step
 
@@ -69,91 +68,6 @@ class StageResult:
     out: Path
     manifest: dict[str, Any]
     up_to_date: bool = False  # True when a complete, identical output was found and nothing ran
-
-
-@dataclass
-class _ChunkResult:
-    key: str
-    kept: pa.Table
-    rejected: pa.Table
-    quarantined: pa.Table
-    read: int
-    steps: list[dict[str, Any]] = field(default_factory=list)  # per streaming step: in, out, langs
-
-
-# --- worker side -----------------------------------------------------------------------
-
-_W: dict[str, Any] = {}
-
-
-def _init_worker(stage: str, steps: list[Step], fmt: str, source_names: dict[str, str]) -> None:
-    # The steps were set up in the main process before the fork: workers inherit the loaded
-    # models and never set up again (a failing setup in a pool initializer would make the pool
-    # respawn the worker forever).
-    _W.update(stage=stage, steps=steps, fmt=fmt, source_names=source_names)
-
-
-def _lang_counts(records: list[Record]) -> Counter:
-    return Counter(r.language or NO_LANGUAGE for r in records)
-
-
-def _step_stats(
-    name: str, n_in: int, n_out: int, lang_in: Counter, lang_removed: Counter, summary: dict[str, Any]
-) -> dict[str, Any]:
-    """One step's figures for one chunk (or the global phase); chunks' figures are added up."""
-    return {
-        "name": name,
-        "in": n_in,
-        "out": n_out,
-        "lang_in": dict(lang_in),
-        "lang_removed": dict(lang_removed),
-        "summary": summary,
-    }
-
-
-def _apply_steps(
-    steps: list[Step], records: list[Record]
-) -> tuple[list[Record], list[Rejection], list[dict[str, Any]]]:
-    """Run steps in order over a list of records; return survivors, rejections, per-step stats."""
-    rejected: list[Rejection] = []
-    stats: list[dict[str, Any]] = []
-    for step in steps:
-        lang_in = _lang_counts(records)
-        n_in = len(records)
-        records, rej = step.process(records)
-        if len(records) + len(rej) != n_in:
-            raise RuntimeError(
-                f"step '{step.name}' returned {len(records)} kept + {len(rej)} rejected for {n_in} rows in"
-            )
-        rejected.extend(rej)
-        removed = Counter(r.record.language or NO_LANGUAGE for r in rej)
-        stats.append(_step_stats(step.name, n_in, len(records), lang_in, removed, step.summary()))
-    return records, rejected, stats
-
-
-def _work(chunk: Chunk) -> _ChunkResult:
-    if not _W["steps"] and _W["fmt"] == "tagengo" and chunk.table is not None:
-        # A dataset folder feeding only global steps (mix, dedup): its rows were validated
-        # when written, so they pass as Arrow without becoming Python records and back.
-        table = chunk.table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
-        return _ChunkResult(
-            key=chunk.key,
-            kept=table,
-            rejected=REJECTED_SCHEMA.empty_table(),
-            quarantined=QUARANTINE_SCHEMA.empty_table(),
-            read=table.num_rows,
-        )
-    records, bad = parse_chunk(chunk, _W["fmt"], _W["source_names"][chunk.file])
-    read = len(records)
-    kept, rejected, stats = _apply_steps(_W["steps"], records)
-    return _ChunkResult(
-        key=chunk.key,
-        kept=records_to_table(kept),
-        rejected=rejections_to_table(rejected, _W["stage"]),
-        quarantined=quarantine_to_table(bad),
-        read=read,
-        steps=stats,
-    )
 
 
 # --- main side -------------------------------------------------------------------------
@@ -176,7 +90,7 @@ def _fingerprint(stage: str, config: BaseModel, steps: list[Step], input_fp: str
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def _merge_step_stats(acc: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _mergestep_stats_of(acc: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not acc:
         return [dict(s, lang_in=dict(s["lang_in"]), lang_removed=dict(s["lang_removed"])) for s in new]
     for a, b in zip(acc, new, strict=True):
@@ -254,7 +168,7 @@ def _run_global_steps(
         if reasons is None:
             if records is None:
                 records = table_to_records(table)
-            records, rejected, stats = _apply_steps([step], records)
+            records, rejected, stats = apply_steps([step], records)
             step_stats.extend(stats)
             if rejected:
                 rejected_out.write(rejections_to_table(rejected, stage))
@@ -268,7 +182,7 @@ def _run_global_steps(
         removed = Counter(lang for lang, r in zip(languages, reasons) if r is not None)
         n_out = table.num_rows - len(dropped_reasons)
         step_stats.append(
-            _step_stats(step.name, table.num_rows, n_out, Counter(languages), removed, step.summary())
+            step_stats_of(step.name, table.num_rows, n_out, Counter(languages), removed, step.summary())
         )
         if dropped.num_rows:
             n = dropped.num_rows
@@ -282,7 +196,7 @@ def _run_global_steps(
     return table if records is None else records_to_table(records)
 
 
-def _write_chunk(chunks_dir: Path, res: _ChunkResult) -> dict[str, Any]:
+def _write_chunk(chunks_dir: Path, res: ChunkResult) -> dict[str, Any]:
     from tagengo.run.dataset import write_parquet_atomic
 
     for kind, table in (("kept", res.kept), ("rejected", res.rejected), ("quarantined", res.quarantined)):
@@ -347,14 +261,67 @@ def run_stage(
     ``workers`` processes (default: one per core); global steps run after them in order.
     ``executor="ray"`` runs the streaming steps in ``workers`` Ray Data actors instead (on the
     cluster at ``ray_address``, see :mod:`tagengo.run.ray_executor`); the outputs are the same.
+
+    Three parts: :func:`_plan` (fingerprint, up to date?, resume), :func:`_execute` (the
+    streaming steps on an :class:`~tagengo.run.executors.Executor`), :func:`_finish` (global
+    steps, the folder, its manifest).
     """
+    plan = _plan(stage, config, source, steps, out, workers=workers, force=force, log=log)
+    if isinstance(plan, StageResult):
+        return plan
+    runner = _executor(executor, plan.workers, ray_address)
+    _execute(plan, runner, chunk_rows, True if progress is None else progress)
+    return _finish(plan, runner, rows_per_part, extra_manifest)
+
+
+@dataclass
+class _Plan:
+    """What a run that has work to do knows before any chunk runs."""
+
+    stage: str
+    config: BaseModel
+    source: Source
+    out: Path
+    say: Callable[[str], None]
+    started: datetime
+    t0: float
+    input_fp: str
+    fp: str
+    work: Path
+    #: The streaming steps (before the first global step) and the global ones.
+    streaming: list[Step]
+    global_steps: list[Step]
+    workers: int
+    #: Chunk key -> its .done.json (counts, per-step figures): resumed ones, then each finished.
+    done: dict[str, dict[str, Any]]
+
+    @property
+    def chunks_dir(self) -> Path:
+        return self.work / "chunks"
+
+    def job(self) -> ChunkJob:
+        names = {str(f): self.source.name_for(f) for f in self.source.files}
+        return ChunkJob(self.stage, self.streaming, self.source.format, names)
+
+
+def _plan(
+    stage: str,
+    config: BaseModel,
+    source: Source,
+    steps: list[Step],
+    out: str | os.PathLike[str],
+    *,
+    workers: int | None,
+    force: bool,
+    log: Callable[[str], None] | None,
+) -> _Plan | StageResult:
+    """Check ``out``, fingerprint the run, and return the finished folder when it is up to date;
+    else prepare ``out/.work`` (kept when it is this run's, to resume) and return the plan."""
     out = check_out_folder(out)
     _check_out_is_not_input(out, source)
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers is {workers}; give 1 or more worker processes (or leave it out).")
     say = log or (lambda msg: print(msg, file=sys.stderr))
-    if progress is None:
-        progress = True  # a bar on a terminal, plain lines in a log (tagengo.run.progress_lines)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
 
@@ -376,89 +343,115 @@ def run_stage(
         return StageResult(out, previous, up_to_date=True)
 
     work = out / ".work"
-    chunks_dir = work / "chunks"
     state_path = work / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else None
     if state is None or state.get("fingerprint") != fp or force:
         shutil.rmtree(work, ignore_errors=True)
-    chunks_dir.mkdir(parents=True, exist_ok=True)
+    (work / "chunks").mkdir(parents=True, exist_ok=True)
     atomic_write_json(state_path, {"fingerprint": fp, "stage": stage, "started_at": started.isoformat()})
 
     n_streaming = next((i for i, s in enumerate(steps) if s.is_global), len(steps))
-    streaming, global_steps = steps[:n_streaming], steps[n_streaming:]
-
     done: dict[str, dict[str, Any]] = {}
-    for f in chunks_dir.glob("*.done.json"):
+    for f in (work / "chunks").glob("*.done.json"):
         d = json.loads(f.read_text())
         done[d["key"]] = d
     if done:
         say(f"{out}: resuming; {len(done)} chunk(s) already done.")
+    return _Plan(
+        stage, config, source, out, say, started, t0, input_fp, fp, work,
+        streaming=steps[:n_streaming],
+        global_steps=steps[n_streaming:],
+        workers=workers or default_workers(),
+        done=done,
+    )  # fmt: skip
 
-    source_names = {str(f): source.name_for(f) for f in source.files}
-    todo = (c for c in source.iter_chunks(chunk_rows) if c.key not in done)
-    n_workers = workers or default_workers()
-    if executor not in ("local", "ray"):
-        raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
-    # Build the streaming steps' models once, here: a bad model path or config fails now, in
-    # one clear sentence, and forked workers inherit what was loaded. Ray actors set up their own.
-    for step in streaming if executor == "local" else ():
-        step.setup()
-    bar = _Progress(progress, f"{stage}: reading + filtering", None)
+
+def _executor(kind: str, workers: int, ray_address: str | None) -> Executor:
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from tagengo.run.ray_executor import RayExecutor
+
+        return RayExecutor(workers, ray_address)
+    raise ValueError(f"executor must be 'local' or 'ray', not {kind!r}")
+
+
+def _execute(plan: _Plan, executor: Executor, chunk_rows: int, progress: bool) -> None:
+    """Run the streaming steps over every chunk not done yet on ``executor``; write each result
+    under ``.work/chunks`` (marked done last) as it comes back."""
+    job = plan.job()
+    todo = (c for c in plan.source.iter_chunks(chunk_rows) if c.key not in plan.done)
+    executor.prepare(job)
+    bar = _Progress(progress, f"{plan.stage}: reading + filtering", None)
     try:
-        if executor == "ray" and streaming:
-            from tagengo.run.ray_executor import map_chunks
-
-            for res in map_chunks(
-                todo,
-                stage=stage,
-                steps=streaming,
-                fmt=source.format,
-                source_names=source_names,
-                actors=n_workers,
-                address=ray_address,
-            ):
-                d = _write_chunk(chunks_dir, res)
-                done[d["key"]] = d
+        with contextlib.closing(executor.map_chunks(todo, job)) as results:
+            for res in results:
+                d = _write_chunk(plan.chunks_dir, res)
+                plan.done[d["key"]] = d
                 bar.advance(d["read"] + d["quarantined"])
-        elif n_workers <= 1 or (executor == "ray" and not streaming):
-            # Without streaming steps (dedup, mix) a chunk only passes through (an Arrow cast for
-            # a dataset folder): shipping it to Ray actors and back would cost more than that.
-            _init_worker(stage, streaming, source.format, source_names)
-            for chunk in todo:
-                d = _write_chunk(chunks_dir, _work(chunk))
-                done[d["key"]] = d
-                bar.advance(d["read"] + d["quarantined"])
-        else:
-            # fork: workers inherit the imported modules and the models set up above.
-            ctx = mp.get_context("fork")
-            with contextlib.ExitStack() as shared:
-                for step in streaming:  # what the workers share (a model server) starts before they fork
-                    shared.enter_context(step.shared_by_workers())
-                pool = shared.enter_context(
-                    ctx.Pool(n_workers, _init_worker, (stage, streaming, source.format, source_names))
-                )
-                for res in pool.imap(_work, todo, chunksize=1):
-                    d = _write_chunk(chunks_dir, res)
-                    done[d["key"]] = d
-                    bar.advance(d["read"] + d["quarantined"])
     except BaseException:
         bar.close(stopped=True)  # interrupted or failed: its last line must not say "done"
         raise
     bar.close()
 
-    keys = sorted(done)
+
+def _finish(
+    plan: _Plan, executor: Executor, rows_per_part: int, extra_manifest: dict[str, Any] | None
+) -> StageResult:
+    """Global steps over the survivors, the final folder swapped into place, its manifest last."""
+    keys = sorted(plan.done)
+    counts, step_stats = _chunk_totals(plan, keys)
+    final = plan.work / "final"
+    kept, rejected = _assemble(plan, executor, keys, step_stats, final, rows_per_part)
+    counts["kept"] = kept
+    counts["rejected"] = rejected
+    counts["lines"] = counts["read"] + counts["quarantined"]
+    if counts["kept"] + counts["rejected"] != counts["read"]:
+        raise RuntimeError(f"counts do not reconcile: {counts}")
+    manifest = _manifest(plan, executor, counts, step_stats, final, extra_manifest)
+
+    # Swap into place: the old manifest goes first, so a crash mid-swap never leaves a
+    # manifest pointing at half-replaced data; the new one is written last.
+    out = plan.out
+    (out / MANIFEST).unlink(missing_ok=True)
+    for sub in SUBDIRS:
+        shutil.rmtree(out / sub, ignore_errors=True)
+        os.replace(final / sub, out / sub)
+    from tagengo.run.funnel import write_stage_reports
+
+    write_stage_reports(out, manifest)
+    atomic_write_json(out / MANIFEST, manifest)
+    shutil.rmtree(plan.work, ignore_errors=True)
+    return StageResult(out, manifest)
+
+
+def _chunk_totals(plan: _Plan, keys: list[str]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Rows read and quarantined over every chunk, and the streaming steps' figures added up."""
     counts = {"read": 0, "quarantined": 0}
     step_stats: list[dict[str, Any]] = []
     for key in keys:
-        d = done[key]
+        d = plan.done[key]
         counts["read"] += d["read"]
         counts["quarantined"] += d["quarantined"]
         if d["steps"]:
-            step_stats = _merge_step_stats(step_stats, d["steps"])
+            step_stats = _mergestep_stats_of(step_stats, d["steps"])
     if not step_stats:  # no chunk had rows: still list every streaming step, with zeros
-        step_stats = [_step_stats(s.name, 0, 0, Counter(), Counter(), {}) for s in streaming]
+        step_stats = [step_stats_of(s.name, 0, 0, Counter(), Counter(), {}) for s in plan.streaming]
+    return counts, step_stats
 
-    final = work / "final"
+
+def _assemble(
+    plan: _Plan,
+    executor: Executor,
+    keys: list[str],
+    step_stats: list[dict[str, Any]],
+    final: Path,
+    rows_per_part: int,
+) -> tuple[int, int]:
+    """Write ``final``'s data/, rejected/ and quarantine/ from the chunks in key order, the
+    survivors through the global steps first (their figures appended to ``step_stats``).
+    Returns the rows kept and rejected."""
+    chunks_dir = plan.chunks_dir
     shutil.rmtree(final, ignore_errors=True)
     data_w = PartWriter(final / "data", RECORD_SCHEMA, rows_per_part)
     rej_w = PartWriter(final / "rejected", REJECTED_SCHEMA, rows_per_part)
@@ -467,33 +460,34 @@ def run_stage(
         rej_w.write(t)
     for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
         quar_w.write(t)
-    if global_steps:
-        # Under Ray a global step may map its per-row work (the dedup step's embedding) through
-        # the actors; its decisions stay here, over all survivors in order.
-        batch_map = None
-        if executor == "ray":
-            from tagengo.run.ray_executor import RayBatchMap
-
-            batch_map = RayBatchMap(n_workers, ray_address)
-        for step in global_steps:
+    if plan.global_steps:
+        batch_map = executor.batch_map()
+        for step in plan.global_steps:
             step.batch_map = batch_map
         tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
         survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
-        say(f"{stage}: {survivors.num_rows:,} rows through {', '.join(s.name for s in global_steps)} ...")
-        survivors = _run_global_steps(stage, global_steps, survivors, step_stats, rej_w)
+        names = ", ".join(s.name for s in plan.global_steps)
+        plan.say(f"{plan.stage}: {survivors.num_rows:,} rows through {names} ...")
+        survivors = _run_global_steps(plan.stage, plan.global_steps, survivors, step_stats, rej_w)
         data_w.write(survivors)
     else:
         for t in _iter_chunk_tables(chunks_dir, keys, "kept"):
             data_w.write(t)
     for w in (data_w, rej_w, quar_w):
         w.close()
+    return data_w.rows, rej_w.rows
 
-    counts["kept"] = data_w.rows
-    counts["rejected"] = rej_w.rows
-    counts["lines"] = counts["read"] + counts["quarantined"]
-    if counts["kept"] + counts["rejected"] != counts["read"]:
-        raise RuntimeError(f"counts do not reconcile: {counts}")
 
+def _manifest(
+    plan: _Plan,
+    executor: Executor,
+    counts: dict[str, int],
+    step_stats: list[dict[str, Any]],
+    final: Path,
+    extra_manifest: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The run's ``manifest.json``: what ran on what, the counts, each step's figures, the
+    languages in and kept, the files (of ``final``, about to be swapped in) and the times."""
     first_in = step_stats[0]["lang_in"] if step_stats else {}
     kept_by_lang: Counter = Counter()
     for t in _iter_parts(final / "data"):
@@ -502,16 +496,16 @@ def run_stage(
         lang: {"in": first_in.get(lang, 0), "kept": kept_by_lang.get(lang, 0)}
         for lang in set(first_in) | set(kept_by_lang)
     }
-
+    source = plan.source
     finished = datetime.now(UTC)
-    manifest: dict[str, Any] = {
-        "stage": stage,
+    return {
+        "stage": plan.stage,
         "tagengo_version": __version__,
         "schema_version": SCHEMA_VERSION,
-        "fingerprint": fp,
-        "input_fingerprint": input_fp,
+        "fingerprint": plan.fp,
+        "input_fingerprint": plan.input_fp,
         "input": {"path": str(source.path), "format": source.format, "files": [str(f) for f in source.files]},
-        "config": config.model_dump(mode="json"),
+        "config": plan.config.model_dump(mode="json"),
         "counts": counts,
         "steps": [
             {
@@ -527,27 +521,14 @@ def run_stage(
         ],
         "languages": dict(sorted(languages.items(), key=lambda kv: (-kv[1]["kept"], kv[0]))),
         "files": {sub: sorted(p.name for p in (final / sub).glob("*.parquet")) for sub in SUBDIRS},
-        "workers": n_workers,
-        "executor": executor,
-        "started_at": started.isoformat(),
+        "workers": plan.workers,
+        "executor": executor.name,
+        "started_at": plan.started.isoformat(),
         "finished_at": finished.isoformat(),
-        "duration_s": round(time.perf_counter() - t0, 3),
+        "duration_s": round(time.perf_counter() - plan.t0, 3),
         "versions": package_versions(*STAGE_PACKAGES),
         **(extra_manifest or {}),
     }
-
-    # Swap into place: the old manifest goes first, so a crash mid-swap never leaves a
-    # manifest pointing at half-replaced data; the new one is written last.
-    (out / MANIFEST).unlink(missing_ok=True)
-    for sub in SUBDIRS:
-        shutil.rmtree(out / sub, ignore_errors=True)
-        os.replace(final / sub, out / sub)
-    from tagengo.run.funnel import write_stage_reports
-
-    write_stage_reports(out, manifest)
-    atomic_write_json(out / MANIFEST, manifest)
-    shutil.rmtree(work, ignore_errors=True)
-    return StageResult(out, manifest)
 
 
 def _iter_parts(directory: Path) -> Iterator[pa.Table]:
