@@ -7,6 +7,10 @@ A docs page asks for a table with a pair of markers:
     (generated; do not edit)
     <!-- /options -->
 
+docs/options.md also holds the audit of every visible option of every command (which stages
+have it, what it means there), between ``<!-- options-audit -->`` and ``<!-- /options-audit -->``,
+read from the click commands themselves.
+
     python scripts/gen_docs.py          # rewrite the tables
     python scripts/gen_docs.py --check  # exit 1 when a table is stale (the tests run this)
 """
@@ -42,8 +46,69 @@ def table(target: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+AUDIT = re.compile(r"(<!-- options-audit -->\n)(?P<body>.*?)(<!-- /options-audit -->)", re.S)
+
+
+def _commands() -> list[tuple[str, object]]:
+    """(name, click command) of every command, a group's subcommands as ``group sub``."""
+    import click
+
+    from tagengo.cli import COMMANDS
+
+    def walk(name: str, cmd: click.Command):
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for sub in cmd.list_commands(ctx):
+                yield from walk(f"{name} {sub}", cmd.get_command(ctx, sub))
+        else:
+            yield name, cmd
+
+    return [
+        nc
+        for name, (module, _) in COMMANDS.items()
+        for nc in walk(name, importlib.import_module(module).command)
+    ]
+
+
+def _first_sentence(help_text: str) -> str:
+    text = re.sub(r"\s*\[default:.*?\]\s*$", "", help_text).strip()
+    text = re.split(r"(?<=[.;])\s", text)[0].rstrip(".;")
+    return (text[:107].rsplit(" ", 1)[0] + "…" if len(text) > 110 else text).replace("|", "\\|")
+
+
+def audit_table() -> str:
+    """Every visible option: the commands that have it and its meaning (each command's first
+    sentence where they differ), so a second name for one thing shows up side by side."""
+    import click
+
+    commands = _commands()
+    helps: dict[str, dict[str, str]] = {}
+    for name, cmd in commands:
+        for p in cmd.params:
+            if isinstance(p, click.Option) and not p.hidden:
+                flag = p.opts[0] + (f"/{p.secondary_opts[0]}" if p.secondary_opts else "")
+                helps.setdefault(flag, {})[name] = _first_sentence(p.help or "")
+    lines = ["| option | stages | meaning |", "| --- | --- | --- |"]
+    for flag in sorted(helps, key=lambda f: f.lstrip("-")):
+        by = helps[flag]
+        stages = [n for n, _ in commands if n in by]
+        where = "every stage" if len(stages) == len(commands) else ", ".join(stages)
+        meanings: dict[str, list[str]] = {}
+        for n in stages:
+            meanings.setdefault(by[n], []).append(n)
+        if len(meanings) == 1:
+            meaning = next(iter(meanings))
+        else:
+            meaning = "; ".join(f"{', '.join(ns)}: {m}" for m, ns in meanings.items())
+        lines.append(f"| `{flag}` | {where} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(text: str) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + table(m.group("target")) + m.group(4), text)
+    text = BLOCK.sub(lambda m: m.group(1) + table(m.group("target")) + m.group(4), text)
+    if AUDIT.search(text):
+        text = AUDIT.sub(lambda m: m.group(1) + audit_table() + m.group(3), text)
+    return text
 
 
 def main() -> int:
