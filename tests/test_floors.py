@@ -122,7 +122,6 @@ KNOWN: set[tuple[str, str]] = {
     # a common.py, and dispatch lives in a third small file (DESIGN.md, Floors).
     ("mix/export.py", "tagengo.mix.export_pairs"),
     ("report/sections.py", "tagengo.report.llm_sections"),
-    ("run/runner.py", "tagengo.run.ray_executor"),
     ("train/trainer.py", "tagengo.train.preference"),
 }
 
