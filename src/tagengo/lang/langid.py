@@ -216,13 +216,20 @@ class SharedSecondOpinion:
     lingua loads each language's models on first use (0.25-0.45 s of CPU each) and a run asks
     about some 60 languages, so each worker loading its own copy doubled a cost as large as a
     third of the whole chain at 200,000 rows (benchmarks/curate_bench.py). Here one server
-    process, forked from the process that holds ``opinion``, loads each language once; workers
-    send it ``(line, candidates)`` over a Unix socket and get the same answer ``opinion`` would
-    give (lingua's choice depends only on the line and the candidate set). Calls are rare (the
-    rows fastText cannot settle, ~0.3%), so the round trip costs nothing measurable.
+    process loads each language once; workers send it ``(line, candidates)`` over a Unix socket
+    and get the answer a :class:`SecondOpinion` gives (lingua's choice depends only on the line
+    and the candidate set). Calls are rare (the rows fastText cannot settle, ~0.3%), so the
+    round trip costs nothing measurable.
 
-    Use as a context manager; the server stops on exit (and with its parent: it is a daemon).
-    Raises ``RuntimeError`` from :meth:`choose` if the server has died.
+    The server is a fresh interpreter that imports this module and lingua only (19 MiB before
+    its models), not a fork of the caller: a fork carried the caller's pyarrow, tokenizer and
+    fastText pages (~130 MiB of resident memory at 200,000 rows) for nothing. A thread in the
+    caller is no option: lingua holds the GIL while it loads a model (0.3-0.7 s each), which
+    would stall the runner's main loop. ``opinion`` is the caller's own :class:`SecondOpinion`
+    (the server builds its own, which answers alike).
+
+    Use as a context manager; the server stops on exit, and by itself when its parent dies (its
+    standard input closes). Raises ``RuntimeError`` from :meth:`choose` if the server has died.
     """
 
     def __init__(self, opinion: SecondOpinion) -> None:
@@ -234,33 +241,45 @@ class SharedSecondOpinion:
         self._pid = -1
 
     def __enter__(self) -> SharedSecondOpinion:
-        import multiprocessing as mp
         import os
+        import subprocess
+        import sys
         import tempfile
 
         self._dir = tempfile.mkdtemp(prefix="tagengo-lingua-")
         self._address = os.path.join(self._dir, "socket")
-        ctx = mp.get_context("fork")
-        ready_r, ready_w = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(
-            target=_serve_second_opinion, args=(self._opinion, self._address, ready_w), daemon=True
+        code = "from tagengo.lang.langid import _serve_second_opinion; _serve_second_opinion()"
+        # The parent's sys.path (a source checkout, PYTHONPATH set by a test) reaches the child.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", code, self._address],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
         )
-        self._process.start()
-        ready_w.close()
-        if not ready_r.poll(30) or ready_r.recv() != "ready":  # the socket exists before any worker connects
+        # The socket exists before any worker connects: the server says so on its stdout.
+        if not _ready_within(self._process.stdout, 30.0):
+            self.__exit__()
             raise RuntimeError("the lingua second-opinion process did not start")
-        ready_r.close()
         return self
 
     def __exit__(self, *exc: object) -> None:
         import shutil
+        import subprocess
 
         if self._conn is not None and self._pid != -1:
             self._conn.close()
         self._conn = None
         if self._process is not None:
             self._process.terminate()
-            self._process.join(5)
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            for pipe in (self._process.stdin, self._process.stdout):
+                pipe.close()
             self._process = None
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
@@ -281,15 +300,27 @@ class SharedSecondOpinion:
             raise RuntimeError(f"the lingua second-opinion process stopped ({exc!r})") from exc
 
 
-def _serve_second_opinion(opinion: SecondOpinion, address: str, ready: Connection) -> None:
-    """The server's loop: a thread per connected worker, one shared ``opinion`` (one copy of
-    each lingua model)."""
+def _ready_within(stream: Any, timeout_s: float) -> bool:
+    """True once the server wrote its ready line to ``stream`` within ``timeout_s``."""
+    import select
+
+    ready, _, _ = select.select([stream], [], [], timeout_s)
+    return bool(ready) and stream.readline().strip() == b"ready"
+
+
+def _serve_second_opinion() -> None:
+    """The server's main (``sys.argv[1]``: the socket's path): a thread per connected worker, one
+    shared :class:`SecondOpinion` (one copy of each lingua model). It exits when its standard
+    input closes: the parent has gone."""
+    import os
+    import sys
     import threading
     from multiprocessing.connection import Listener
 
-    listener = Listener(address, family="AF_UNIX")
-    ready.send("ready")
-    ready.close()
+    opinion = SecondOpinion()
+    listener = Listener(sys.argv[1], family="AF_UNIX")
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
 
     def serve(conn: Connection) -> None:
         with conn:
@@ -300,5 +331,10 @@ def _serve_second_opinion(opinion: SecondOpinion, address: str, ready: Connectio
                     return
                 conn.send(opinion.choose(line, candidates))
 
-    while True:
-        threading.Thread(target=serve, args=(listener.accept(),), daemon=True).start()
+    def accept() -> None:
+        while True:
+            threading.Thread(target=serve, args=(listener.accept(),), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+    os._exit(0)
