@@ -33,6 +33,10 @@ def test_parallel_rows_share_a_group_and_failed_checks_are_rejected(
     # 5 readable items x (source + 2 languages); the broken last line is quarantined.
     assert counts["read"] == 15 and counts["quarantined"] == 1
     assert counts["kept"] + counts["rejected"] == 15
+    # ... from a file of 6 lines, which is what the funnel says it read.
+    assert counts["lines"] == 6
+    funnel = (tmp_path / "out" / "funnel.md").read_text()
+    assert "6 lines made into 16 rows by the stage: 15 read, 1 quarantined" in funnel
     kept, rejected = rows(tmp_path / "out", "data"), rows(tmp_path / "out", "rejected")
     assert sorted(r["id"] for r in kept) == sorted(
         ["plain", "plain-de", "plain-ja", "code", "code-de", "code-ja", "dropmark", "wronglang", "empty"]

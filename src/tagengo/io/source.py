@@ -44,6 +44,9 @@ class Chunk:
     table: pa.Table | None = None
     # Problems found while reading bytes (e.g. a truncated gzip): quarantined as they are.
     problems: list[Quarantined] = field(default_factory=list)
+    #: Lines (rows) of the input file this chunk holds, where a source makes several rows of
+    #: one (translate: one per target language); None where each row is one line.
+    input_lines: int | None = None
 
     def __len__(self) -> int:
         return len(self.lines) if self.lines is not None else (self.table.num_rows if self.table else 0)

@@ -43,6 +43,8 @@ class ChunkResult:
     quarantined: pa.Table
     read: int
     steps: list[dict[str, Any]] = field(default_factory=list)  # per streaming step: in, out, langs
+    #: Input lines behind the chunk (``Chunk.input_lines``); None: read + quarantined.
+    lines: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def work_chunk(chunk: Chunk) -> ChunkResult:
         quarantined=quarantine_to_table(bad),
         read=read,
         steps=stats,
+        lines=chunk.input_lines,
     )
 
 

@@ -33,13 +33,21 @@ def funnel_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _lines(counts: dict[str, int]) -> str:
+    """The input's lines, and the rows they became where a stage makes several of one line."""
+    rows = counts["read"] + counts["quarantined"]
+    lines = counts.get("lines", rows)
+    said = f"{lines:,} {'line' if lines == 1 else 'lines'}"
+    return said if lines == rows else f"{said} made into {rows:,} rows by the stage"
+
+
 def funnel_markdown(manifest: dict[str, Any]) -> str:
     counts = manifest["counts"]
     lines = [
         f"# {manifest['stage']} funnel",
         "",
         f"Input: `{manifest['input']['path']}` ({manifest['input']['format']}), "
-        f"{counts['lines']:,} lines: {counts['read']:,} read, {counts['quarantined']:,} quarantined "
+        f"{_lines(counts)}: {counts['read']:,} read, {counts['quarantined']:,} quarantined "
         "(unreadable; see `quarantine/`).",
         "",
         "| step | removed | remaining |",

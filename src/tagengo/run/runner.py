@@ -208,6 +208,7 @@ def _write_chunk(chunks_dir: Path, res: ChunkResult) -> dict[str, Any]:
         "kept": res.kept.num_rows,
         "rejected": res.rejected.num_rows,
         "quarantined": res.quarantined.num_rows,
+        "lines": res.read + res.quarantined.num_rows if res.lines is None else res.lines,
         "steps": res.steps,
     }
     # The .done file is written last: a chunk without one is redone on resume.
@@ -405,7 +406,6 @@ def _finish(
     kept, rejected = _assemble(plan, executor, keys, step_stats, final, rows_per_part)
     counts["kept"] = kept
     counts["rejected"] = rejected
-    counts["lines"] = counts["read"] + counts["quarantined"]
     if counts["kept"] + counts["rejected"] != counts["read"]:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     manifest = _manifest(plan, executor, counts, step_stats, final, extra_manifest)
@@ -427,12 +427,14 @@ def _finish(
 
 def _chunk_totals(plan: _Plan, keys: list[str]) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Rows read and quarantined over every chunk, and the streaming steps' figures added up."""
-    counts = {"read": 0, "quarantined": 0}
+    counts = {"read": 0, "quarantined": 0, "lines": 0}
     step_stats: list[dict[str, Any]] = []
     for key in keys:
         d = plan.done[key]
         counts["read"] += d["read"]
         counts["quarantined"] += d["quarantined"]
+        # A chunk finished by an older version (resumed) has no "lines": one row per line then.
+        counts["lines"] += d.get("lines", d["read"] + d["quarantined"])
         if d["steps"]:
             step_stats = _mergestep_stats_of(step_stats, d["steps"])
     if not step_stats:  # no chunk had rows: still list every streaming step, with zeros

@@ -100,7 +100,14 @@ class ParallelSource(Source):
         for chunk in self.base.iter_chunks(chunk_rows):
             records, bad = parse_chunk(chunk, self.base.format, self.base.name_for(Path(chunk.file)))
             rows = [r for rec in records for r in self.expand(rec)]
-            yield Chunk(chunk.key, chunk.file, chunk.first_line, table=records_to_table(rows), problems=bad)
+            yield Chunk(
+                chunk.key,
+                chunk.file,
+                chunk.first_line,
+                table=records_to_table(rows),
+                problems=bad,
+                input_lines=len(chunk) + len(chunk.problems),
+            )
 
     def source_language(self, rec: Record) -> tuple[str | None, dict[str, Any] | None]:
         """(the item's source language or None, what language ID said when it was asked)."""
