@@ -244,10 +244,10 @@ def test_the_command_line_reaches_a_served_model_through_the_llm_flags(
 def test_the_report_shows_an_eval_folder_as_its_table(server: ScriptedEvalServer, tmp_path: Path) -> None:
     """`tagengo report` asks the eval stage's hook: one section with a table per task and
     metric, not 'not shown'."""
-    from tagengo.report.sections import dataset_sections
+    from tagengo.report.hooks import folder_sections
 
     out = tmp_path / "ev"
     run_eval(_cfg(server, tmp_path, languages=["de"], limit=1), out, say=lambda _: None)
-    (section,) = dataset_sections(out)
+    (section,) = folder_sections(out)
     assert section.title == "eval · ev" and "lm-eval tasks" in section.summary
     assert section.blocks and all(type(b).__name__ in ("Table", "Note") for b in section.blocks)

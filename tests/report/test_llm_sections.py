@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tagengo.report.html import collect_sections, write_report
-from tagengo.report.llm_sections import LAMBDAS
+from tagengo.reverse.report_hook import LAMBDAS
 
 from .conftest import PRICES, VIEWPORT_WIDTH
 

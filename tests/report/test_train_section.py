@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tagengo.cli import main
+from tagengo.report.hooks import folder_sections
 from tagengo.report.html import gather, write_report
-from tagengo.report.sections import dataset_sections
 
 pytestmark = pytest.mark.slow  # torch and transformers
 
@@ -113,7 +113,7 @@ def train_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_train_folder_has_its_own_section(train_run: Path) -> None:
     folder = train_run / "sft"
     m = json.loads((folder / "manifest.json").read_text())
-    (section,) = dataset_sections(folder)
+    (section,) = folder_sections(folder)
     assert section.kind == "train" and section.title == "train · sft"
     assert "3 optimizer steps on 5 conversations" in section.summary and "last loss" in section.summary
     figures, tables = section.figures(), section.tables()
@@ -141,7 +141,10 @@ def test_report_over_a_folder_holding_a_train_folder(train_run: Path, tmp_path: 
     (odd / "manifest.json").write_text('{"stage": "someday", "counts": {}}')
     contents = gather([train_run])
     assert [s.kind for s in contents.sections] == ["train"]
-    assert any(p == str(odd) and "not in a shape this report reads" in why for p, why in contents.skipped)
+    assert any(
+        p == str(odd) and "names stage 'someday', which this report cannot show" in why
+        for p, why in contents.skipped
+    )
     page = write_report([train_run], tmp_path / "report.html").read_text()
     assert "train · sft" in page and "Loss and learning rate" in page
     assert main(["report", str(train_run / "sft"), "--out", str(tmp_path / "r2.html")]) == 0
@@ -171,7 +174,7 @@ def test_a_preference_run_shows_too(tmp_path: Path) -> None:
         {"step": 2, "loss": 0.69, "learning_rate": 2.5e-7, "rewards/margins": 0.01},
     ]
     (folder / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in logs))
-    (section,) = dataset_sections(folder)
+    (section,) = folder_sections(folder)
     assert section.summary.startswith("dpo (lora), 2 optimizer steps on 4 pairs")
     assert "Loss and learning rate" in section.figures()
     assert "rewards/margins" in section.tables()["Metrics per log"].columns

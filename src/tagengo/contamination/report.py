@@ -215,9 +215,9 @@ def plot_histograms(report: dict[str, Any], path: Path) -> None:
 
 
 def report_blocks(folder: Path) -> list[Any]:
-    """Blocks for ``tagengo report`` (tagengo.report.sections) from ``folder/report/``: the counts per
+    """Blocks for ``tagengo report`` (tagengo.contamination.report_hook) from ``folder/report/``: the counts per
     benchmark, the histogram PNG and the examples; every number from contamination.json."""
-    from tagengo.report.blocks import Figure, Note, Table
+    from tagengo.run.blocks import Figure, Note, Table
 
     path = folder / "report" / REPORT_JSON
     if not path.exists():

@@ -26,7 +26,7 @@ def summary(manifest: dict[str, Any]) -> str:
 
 
 def report_blocks(folder: str | Path, manifest: dict[str, Any] | None = None) -> list[Any]:
-    from tagengo.report.blocks import Note, Table
+    from tagengo.run.blocks import Note, Table
 
     folder = Path(folder)
     path = folder / RESULTS_JSON

@@ -13,7 +13,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
+from tagengo.run.blocks import Figure, Note, Section, Table, plt, png_of
 from tagengo.run.wording import plural
 
 QUESTION_FILE = "question.jsonl"

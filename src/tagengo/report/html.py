@@ -5,8 +5,8 @@ lines of inline script, and a Content-Security-Policy forbids every fetch, so it
 a mail attachment or an air-gapped machine exactly as it was written. Each table and chart
 names the file (and the field in it) its numbers come from.
 
-What each folder gives (see :mod:`tagengo.report.sections` and
-:mod:`tagengo.report.bench_section`):
+The page finds folders, asks each folder's stage for its sections (its package's
+``report_hook``, through :mod:`tagengo.report.hooks`) and lays them out. What each gives:
 
 * any stage folder: the funnel (chart and table), rows per language, LID removal per
   language, rejection reasons with examples;
@@ -19,7 +19,7 @@ What each folder gives (see :mod:`tagengo.report.sections` and
   protected spans), rejected translations with their reason, tokens, cost, finish reasons;
 * ``mix``: rows per language and source;
 * ``train``: loss and learning-rate curves, steps, tokens/s, data counts and the config
-  (:mod:`tagengo.report.train_section`);
+  (:mod:`tagengo.train.report_hook`);
 * an export folder: files and rows per language;
 * a bench folder (FastChat layout): models × languages, intervals, heatmap, a radar chart per
   language, judge parse failures and position consistency.
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tagengo.errors import InputError
-from tagengo.report.blocks import Section
+from tagengo.run.blocks import Section
 
 #: Why a folder adds nothing to the page (listed at its end and warned about by the CLI).
 NOTHING_KNOWN = "no manifest.json, export.json or bench question.jsonl found"
@@ -46,8 +46,8 @@ def collect_sections(
     """Every section ``folder`` has data for. A folder that is none of the known kinds but
     holds such folders (``out/demo``) is expanded one level, in name order; its sub-folders
     with nothing known are appended to ``skipped`` as (path, why)."""
-    from tagengo.report.bench_section import bench_roots, bench_sections
-    from tagengo.report.sections import dataset_sections
+    from tagengo.report.hooks import folder_sections
+    from tagengo.run.blocks import NotShown
 
     folder = Path(folder)
     failed: list[tuple[str, str]] = []
@@ -56,7 +56,10 @@ def collect_sections(
         # A folder whose files this report cannot read (a manifest of a kind it does not know,
         # a damaged file) is listed as not shown, never a traceback that loses the whole page.
         try:
-            return dataset_sections(p) or (bench_sections(p) if bench_roots(p) else [])
+            return folder_sections(p) or []
+        except NotShown as exc:
+            failed.append((str(p), str(exc)))
+            return []
         except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
             failed.append(
                 (str(p), f"its files are not in a shape this report reads ({type(exc).__name__}: {exc})")
@@ -113,7 +116,7 @@ def gather(dirs: Sequence[str | os.PathLike[str]]) -> ReportContents:
         if not found and len(got.skipped) == n_skipped:
             got.skipped.append((str(p), NOTHING_KNOWN))
         got.sections += found
-    from tagengo.report.llm_sections import lambda_across
+    from tagengo.report.across import lambda_across
 
     if (across := lambda_across(got.sections)) is not None:
         last = max(i for i, s in enumerate(got.sections) if s.kind == "instructions")

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tagengo.report.blocks import Figure, Note, Section, Table, plt, png_of
+from tagengo.run.blocks import Figure, Note, Section, Table, plt, png_of
 
 #: Most rows of the per-log metrics table (a long run is thinned to this many, evenly).
 METRIC_ROWS = 60
@@ -266,3 +266,10 @@ def train_sections(folder: Path, m: dict[str, Any], anchor: str) -> list[Section
             summary=train_summary(m),
         )
     ]
+
+
+def report_blocks(folder: Path, manifest: dict[str, Any]) -> list[Section]:
+    """No funnel, no languages: a run, its curves and its data counts."""
+    from tagengo.run.stage_blocks import anchor
+
+    return train_sections(folder, manifest, anchor(folder, "train"))

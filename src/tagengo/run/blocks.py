@@ -1,7 +1,7 @@
 """The pieces an HTML report is made of: tables, figures, notes and examples, each naming the
 file its numbers came from.
 
-A section collector (:mod:`tagengo.report.sections`, :mod:`tagengo.report.bench_section`)
+A stage's report hook (``tagengo.<stage>.report_hook``, asked by :mod:`tagengo.report.hooks`)
 returns a :class:`Section` holding a list of these blocks; :mod:`tagengo.report.html` renders
 them. Keeping the numbers here, apart from the HTML, is what lets the tests check them
 against the source files without parsing the page.
@@ -14,6 +14,11 @@ import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class NotShown(Exception):
+    """A folder ``tagengo report`` cannot show: a report hook raises it with one sentence saying
+    why, and the page lists the folder with that sentence (never a traceback)."""
 
 
 @dataclass
