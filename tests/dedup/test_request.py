@@ -205,3 +205,64 @@ def test_a_moved_phrase_or_a_relation_on_one_side_only_decides_nothing_by_itself
     verdict = request.prepare(a, b, lang)
     assert not (isinstance(verdict, request.Verdict) and not verdict.same and "swap" in verdict.why), verdict
     assert not (isinstance(verdict, request.Verdict) and "against" in verdict.why), verdict
+
+
+@pytest.mark.parametrize(
+    ("lang", "a", "b", "want"),
+    [
+        # One slot filled otherwise, or filled on one side only: a swap (the strict ratio).
+        ("de", "Schreibe ein Gedicht über den Herbst.", "Schreibe ein Gedicht über den Frühling.", "swap"),
+        ("en", "Write a poem about the sea.", "Write a funny poem about the sea.", "swap"),
+        # The repeated object changed once is one run on the side that changed.
+        ("en", "Write a poem. The poem rhymes.", "Write a story. The poem rhymes.", "swap"),
+        # Two separate places on both sides: spread.
+        ("en", "Write a short poem about autumn for children.", "Write a short story about spring for children.",
+         "spread"),
+        ("it", "Ora siete un ingegnere: spiegate il vostro prodotto ai clienti.",
+         "Ora sei un ingegnere: spiega il tuo prodotto ai clienti.", "spread"),
+        # Scripts without spaces: every character is a word, runs say nothing about slots.
+        ("zh", "写一首关于秋天落叶的短诗。", "写一篇关于秋天落叶的短篇故事。", "swap"),
+    ],
+)  # fmt: skip
+def test_the_shape_of_the_difference(lang, a, b, want):
+    got = request.prepare(a, b, lang)
+    assert isinstance(got, request.Pending) and got.shape == want
+
+
+def _verdict(shape: str, cos: float, ratio: float) -> request.Verdict:
+    """finish() on hand-built vectors: B at cosine ``cos`` from A, and a substitution text
+    that moves A ``1 / ratio`` times as far as B does."""
+    import numpy as np
+
+    va = np.array([1.0, 0.0], np.float32)
+    vb = np.array([cos, np.sqrt(1 - cos**2)], np.float32)
+    away = (1 - cos) / ratio
+    sub = np.array([[1 - away, np.sqrt(1 - (1 - away) ** 2)]], np.float32)
+    p = request.Pending(request.parse("a b", "en"), request.parse("a c", "en"), ["x"], 1, shape)
+    return request.finish(p, float(vb @ va), va, vb, sub)
+
+
+def test_spread_differences_have_their_own_ratio_and_cosine_edge():
+    between = (request.RATIO + request.RATIO_SPREAD) / 2
+    assert request.RATIO < between < request.RATIO_SPREAD
+    # A ratio between the two: a swap stays apart, spread differences are one request.
+    assert not _verdict("swap", 0.95, between).same
+    v = _verdict("spread", 0.95, between)
+    assert v.same and v.shape == "spread" and "substitution ratio" in v.why
+    # Above the spread edge, spread differences merge whatever their ratio; a swap does not.
+    high = (request.SPREAD_EDGE + 1) / 2
+    v = _verdict("spread", high, 1.5)
+    assert v.same and "cosine" in v.why, v
+    assert not _verdict("swap", high, 1.5).same
+    # Under the edge, the ratio alone decides.
+    assert not _verdict("spread", request.SPREAD_EDGE - 0.01, 1.5).same
+
+
+def test_italian_sei_is_you_are_not_six():
+    a = request.parse("Ora sei un ingegnere di machine learning.", "it")
+    b = request.parse("Ora siete un ingegnere di machine learning.", "it")
+    assert not a.numbers and request.hard_stop(a, b) is None
+    # "sei" against another number still differs: the other side names one.
+    assert request.hard_stop(
+        request.parse("Elenca sei motivi.", "it"), request.parse("Elenca dodici motivi.", "it")
+    )

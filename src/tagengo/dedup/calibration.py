@@ -54,6 +54,9 @@ SAME_REQUEST = ("rewording", "paraphrase", "post_edit", "translation", "surface"
 #: Same-request kinds the request check is meant to merge (goals of issue 21): everything but
 #: ``paraphrase`` (the same request in quite other words, which no rule here promises).
 MUST_MERGE = ("rewording", "post_edit", "translation", "surface")
+#: The request check may merge at most this share of the near-miss (and related, unrelated)
+#: tuning pairs: the issue's own bound.
+NEAR_MISS_BUDGET = 0.05
 #: The band edge keeps at least this share of the same-request tuning pairs above it.
 BAND_COVERAGE = 0.99
 #: With the content check and no same-key pair of another request to place it against, the
@@ -62,13 +65,24 @@ BAND_COVERAGE = 0.99
 CONTENT_MARGIN = 0.02
 
 
-def _request_merged(p: dict[str, Any], ratio: float | None) -> bool:
-    """The request check's verdict on a pair measured by :func:`calibrate`."""
+def _request_merged(
+    p: dict[str, Any],
+    ratio: float | None,
+    ratio_spread: float | None = None,
+    spread_edge: float | None = None,
+) -> bool:
+    """The request check's verdict on a pair measured by :func:`calibrate`: a swap against
+    ``ratio``; spread differences against ``ratio_spread`` (``ratio`` when None) or, above
+    ``spread_edge``, merged on their cosine."""
     if "check" not in p:
         return False
     if p["model_free"]:
         return bool(p["same_words"])
-    return ratio is not None and p["ratio"] is not None and p["ratio"] <= ratio
+    spread = p.get("shape") == "spread"
+    if spread and spread_edge is not None and p["similarity"] > spread_edge:
+        return True
+    limit = ratio_spread if spread and ratio_spread is not None else ratio
+    return limit is not None and p["ratio"] is not None and p["ratio"] <= limit
 
 
 def calibration_dir() -> Path:
@@ -128,7 +142,9 @@ class Calibration:
     threshold: float  # embeddings alone
     pairs: list[dict[str, Any]]  # the input pairs plus "similarity" and "same_content"
     content_threshold: float | None = None  # with the request check (the default): the band edge
-    ratio: float | None = None  # the request check's substitution ratio
+    ratio: float | None = None  # the request check's substitution ratio for a swap
+    ratio_spread: float | None = None  # ... for spread differences (None: ``ratio``)
+    spread_edge: float | None = None  # spread differences above this cosine: one request
 
     def _select(self, kind: str | None, lang: str | None) -> list[dict[str, Any]]:
         return [
@@ -146,7 +162,10 @@ class Calibration:
             t = self.content_threshold if threshold is None else threshold
             if t is None:  # calibrated without the check: its band edge is the plain threshold
                 t = self.threshold
-            return [p["similarity"] > t and _request_merged(p, self.ratio) for p in self.pairs]
+            return [
+                p["similarity"] > t and _request_merged(p, self.ratio, self.ratio_spread, self.spread_edge)
+                for p in self.pairs
+            ]
         t = self.threshold if threshold is None else threshold
         return [p["similarity"] > t for p in self.pairs]
 
@@ -229,11 +248,15 @@ class Calibration:
             "threshold": self.threshold,
             "content_threshold": self.content_threshold,
             "ratio": self.ratio,
+            "ratio_spread": self.ratio_spread,
+            "spread_edge": self.spread_edge,
             "rule": "similarity > threshold; threshold maximises TPR - FPR of paraphrase vs related+unrelated",
             "content_rule": "similarity > content_threshold (the band edge: keeps "
             f"{BAND_COVERAGE:.0%} of the same-request tuning pairs above it) and the request check "
             "(tagengo.dedup.request) finds one request: no hard stop, and the same content words or a "
-            f"substitution ratio <= ratio (the largest merging <= {NEAR_MISS_BUDGET:.0%} of the other tuning pairs)",
+            "substitution ratio <= ratio for a swap (one run of words against another); for spread "
+            "differences ratio <= ratio_spread or similarity > spread_edge (each the loosest value merging "
+            f"<= {NEAR_MISS_BUDGET:.0%} of the other-request tuning pairs of that shape that reach the check)",
             "by_kind": by_kind,
             "merged": merged,
             "by_language": by_language,
@@ -249,6 +272,8 @@ def calibrate(
     ratio: float | None = None,
     check: bool = True,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    ratio_spread: float | None = None,
+    spread_edge: float | None = None,
 ) -> Calibration:
     """Embed the calibration pairs with ``embedder``, choose its thresholds and run the
     request check (:mod:`tagengo.dedup.request`) on every pair above the band edge.
@@ -300,9 +325,36 @@ def calibrate(
             scored[i]["ratio"] = v.ratio
             scored[i]["model_free"] = v.ratio is None
             scored[i]["same_words"] = v.same if v.ratio is None else None
+            scored[i]["shape"] = v.shape
+        tuned = [p for p, t in zip(scored, tuning) if t]
         if ratio is None:
-            ratio = choose_ratio([p for p, t in zip(scored, tuning) if t])
-    return Calibration(embedder.id, choose_threshold(pos, neg), scored, band, ratio)
+            ratio = choose_ratio([p for p in tuned if p.get("shape") != "spread"])
+        if ratio_spread is None:
+            spread = [p for p in tuned if p.get("shape") == "spread"]
+            has_bad = any(p["kind"] not in SAME_REQUEST for p in spread) and any(
+                p["kind"] in MUST_MERGE for p in spread
+            )
+            # No spread pair of another request to place it against: as strict as a swap.
+            ratio_spread = choose_ratio(spread) if has_bad else ratio
+        if spread_edge is None:
+            spread_edge = choose_spread_edge([p for p in tuned if p.get("shape") == "spread"])
+    return Calibration(
+        embedder.id, choose_threshold(pos, neg), scored, band, ratio, ratio_spread, spread_edge
+    )
+
+
+def choose_spread_edge(
+    pairs: list[dict[str, Any]], step: float = 0.005, budget: float = NEAR_MISS_BUDGET
+) -> float | None:
+    """The cosine above which a pair with spread differences is one request: the lowest
+    multiple of ``step`` that at most ``budget`` of the spread pairs of another request among
+    ``pairs`` exceed; None (no such edge) without any such pair to place it against."""
+    bad = np.sort([p["similarity"] for p in pairs if p["kind"] not in SAME_REQUEST])
+    if len(bad) == 0:
+        return None
+    allowed = int(np.floor(budget * len(bad)))
+    highest_kept = bad[len(bad) - 1 - allowed]
+    return round(float(np.floor(highest_kept / step) * step + step), 6)
 
 
 def choose_band(same_request: np.ndarray, coverage: float = BAND_COVERAGE, step: float = 0.005) -> float:
@@ -314,11 +366,6 @@ def choose_band(same_request: np.ndarray, coverage: float = BAND_COVERAGE, step:
         raise ValueError("the band needs at least one same-request pair")
     lowest_kept = s[int(np.floor((1 - coverage) * len(s)))]
     return round(float(np.ceil(lowest_kept / step) * step - step), 6)
-
-
-#: The request check may merge at most this share of the near-miss (and related, unrelated)
-#: tuning pairs: the issue's own bound.
-NEAR_MISS_BUDGET = 0.05
 
 
 def choose_ratio(pairs: list[dict[str, Any]], step: float = 0.05, budget: float = NEAR_MISS_BUDGET) -> float:

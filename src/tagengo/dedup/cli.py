@@ -130,7 +130,7 @@ def _calibrate(
 ) -> None:
     from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
     from tagengo.dedup.calibration import MUST_MERGE, calibrate, load_pairs, plot_calibration
-    from tagengo.dedup.heldout import mtbench_sets
+    from tagengo.dedup.heldout import mtbench_sets, written_near_misses
 
     embedder = cfg.embedder.build()
     cache = EmbeddingCache(default_cache_path(cfg.cache_dir)) if cfg.cache else None
@@ -143,6 +143,7 @@ def _calibrate(
             pairs = mtbench_sets(mtbench_x, translations)
             if not pairs:
                 raise ValueError(f"no pairs found in {mtbench_x or translations}")
+            pairs += written_near_misses()  # tuning only: near misses that differ in two places
         else:
             pairs = load_pairs(pairs_path) if pairs_path else None
         cal = calibrate(embedder, pairs, band=cfg.threshold, embed=embed)
@@ -164,7 +165,7 @@ def _calibrate(
     if cal.content_threshold is not None:
         click.echo(
             f"  with the request check (the default): band edge {cal.content_threshold}, "
-            f"substitution ratio {cal.ratio}"
+            f"substitution ratio {cal.ratio} (swap) / {cal.ratio_spread} (spread, or cosine > {cal.spread_edge})"
         )
         rules.append(("with the request check", cal.rates(content_check=True)))
     for name, rates in rules:

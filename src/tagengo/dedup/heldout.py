@@ -20,6 +20,13 @@ keeps them and build labelled pairs in memory (``tagengo dedup --calibrate --hel
 Each pair carries ``qid`` (the question number) and ``split``: ``tune`` or ``held_out``.
 Only the German and French pairs with an even question number are tuned on; every other pair
 (odd numbers, and all other languages and sources) is held out.
+
+Every near miss built here changes one slot of the question (a *swap*, tagengo.dedup.request),
+so the held-out sets hold no near miss that differs in two places. The request check treats
+those (*spread* differences) on their own ratio, so :func:`written_near_misses` adds, to the
+tuning part, near misses written for this project that change two slots ("a short poem about
+autumn" / "a short story about spring") or add one ("a poem" / "a funny poem"), in seven
+languages (``tagengo/data/calibration/near_miss_written.jsonl``).
 """
 
 from __future__ import annotations
@@ -207,6 +214,20 @@ def surface_pairs(questions: dict[int, list[str]], lang: str, source: str) -> li
         if (qid + k) % 4 == 0
         for how, changed in [surface_variants(t)[(qid + k) // 4 % 3]]
         if changed != t
+    ]
+
+
+def written_near_misses() -> list[dict[str, Any]]:
+    """The shipped near misses that change two slots or add one (module doc), as tuning pairs."""
+    from tagengo.dedup.calibration import KINDS, calibration_dir
+    from tagengo.io.text import read_labelled_jsonl
+
+    rows = read_labelled_jsonl(
+        calibration_dir() / "near_miss_written.jsonl", ("lang", "kind", "a", "b"), KINDS
+    )
+    return [
+        _pair(r["lang"], r["kind"], r["a"], r["b"], -1, "written", "two slots") | {"split": "tune"}
+        for r in rows
     ]
 
 
