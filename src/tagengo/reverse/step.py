@@ -232,32 +232,41 @@ class ReverseStep(Step):
     # -- the step ---------------------------------------------------------------------------
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        """The paper's rounds over a batch, each on the rows the rounds before left alive."""
         if self.client is None or self.judge is None or self.translator is None:
             self.setup()
-        cfg = self.cfg
-        lang = cfg.language or "en"
+        lang = self.cfg.language or "en"
         items = [_Row(r) for r in batch]
         for it in items:
-            it.info.update(mode=cfg.mode, language=lang)
-
-        # 1. the fragment in English
+            it.info.update(mode=self.cfg.mode, language=lang)
         if self.translates:
-            live = [it for it in items if it.problem is None]
-            reqs = [cfg.request(translation_messages(it.fragment, lang, "en")) for it in live]
-            what = "translation of the fragment into English"
-            for it, resp in zip(live, self._ask_checked("translate_fragment", what, live, reqs), strict=True):
-                if resp is None:
-                    continue
-                text = self._translation(it, "translate_fragment", resp.content, it.fragment)
-                if not text:
-                    it.problem = "empty translation of the fragment into English"
-                else:
-                    it.info["fragment_en"] = text
+            self._fragments_in_english(items, lang)
         work_lang = "en" if self.translates else lang
         text_of = (lambda it: it.info["fragment_en"]) if self.translates else (lambda it: it.fragment)
+        live = self._instructions([it for it in items if it.problem is None], text_of, work_lang)
+        live = self._judged(live, text_of)
+        if self.translates:
+            self._instructions_back(live, lang)
+        return self._kept_and_rejected(items)
 
-        # 2. the instruction
+    def _fragments_in_english(self, items: list[_Row], lang: str) -> None:
+        """1. The fragment in English (``info["fragment_en"]``), roundtrip mode."""
         live = [it for it in items if it.problem is None]
+        reqs = [self.cfg.request(translation_messages(it.fragment, lang, "en")) for it in live]
+        what = "translation of the fragment into English"
+        for it, resp in zip(live, self._ask_checked("translate_fragment", what, live, reqs), strict=True):
+            if resp is None:
+                continue
+            text = self._translation(it, "translate_fragment", resp.content, it.fragment)
+            if not text:
+                it.problem = "empty translation of the fragment into English"
+            else:
+                it.info["fragment_en"] = text
+
+    def _instructions(self, live: list[_Row], text_of: Callable[[_Row], str], work_lang: str) -> list[_Row]:
+        """2. The instruction each fragment answers, for a task type drawn per row; the rows
+        that got one and are still alive."""
+        cfg = self.cfg
         msgs = []
         for it in live:
             task = draw_task(cfg.task_seed, it.row.id, tuple(cfg.task_types))
@@ -275,11 +284,14 @@ class ReverseStep(Step):
         for it, text in zip(live, instructions, strict=True):
             if text is not None:
                 it.info["instruction_en" if self.translates else "instruction"] = text
-
-        # 3. the judge
-        live = [
+        return [
             it for it, text in zip(live, instructions, strict=True) if text is not None and it.problem is None
         ]
+
+    def _judged(self, live: list[_Row], text_of: Callable[[_Row], str]) -> list[_Row]:
+        """3. The judge's 1-5 score of each (instruction, fragment) pair; the rows scored at
+        least --min-score."""
+        cfg = self.cfg
         msgs = [
             [
                 {"role": "system", "content": JUDGE_SYSTEM},
@@ -312,38 +324,38 @@ class ReverseStep(Step):
             self._scores[str(score)] = self._scores.get(str(score), 0) + 1
             if score < cfg.min_score:
                 it.problem = f"judge score {score} below --min-score {cfg.min_score}"
+        return [it for it in live if it.problem is None and "score" in it.info]
 
-        # 4. the instruction back in the corpus language
-        live = [it for it in live if it.problem is None and "score" in it.info]
-        if self.translates:
-            check = TranslationCheck(
-                TranslateConfig(check_language=cfg.check_back_translation, protect=False), self.lid
+    def _instructions_back(self, live: list[_Row], lang: str) -> None:
+        """4. The instruction back in the corpus language, checked as a translation (roundtrip)."""
+        check = TranslationCheck(
+            TranslateConfig(check_language=self.cfg.check_back_translation, protect=False), self.lid
+        )
+        reqs = [self.cfg.request(translation_messages(it.info["instruction_en"], "en", lang)) for it in live]
+        what = "translation of the instruction"
+        for it, resp in zip(live, self._ask_checked("translate_instruction", what, live, reqs), strict=True):
+            if resp is None:
+                continue
+            text = self._translation(it, "translate_instruction", resp.content, it.info["instruction_en"])
+            back: dict[str, Any] = {}
+            reason = check.check(
+                it.info["instruction_en"],
+                text,
+                lang,
+                back,
+                "the back-translated instruction",
+                source_language="en",
             )
-            reqs = [cfg.request(translation_messages(it.info["instruction_en"], "en", lang)) for it in live]
-            what = "translation of the instruction"
-            for it, resp in zip(
-                live, self._ask_checked("translate_instruction", what, live, reqs), strict=True
-            ):
-                if resp is None:
-                    continue
-                text = self._translation(it, "translate_instruction", resp.content, it.info["instruction_en"])
-                back: dict[str, Any] = {}
-                reason = check.check(
-                    it.info["instruction_en"],
-                    text,
-                    lang,
-                    back,
-                    "the back-translated instruction",
-                    source_language="en",
-                )
-                if back:
-                    it.info["back_translation_check"] = back
-                if reason:
-                    it.info["instruction_raw"] = text
-                    it.problem = reason
-                else:
-                    it.info["instruction"] = text
+            if back:
+                it.info["back_translation_check"] = back
+            if reason:
+                it.info["instruction_raw"] = text
+                it.problem = reason
+            else:
+                it.info["instruction"] = text
 
+    def _kept_and_rejected(self, items: list[_Row]) -> tuple[list[Record], list[Rejection]]:
+        """Each row as (instruction, fragment), kept, or rejected with what it has and why."""
         kept: list[Record] = []
         rejected: list[Rejection] = []
         for it in items:
