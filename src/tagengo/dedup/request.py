@@ -41,7 +41,7 @@ module decides each candidate pair by aligning what differs between the two prom
    *swap*, held to :data:`RATIO`. A post-edit or another translation changes words in two or
    more separate places on both sides: *spread*, merged when its ratio is at most
    :data:`RATIO_SPREAD` or its cosine is above :data:`SPREAD_EDGE`. Measured on MT-Bench-X
-   (docs/dedup.md): every near miss made by changing one slot is a swap, 52 of 179 held-out
+   (docs/dedup.md): every near miss made by changing one slot is a swap, 32 of 179 held-out
    post-edits and 38 of 77 independent translations are spread, and near misses written to
    change two slots at once ("a short poem about autumn" / "a short story about spring")
    reach cosines up to 0.972 where spread same-request pairs sit at a median of 0.98-0.996.
