@@ -63,9 +63,6 @@ KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
     # bench's report section is moved whole into bench/report_hook.py once its other editor is done.
     ("bench/report_hook.py", "tagengo.report.bench_section"),
-    # export writes its dataset card with report/'s card: the card belongs to export (mix/).
-    ("mix/export.py", "tagengo.report.card"),
-    ("mix/export_pairs.py", "tagengo.report.card"),
     # The model-call layer prints progress with run/'s line printer; it belongs in llm/ or below.
     ("llm/batch/runner.py", "tagengo.run.progress_lines"),
     ("llm/progress.py", "tagengo.run.progress_lines"),
@@ -117,11 +114,8 @@ KNOWN: set[tuple[str, str]] = {
     # A local Hugging Face model (train's loader) serves bench and eval: it belongs in llm/backends.
     ("bench/hf_local.py", "tagengo.train.model"),
     ("eval/models.py", "tagengo.bench.hf_local"),
-    # -- circles -----------------------------------------------------------------------------------
-    # A parent dispatches to its variant, which reaches back into the parent's names: the two share
-    # a common.py, and dispatch lives in a third small file (DESIGN.md, Floors).
-    ("mix/export.py", "tagengo.mix.export_pairs"),
-    ("train/trainer.py", "tagengo.train.preference"),
+    # -- circles: none left. A variant and its parent share a common.py (mix/export_common.py,
+    # train/common.py); the parent dispatches to the variant (DESIGN.md, Floors).
 }
 
 

@@ -1,4 +1,4 @@
-"""The dataset card of an export (src/tagengo/report/card.py): every number in it equals the one
+"""The dataset card of an export (src/tagengo/mix/card.py): every number in it equals the one
 in the export's manifest or in the upstream stages' manifests; the snippets point at the files."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tagengo.mix.card import lineage
 from tagengo.mix.config import ExportConfig, MixConfig
 from tagengo.mix.export import export
 from tagengo.mix.stage import mix
-from tagengo.report.card import lineage
 from tagengo.run.dataset import read_manifest
 
 from .conftest import TEACHER

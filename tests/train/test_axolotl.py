@@ -77,7 +77,7 @@ def test_defaults_resolve_for_this_machine_like_tagengo_trains(tmp_path) -> None
 
 def test_dataset_entry_is_the_one_export_writes(tmp_path) -> None:
     """--print-axolotl and export's axolotl.yaml share one dataset entry (train_on_eos: turn …)."""
-    from tagengo.report.card import axolotl_snippet
+    from tagengo.mix.card import axolotl_snippet
 
     share = tmp_path / "train.jsonl"
     share.write_text(

@@ -5,7 +5,7 @@
       validation.jsonl | .parquet          with --validation > 0
       skipped.jsonl                        rows that are no training example: id, language, source, reason
                                            (chat rules broken: io/writers.py row_problems)
-      README.md                            the dataset card (report/card.py)
+      README.md                            the dataset card (mix/card.py)
       axolotl.yaml, trl_sft.py             how to point Axolotl and TRL at the files
       export.json                          counts, files with sha256, config: written last
 
@@ -27,7 +27,6 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,22 +35,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tagengo import __version__
 from tagengo.errors import ConfigError, InputError
 from tagengo.io.writers import convert, file_name, merge_consecutive_turns, open_writer, row_problems
 from tagengo.mix.config import ExportConfig
-from tagengo.mix.recipes import key_array, meta_value
+from tagengo.mix.export_common import (
+    EXPORT_MANIFEST,
+    ExportResult,
+    clear_stale,
+    export_manifest,
+    validation_mask,
+)
+from tagengo.mix.recipes import meta_value
 from tagengo.records import NO_LANGUAGE
 from tagengo.run.dataset import MANIFEST, atomic_write_json, atomic_write_text, read_manifest
 
-EXPORT_MANIFEST = "export.json"
 BATCH_ROWS = 20_000
-
-
-@dataclass
-class ExportResult:
-    out: Path
-    manifest: dict[str, Any]
 
 
 def _parts(folder: Path) -> list[Path]:
@@ -94,50 +92,6 @@ def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.
         metas = batch.column("meta").to_pylist() if cfg.group_key else [""] * len(ids)
         units.extend(_unit(i, m, cfg.group_key) for i, m in zip(ids, metas, strict=True))
     return problems, validation_mask(units, problems, cfg.validation, cfg.seed), repaired
-
-
-def validation_mask(units: list[str], problems: list[str | None], share: float, seed: int) -> np.ndarray:
-    """Which items go to the validation split: ``share`` of the trainable ones (``problems[i]``
-    None), rounded, taken whole unit by unit (``units[i]``: the item's row or group) in the
-    order of a hash of (``seed``, unit), so the split is seeded, exact up to one unit and
-    independent of item order. Returns a boolean array as long as ``units``."""
-    to_val = np.zeros(len(problems), dtype=bool)
-    eligible = [i for i, p in enumerate(problems) if p is None]
-    target = round(share * len(eligible))
-    if target:
-        rows_of: dict[str, list[int]] = {}
-        for i in eligible:
-            rows_of.setdefault(units[i], []).append(i)
-        names = list(rows_of)
-        taken = 0
-        for j in np.argsort(key_array(seed, names), kind="stable"):
-            if taken >= target:
-                break
-            idx = rows_of[names[j]]
-            to_val[idx] = True
-            taken += len(idx)
-    return to_val
-
-
-#: Every file an export may write besides README.md, skipped.jsonl and export.json: training
-#: files of either split and format, the preference layouts (export_pairs.py) and the snippets.
-OUTPUTS = (
-    *(file_name(split, fmt) for split in ("train", "validation") for fmt in ("messages", "parquet")),
-    "train_argilla.jsonl",
-    "validation_argilla.jsonl",
-    "axolotl.yaml",
-    "trl_sft.py",
-    "axolotl_dpo.yaml",
-    "axolotl_orpo.yaml",
-    "trl_preference.py",
-)
-
-
-def clear_stale(out: Path, keep: set[str]) -> None:
-    """Remove files an earlier export (another format, split or kind) left behind."""
-    for name in OUTPUTS:
-        if name not in keep:
-            (out / name).unlink(missing_ok=True)
 
 
 def export(
@@ -241,7 +195,7 @@ def export(
     }
     if counts["train"] + counts["validation"] + counts["skipped"] != counts["input"]:
         raise RuntimeError(f"export counts do not reconcile: {counts}")
-    from tagengo.report.card import axolotl_snippet, lineage, render_card, trl_snippet
+    from tagengo.mix.card import axolotl_snippet, lineage, render_card, trl_snippet
 
     manifest = export_manifest(
         cfg,
@@ -295,49 +249,3 @@ class _bar:
     def close(self) -> None:
         if self._p is not None:
             self._p.stop()
-
-
-def export_manifest(
-    cfg: ExportConfig,
-    out: Path,
-    src: Path,
-    upstream: dict[str, Any],
-    counts: dict[str, int],
-    skipped_by_reason: Counter[str],
-    langs: dict[str, dict[str, int]],
-    sources: Counter[str],
-    file_info: dict[str, dict[str, Any]],
-    skipped_info: dict[str, Any],
-    started: datetime,
-    t0: float,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The export manifest (``export.json``) of conversations or of preference pairs: the input,
-    config, counts, skip reasons, per-language splits (most rows first), sources, files and
-    times; ``extra`` keys (``kind``, ``preference``) go after ``stage``."""
-    languages = {
-        lang: {"train": c["train"], "validation": c["validation"], "skipped": c["skipped"]}
-        for lang, c in sorted(langs.items(), key=lambda kv: (-(kv[1]["train"] + kv[1]["validation"]), kv[0]))
-    }
-    return {
-        "stage": "export",
-        **extra,
-        "tagengo_version": __version__,
-        "name": cfg.name or out.resolve().name,
-        "input": {
-            "path": str(src),
-            "stage": upstream.get("stage"),
-            "fingerprint": upstream.get("fingerprint"),
-            "kept": upstream["counts"]["kept"],
-        },
-        "config": cfg.model_dump(mode="json"),
-        "counts": counts,
-        "skipped_by_reason": dict(skipped_by_reason.most_common()),
-        "languages": languages,
-        "sources": dict(sources.most_common()),
-        "files": file_info,
-        "skipped_file": {"name": "skipped.jsonl", **skipped_info},
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "duration_s": round(time.perf_counter() - t0, 3),
-    }

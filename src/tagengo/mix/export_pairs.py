@@ -99,8 +99,8 @@ def export_pairs(
 
     Raises ``ConfigError`` for an option that has no meaning for pairs (``--format`` other than
     messages, ``--repair``), ``InputError`` when the folder's rows do not match its manifest."""
-    from tagengo.mix.export import EXPORT_MANIFEST, ExportResult, clear_stale, validation_mask
-    from tagengo.report.card import axolotl_preference_snippet, lineage, render_card, trl_preference_snippet
+    from tagengo.mix.card import axolotl_preference_snippet, lineage, render_card, trl_preference_snippet
+    from tagengo.mix.export_common import EXPORT_MANIFEST, ExportResult, clear_stale, validation_mask
 
     if cfg.format != "messages":
         raise ConfigError(
@@ -194,7 +194,7 @@ def export_pairs(
     }
     if counts["train"] + counts["validation"] + counts["skipped"] != counts["pairs"]:
         raise RuntimeError(f"export counts do not reconcile: {counts}")
-    from tagengo.mix.export import export_manifest
+    from tagengo.mix.export_common import export_manifest
 
     manifest = export_manifest(
         cfg,

@@ -193,22 +193,22 @@ def train_preference(
 ) -> Any:
     """Train ``cfg.base_model`` with ``cfg.method`` (dpo or orpo) on the pairs in ``data``.
 
-    Returns a ``tagengo.train.trainer.TrainResult`` whose ``history`` holds TRL's logs (``loss``,
+    Returns a ``tagengo.train.common.TrainResult`` whose ``history`` holds TRL's logs (``loss``,
     ``rewards/chosen``, ``rewards/rejected``, ``rewards/margins`` ...). Raises ``ConfigError`` /
     ``InputError`` with a sentence for the user."""
     import sys
 
     from datasets import Dataset
 
+    from tagengo.train.common import TrainResult, save_model, seed_all
     from tagengo.train.model import add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
-    from tagengo.train.trainer import TrainResult, _seed_all, save_model
 
     if cfg.method not in ("dpo", "orpo"):
         raise ConfigError(f"train_preference is for --method dpo or orpo, not {cfg.method}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    _seed_all(cfg.seed)
+    seed_all(cfg.seed)
     rt = resolve_runtime(cfg)
     if rt.flatten:
         raise ConfigError(

@@ -27,7 +27,6 @@ import sys
 import time
 import warnings as _warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
 from tagengo.run.manifest import TRAIN_PACKAGES, package_versions
+from tagengo.train.common import TrainResult, save_model, seed_all
 from tagengo.train.config import TrainConfig, capped_warmup
 from tagengo.train.data import IGNORE_INDEX, Example, Prepared, load_dataset
 from tagengo.train.model import (
@@ -52,28 +52,6 @@ from tagengo.train.packing import collate, pack_bins, shift_labels, unpacked_bin
 
 class TrainWarning(UserWarning):
     """A run finished but did not train as asked (the weights did not change, steps were skipped)."""
-
-
-@dataclass
-class TrainResult:
-    out: Path
-    model_dir: Path
-    steps: int
-    history: list[dict[str, Any]] = field(default_factory=list)
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def losses(self) -> list[float]:
-        return [h["loss"] for h in self.history if "loss" in h]
-
-
-def _seed_all(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def lr_factor(step: int, *, warmup: int, total: int, kind: str) -> float:
@@ -338,32 +316,6 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> d
 # ---------------------------------------------------------------- saving the model
 
 
-def save_model(model: Any, tokenizer: Any, dest: Path, base: Path, adapter: str) -> Path:
-    """Write the trained model (or LoRA adapter) with its tokenizer and chat template.
-
-    A LoRA folder's ``adapter_config.json`` names the base by its absolute local path (a
-    folder or a .gguf file), so ``tagengo bench answer --local-model`` loads base + adapter."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.config.use_cache = True  # off while training with checkpointing; generation wants it
-    if adapter == "lora":
-        # Not PEFT's "auto", which also writes the base's (resized) embedding and output layers,
-        # untrained, whenever tokens were added: the trained copies (modules_to_save) are
-        # what a reload needs, and the base is loaded from its own path.
-        model.save_pretrained(tmp, save_embedding_layers=False)
-    else:
-        model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if adapter == "lora":
-        cfg_path = tmp / "adapter_config.json"
-        adapter = json.loads(cfg_path.read_text())
-        adapter["base_model_name_or_path"] = str(base.resolve())
-        atomic_write_json(cfg_path, adapter)
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
-    return dest
-
-
 def _plot_losses(history: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -445,7 +397,7 @@ def train(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    _seed_all(cfg.seed)
+    seed_all(cfg.seed)
     rt = resolve_runtime(cfg)
     base = resolve_base(cfg.base_model)
     tokenizer = load_tokenizer(base, cfg.chat_template)

@@ -99,8 +99,8 @@ def generation_models(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _axolotl_dataset(path: str, fmt: str, *, eval_split: bool) -> list[str]:
     """One ``datasets:`` entry as YAML lines: the entry ``tagengo train --print-axolotl`` writes
-    too (``tagengo.train.axolotl.dataset_entry``), with a comment on a split's line."""
-    from tagengo.train.axolotl import dataset_entry
+    too (``tagengo.io.axolotl.dataset_entry``), with a comment on a split's line."""
+    from tagengo.io.axolotl import dataset_entry
 
     entry = dataset_entry(path, fmt)
     lines: list[str] = []
