@@ -1,6 +1,6 @@
 """The floors of shared/DESIGN.md, read from the code's own imports: a module imports from its own
 floor or below, a stage package never imports another stage package, and no two modules reach
-each other (no circle, whatever its length).
+each other (no circle, whatever its length); nor does a package import another's private (``_x``) names.
 
 Every module of src/tagengo is parsed with ``ast``; every import counts, at any depth (inside a
 function or under ``TYPE_CHECKING`` too: a lazy import hides a dependency, it does not remove it).
@@ -116,6 +116,14 @@ KNOWN: set[tuple[str, str]] = {
     ("eval/models.py", "tagengo.bench.hf_local"),
     # -- circles: none left. A variant and its parent share a common.py (mix/export_common.py,
     # train/common.py); the parent dispatches to the variant (DESIGN.md, Floors).
+}
+
+
+#: Private names (``_x``) one package imports from another, each (importing file, module, name):
+#: a name starting with ``_`` may change without notice inside its own package. Shrink, never grow.
+KNOWN_PRIVATE: set[tuple[str, str, str]] = {
+    ("reverse/corpus.py", "tagengo.io.source", "_jsonl_chunks"),
+    ("reverse/corpus.py", "tagengo.io.source", "_parquet_chunks"),
 }
 
 
@@ -294,6 +302,31 @@ def test_no_circles():
 def test_the_known_list_holds_only_imports_that_still_exist():
     edges = {(rel(a), b) for a, targets in graph().items() for b in targets}
     assert not KNOWN - edges, f"fixed: delete these from KNOWN: {sorted(KNOWN - edges)}"
+
+
+def private_imports() -> set[tuple[str, str, str]]:
+    """Every ``from tagengo.<package>... import _name`` whose package is not the importer's."""
+    found = set()
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                not isinstance(node, ast.ImportFrom)
+                or node.level
+                or not (node.module or "").startswith("tagengo.")
+            ):
+                continue
+            if top(node.module) == top(module):
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.add((rel(module), node.module, alias.name))
+    return found
+
+
+def test_no_package_imports_another_packages_private_names():
+    new = sorted(private_imports() - KNOWN_PRIVATE)
+    assert not new, f"make these public (documented) in their module, or move them to a shared one: {new}"
+    assert not KNOWN_PRIVATE - private_imports(), "fixed: delete these from KNOWN_PRIVATE"
 
 
 def test_the_reader_sees_lazy_relative_and_type_checking_imports():
