@@ -226,7 +226,7 @@ def log_progress(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     FORCE_COLOR/TTY_COMPATIBLE say), with a progress line due every ``interval_s`` seconds."""
 
     def set_interval(interval_s: float) -> None:
-        from tagengo.run.progress_lines import INTERVAL_ENV
+        from tagengo.io.progress_lines import INTERVAL_ENV
 
         monkeypatch.setenv(INTERVAL_ENV, str(interval_s))
         monkeypatch.delenv("TTY_COMPATIBLE", raising=False)

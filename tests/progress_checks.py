@@ -1,4 +1,4 @@
-"""Checks shared by the tests of progress off a terminal (tagengo.run.progress_lines)."""
+"""Checks shared by the tests of progress off a terminal (tagengo.io.progress_lines)."""
 
 from __future__ import annotations
 

@@ -63,9 +63,6 @@ KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
     # bench's report section is moved whole into bench/report_hook.py once its other editor is done.
     ("bench/report_hook.py", "tagengo.report.bench_section"),
-    # The model-call layer prints progress with run/'s line printer; it belongs in llm/ or below.
-    ("llm/batch/runner.py", "tagengo.run.progress_lines"),
-    ("llm/progress.py", "tagengo.run.progress_lines"),
     # -- stage to stage ----------------------------------------------------------------------------
     # FastChat's bench files (formats, layout) are read by four stages: readers belong in io/.
     ("contamination/calibrate.py", "tagengo.bench.layout"),

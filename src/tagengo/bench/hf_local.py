@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.errors import ConfigError
+from tagengo.io.progress_lines import live_terminal
 from tagengo.llm.types import ChatRequest, ChatResponse
-from tagengo.run.progress_lines import live_terminal
 
 
 def local_model_name(path: str | Path) -> str:
@@ -153,7 +153,7 @@ class TransformersChatClient:
             self._load()
         out: list[ChatResponse] = []
         if self.progress and not live_terminal():
-            from tagengo.run.progress_lines import LineProgress
+            from tagengo.io.progress_lines import LineProgress
 
             line = LineProgress(desc or "answering", len(requests))
             try:

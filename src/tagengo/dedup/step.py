@@ -49,10 +49,10 @@ from tagengo.run.steps import GlobalStep
 
 class _Bar:
     """A rich progress bar on a terminal; elsewhere plain lines (one every interval and one
-    when each task ends, tagengo.run.progress_lines); nothing when disabled."""
+    when each task ends, tagengo.io.progress_lines); nothing when disabled."""
 
     def __init__(self, enabled: bool) -> None:
-        from tagengo.run.progress_lines import live_terminal
+        from tagengo.io.progress_lines import live_terminal
 
         self._p = None
         self._lines = None  # the task being reported as lines, off a terminal
@@ -71,7 +71,7 @@ class _Bar:
 
     def task(self, description: str, total: int):  # -> callable(advance)
         if self._as_lines:
-            from tagengo.run.progress_lines import LineProgress
+            from tagengo.io.progress_lines import LineProgress
 
             if self._lines is not None:
                 self._lines.close()  # tasks run one after the other: a new one ends the last

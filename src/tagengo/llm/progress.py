@@ -3,7 +3,7 @@
 One display per client for its whole life: a stage that calls ``chat_many`` once per chunk
 sees one bar whose total grows chunk by chunk, not a new bar per chunk. On a terminal rich
 draws it from its own refresh thread; elsewhere (stderr redirected to a file, CI logs) the
-client writes plain lines instead (tagengo.run.progress_lines: one every
+client writes plain lines instead (tagengo.io.progress_lines: one every
 ``TAGENGO_PROGRESS_INTERVAL`` seconds and one at the end of each phase, a phase being the
 calls under one ``desc``). Either way the client only bumps counters per answer (microseconds
 per call). Nothing appears until something has to be called: a run replayed wholly from the
@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tagengo.run.progress_lines import LineProgress, live_terminal
+from tagengo.io.progress_lines import LineProgress, live_terminal
 
 
 class CallProgress:

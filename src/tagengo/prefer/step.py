@@ -189,7 +189,7 @@ class AnswerStep(_LLMStep):
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from tagengo.run.progress_lines import live_terminal
+        from tagengo.io.progress_lines import live_terminal
 
         def done(client: ChatClient) -> int:
             models = getattr(getattr(client, "accounting", None), "models", {})
@@ -219,7 +219,7 @@ class AnswerStep(_LLMStep):
     def _lines(self, total: int, done: Callable[[ChatClient], int], start: dict[str, int]) -> Iterator[None]:
         """``_bars`` off a terminal: a plain line every interval (all models' answers done, rate,
         ETA, each model's count) and one when the batch is answered."""
-        from tagengo.run.progress_lines import LineProgress
+        from tagengo.io.progress_lines import LineProgress
 
         counts = dict.fromkeys(self.clients, 0)
         line = LineProgress(

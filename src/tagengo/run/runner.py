@@ -105,10 +105,10 @@ def _mergestep_stats_of(acc: list[dict[str, Any]], new: list[dict[str, Any]]) ->
 
 class _Progress:
     """A rich progress bar on a terminal; plain lines every ``TAGENGO_PROGRESS_INTERVAL`` seconds
-    where stderr is a log (tagengo.run.progress_lines); nothing when not ``enabled``."""
+    where stderr is a log (tagengo.io.progress_lines); nothing when not ``enabled``."""
 
     def __init__(self, enabled: bool, description: str, total: int | None) -> None:
-        from tagengo.run.progress_lines import LineProgress, live_terminal
+        from tagengo.io.progress_lines import LineProgress, live_terminal
 
         self._bar = None
         self._lines: LineProgress | None = None

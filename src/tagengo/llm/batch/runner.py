@@ -337,7 +337,7 @@ class BatchRunner:
         return self.local_dir / f"{sub.local_id}.output.jsonl"
 
     def _report(self, watching: list[Submission]) -> None:
-        from tagengo.run.progress_lines import progress_interval
+        from tagengo.io.progress_lines import progress_interval
 
         now = time.monotonic()
         if self._last_report and (not self.verbose or now - self._last_report < progress_interval()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from tagengo.run.progress_lines import DEFAULT_INTERVAL_S, INTERVAL_ENV, LineProgress, progress_interval
+from tagengo.io.progress_lines import DEFAULT_INTERVAL_S, INTERVAL_ENV, LineProgress, progress_interval
 
 
 class Clock:
