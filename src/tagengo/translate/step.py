@@ -152,90 +152,41 @@ class TranslateStep(Step):
             self.client = None
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        """Translate every message of the rows that ask for it (``meta.translation.to``), one
+        call per message with prose; a row is kept only when every message passed the checks."""
         if self.client is None:
             self.setup()
         assert self.client is not None
         check = TranslationCheck(self.cfg, self.lid)
-        # (row index, message index, protected text) for every message that needs a call.
-        jobs: list[tuple[int, int, Protected]] = []
-        for i, row in enumerate(batch):
-            info = row.meta.get("translation")
-            if not isinstance(info, dict) or "to" not in info or "messages" in info:
-                continue
-            for j, m in enumerate(row.messages):
-                p = protect(m["content"]) if self.cfg.protect else Protected(m["content"])
-                jobs.append((i, j, p))
-        requests = [
-            self.cfg.request(
-                translation_messages(p.text, batch[i].meta["translation"]["from"], batch[i].language or "")
-            )
-            for i, _, p in jobs
-        ]
-        prose = [marker_free_letters(p.text) for _, _, p in jobs]
-        needs_call = [n > 0 for n in prose]
-        to_send = [r for r, need in zip(requests, needs_call, strict=True) if need]
-        answers = iter(self.client.chat_many(to_send, desc="translate") if to_send else [])
-        model_id = self.client.model_id
-
+        jobs = self._jobs(batch)
         acc = Accounting()
         chatter: dict[str, int] = {}
         problems: dict[int, str] = {}
-        per_row: dict[int, list[tuple[int, Protected, int, ChatRequest, ChatResponse | None]]] = {}
-        for (i, j, p), req, n_letters, need in zip(jobs, requests, prose, needs_call, strict=True):
-            resp = next(answers) if need else None
-            if resp is not None:
-                acc.record(resp, resp.model)
-            per_row.setdefault(i, []).append((j, p, n_letters, req, resp))
-
-        for i, items in per_row.items():
+        for i, items in self._answers(batch, jobs, acc).items():
             row = batch[i]
             info = row.meta["translation"]
-            target = row.language or ""
             msgs_meta: list[dict[str, Any]] = []
             new_messages = [dict(m) for m in row.messages]
             calls: list[dict[str, Any]] = []
             for j, p, n_letters, req, resp in items:
-                source = row.messages[j]["content"]
-                m_info: dict[str, Any] = {"role": row.messages[j]["role"], "source": source}
+                m_info: dict[str, Any] = {
+                    "role": row.messages[j]["role"],
+                    "source": row.messages[j]["content"],
+                }
                 if p.spans:
                     m_info["protected"] = len(p.spans)
                 msgs_meta.append(m_info)
-                where = f"message {j + 1} ({row.messages[j]['role']})"
                 if resp is None:  # nothing to translate: code or numbers only
                     m_info["translated"] = False
                     continue
-                calls.append({**call_meta(resp, req.key(model_id)), **answer_meta(resp)})
+                calls.append({**call_meta(resp, req.key(self.client.model_id)), **answer_meta(resp)})
                 if i in problems:
                     continue
-                if problem := answer_problem(resp, req):
-                    problems[i] = problem.reason(f"translation of {where}")
-                    if resp.error is None:
-                        m_info["raw"] = resp.content or ""  # what came back, shown beside the reason
-                    continue
-                text, removed = split_chatter(resp.content or "", p.text)
-                if removed:
-                    m_info["chatter_removed"] = removed
-                    for kind in removed:
-                        chatter[kind] = chatter.get(kind, 0) + 1
-                restored, lost = restore(text, p) if p.spans else (text, [])
-                if lost:
-                    m_info["raw"] = text
-                    problems[i] = f"protected span of {where}: {'; '.join(lost)}"
-                    continue
-                if reason := check.check(
-                    source,
-                    restored,
-                    target,
-                    m_info,
-                    where,
-                    n_letters,
-                    marked=(p.text, text),
-                    source_language=info.get("from"),
-                ):
-                    m_info["raw"] = text
-                    problems[i] = reason
-                    continue
-                new_messages[j]["content"] = restored
+                restored, problem = self._checked(check, row, j, p, n_letters, req, resp, m_info, chatter)
+                if problem is not None:
+                    problems[i] = problem
+                else:
+                    new_messages[j]["content"] = restored
             info["model"] = self.client.model_id
             info["messages"] = msgs_meta
             info["calls"] = calls
@@ -247,6 +198,90 @@ class TranslateStep(Step):
         kept = [r for i, r in enumerate(batch) if i not in problems]
         rejected = [Rejection(batch[i], self.name, reason) for i, reason in sorted(problems.items())]
         return kept, rejected
+
+    def _jobs(self, batch: list[Record]) -> list[tuple[int, int, Protected]]:
+        """(row index, message index, protected text) of every message to translate: those of
+        rows with a target and no translation yet."""
+        jobs: list[tuple[int, int, Protected]] = []
+        for i, row in enumerate(batch):
+            info = row.meta.get("translation")
+            if not isinstance(info, dict) or "to" not in info or "messages" in info:
+                continue
+            for j, m in enumerate(row.messages):
+                p = protect(m["content"]) if self.cfg.protect else Protected(m["content"])
+                jobs.append((i, j, p))
+        return jobs
+
+    def _answers(
+        self, batch: list[Record], jobs: list[tuple[int, int, Protected]], acc: Accounting
+    ) -> dict[int, list[tuple[int, Protected, int, ChatRequest, ChatResponse | None]]]:
+        """Per row, each message's (index, protected text, letters of prose, request, answer):
+        one call per message with prose (None for code or numbers only), counted in ``acc``."""
+        assert self.client is not None
+        requests = [
+            self.cfg.request(
+                translation_messages(p.text, batch[i].meta["translation"]["from"], batch[i].language or "")
+            )
+            for i, _, p in jobs
+        ]
+        prose = [marker_free_letters(p.text) for _, _, p in jobs]
+        needs_call = [n > 0 for n in prose]
+        to_send = [r for r, need in zip(requests, needs_call, strict=True) if need]
+        answers = iter(self.client.chat_many(to_send, desc="translate") if to_send else [])
+        per_row: dict[int, list[tuple[int, Protected, int, ChatRequest, ChatResponse | None]]] = {}
+        for (i, j, p), req, n_letters, need in zip(jobs, requests, prose, needs_call, strict=True):
+            resp = next(answers) if need else None
+            if resp is not None:
+                acc.record(resp, resp.model)
+            per_row.setdefault(i, []).append((j, p, n_letters, req, resp))
+        return per_row
+
+    def _checked(
+        self,
+        check: TranslationCheck,
+        row: Record,
+        j: int,
+        p: Protected,
+        n_letters: int,
+        req: ChatRequest,
+        resp: ChatResponse,
+        m_info: dict[str, Any],
+        chatter: dict[str, int],
+    ) -> tuple[str, str | None]:
+        """Message ``j``'s translation with its protected spans back, and the reason it fails
+        (the answer contract, a lost span, the translation checks) or None. What the checks
+        found goes to ``m_info``; chatter cut around the translation is counted in ``chatter``."""
+        where = f"message {j + 1} ({row.messages[j]['role']})"
+        if problem := answer_problem(resp, req):
+            if resp.error is None:
+                m_info["raw"] = resp.content or ""  # what came back, shown beside the reason
+            return "", problem.reason(f"translation of {where}")
+        text, removed = split_chatter(resp.content or "", p.text)
+        if removed:
+            m_info["chatter_removed"] = removed
+            for kind in removed:
+                chatter[kind] = chatter.get(kind, 0) + 1
+        restored, lost = restore(text, p) if p.spans else (text, [])
+        if lost:
+            m_info["raw"] = text
+            return "", f"protected span of {where}: {'; '.join(lost)}"
+        source = row.messages[j]["content"]
+        info = row.meta["translation"]
+        target = row.language or ""
+        marked = (p.text, text)
+        if reason := check.check(
+            source,
+            restored,
+            target,
+            m_info,
+            where,
+            n_letters,
+            marked=marked,
+            source_language=info.get("from"),
+        ):
+            m_info["raw"] = text
+            return "", reason
+        return restored, None
 
     def summary(self) -> dict[str, Any]:
         out, self._summary = self._summary, {}
