@@ -356,3 +356,77 @@ def test_an_answer_cut_inside_its_reasoning_is_written_empty_and_counted(
     rows = [json.loads(x) for x in bench.answer_path("t").read_text().splitlines()]
     assert [(r["question_id"], r["choices"][0]["turns"]) for r in rows] == [(1, [""]), (2, ["An answer."])]
     assert report.truncated_turns == 2 and report.answer_problems == {"unfinished": 2}
+
+
+def test_the_console_says_per_model_how_many_turns_were_cut_filtered_and_failed(
+    tmp_path: Path, judge_server
+) -> None:
+    """A newcomer's finding: cut and filtered turns were counted as answered. The console now
+    names them per model, and its counts agree with each other and with the file."""
+    from rich.console import Console
+
+    turns = {
+        1: ["Write about rain.", "Make it shorter."],
+        2: ["Write about rain. FAULT=budget", "Make it shorter."],  # both turns cut, written
+        3: ["Write about rain. FAULT=filteranswer", "Make it shorter."],
+        4: ["Write about snow.", "Once more, FAULT=errorbody"],  # turn 1 fine, turn 2 fails
+        5: ["FAILME at once.", "Never asked."],
+    }
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": t}) + "\n" for q, t in turns.items()
+        )
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=1), model_id="m", max_tokens=64)
+    console = Console(record=True, width=400)
+    with build_client(cfg.llm) as client:
+        (report,) = answer_bench(bench, cfg, client, console=console)
+    text = console.export_text()
+    rows = bench.answer_path("m").read_text().splitlines()
+    assert len(rows) == 2 == report.answered == report.answers_in_file
+    assert "5 questions: 2 answered, 0 already there, 3 failed (not written)" in text
+    assert "(2 answers in the file)" in text
+    assert report.written_turns == 4 and report.truncated_turns == 2
+    assert (
+        "turns: 4 written (2 cut at the token limit); 1 filtered; 2 failed (1 call failed, 1 provider error)"
+        in (text)
+    ), text
+    assert report.failed_turns == {"filtered": 1, "call failed": 1, "provider error": 1}
+    saved = json.loads((bench.report_dir / "answer_m.json").read_text())["counts"]
+    assert (saved["written_turns"], saved["truncated_turns"], saved["answers_in_file"]) == (4, 2, 2)
+    assert saved["failed"] + saved["answered"] + saved["reused"] == saved["questions"] == 5
+
+
+def test_a_run_whose_every_call_fails_writes_no_answer_file_and_stops(tmp_path: Path, judge_server) -> None:
+    """A wrong model name or a refused request: no empty answer file for `bench judge` to read as
+    "no answers"; the manifest lists the reasons and the run stops with the fix."""
+    from tagengo.run.llm_stage import NoCallSucceeded
+
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        '{"question_id": 1, "category": "writing", "turns": ["FAILME one.", "Two."]}\n'
+        '{"question_id": 2, "category": "stem", "turns": ["FAILME too."]}\n'
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=1), model_id="m")
+    with build_client(cfg.llm) as client, pytest.raises(NoCallSucceeded) as err:
+        answer_bench(bench, cfg, client)
+    message = str(err.value)
+    assert "no call to m succeeded (2 failed: 2 call failed" in message and "scripted failure" in message
+    assert "Re-run once fixed" in message and "answer_m.json" in message
+    assert not bench.answer_path("m").exists() and bench.models() == []
+    saved = json.loads((bench.report_dir / "answer_m.json").read_text())
+    assert saved["counts"]["failed"] == 2 and saved["counts"]["answers_in_file"] == 0
+
+    # An earlier answer file is left as it was.
+    bench.answer_path("m").parent.mkdir(parents=True, exist_ok=True)
+    bench.answer_path("m").write_text("")
+    with build_client(cfg.llm) as client, pytest.raises(NoCallSucceeded):
+        answer_bench(bench, cfg.model_copy(update={"redo": True}), client)
+    assert bench.answer_path("m").read_text() == ""

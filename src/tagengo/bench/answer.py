@@ -17,7 +17,13 @@ used the whole budget; so is an answer with a finish reason no server in use mea
 empty one (nothing, or nothing after the reasoning): the model's own failures are judged, never
 left out, or a weak model's average would rise. Every turn
 the contract finds a problem with, written or not, is counted by kind (``answer_problems``, as
-``bench judge`` counts its replies).
+``bench judge`` counts its replies); the console says per model how many written turns were
+cut and how many turns were filtered or failed, and how many answers the file holds.
+
+A run whose every call failed (a wrong model name, a refusal of the request) writes no
+answer file (a previous one stays as it was), only its manifest with the reasons, and stops
+with :class:`~tagengo.run.llm_stage.NoCallSucceeded` (exit status 2), as the dataset stages do:
+an empty answer file would read as "no answers" to ``bench judge``.
 
 Samples: every answer records its sample index (``tagengo.sample``), and the index is part of
 every request's cache key. ``--redo`` and answer runs 2, 3 ... (``--runs``) draw the next unused
@@ -41,9 +47,11 @@ from rich.console import Console
 from tagengo.bench.config import AnswerConfig
 from tagengo.bench.formats import Answer, Question, make_answer_id, read_answers, write_answers
 from tagengo.bench.layout import Bench, safe_name
-from tagengo.llm.answer import EMPTY, answer_problem, used_whole_budget
+from tagengo.llm.answer import EMPTY, FILTERED, UNFINISHED, answer_problem, used_whole_budget
+from tagengo.llm.client import refusal_hint
 from tagengo.llm.finish import LENGTH
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
+from tagengo.run.llm_stage import NoCallSucceeded
 
 
 @dataclass
@@ -64,16 +72,33 @@ class AnswerReport:
     answer_problems: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     cached_calls: int = 0
-    truncated_turns: int = 0  # cut at the token limit (finish_reason "length", or the whole budget used)
+    #: written turns cut at the token limit (finish_reason "length", or the whole budget used);
+    #: a cut turn of a question that failed later is not written, so not counted here
+    truncated_turns: int = 0
+    written_turns: int = 0  # turns written this run (answered questions x choices x turns)
+    #: the contract's kinds among the written turns (cut, empty, unknown finish): what the file holds
+    written_problems: dict[str, int] = field(default_factory=dict)
+    answers_in_file: int = 0  # rows of the answer file after this run (kept + answered + others)
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0
 
     @property
+    def failed_questions(self) -> int:
+        return len({f["question_id"] for f in self.failed})
+
+    @property
+    def failed_turns(self) -> dict[str, int]:
+        """Turns that left no answer, by the contract's kind (filtered, call failed ...)."""
+        out: dict[str, int] = {}
+        for f in self.failed:
+            out[f["kind"]] = out.get(f["kind"], 0) + 1
+        return out
+
+    @property
     def reconciles(self) -> bool:
-        failed_q = {f["question_id"] for f in self.failed}
-        return self.questions == self.kept + self.answered + len(failed_q)
+        return self.questions == self.kept + self.answered + self.failed_questions
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -81,7 +106,11 @@ class AnswerReport:
             "answered": self.answered,
             "reused": self.kept,
             "changed": self.changed,
-            "failed": len({f["question_id"] for f in self.failed}),
+            "failed": self.failed_questions,
+            "failed_turns": self.failed_turns,
+            "written_turns": self.written_turns,
+            "written_problems": dict(self.written_problems),
+            "answers_in_file": self.answers_in_file,
             "answer_problems": dict(self.answer_problems),
             "calls": self.calls,
             "cached_calls": self.cached_calls,
@@ -218,7 +247,11 @@ def _answer_run(
     # turns[choice][question key] -> answers so far; failed question keys drop out of later turns.
     turns: list[dict[str, list[str]]] = [{q.key: [] for q in todo} for _ in range(cfg.num_choices)]
     finish: dict[str, list[str | None]] = {q.key: [] for q in todo}
+    #: the contract's kinds of the turns a question will have written (counted once it is)
+    kinds: dict[str, list[str]] = {q.key: [] for q in todo}
+    cut: dict[str, int] = dict.fromkeys(kinds, 0)
     failed: set[str] = set()
+    succeeded = 0  # calls that gave an answer (fresh or cached)
     max_turns = max((len(q.turns) for q in todo), default=0)
     for t in range(max_turns):
         batch: list[tuple[int, Question]] = []
@@ -258,7 +291,10 @@ def _answer_run(
                     }
                 )
                 continue
-            report.truncated_turns += resp.finish_reason == LENGTH or used_whole_budget(resp, req)
+            succeeded += 1
+            if problem is not None:
+                kinds[q.key].append(problem.kind)
+            cut[q.key] += resp.finish_reason == LENGTH or used_whole_budget(resp, req)
             turns[i][q.key].append((resp.content or "").strip())
             if i == 0:
                 finish[q.key].append(resp.finish_reason)
@@ -289,8 +325,15 @@ def _answer_run(
         ans.extra["tagengo"]["request_key"] = answer_key(cfg, q, ans, client.model_id)
         merged[q.key] = ans
         report.answered += 1
+        report.truncated_turns += cut[q.key]
+        report.written_turns += sum(len(c["turns"]) for c in choices)
+        for kind in kinds[q.key]:
+            report.written_problems[kind] = report.written_problems.get(kind, 0) + 1
         report.samples[str(sample[q.key])] = report.samples.get(str(sample[q.key]), 0) + 1
-    write_answers(path, merged.values())
+    nothing = report.calls > 0 and succeeded == 0
+    if not nothing:  # a run with no answer at all leaves the file as it was (or absent)
+        write_answers(path, merged.values())
+    report.answers_in_file = len(merged)
     report.seconds = round(time.monotonic() - start, 3)
     suffix = "" if run == 1 else f".run{run}"
     write_run_report(
@@ -303,13 +346,43 @@ def _answer_run(
         started=started,
     )
     if console is not None:
-        console.print(
-            f"[bold]{bench.name}[/] ({bench.language or '?'}): {model_id}"
-            + (f" run {run}" if run > 1 else "")
-            + f": {report.answered} answered, {report.kept} already there, "
-            f"{len({f['question_id'] for f in report.failed})} failed -> {path}"
-        )
+        _print_report(console, report, model_id)
+    if nothing:
+        _stop_when_no_call_succeeded(bench, report, model_id)
     return report
+
+
+def _print_report(console: Console, r: AnswerReport, model_id: str) -> None:
+    """Two lines per model: the questions (they reconcile) and the file, then the turns: the
+    written ones that were cut (or empty, or of an unknown finish) and the ones that failed."""
+    head = f"[bold]{r.bench}[/] ({r.language or '?'}): {model_id}" + (f" run {r.run}" if r.run > 1 else "")
+    console.print(
+        f"{head}: {r.questions} questions: {r.answered} answered, {r.kept} already there, "
+        f"{r.failed_questions} failed (not written) -> {r.path} ({r.answers_in_file} answers in the file)"
+    )
+    failed = r.failed_turns
+    filtered = failed.pop(FILTERED, 0)
+    others = ", ".join(f"{n} {kind}" for kind, n in sorted(failed.items()))
+    written = [f"{r.truncated_turns} cut at the token limit"]
+    # "unfinished" is the contract's word for the cut turns, counted just before
+    written += [f"{n} {kind}" for kind, n in sorted(r.written_problems.items()) if kind != UNFINISHED]
+    console.print(
+        f"  turns: {r.written_turns} written ({', '.join(written)}); {filtered} filtered; "
+        f"{sum(failed.values())} failed" + (f" ({others})" if others else "") + " (not written)"
+    )
+
+
+def _stop_when_no_call_succeeded(bench: Bench, r: AnswerReport, model_id: str) -> None:
+    """Every call of the run failed: nothing was written; say why and what to do."""
+    first = r.failed[0]["error"] if r.failed else "see the manifest"
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(r.failed_turns.items()))
+    raise NoCallSucceeded(
+        f"{bench.name}: no call to {model_id} succeeded ({r.calls:,} failed: {kinds}; the first: {first}). "
+        f"{refusal_hint(first)} "
+        f"No answer file was written ({r.path} is left as it was); the reasons are in "
+        f"{bench.report_dir}/answer_{safe_name(model_id)}{'' if r.run == 1 else f'.run{r.run}'}.json. "
+        "Re-run once fixed: answers already cached are reused and only the failed calls are made again."
+    )
 
 
 def write_run_report(
