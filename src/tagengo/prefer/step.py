@@ -289,11 +289,26 @@ class RankStep(_LLMStep):
             self.client = self._build(self.cfg.judge, self._progress)
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
+        """Gate, shuffle and rank every row's answers; a row is kept with its ranking, or
+        rejected when the judge could not rank it."""
         self.setup()
         assert self.client is not None
+        outcome: dict[int, Record | Rejection] = {}
+        pending, wrong_lang = self._prompts(batch, outcome)
+        calls, reasks = self._rank(batch, pending, outcome)
+        kept = [o for i, o in sorted(outcome.items()) if isinstance(o, Record)]
+        rejected = [o for i, o in sorted(outcome.items()) if isinstance(o, Rejection)]
+        self._summary = {"judge_calls": calls, "reasks": reasks, "wrong_language_answers": wrong_lang}
+        return kept, rejected
+
+    def _prompts(
+        self, batch: list[Record], outcome: dict[int, Record | Rejection]
+    ) -> tuple[dict[int, tuple[list[dict[str, str]], list[str], list[int]]], int]:
+        """The language gate on every usable answer, then, per row with two or more answers in
+        its language, the judge's prompt (answers shuffled under labels); a row with fewer is
+        finished here, into ``outcome``. Returns the prompts and the answers gated out."""
         from tagengo.bench.languages import language_name
 
-        outcome: dict[int, Record | Rejection] = {}
         # Per row: (judge messages, labels, answer index per label) for rows the judge must rank.
         pending: dict[int, tuple[list[dict[str, str]], list[str], list[int]]] = {}
         wrong_lang = 0
@@ -326,6 +341,16 @@ class RankStep(_LLMStep):
                 self._finish(row, [checked] if checked else [], gated, None, "")
                 outcome[i] = row
 
+        return pending, wrong_lang
+
+    def _rank(
+        self,
+        batch: list[Record],
+        pending: dict[int, tuple[list[dict[str, str]], list[str], list[int]]],
+        outcome: dict[int, Record | Rejection],
+    ) -> tuple[int, int]:
+        """Ask the judge to rank each pending row, re-asking (--reask) a reply with no valid
+        ranking; each row ends in ``outcome``, ranked or rejected. Returns calls and re-asks."""
         calls = reasks = 0
         replies: dict[int, list[str]] = {i: [] for i in pending}
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in pending}  # answer_meta per reply
@@ -334,16 +359,7 @@ class RankStep(_LLMStep):
                 break
             idx = list(pending)
             requests = [self.cfg.judge_request(pending[i][0]) for i in idx]
-            if self.batch_map is not None and not self._given:
-                from tagengo.llm.mapped import map_chats  # --executor ray: the actors call the judge
-
-                responses = map_chats(
-                    self.batch_map, {"judge": self.cfg.judge}, [("judge", r) for r in requests]
-                )
-            else:
-                responses = self.client.chat_many(
-                    requests, desc="rank" if round_no == 0 else f"rank: re-ask {round_no}"
-                )
+            responses = self._ask(requests, round_no)
             calls += len(idx)
             reasks += len(idx) if round_no else 0
             for i, req, resp in zip(idx, requests, responses, strict=True):
@@ -386,10 +402,16 @@ class RankStep(_LLMStep):
                 pref["ranking"] = str(ranking)
                 self._finish(row, tiers, gated_of(row), ranking, reasons)
                 outcome[i] = row
-        kept = [o for i, o in sorted(outcome.items()) if isinstance(o, Record)]
-        rejected = [o for i, o in sorted(outcome.items()) if isinstance(o, Rejection)]
-        self._summary = {"judge_calls": calls, "reasks": reasks, "wrong_language_answers": wrong_lang}
-        return kept, rejected
+        return calls, reasks
+
+    def _ask(self, requests: list[Any], round_no: int) -> Any:
+        """The judge's replies: through the Ray actors (--executor ray), else this client."""
+        assert self.client is not None
+        if self.batch_map is not None and not self._given:
+            from tagengo.llm.mapped import map_chats  # --executor ray: the actors call the judge
+
+            return map_chats(self.batch_map, {"judge": self.cfg.judge}, [("judge", r) for r in requests])
+        return self.client.chat_many(requests, desc="rank" if round_no == 0 else f"rank: re-ask {round_no}")
 
     @staticmethod
     def _finish(row: Record, tiers: list[list[int]], gated: list[int], ranking: Any, reasons: str) -> None:
