@@ -37,7 +37,7 @@ from tagengo.errors import InputError
 from tagengo.run.blocks import Section
 
 #: Why a folder adds nothing to the page (listed at its end and warned about by the CLI).
-NOTHING_KNOWN = "no manifest.json, export.json or bench question.jsonl found"
+NOTHING_KNOWN = "no manifest.json, export.json, bench question.jsonl or bench show provenance.json found"
 
 
 def collect_sections(
