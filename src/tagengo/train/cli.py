@@ -89,22 +89,34 @@ def command(
     with warnings.catch_warnings():  # printed below, as one plain line each
         warnings.simplefilter("ignore", TrainWarning)
         result = train(input_path, out, cfg, resume=resume, progress=progress)
-    m = result.manifest
     if cfg.method != "sft":
-        c, final = m["counts"], m.get("final", {})
-        console.print(
-            f"[green]✓[/] {cfg.method}: {c['steps']} steps on {c['train']:,} pairs ({c['dropped']} dropped) "
-            f"on {m['runtime']['device']} in {m['runtime']['precision']}"
+        _print_preference_summary(console, cfg.method, result)
+    else:
+        _print_sft_summary(console, result)
+
+
+def _print_preference_summary(console: Any, method: str, result: Any) -> None:
+    """What a DPO/ORPO run did: steps, pairs, the last loss and rewards, where the model is."""
+    m = result.manifest
+    c, final = m["counts"], m.get("final", {})
+    console.print(
+        f"[green]✓[/] {method}: {c['steps']} steps on {c['train']:,} pairs ({c['dropped']} dropped) "
+        f"on {m['runtime']['device']} in {m['runtime']['precision']}"
+    )
+    if "loss" in final:
+        rewards = (
+            f", rewards chosen {final['rewards/chosen']:.3f} vs rejected {final['rewards/rejected']:.3f}"
+            if "rewards/chosen" in final
+            else ""
         )
-        if "loss" in final:
-            rewards = (
-                f", rewards chosen {final['rewards/chosen']:.3f} vs rejected {final['rewards/rejected']:.3f}"
-                if "rewards/chosen" in final
-                else ""
-            )
-            console.print(f"  last loss {final['loss']:.4f}{rewards}; curve in {result.out / 'loss.png'}")
-        console.print(f"  model: {result.model_dir}")
-        return
+        console.print(f"  last loss {final['loss']:.4f}{rewards}; curve in {result.out / 'loss.png'}")
+    console.print(f"  model: {result.model_dir}")
+
+
+def _print_sft_summary(console: Any, result: Any) -> None:
+    """What an SFT run did (its warnings first); ``TrainDidNothing`` when the weights did not
+    change, so a script does not take the base model for a trained one."""
+    m = result.manifest
     c = m["counts"]
     rt = m["runtime"]
     for w in m.get("warnings", []):
