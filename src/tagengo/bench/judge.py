@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -71,9 +72,11 @@ from tagengo.bench.verdicts import (
     single_verdict_ok,
     verdict_grammar,
 )
-from tagengo.errors import ConfigError
+from tagengo.errors import ConfigError, TagengoError
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
+from tagengo.llm.client import refusal_hint
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
+from tagengo.run.llm_stage import NoCallSucceeded
 
 GATE_MARK = "$LANGUAGE_GATE$"
 #: Answer-contract problems that leave no verdict to read: the call failed, a content filter
@@ -123,6 +126,8 @@ class JudgeReport:
     output_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0
+    replies_received: int = 0  # requests (first or follow-up) that got a reply, readable or not
+    verdicts_read: int = 0  # calls that ended with a usable verdict
 
     @property
     def parse_failure_rate(self) -> float:
@@ -318,10 +323,12 @@ def _run_calls(
                 continue
             # The text after the reasoning: empty when there is nothing else (no verdict).
             content = resp.content or ""
+            report.replies_received += 1
             c.replies.append(content)
             c.reasoning.append(resp.reasoning)
             c.verdict = c.parse(content)
             if policy.usable(c.kind, c.verdict):
+                report.verdicts_read += 1
                 if c.kind == "single" and not single_verdict_ok(c.verdict):
                     report.out_of_range += 1  # fastchat: kept as given, as FastChat keeps it
                 continue
@@ -358,25 +365,28 @@ def _reply_fields(c: _Call) -> tuple[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Single grading
+# One judging path; what a mode changes is in _Mode (single grading, pairwise games)
 
 
 @dataclass
-class _SingleMatch:
+class _Match:
+    """One verdict to reach: a question's turn for one model (single) or a pair of models
+    (pairwise), with one game per user prompt (single: one; pairwise: both orders)."""
+
     question: Question
-    model: str
+    models: tuple[str, ...]  # (model,) or (model_1, model_2)
     turn: int
     prompt: JudgePrompt
-    user_prompt: str
+    users: tuple[str, ...]  # the user prompt of each game
     system: str
-    gate: GateVerdict | None
+    gates: tuple[GateVerdict | None, ...]  # the language gate's verdict on each model's answer
     wording: str  # the language sentence's wording (tagengo.bench.prompts)
     key: str = ""  # the verdict's request key (see tagengo.bench.policy)
-    call: _Call | None = None
+    calls: list[_Call] | None = None  # one per game; None when the gate decided
 
     @property
     def gated(self) -> bool:
-        return self.gate is not None and self.gate.failed
+        return any(g is not None and g.failed for g in self.gates)
 
 
 def _gate_record(gate: GateVerdict | None, cfg: JudgeConfig) -> dict[str, Any] | None:
@@ -386,38 +396,205 @@ def _gate_record(gate: GateVerdict | None, cfg: JudgeConfig) -> dict[str, Any] |
     return {**gate.to_dict(), "min_prob": cfg.gate.min_prob, "min_chars": cfg.gate.min_chars}
 
 
-def _single_matches(
+def _single_values(
+    q: Question, a: list[list[str]], multi: bool, ref: list[str] | None
+) -> list[dict[str, str]]:
+    (t,) = a
+    values = _ref_values(ref)
+    if multi:
+        values.update(question_1=q.turns[0], question_2=q.turns[1], answer_1=t[0], answer_2=t[1])
+    else:
+        values.update(question=q.turns[0], answer=t[0])
+    return [values]
+
+
+def _pair_values(
+    q: Question, a: list[str], b: list[str], multi: bool, ref: list[str] | None
+) -> dict[str, str]:
+    values = _ref_values(ref)
+    if multi:
+        values.update(
+            question_1=q.turns[0],
+            question_2=q.turns[1],
+            answer_a_1=a[0],
+            answer_a_2=a[1],
+            answer_b_1=b[0],
+            answer_b_2=b[1],
+        )
+    else:
+        values.update(question=q.turns[0], answer_a=a[0], answer_b=b[0])
+    return values
+
+
+def _both_orders(q: Question, a: list[list[str]], multi: bool, ref: list[str] | None) -> list[dict[str, str]]:
+    """Game 1 shows model 1's answer as A, game 2 as B (FastChat plays every game twice)."""
+    t1, t2 = a
+    return [_pair_values(q, t1, t2, multi, ref), _pair_values(q, t2, t1, multi, ref)]
+
+
+def model_pairs(models: list[str], mode: str, baseline: str | None) -> list[tuple[str, str]]:
+    """FastChat's match lists: every i<j pair in the given order, or (model, baseline)."""
+    if mode == "pairwise-baseline":
+        assert baseline is not None
+        return [(m, baseline) for m in models if m != baseline]
+    return list(combinations(models, 2))
+
+
+def _single_row(
+    m: _Match, judge: str, run: int, policy: str, now: float, report: JudgeReport, language: str | None
+):
+    """FastChat's single judgment row (its fields in its order, then tagengo's)."""
+    extra: dict[str, Any] = {"category": m.question.category}
+    (gate,) = m.gates
+    if m.calls is None:
+        assert gate is not None
+        report.gated += 1
+        score: float = 1
+        judgment = f"{GATE_MARK} {gate.reason}; score set to 1 without a judge call"
+        extra["gate"] = gate.to_dict()
+    else:
+        (call,) = m.calls
+        report.judged += 1
+        judgment, more = _reply_fields(call)
+        extra.update(more)
+        score = -1 if call.error is not None else call.verdict
+    if language:
+        extra["language"] = language
+    extra.update(policy=policy, language_wording=m.wording, sample=run - 1, request_key=m.key)
+    (model,) = m.models
+    (user,) = m.users
+    return SingleJudgment(
+        m.question.question_id, model, (judge, m.prompt.name), user, judgment, score, m.turn, now, extra
+    )
+
+
+def _pair_row(
+    m: _Match, judge: str, run: int, policy: str, now: float, report: JudgeReport, language: str | None
+):
+    """FastChat's pair judgment row: a gated pair is lost by the model the gate failed (a tie
+    when both failed); a judged one keeps each order's winner and the judge's text."""
+    extra: dict[str, Any] = {"category": m.question.category}
+    if language:
+        extra["language"] = language
+    failed = [(name, g) for name, g in zip(("model_1", "model_2"), m.gates, strict=True) if g and g.failed]
+    if m.calls is None:
+        report.gated += 1
+        names = {name for name, _ in failed}
+        w1 = w2 = "tie" if len(names) == 2 else ("model_2" if "model_1" in names else "model_1")
+        reason = "; ".join(f"{name}: {g.reason}" for name, g in failed)
+        j1 = j2 = f"{GATE_MARK} {reason}; decided without a judge call"
+        extra["gate"] = {name: g.to_dict() for name, g in failed}
+    else:
+        g1, g2 = m.calls
+        report.judged += 1
+        w1 = "error" if g1.error else position_to_model(g1.verdict, 1)
+        w2 = "error" if g2.error else position_to_model(g2.verdict, 2)
+        j1, e1 = _reply_fields(g1)
+        j2, e2 = _reply_fields(g2)
+        if e1:
+            extra["g1"] = e1
+        if e2:
+            extra["g2"] = e2
+        # Position consistency is the judge's: pairs the gate decided agree by construction.
+        if w1 != "error" and w2 != "error":
+            report.pairs_without_error += 1
+            report.consistent_pairs += w1 == w2
+    extra.update(policy=policy, language_wording=m.wording, sample=run - 1, request_key=m.key)
+    u1, u2 = m.users
+    model_1, model_2 = m.models
+    return PairJudgment(
+        m.question.question_id,
+        model_1,
+        model_2,
+        w1,
+        w2,
+        (judge, m.prompt.name),
+        u1,
+        j1,
+        u2,
+        j2,
+        m.turn,
+        now,
+        extra,
+    )
+
+
+def _pair_gates(m: _Match, cfg: JudgeConfig) -> dict[str, Any] | None:
+    if not m.gated:
+        return None
+    return {name: _gate_record(g, cfg) for name, g in zip(("model_1", "model_2"), m.gates, strict=True)}
+
+
+@dataclass(frozen=True)
+class _Mode:
+    """What single grading and pairwise games do differently; everything else is one path.
+    The two FastChat files stay as FastChat writes them: each mode reads and writes its own."""
+
+    kind: str  # "single" / "pair": the file's suffix, the prompts' role, the verdict's grammar
+    games: Callable[[JudgeConfig, list[str]], list[tuple[str, ...]]]  # the models of each match
+    values: Callable[[Question, list[list[str]], bool, list[str] | None], list[dict[str, str]]]
+    gate_record: Callable[[_Match, JudgeConfig], dict[str, Any] | None]  # the gate's part of the key
+    row: Callable[..., Any]  # the FastChat row of a finished match
+    row_key: Callable[[Any], tuple]  # (question key, model(s), turn, judge) of a row
+    errored: Callable[[Any], bool]  # a $ERROR$ row (asked again on a re-run)
+    read: Callable[[Path], list]
+    write: Callable[[Path, list], None]
+    unit: str  # what the progress line counts
+
+
+SINGLE = _Mode(
+    "single",
+    lambda cfg, models: [(m,) for m in models],
+    _single_values,
+    lambda m, cfg: _gate_record(m.gates[0], cfg),
+    _single_row,
+    lambda r: (r.key, r.model, r.turn, r.judge[0]),
+    lambda r: r.judgment == API_ERROR_OUTPUT,
+    read_single_judgments,
+    write_single_judgments,
+    "verdicts",
+)
+PAIR = _Mode(
+    "pair",
+    lambda cfg, models: model_pairs(models, cfg.mode, cfg.baseline_model),
+    _both_orders,
+    _pair_gates,
+    _pair_row,
+    lambda r: (r.key, r.model_1, r.model_2, r.turn, r.judge[0]),
+    lambda r: API_ERROR_OUTPUT in (r.g1_judgment, r.g2_judgment),
+    read_pair_judgments,
+    write_pair_judgments,
+    "pairs x 2 orders",
+)
+
+
+def _matches(
     setup: _Setup,
-    questions: list[Question],
+    mode: _Mode,
+    cfg: JudgeConfig,
+    models: list[str],
     answers: dict[str, dict[str, Answer]],
-    gate: LanguageGate,
     report: JudgeReport,
-) -> list[_SingleMatch]:
-    out: list[_SingleMatch] = []
+) -> list[_Match]:
+    """Every (question, game models, turn) with answers to judge; the others are counted."""
+    questions = setup.bench.questions[: cfg.limit] if cfg.limit else setup.bench.questions
+    gate = LanguageGate(cfg.gate)
+    out: list[_Match] = []
     for q in questions:
-        for model, by_q in answers.items():
-            ans = by_q.get(q.key)
-            n_turns = len(q.turns)
-            if ans is None:
-                report.missing_answers += n_turns
-                continue
-            a = ans.turns()
-            for turn in range(1, n_turns + 1):
-                if len(a) < turn:
+        for game in mode.games(cfg, models):
+            got = [answers[m].get(q.key) for m in game]
+            for turn in range(1, len(q.turns) + 1):
+                if any(a is None or len(a.turns()) < turn for a in got):
                     report.missing_answers += 1
                     continue
                 multi = turn == 2
-                prompt, ref, missing_ref = setup.prompt_for("single", q, multi)
+                prompt, ref, missing_ref = setup.prompt_for(mode.kind, q, multi)
                 report.no_reference += missing_ref
-                values = _ref_values(ref)
-                if multi:
-                    values.update(question_1=q.turns[0], question_2=q.turns[1], answer_1=a[0], answer_2=a[1])
-                else:
-                    values.update(question=q.turns[0], answer=a[0])
-                user = prompt.render(values)
-                verdict = gate.check(a[turn - 1], setup.bench.language, q.category)
+                texts = [a.turns() for a in got if a is not None]
+                users = tuple(prompt.render(v) for v in mode.values(q, texts, multi, ref))
+                gates = tuple(gate.check(t[turn - 1], setup.bench.language, q.category) for t in texts)
                 wording = setup.wording_of(prompt, report)
-                out.append(_SingleMatch(q, model, turn, prompt, user, setup.system(prompt), verdict, wording))
+                out.append(_Match(q, game, turn, prompt, users, setup.system(prompt), gates, wording))
     return out
 
 
@@ -454,91 +631,119 @@ def _note_wording(old: Any, wording: str) -> bool:
     return True
 
 
-def _single_key(r: SingleJudgment) -> tuple:
-    return (r.key, r.model, r.turn, r.judge[0])
+@dataclass
+class _File:
+    """The judgment file of a run: one verdict per (question, model(s), turn, judge), whichever
+    prompt produced it; ``copies`` are earlier verdicts of keys found twice (replaced when this
+    run judges the key, else left as found: not ours to settle)."""
+
+    path: Path
+    mode: _Mode
+    bench: Bench
+    rows: dict[tuple, Any] = field(default_factory=dict)
+    copies: dict[tuple, list] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        found = self.mode.read(self.path) if self.path.exists() else []
+        self.rows, self.copies = _read_existing(found, self.mode.row_key)
+
+    def put(self, row: Any) -> None:
+        k = self.mode.row_key(row)
+        self.rows[k] = row
+        self.copies.pop(k, None)
+
+    def write(self) -> None:
+        kept_copies = [r for rs in self.copies.values() for r in rs]
+        self.mode.write(self.path, _ordered([*self.rows.values(), *kept_copies], self.bench))
 
 
-def _judge_single(
+def _to_judge(
+    matches: list[_Match],
+    file: _File,
+    cfg: JudgeConfig,
+    client: ChatClient,
+    judge: str,
+    run: int,
+    report: JudgeReport,
+) -> list[_Match]:
+    """The matches to send: each gets its request key; one whose verdict is in the file with
+    that key (and no $ERROR$, no duplicate, no --rejudge) is reused."""
+    policy = cfg.policy()
+    todo = []
+    noted = False
+    for m in matches:
+        reqs = [
+            judge_request(cfg, _messages(m.system, u), file.mode.kind, m.prompt.output_format, run)
+            for u in m.users
+        ]
+        m.key = verdict_key(client.model_id, reqs, policy, file.mode.gate_record(m, cfg))
+        k = (m.question.key, *m.models, m.turn, judge)
+        old = file.rows.get(k)
+        duplicated = k in file.copies
+        report.duplicates_replaced += duplicated
+        if _reusable(old, m.key, cfg, duplicated, old is not None and file.mode.errored(old)):
+            report.kept += 1
+            noted |= _note_wording(old, m.wording)
+            continue
+        todo.append(m)
+    if noted and not todo:  # nothing to judge: write the recorded wordings (no call made)
+        file.write()
+    return todo
+
+
+def _judge(
     setup: _Setup,
+    mode: _Mode,
     cfg: JudgeConfig,
     client: ChatClient,
     judge: str,
     run: int,
     models: list[str],
     report: JudgeReport,
-) -> None:
+) -> TagengoError | None:
+    """Judge one run in ``mode``: the matches, the reused verdicts, then chunk by chunk the
+    calls and the rows, the file written after each chunk (a crash loses one chunk). Returns
+    the error to stop with when the run made calls and none got a reply (nothing written)."""
     bench = setup.bench
-    policy = cfg.policy()
-    path = bench.judgment_path(judge, "single", run)
-    questions = bench.questions[: cfg.limit] if cfg.limit else bench.questions
-    answers = _load_answers(bench, models, run, report)
-    gate = LanguageGate(cfg.gate)
-    matches = _single_matches(setup, questions, answers, gate, report)
+    needed = list(models)
+    if cfg.mode == "pairwise-baseline" and cfg.baseline_model not in needed:
+        needed.append(cfg.baseline_model)  # type: ignore[arg-type]
+    answers = _load_answers(bench, needed, run, report)
+    matches = _matches(setup, mode, cfg, models, answers, report)
     report.matches = len(matches)
-
-    # One verdict per (question, model, turn, judge), whichever prompt produced it.
-    rows, copies = _read_existing(read_single_judgments(path) if path.exists() else [], _single_key)
-    todo: list[_SingleMatch] = []
-    noted = False
-    for m in matches:
-        req = judge_request(cfg, _messages(m.system, m.user_prompt), "single", m.prompt.output_format, run)
-        m.key = verdict_key(client.model_id, [req], policy, _gate_record(m.gate, cfg))
-        k = (m.question.key, m.model, m.turn, judge)
-        old = rows.get(k)
-        duplicated = k in copies
-        report.duplicates_replaced += duplicated
-        if _reusable(old, m.key, cfg, duplicated, old is not None and old.judgment == API_ERROR_OUTPUT):
-            report.kept += 1
-            noted |= _note_wording(old, m.wording)
-            continue
-        todo.append(m)
-    if noted and not todo:  # nothing to judge: write the recorded wordings (no call made)
-        kept_copies = [r for rs in copies.values() for r in rs]
-        write_single_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
-
+    file = _File(bench.judgment_path(judge, mode.kind, run), mode, bench)
+    todo = _to_judge(matches, file, cfg, client, judge, run, report)
+    policy = cfg.policy().name
+    sent: list[_Call] = []
     for start in range(0, len(todo), cfg.chunk_size):
         chunk = todo[start : start + cfg.chunk_size]
         calls = []
         for m in chunk:
-            if m.gated:
-                continue
-            m.call = _Call(_messages(m.system, m.user_prompt), m.prompt.output_format, "single")
-            calls.append(m.call)
-        desc = f"judge {bench.name} ({len(todo)} verdicts)"
-        _run_calls(calls, client, cfg, run, desc, report)
+            if not m.gated:
+                m.calls = [_Call(_messages(m.system, u), m.prompt.output_format, mode.kind) for u in m.users]
+                calls += m.calls
+        _run_calls(calls, client, cfg, run, f"judge {bench.name} ({len(todo)} {mode.unit})", report)
+        sent += calls
         now = time.time()
         for m in chunk:
-            extra: dict[str, Any] = {"category": m.question.category}
-            if m.call is None:  # gated
-                assert m.gate is not None
-                report.gated += 1
-                score: float = 1
-                judgment = f"{GATE_MARK} {m.gate.reason}; score set to 1 without a judge call"
-                extra["gate"] = m.gate.to_dict()
-            else:
-                report.judged += 1
-                judgment, more = _reply_fields(m.call)
-                extra.update(more)
-                score = -1 if m.call.error is not None else m.call.verdict
-            if setup.bench.language:
-                extra["language"] = setup.bench.language
-            extra.update(policy=policy.name, language_wording=m.wording, sample=run - 1, request_key=m.key)
-            row = SingleJudgment(
-                m.question.question_id,
-                m.model,
-                (judge, m.prompt.name),
-                m.user_prompt,
-                judgment,
-                score,
-                m.turn,
-                now,
-                extra,
-            )
-            k = _single_key(row)
-            rows[k] = row
-            copies.pop(k, None)
-        kept_copies = [r for rs in copies.values() for r in rs]  # not ours to settle: left as found
-        write_single_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
+            file.put(mode.row(m, judge, run, policy, now, report, bench.language))
+        # Until a call of this run got a reply, nothing is written: a judge that fails every
+        # call must not replace the file's verdicts with $ERROR$ rows.
+        if report.calls == 0 or report.replies_received or report.kept:
+            file.write()
+    if report.calls and not report.replies_received and not report.kept:
+        return _no_call_succeeded(bench, report, judge, sent)
+    return None
+
+
+def _no_call_succeeded(bench: Bench, r: JudgeReport, judge: str, calls: list[_Call]) -> NoCallSucceeded:
+    first = next((c.error for c in calls if c.error), "see the manifest")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(r.answer_problems.items()))
+    return NoCallSucceeded(
+        f"{bench.name}: no call to the judge {judge} succeeded ({r.calls:,} failed: {kinds}; the first: "
+        f"{first}). {refusal_hint(first)} No verdict was written ({r.path} is left as it was); the counts "
+        f"are in {bench.report_dir}/. Re-run once fixed: replies already cached are reused."
+    )
 
 
 def _load_answers(
@@ -557,204 +762,6 @@ def _ordered(rows, bench: Bench) -> list:
         return (order.get(r.key, len(order)), str(r.question_id), r.turn, models, r.judge)
 
     return sorted(rows, key=key)
-
-
-# --------------------------------------------------------------------------------------------
-# Pairwise
-
-
-@dataclass
-class _PairMatch:
-    question: Question
-    model_1: str
-    model_2: str
-    turn: int
-    prompt: JudgePrompt
-    g1_user: str
-    g2_user: str
-    system: str
-    gate_1: GateVerdict | None
-    gate_2: GateVerdict | None
-    wording: str
-    key: str = ""
-    g1: _Call | None = None
-    g2: _Call | None = None
-
-    @property
-    def gated(self) -> bool:
-        return bool((self.gate_1 and self.gate_1.failed) or (self.gate_2 and self.gate_2.failed))
-
-
-def _pair_values(
-    q: Question, a: list[str], b: list[str], multi: bool, ref: list[str] | None
-) -> dict[str, str]:
-    values = _ref_values(ref)
-    if multi:
-        values.update(
-            question_1=q.turns[0],
-            question_2=q.turns[1],
-            answer_a_1=a[0],
-            answer_a_2=a[1],
-            answer_b_1=b[0],
-            answer_b_2=b[1],
-        )
-    else:
-        values.update(question=q.turns[0], answer_a=a[0], answer_b=b[0])
-    return values
-
-
-def model_pairs(models: list[str], mode: str, baseline: str | None) -> list[tuple[str, str]]:
-    """FastChat's match lists: every i<j pair in the given order, or (model, baseline)."""
-    if mode == "pairwise-baseline":
-        assert baseline is not None
-        return [(m, baseline) for m in models if m != baseline]
-    return list(combinations(models, 2))
-
-
-def _pair_key(r: PairJudgment) -> tuple:
-    return (r.key, r.model_1, r.model_2, r.turn, r.judge[0])
-
-
-def _judge_pair(
-    setup: _Setup,
-    cfg: JudgeConfig,
-    client: ChatClient,
-    judge: str,
-    run: int,
-    models: list[str],
-    report: JudgeReport,
-) -> None:
-    bench = setup.bench
-    policy = cfg.policy()
-    path = bench.judgment_path(judge, "pair", run)
-    questions = bench.questions[: cfg.limit] if cfg.limit else bench.questions
-    needed = list(models)
-    if cfg.mode == "pairwise-baseline" and cfg.baseline_model not in needed:
-        needed.append(cfg.baseline_model)  # type: ignore[arg-type]
-    answers = _load_answers(bench, needed, run, report)
-    gate = LanguageGate(cfg.gate)
-    matches: list[_PairMatch] = []
-    for q in questions:
-        for m1, m2 in model_pairs(models, cfg.mode, cfg.baseline_model):
-            a1, a2 = answers[m1].get(q.key), answers[m2].get(q.key)
-            for turn in range(1, len(q.turns) + 1):
-                if a1 is None or a2 is None or len(a1.turns()) < turn or len(a2.turns()) < turn:
-                    report.missing_answers += 1
-                    continue
-                multi = turn == 2
-                prompt, ref, missing_ref = setup.prompt_for("pair", q, multi)
-                report.no_reference += missing_ref
-                t1, t2 = a1.turns(), a2.turns()
-                g1 = prompt.render(_pair_values(q, t1, t2, multi, ref))
-                g2 = prompt.render(_pair_values(q, t2, t1, multi, ref))
-                matches.append(
-                    _PairMatch(
-                        q,
-                        m1,
-                        m2,
-                        turn,
-                        prompt,
-                        g1,
-                        g2,
-                        setup.system(prompt),
-                        gate.check(t1[turn - 1], bench.language, q.category),
-                        gate.check(t2[turn - 1], bench.language, q.category),
-                        setup.wording_of(prompt, report),
-                    )
-                )
-    report.matches = len(matches)
-
-    rows, copies = _read_existing(read_pair_judgments(path) if path.exists() else [], _pair_key)
-    todo = []
-    noted = False
-    for m in matches:
-        reqs = [
-            judge_request(cfg, _messages(m.system, u), "pair", m.prompt.output_format, run)
-            for u in (m.g1_user, m.g2_user)
-        ]
-        gates = {name: _gate_record(g, cfg) for name, g in (("model_1", m.gate_1), ("model_2", m.gate_2))}
-        m.key = verdict_key(client.model_id, reqs, policy, gates if m.gated else None)
-        k = (m.question.key, m.model_1, m.model_2, m.turn, judge)
-        old = rows.get(k)
-        duplicated = k in copies
-        report.duplicates_replaced += duplicated
-        errored = old is not None and API_ERROR_OUTPUT in (old.g1_judgment, old.g2_judgment)
-        if _reusable(old, m.key, cfg, duplicated, errored):
-            report.kept += 1
-            noted |= _note_wording(old, m.wording)
-            continue
-        todo.append(m)
-    if noted and not todo:  # nothing to judge: write the recorded wordings (no call made)
-        kept_copies = [r for rs in copies.values() for r in rs]
-        write_pair_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
-
-    for start in range(0, len(todo), cfg.chunk_size):
-        chunk = todo[start : start + cfg.chunk_size]
-        calls = []
-        for m in chunk:
-            if m.gated:
-                continue
-            m.g1 = _Call(_messages(m.system, m.g1_user), m.prompt.output_format, "pair")
-            m.g2 = _Call(_messages(m.system, m.g2_user), m.prompt.output_format, "pair")
-            calls += [m.g1, m.g2]
-        _run_calls(calls, client, cfg, run, f"judge {bench.name} ({len(todo)} pairs x 2 orders)", report)
-        now = time.time()
-        for m in chunk:
-            extra: dict[str, Any] = {"category": m.question.category}
-            if bench.language:
-                extra["language"] = bench.language
-            if m.g1 is None or m.g2 is None:
-                report.gated += 1
-                f1 = bool(m.gate_1 and m.gate_1.failed)
-                f2 = bool(m.gate_2 and m.gate_2.failed)
-                winner = "tie" if f1 and f2 else ("model_2" if f1 else "model_1")
-                w1 = w2 = winner
-                reason = "; ".join(
-                    f"{name}: {g.reason}"
-                    for name, g in (("model_1", m.gate_1), ("model_2", m.gate_2))
-                    if g and g.failed
-                )
-                j1 = j2 = f"{GATE_MARK} {reason}; decided without a judge call"
-                extra["gate"] = {
-                    name: g.to_dict()
-                    for name, g in (("model_1", m.gate_1), ("model_2", m.gate_2))
-                    if g and g.failed
-                }
-            else:
-                report.judged += 1
-                w1 = "error" if m.g1.error else position_to_model(m.g1.verdict, 1)
-                w2 = "error" if m.g2.error else position_to_model(m.g2.verdict, 2)
-                j1, e1 = _reply_fields(m.g1)
-                j2, e2 = _reply_fields(m.g2)
-                if e1:
-                    extra["g1"] = e1
-                if e2:
-                    extra["g2"] = e2
-                # Position consistency is the judge's: pairs the gate decided agree by construction.
-                if w1 != "error" and w2 != "error":
-                    report.pairs_without_error += 1
-                    report.consistent_pairs += w1 == w2
-            extra.update(policy=policy.name, language_wording=m.wording, sample=run - 1, request_key=m.key)
-            row = PairJudgment(
-                m.question.question_id,
-                m.model_1,
-                m.model_2,
-                w1,
-                w2,
-                (judge, m.prompt.name),
-                m.g1_user,
-                j1,
-                m.g2_user,
-                j2,
-                m.turn,
-                now,
-                extra,
-            )
-            k = _pair_key(row)
-            rows[k] = row
-            copies.pop(k, None)
-        kept_copies = [r for rs in copies.values() for r in rs]
-        write_pair_judgments(path, _ordered([*rows.values(), *kept_copies], bench))
 
 
 # --------------------------------------------------------------------------------------------
@@ -810,10 +817,9 @@ def judge_bench(
         report.policy, report.sample = cfg.judge_policy, run - 1
         report.reference_file = str(ref_file) if ref_file else None
         setup.missing_refs.clear()
-        if cfg.mode == "single":
-            _judge_single(setup, cfg, client, judge, run, models, report)
-        else:
-            _judge_pair(setup, cfg, client, judge, run, models, report)
+        stop = _judge(
+            setup, SINGLE if cfg.mode == "single" else PAIR, cfg, client, judge, run, models, report
+        )
         missing = sorted(setup.missing_refs, key=lambda qt: (qid_sort_key(qt[0]), qt[1]))
         report.no_reference_questions = [f"{q} turn {t}" for q, t in missing]
         report.seconds = round(time.monotonic() - start, 3)
@@ -830,6 +836,8 @@ def judge_bench(
         reports.append(report)
         if console is not None:
             _print_report(console, report)
+        if stop is not None:
+            raise stop
     if reports and reports[-1].no_reference_questions:
         _warn_missing_references(bench, reports[-1], console)
     return reports
