@@ -95,23 +95,10 @@ def translate_bench(
 
     Raises ``InputError`` for a folder without a readable question.jsonl (file and line named)."""
     check_languages([target])
-    folders = bench_dirs(Path(bench))
-    if len(folders) != 1:
-        raise InputError(
-            f"{bench} holds {len(folders)} benches; give one of: {', '.join(p.name for p in folders)}"
-        )
-    src_dir = folders[0]
-    read_questions(src_dir / QUESTION_FILE)  # validates: a bad line is an error naming file and line
-    questions = [obj for _, obj in iter_jsonl(src_dir / QUESTION_FILE)]
-    refs: dict[str, list[dict[str, Any]]] = {}
-    ref_dir = src_dir / "reference_answer"
-    if ref_dir.is_dir():
-        for f in sorted(ref_dir.glob("*.jsonl")):
-            refs[f"reference_answer/{f.name}"] = [obj for _, obj in iter_jsonl(f)]
-
+    src_dir, questions, refs = _read_bench(bench)
     source = source_language or config.source_language or "en"
-    lid = LanguageIdentifier() if config.check_language else None
-    check = TranslationCheck(config, lid)
+    # Built before any call: a missing LID model fails before the calls are paid for.
+    check = TranslationCheck(config, LanguageIdentifier() if config.check_language else None)
     texts = _texts(questions, refs)
     requests = [config.request(translation_messages(t.protected.text, source, target)) for t in texts]
     own = client is None
@@ -124,33 +111,9 @@ def translate_bench(
         if own:
             client.close()
 
-    failed: dict[str, str] = {}
     new_q = json.loads(json.dumps(questions))
     new_refs = json.loads(json.dumps(refs))
-    cached = 0
-    chatter: list[dict[str, Any]] = []
-    for t, req, resp in zip(texts, requests, responses, strict=True):
-        cached += resp.cached
-        where = f"{t.file} question {t.qid} {'.'.join(map(str, t.path))}"
-        if t.qid in failed:
-            continue
-        if problem := answer_problem(resp, req):
-            failed[t.qid] = problem.reason(f"translation of {where}")
-            continue
-        text, removed = split_chatter(resp.content or "", t.protected.text)
-        if removed:
-            chatter.append({"question_id": t.qid, "where": where, "removed": removed})
-        restored, lost = restore(text, t.protected) if t.protected.spans else (text, [])
-        if lost:
-            failed[t.qid] = f"protected span of {where}: {'; '.join(lost)}"
-            continue
-        if reason := check.check(
-            t.source, restored, target, {}, where, marked=(t.protected.text, text), source_language=source
-        ):
-            failed[t.qid] = reason
-            continue
-        row = new_q[t.row] if t.file == QUESTION_FILE else new_refs[t.file][t.row]
-        _put(row, t.path, restored)
+    failed, chatter = _put_translations(texts, requests, responses, check, source, target, new_q, new_refs)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -174,7 +137,7 @@ def translate_bench(
             "kept": len(kept_q),
             "left_out": len(failed),
             "texts": len(texts),
-            "cached_calls": cached,
+            "cached_calls": sum(resp.cached for resp in responses),
             "chatter_removed": len(chatter),
             "reference_answers": ref_counts,
         },
@@ -185,3 +148,60 @@ def translate_bench(
     }
     atomic_write_json(out / "tagengo" / "translation.json", report)
     return report
+
+
+def _read_bench(bench: str | Path) -> tuple[Path, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The one bench folder at ``bench``, its questions and its reference answers (per file
+    name under the folder); ``InputError`` for a folder of several benches or a bad line."""
+    folders = bench_dirs(Path(bench))
+    if len(folders) != 1:
+        raise InputError(
+            f"{bench} holds {len(folders)} benches; give one of: {', '.join(p.name for p in folders)}"
+        )
+    src_dir = folders[0]
+    read_questions(src_dir / QUESTION_FILE)  # validates: a bad line is an error naming file and line
+    questions = [obj for _, obj in iter_jsonl(src_dir / QUESTION_FILE)]
+    refs: dict[str, list[dict[str, Any]]] = {}
+    ref_dir = src_dir / "reference_answer"
+    if ref_dir.is_dir():
+        for f in sorted(ref_dir.glob("*.jsonl")):
+            refs[f"reference_answer/{f.name}"] = [obj for _, obj in iter_jsonl(f)]
+    return src_dir, questions, refs
+
+
+def _put_translations(
+    texts: list[Any],
+    requests: list[Any],
+    responses: list[Any],
+    check: TranslationCheck,
+    source: str,
+    target: str,
+    new_q: list[dict[str, Any]],
+    new_refs: dict[str, list[dict[str, Any]]],
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Each text's checked translation put into its place in ``new_q`` / ``new_refs``. Returns
+    the questions left out (id -> the first reason) and the chatter cut off translations."""
+    failed: dict[str, str] = {}
+    chatter: list[dict[str, Any]] = []
+    for t, req, resp in zip(texts, requests, responses, strict=True):
+        where = f"{t.file} question {t.qid} {'.'.join(map(str, t.path))}"
+        if t.qid in failed:
+            continue
+        if problem := answer_problem(resp, req):
+            failed[t.qid] = problem.reason(f"translation of {where}")
+            continue
+        text, removed = split_chatter(resp.content or "", t.protected.text)
+        if removed:
+            chatter.append({"question_id": t.qid, "where": where, "removed": removed})
+        restored, lost = restore(text, t.protected) if t.protected.spans else (text, [])
+        if lost:
+            failed[t.qid] = f"protected span of {where}: {'; '.join(lost)}"
+            continue
+        if reason := check.check(
+            t.source, restored, target, {}, where, marked=(t.protected.text, text), source_language=source
+        ):
+            failed[t.qid] = reason
+            continue
+        row = new_q[t.row] if t.file == QUESTION_FILE else new_refs[t.file][t.row]
+        _put(row, t.path, restored)
+    return failed, chatter
