@@ -182,7 +182,7 @@ def judge_cmd(
     language sentence worded strict (default) or consider (--language-wording); FastChat's,
     MT-Bench-X's or the Tagengo fork's prompts (--prompts FILE) are sent as written.
     """
-    from tagengo.bench.judge import judge_bench
+    from tagengo.bench.judge import judge_bench, stop_when_no_verdict_read
 
     cfg = build_config(JudgeConfig, kwargs, config_file=config_file)
     if not cfg.judge_named:
@@ -193,7 +193,7 @@ def judge_cmd(
         language,
         progress,
         lambda llm: llm.client(None, cfg.judge),
-        lambda bench, client, **kw: judge_bench(bench, cfg, client, **kw),
+        lambda bench, client, **kw: stop_when_no_verdict_read(bench, judge_bench(bench, cfg, client, **kw)),
     )
 
 

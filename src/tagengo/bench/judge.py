@@ -127,6 +127,7 @@ class JudgeReport:
     cost: float = 0.0
     seconds: float = 0.0
     replies_received: int = 0  # requests (first or follow-up) that got a reply, readable or not
+    verdicts_in_file: int = 0  # rows of the judgment file after this run (this run's and others')
     verdicts_read: int = 0  # calls that ended with a usable verdict
 
     @property
@@ -731,6 +732,7 @@ def _judge(
         # call must not replace the file's verdicts with $ERROR$ rows.
         if report.calls == 0 or report.replies_received or report.kept:
             file.write()
+    report.verdicts_in_file = sum(1 for _ in file.path.open()) if file.path.exists() else 0
     if report.calls and not report.replies_received and not report.kept:
         return _no_call_succeeded(bench, report, judge, sent)
     return None
@@ -879,4 +881,25 @@ def _print_report(console: Console, r: JudgeReport) -> None:
         line += f"; replies with a problem: {kinds}"
     if r.position_consistency is not None:
         line += f"; position consistency {r.position_consistency:.1%} of {r.pairs_without_error} judged pairs"
-    console.print(line + f" -> {r.path}")
+    console.print(line + f" -> {r.path} ({r.verdicts_in_file} verdicts in the file)")
+
+
+class NoVerdictRead(TagengoError):
+    """The judge replied every time, and no reply held a verdict it could read."""
+
+
+def stop_when_no_verdict_read(bench: Bench, reports: list[JudgeReport]) -> None:
+    """Raise :class:`NoVerdictRead` when a run got replies and read no verdict from any of them
+    (none reused either): every score would be -1 or every game an error. The rows are written
+    all the same (what the judge said, and a re-run does not ask again); ``bench judge`` exits
+    non-zero with the fix."""
+    for r in reports:
+        if r.replies_received and not r.verdicts_read and not r.kept:
+            raise NoVerdictRead(
+                f"{bench.name}: none of the judge's {r.replies_received:,} replies held a verdict it could "
+                f"read (run {r.run}, {r.policy} policy; the rows are in {r.path}). The judge model does not "
+                "keep the prompt's verdict format ([[rating]] or [[A]]/[[B]]/[[C]]): name a stronger judge "
+                "(--judge-model), let it be asked again (--judge-policy robust), or force the format "
+                "(--constrain-verdict, llama.cpp judges). A changed judge or policy asks again on a re-run; "
+                "--rejudge asks the same judge again."
+            )
