@@ -5,12 +5,14 @@ A real teacher is not there offline; this one speaks the real protocol over real
 endpoint and the Files/Batches endpoints of tests/servers/batch_api.py), and reads each request the
 way the stage wrote it, reusing the scripted servers' answers:
 
-* prefer's ranking prompt (route uses it too) and prefer's answering roles: scripted_prefer;
+* prefer's ranking prompt (route uses it too): the longer answer ranks first, equal lengths tie
+  (``Ranking: A>B``, one reason a line, as scripted_prefer writes them);
 * extend's follow-up writer: scripted_extend;
 * translate's translator, reverse's instruction writer and rater: scripted_chat;
 * an MT-Bench judge prompt (a verdict in double brackets): scripted_judge's hashed verdicts;
 * anything else is a teacher's request: answered with the user's last turn, repeated once
-  (``Answer: ...``), so the answer is in the prompt's language whatever that is.
+  (``Answer: ...``), so the answer is in the prompt's language whatever that is; a model whose
+  name holds ``other`` says it once only, so that route and prefer see two teachers differ.
 
 Batches complete on the first look (no waiting 30 s between polls in a test); everything else of
 a batch is as batch_api.py checks it.
@@ -52,8 +54,8 @@ def reply(body: dict[str, Any]) -> tuple[str, str]:
     """The answer to one chat request, by who the request says is asked (see module doc)."""
     messages = body.get("messages") or []
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
-    if system.startswith(scripted_prefer._JUDGE_MARK) or "ROLE=" in system:
-        return scripted_prefer.reply(messages), "stop"
+    if system.startswith(scripted_prefer._JUDGE_MARK):
+        return _rank_by_length(messages), "stop"
     if system == WRITER_SYSTEM:
         return scripted_extend.answer(body)
     if system.startswith(_CHAT_SYSTEMS):
@@ -62,7 +64,20 @@ def reply(body: dict[str, Any]) -> tuple[str, str]:
     if _BRACKET_VERDICT.search(prompt_text):
         return scripted_judge.hashed_verdicts(messages), "stop"
     last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    if "other" in str(body.get("model", "")):
+        return f"Answer: {last}", "stop"
     return f"Answer: {last}\n\n{last}", "stop"
+
+
+def _rank_by_length(messages: list[dict[str, str]]) -> str:
+    first_user = next(m["content"] for m in messages if m["role"] == "user")
+    answers = dict(scripted_prefer._ANSWER.findall(first_user))
+    tiers: dict[int, list[str]] = {}
+    for label in sorted(answers):
+        tiers.setdefault(len(answers[label]), []).append(label)
+    ranking = ">".join("=".join(tiers[n]) for n in sorted(tiers, reverse=True))
+    reasons = "\n".join(f"{label}: {len(a)} characters." for label, a in sorted(answers.items()))
+    return f"{reasons}\nRanking: {ranking}"
 
 
 class ReadmeTeacherServer(BatchAPIServer):
