@@ -219,10 +219,46 @@ def _answer_run(
     started = time.time()
     path = bench.answer_path(model_id, run)
     report = AnswerReport(bench.name, bench.language, model_id, str(path), run)
+    existing = read_answers(path) if path.exists() else {}
+    todo, sample = _to_answer(bench, cfg, client, model_id, run, existing, report)
+    asked = _ask(bench, cfg, client, model_id, run, todo, sample, report)
+    merged = dict(existing)
+    merged.update(_written(cfg, client, model_id, todo, sample, asked, report))
+    nothing = report.calls > 0 and asked.succeeded == 0 and report.kept == 0
+    if not nothing:  # a run with no answer at all leaves the file as it was (or absent)
+        write_answers(path, merged.values())
+    report.answers_in_file = len(merged)
+    report.seconds = round(time.monotonic() - start, 3)
+    suffix = "" if run == 1 else f".run{run}"
+    write_run_report(
+        bench,
+        f"answer_{safe_name(model_id)}{suffix}.json",
+        report.to_dict(),
+        cfg.model_dump(mode="json"),
+        stage="bench answer",
+        counts=report.counts(),
+        started=started,
+    )
+    if console is not None:
+        _print_report(console, report, model_id)
+    if nothing:
+        _stop_when_no_call_succeeded(bench, report, model_id)
+    return report
+
+
+def _to_answer(
+    bench: Bench,
+    cfg: AnswerConfig,
+    client: ChatClient,
+    model_id: str,
+    run: int,
+    existing: dict[str, Answer],
+    report: AnswerReport,
+) -> tuple[list[Question], dict[str, int]]:
+    """(questions to ask, the sample index of each): an answer in the file for the same
+    requests is kept; one asked differently now is asked again in its sample slot."""
     questions = bench.questions[: cfg.limit] if cfg.limit else list(bench.questions)
     report.questions = len(questions)
-
-    existing = read_answers(path) if path.exists() else {}
     recorded = _recorded_samples(bench, model_id)
     todo: list[Question] = []
     sample: dict[str, int] = {}
@@ -243,15 +279,41 @@ def _answer_run(
         # A new draw takes the next unused index; one never written (a failed or crashed
         # question) is still unused, so its finished calls replay from the cache.
         sample[q.key] = max(run - 1, recorded[q.key] + 1) if q.key in recorded else run - 1
+    return todo, sample
 
-    # turns[choice][question key] -> answers so far; failed question keys drop out of later turns.
-    turns: list[dict[str, list[str]]] = [{q.key: [] for q in todo} for _ in range(cfg.num_choices)]
-    finish: dict[str, list[str | None]] = {q.key: [] for q in todo}
-    #: the contract's kinds of the turns a question will have written (counted once it is)
-    kinds: dict[str, list[str]] = {q.key: [] for q in todo}
-    cut: dict[str, int] = dict.fromkeys(kinds, 0)
-    failed: set[str] = set()
-    succeeded = 0  # calls that gave an answer (fresh or cached)
+
+@dataclass
+class _Asked:
+    """What the turns of a run got, per question key."""
+
+    #: turns[choice][question key] -> answers so far; failed question keys drop out of later turns
+    turns: list[dict[str, list[str]]]
+    finish: dict[str, list[str | None]]  # choice 0's finish reasons
+    kinds: dict[str, list[str]]  # the contract's kinds of the turns a question will have written
+    cut: dict[str, int]  # turns cut at the token limit
+    failed: set[str] = field(default_factory=set)
+    succeeded: int = 0  # calls that gave an answer (fresh or cached)
+
+
+def _ask(
+    bench: Bench,
+    cfg: AnswerConfig,
+    client: ChatClient,
+    model_id: str,
+    run: int,
+    todo: list[Question],
+    sample: dict[str, int],
+    report: AnswerReport,
+) -> _Asked:
+    """Every turn of ``todo``, one batch per turn (turn t+1 sees turn t's answer); a turn the
+    contract fails drops its question from the later turns and lists it in ``report.failed``."""
+    asked = _Asked(
+        [{q.key: [] for q in todo} for _ in range(cfg.num_choices)],
+        {q.key: [] for q in todo},
+        {q.key: [] for q in todo},
+        {q.key: 0 for q in todo},
+    )
+    turns, finish, kinds, cut, failed = asked.turns, asked.finish, asked.kinds, asked.cut, asked.failed
     max_turns = max((len(q.turns) for q in todo), default=0)
     for t in range(max_turns):
         batch: list[tuple[int, Question]] = []
@@ -291,18 +353,31 @@ def _answer_run(
                     }
                 )
                 continue
-            succeeded += 1
+            asked.succeeded += 1
             if problem is not None:
                 kinds[q.key].append(problem.kind)
             cut[q.key] += resp.finish_reason == LENGTH or used_whole_budget(resp, req)
             turns[i][q.key].append((resp.content or "").strip())
             if i == 0:
                 finish[q.key].append(resp.finish_reason)
+    return asked
 
-    merged = dict(existing)
+
+def _written(
+    cfg: AnswerConfig,
+    client: ChatClient,
+    model_id: str,
+    todo: list[Question],
+    sample: dict[str, int],
+    asked: _Asked,
+    report: AnswerReport,
+) -> dict[str, Answer]:
+    """The answers of the questions whose every turn got one, counted in ``report``."""
+    out: dict[str, Answer] = {}
     now = time.time()
+    turns, finish, kinds, cut = asked.turns, asked.finish, asked.kinds, asked.cut
     for q in todo:
-        if q.key in failed:
+        if q.key in asked.failed:
             continue
         choices = [{"index": i, "turns": turns[i][q.key]} for i in range(cfg.num_choices)]
         ans = Answer(
@@ -323,33 +398,14 @@ def _answer_run(
             },
         )
         ans.extra["tagengo"]["request_key"] = answer_key(cfg, q, ans, client.model_id)
-        merged[q.key] = ans
+        out[q.key] = ans
         report.answered += 1
         report.truncated_turns += cut[q.key]
         report.written_turns += sum(len(c["turns"]) for c in choices)
         for kind in kinds[q.key]:
             report.written_problems[kind] = report.written_problems.get(kind, 0) + 1
         report.samples[str(sample[q.key])] = report.samples.get(str(sample[q.key]), 0) + 1
-    nothing = report.calls > 0 and succeeded == 0
-    if not nothing:  # a run with no answer at all leaves the file as it was (or absent)
-        write_answers(path, merged.values())
-    report.answers_in_file = len(merged)
-    report.seconds = round(time.monotonic() - start, 3)
-    suffix = "" if run == 1 else f".run{run}"
-    write_run_report(
-        bench,
-        f"answer_{safe_name(model_id)}{suffix}.json",
-        report.to_dict(),
-        cfg.model_dump(mode="json"),
-        stage="bench answer",
-        counts=report.counts(),
-        started=started,
-    )
-    if console is not None:
-        _print_report(console, report, model_id)
-    if nothing:
-        _stop_when_no_call_succeeded(bench, report, model_id)
-    return report
+    return out
 
 
 def _print_report(console: Console, r: AnswerReport, model_id: str) -> None:
