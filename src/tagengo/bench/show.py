@@ -85,7 +85,7 @@ def find_judgment_files(benches: list[Bench], cfg: ShowConfig) -> tuple[str, lis
     if judge is None:
         if len(found) > 1:
             raise ConfigError(
-                f"judgments of several judges found ({', '.join(sorted(found))}); pick one with --judge-name"
+                f"judgments of several judges found ({', '.join(sorted(found))}); pick one with --judge-model"
             )
         judge = next(iter(found))
     if judge not in found:
