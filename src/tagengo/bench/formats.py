@@ -331,6 +331,25 @@ def _turn(obj: dict, where: str) -> int:
     return int(turn)
 
 
+def _fastchat_row(row: SingleJudgment | PairJudgment, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A judgment as FastChat writes it: its fields in its order (the judge as a list), then
+    tagengo's own fields (``extra``)."""
+    d = {k: list(row.judge) if k == "judge" else getattr(row, k) for k in keys}
+    d.update(row.extra)
+    return d
+
+
+def _row_tail(obj: dict, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The fields both judgment files read alike: judge, turn, tstamp and the extra fields."""
+    tstamp = obj.get("tstamp", 0.0)
+    return {
+        "judge": _judge_pair(obj, where),
+        "turn": _turn(obj, where),
+        "tstamp": float(tstamp) if isinstance(tstamp, int | float) else 0.0,
+        "extra": {k: v for k, v in obj.items() if k not in keys},
+    }
+
+
 @dataclass(slots=True)
 class SingleJudgment:
     question_id: QuestionId
@@ -353,18 +372,7 @@ class SingleJudgment:
         return self.score != -1
 
     def to_dict(self) -> dict[str, Any]:
-        d = {
-            "question_id": self.question_id,
-            "model": self.model,
-            "judge": list(self.judge),
-            "user_prompt": self.user_prompt,
-            "judgment": self.judgment,
-            "score": self.score,
-            "turn": self.turn,
-            "tstamp": self.tstamp,
-        }
-        d.update(self.extra)
-        return d
+        return _fastchat_row(self, _SINGLE_KEYS)
 
 
 _SINGLE_KEYS = ("question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp")
@@ -389,20 +397,16 @@ def read_single_judgments(path: Path) -> list[SingleJudgment]:
         require_fields(obj, where, _SINGLE_FIELDS)
         qid = _qid(obj, where)
         model = _field(obj, "model", str, where, _SINGLE_FIELDS[1][1])
-        judge = _judge_pair(obj, where)
+        tail = _row_tail(obj, where, _SINGLE_KEYS)
         score = _field(obj, "score", (int, float), where, _SINGLE_FIELDS[3][1])
-        tstamp = obj.get("tstamp", 0.0)
         out.append(
             SingleJudgment(
                 question_id=qid,
                 model=model,
-                judge=judge,
                 user_prompt=str(obj.get("user_prompt", "")),
                 judgment=str(obj.get("judgment", "")),
                 score=score,
-                turn=_turn(obj, where),
-                tstamp=float(tstamp) if isinstance(tstamp, int | float) else 0.0,
-                extra={k: v for k, v in obj.items() if k not in _SINGLE_KEYS},
+                **tail,
             )
         )
     return out
@@ -451,22 +455,7 @@ class PairJudgment:
         return self.g1_winner
 
     def to_dict(self) -> dict[str, Any]:
-        d = {
-            "question_id": self.question_id,
-            "model_1": self.model_1,
-            "model_2": self.model_2,
-            "g1_winner": self.g1_winner,
-            "g2_winner": self.g2_winner,
-            "judge": list(self.judge),
-            "g1_user_prompt": self.g1_user_prompt,
-            "g1_judgment": self.g1_judgment,
-            "g2_user_prompt": self.g2_user_prompt,
-            "g2_judgment": self.g2_judgment,
-            "turn": self.turn,
-            "tstamp": self.tstamp,
-        }
-        d.update(self.extra)
-        return d
+        return _fastchat_row(self, _PAIR_KEYS)
 
 
 _PAIR_KEYS = (
@@ -518,8 +507,6 @@ def read_pair_judgments(path: Path) -> list[PairJudgment]:
         for name, v in (("g1_winner", g1), ("g2_winner", g2)):
             if v not in WINNERS:
                 raise InputError(f"{where}: field '{name}' should be one of {', '.join(WINNERS)}, got {v!r}")
-        judge = _judge_pair(obj, where)
-        tstamp = obj.get("tstamp", 0.0)
         out.append(
             PairJudgment(
                 question_id=qid,
@@ -527,22 +514,20 @@ def read_pair_judgments(path: Path) -> list[PairJudgment]:
                 model_2=model_2,
                 g1_winner=g1,
                 g2_winner=g2,
-                judge=judge,
                 g1_user_prompt=str(obj.get("g1_user_prompt", "")),
                 g1_judgment=str(obj.get("g1_judgment", "")),
                 g2_user_prompt=str(obj.get("g2_user_prompt", "")),
                 g2_judgment=str(obj.get("g2_judgment", "")),
-                turn=_turn(obj, where),
-                tstamp=float(tstamp) if isinstance(tstamp, int | float) else 0.0,
-                extra={k: v for k, v in obj.items() if k not in _PAIR_KEYS},
+                **_row_tail(obj, where, _PAIR_KEYS),
             )
         )
     return out
 
 
-def write_single_judgments(path: Path, rows: Iterable[SingleJudgment]) -> int:
+def write_judgments(path: Path, rows: Iterable[SingleJudgment | PairJudgment]) -> int:
+    """Write judgment rows of either file, one FastChat row per line, in the order given."""
     return write_jsonl(path, (r.to_dict() for r in rows))
 
 
-def write_pair_judgments(path: Path, rows: Iterable[PairJudgment]) -> int:
-    return write_jsonl(path, (r.to_dict() for r in rows))
+#: The names each file's writer has always had (both write rows as FastChat does).
+write_single_judgments = write_pair_judgments = write_judgments
