@@ -189,7 +189,9 @@ def _complete(ans: Answer, q: Question, num_choices: int) -> bool:
     return all(len(ans.turns(i)) >= len(q.turns) for i in range(num_choices))
 
 
-def _account(report: AnswerReport, resp: ChatResponse) -> None:
+def account(report: Any, resp: ChatResponse) -> None:
+    """Add a response to a run report's calls, cache hits, tokens and cost (answer and judge
+    reports name them alike)."""
     report.calls += 1
     report.cached_calls += resp.cached
     report.input_tokens += resp.input_tokens
@@ -329,7 +331,7 @@ def _ask(
         label = f"{bench.name}: {model_id} turn {t + 1}" + (f" (run {run})" if run > 1 else "")
         responses = client.chat_many(requests, desc=label)
         for (i, q), req, resp in zip(batch, requests, responses, strict=True):
-            _account(report, resp)
+            account(report, resp)
             # What leaves no answer fails the turn. A cut answer (or one with an unknown finish
             # reason) is still the model's answer, as in MT-Bench: written, and counted.
             # An empty answer (also one with nothing after its reasoning) is the model's own
@@ -476,4 +478,4 @@ def write_run_report(
     return path
 
 
-__all__ = ["AnswerReport", "answer_bench", "answer_sample", "write_run_report"]
+__all__ = ["AnswerReport", "account", "answer_bench", "answer_sample", "write_run_report"]

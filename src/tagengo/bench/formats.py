@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tagengo.errors import InputError
 from tagengo.io.text import iter_json_lines
@@ -331,12 +331,24 @@ def _turn(obj: dict, where: str) -> int:
     return int(turn)
 
 
-def _fastchat_row(row: SingleJudgment | PairJudgment, keys: tuple[str, ...]) -> dict[str, Any]:
-    """A judgment as FastChat writes it: its fields in its order (the judge as a list), then
-    tagengo's own fields (``extra``)."""
-    d = {k: list(row.judge) if k == "judge" else getattr(row, k) for k in keys}
-    d.update(row.extra)
-    return d
+class _Judgment:
+    """What a row of either judgment file does alike: its question key, and the row as FastChat
+    writes it (its fields in its order, the judge as a list, then tagengo's ``extra``)."""
+
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[str, ...]]  # FastChat's fields of the file, in FastChat's order
+    question_id: QuestionId
+    judge: tuple[str, str]
+    extra: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return qid_key(self.question_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: list(self.judge) if k == "judge" else getattr(self, k) for k in self.FIELDS}
+        d.update(self.extra)
+        return d
 
 
 def _row_tail(obj: dict, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -350,8 +362,13 @@ def _row_tail(obj: dict, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+_SINGLE_KEYS = ("question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp")
+
+
 @dataclass(slots=True)
-class SingleJudgment:
+class SingleJudgment(_Judgment):
+    FIELDS: ClassVar[tuple[str, ...]] = _SINGLE_KEYS
+
     question_id: QuestionId
     model: str
     judge: tuple[str, str]
@@ -363,19 +380,9 @@ class SingleJudgment:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> str:
-        return qid_key(self.question_id)
-
-    @property
     def valid(self) -> bool:
         """FastChat's show_result drops exactly the rows whose score is -1."""
         return self.score != -1
-
-    def to_dict(self) -> dict[str, Any]:
-        return _fastchat_row(self, _SINGLE_KEYS)
-
-
-_SINGLE_KEYS = ("question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp")
 
 
 _JUDGE = "[judge model, prompt name]"
@@ -416,8 +423,26 @@ def read_single_judgments(path: Path) -> list[SingleJudgment]:
 WINNERS = ("model_1", "model_2", "tie", "error")
 
 
+_PAIR_KEYS = (
+    "question_id",
+    "model_1",
+    "model_2",
+    "g1_winner",
+    "g2_winner",
+    "judge",
+    "g1_user_prompt",
+    "g1_judgment",
+    "g2_user_prompt",
+    "g2_judgment",
+    "turn",
+    "tstamp",
+)
+
+
 @dataclass(slots=True)
-class PairJudgment:
+class PairJudgment(_Judgment):
+    FIELDS: ClassVar[tuple[str, ...]] = _PAIR_KEYS
+
     question_id: QuestionId
     model_1: str
     model_2: str
@@ -431,10 +456,6 @@ class PairJudgment:
     turn: int = 1
     tstamp: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return qid_key(self.question_id)
 
     @property
     def has_error(self) -> bool:
@@ -453,25 +474,6 @@ class PairJudgment:
         if self.g1_winner == "tie" or self.g1_winner != self.g2_winner:
             return "tie"
         return self.g1_winner
-
-    def to_dict(self) -> dict[str, Any]:
-        return _fastchat_row(self, _PAIR_KEYS)
-
-
-_PAIR_KEYS = (
-    "question_id",
-    "model_1",
-    "model_2",
-    "g1_winner",
-    "g2_winner",
-    "judge",
-    "g1_user_prompt",
-    "g1_judgment",
-    "g2_user_prompt",
-    "g2_judgment",
-    "turn",
-    "tstamp",
-)
 
 
 _WINNER = "model_1, model_2, tie or error"

@@ -44,7 +44,7 @@ from typing import Any
 
 from rich.console import Console
 
-from tagengo.bench.answer import write_run_report
+from tagengo.bench.answer import account, write_run_report
 from tagengo.bench.config import JudgeConfig
 from tagengo.bench.formats import (
     API_ERROR_OUTPUT,
@@ -75,7 +75,7 @@ from tagengo.bench.verdicts import (
 from tagengo.errors import ConfigError, TagengoError
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
 from tagengo.llm.client import refusal_hint
-from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
+from tagengo.llm.types import ChatClient, ChatRequest
 from tagengo.run.llm_stage import NoCallSucceeded
 
 GATE_MARK = "$LANGUAGE_GATE$"
@@ -289,13 +289,6 @@ def _run_calls(
     def request(msgs: list[dict[str, str]], call: _Call) -> ChatRequest:
         return judge_request(cfg, msgs, call.kind, call.output_format, run)
 
-    def account(resp: ChatResponse) -> None:
-        report.calls += 1
-        report.cached_calls += resp.cached
-        report.input_tokens += resp.input_tokens
-        report.output_tokens += resp.output_tokens
-        report.cost += resp.cost
-
     pending = list(calls)
     for round_no in range(policy.reask + 1):
         if not pending:
@@ -310,7 +303,7 @@ def _run_calls(
         responses = client.chat_many(reqs, desc=label)
         still: list[_Call] = []
         for c, req, resp in zip(pending, reqs, responses, strict=True):
-            account(resp)
+            account(report, resp)
             if round_no == 0:
                 report.replies += 1
             else:

@@ -43,6 +43,7 @@ from tagengo.bench.scores import (
     PairSummary,
     ScoredRow,
     SingleCounts,
+    mean_by,
     pair_duplicates,
     pair_summary,
     row_policy,
@@ -179,15 +180,9 @@ def _median_of_runs(
     per_run: dict[tuple, list[float]] = defaultdict(list)
     ns: dict[tuple, int] = defaultdict(int)
     for rows in rows_by_run.values():
-        sums: dict[tuple, float] = defaultdict(float)
-        cnt: dict[tuple, int] = defaultdict(int)
-        for r in rows:
-            k = key(r)
-            sums[k] += r.score
-            cnt[k] += 1
-        for k in sums:
-            per_run[k].append(sums[k] / cnt[k])
-            ns[k] += cnt[k]
+        for k, (mean, n) in mean_by(rows, key).items():
+            per_run[k].append(mean)
+            ns[k] += n
     return {k: (statistics.median(v), ns[k]) for k, v in per_run.items()}
 
 
