@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,9 +100,39 @@ def export_pairs(
 
     Raises ``ConfigError`` for an option that has no meaning for pairs (``--format`` other than
     messages, ``--repair``), ``InputError`` when the folder's rows do not match its manifest."""
-    from tagengo.mix.card import axolotl_preference_snippet, lineage, render_card, trl_preference_snippet
-    from tagengo.mix.export_common import EXPORT_MANIFEST, ExportResult, clear_stale, validation_mask
+    from tagengo.mix.export_common import EXPORT_MANIFEST, validation_mask
 
+    _check_options(src, cfg)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+
+    pairs, units, n_rows = _read_pairs(src, upstream, cfg)
+    problems = pair_problems(pairs)
+    to_val = validation_mask(units, problems, cfg.validation, cfg.seed)
+    splits = ["train"] + (["validation"] if to_val.any() else [])
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / EXPORT_MANIFEST).unlink(missing_ok=True)  # a crash mid-export leaves no stale mark of completeness
+    sorted_ = _sort_pairs(pairs, problems, to_val.tolist(), splits, cfg)
+    file_info, skipped_info = _write_files(out, splits, sorted_)
+
+    n_skipped = sum(sorted_.skipped_by_reason.values())
+    counts = {
+        "input": n_rows,
+        "pairs": len(pairs),
+        "exported": len(pairs) - n_skipped,
+        "train": file_info[TRL_FILES["train"]]["rows"],
+        "validation": file_info[TRL_FILES["validation"]]["rows"] if "validation" in splits else 0,
+        "skipped": n_skipped,
+        "repaired": 0,
+    }
+    if counts["train"] + counts["validation"] + counts["skipped"] != counts["pairs"]:
+        raise RuntimeError(f"export counts do not reconcile: {counts}")
+    return _write_manifest(src, out, upstream, cfg, counts, sorted_, file_info, skipped_info, started, t0)
+
+
+def _check_options(src: Path, cfg: ExportConfig) -> None:
+    """Refuse the SFT export options that mean nothing for pairs, before anything is read."""
     if cfg.format != "messages":
         raise ConfigError(
             f"--format {cfg.format}: {src} is a `tagengo prefer` folder; its pairs are written in TRL's "
@@ -111,9 +142,13 @@ def export_pairs(
         raise ConfigError(
             f"--repair {cfg.repair}: pairs are written as `tagengo prefer` made them; leave --repair out."
         )
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
 
+
+def _read_pairs(
+    src: Path, upstream: dict[str, Any], cfg: ExportConfig
+) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Every pair of the folder (with its row's source), the split unit of each, and the number
+    of rows read, which must be the manifest's kept count."""
     pairs: list[dict[str, Any]] = []
     units: list[str] = []
     n_rows = 0
@@ -127,38 +162,58 @@ def export_pairs(
             f"{src}: data/ holds {n_rows:,} rows but {MANIFEST} says {upstream['counts']['kept']:,} were kept; "
             "the folder was changed after its stage wrote it. Run that stage again."
         )
-    problems = pair_problems(pairs)
-    to_val = validation_mask(units, problems, cfg.validation, cfg.seed)
-    splits = ["train"] + (["validation"] if to_val.any() else [])
+    return pairs, units, n_rows
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / EXPORT_MANIFEST).unlink(missing_ok=True)  # a crash mid-export leaves no stale mark of completeness
-    rows: dict[str, list[dict[str, Any]]] = {
-        f"{layout}:{split}": [] for split in splits for layout in LAYOUTS
-    }
-    skipped: list[dict[str, Any]] = []
-    langs: dict[str, Counter] = {}
-    sources: Counter = Counter()
-    skipped_by_reason: Counter = Counter()
+
+@dataclass
+class _Sorted:
+    """The pairs sorted into the rows of each file (``layout:split``) and the skipped ones,
+    with the counts the manifest and card report."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    langs: dict[str, Counter] = field(default_factory=dict)
+    sources: Counter = field(default_factory=Counter)
+    skipped_by_reason: Counter = field(default_factory=Counter)
+
+
+def _sort_pairs(
+    pairs: list[dict[str, Any]],
+    problems: list[str | None],
+    to_val: list[bool],
+    splits: list[str],
+    cfg: ExportConfig,
+) -> _Sorted:
+    """Each pair to the skipped rows (with its reason) or to its split, in both layouts."""
+    out = _Sorted(rows={f"{layout}:{split}": [] for split in splits for layout in LAYOUTS})
     extra = [c for c in cfg.columns if c != "meta"]
-    for pair, problem, val in zip(pairs, problems, to_val.tolist(), strict=True):
+    for pair, problem, val in zip(pairs, problems, to_val, strict=True):
         lang = pair["language"] or NO_LANGUAGE
         if problem is not None:
-            langs.setdefault(lang, Counter())["skipped"] += 1
-            skipped_by_reason[problem] += 1
-            skipped.append(
+            out.langs.setdefault(lang, Counter())["skipped"] += 1
+            out.skipped_by_reason[problem] += 1
+            out.skipped.append(
                 {"id": pair["id"], "language": pair["language"], "source": pair["source"], "reason": problem}
             )
             continue
         split = "validation" if val else "train"
-        langs.setdefault(lang, Counter())[split] += 1
-        sources[pair["source"]] += 1
+        out.langs.setdefault(lang, Counter())[split] += 1
+        out.sources[pair["source"]] += 1
         columns = {k: pair[k] for k in extra}
         if "meta" in cfg.columns:
             columns["meta"] = orjson.dumps(pair["meta"]).decode()  # JsonlWriter writes it as an object
         trl = {"prompt": pair["prompt"], "chosen": pair["chosen"], "rejected": pair["rejected"]}
-        rows[f"trl:{split}"].append({**trl, **columns})
-        rows[f"argilla:{split}"].append({**argilla_row(pair), **columns})
+        out.rows[f"trl:{split}"].append({**trl, **columns})
+        out.rows[f"argilla:{split}"].append({**argilla_row(pair), **columns})
+    return out
+
+
+def _write_files(
+    out: Path, splits: list[str], sorted_: _Sorted
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Write every split file of both layouts and skipped.jsonl, all or none (a failure aborts
+    the files already begun); the info of each and of skipped.jsonl."""
+    from tagengo.mix.export_common import clear_stale
 
     writers: list[JsonlWriter] = []
     file_info: dict[str, dict[str, Any]] = {}
@@ -167,13 +222,13 @@ def export_pairs(
             for split in splits:
                 w = JsonlWriter(out / files[split])
                 writers.append(w)
-                if rows[f"{layout}:{split}"]:
-                    w.write(pa.Table.from_pylist(rows[f"{layout}:{split}"]))
+                if sorted_.rows[f"{layout}:{split}"]:
+                    w.write(pa.Table.from_pylist(sorted_.rows[f"{layout}:{split}"]))
                 file_info[files[split]] = {"split": split, "layout": layout, **w.commit()}
         skipped_w = JsonlWriter(out / "skipped.jsonl")
         writers.append(skipped_w)
-        if skipped:
-            skipped_w.write(pa.Table.from_pylist(skipped))
+        if sorted_.skipped:
+            skipped_w.write(pa.Table.from_pylist(sorted_.skipped))
         skipped_info = skipped_w.commit()
     except BaseException:
         for w in writers:
@@ -181,20 +236,24 @@ def export_pairs(
         raise
     keep = set(file_info) | {"axolotl_dpo.yaml", "axolotl_orpo.yaml", "trl_preference.py"}
     clear_stale(out, keep)
+    return file_info, skipped_info
 
-    n_skipped = sum(skipped_by_reason.values())
-    counts = {
-        "input": n_rows,
-        "pairs": len(pairs),
-        "exported": len(pairs) - n_skipped,
-        "train": file_info[TRL_FILES["train"]]["rows"],
-        "validation": file_info[TRL_FILES["validation"]]["rows"] if "validation" in splits else 0,
-        "skipped": n_skipped,
-        "repaired": 0,
-    }
-    if counts["train"] + counts["validation"] + counts["skipped"] != counts["pairs"]:
-        raise RuntimeError(f"export counts do not reconcile: {counts}")
-    from tagengo.mix.export_common import export_manifest
+
+def _write_manifest(
+    src: Path,
+    out: Path,
+    upstream: dict[str, Any],
+    cfg: ExportConfig,
+    counts: dict[str, int],
+    sorted_: _Sorted,
+    file_info: dict[str, dict[str, Any]],
+    skipped_info: dict[str, Any],
+    started: datetime,
+    t0: float,
+) -> Any:
+    """The snippets, the card and export.json, written last: export.json marks the folder complete."""
+    from tagengo.mix.card import axolotl_preference_snippet, lineage, render_card, trl_preference_snippet
+    from tagengo.mix.export_common import EXPORT_MANIFEST, ExportResult, export_manifest
 
     manifest = export_manifest(
         cfg,
@@ -202,9 +261,9 @@ def export_pairs(
         src,
         upstream,
         counts,
-        skipped_by_reason,
-        langs,
-        sources,
+        sorted_.skipped_by_reason,
+        sorted_.langs,
+        sorted_.sources,
         file_info,
         skipped_info,
         started,
