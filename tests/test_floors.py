@@ -88,11 +88,6 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.config"),
     ("curate/stage.py", "tagengo.dedup.stage"),
     ("curate/stage.py", "tagengo.dedup.step"),
-    # The seeded per-language sample (curate.sampling) serves mix, prefer and route: run/ or below.
-    ("mix/recipes.py", "tagengo.curate.sampling"),
-    ("prefer/stage.py", "tagengo.curate.config"),
-    ("prefer/stage.py", "tagengo.curate.sampling"),
-    ("route/stage.py", "tagengo.curate.sampling"),
     # The judge's ranking prompts and parser (prefer) serve route; prefer's pairs serve export.
     ("mix/export_pairs.py", "tagengo.prefer.pairs"),
     ("route/cli.py", "tagengo.prefer.config"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.curate.config import CapConfig, CurateConfig, LangIDConfig, LengthConfig
+from tagengo.curate.config import CurateConfig, LangIDConfig, LengthConfig
 from tagengo.curate.filters import (
     AnonymisedFilter,
     FirstPrompt,
@@ -15,11 +15,11 @@ from tagengo.curate.filters import (
     ModerationFilter,
     UnknownLanguageFilter,
 )
-from tagengo.curate.sampling import PerLanguageCap
 from tagengo.curate.stage import preset_config
 from tagengo.lang.langid import LanguageIdentifier, detector_text
 from tagengo.lang.tokens import TokenCounter
 from tagengo.records import Record
+from tagengo.run.sampling import CapConfig, PerLanguageCap
 
 DEFAULT = preset_config("default")
 PAPER = preset_config("tagengo-2024")

@@ -7,14 +7,13 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 import pytest
 
-from tagengo.curate.config import CapConfig
-from tagengo.curate.sampling import PerLanguageCap
 from tagengo.errors import ConfigError
 from tagengo.mix.config import MixConfig
 from tagengo.mix.recipes import LanguageSample, build_steps, meta_value
 from tagengo.records import table_to_records
 from tagengo.run.dataset import read_table
 from tagengo.run.options import build_config
+from tagengo.run.sampling import CapConfig, PerLanguageCap
 
 
 def run_steps(cfg: MixConfig, table: pa.Table) -> tuple[pa.Table, dict[str, str]]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tagengo.dedup.config import PRESETS as DEDUP_PRESETS
 from tagengo.dedup.config import DedupConfig
 from tagengo.errors import ConfigError
+from tagengo.run.sampling import CapConfig
 
 DEFAULT_MODEL_NAMES = ["gpt", "chatgpt", "vicuna", "alpaca", "llama", "koala", "claude", "guanaco"]
 DEFAULT_UNKNOWN_LABELS = ["unknown", "klingon", "xx", "zp", "zzp"]
@@ -157,12 +158,6 @@ class LengthConfig(_Cfg):
         ge=0,
         description="Fewest visible characters a prompt needs (spaces, zero-width and other invisible characters do not count)",
     )
-
-
-class CapConfig(_Cfg):
-    enabled: bool = Field(True, description="Keep at most max_per_language rows per language")
-    max_per_language: int = Field(25_000, ge=1, description="Rows kept per language at most")
-    seed: int = Field(42, description="Seed of the per-language sample")
 
 
 class DedupStepConfig(DedupConfig):

@@ -16,10 +16,10 @@ from tagengo.curate.filters import (
     ModerationFilter,
     UnknownLanguageFilter,
 )
-from tagengo.curate.sampling import PerLanguageCap
 from tagengo.io.source import open_source
 from tagengo.run.options import config_from_preset, describe_preset
 from tagengo.run.runner import StageResult, run_stage
+from tagengo.run.sampling import PerLanguageCap
 from tagengo.run.steps import Step
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -27,9 +27,9 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from tagengo.curate.sampling import sample_key
 from tagengo.mix.config import MixConfig
 from tagengo.records import NO_LANGUAGE, Record, Rejection
+from tagengo.run.sampling import sample_key
 from tagengo.run.steps import GlobalStep, Step
 
 

@@ -15,8 +15,6 @@ import json
 import os
 from typing import Any
 
-from tagengo.curate.config import CapConfig
-from tagengo.curate.sampling import PerLanguageCap
 from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
 from tagengo.llm import ChatClient
@@ -25,6 +23,7 @@ from tagengo.prefer.pairs import PAIRS_DIR, write_pairs
 from tagengo.prefer.step import AnswerStep, PairStep, PromptStep, RankStep
 from tagengo.run.llm_stage import LLMStage
 from tagengo.run.runner import StageResult
+from tagengo.run.sampling import CapConfig, PerLanguageCap
 
 
 def prefer(

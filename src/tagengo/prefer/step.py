@@ -3,7 +3,7 @@
 * ``PromptStep`` (streaming): the conversation up to its last user turn is the prompt;
   trailing assistant turns (a generated dataset's answer) are dropped and kept in
   ``meta.preference.dropped_turns``. No user turn: rejected.
-* the per-language sample (``tagengo.curate.sampling.PerLanguageCap``, seeded by ``--seed``).
+* the per-language sample (``tagengo.run.sampling.PerLanguageCap``, seeded by ``--seed``).
 * ``AnswerStep``: every model answers every prompt (one ``chat_many`` per model, the models in
   parallel). An answer that fails the answer contract (tagengo.llm.answer: the call failed, was
   filtered, cut, or is blank once the reasoning is removed ...) is left out of the ranking with

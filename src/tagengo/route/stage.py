@@ -2,7 +2,7 @@
 
 1. The prompts of the input (each record up to its last user turn; rows without one are left
    out), and per language a seeded sample of ``per_language`` (the per-language cap's own order,
-   ``tagengo.curate.sampling.sample_key``).
+   ``tagengo.run.sampling.sample_key``).
 2. Every candidate teacher answers every pilot prompt (one ``chat_many`` per teacher, the
    teachers at the same time). An answer the answer contract rejects (``answer_problem``: failed,
    filtered, cut, empty ...) loses each of its comparisons without a judge (a forfeit); two such
@@ -92,7 +92,7 @@ def read_prompts(input_path: str | os.PathLike[str], input_format: str | None) -
 
 def pilot_sample(prompts: list[Prompt], cfg: RouteConfig) -> list[Prompt]:
     """``per_language`` prompts per language, by the per-language cap's seeded order."""
-    from tagengo.curate.sampling import sample_key
+    from tagengo.run.sampling import sample_key
 
     by_lang: dict[str, list[Prompt]] = {}
     for p in prompts:

@@ -1,4 +1,5 @@
-"""Step 7: cap the rows per language with a seeded sample.
+"""The seeded per-language sample: curate's step 7 (cap the rows per language), prefer's prompt
+sample, and the key mix and route sample with.
 
 Each row gets a pseudo-random key from a hash of (seed, id); a language keeps the
 ``max_per_language`` rows with the smallest keys. The sample is therefore reproducible,
@@ -13,10 +14,20 @@ import hashlib
 from collections import defaultdict
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
-from tagengo.curate.config import CapConfig
 from tagengo.records import NO_LANGUAGE, Record, Rejection
 from tagengo.run.steps import GlobalStep
+
+
+class CapConfig(BaseModel):
+    """The cap's options (curate's --cap-…; prefer builds one from --per-language and --seed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Keep at most max_per_language rows per language")
+    max_per_language: int = Field(25_000, ge=1, description="Rows kept per language at most")
+    seed: int = Field(42, description="Seed of the per-language sample")
 
 
 def sample_key(seed: int, row_id: str) -> bytes:
