@@ -206,11 +206,43 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
             raw[jf.column] += [(run, j) for j in judgments]
             files.append(path)
             records.append(file_record(jf, run, path, "single", judge, len(judgments)))
-    all_rows = [r for rows in rows_by_run.values() for r in rows]
     columns = [jf.column for jf in jfiles]
     # Every judged model gets a line, also one whose verdicts were all -1 (its cells show "-").
     models = sorted({j.model for items in raw.values() for _, j in items})
+    overall = _overall(rows_by_run, columns, models, cfg)
 
+    by_turn: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for (model, col, turn), (v, _) in _median_of_runs(
+        rows_by_run, lambda r: (r.model, r.column, r.turn)
+    ).items():
+        by_turn[turn][model][col] = v
+    by_category: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for (model, col, cat), (v, _) in _median_of_runs(
+        rows_by_run, lambda r: (r.model, r.column, r.category)
+    ).items():
+        by_category[col][model][cat] = v
+    return SingleResult(
+        judge,
+        columns,
+        models,
+        overall,
+        {t: dict(v) for t, v in by_turn.items()},
+        {c: dict(v) for c, v in by_category.items()},
+        _long_rows(rows_by_run),
+        counts,
+        len(rows_by_run),
+        files,
+        dict(raw),
+        records,
+    )
+
+
+def _overall(
+    rows_by_run: dict[int, list[ScoredRow]], columns: list[str], models: list[str], cfg: ShowConfig
+) -> dict[str, dict[str, Interval]]:
+    """{model: {column: the score with its bootstrap interval}}: per run, each question's mean
+    over its turns; questions resampled (tagengo.bench.stats)."""
+    all_rows = [r for rows in rows_by_run.values() for r in rows]
     overall: dict[str, dict[str, Interval]] = defaultdict(dict)
     runs = sorted(rows_by_run)
     for col in columns:
@@ -230,18 +262,13 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
             overall[model][col] = score_interval(
                 sums[keep], cnts[keep], n_boot=cfg.bootstrap_iters, seed=cfg.seed
             )
+    return dict(overall)
 
-    by_turn: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for (model, col, turn), (v, _) in _median_of_runs(
-        rows_by_run, lambda r: (r.model, r.column, r.turn)
-    ).items():
-        by_turn[turn][model][col] = v
-    by_category: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for (model, col, cat), (v, _) in _median_of_runs(
-        rows_by_run, lambda r: (r.model, r.column, r.category)
-    ).items():
-        by_category[col][model][cat] = v
 
+def _long_rows(rows_by_run: dict[int, list[ScoredRow]]) -> list[dict]:
+    """scores_long.csv: the median over runs per model, language, category and turn, then per
+    model, language and category with both turns ("all")."""
+    runs = sorted(rows_by_run)
     long_rows = []
     for (model, col, cat, turn), (v, n) in sorted(
         _median_of_runs(rows_by_run, lambda r: (r.model, r.column, r.category, r.turn)).items()
@@ -271,20 +298,7 @@ def single_scores(benches: list[Bench], cfg: ShowConfig) -> SingleResult:
                 "score": v,
             }
         )
-    return SingleResult(
-        judge,
-        columns,
-        models,
-        dict(overall),
-        {t: dict(v) for t, v in by_turn.items()},
-        {c: dict(v) for c, v in by_category.items()},
-        long_rows,
-        counts,
-        len(runs),
-        files,
-        dict(raw),
-        records,
-    )
+    return long_rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,7 +368,14 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
         parts += [f"## {col}: by category (both turns)", ""]
         rows = [[m] + [_fmt(res.by_category.get(col, {}).get(m, {}).get(c)) for c in cats] for m in models]
         parts += [_md_table(["model", *cats], rows), ""]
-    parts += ["## Rows read", ""]
+    return "\n".join(parts + _rows_read(res))
+
+
+def _rows_read(res: SingleResult) -> list[str]:
+    """The end of scores.md: the rows read per language (they reconcile) and the files, with
+    their manifests and prompts."""
+    cols = res.columns
+    parts = ["## Rows read", ""]
     rows = []
     for col in cols:
         c = res.counts[col]
@@ -394,7 +415,7 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
         )
     parts.append("- prompts: " + ", ".join(f"{name} ({n})" for name, n in sorted(res.prompts.items())))
     parts.append("")
-    return "\n".join(parts)
+    return parts
 
 
 def row_wording(row: SingleJudgment | PairJudgment) -> str:
@@ -851,112 +872,151 @@ def _show_arena(
     ]
 
 
+@dataclass
+class _Shown:
+    """What a mode's tables leave for provenance.json and the human agreement."""
+
+    judge: str
+    policies: Counter
+    prompts: Counter
+    wordings: Counter
+    records: list[dict]
+    singles: dict = field(default_factory=dict)  # single_lookup of the verdicts (single mode)
+    pairs: dict = field(default_factory=dict)  # pair_lookup of the verdicts (pairwise modes)
+
+
 def show(benches: list[Bench], cfg: ShowConfig, out: Path, *, console: Console | None = None) -> ShowOutput:
     """Compute and write every table and picture for ``benches`` into ``out``."""
     out = Path(out)
     files: list[Path] = []
     result = ShowOutput(files)
-    judge_singles: dict = {}
-    judge_pairs: dict = {}
     judge, jfiles = find_judgment_files(benches, cfg)
     without = [b.name for b in benches if b.name not in {jf.bench.name for jf in jfiles}]
     if without and console is not None:
         console.print(f"[yellow]no {cfg.mode} judgments by '{judge}' in: {', '.join(without)} (left out)[/]")
     if cfg.mode == "single":
-        res = single_scores(benches, cfg)
-        ci = cfg.bootstrap_iters > 0
-        policies, prompts, records = res.policies, res.prompts, res.file_records
-        wordings = res.wordings
-        if len(policies) > 1 and console is not None:
-            console.print(f"[yellow]{policy_line(policies)}[/]")
-        if len(wordings) > 1 and console is not None:
-            console.print(f"[yellow]{wording_line(wordings)}[/]")
-        _write(out / "scores.md", single_markdown(res, ci), files)
-        _write(out / "scores.csv", single_csv(res), files)
-        _write(out / "scores_long.csv", long_csv(res.long_rows), files)
-        usable = any(c.used for c in res.counts.values())
-        if cfg.plots and not usable and console is not None:
-            console.print("[yellow]no usable verdicts (every score is -1): no charts drawn[/]")
-        if cfg.plots and usable:
-            from tagengo.bench.plots import heatmap, radar_chart
-
-            for col in res.columns:
-                data = res.by_category.get(col, {})
-                if data:
-                    files.append(
-                        radar_chart(
-                            data, out / f"radar_{col}.png", f"MT-Bench categories: {col} (judge {res.judge})"
-                        )
-                    )
-            table = {m: {c: iv.estimate for c, iv in res.overall.get(m, {}).items()} for m in res.models}
-            files.append(
-                heatmap(
-                    table,
-                    out / "heatmap.png",
-                    f"MT-Bench average by language (judge {res.judge})",
-                    res.columns,
-                )
-            )
-        if console is not None:
-            print_single(console, res, ci)
-        result.single = res
-        judge_singles = single_lookup(
-            (col, j)
-            for col, items in res.judgments.items()
-            for run, j in items
-            if run == min(r for r, _ in items)
-        )
+        shown = _show_single(benches, cfg, out, result, console)
     else:
-        judge, summaries, raw_pairs = pair_scores(benches, cfg)
-        all_pairs = [r for rows in raw_pairs.values() for r in rows]
-        policies = Counter(row_policy(r) for r in all_pairs)
-        wordings = Counter(row_wording(r) for r in all_pairs)
-        prompts = Counter(r.judge[1] for r in all_pairs)
-        records = [
-            file_record(jf, run, path, "pair", judge, len(read_pair_judgments(path)))
-            for jf in jfiles
-            for run, path in jf.files.items()
-        ]
-        _write(out / "pairwise.md", pair_markdown(judge, summaries, policies, wordings), files)
-        _write(out / "pairwise.csv", pair_csv(summaries), files)
-        if console is not None:
-            console.print(pair_markdown(judge, summaries, policies, wordings))
-        result.pairs = summaries
-        judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
-    records = records + _show_arena(benches, cfg, out, result, console)
+        shown = _show_pairs(benches, cfg, out, result, jfiles, console)
+    records = shown.records + _show_arena(benches, cfg, out, result, console)
     _write(
         out / "provenance.json",
-        provenance_json(judge, cfg, benches, policies, prompts, records, wordings),
+        provenance_json(shown.judge, cfg, benches, shown.policies, shown.prompts, records, shown.wordings),
         files,
     )
     if cfg.human is not None:
-        # Compare with both kinds of verdict when the judge left both.
-        other = cfg.model_copy(
-            update={"mode": "pairwise" if cfg.mode == "single" else "single", "runs": None}
-        )
-        try:
-            if cfg.mode == "single":
-                _, _, raw_pairs = pair_scores(benches, other)
-                judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
-            else:
-                singles = single_scores(benches, other.model_copy(update={"bootstrap": 0}))
-                judge_singles = single_lookup(
-                    (col, j) for col, items in singles.judgments.items() for run, j in items if run == 1
-                )
-        except (InputError, ConfigError):
-            pass  # only one kind of judgment exists: compare with that one
-        # With one bench the CSV needs no language column; with several, its values name the columns.
-        default_lang = _columns(benches)[benches[0].name] if len(benches) == 1 else ""
-        votes, scores = read_human(cfg.human, default_lang)
-        rows, unmatched = agreement_report(votes, scores, judge_singles, judge_pairs)
-        if not rows:
-            raise InputError(
-                f"{cfg.human}: none of its rows matches a judge verdict (check question ids, model names, turns "
-                "and the language column)"
-            )
-        _write(out / "agreement.md", agreement_markdown(rows, unmatched), files)
-        _write(out / "agreement.csv", agreement_csv(rows), files)
-        if console is not None:
-            console.print(agreement_markdown(rows, unmatched))
-        result.agreement = rows
+        _show_agreement(benches, cfg, out, result, shown, console)
     return result
+
+
+def _show_single(
+    benches: list[Bench], cfg: ShowConfig, out: Path, result: ShowOutput, console: Console | None
+) -> _Shown:
+    """scores.md/.csv, scores_long.csv and the charts."""
+    files = result.files
+    res = single_scores(benches, cfg)
+    ci = cfg.bootstrap_iters > 0
+    if len(res.policies) > 1 and console is not None:
+        console.print(f"[yellow]{policy_line(res.policies)}[/]")
+    if len(res.wordings) > 1 and console is not None:
+        console.print(f"[yellow]{wording_line(res.wordings)}[/]")
+    _write(out / "scores.md", single_markdown(res, ci), files)
+    _write(out / "scores.csv", single_csv(res), files)
+    _write(out / "scores_long.csv", long_csv(res.long_rows), files)
+    usable = any(c.used for c in res.counts.values())
+    if cfg.plots and not usable and console is not None:
+        console.print("[yellow]no usable verdicts (every score is -1): no charts drawn[/]")
+    if cfg.plots and usable:
+        from tagengo.bench.plots import heatmap, radar_chart
+
+        for col in res.columns:
+            data = res.by_category.get(col, {})
+            if data:
+                files.append(
+                    radar_chart(
+                        data, out / f"radar_{col}.png", f"MT-Bench categories: {col} (judge {res.judge})"
+                    )
+                )
+        table = {m: {c: iv.estimate for c, iv in res.overall.get(m, {}).items()} for m in res.models}
+        files.append(
+            heatmap(
+                table, out / "heatmap.png", f"MT-Bench average by language (judge {res.judge})", res.columns
+            )
+        )
+    if console is not None:
+        print_single(console, res, ci)
+    result.single = res
+    singles = single_lookup(
+        (col, j)
+        for col, items in res.judgments.items()
+        for run, j in items
+        if run == min(r for r, _ in items)
+    )
+    return _Shown(res.judge, res.policies, res.prompts, res.wordings, res.file_records, singles=singles)
+
+
+def _show_pairs(
+    benches: list[Bench],
+    cfg: ShowConfig,
+    out: Path,
+    result: ShowOutput,
+    jfiles: list,
+    console: Console | None,
+) -> _Shown:
+    """pairwise.md/.csv: win rates per pair of models."""
+    judge, summaries, raw_pairs = pair_scores(benches, cfg)
+    all_pairs = [r for rows in raw_pairs.values() for r in rows]
+    policies = Counter(row_policy(r) for r in all_pairs)
+    wordings = Counter(row_wording(r) for r in all_pairs)
+    prompts = Counter(r.judge[1] for r in all_pairs)
+    records = [
+        file_record(jf, run, path, "pair", judge, len(read_pair_judgments(path)))
+        for jf in jfiles
+        for run, path in jf.files.items()
+    ]
+    _write(out / "pairwise.md", pair_markdown(judge, summaries, policies, wordings), result.files)
+    _write(out / "pairwise.csv", pair_csv(summaries), result.files)
+    if console is not None:
+        console.print(pair_markdown(judge, summaries, policies, wordings))
+    result.pairs = summaries
+    pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
+    return _Shown(judge, policies, prompts, wordings, records, pairs=pairs)
+
+
+def _show_agreement(
+    benches: list[Bench],
+    cfg: ShowConfig,
+    out: Path,
+    result: ShowOutput,
+    shown: _Shown,
+    console: Console | None,
+) -> None:
+    """agreement.md/.csv: the judge against human ratings (--human)."""
+    judge_singles, judge_pairs = shown.singles, shown.pairs
+    # Compare with both kinds of verdict when the judge left both.
+    other = cfg.model_copy(update={"mode": "pairwise" if cfg.mode == "single" else "single", "runs": None})
+    try:
+        if cfg.mode == "single":
+            _, _, raw_pairs = pair_scores(benches, other)
+            judge_pairs = pair_lookup((col, r) for col, rows in raw_pairs.items() for r in rows)
+        else:
+            singles = single_scores(benches, other.model_copy(update={"bootstrap": 0}))
+            judge_singles = single_lookup(
+                (col, j) for col, items in singles.judgments.items() for run, j in items if run == 1
+            )
+    except (InputError, ConfigError):
+        pass  # only one kind of judgment exists: compare with that one
+    # With one bench the CSV needs no language column; with several, its values name the columns.
+    default_lang = _columns(benches)[benches[0].name] if len(benches) == 1 else ""
+    votes, scores = read_human(cfg.human, default_lang)
+    rows, unmatched = agreement_report(votes, scores, judge_singles, judge_pairs)
+    if not rows:
+        raise InputError(
+            f"{cfg.human}: none of its rows matches a judge verdict (check question ids, model names, turns "
+            "and the language column)"
+        )
+    _write(out / "agreement.md", agreement_markdown(rows, unmatched), result.files)
+    _write(out / "agreement.csv", agreement_csv(rows), result.files)
+    if console is not None:
+        console.print(agreement_markdown(rows, unmatched))
+    result.agreement = rows
