@@ -226,6 +226,22 @@ def test_the_shared_second_opinion_answers_forked_workers_as_lingua_in_process_d
         shared.choose(*cases[0])
 
 
+def test_the_second_opinion_server_is_a_fresh_interpreter_that_ends_with_its_parent() -> None:
+    """Not a fork of the caller (whose pages it would carry, issue 27), and gone once the pipe
+    from its parent closes, as when the parent dies without leaving the ``with``."""
+    import psutil
+
+    from tagengo.lang.langid import SharedSecondOpinion
+
+    with SharedSecondOpinion(SecondOpinion()) as shared:
+        proc = shared._process
+        assert "_serve_second_opinion" in " ".join(psutil.Process(proc.pid).cmdline())
+        line, cands = "Wie kann ich besser schlafen?", ["de", "nl"]
+        same_answer(shared.choose(line, cands), SecondOpinion().choose(line, cands))
+        proc.stdin.close()
+        assert proc.wait(10) == 0
+
+
 def test_the_language_id_step_shares_lingua_only_while_the_workers_run() -> None:
     from tagengo.lang.langid import SharedSecondOpinion
 
