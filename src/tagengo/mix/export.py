@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,16 +106,7 @@ def export(
     (preference pairs when it is the output of `tagengo prefer`: ``export_pairs``)."""
     cfg = config or ExportConfig()
     src, out = Path(input_path), Path(out)
-    upstream = read_manifest(src)
-    if upstream is None:
-        raise InputError(
-            f"{src}: not a complete tagengo dataset folder (no {MANIFEST}); export reads the output of a stage "
-            "(tagengo generate or mix)."
-        )
-    if out.resolve() == src.resolve():
-        raise ConfigError(f"{out}: --out is the input folder; export into a folder of its own.")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a folder; --out names a folder for the files.")
+    upstream = _check_folders(src, out)
     if upstream.get("stage") == "prefer":
         from tagengo.mix.export_pairs import export_pairs
 
@@ -137,12 +129,69 @@ def export(
 
     out.mkdir(parents=True, exist_ok=True)
     (out / EXPORT_MANIFEST).unlink(missing_ok=True)  # a crash mid-export leaves no stale mark of completeness
+    written = _write(files, out, names, problems, to_val, cfg, progress)
+    clear_stale(out, {*names.values(), "axolotl.yaml", "trl_sft.py"})
+
+    skipped = sum(written.skipped_by_reason.values())
+    counts = {
+        "input": n,
+        "exported": n - skipped,
+        "train": written.file_info[names["train"]]["rows"],
+        "validation": written.file_info[names["validation"]]["rows"] if "validation" in names else 0,
+        "skipped": skipped,
+        "repaired": repaired,  # rows --repair changed (they are in train/validation or skipped)
+    }
+    if counts["train"] + counts["validation"] + counts["skipped"] != counts["input"]:
+        raise RuntimeError(f"export counts do not reconcile: {counts}")
+    return _write_manifest(src, out, upstream, cfg, counts, written, started, t0)
+
+
+def _check_folders(src: Path, out: Path) -> dict[str, Any]:
+    """The input folder's manifest, once the input is a finished stage folder and ``out`` a
+    folder of its own."""
+    upstream = read_manifest(src)
+    if upstream is None:
+        raise InputError(
+            f"{src}: not a complete tagengo dataset folder (no {MANIFEST}); export reads the output of a stage "
+            "(tagengo generate or mix)."
+        )
+    if out.resolve() == src.resolve():
+        raise ConfigError(f"{out}: --out is the input folder; export into a folder of its own.")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder; --out names a folder for the files.")
+    return upstream
+
+
+@dataclass
+class _Written:
+    """What pass 2 wrote: each file's info (rows, sha256), skipped.jsonl's, and the counts the
+    manifest and card report."""
+
+    file_info: dict[str, dict[str, Any]]
+    skipped_info: dict[str, Any]
+    langs: dict[str, Counter]
+    sources: Counter
+    skipped_by_reason: Counter
+
+
+def _write(
+    files: list[Path],
+    out: Path,
+    names: dict[str, str],
+    problems: list[str | None],
+    to_val: np.ndarray,
+    cfg: ExportConfig,
+    progress: bool,
+) -> _Written:
+    """Pass 2: convert the rows batch by batch into the split files and skipped.jsonl, all or
+    none (a failure aborts every file begun)."""
+    splits = list(names)
     writers = {split: open_writer(out / names[split], cfg.format) for split in splits}
     skipped_w = open_writer(out / "skipped.jsonl", "messages")
     langs: dict[str, Counter] = {}
     sources: Counter = Counter()
     skipped_by_reason: Counter = Counter()
-    bar = _bar(progress, n)
+    bar = _bar(progress, len(problems))
     try:
         start = 0
         wanted = ["id", "source", "language", "messages"] + (["meta"] if "meta" in cfg.columns else [])
@@ -183,18 +232,20 @@ def export(
         raise
     finally:
         bar.close()
-    clear_stale(out, {*names.values(), "axolotl.yaml", "trl_sft.py"})
+    return _Written(file_info, skipped_info, langs, sources, skipped_by_reason)
 
-    counts = {
-        "input": n,
-        "exported": n - sum(skipped_by_reason.values()),
-        "train": file_info[names["train"]]["rows"],
-        "validation": file_info[names["validation"]]["rows"] if "validation" in names else 0,
-        "skipped": sum(skipped_by_reason.values()),
-        "repaired": repaired,  # rows --repair changed (they are in train/validation or skipped)
-    }
-    if counts["train"] + counts["validation"] + counts["skipped"] != counts["input"]:
-        raise RuntimeError(f"export counts do not reconcile: {counts}")
+
+def _write_manifest(
+    src: Path,
+    out: Path,
+    upstream: dict[str, Any],
+    cfg: ExportConfig,
+    counts: dict[str, int],
+    written: _Written,
+    started: datetime,
+    t0: float,
+) -> ExportResult:
+    """The snippets, the card and export.json, written last: export.json marks the folder complete."""
     from tagengo.mix.card import axolotl_snippet, lineage, render_card, trl_snippet
 
     manifest = export_manifest(
@@ -203,17 +254,17 @@ def export(
         src,
         upstream,
         counts,
-        skipped_by_reason,
-        langs,
-        sources,
-        file_info,
-        skipped_info,
+        written.skipped_by_reason,
+        written.langs,
+        written.sources,
+        written.file_info,
+        written.skipped_info,
         started,
         t0,
     )
     manifest["snippets"] = {
-        "axolotl.yaml": axolotl_snippet(file_info, cfg.format),
-        "trl_sft.py": trl_snippet(file_info, cfg.format),
+        "axolotl.yaml": axolotl_snippet(written.file_info, cfg.format),
+        "trl_sft.py": trl_snippet(written.file_info, cfg.format),
     }
     for name, text in manifest["snippets"].items():
         atomic_write_text(out / name, text)
