@@ -26,7 +26,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -204,21 +204,9 @@ class LLMClient:
         self, requests: list[ChatRequest] | list[EndpointRequest], desc: str, *, stop_when_down: bool
     ) -> list[ChatResponse]:
         results: list[ChatResponse | None] = [None] * len(requests)
-        where: dict[str, list[int]] = {}
-        canonical: dict[str, str] = {}
-        for i, req in enumerate(requests):
-            canon = req.canonical(self.model_id)
-            key = hashlib.sha256(canon.encode()).hexdigest()  # == req.key(model_id), one JSON dump fewer
-            canonical[key] = canon
-            where.setdefault(key, []).append(i)
-
+        where, canonical = self._group(requests)
         hits = self.cache.get_many(where) if self.cache is not None else {}
-        n_cached = 0
-        for key, resp in hits.items():
-            for i in where[key]:
-                results[i] = dataclasses.replace(resp)
-                self.accounting.record(resp, self.model_name)
-                n_cached += 1
+        n_cached = self._fill_from_cache(hits, where, results)
         todo = [(key, requests[idx[0]]) for key, idx in where.items() if key not in hits]
 
         self._progress.add(desc, len(requests), n_cached, calls_needed=bool(todo))
@@ -230,50 +218,10 @@ class LLMClient:
         # the server is down, however few the calls were (see the end of this method).
         made = [0, 0]
         pending = iter(todo)
-
-        async def worker() -> None:
-            for key, req in pending:
-                if stop:
-                    return
-                worst = self._worst_case_cost(req)
-                if not await self._reserve(worst):
-                    stop.append(
-                        BudgetExhausted(
-                            f"budget {self.config.budget:g} reached: spent {self.accounting.spent:.4f}; "
-                            "the next call could pass it. Finished calls are cached: raise --budget and "
-                            "re-run to resume."
-                        )
-                    )
-                    return
-                try:
-                    async with self._sem:
-                        resp, gave_up = await self._call(req)
-                except FatalBackendError as e:
-                    if not stop:
-                        stop.append(RunAborted(self.backend.redact(str(e))))
-                    return
-                finally:
-                    await self._unreserve(worst)
-                if resp.error is None and self.cache is not None:
-                    self.cache.put(key, self.model_id, req, resp, canonical=canonical[key], commit=False)
-                    self._commit_soon()
-                for n, i in enumerate(where[key]):
-                    r = resp if n == 0 else dataclasses.replace(resp, cached=True)
-                    results[i] = r
-                    self.accounting.record(r, self.model_name)
-                made[0] += 1
-                made[1] += gave_up
-                down = self._note_outcome(resp)
-                if down is not None and not stop:
-                    stop.append(down)
-                for _ in where[key]:
-                    self._progress.advance(
-                        tok_s=self.accounting.tokens_per_s(),
-                        spend=self.accounting.spent,
-                        failed=self._failed_calls,
-                    )
-
-        tasks = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(todo)))]
+        tasks = [
+            asyncio.ensure_future(self._worker(pending, where, canonical, results, stop, made))
+            for _ in range(min(self.concurrency, len(todo)))
+        ]
         try:
             await asyncio.gather(*tasks)
         except BaseException:
@@ -294,6 +242,96 @@ class LLMClient:
             stop[0].responses = results
             raise stop[0]
         return results  # type: ignore[return-value]
+
+    def _group(
+        self, requests: list[ChatRequest] | list[EndpointRequest]
+    ) -> tuple[dict[str, list[int]], dict[str, str]]:
+        """The positions of each distinct request (by cache key), and each key's canonical text:
+        a request asked twice in one batch is called once."""
+        where: dict[str, list[int]] = {}
+        canonical: dict[str, str] = {}
+        for i, req in enumerate(requests):
+            canon = req.canonical(self.model_id)
+            key = hashlib.sha256(canon.encode()).hexdigest()  # == req.key(model_id), one JSON dump fewer
+            canonical[key] = canon
+            where.setdefault(key, []).append(i)
+        return where, canonical
+
+    def _fill_from_cache(
+        self, hits: dict[str, ChatResponse], where: dict[str, list[int]], results: list[ChatResponse | None]
+    ) -> int:
+        """Put the cached answers in their places (each a copy, counted in the accounting); how many."""
+        n_cached = 0
+        for key, resp in hits.items():
+            for i in where[key]:
+                results[i] = dataclasses.replace(resp)
+                self.accounting.record(resp, self.model_name)
+                n_cached += 1
+        return n_cached
+
+    async def _worker(
+        self,
+        pending: Iterator[tuple[str, ChatRequest | EndpointRequest]],
+        where: dict[str, list[int]],
+        canonical: dict[str, str],
+        results: list[ChatResponse | None],
+        stop: list[RunAborted],
+        made: list[int],
+    ) -> None:
+        """One of ``concurrency`` workers: take the next call from the shared ``pending`` until
+        none is left or a stop (budget, fatal error, server down) was appended to ``stop``."""
+        for key, req in pending:
+            if stop:
+                return
+            worst = self._worst_case_cost(req)
+            if not await self._reserve(worst):
+                stop.append(
+                    BudgetExhausted(
+                        f"budget {self.config.budget:g} reached: spent {self.accounting.spent:.4f}; "
+                        "the next call could pass it. Finished calls are cached: raise --budget and "
+                        "re-run to resume."
+                    )
+                )
+                return
+            try:
+                async with self._sem:
+                    resp, gave_up = await self._call(req)
+            except FatalBackendError as e:
+                if not stop:
+                    stop.append(RunAborted(self.backend.redact(str(e))))
+                return
+            finally:
+                await self._unreserve(worst)
+            self._place(key, req, resp, where, canonical, results)
+            made[0] += 1
+            made[1] += gave_up
+            down = self._note_outcome(resp)
+            if down is not None and not stop:
+                stop.append(down)
+            for _ in where[key]:
+                self._progress.advance(
+                    tok_s=self.accounting.tokens_per_s(),
+                    spend=self.accounting.spent,
+                    failed=self._failed_calls,
+                )
+
+    def _place(
+        self,
+        key: str,
+        req: ChatRequest | EndpointRequest,
+        resp: ChatResponse,
+        where: dict[str, list[int]],
+        canonical: dict[str, str],
+        results: list[ChatResponse | None],
+    ) -> None:
+        """Cache a good answer and put it at every position that asked it (the repeats marked cached)."""
+        if resp.error is None and self.cache is not None:
+            self.cache.put(key, self.model_id, req, resp, canonical=canonical[key], commit=False)
+            self._commit_soon()
+        for n, i in enumerate(where[key]):
+            r = resp if n == 0 else dataclasses.replace(resp, cached=True)
+            results[i] = r
+            self.accounting.record(r, self.model_name)
 
     def _note_outcome(self, resp: ChatResponse) -> RunAborted | None:
         """Count a call's outcome in the failures in a row; the stop to raise once there are
