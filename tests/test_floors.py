@@ -88,13 +88,8 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.config"),
     ("curate/stage.py", "tagengo.dedup.stage"),
     ("curate/stage.py", "tagengo.dedup.step"),
-    # The judge's ranking prompts and parser (prefer) serve route; prefer's pairs serve export.
+    # prefer's pairs serve export.
     ("mix/export_pairs.py", "tagengo.prefer.pairs"),
-    ("route/cli.py", "tagengo.prefer.config"),
-    ("route/config.py", "tagengo.prefer.config"),
-    ("route/stage.py", "tagengo.prefer.prompts"),
-    ("route/stage.py", "tagengo.prefer.ranking"),
-    ("route/stage.py", "tagengo.prefer.step"),
     ("generate/config.py", "tagengo.route.table"),
     ("generate/step.py", "tagengo.route.table"),
     # Translation (prompts, checks) serves reverse and extend: the shared part belongs in llm/.

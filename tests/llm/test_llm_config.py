@@ -86,7 +86,8 @@ def test_the_config_holds_only_the_name_of_the_key_variable(monkeypatch):
 def test_infer_backend_is_the_one_rule_of_bench_and_prefer(given: dict, backend: str) -> None:
     from tagengo.bench.config import JudgeConfig
     from tagengo.llm.config import infer_backend
-    from tagengo.prefer.config import AnswerModel, PreferConfig
+    from tagengo.prefer.config import PreferConfig
+    from tagengo.run.panel import AnswerModel
 
     assert infer_backend(given)["backend"] == backend
     assert JudgeConfig(judge=given).judge.backend == backend

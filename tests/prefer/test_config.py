@@ -7,7 +7,8 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from tagengo.prefer.config import PreferConfig, models_from_specs, parse_model_spec
+from tagengo.prefer.config import PreferConfig
+from tagengo.run.panel import models_from_specs, parse_model_spec
 
 
 def test_spec_shorthands_and_backend_inference():

@@ -3,8 +3,8 @@ carries the parser's reason."""
 
 from __future__ import annotations
 
-from tagengo.prefer.prompts import judge_messages, reask_message
-from tagengo.prefer.ranking import parse_ranking
+from tagengo.llm.ranking import parse_ranking
+from tagengo.llm.ranking_prompts import judge_messages, reask_message
 
 
 def test_answers_appear_under_their_letters_in_the_order_given():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.prefer.ranking import Ranking, RankingError, labels_for, parse_ranking, parse_ranking_line
+from tagengo.llm.ranking import Ranking, RankingError, labels_for, parse_ranking, parse_ranking_line
 
 ABCD = ["A", "B", "C", "D"]
 
@@ -88,7 +88,7 @@ def test_labels_for():
 def test_tie_order_favours_no_model_position_and_repeats():
     from collections import Counter
 
-    from tagengo.prefer.ranking import tie_order
+    from tagengo.llm.ranking import tie_order
 
     models = ["first", "second", "third"]
     firsts = Counter(tie_order(models, 42, f"row{i}")[0] for i in range(3000))

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from tagengo.errors import ConfigError
+from tagengo.llm.ranking_prompts import JUDGE_SYSTEM
 from tagengo.prefer.config import PreferConfig
-from tagengo.prefer.prompts import JUDGE_SYSTEM
 from tagengo.prefer.stage import prefer
 from tagengo.run.dataset import read_records, read_table
 

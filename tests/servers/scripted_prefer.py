@@ -28,7 +28,7 @@ except ModuleNotFoundError:  # run as a script: its folder is on sys.path
     from loopback import run_as_script
     from scripted_judge import ScriptedJudgeServer
 
-from tagengo.prefer.prompts import JUDGE_SYSTEM
+from tagengo.llm.ranking_prompts import JUDGE_SYSTEM
 
 SENTENCES = {
     "en": "This is a careful answer to your question, written in plain and simple English words.",

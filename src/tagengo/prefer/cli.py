@@ -38,8 +38,8 @@ def command(args: StageArgs, model_specs: tuple[str, ...]) -> None:
     actors each make --concurrency calls per model.
     """
     from tagengo.errors import ConfigError
-    from tagengo.prefer.config import models_from_specs
     from tagengo.prefer.stage import prefer
+    from tagengo.run.panel import models_from_specs
     from tagengo.run.wording import plural
 
     if model_specs:

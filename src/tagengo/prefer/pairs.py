@@ -16,7 +16,7 @@ Every row also has ``id`` (the record id, ``#n`` for its n-th pair), ``language`
 
 A pair carries a preference only when its two answers differ (``tagengo.pairs_check``: not the
 same text after normalisation, not near-identical). :func:`build_pairs` makes the pairs of one
-ranking that way, with ties broken by :func:`~tagengo.prefer.ranking.tie_order`; the files are
+ranking that way, with ties broken by :func:`~tagengo.llm.ranking.tie_order`; the files are
 written with the same check, and the pairs it leaves out are counted (``same_answer`` in
 ``pairs/pairs.json``).
 """
@@ -27,8 +27,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tagengo.llm.ranking import tie_order
 from tagengo.pairs_check import same_answer
-from tagengo.prefer.ranking import tie_order
 from tagengo.records import Record
 from tagengo.run.dataset import atomic_write_json, atomic_write_text, iter_records
 

@@ -45,10 +45,10 @@ from tagengo.llm.answer import (
     answer_meta,
     answer_problem,
 )
+from tagengo.llm.ranking import RankingError, labels_for, parse_ranking
+from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
 from tagengo.prefer.config import PreferConfig
 from tagengo.prefer.pairs import build_pairs
-from tagengo.prefer.prompts import judge_messages, reask_message
-from tagengo.prefer.ranking import RankingError, labels_for, parse_ranking
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import GlobalStep, Step
 
@@ -61,14 +61,6 @@ REASON_NO_PAIR = "no preference pair"
 
 def _pref(row: Record) -> dict[str, Any]:
     return row.meta.setdefault("preference", {})
-
-
-def prompt_messages(row: Record) -> list[dict[str, str]]:
-    """The prompt a record holds: its messages up to and including the last user turn."""
-    msgs = list(row.messages)
-    while msgs and msgs[-1]["role"] == "assistant":
-        msgs.pop()
-    return msgs
 
 
 class PromptStep(Step):

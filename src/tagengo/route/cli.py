@@ -53,8 +53,8 @@ def command(input_path: str, input_format: str | None, out: str, config_file: st
     sends each language to its teacher. Every call goes through the request cache.
     """
     from tagengo.errors import ConfigError
-    from tagengo.prefer.config import models_from_specs
     from tagengo.route.stage import REPORT_FILE, route
+    from tagengo.run.panel import models_from_specs
 
     cfg = build_config(RouteConfig, params, config_file=config_file)
     if model_specs:

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
-from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
-from tagengo.llm.types import ChatRequest
-from tagengo.prefer.config import MAX_MODELS, AnswerModel, repeated_names
+from tagengo.llm.config import LLMConfig, local_llm
+from tagengo.run.panel import AnswerModel, JudgeMaxTokens, JudgeTemperature, PanelConfig
 
 
-class RouteConfig(BaseModel):
+class RouteConfig(PanelConfig):
     #: Old names, accepted with a note until the next release (tagengo.run.options, docs/options.md).
     RENAMED: ClassVar[dict[str, str]] = {"bootstrap": "bootstrap_iters"}
     """`tagengo route`. ``models`` is given with repeated ``--model`` flags or in YAML."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    MEMBERS: ClassVar[str] = "teachers"
 
     models: list[AnswerModel] = Field(
         default_factory=list,
@@ -40,8 +39,8 @@ class RouteConfig(BaseModel):
         default_factory=list, description="Route only these languages (none: every language of the input)"
     )
     judge: LLMConfig = Field(default_factory=local_llm, description="The pairwise judge.")
-    judge_temperature: float = Field(0.0, ge=0, le=2, description="Judge sampling temperature")
-    judge_max_tokens: int = Field(1024, ge=1, description="Most tokens per judge reply")
+    judge_temperature: JudgeTemperature = 0.0
+    judge_max_tokens: JudgeMaxTokens = 1024
     reask: int = Field(
         2, ge=0, description="Follow-up calls per comparison when the judge's reply holds no valid ranking"
     )
@@ -51,28 +50,3 @@ class RouteConfig(BaseModel):
         description="Bootstrap resamples of each language's pilot prompts for the win-rate intervals",
     )
     confidence: float = Field(0.95, gt=0, lt=1, description="Coverage of the win-rate intervals")
-
-    @field_validator("models")
-    @classmethod
-    def _distinct(cls, models: list[AnswerModel]) -> list[AnswerModel]:
-        twice = repeated_names([m.name for m in models])
-        if twice:
-            raise ValueError(f"the name {twice[0]!r} is given to two teachers; give each its own name")
-        if len(models) > MAX_MODELS:
-            raise ValueError(f"at most {MAX_MODELS} teachers, got {len(models)}")
-        return models
-
-    @field_validator("judge", mode="before")
-    @classmethod
-    def _pick_backend(cls, v: object) -> object:
-        return infer_backend(v)
-
-    @model_validator(mode="after")
-    def _check(self) -> RouteConfig:
-        check_backend(self.judge, "judge")
-        return self
-
-    def judge_request(self, messages: list[dict[str, str]]) -> ChatRequest:
-        return ChatRequest.from_messages(
-            messages, temperature=self.judge_temperature, max_tokens=self.judge_max_tokens
-        )

@@ -41,8 +41,8 @@ from tagengo.errors import ConfigError, InputError
 from tagengo.io.source import open_source, parse_chunk
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse
 from tagengo.llm.answer import answer_problem
-from tagengo.prefer.prompts import judge_messages, reask_message
-from tagengo.prefer.ranking import RankingError, parse_ranking
+from tagengo.llm.ranking import RankingError, parse_ranking
+from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
 from tagengo.route.config import RouteConfig
 from tagengo.route.table import TABLE_FILE, VERSION, connection
 from tagengo.run.llm_stage import LLMStage
@@ -76,8 +76,6 @@ class Comparison:
 
 def read_prompts(input_path: str | os.PathLike[str], input_format: str | None) -> list[Prompt]:
     """Every record's prompt (up to its last user turn), in input order."""
-    from tagengo.prefer.step import prompt_messages
-
     source = open_source(input_path, input_format)
     names = {str(f): source.name_for(f) for f in source.files}
     out = []

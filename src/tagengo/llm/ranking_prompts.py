@@ -1,14 +1,15 @@
-"""The ranking judge's prompt (tagengo's own wording) and the follow-up sent when its reply
-holds no valid ranking.
+"""The ranking judge's prompt (tagengo's own wording), the follow-up sent when its reply
+holds no valid ranking, and the prompt a record holds. prefer and route both ask this judge.
 
 The judge sees the conversation so far and the candidate answers under letters (A, B, C ...,
-in a seeded shuffled order, see ``step.py``), is asked for a few short reasons and then for
-one last line ``Ranking: C>A=B>D`` (``ranking.py`` parses it strictly).
+in a seeded shuffled order, see ``tagengo.prefer.step``), is asked for a few short reasons and
+then for one last line ``Ranking: C>A=B>D`` (:mod:`tagengo.llm.ranking` parses it strictly).
 """
 
 from __future__ import annotations
 
-from tagengo.prefer.ranking import RANKING_PREFIX
+from tagengo.llm.ranking import RANKING_PREFIX
+from tagengo.records import Record
 
 JUDGE_SYSTEM = (
     "You compare answers written by different AI assistants to the same request and put them in "
@@ -46,6 +47,14 @@ def _example(letters: list[str]) -> str:
     if len(rev) >= 3:
         return rev[0] + ">" + rev[1] + "=" + rev[2] + "".join(">" + x for x in rev[3:])
     return ">".join(rev)
+
+
+def prompt_messages(row: Record) -> list[dict[str, str]]:
+    """The prompt a record holds: its messages up to and including the last user turn."""
+    msgs = list(row.messages)
+    while msgs and msgs[-1]["role"] == "assistant":
+        msgs.pop()
+    return msgs
 
 
 def conversation_text(messages: list[dict[str, str]]) -> str:
