@@ -90,8 +90,6 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.step"),
     # prefer's pairs serve export.
     ("mix/export_pairs.py", "tagengo.prefer.pairs"),
-    ("generate/config.py", "tagengo.route.table"),
-    ("generate/step.py", "tagengo.route.table"),
     # Translation (prompts, checks) serves reverse and extend: the shared part belongs in llm/.
     ("extend/prompts.py", "tagengo.translate.prompts"),
     ("reverse/select.py", "tagengo.translate.step"),

@@ -23,7 +23,7 @@ from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
 from tagengo.route.config import RouteConfig
 from tagengo.route.stage import route
-from tagengo.route.table import RoutingTable
+from tagengo.run.routing_table import RoutingTable
 
 #: What the scripted judge prefers: language name in the judge's prompt -> the teacher it ranks first.
 PREFERS = {"English": "Alpha", "German": "Alpha", "Japanese": "Beta", "French": None}

@@ -48,7 +48,7 @@ class GenerateConfig(AnswerConfig):
         own = super().llm_config()
         if self.routing is None:
             return own
-        from tagengo.route.table import RoutingTable
+        from tagengo.run.routing_table import RoutingTable
 
         table = RoutingTable.load(self.routing)
         return table.llm_config(table.default, own)
@@ -57,7 +57,7 @@ class GenerateConfig(AnswerConfig):
         """With ``routing``: every teacher of the table -> its client config (else {})."""
         if self.routing is None:
             return {}
-        from tagengo.route.table import RoutingTable
+        from tagengo.run.routing_table import RoutingTable
 
         table = RoutingTable.load(self.routing)
         own = super().llm_config()

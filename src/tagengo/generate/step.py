@@ -54,7 +54,7 @@ from tagengo.llm.answer import (
 from tagengo.llm.finish import STOP
 from tagengo.llm.routed import RoutedClient
 from tagengo.records import Record, Rejection
-from tagengo.route.table import RoutingTable
+from tagengo.run.routing_table import RoutingTable
 from tagengo.run.steps import Step
 from tagengo.run.warm import warm_imports_in_background
 

@@ -1,7 +1,7 @@
 """Several clients behind one call: each request goes to the client its route names.
 
 ``generate --routing`` uses it to send each language to its own teacher
-(tagengo.route.table). Every named config gets an ordinary client (its own cache identity,
+(tagengo.run.routing_table). Every named config gets an ordinary client (its own cache identity,
 retries, limits, budget, accounting and, with ``--batch``, its own batches), all drawing their
 progress on one console (rich shows their bars together), and one ``chat_many`` asks each client
 for its share at the same time, one thread per client (each client runs its own event loop).

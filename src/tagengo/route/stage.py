@@ -18,7 +18,7 @@
    rate; a tie to the cheaper one, then to the one given first. The default teacher (for the
    languages the table does not name) is the best over every language pooled.
 
-Writes ``OUT/routing.json`` (tagengo.route.table), ``OUT/routing.md`` (the same as a table for
+Writes ``OUT/routing.json`` (tagengo.run.routing_table), ``OUT/routing.md`` (the same as a table for
 people) and ``OUT/pilot.jsonl`` (every pilot prompt's answers and verdicts). Every call goes
 through the request cache: a re-run pays for nothing twice.
 """
@@ -44,8 +44,8 @@ from tagengo.llm.answer import answer_problem
 from tagengo.llm.ranking import RankingError, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
 from tagengo.route.config import RouteConfig
-from tagengo.route.table import TABLE_FILE, VERSION, connection
 from tagengo.run.llm_stage import LLMStage
+from tagengo.run.routing_table import TABLE_FILE, VERSION, connection
 
 PILOT_FILE = "pilot.jsonl"
 REPORT_FILE = "routing.md"
