@@ -96,25 +96,85 @@ def run_demo(
     ``model`` name an OpenAI-compatible server (``judge_model`` defaults to ``model``; the key,
     if any, is read from the environment variable ``api_key_env``). Raises ``TagengoError``
     when llama.cpp cannot run here (checked in a child process first)."""
-    from tagengo.bench.answer import answer_bench
-    from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
-    from tagengo.bench.judge import judge_bench
-    from tagengo.bench.layout import open_bench
-    from tagengo.bench.show import show
     from tagengo.curate.stage import curate, preset_config
-    from tagengo.generate.config import GenerateConfig
-    from tagengo.generate.stage import generate
-    from tagengo.mix.config import ExportConfig, MixConfig
-    from tagengo.mix.export import export
+    from tagengo.mix.config import MixConfig
     from tagengo.mix.stage import mix
-    from tagengo.run.llm_stage import LLMStage
     from tagengo.run.wording import plural, rows_in_languages
 
     out = Path(out)
     console = console or Console(stderr=True)
     # Options checked before minutes of curation and generation, not after.
-    names = {lang: "tagengo_mini" if lang == "en" else f"{lang}_tagengo_mini" for lang in bench_languages}
-    missing = [lang for lang, name in names.items() if not (BENCH_DATA / name).is_dir()]
+    _check_options(out, bench_languages, per_language, max_tokens, questions)
+    cache = out / "cache"
+    steps: list[DemoStep] = []
+    teacher = _Teacher.choose(base_url, model, api_key_env, judge_model, cache)
+
+    def do_curate() -> str:
+        cfg = preset_config("default", dedup={"enabled": True, "cache_dir": str(cache / "embeddings")})
+        m = curate(None, out / "1-curated", cfg, progress=progress).manifest
+        c = m["counts"]
+        kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()}, "prompt")
+        return f"{plural(c['read'], 'chat-log row')} -> {kept} ({c['rejected']:,} rejected with reasons)"
+
+    def do_mix() -> str:
+        cfg = MixConfig(recipe="sampled", per_language=per_language)
+        m = mix(out / "1-curated", out / "2-mix", cfg, progress=progress).manifest
+        return f"{m['counts']['kept']} prompts, {per_language} per language"
+
+    _timed(steps, console, "curate", out / "1-curated", do_curate)
+    _timed(steps, console, "mix", out / "2-mix", do_mix)
+    if not teacher.remote:
+        ensure_llamacpp_runs(console)
+    _timed(
+        steps,
+        console,
+        "generate",
+        out / "3-generated",
+        lambda: _generate(out, teacher, max_tokens, progress),
+    )
+    _timed(steps, console, "export", out / "4-export", lambda: _export(out))
+    _timed(
+        steps,
+        console,
+        "bench",
+        out / "5-bench",
+        lambda: _bench(out, teacher, bench_languages, max_tokens, questions, progress, console),
+    )
+
+    def do_report() -> str:
+        from tagengo.report.html import write_report
+
+        # The cache folder holds no stage output; every stage folder is named.
+        stage_dirs = [out / s.path.name for s in steps]
+        path = write_report(stage_dirs, out / "report.html")
+        return f"one self-contained HTML page: {path}"
+
+    _timed(steps, console, "report", out / "report.html", do_report)
+    _print_steps(steps, console)
+    return steps
+
+
+def _bench_name(lang: str) -> str:
+    """The bundled mini MT-Bench-X folder of a language (English's has no prefix)."""
+    return "tagengo_mini" if lang == "en" else f"{lang}_tagengo_mini"
+
+
+def _export(out: Path) -> str:
+    """The export step: the finished answers as ShareGPT JSONL; its summary line."""
+    from tagengo.mix.config import ExportConfig
+    from tagengo.mix.export import export
+
+    res = export(out / "3-generated", out / "4-export", ExportConfig(format="sharegpt"))
+    return f"{res.manifest['counts']['train']} conversations as ShareGPT JSONL, with a dataset card"
+
+
+def _check_options(
+    out: Path, bench_languages: tuple[str, ...], per_language: int, max_tokens: int, questions: int
+) -> None:
+    """Raise ``TagengoError`` naming the option that cannot work, before any stage runs."""
+    missing = [
+        lang for lang in dict.fromkeys(bench_languages) if not (BENCH_DATA / _bench_name(lang)).is_dir()
+    ]
     if missing or not bench_languages:
         have = sorted(
             "en" if p.name == "tagengo_mini" else p.name.removesuffix("_tagengo_mini")
@@ -129,114 +189,136 @@ def run_demo(
         raise TagengoError("--per-language, --max-tokens and --questions must be at least 1")
     if out.exists() and not out.is_dir():
         raise TagengoError(f"--out {out} exists and is not a folder: give a folder for the demo's output")
-    cache = out / "cache"
-    steps: list[DemoStep] = []
-    remote = base_url is not None or model is not None
-    if remote and not (base_url and model):
-        raise TagengoError("a real teacher needs both --base-url and --model")
-    if remote:
-        llm: dict = {"backend": "openai", "base_url": base_url, "model": model, "api_key_env": api_key_env}
-        judge_llm = {**llm, "model": judge_model or model}
-        judge_name = judge_model or model
-    else:
-        # Every core: the demo is the only thing running (llama.cpp's default is half of them).
-        llm = {"backend": "llamacpp", "n_threads": max(1, min(8, os.cpu_count() or 1))}
-        judge_llm = dict(llm)
-        judge_name = "smollm2-135m-judge"
-    llm["cache_path"] = judge_llm["cache_path"] = str(cache / "llm.sqlite")
 
-    def do_curate() -> str:
-        cfg = preset_config("default", dedup={"enabled": True, "cache_dir": str(cache / "embeddings")})
-        m = curate(None, out / "1-curated", cfg, progress=progress).manifest
-        c = m["counts"]
-        kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()}, "prompt")
-        return f"{plural(c['read'], 'chat-log row')} -> {kept} ({c['rejected']:,} rejected with reasons)"
 
-    def do_mix() -> str:
-        cfg = MixConfig(recipe="sampled", per_language=per_language)
-        m = mix(out / "1-curated", out / "2-mix", cfg, progress=progress).manifest
-        return f"{m['counts']['kept']} prompts, {per_language} per language"
+@dataclass
+class _Teacher:
+    """The LLM settings of the teacher and of the judge: a real server's, or the bundled model's."""
 
-    def do_generate() -> str:
-        cfg = GenerateConfig(
-            **llm,
-            max_tokens=max_tokens,
-            system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
-            # Greedy decoding makes a 135M model loop until the token limit; a repetition penalty
-            # lets most of its answers end by themselves (4 of 31 cut at 128 tokens instead of 15).
-            sampling_extra={} if remote else {"repeat_penalty": 1.3},
-            concurrency=8 if remote else 1,
-        )
-        m = generate(out / "2-mix", out / "3-generated", cfg, progress=progress).manifest
-        c = m["counts"]
-        cut = sum(1 for r in _rejection_reasons(out / "3-generated") if "finish_reason=length" in r)
-        teacher = model if remote else "the bundled SmolLM2-135M"
-        why = f"{cut} cut off at {max_tokens} tokens"
-        if c["rejected"] > cut:
-            why += f", {c['rejected'] - cut} empty or failed"
-        return (
-            f"{c['read']} prompts -> {c['kept']} finished answers from {teacher}; {c['rejected']} rejected "
-            f"({why}), kept in 3-generated/rejected"
-        )
+    llm: dict
+    judge_llm: dict
+    judge_name: str
+    remote: bool
+    model: str | None
 
-    def do_export() -> str:
-        res = export(out / "3-generated", out / "4-export", ExportConfig(format="sharegpt"))
-        return f"{res.manifest['counts']['train']} conversations as ShareGPT JSONL, with a dataset card"
-
-    def do_bench() -> str:
-        root = out / "5-bench" / "data"
-        names = ["tagengo_mini" if lang == "en" else f"{lang}_tagengo_mini" for lang in bench_languages]
-        for name in names:
-            if not (root / name).exists():
-                shutil.copytree(BENCH_DATA / name, root / name)
-        shutil.copy(BENCH_DATA / "judge_prompts.jsonl", root / "judge_prompts.jsonl")
-        benches = [open_bench(root / name) for name in names]
-        answer_cfg = AnswerConfig(
-            llm=llm,
-            max_tokens=max_tokens,
-            limit=questions,
-            model_id=model if remote else "smollm2-135m",
-            system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
-        )
+    @classmethod
+    def choose(
+        cls,
+        base_url: str | None,
+        model: str | None,
+        api_key_env: str | None,
+        judge_model: str | None,
+        cache: Path,
+    ) -> _Teacher:
+        remote = base_url is not None or model is not None
+        if remote and not (base_url and model):
+            raise TagengoError("a real teacher needs both --base-url and --model")
         if remote:
-            judge_cfg = JudgeConfig(judge=judge_llm, judge_name=judge_name)
+            llm: dict = {
+                "backend": "openai",
+                "base_url": base_url,
+                "model": model,
+                "api_key_env": api_key_env,
+            }
+            judge_llm = {**llm, "model": judge_model or model}
+            judge_name = judge_model or model
         else:
-            # The 135M model cannot keep the verdict format on its own: a grammar makes its whole
-            # reply "[[n]]" (so a few tokens suffice). Its grades are not meaningful; the flow is.
-            judge_cfg = JudgeConfig(
-                judge=judge_llm, judge_name=judge_name, judge_max_tokens=8, reask=0, constrain_verdict=True
-            )
-        with LLMStage(progress, console=console) as calls:
-            client = calls.client(None, answer_cfg.llm)
-            # One in-process model serves both roles; a remote judge gets its own client.
-            judge_client = calls.client(None if remote else client, judge_cfg.judge)
-            for bench in benches:
-                answer_bench(bench, answer_cfg, client, console=console)
-                judge_bench(bench, judge_cfg, judge_client, console=console)
-        show(benches, ShowConfig(), out / "5-bench" / "report", console=console)
-        return (
-            f"{plural(len(benches), 'language')} x {plural(questions, 'two-turn question')} answered and "
-            "judged; tables and charts in 5-bench/report"
+            # Every core: the demo is the only thing running (llama.cpp's default is half of them).
+            llm = {"backend": "llamacpp", "n_threads": max(1, min(8, os.cpu_count() or 1))}
+            judge_llm = dict(llm)
+            judge_name = "smollm2-135m-judge"
+        llm["cache_path"] = judge_llm["cache_path"] = str(cache / "llm.sqlite")
+        return cls(llm, judge_llm, str(judge_name), remote, model)
+
+
+def _generate(out: Path, teacher: _Teacher, max_tokens: int, progress: bool) -> str:
+    """The generate step: the teacher answers the mixed prompts; its summary line."""
+    from tagengo.generate.config import GenerateConfig
+    from tagengo.generate.stage import generate
+
+    remote = teacher.remote
+    cfg = GenerateConfig(
+        **teacher.llm,
+        max_tokens=max_tokens,
+        system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
+        # Greedy decoding makes a 135M model loop until the token limit; a repetition penalty
+        # lets most of its answers end by themselves (4 of 31 cut at 128 tokens instead of 15).
+        sampling_extra={} if remote else {"repeat_penalty": 1.3},
+        concurrency=8 if remote else 1,
+    )
+    m = generate(out / "2-mix", out / "3-generated", cfg, progress=progress).manifest
+    c = m["counts"]
+    cut = sum(1 for r in _rejection_reasons(out / "3-generated") if "finish_reason=length" in r)
+    who = teacher.model if remote else "the bundled SmolLM2-135M"
+    why = f"{cut} cut off at {max_tokens} tokens"
+    if c["rejected"] > cut:
+        why += f", {c['rejected'] - cut} empty or failed"
+    return (
+        f"{c['read']} prompts -> {c['kept']} finished answers from {who}; {c['rejected']} rejected "
+        f"({why}), kept in 3-generated/rejected"
+    )
+
+
+def _bench(
+    out: Path,
+    teacher: _Teacher,
+    bench_languages: tuple[str, ...],
+    max_tokens: int,
+    questions: int,
+    progress: bool,
+    console: Console,
+) -> str:
+    """The bench step: copy the mini benches, answer and judge them, write the report; its summary."""
+    from tagengo.bench.answer import answer_bench
+    from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
+    from tagengo.bench.judge import judge_bench
+    from tagengo.bench.layout import open_bench
+    from tagengo.bench.show import show
+    from tagengo.run.llm_stage import LLMStage
+    from tagengo.run.wording import plural
+
+    remote = teacher.remote
+    root = out / "5-bench" / "data"
+    names = [_bench_name(lang) for lang in bench_languages]
+    for name in names:
+        if not (root / name).exists():
+            shutil.copytree(BENCH_DATA / name, root / name)
+    shutil.copy(BENCH_DATA / "judge_prompts.jsonl", root / "judge_prompts.jsonl")
+    benches = [open_bench(root / name) for name in names]
+    answer_cfg = AnswerConfig(
+        llm=teacher.llm,
+        max_tokens=max_tokens,
+        limit=questions,
+        model_id=teacher.model if remote else "smollm2-135m",
+        system_prompt=None if remote else DEMO_SYSTEM_PROMPT,
+    )
+    if remote:
+        judge_cfg = JudgeConfig(judge=teacher.judge_llm, judge_name=teacher.judge_name)
+    else:
+        # The 135M model cannot keep the verdict format on its own: a grammar makes its whole
+        # reply "[[n]]" (so a few tokens suffice). Its grades are not meaningful; the flow is.
+        judge_cfg = JudgeConfig(
+            judge=teacher.judge_llm,
+            judge_name=teacher.judge_name,
+            judge_max_tokens=8,
+            reask=0,
+            constrain_verdict=True,
         )
+    with LLMStage(progress, console=console) as calls:
+        client = calls.client(None, answer_cfg.llm)
+        # One in-process model serves both roles; a remote judge gets its own client.
+        judge_client = calls.client(None if remote else client, judge_cfg.judge)
+        for bench in benches:
+            answer_bench(bench, answer_cfg, client, console=console)
+            judge_bench(bench, judge_cfg, judge_client, console=console)
+    show(benches, ShowConfig(), out / "5-bench" / "report", console=console)
+    return (
+        f"{plural(len(benches), 'language')} x {plural(questions, 'two-turn question')} answered and "
+        "judged; tables and charts in 5-bench/report"
+    )
 
-    _timed(steps, console, "curate", out / "1-curated", do_curate)
-    _timed(steps, console, "mix", out / "2-mix", do_mix)
-    if not remote:
-        ensure_llamacpp_runs(console)
-    _timed(steps, console, "generate", out / "3-generated", do_generate)
-    _timed(steps, console, "export", out / "4-export", do_export)
-    _timed(steps, console, "bench", out / "5-bench", do_bench)
 
-    def do_report() -> str:
-        from tagengo.report.html import write_report
-
-        # The cache folder holds no stage output; every stage folder is named.
-        stage_dirs = [out / s.path.name for s in steps]
-        path = write_report(stage_dirs, out / "report.html")
-        return f"one self-contained HTML page: {path}"
-
-    _timed(steps, console, "report", out / "report.html", do_report)
-
+def _print_steps(steps: list[DemoStep], console: Console) -> None:
     table = Table(title="tagengo demo")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
@@ -245,4 +327,3 @@ def run_demo(
     for s in steps:
         table.add_row(s.name, f"{s.seconds:.1f}", s.summary, str(s.path))
     console.print(table)
-    return steps
