@@ -283,37 +283,74 @@ def run_eval(
         models_meta: list[dict[str, Any]] = []
         reused: list[str] = []
         for spec in specs:
-            folder = model_folder(out, spec.name)
             fp = _fingerprint(spec, cfg, tasks, mode, lm_version)
-            old = _read_json(folder / RESULTS_JSON)
-            if old is not None and old.get("tagengo", {}).get("fingerprint") == fp and not force:
-                say(f"eval: {spec.name}: results of an earlier run with the same settings reused")
-                per_model.append((spec.describe(), old))
-                models_meta.append({**spec.describe(), **old["tagengo"], "reused": True})
-                reused.append(spec.name)
-                continue
-            say(f"eval: {spec.name} ({spec.kind}) on {len(tasks)} tasks ...")
-            t1 = time.perf_counter()
-            res, extra = _run_model(spec, cfg, tasks, tm, (clients or {}).get(spec.role), progress)
-            samples = res.pop("samples", {})
-            counts = _write_samples(folder, samples)
-            kept = _jsonable({k: v for k, v in res.items() if k not in ("samples",)})
-            kept["tagengo"] = {
-                "fingerprint": fp,
-                "samples": counts,
-                "duration_s": round(time.perf_counter() - t1, 3),
-                **extra,
-            }
-            atomic_write_json(folder / RESULTS_JSON, kept)
+            kept, was_reused = _eval_model(spec, cfg, tasks, tm, out, fp, clients, force, progress, say)
             per_model.append((spec.describe(), kept))
-            models_meta.append({**spec.describe(), **kept["tagengo"], "reused": False})
-            say(f"eval: {spec.name} done in {time.perf_counter() - t1:.1f} s")
+            models_meta.append({**spec.describe(), **kept["tagengo"], "reused": was_reused})
+            if was_reused:
+                reused.append(spec.name)
 
     rows = table_rows(per_model, tasks)
     atomic_write_json(out / RESULTS_JSON, {"rows": rows, "models": [d for d, _ in per_model]})
     atomic_write_text(out / RESULTS_MD, markdown(rows))
+    manifest = _manifest(cfg, specs, tasks, mode, data, rows, per_model, models_meta, lm_version, started, t0)
+    atomic_write_json(out / MANIFEST, manifest)
+    return EvalResult(out, manifest, rows, reused)
+
+
+def _eval_model(
+    spec: ModelSpec,
+    cfg: EvalConfig,
+    tasks: list[TaskSpec],
+    tm: Any,
+    out: Path,
+    fp: str,
+    clients: dict[str, ChatClient] | None,
+    force: bool,
+    progress: bool | None,
+    say: Any,
+) -> tuple[dict[str, Any], bool]:
+    """One model's results.json (and samples), and whether an earlier run's with the same
+    fingerprint was reused instead of evaluating again."""
+    folder = model_folder(out, spec.name)
+    old = _read_json(folder / RESULTS_JSON)
+    if old is not None and old.get("tagengo", {}).get("fingerprint") == fp and not force:
+        say(f"eval: {spec.name}: results of an earlier run with the same settings reused")
+        return old, True
+    say(f"eval: {spec.name} ({spec.kind}) on {len(tasks)} tasks ...")
+    t1 = time.perf_counter()
+    res, extra = _run_model(spec, cfg, tasks, tm, (clients or {}).get(spec.role), progress)
+    samples = res.pop("samples", {})
+    counts = _write_samples(folder, samples)
+    kept = _jsonable({k: v for k, v in res.items() if k not in ("samples",)})
+    kept["tagengo"] = {
+        "fingerprint": fp,
+        "samples": counts,
+        "duration_s": round(time.perf_counter() - t1, 3),
+        **extra,
+    }
+    atomic_write_json(folder / RESULTS_JSON, kept)
+    say(f"eval: {spec.name} done in {time.perf_counter() - t1:.1f} s")
+    return kept, False
+
+
+def _manifest(
+    cfg: EvalConfig,
+    specs: list[ModelSpec],
+    tasks: list[TaskSpec],
+    mode: str,
+    data: Path,
+    rows: list[Any],
+    per_model: list[tuple[dict[str, Any], dict[str, Any]]],
+    models_meta: list[dict[str, Any]],
+    lm_version: str,
+    started: datetime,
+    t0: float,
+) -> dict[str, Any]:
+    """manifest.json: the config, each model's run, each task (version, shots, items and the
+    data file's sha256, as lm-eval reported them for the first model), counts and files."""
     first = per_model[0][1]
-    manifest = {
+    return {
         "stage": STAGE,
         "tagengo_version": __version__,
         "config": cfg.model_dump(mode="json"),
@@ -351,8 +388,6 @@ def run_eval(
         "duration_s": round(time.perf_counter() - t0, 3),
         "versions": package_versions(*EVAL_PACKAGES),
     }
-    atomic_write_json(out / MANIFEST, manifest)
-    return EvalResult(out, manifest, rows, reused)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
