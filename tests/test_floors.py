@@ -90,12 +90,6 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.step"),
     # prefer's pairs serve export.
     ("mix/export_pairs.py", "tagengo.prefer.pairs"),
-    # Translation (prompts, checks) serves reverse and extend: the shared part belongs in llm/.
-    ("extend/prompts.py", "tagengo.translate.prompts"),
-    ("reverse/select.py", "tagengo.translate.step"),
-    ("reverse/step.py", "tagengo.translate.config"),
-    ("reverse/step.py", "tagengo.translate.prompts"),
-    ("reverse/step.py", "tagengo.translate.step"),
     # A local Hugging Face model (train's loader) serves bench and eval: it belongs in llm/backends.
     ("bench/hf_local.py", "tagengo.train.model"),
     ("eval/models.py", "tagengo.bench.hf_local"),

@@ -1,5 +1,5 @@
 """`tagengo translate` (and translate --bench) on the answer contract (tagengo.llm.answer), and
-the chatter a translator adds around a translation cut off (tagengo.translate.prompts).
+the chatter a translator adds around a translation cut off (tagengo.llm.translation.prompts).
 
 The fault rows carry ``FAULT=<kind>`` markers, so the scripted server answers their
 translation requests the way real servers misbehave (tests/servers/answer_faults.py)."""

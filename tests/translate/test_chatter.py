@@ -1,6 +1,6 @@
 """The chatter a translator adds around a translation (an announcing first line, a note after
 it, quotation marks around it) is cut, in the languages translated to; what the source has
-too is never cut (tagengo.translate.prompts.split_chatter)."""
+too is never cut (tagengo.llm.translation.prompts.split_chatter)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tagengo.translate.prompts import clean_translation, split_chatter
+from tagengo.llm.translation.prompts import clean_translation, split_chatter
 
 SOURCE = "Hello world, how are you today?"
 #: (answer, what split_chatter keeps, the kinds it cuts): chatter as translators write it.

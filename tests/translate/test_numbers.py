@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tagengo.translate.numbers import number_problem, numbers, readings
+from tagengo.llm.translation.numbers import number_problem, numbers, readings
 
 Q111 = (
     "The vertices of a triangle are at points (0, 0), (-1, 1), and (3, 3). What is the area of the triangle?"

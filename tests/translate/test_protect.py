@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tagengo.translate.protect import protect, restore
+from tagengo.llm.translation.protect import protect, restore
 
 
 def test_code_urls_placeholders_and_formulas_are_protected():

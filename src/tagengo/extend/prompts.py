@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass
 
 from tagengo.extend.checks import fold
-from tagengo.translate.prompts import language_name
+from tagengo.llm.translation.prompts import language_name
 
 
 @dataclass(frozen=True)

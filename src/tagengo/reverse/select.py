@@ -16,10 +16,10 @@ from __future__ import annotations
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.lang.languages import near_group
 from tagengo.lang.tokens import TokenCounter
+from tagengo.llm.translation.check import text_length
 from tagengo.records import Record
 from tagengo.reverse.config import ReverseConfig
 from tagengo.run.steps import Filter
-from tagengo.translate.step import text_length
 
 
 def fragment_text(row: Record) -> str:

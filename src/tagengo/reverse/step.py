@@ -23,7 +23,7 @@ split off (the instruction, the score and the translations are read from the tex
 the text is made valid Unicode, and an answer that failed, was filtered, was cut (finish
 reason, or the whole ``max_tokens`` used), whose prompt the server cut, or that is empty once
 the reasoning is removed rejects the row with the contract's reason, naming the phase. The
-translations lose the chatter a translator adds around them (tagengo.translate.prompts
+translations lose the chatter a translator adds around them (tagengo.llm.translation.prompts
 ``split_chatter``); what was cut is kept in ``meta.reverse.chatter_removed`` per phase.
 
 ``meta.reverse`` holds every intermediate text (English fragment, English instruction, the
@@ -41,6 +41,8 @@ from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import EMPTY, answer_meta, answer_problem, call_meta
+from tagengo.llm.translation.check import CheckConfig, TranslationCheck
+from tagengo.llm.translation.prompts import language_name, split_chatter, translation_messages
 from tagengo.records import Record, Rejection
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.prompts import (
@@ -56,9 +58,6 @@ from tagengo.reverse.prompts import (
 )
 from tagengo.reverse.select import fragment_text
 from tagengo.run.steps import Step
-from tagengo.translate.config import TranslateConfig
-from tagengo.translate.prompts import language_name, split_chatter, translation_messages
-from tagengo.translate.step import TranslationCheck
 
 
 class _Row:
@@ -329,7 +328,7 @@ class ReverseStep(Step):
     def _instructions_back(self, live: list[_Row], lang: str) -> None:
         """4. The instruction back in the corpus language, checked as a translation (roundtrip)."""
         check = TranslationCheck(
-            TranslateConfig(check_language=self.cfg.check_back_translation, protect=False), self.lid
+            CheckConfig(check_language=self.cfg.check_back_translation, protect=False), self.lid
         )
         reqs = [self.cfg.request(translation_messages(it.info["instruction_en"], "en", lang)) for it in live]
         what = "translation of the instruction"

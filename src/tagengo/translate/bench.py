@@ -32,12 +32,12 @@ from tagengo.errors import InputError
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem
+from tagengo.llm.translation.check import TranslationCheck
+from tagengo.llm.translation.prompts import split_chatter, translation_messages
+from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.run.dataset import atomic_write_json
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.prompts import split_chatter, translation_messages
-from tagengo.translate.protect import Protected, protect, restore
 from tagengo.translate.stage import check_languages
-from tagengo.translate.step import TranslationCheck
 
 
 @dataclass

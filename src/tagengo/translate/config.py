@@ -9,11 +9,19 @@ spans) are tagengo's.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, field_validator
 
 from tagengo.llm.sampling import SamplingConfig
+from tagengo.llm.translation.check import (
+    CheckLanguage,
+    CheckNumbers,
+    LidMinChars,
+    MaxLengthRatio,
+    MinLengthRatio,
+    MinLidScore,
+    Protect,
+    above_min_ratio,
+)
 
 
 def _codes(value: list[str]) -> list[str]:
@@ -55,35 +63,13 @@ class TranslateConfig(SamplingConfig):
         "parallel_group",
         description="meta key holding the parallel-group id (what mix --recipe parallel reads)",
     )
-    check_language: bool = Field(
-        True, description="Reject a translation whose language ID is not the target language"
-    )
-    min_lid_score: float = Field(
-        0.5, ge=0, le=1, description="Least LID probability of the target language (or a near language)"
-    )
-    lid_min_chars: int = Field(
-        20,
-        ge=0,
-        description="Messages shorter than this (after removing protected spans) skip the language and "
-        "length checks: LID and ratios mean little on a few words",
-    )
-    min_length_ratio: float = Field(
-        0.3, gt=0, description="Reject a translation shorter than this × its source (in characters)"
-    )
-    max_length_ratio: float = Field(
-        3.5, gt=0, description="Reject a translation longer than this × its source (in characters)"
-    )
-    protect: bool = Field(
-        True,
-        description="Swap code, URLs, LaTeX, placeholders and formula numbers for markers before "
-        "translating and restore them verbatim after; a translation that lost one is rejected",
-    )
-    check_numbers: bool = Field(
-        True,
-        description="Reject a translation whose numbers (in digits, outside protected spans) differ from "
-        "its source's as a multiset; locale formats, digits of other scripts, scale words and numbers "
-        "spelt as words are allowed (docs/translate.md)",
-    )
+    check_language: CheckLanguage
+    min_lid_score: MinLidScore
+    lid_min_chars: LidMinChars
+    min_length_ratio: MinLengthRatio
+    max_length_ratio: MaxLengthRatio
+    protect: Protect
+    check_numbers: CheckNumbers
 
     @field_validator("to")
     @classmethod
@@ -95,10 +81,4 @@ class TranslateConfig(SamplingConfig):
     def _src(cls, value: str | None) -> str | None:
         return value.strip().lower() if value else None
 
-    @field_validator("max_length_ratio")
-    @classmethod
-    def _ratio(cls, value: float, info: Any) -> float:
-        low = info.data.get("min_length_ratio")
-        if low is not None and value <= low:
-            raise ValueError(f"must be above --min-length-ratio ({low})")
-        return value
+    _ratio = field_validator("max_length_ratio")(above_min_ratio)

@@ -18,7 +18,7 @@ reason, when for any message:
 * the translation is empty;
 * a protected span (code, URL, LaTeX, placeholder, formula) did not come back exactly once;
 * its numbers (in digits, outside protected spans) differ from the source's as a multiset
-  (``numbers differ``; locale formats and numbers spelt as words allowed: tagengo.translate.numbers);
+  (``numbers differ``; locale formats and numbers spelt as words allowed: tagengo.llm.translation.numbers);
 * its length is a suspicious multiple of the source's (``--min/--max-length-ratio``;
   CJK, kana and hangul characters count 3, as they carry about three Latin letters);
 * language ID does not find the target language (or a near one: Bosnian for Croatian...).
@@ -32,100 +32,18 @@ characters were replaced).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tagengo.lang.langid import LanguageIdentifier
-from tagengo.lang.verdict import expect
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import answer_meta, answer_problem, call_meta
+from tagengo.llm.translation.check import TranslationCheck, marker_free_letters
+from tagengo.llm.translation.prompts import split_chatter, translation_messages
+from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
-from tagengo.translate.numbers import number_problem
-from tagengo.translate.prompts import split_chatter, translation_messages
-from tagengo.translate.protect import Protected, protect, restore
-
-_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-_LETTER = re.compile(r"[^\W\d_]")
-_MARKERS = re.compile(r"⟦\d+⟧")
-
-
-def text_length(text: str) -> int:
-    """Length for ratio checks: characters, with CJK/kana/hangul counting 3."""
-    return len(text) + 2 * len(_WIDE.findall(text))
-
-
-def letters(text: str) -> int:
-    return len(_LETTER.findall(text))
-
-
-def marker_free_letters(text: str) -> int:
-    """Letters of a protected text outside its markers."""
-    return letters(_MARKERS.sub(" ", text))
-
-
-class TranslationCheck:
-    """The checks one translated message must pass. Shared with `tagengo reverse`."""
-
-    def __init__(self, cfg: TranslateConfig, lid: LanguageIdentifier | None) -> None:
-        self.cfg = cfg
-        self.lid = lid
-
-    def check(
-        self,
-        source: str,
-        translated: str,
-        target: str,
-        info: dict[str, Any],
-        where: str,
-        prose_letters: int | None = None,
-        *,
-        marked: tuple[str, str] | None = None,
-        source_language: str | None = None,
-    ) -> str | None:
-        """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio.
-        ``prose_letters``: letters of the source outside protected spans, if already counted.
-        ``marked``: the source and the translation with their protected spans still markers
-        (the numbers are compared there: a span comes back verbatim, its digits prove nothing);
-        default: protect the source again, and compare the full texts when nothing was protected."""
-        cfg = self.cfg
-        if not translated.strip():
-            return f"empty translation of {where}"
-        protected = None
-        if marked is None and cfg.protect:
-            protected = protect(source)
-            if protected.spans:
-                # The spans are in the translation verbatim (restore checked it): take them out.
-                rest = translated
-                for span in protected.spans:
-                    rest = rest.replace(span, " ", 1)
-                marked = (protected.text, rest)
-        if cfg.check_numbers:
-            src_text, tr_text = marked or (source, translated)
-            if problem := number_problem(src_text, tr_text, source_language, target):
-                info["numbers"] = problem
-                return f"numbers differ ({where}): {problem}"
-        if prose_letters is None:
-            if protected is None and cfg.protect:
-                protected = protect(source)
-            prose_letters = marker_free_letters(protected.text if protected is not None else source)
-        if prose_letters < cfg.lid_min_chars:
-            return None
-        ratio = text_length(translated) / max(text_length(source), 1)
-        info["length_ratio"] = round(ratio, 3)
-        if not cfg.min_length_ratio <= ratio <= cfg.max_length_ratio:
-            return (
-                f"suspicious length of {where}: {ratio:.2f}× its source "
-                f"(allowed {cfg.min_length_ratio:g}-{cfg.max_length_ratio:g})"
-            )
-        if cfg.check_language and self.lid is not None:
-            verdict = expect(translated, target, identifier=self.lid, threshold=cfg.min_lid_score, k=3)
-            info["lid"], info["lid_score"] = verdict.detected, round(verdict.prob, 4)
-            if not verdict.ok:
-                return f"{where} is not in {target}: language ID says {verdict.detected} ({verdict.prob:.2f})"
-        return None
 
 
 class TranslateStep(Step):

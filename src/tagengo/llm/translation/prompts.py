@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from tagengo.lang.languages import code_to_name
-from tagengo.translate.protect import MARK_CLOSE, MARK_OPEN
+from tagengo.llm.translation.protect import MARK_CLOSE, MARK_OPEN
 
 TRANSLATE_SYSTEM = (
     "You are a professional translator. You translate the text the user gives you and reply "

@@ -1,0 +1,174 @@
+"""The checks one translated message must pass (empty, numbers, length ratio, language), and
+their options. `tagengo translate` takes the options as flags (``TranslateConfig`` declares them
+with the types below, so each default and limit is written once); `tagengo reverse` checks its
+back-translations with :class:`CheckConfig`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tagengo.lang.langid import LanguageIdentifier
+from tagengo.lang.verdict import expect
+from tagengo.llm.translation.numbers import number_problem
+from tagengo.llm.translation.protect import protect
+
+CheckLanguage = Annotated[
+    bool, Field(True, description="Reject a translation whose language ID is not the target language")
+]
+MinLidScore = Annotated[
+    float,
+    Field(0.5, ge=0, le=1, description="Least LID probability of the target language (or a near language)"),
+]
+LidMinChars = Annotated[
+    int,
+    Field(
+        20,
+        ge=0,
+        description="Messages shorter than this (after removing protected spans) skip the language and "
+        "length checks: LID and ratios mean little on a few words",
+    ),
+]
+MinLengthRatio = Annotated[
+    float, Field(0.3, gt=0, description="Reject a translation shorter than this × its source (in characters)")
+]
+MaxLengthRatio = Annotated[
+    float, Field(3.5, gt=0, description="Reject a translation longer than this × its source (in characters)")
+]
+Protect = Annotated[
+    bool,
+    Field(
+        True,
+        description="Swap code, URLs, LaTeX, placeholders and formula numbers for markers before "
+        "translating and restore them verbatim after; a translation that lost one is rejected",
+    ),
+]
+CheckNumbers = Annotated[
+    bool,
+    Field(
+        True,
+        description="Reject a translation whose numbers (in digits, outside protected spans) differ from "
+        "its source's as a multiset; locale formats, digits of other scripts, scale words and numbers "
+        "spelt as words are allowed (docs/translate.md)",
+    ),
+]
+
+
+def above_min_ratio(value: float, info: Any) -> float:
+    """The check of ``max_length_ratio`` (a field validator of each config that has both ratios)."""
+    low = info.data.get("min_length_ratio")
+    if low is not None and value <= low:
+        raise ValueError(f"must be above --min-length-ratio ({low})")
+    return value
+
+
+class CheckOptions(Protocol):
+    """What :class:`TranslationCheck` reads: ``TranslateConfig`` and :class:`CheckConfig` have it."""
+
+    check_language: bool
+    min_lid_score: float
+    lid_min_chars: int
+    min_length_ratio: float
+    max_length_ratio: float
+    protect: bool
+    check_numbers: bool
+
+
+class CheckConfig(BaseModel):
+    """The checks alone, with translate's defaults (reverse's back-translation check)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_language: CheckLanguage
+    min_lid_score: MinLidScore
+    lid_min_chars: LidMinChars
+    min_length_ratio: MinLengthRatio
+    max_length_ratio: MaxLengthRatio
+    protect: Protect
+    check_numbers: CheckNumbers
+
+    _ratio = field_validator("max_length_ratio")(above_min_ratio)
+
+
+_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_LETTER = re.compile(r"[^\W\d_]")
+_MARKERS = re.compile(r"⟦\d+⟧")
+
+
+def text_length(text: str) -> int:
+    """Length for ratio checks: characters, with CJK/kana/hangul counting 3."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
+def letters(text: str) -> int:
+    return len(_LETTER.findall(text))
+
+
+def marker_free_letters(text: str) -> int:
+    """Letters of a protected text outside its markers."""
+    return letters(_MARKERS.sub(" ", text))
+
+
+class TranslationCheck:
+    """The checks one translated message must pass. Shared with `tagengo reverse`."""
+
+    def __init__(self, cfg: CheckOptions, lid: LanguageIdentifier | None) -> None:
+        self.cfg = cfg
+        self.lid = lid
+
+    def check(
+        self,
+        source: str,
+        translated: str,
+        target: str,
+        info: dict[str, Any],
+        where: str,
+        prose_letters: int | None = None,
+        *,
+        marked: tuple[str, str] | None = None,
+        source_language: str | None = None,
+    ) -> str | None:
+        """A rejection reason, or None. Fills ``info`` with the LID label/score and ratio.
+        ``prose_letters``: letters of the source outside protected spans, if already counted.
+        ``marked``: the source and the translation with their protected spans still markers
+        (the numbers are compared there: a span comes back verbatim, its digits prove nothing);
+        default: protect the source again, and compare the full texts when nothing was protected."""
+        cfg = self.cfg
+        if not translated.strip():
+            return f"empty translation of {where}"
+        protected = None
+        if marked is None and cfg.protect:
+            protected = protect(source)
+            if protected.spans:
+                # The spans are in the translation verbatim (restore checked it): take them out.
+                rest = translated
+                for span in protected.spans:
+                    rest = rest.replace(span, " ", 1)
+                marked = (protected.text, rest)
+        if cfg.check_numbers:
+            src_text, tr_text = marked or (source, translated)
+            if problem := number_problem(src_text, tr_text, source_language, target):
+                info["numbers"] = problem
+                return f"numbers differ ({where}): {problem}"
+        if prose_letters is None:
+            if protected is None and cfg.protect:
+                protected = protect(source)
+            prose_letters = marker_free_letters(protected.text if protected is not None else source)
+        if prose_letters < cfg.lid_min_chars:
+            return None
+        ratio = text_length(translated) / max(text_length(source), 1)
+        info["length_ratio"] = round(ratio, 3)
+        if not cfg.min_length_ratio <= ratio <= cfg.max_length_ratio:
+            return (
+                f"suspicious length of {where}: {ratio:.2f}× its source "
+                f"(allowed {cfg.min_length_ratio:g}-{cfg.max_length_ratio:g})"
+            )
+        if cfg.check_language and self.lid is not None:
+            verdict = expect(translated, target, identifier=self.lid, threshold=cfg.min_lid_score, k=3)
+            info["lid"], info["lid_score"] = verdict.detected, round(verdict.prob, 4)
+            if not verdict.ok:
+                return f"{where} is not in {target}: language ID says {verdict.detected} ({verdict.prob:.2f})"
+        return None
