@@ -28,9 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tagengo.llm.backends.hf_model import causal_lm_from_path
 from tagengo.train.config import TrainConfig
 from tagengo.train.data import IGNORE_INDEX, Example, Prepared
-from tagengo.train.model import causal_lm_from_path, load_tokenizer, resolve_base
+from tagengo.train.model import load_tokenizer, resolve_base
 
 
 def make_examples(n: int, median: int, max_length: int, vocab: int, seed: int) -> list[Example]:

@@ -90,9 +90,6 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.step"),
     # prefer's pairs serve export.
     ("mix/export_pairs.py", "tagengo.prefer.pairs"),
-    # A local Hugging Face model (train's loader) serves bench and eval: it belongs in llm/backends.
-    ("bench/hf_local.py", "tagengo.train.model"),
-    ("eval/models.py", "tagengo.bench.hf_local"),
     # -- circles: none left. A variant and its parent share a common.py (mix/export_common.py,
     # train/common.py); the parent dispatches to the variant (DESIGN.md, Floors).
 }

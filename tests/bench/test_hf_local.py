@@ -71,7 +71,7 @@ def _tiny_model(dest: Path) -> Path:
 
 
 def test_local_transformers_folder_answers_two_turns(tmp_path: Path) -> None:
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     model_dir = _tiny_model(tmp_path / "tiny")
     data = tmp_path / "mt_bench"
@@ -116,7 +116,7 @@ def test_local_transformers_folder_answers_two_turns(tmp_path: Path) -> None:
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     with pytest.raises(ConfigError, match="not a transformers model folder"):
         TransformersChatClient(tmp_path)
@@ -133,7 +133,7 @@ def _two_turn_bench(root: Path):
 
 def test_trained_models_answer_under_their_run_name_not_model(tmp_path: Path) -> None:
     """`tagengo train` saves every model as OUT/model: two runs' answers must not share a file."""
-    from tagengo.bench.hf_local import TransformersChatClient, local_model_name
+    from tagengo.llm.backends.hf_local import TransformersChatClient, local_model_name
 
     assert local_model_name(tmp_path / "out" / "sft" / "model") == "sft"
     assert local_model_name(tmp_path / "checkpoints" / "my-model") == "my-model"
@@ -154,7 +154,7 @@ def test_trained_models_answer_under_their_run_name_not_model(tmp_path: Path) ->
 def test_each_turn_and_each_sample_draws_its_own_seed(tmp_path: Path, monkeypatch) -> None:
     import torch
 
-    from tagengo.bench.hf_local import TransformersChatClient, request_seed
+    from tagengo.llm.backends.hf_local import TransformersChatClient, request_seed
 
     def req(turns: list[str], **kw) -> ChatRequest:
         msgs = []
@@ -183,7 +183,7 @@ def test_each_turn_and_each_sample_draws_its_own_seed(tmp_path: Path, monkeypatc
 
 
 def test_an_answer_cut_at_the_limit_never_ends_in_a_broken_character() -> None:
-    from tagengo.bench.hf_local import _clean_cut
+    from tagengo.llm.backends.hf_local import _clean_cut
 
     assert _clean_cut("Das ist gr\ufffd") == "Das ist gr"
     assert _clean_cut("日本語の\ufffd\ufffd") == "日本語の"

@@ -16,7 +16,8 @@ TINY = FIXTURES / "tiny_chat.jsonl"
 @pytest.fixture(scope="session")
 def smol_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled GGUF dequantized to a transformers folder (fp32), with its chat template."""
-    from tagengo.train.model import causal_lm_from_path, load_tokenizer, resolve_base
+    from tagengo.llm.backends.hf_model import causal_lm_from_path
+    from tagengo.train.model import load_tokenizer, resolve_base
 
     gguf = resolve_base(None)
     assert gguf.suffix == ".gguf"

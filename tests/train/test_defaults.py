@@ -148,7 +148,7 @@ def test_lora_trains_and_saves_the_embeddings_when_the_template_adds_tokens(
     SmolLM2's vocabulary: their rows are new, so the adapter must train and carry them."""
     from safetensors.torch import load_file
 
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     cfg = TrainConfig(
         base_model=str(smol_dir),

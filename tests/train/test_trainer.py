@@ -33,7 +33,7 @@ def _cfg(smol_dir: Path, **kw) -> TrainConfig:
 
 
 def _ask(model_dir: Path, text: str) -> str:
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     client = TransformersChatClient(model_dir)
     req = ChatRequest.from_messages([{"role": "user", "content": text}], temperature=0.0, max_tokens=8)
@@ -72,7 +72,7 @@ def test_full_fine_tuning_lowers_the_loss_and_saves_a_model_that_answers(
 def test_lora_adapter_loads_as_base_plus_adapter(smol_dir: Path, tmp_path: Path) -> None:
     from peft import PeftModel
 
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     cfg = _cfg(
         smol_dir,

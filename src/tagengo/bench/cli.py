@@ -144,7 +144,7 @@ def answer_cmd(
 
     def client_of(llm: LLMStage) -> Any:
         if cfg.local_model is not None:
-            from tagengo.bench.hf_local import TransformersChatClient
+            from tagengo.llm.backends.hf_local import TransformersChatClient
 
             return llm.own(TransformersChatClient(cfg.local_model, progress=llm.progress))
         return llm.client(None, cfg.llm)

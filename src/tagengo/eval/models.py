@@ -43,7 +43,7 @@ class ModelSpec:
 
 
 def _local_name(path: Path) -> str:
-    from tagengo.bench.hf_local import local_model_name
+    from tagengo.llm.backends.hf_local import local_model_name
 
     return local_model_name(path.parent / path.stem if path.suffix == ".gguf" else path)
 

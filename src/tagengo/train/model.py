@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tagengo.errors import ConfigError
+from tagengo.llm.backends.hf_model import causal_lm_from_path
 from tagengo.train.config import TrainConfig
 from tagengo.train.templates import NAMED_TEMPLATES
 
@@ -119,34 +120,6 @@ def load_tokenizer(base: Path, chat_template: str = "tokenizer") -> Any:
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return tok
-
-
-def _forget_gguf(model: Any) -> None:
-    """A dequantized GGUF model is a plain dense model, but transformers still marks it as
-    quantized, which refuses ``save_pretrained``; drop the marks (the weights are fp32/bf16)."""
-    if getattr(model, "hf_quantizer", None) is not None:
-        model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    if getattr(model, "is_quantized", False):
-        model.is_quantized = False
-
-
-def causal_lm_from_path(base: Path, **kw: Any) -> Any:
-    """``AutoModelForCausalLM`` from a local folder or a .gguf file (dequantized to dense weights)."""
-    from transformers import AutoModelForCausalLM
-
-    if base.suffix != ".gguf":
-        return AutoModelForCausalLM.from_pretrained(base, **kw)
-    try:  # transformers >= 5.2x can keep GGUF blocks; training needs plain dense weights
-        from transformers.utils.quantization_config import GgufConfig
-
-        kw["quantization_config"] = GgufConfig(gguf_file=base.name, dequantize=True)
-    except ImportError:  # older transformers always dequantize
-        pass
-    model = AutoModelForCausalLM.from_pretrained(base.parent, gguf_file=base.name, **kw)
-    _forget_gguf(model)
-    return model
 
 
 def load_model(base: Path, runtime: Runtime, tokenizer: Any) -> Any:

@@ -100,7 +100,7 @@ class TransformersChatClient:
             json.loads((self.path / "adapter_config.json").read_text()).get("base_model_name_or_path") or ""
         )
         if (base.is_file() and base.suffix == ".gguf") or (base / "config.json").exists():
-            from tagengo.train.model import causal_lm_from_path
+            from tagengo.llm.backends.hf_model import causal_lm_from_path
 
             model = causal_lm_from_path(base)
         else:
