@@ -152,11 +152,7 @@ def train_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | Note]
     src = f"{folder}/manifest.json"
     msrc = f"{folder}/metrics.jsonl"
     method = method_of(m)
-    c = m.get("counts") or {}
-    rt = m.get("runtime") or {}
     cfg = m.get("config") or {}
-    tp = m.get("throughput") or {}
-    sched = m.get("schedule") or {}
     history = read_jsonl(folder / "metrics.jsonl")
     out: list[Table | Figure | Note] = []
     for w in m.get("warnings") or []:
@@ -173,6 +169,22 @@ def train_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | Note]
         out.append(Figure("Loss and learning rate", png, f"{msrc} (step, loss, eval_loss, lr)"))
     elif not history:
         out.append(Note("No metrics.jsonl: no curve to draw.", msrc))
+    out.append(_run_table(m, method, src))
+    out += _data_blocks(folder, m, method, src)
+    if history:
+        out.append(_metrics_table(history, msrc))
+    if cfg:
+        out.append(Table("Config", ["option", "value"], [[k, v] for k, v in _flat(cfg)], f"{src} (config)"))
+    return out
+
+
+def _run_table(m: dict[str, Any], method: str, src: str) -> Table:
+    """What ran: method, model, steps, schedule, runtime and throughput (rows with no value left out)."""
+    c = m.get("counts") or {}
+    rt = m.get("runtime") or {}
+    cfg = m.get("config") or {}
+    tp = m.get("throughput") or {}
+    sched = m.get("schedule") or {}
     run_rows: list[list[Any]] = [
         ["method", method],
         ["adapter", cfg.get("adapter")],
@@ -200,14 +212,18 @@ def train_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | Note]
         ["started", m.get("started")],
         ["finished", m.get("finished")],
     ]
-    out.append(
-        Table(
-            "Run",
-            ["what", "value"],
-            [r for r in run_rows if r[1] is not None and r[1] != ""],
-            f"{src} (counts, runtime, schedule, throughput)",
-        )
+    return Table(
+        "Run",
+        ["what", "value"],
+        [r for r in run_rows if r[1] is not None and r[1] != ""],
+        f"{src} (counts, runtime, schedule, throughput)",
     )
+
+
+def _data_blocks(folder: Path, m: dict[str, Any], method: str, src: str) -> list[Table | Figure | Note]:
+    """The data counts, and the conversations (or pairs) dropped by reason."""
+    c = m.get("counts") or {}
+    out: list[Table | Figure | Note] = []
     unit = "pairs" if method in ("dpo", "orpo") else "conversations"
     data_rows = [
         [k, c[k]] for k in ("read", "train", "eval", "dropped", "quarantined") if isinstance(c.get(k), int)
@@ -236,23 +252,22 @@ def train_blocks(folder: Path, m: dict[str, Any]) -> list[Table | Figure | Note]
                 f"{folder}/dropped.jsonl (reason), {src} (counts.dropped_by_reason)",
             )
         )
-    if history:
-        keys = ["step", "loss", "eval_loss", "lr", "learning_rate", "grad_norm", "tokens_per_s"]
-        keys += ["rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"]
-        keys = [k for k in keys if any(k in h for h in history)]
-        out.append(
-            Table(
-                "Metrics per log",
-                keys,
-                [[h.get(k) for k in keys] for h in _thin(history, METRIC_ROWS)],
-                msrc,
-                note=f"{len(history):,} logs"
-                + (f", {METRIC_ROWS} shown evenly spaced" if len(history) > METRIC_ROWS else ""),
-            )
-        )
-    if cfg:
-        out.append(Table("Config", ["option", "value"], [[k, v] for k, v in _flat(cfg)], f"{src} (config)"))
     return out
+
+
+def _metrics_table(history: list[dict[str, Any]], msrc: str) -> Table:
+    """The logs, thinned to METRIC_ROWS evenly spaced."""
+    keys = ["step", "loss", "eval_loss", "lr", "learning_rate", "grad_norm", "tokens_per_s"]
+    keys += ["rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"]
+    keys = [k for k in keys if any(k in h for h in history)]
+    return Table(
+        "Metrics per log",
+        keys,
+        [[h.get(k) for k in keys] for h in _thin(history, METRIC_ROWS)],
+        msrc,
+        note=f"{len(history):,} logs"
+        + (f", {METRIC_ROWS} shown evenly spaced" if len(history) > METRIC_ROWS else ""),
+    )
 
 
 def train_sections(folder: Path, m: dict[str, Any], anchor: str) -> list[Section]:
