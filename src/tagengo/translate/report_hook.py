@@ -31,6 +31,26 @@ def translate_calls(rows: list[Row]) -> list[Call]:
 def translation_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list[Table | Figure | Note]:
     src = f"{folder}/data/*.parquet and rejected/*.parquet (language, meta.translation)"
     cfg = m.get("config") or {}
+    targets, sources, lid_scores, ratios = _per_target(rows)
+    if not targets:
+        return [Note("No row carries meta.translation.to: nothing was translated.", src)]
+    order = sorted(targets, key=lambda k: (-targets[k]["rows"], k))
+    out: list[Table | Figure | Note] = [
+        _rows_figure(targets, order, src),
+        _rows_table(targets, order, sources, src),
+    ]
+    if lid_scores or ratios:
+        out.append(_check_figure(folder, order, lid_scores, ratios, cfg))
+    out += translation_rejections(folder, rows)
+    return out
+
+
+def _per_target(
+    rows: list[Row],
+) -> tuple[dict[str, dict[str, Any]], Counter, dict[str, list[tuple[float, bool]]], dict[str, list[float]]]:
+    """Per target language: rows, kept, messages, untouched, protected spans, LID and length
+    ratios; the source rows passed through by language; each target's (LID score, LID agreed)
+    and length ratios for the check figure."""
     targets: dict[str, dict[str, Any]] = {}
     sources = Counter()
     lid_scores: dict[str, list[tuple[float, bool]]] = defaultdict(list)
@@ -68,10 +88,10 @@ def translation_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list
             if "length_ratio" in msg:
                 t["ratio"].append(float(msg["length_ratio"]))
                 ratios[lang].append(float(msg["length_ratio"]))
-    if not targets:
-        return [Note("No row carries meta.translation.to: nothing was translated.", src)]
-    order = sorted(targets, key=lambda k: (-targets[k]["rows"], k))
-    out: list[Table | Figure | Note] = []
+    return targets, sources, lid_scores, ratios
+
+
+def _rows_figure(targets: dict[str, dict[str, Any]], order: list[str], src: str) -> Figure:
     pyplot = plt()
     fig, ax = pyplot.subplots(figsize=(max(5.5, 0.45 * len(order) + 2.5), 3.4))
     kept = [targets[k]["kept"] for k in order]
@@ -83,57 +103,54 @@ def translation_blocks(folder: Path, m: dict[str, Any], rows: list[Row]) -> list
     ax.set_ylabel("translated rows")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("rows per target language: kept and rejected", fontsize=10)
-    out.append(Figure("Rows per target language", png_of(fig), src))
-    out.append(
-        Table(
-            "Rows per target language",
+    return Figure("Rows per target language", png_of(fig), src)
+
+
+def _rows_table(targets: dict[str, dict[str, Any]], order: list[str], sources: Counter, src: str) -> Table:
+    return Table(
+        "Rows per target language",
+        [
+            "language",
+            "name",
+            "rows",
+            "kept",
+            "rejected",
+            "rejected %",
+            "messages",
+            "left as they were",
+            "protected spans",
+            "median LID score",
+            "lowest LID score",
+            "LID found another language",
+            "median length ratio",
+        ],
+        [
             [
-                "language",
-                "name",
-                "rows",
-                "kept",
-                "rejected",
-                "rejected %",
-                "messages",
-                "left as they were",
-                "protected spans",
-                "median LID score",
-                "lowest LID score",
-                "LID found another language",
-                "median length ratio",
-            ],
-            [
-                [
-                    lang,
-                    language_name(lang),
-                    (t := targets[lang])["rows"],
-                    t["kept"],
-                    t["rows"] - t["kept"],
-                    pct(t["rows"] - t["kept"], t["rows"]),
-                    t["messages"],
-                    t["untouched"],
-                    t["protected"],
-                    median(t["lid"]),
-                    round(min(t["lid"]), 4) if t["lid"] else None,
-                    t["other"],
-                    median(t["ratio"]),
-                ]
-                for lang in order
-            ],
-            src,
-            note=f"Source rows passed through unchanged (include_source): {sum(sources.values()):,}"
-            + (f" ({', '.join(f'{k} {v:,}' for k, v in sorted(sources.items()))})" if sources else "")
-            + ". Left as they were: messages with nothing to translate (code or numbers only). LID score: "
-            "the probability of the detector's top label, for the messages it checked (those shorter than "
-            "--lid-min-chars skip the check); another language: its top label was not the target (a near "
-            "language can still pass). Length ratio: the translation's length over its source's (CJK "
-            "counts 3).",
-        )
+                lang,
+                language_name(lang),
+                (t := targets[lang])["rows"],
+                t["kept"],
+                t["rows"] - t["kept"],
+                pct(t["rows"] - t["kept"], t["rows"]),
+                t["messages"],
+                t["untouched"],
+                t["protected"],
+                median(t["lid"]),
+                round(min(t["lid"]), 4) if t["lid"] else None,
+                t["other"],
+                median(t["ratio"]),
+            ]
+            for lang in order
+        ],
+        src,
+        note=f"Source rows passed through unchanged (include_source): {sum(sources.values()):,}"
+        + (f" ({', '.join(f'{k} {v:,}' for k, v in sorted(sources.items()))})" if sources else "")
+        + ". Left as they were: messages with nothing to translate (code or numbers only). LID score: "
+        "the probability of the detector's top label, for the messages it checked (those shorter than "
+        "--lid-min-chars skip the check); another language: its top label was not the target (a near "
+        "language can still pass). Length ratio: the translation's length over its source's (CJK "
+        "counts 3).",
     )
-    if lid_scores or ratios:
-        out.append(_check_figure(folder, order, lid_scores, ratios, cfg))
-    out += translation_rejections(folder, rows)
-    return out
 
 
 def _check_figure(
