@@ -43,7 +43,7 @@ from tagengo.errors import ConfigError
 from tagengo.run.dataset import atomic_write_json, atomic_write_text
 from tagengo.run.manifest import TRAIN_PACKAGES, package_versions
 from tagengo.train.config import SCHEDULERS, TrainConfig, capped_warmup
-from tagengo.train.pairs import load_pairs
+from tagengo.train.pairs import PreferenceData, load_pairs
 
 IGNORE_INDEX = -100
 
@@ -196,12 +196,8 @@ def train_preference(
     Returns a ``tagengo.train.common.TrainResult`` whose ``history`` holds TRL's logs (``loss``,
     ``rewards/chosen``, ``rewards/rejected``, ``rewards/margins`` ...). Raises ``ConfigError`` /
     ``InputError`` with a sentence for the user."""
-    import sys
-
-    from datasets import Dataset
-
     from tagengo.train.common import TrainResult, save_model, seed_all
-    from tagengo.train.model import add_lora, load_model, load_tokenizer, resolve_base, resolve_runtime
+    from tagengo.train.model import load_tokenizer, resolve_base, resolve_runtime
 
     if cfg.method not in ("dpo", "orpo"):
         raise ConfigError(f"train_preference is for --method dpo or orpo, not {cfg.method}")
@@ -221,19 +217,7 @@ def train_preference(
         out / "dropped.jsonl",
         "".join(json.dumps({"id": i, "reason": r}, ensure_ascii=False) + "\n" for i, r in pairs.dropped),
     )
-    model = load_model(base, rt, tokenizer)
-    if cfg.adapter == "lora":
-        model = add_lora(model, cfg)
-    show = sys.stderr.isatty() if progress is None else progress
-    args = _args(cfg, out, rt, show, bool(pairs.eval), len(pairs.train))
-    kw: dict[str, Any] = {
-        "model": model,
-        "args": args,
-        "train_dataset": Dataset.from_list(pairs.train),
-        "eval_dataset": Dataset.from_list(pairs.eval) if pairs.eval else None,
-        "processing_class": tokenizer,
-    }
-    trainer = trainer_class(cfg.method)(**kw)
+    trainer = _trainer(cfg, out, base, rt, tokenizer, pairs, progress)
     from transformers.trainer_utils import get_last_checkpoint
 
     ckpt = (
@@ -246,8 +230,62 @@ def train_preference(
     atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
     _plot(history, out / "loss.png", cfg.method)
     model_dir = save_model(trainer.model, tokenizer, out / "model", base, cfg.adapter)
-    logs = [h for h in history if "loss" in h]
     manifest = {
+        **_manifest(data, cfg, base, rt, pairs, trainer.state.global_step, history, elapsed, ckpt),
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    return TrainResult(
+        out=out, model_dir=model_dir, steps=trainer.state.global_step, history=history, manifest=manifest
+    )
+
+
+def _trainer(
+    cfg: TrainConfig,
+    out: Path,
+    base: Path,
+    rt: Any,
+    tokenizer: Any,
+    pairs: PreferenceData,
+    progress: bool | None,
+) -> Any:
+    """TRL's DPO or ORPO trainer over the base model (with a LoRA adapter when asked) and the pairs."""
+    import sys
+
+    from datasets import Dataset
+
+    from tagengo.train.model import add_lora, load_model
+
+    model = load_model(base, rt, tokenizer)
+    if cfg.adapter == "lora":
+        model = add_lora(model, cfg)
+    show = sys.stderr.isatty() if progress is None else progress
+    args = _args(cfg, out, rt, show, bool(pairs.eval), len(pairs.train))
+    kw: dict[str, Any] = {
+        "model": model,
+        "args": args,
+        "train_dataset": Dataset.from_list(pairs.train),
+        "eval_dataset": Dataset.from_list(pairs.eval) if pairs.eval else None,
+        "processing_class": tokenizer,
+    }
+    return trainer_class(cfg.method)(**kw)
+
+
+def _manifest(
+    data: str | Path,
+    cfg: TrainConfig,
+    base: Path,
+    rt: Any,
+    pairs: PreferenceData,
+    steps: int,
+    history: list[dict[str, Any]],
+    elapsed: float,
+    ckpt: str | None,
+) -> dict[str, Any]:
+    """manifest.json's fields but the times: config, runtime, counts, throughput, first and last log."""
+    logs = [h for h in history if "loss" in h]
+    return {
         "stage": "train",
         "method": cfg.method,
         "config": cfg.model_dump(mode="json"),
@@ -259,7 +297,7 @@ def train_preference(
             "gradient_checkpointing": rt.gradient_checkpointing,
             "attention": rt.attention,
         },
-        "counts": {**pairs.counts(), "steps": trainer.state.global_step},
+        "counts": {**pairs.counts(), "steps": steps},
         "throughput": {
             "seconds": elapsed,
             "pairs_per_s": len(pairs.train) * max(cfg.epochs, 0) / elapsed if elapsed else 0,
@@ -268,13 +306,7 @@ def train_preference(
         "final": logs[-1] if logs else {},
         "resumed_from": ckpt,
         "versions": {**package_versions(*TRAIN_PACKAGES), **_trl_version()},
-        "started": started,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_json(out / "manifest.json", manifest)
-    return TrainResult(
-        out=out, model_dir=model_dir, steps=trainer.state.global_step, history=history, manifest=manifest
-    )
 
 
 def _trl_version() -> dict[str, str]:
