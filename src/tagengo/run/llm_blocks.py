@@ -100,101 +100,10 @@ def call_blocks(
     src = f"{folder}/data/*.parquet and rejected/*.parquet (meta.{field})"
     if not calls:
         return [Note("No row records a model call: nothing reached the model.", src)]
-    out: list[Table | Figure | Note] = []
-    by_model: dict[str, list[Call]] = defaultdict(list)
-    for c in calls:
-        by_model[c.model].append(c)
-    manifest_cost = {
-        name: u.get("cost", 0.0) + u.get("cached_cost", 0.0)
-        for s in m.get("steps", [])
-        for name, u in ((s.get("summary") or {}).get("models") or {}).items()
-    }
-    missing_cost = any(c.cost is None for c in calls)
-    out.append(
-        Table(
-            "Tokens and cost",
-            [
-                "model",
-                "calls",
-                "rows",
-                "from cache",
-                "retried",
-                "input tokens",
-                "output tokens",
-                "cost (USD)",
-            ],
-            [
-                [
-                    model,
-                    len(cs),
-                    len({c.row for c in cs}),
-                    sum(c.cached for c in cs),
-                    sum(c.attempts > 1 for c in cs),
-                    sum(c.input_tokens for c in cs),
-                    sum(c.output_tokens for c in cs),
-                    sum_cost(cs),
-                ]
-                for model, cs in sorted(by_model.items())
-            ],
-            src,
-            note="Every call the rows record, kept and rejected rows alike, answers from the cache "
-            "included (at what they cost when made). Cost is the client's price table (0 without one: "
-            "--input-price-per-1m / --output-price-per-1m)."
-            + (
-                " Cost per call is not in this folder's meta (written by an older tagengo); the manifest's "
-                "per-model totals: " + ", ".join(f"{k} {v:.6f}" for k, v in manifest_cost.items())
-                if missing_cost and manifest_cost
-                else ""
-            ),
-        )
-    )
+    out: list[Table | Figure | Note] = [_model_table(m, calls, src)]
     if by_phase:
-        phases: dict[str, list[Call]] = defaultdict(list)
-        for c in calls:
-            phases[c.phase].append(c)
-        out.append(
-            Table(
-                "Calls per phase",
-                ["phase", "calls", "rows", "asked again", "input tokens", "output tokens", "cost (USD)"],
-                [
-                    [
-                        phase,
-                        len(cs),
-                        len({c.row for c in cs}),
-                        len(cs) - len({c.row for c in cs}),
-                        sum(c.input_tokens for c in cs),
-                        sum(c.output_tokens for c in cs),
-                        sum_cost(cs),
-                    ]
-                    for phase, cs in phases.items()
-                ],
-                src,
-                note="asked again: calls beyond the first per row (an unparseable instruction or score is "
-                "asked for again, --reask times).",
-            )
-        )
-    per_lang: dict[str, list[Call]] = defaultdict(list)
-    for c in calls:
-        per_lang[c.language].append(c)
-    out.append(
-        Table(
-            "Tokens and cost per language",
-            ["language", "name", "rows", "calls", "input tokens", "output tokens", "cost (USD)"],
-            [
-                [
-                    lang,
-                    language_name(lang),
-                    len({c.row for c in cs}),
-                    len(cs),
-                    sum(c.input_tokens for c in cs),
-                    sum(c.output_tokens for c in cs),
-                    sum_cost(cs),
-                ]
-                for lang, cs in sorted(per_lang.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-            ],
-            src,
-        )
-    )
+        out.append(_phase_table(calls, src))
+    out.append(_language_table(calls, src))
     finish: dict[str, Counter[str]] = defaultdict(Counter)
     for c in calls:
         finish[c.finish_reason][c.where] += 1
@@ -207,6 +116,104 @@ def call_blocks(
         else "",
     )
     return out
+
+
+def _model_table(m: dict[str, Any], calls: list[Call], src: str) -> Table:
+    """Calls, rows, cache hits, retries, tokens and cost per model (the manifest's totals when
+    the rows, written by an older tagengo, lack the cost per call)."""
+    by_model: dict[str, list[Call]] = defaultdict(list)
+    for c in calls:
+        by_model[c.model].append(c)
+    manifest_cost = {
+        name: u.get("cost", 0.0) + u.get("cached_cost", 0.0)
+        for s in m.get("steps", [])
+        for name, u in ((s.get("summary") or {}).get("models") or {}).items()
+    }
+    missing_cost = any(c.cost is None for c in calls)
+    return Table(
+        "Tokens and cost",
+        [
+            "model",
+            "calls",
+            "rows",
+            "from cache",
+            "retried",
+            "input tokens",
+            "output tokens",
+            "cost (USD)",
+        ],
+        [
+            [
+                model,
+                len(cs),
+                len({c.row for c in cs}),
+                sum(c.cached for c in cs),
+                sum(c.attempts > 1 for c in cs),
+                sum(c.input_tokens for c in cs),
+                sum(c.output_tokens for c in cs),
+                sum_cost(cs),
+            ]
+            for model, cs in sorted(by_model.items())
+        ],
+        src,
+        note="Every call the rows record, kept and rejected rows alike, answers from the cache "
+        "included (at what they cost when made). Cost is the client's price table (0 without one: "
+        "--input-price-per-1m / --output-price-per-1m)."
+        + (
+            " Cost per call is not in this folder's meta (written by an older tagengo); the manifest's "
+            "per-model totals: " + ", ".join(f"{k} {v:.6f}" for k, v in manifest_cost.items())
+            if missing_cost and manifest_cost
+            else ""
+        ),
+    )
+
+
+def _phase_table(calls: list[Call], src: str) -> Table:
+    phases: dict[str, list[Call]] = defaultdict(list)
+    for c in calls:
+        phases[c.phase].append(c)
+    return Table(
+        "Calls per phase",
+        ["phase", "calls", "rows", "asked again", "input tokens", "output tokens", "cost (USD)"],
+        [
+            [
+                phase,
+                len(cs),
+                len({c.row for c in cs}),
+                len(cs) - len({c.row for c in cs}),
+                sum(c.input_tokens for c in cs),
+                sum(c.output_tokens for c in cs),
+                sum_cost(cs),
+            ]
+            for phase, cs in phases.items()
+        ],
+        src,
+        note="asked again: calls beyond the first per row (an unparseable instruction or score is "
+        "asked for again, --reask times).",
+    )
+
+
+def _language_table(calls: list[Call], src: str) -> Table:
+    per_lang: dict[str, list[Call]] = defaultdict(list)
+    for c in calls:
+        per_lang[c.language].append(c)
+    return Table(
+        "Tokens and cost per language",
+        ["language", "name", "rows", "calls", "input tokens", "output tokens", "cost (USD)"],
+        [
+            [
+                lang,
+                language_name(lang),
+                len({c.row for c in cs}),
+                len(cs),
+                sum(c.input_tokens for c in cs),
+                sum(c.output_tokens for c in cs),
+                sum_cost(cs),
+            ]
+            for lang, cs in sorted(per_lang.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ],
+        src,
+    )
 
 
 def median(values: list[float]) -> float | None:
