@@ -386,6 +386,24 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
         "## Files",
         "",
     ]
+    lines += _files_section(m, noun)
+    lines += _languages_section(m, langs)
+    lines += ["## Sources", ""]
+    lines += _table(["source", f"{noun}s"], [[s, n] for s, n in m["sources"].items()])
+    if pairs:
+        lines += _preference_section(m)
+    lines += _generation_section(nodes, pairs)
+    lines += _funnel_section(nodes, m)
+    lines += _skipped_section(m, noun, pairs)
+    lines += _license_section(m)
+    lines += _loading_section(m)
+    return "\n".join(lines)
+
+
+def _files_section(m: dict[str, Any], noun: str) -> list[str]:
+    """Each file with its split, rows, bytes and sha256, and how validation was split off."""
+    cfg, c = m["config"], m["counts"]
+    lines: list[str] = []
     lines += _table(
         ["file", "split", "rows", "bytes", "sha256"],
         [[name, f["split"], f["rows"], f["bytes"], f["sha256"][:16]] for name, f in m["files"].items()],
@@ -398,7 +416,13 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
             f"(seed {cfg['seed']}; {by}).",
             "",
         ]
+    return lines
 
+
+def _languages_section(m: dict[str, Any], langs: dict[str, dict[str, int]]) -> list[str]:
+    """Rows per language and split, with each language's share of what was exported."""
+    c = m["counts"]
+    lines: list[str] = []
     lines += ["## Languages", ""]
     total = c["exported"] or 1
     lines += _table(
@@ -417,21 +441,27 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
         ],
         right_from=2,
     )
+    return lines
 
-    lines += ["## Sources", ""]
-    lines += _table(["source", f"{noun}s"], [[s, n] for s, n in m["sources"].items()])
 
-    if pairs:
-        p = m.get("preference") or {}
-        lines += ["## Preference", ""]
-        models = p.get("answer_models") or {}
-        lines += _table(["answering model", "served as"], [[name, ident] for name, ident in models.items()])
-        lines += [
-            f"Ranked by the judge `{p.get('judge_model') or '(not recorded)'}`; pairs: "
-            f"`{p.get('pairs') or '(not recorded)'}` (see docs/prefer.md).",
-            "",
-        ]
+def _preference_section(m: dict[str, Any]) -> list[str]:
+    """The answering models and the judge that ranked their answers into pairs."""
+    lines: list[str] = []
+    p = m.get("preference") or {}
+    lines += ["## Preference", ""]
+    models = p.get("answer_models") or {}
+    lines += _table(["answering model", "served as"], [[name, ident] for name, ident in models.items()])
+    lines += [
+        f"Ranked by the judge `{p.get('judge_model') or '(not recorded)'}`; pairs: "
+        f"`{p.get('pairs') or '(not recorded)'}` (see docs/prefer.md).",
+        "",
+    ]
+    return lines
 
+
+def _generation_section(nodes: list[dict[str, Any]], pairs: bool) -> list[str]:
+    """The teacher models of the generate stages upstream, or why there are none."""
+    lines: list[str] = []
     models = generation_models(nodes)
     lines += ["## Generation", ""]
     if models:
@@ -467,9 +497,13 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
             "(logged responses), or the lineage is not reachable.",
             "",
         ]
+    return lines
 
-    lines += _funnel_section(nodes, m)
 
+def _skipped_section(m: dict[str, Any], noun: str, pairs: bool) -> list[str]:
+    """What could not be written as a training example, by reason."""
+    c = m["counts"]
+    lines: list[str] = []
     lines += [f"## Skipped {noun}s", ""]
     if c["skipped"]:
         lines.append(
@@ -486,7 +520,13 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
             else "None: every input row ends with an assistant answer.",
             "",
         ]
+    return lines
 
+
+def _license_section(m: dict[str, Any]) -> list[str]:
+    """The metadata license and the terms each source keeps."""
+    cfg = m["config"]
+    lines: list[str] = []
     lines += ["## License", ""]
     lines.append(
         f"Metadata license: `{cfg['license']}`. This card grants no rights of its own: the prompts keep "
@@ -500,7 +540,12 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
         lines.append("")
     if cfg.get("license_note"):
         lines += [cfg["license_note"], ""]
+    return lines
 
+
+def _loading_section(m: dict[str, Any]) -> list[str]:
+    """The snippets that point Axolotl and TRL at the files."""
+    lines: list[str] = []
     lines += ["## Loading it", ""]
     for name, text in m["snippets"].items():
         lines += [
@@ -511,7 +556,7 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
             "```",
             "",
         ]
-    return "\n".join(lines)
+    return lines
 
 
 #: Who reads each snippet file an export writes, as the card names it.
