@@ -61,8 +61,6 @@ STAGE_FLOOR = 4
 #: and its parent into a shared common.py), then delete its line here.
 KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
-    # bench's report section is moved whole into bench/report_hook.py once its other editor is done.
-    ("bench/report_hook.py", "tagengo.report.bench_section"),
     # -- stage to stage ----------------------------------------------------------------------------
     # FastChat's bench files (formats, layout) are read by four stages: readers belong in io/.
     ("contamination/calibrate.py", "tagengo.bench.layout"),

@@ -217,7 +217,7 @@ def test_the_logistic_fit_recovers_known_coefficients() -> None:
 def test_the_report_shows_the_win_rates_right_after_the_mt_bench_table(
     tmp_path, judge_server, judge_config
 ) -> None:
-    from tagengo.report.bench_section import bench_sections
+    from tagengo.bench.report_section import bench_sections
 
     bench = _bench(tmp_path, {"base": BASE, "sft": SFT})
     _judge(bench, judge_server(marked_better()), judge_config)

@@ -11,13 +11,12 @@ import os
 from pathlib import Path
 
 from tagengo.bench.layout import QUESTION_FILE
+from tagengo.bench.report_section import bench_roots, bench_sections
 from tagengo.run.blocks import NotShown, Section
 
 
 def folder_sections(folder: Path) -> list[Section] | None:
     """The sections of a bench folder or of ``bench show``'s output; None when it is neither."""
-    from tagengo.report.bench_section import bench_roots, bench_sections
-
     if bench_roots(folder):
         return bench_sections(folder)
     prov = folder / "provenance.json"
