@@ -27,6 +27,7 @@ import sys
 import time
 import warnings as _warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -392,8 +393,6 @@ def train(
         from tagengo.train.preference import train_preference
 
         return train_preference(data, out, cfg, resume=resume, progress=progress)
-    import torch
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -401,6 +400,59 @@ def train(
     rt = resolve_runtime(cfg)
     base = resolve_base(cfg.base_model)
     tokenizer = load_tokenizer(base, cfg.chat_template)
+    prepared = _prepared(data, out, tokenizer, cfg, prepared)
+    per_epoch = math.ceil(len(micro_batches(prepared.train, cfg, 0)) / cfg.gradient_accumulation_steps)
+    total_steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
+    model, new_tokens, saved_layers = _load_trainable(base, rt, tokenizer, cfg)
+    pad_id = tokenizer.pad_token_id
+    packing_check = check_packing(model, prepared.train, rt, pad_id) if cfg.packing else None
+    run = _Run.build(model, prepared, cfg, rt, pad_id, out, total_steps)
+    step, history, ckpt = _resume(run, resume)
+
+    first_step = step
+    probe = _WeightProbe(run.params)
+    show = sys.stderr.isatty() if progress is None else progress
+    tally = _Tally()
+    step = _run_steps(run, step, history, tally, show, on_log)
+    elapsed = time.perf_counter() - tally.run_t0
+    steps_run = step - first_step
+    weights_changed = probe.changed() if steps_run else None
+    del probe
+    warnings_ = _run_warnings(rt, steps_run, tally, weights_changed)
+    for w in warnings_:
+        _warnings.warn(f"tagengo train: {w}", TrainWarning, stacklevel=2)
+    if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
+        save_checkpoint(
+            out, step, model, run.optimizer, run.scheduler, cfg.save_total_limit, {"epochs": cfg.epochs}
+        )
+    model_dir = save_model(model, tokenizer, out / "model", base, cfg.adapter)
+    if history:
+        _plot_losses(history, out / "loss.png")
+    manifest = _manifest(
+        run,
+        base,
+        packing_check=packing_check,
+        tokens_added=new_tokens,
+        modules_to_save=saved_layers,
+        step=step,
+        steps_run=steps_run,
+        weights_changed=weights_changed,
+        warnings_=warnings_,
+        tally=tally,
+        elapsed=elapsed,
+        history=history,
+        ckpt=ckpt,
+        started=started,
+    )
+    atomic_write_json(out / "manifest.json", manifest)
+    return TrainResult(out=out, model_dir=model_dir, steps=step, history=history, manifest=manifest)
+
+
+def _prepared(
+    data: str | Path, out: Path, tokenizer: Any, cfg: TrainConfig, prepared: Prepared | None
+) -> Prepared:
+    """The tokenized train and eval examples (read from ``data`` unless the caller has them);
+    the conversations left out go to dropped.jsonl with their reasons."""
     if prepared is None:
         prepared = load_dataset(
             data,
@@ -414,10 +466,14 @@ def train(
         out / "dropped.jsonl",
         "".join(json.dumps({"id": i, "reason": r}, ensure_ascii=False) + "\n" for i, r in prepared.dropped),
     )
-    examples = prepared.train
-    per_epoch = math.ceil(len(micro_batches(examples, cfg, 0)) / cfg.gradient_accumulation_steps)
-    total_steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
+    return prepared
 
+
+def _load_trainable(
+    base: Path, rt: Runtime, tokenizer: Any, cfg: TrainConfig
+) -> tuple[Any, list[str], list[str]]:
+    """The model in training mode (with its LoRA adapter when asked), the tokens the chat
+    template added, and the layers saved whole beside the adapter."""
     model = load_model(base, rt, tokenizer)
     new_tokens = added_tokens(tokenizer)
     saved_layers: list[str] = []
@@ -426,104 +482,131 @@ def train(
         saved_layers = embedding_modules(model) if new_tokens else []
         model = add_lora(model, cfg, train_embeddings=bool(new_tokens))
     model.train()
-    pad_id = tokenizer.pad_token_id
-    packing_check = check_packing(model, examples, rt, pad_id) if cfg.packing else None
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params,
-        lr=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-        betas=(0.9, 0.999),
-        fused=rt.device.startswith("cuda"),
-    )
-    warmup = capped_warmup(cfg.warmup_steps, total_steps)
-    scheduler = _lr_schedule(optimizer, warmup=warmup, total=total_steps, kind=cfg.lr_scheduler)
+    return model, new_tokens, saved_layers
+
+
+@dataclass
+class _Run:
+    """What every step of one run works with: the model and its optimizer and schedule, the
+    data, and where the run writes."""
+
+    model: Any
+    params: list[Any]
+    optimizer: Any
+    scheduler: Any
+    warmup: int
+    prepared: Prepared
+    cfg: TrainConfig
+    rt: Runtime
+    pad_id: int
+    out: Path
+    total_steps: int
+
+    @property
+    def examples(self) -> list[Example]:
+        return self.prepared.train
+
+    @classmethod
+    def build(
+        cls,
+        model: Any,
+        prepared: Prepared,
+        cfg: TrainConfig,
+        rt: Runtime,
+        pad_id: int,
+        out: Path,
+        total_steps: int,
+    ) -> _Run:
+        import torch
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            params,
+            lr=cfg.learning_rate,
+            weight_decay=cfg.weight_decay,
+            betas=(0.9, 0.999),
+            fused=rt.device.startswith("cuda"),
+        )
+        warmup = capped_warmup(cfg.warmup_steps, total_steps)
+        scheduler = _lr_schedule(optimizer, warmup=warmup, total=total_steps, kind=cfg.lr_scheduler)
+        return cls(model, params, optimizer, scheduler, warmup, prepared, cfg, rt, pad_id, out, total_steps)
+
+
+def _resume(run: _Run, resume: bool) -> tuple[int, list[dict[str, Any]], Path | None]:
+    """The step to start from, the logs up to it and the checkpoint it came from (none: step 0);
+    metrics.jsonl is rewritten to those logs, so a resumed run appends after them."""
     step = 0
     history: list[dict[str, Any]] = []
-    metrics_path = out / "metrics.jsonl"
-    ckpt = latest_checkpoint(out) if resume else None
+    metrics_path = run.out / "metrics.jsonl"
+    ckpt = latest_checkpoint(run.out) if resume else None
     if ckpt is not None:
-        step = int(load_checkpoint(ckpt, model, optimizer, scheduler)["step"])
+        step = int(load_checkpoint(ckpt, run.model, run.optimizer, run.scheduler)["step"])
         if metrics_path.exists():
             history = [json.loads(x) for x in metrics_path.read_text().splitlines() if x.strip()]
             history = [h for h in history if h["step"] <= step]
     elif not resume:
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        shutil.rmtree(run.out / "checkpoints", ignore_errors=True)
     metrics_path.write_text("".join(json.dumps(h) + "\n" for h in history))
+    return step, history, ckpt
 
-    def schedule() -> Iterator[tuple[int, list[list[list[int]]]]]:
-        """(step index, its micro batches), epoch after epoch, the same on every run."""
-        s = 0
-        epoch = 0
-        while True:
-            mbs = micro_batches(examples, cfg, epoch)
-            for i in range(0, len(mbs), cfg.gradient_accumulation_steps):
-                yield s, mbs[i : i + cfg.gradient_accumulation_steps]
-                s += 1
-            epoch += 1
 
-    show = sys.stderr.isatty() if progress is None else progress
+def _schedule(examples: list[Example], cfg: TrainConfig) -> Iterator[tuple[int, list[list[list[int]]]]]:
+    """(step index, its micro batches), epoch after epoch, the same on every run."""
+    s = 0
+    epoch = 0
+    while True:
+        mbs = micro_batches(examples, cfg, epoch)
+        for i in range(0, len(mbs), cfg.gradient_accumulation_steps):
+            yield s, mbs[i : i + cfg.gradient_accumulation_steps]
+            s += 1
+        epoch += 1
+
+
+@dataclass
+class _Tally:
+    """What the loop counts across steps: tokens and time for tokens/s (since the last log and
+    over the run), the losses since the last log, and the steps that could not move the weights."""
+
+    log_tokens: int = 0
+    log_t0: float = field(default_factory=time.perf_counter)
+    run_tokens: int = 0
+    run_t0: float = field(default_factory=time.perf_counter)
+    window: list[tuple[float, int]] = field(default_factory=list)
+    nonfinite: int = 0
+    zero_grad: int = 0
+    zero_lr: int = 0
+
+
+def _run_steps(
+    run: _Run,
+    step: int,
+    history: list[dict[str, Any]],
+    tally: _Tally,
+    show: bool,
+    on_log: Callable[[dict[str, Any]], None] | None,
+) -> int:
+    """The optimizer steps from ``step`` to the last, with their logs, eval losses and
+    checkpoints; the step reached."""
+    cfg, total_steps = run.cfg, run.total_steps
     bar = _progress(show, total_steps, step)
-    log_tokens = 0
-    log_t0 = time.perf_counter()
-    run_tokens = 0
-    run_t0 = time.perf_counter()
-    window: list[tuple[float, int]] = []
-    first_step = step
-    nonfinite = zero_grad = zero_lr = 0
-    probe = _WeightProbe(params)
     try:
-        for s, group in schedule():
+        for s, group in _schedule(run.examples, cfg):
             if s < step:
                 continue
             if s >= total_steps:
                 break
-            n_targets = sum(_targets(examples, mb) for mb in group)
-            step_loss = 0.0
-            for mb in group:
-                batch = _to(collate(examples, mb, pad_id=pad_id, flatten=rt.flatten), rt.device)
-                with _autocast(rt):
-                    loss_sum, _ = token_loss_sum(model, batch)
-                (loss_sum / max(n_targets, 1)).backward()
-                step_loss += float(loss_sum.detach())
-                real = sum(len(examples[i].input_ids) for b in mb for i in b)
-                log_tokens += real
-                run_tokens += real
-            # The norm is measured (and clipped when --max-grad-norm > 0) before the step.
-            grad_norm = float(
-                torch.nn.utils.clip_grad_norm_(
-                    params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
-                )
-            )
-            lr = scheduler.get_last_lr()[0]
-            zero_lr += lr == 0
-            if math.isfinite(grad_norm):  # a NaN/inf step would ruin every weight: skip it
-                optimizer.step()
-                zero_grad += grad_norm == 0
-            else:
-                nonfinite += 1
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            grad_norm, lr = _optimizer_step(run, group, tally)
             step = s + 1
-            window.append((step_loss, n_targets))
-            rec: dict[str, Any] = {}
-            if step % cfg.logging_steps == 0 or step == total_steps:
-                if rt.device.startswith("cuda"):
-                    torch.cuda.synchronize()
-                dt = time.perf_counter() - log_t0
+            rec = _train_log(run, step, tally, lr, grad_norm)
+            if run.prepared.eval and ((cfg.eval_steps and step % cfg.eval_steps == 0) or step == total_steps):
                 rec = {
                     "step": step,
-                    "loss": sum(x for x, _ in window) / max(sum(n for _, n in window), 1),
-                    "lr": lr,
-                    "grad_norm": grad_norm,
-                    "tokens_per_s": log_tokens / dt if dt > 0 else 0.0,
+                    **rec,
+                    "eval_loss": evaluate(run.model, run.prepared.eval, cfg, run.rt, run.pad_id),
                 }
-                window, log_tokens, log_t0 = [], 0, time.perf_counter()
-            if prepared.eval and ((cfg.eval_steps and step % cfg.eval_steps == 0) or step == total_steps):
-                rec = {"step": step, **rec, "eval_loss": evaluate(model, prepared.eval, cfg, rt, pad_id)}
             if rec:
                 history.append(rec)
-                with metrics_path.open("a") as fh:
+                with (run.out / "metrics.jsonl").open("a") as fh:
                     fh.write(json.dumps(rec) + "\n")
                 if on_log:
                     on_log(rec)
@@ -533,59 +616,143 @@ def train(
                 bar.update(bar.task_ids[0], completed=step)
             if cfg.save_steps and step % cfg.save_steps == 0 and step < total_steps:
                 save_checkpoint(
-                    out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs}
+                    run.out,
+                    step,
+                    run.model,
+                    run.optimizer,
+                    run.scheduler,
+                    cfg.save_total_limit,
+                    {"epochs": cfg.epochs},
                 )
     finally:
         bar.stop()
-    elapsed = time.perf_counter() - run_t0
-    steps_run = step - first_step
+    return step
+
+
+def _optimizer_step(run: _Run, group: list[list[list[int]]], tally: _Tally) -> tuple[float, float]:
+    """One optimizer step over the micro batches of ``group``; its gradient norm and learning rate."""
+    import torch
+
+    examples, cfg = run.examples, run.cfg
+    n_targets = sum(_targets(examples, mb) for mb in group)
+    step_loss = 0.0
+    for mb in group:
+        batch = _to(collate(examples, mb, pad_id=run.pad_id, flatten=run.rt.flatten), run.rt.device)
+        with _autocast(run.rt):
+            loss_sum, _ = token_loss_sum(run.model, batch)
+        (loss_sum / max(n_targets, 1)).backward()
+        step_loss += float(loss_sum.detach())
+        real = sum(len(examples[i].input_ids) for b in mb for i in b)
+        tally.log_tokens += real
+        tally.run_tokens += real
+    # The norm is measured (and clipped when --max-grad-norm > 0) before the step.
+    grad_norm = float(
+        torch.nn.utils.clip_grad_norm_(run.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf)
+    )
+    lr = run.scheduler.get_last_lr()[0]
+    tally.zero_lr += lr == 0
+    if math.isfinite(grad_norm):  # a NaN/inf step would ruin every weight: skip it
+        run.optimizer.step()
+        tally.zero_grad += grad_norm == 0
+    else:
+        tally.nonfinite += 1
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    tally.window.append((step_loss, n_targets))
+    return grad_norm, lr
+
+
+def _train_log(run: _Run, step: int, tally: _Tally, lr: float, grad_norm: float) -> dict[str, Any]:
+    """The train log of ``step`` when it is one to log ({} otherwise): the loss over every
+    assistant token since the last log, and the tokens per second since then."""
+    import torch
+
+    if not (step % run.cfg.logging_steps == 0 or step == run.total_steps):
+        return {}
+    if run.rt.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - tally.log_t0
+    rec = {
+        "step": step,
+        "loss": sum(x for x, _ in tally.window) / max(sum(n for _, n in tally.window), 1),
+        "lr": lr,
+        "grad_norm": grad_norm,
+        "tokens_per_s": tally.log_tokens / dt if dt > 0 else 0.0,
+    }
+    tally.window, tally.log_tokens, tally.log_t0 = [], 0, time.perf_counter()
+    return rec
+
+
+def _run_warnings(rt: Runtime, steps_run: int, tally: _Tally, weights_changed: bool | None) -> list[str]:
+    """What the run did not do as asked (skipped steps, weights unchanged), with the runtime's notes."""
     warnings_: list[str] = list(rt.notes)
-    if nonfinite:
-        warnings_.append(f"{nonfinite} of {steps_run} steps had a non-finite gradient and were skipped")
-    weights_changed = probe.changed() if steps_run else None
+    if tally.nonfinite:
+        warnings_.append(f"{tally.nonfinite} of {steps_run} steps had a non-finite gradient and were skipped")
     if weights_changed is False:
         warnings_.append(
             f"the weights did not change in {steps_run} step{'s' if steps_run != 1 else ''}: "
-            + _unchanged_reason(steps_run, nonfinite, zero_grad, zero_lr, rt)
+            + _unchanged_reason(steps_run, tally.nonfinite, tally.zero_grad, tally.zero_lr, rt)
         )
-    for w in warnings_:
-        _warnings.warn(f"tagengo train: {w}", TrainWarning, stacklevel=2)
-    del probe
-    if cfg.save_steps:  # a final checkpoint lets a later run with more steps go on from here
-        save_checkpoint(out, step, model, optimizer, scheduler, cfg.save_total_limit, {"epochs": cfg.epochs})
-    model_dir = save_model(model, tokenizer, out / "model", base, cfg.adapter)
-    if history:
-        _plot_losses(history, out / "loss.png")
-    manifest = {
+    return warnings_
+
+
+def _runtime_fields(rt: Runtime) -> dict[str, Any]:
+    return {
+        "device": rt.device,
+        "precision": rt.precision,
+        "gradient_checkpointing": rt.gradient_checkpointing,
+        "attention": rt.attention,
+        "padding_free": rt.flatten,
+    }
+
+
+def _schedule_fields(run: _Run) -> dict[str, Any]:
+    return {
+        "kind": run.cfg.lr_scheduler,
+        "peak_lr": run.cfg.learning_rate,
+        "warmup_steps": run.warmup,
+        "warmup_steps_asked": run.cfg.warmup_steps,
+        "total_steps": run.total_steps,
+    }
+
+
+def _manifest(
+    run: _Run,
+    base: Path,
+    *,
+    packing_check: dict[str, Any] | None,
+    tokens_added: list[str],
+    modules_to_save: list[str],
+    step: int,
+    steps_run: int,
+    weights_changed: bool | None,
+    warnings_: list[str],
+    tally: _Tally,
+    elapsed: float,
+    history: list[dict[str, Any]],
+    ckpt: Path | None,
+    started: str,
+) -> dict[str, Any]:
+    """manifest.json: what was asked, what ran where, the counts, warnings and throughput."""
+    cfg, rt, prepared, total_steps = run.cfg, run.rt, run.prepared, run.total_steps
+    return {
         "stage": "train",
         "config": cfg.model_dump(mode="json"),
         "base_model_path": str(base.resolve()),
-        "runtime": {
-            "device": rt.device,
-            "precision": rt.precision,
-            "gradient_checkpointing": rt.gradient_checkpointing,
-            "attention": rt.attention,
-            "padding_free": rt.flatten,
-        },
+        "runtime": _runtime_fields(rt),
         "packing_check": packing_check,
-        "tokens_added": new_tokens,
-        "modules_to_save": saved_layers,
+        "tokens_added": tokens_added,
+        "modules_to_save": modules_to_save,
         "counts": {**prepared.counts(), "steps": step, "steps_planned": total_steps},
-        "schedule": {
-            "kind": cfg.lr_scheduler,
-            "peak_lr": cfg.learning_rate,
-            "warmup_steps": warmup,
-            "warmup_steps_asked": cfg.warmup_steps,
-            "total_steps": total_steps,
-        },
+        "schedule": _schedule_fields(run),
         "steps_run": steps_run,
-        "steps_skipped_nonfinite": nonfinite,
+        "steps_skipped_nonfinite": tally.nonfinite,
         "weights_changed": weights_changed,
         "warnings": warnings_,
         "throughput": {
-            "tokens": run_tokens,
+            "tokens": tally.run_tokens,
             "seconds": elapsed,
-            "tokens_per_s": run_tokens / elapsed if elapsed else 0,
+            "tokens_per_s": tally.run_tokens / elapsed if elapsed else 0,
         },
         "final": history[-1] if history else {},
         "resumed_from": str(ckpt) if ckpt else None,
@@ -593,5 +760,3 @@ def train(
         "started": started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_json(out / "manifest.json", manifest)
-    return TrainResult(out=out, model_dir=model_dir, steps=step, history=history, manifest=manifest)
