@@ -86,8 +86,6 @@ KNOWN: set[tuple[str, str]] = {
     ("curate/stage.py", "tagengo.dedup.config"),
     ("curate/stage.py", "tagengo.dedup.stage"),
     ("curate/stage.py", "tagengo.dedup.step"),
-    # prefer's pairs file (prefer writes it, mix's pair export reads it): its reader (pair_rows) belongs in run/.
-    ("mix/export_pairs.py", "tagengo.prefer.pairs"),
     # -- circles: none left. A variant and its parent share a common.py (mix/export_common.py,
     # train/common.py); the parent dispatches to the variant (DESIGN.md, Floors).
 }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tagengo.prefer.pairs import pair_rows, to_standard
 from tagengo.records import Record
+from tagengo.run.pairs import pair_rows, to_standard
 
 
 def _row(messages):
@@ -44,7 +44,7 @@ def test_a_prompt_with_a_system_turn_has_no_standard_form():
 def test_among_wrong_language_answers_the_rejected_one_is_not_always_the_first_model():
     from collections import Counter
 
-    from tagengo.prefer.pairs import build_pairs
+    from tagengo.run.pairs import build_pairs
 
     answers = {
         "good": "Die Antwort ist vier.",
@@ -63,7 +63,7 @@ def test_among_wrong_language_answers_the_rejected_one_is_not_always_the_first_m
 
 
 def test_pairs_whose_answers_are_the_same_text_are_left_out_with_their_reason():
-    from tagengo.prefer.pairs import build_pairs
+    from tagengo.run.pairs import build_pairs
 
     answers = {"a": "Paris is the capital.", "b": "paris is the capital", "c": "Lyon is the capital."}
     pairs, same = build_pairs([["a"], ["b"], ["c"]], answers, "all", 1, seed=0, row_id="r")
@@ -81,9 +81,9 @@ def test_pairs_whose_answers_are_the_same_text_are_left_out_with_their_reason():
 def test_written_pair_files_leave_out_pairs_of_the_same_text_and_count_them(tmp_path):
     import json
 
-    from tagengo.prefer.pairs import write_pairs
     from tagengo.records import records_to_table
     from tagengo.run.dataset import write_parquet_atomic
+    from tagengo.run.pairs import write_pairs
 
     row = _row([{"role": "user", "content": "q"}])
     row.meta["preference"]["answers"][1]["content"] = "ANSWER A"  # b says what a says

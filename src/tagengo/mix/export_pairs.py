@@ -41,9 +41,9 @@ from tagengo.errors import ConfigError, InputError
 from tagengo.io.writers import JsonlWriter, row_problems
 from tagengo.mix.config import ExportConfig
 from tagengo.pairs_check import same_answer
-from tagengo.prefer.pairs import pair_rows
 from tagengo.records import MESSAGE_TYPE, NO_LANGUAGE, Record
 from tagengo.run.dataset import MANIFEST, atomic_write_json, atomic_write_text, iter_records
+from tagengo.run.pairs import pair_rows
 
 #: File name of each split, per layout: TRL's conversational pairs, and Axolotl's argilla shape.
 TRL_FILES = {"train": "train.jsonl", "validation": "validation.jsonl"}

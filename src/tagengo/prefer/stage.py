@@ -19,9 +19,9 @@ from tagengo.errors import ConfigError
 from tagengo.io.source import open_source
 from tagengo.llm import ChatClient
 from tagengo.prefer.config import PreferConfig
-from tagengo.prefer.pairs import PAIRS_DIR, write_pairs
 from tagengo.prefer.step import AnswerStep, PairStep, PromptStep, RankStep
 from tagengo.run.llm_stage import LLMStage
+from tagengo.run.pairs import PAIRS_DIR, write_pairs
 from tagengo.run.runner import StageResult
 from tagengo.run.sampling import CapConfig, PerLanguageCap
 

@@ -48,8 +48,8 @@ from tagengo.llm.answer import (
 from tagengo.llm.ranking import RankingError, labels_for, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
 from tagengo.prefer.config import PreferConfig
-from tagengo.prefer.pairs import build_pairs
 from tagengo.records import Record, Rejection
+from tagengo.run.pairs import build_pairs
 from tagengo.run.steps import GlobalStep, Step
 
 REASON_NO_USER = "no user turn"
@@ -458,7 +458,7 @@ class PairStep(GlobalStep):
             pref = _pref(row)
             content = {a["model"]: a["content"] for a in pref["answers"]}
             # Ties are broken by a seeded hash of the row (not by --model order), and a pair whose
-            # two answers are the same text is no preference (tagengo.prefer.pairs).
+            # two answers are the same text is no preference (tagengo.run.pairs).
             pairs, same = build_pairs(
                 pref["ranked"], content, self.cfg.pairs, self.cfg.margin, seed=self.cfg.seed, row_id=row.id
             )

@@ -19,6 +19,9 @@ same text after normalisation, not near-identical). :func:`build_pairs` makes th
 ranking that way, with ties broken by :func:`~tagengo.llm.ranking.tie_order`; the files are
 written with the same check, and the pairs it leaves out are counted (``same_answer`` in
 ``pairs/pairs.json``).
+
+It lives in run/, below the stages, because two stages use it: prefer writes the files and mix's
+pair export reads them back (:func:`pair_rows`).
 """
 
 from __future__ import annotations
