@@ -69,11 +69,6 @@ KNOWN: set[tuple[str, str]] = {
     ("contamination/report.py", "tagengo.bench.layout"),
     ("translate/bench.py", "tagengo.bench.formats"),
     ("translate/bench.py", "tagengo.bench.layout"),
-    # Language names and codes for bench folders and judges: the generic part belongs in lang/.
-    ("eval/config.py", "tagengo.bench.languages"),
-    ("eval/tasks.py", "tagengo.bench.languages"),
-    ("prefer/step.py", "tagengo.bench.languages"),
-    ("route/stage.py", "tagengo.bench.languages"),
     # bench's answer-language gate serves prefer: its config and gate belong beside lang.expect.
     ("prefer/config.py", "tagengo.bench.langgate"),
     ("prefer/step.py", "tagengo.bench.langgate"),

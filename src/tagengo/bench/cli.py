@@ -64,7 +64,7 @@ def init_cmd(dest: str, languages: str | None) -> None:
     MT-Bench's own questions are not shipped: point the other commands at your copy of
     FastChat's data folder (or MT-Bench-X's) instead.
     """
-    from tagengo.bench.languages import language_from_bench_name
+    from tagengo.lang.bench_names import language_from_bench_name
 
     want = {c.strip() for c in languages.split(",")} if languages else None
     src = _bundled_sets()

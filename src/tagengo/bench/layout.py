@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagengo.bench.formats import Answer, Question, qid_key, read_answers, read_questions
-from tagengo.bench.languages import language_from_bench_name, normalize_code
 from tagengo.errors import InputError
+from tagengo.lang.bench_names import language_from_bench_name, normalize_code
 
 QUESTION_FILE = "question.jsonl"
 PROMPTS_FILE = "judge_prompts.jsonl"

@@ -106,7 +106,7 @@ class EvalConfig(BaseModel):
     def _languages(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return None
-        from tagengo.bench.languages import normalize_code
+        from tagengo.lang.bench_names import normalize_code
 
         out = []
         for item in v:

@@ -139,7 +139,7 @@ def _dataset(spec_file: Path, fewshot: Path | None) -> dict[str, Any]:
 
 
 def _name(code: str) -> str:
-    from tagengo.bench.languages import language_name
+    from tagengo.lang.bench_names import language_name
 
     return language_name(code) or code
 
@@ -268,7 +268,7 @@ def knowledge_task(data: Path, language: str, mode: str) -> TaskSpec:
 def language_of_task_name(name: str) -> str | None:
     """The language an lm-eval task name ends with (``global_mmlu_full_de`` -> de,
     ``belebele_deu_Latn`` -> de, ``mgsm_direct_ja`` -> ja), else None."""
-    from tagengo.bench.languages import normalize_code
+    from tagengo.lang.bench_names import normalize_code
 
     parts = [p for p in name.replace("-", "_").split("_") if p]
     for tok in reversed(parts[-2:]):

@@ -299,7 +299,7 @@ class RankStep(_LLMStep):
         """The language gate on every usable answer, then, per row with two or more answers in
         its language, the judge's prompt (answers shuffled under labels); a row with fewer is
         finished here, into ``outcome``. Returns the prompts and the answers gated out."""
-        from tagengo.bench.languages import language_name
+        from tagengo.lang.bench_names import language_name
 
         # Per row: (judge messages, labels, answer index per label) for rows the judge must rank.
         pending: dict[int, tuple[list[dict[str, str]], list[str], list[int]]] = {}

@@ -164,7 +164,7 @@ def _compare(
     judge: ChatClient,
     cfg: RouteConfig,
 ) -> list[Comparison]:
-    from tagengo.bench.languages import language_name
+    from tagengo.lang.bench_names import language_name
 
     comparisons: list[Comparison] = []
     asks: list[tuple[Comparison, list[dict[str, str]]]] = []

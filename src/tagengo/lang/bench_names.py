@@ -5,6 +5,9 @@ There is one language table in the project, :mod:`tagengo.lang.languages` (codes
 aliases and lid.176's near-language groups, documented in docs/languages.md); everything here
 defers to it, the language gate included, so the bench and curate never disagree on whether two
 languages count as one.
+
+It lives in lang/, not in bench/, because eval, prefer and route name languages the same way
+(``language_name`` for a judge or a prompt, ``normalize_code`` for a user's label).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.bench.languages import language_from_bench_name, language_name, normalize_code, same_language
+from tagengo.lang.bench_names import language_from_bench_name, language_name, normalize_code, same_language
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_near_languages_count_as_the_same() -> None:
 def test_one_language_table_for_the_project() -> None:
     """The gate's notion of "the same language" is curate's near-language table, no second one:
     docs/languages.md rejects grouping Danish with Norwegian and Czech with Slovak."""
-    from tagengo.bench import languages
+    from tagengo.lang import bench_names
     from tagengo.lang.languages import NEAR_GROUPS
 
     assert not same_language("da", "no") and not same_language("no", "da")
@@ -52,12 +52,12 @@ def test_one_language_table_for_the_project() -> None:
     for group in NEAR_GROUPS:
         for a in group:
             assert all(same_language(a, b) for b in group)
-    assert not hasattr(languages, "NEAR_GROUPS") and not hasattr(languages, "NAMES")
+    assert not hasattr(bench_names, "NEAR_GROUPS") and not hasattr(bench_names, "NAMES")
 
 
 def test_no_broad_except_around_imports() -> None:
     import inspect
 
-    from tagengo.bench import languages
+    from tagengo.lang import bench_names
 
-    assert "except Exception" not in inspect.getsource(languages)
+    assert "except Exception" not in inspect.getsource(bench_names)
