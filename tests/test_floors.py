@@ -69,9 +69,6 @@ KNOWN: set[tuple[str, str]] = {
     ("contamination/report.py", "tagengo.bench.layout"),
     ("translate/bench.py", "tagengo.bench.formats"),
     ("translate/bench.py", "tagengo.bench.layout"),
-    # bench's answer-language gate serves prefer: its config and gate belong beside lang.expect.
-    ("prefer/config.py", "tagengo.bench.langgate"),
-    ("prefer/step.py", "tagengo.bench.langgate"),
     # Embeddings (embedders, cache, thresholds config) serve dedup and contamination: a floor down.
     ("contamination/calibrate.py", "tagengo.dedup.embedders"),
     ("contamination/config.py", "tagengo.dedup.config"),

