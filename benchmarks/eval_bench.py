@@ -131,10 +131,10 @@ def _pairwise(questions: int, boot: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from servers.scripted_judge import ScriptedJudgeServer, marked_better
     from tagengo.bench.config import JudgeConfig, ShowConfig
-    from tagengo.bench.formats import Answer, write_answers
     from tagengo.bench.judge import judge_bench
-    from tagengo.bench.layout import open_bench
     from tagengo.bench.show import arena_scores
+    from tagengo.io.bench_layout import open_bench
+    from tagengo.io.fastchat import Answer, write_answers
     from tagengo.llm import LLMConfig, build_client
 
     work = Path(tempfile.mkdtemp(prefix="eval-bench-pair-"))

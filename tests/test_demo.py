@@ -16,8 +16,8 @@ import pytest
 @pytest.mark.embedder
 @pytest.mark.slow
 def test_demo_runs_every_stage(tmp_path: Path) -> None:
-    from tagengo.bench.formats import read_single_judgments
     from tagengo.demo import run_demo
+    from tagengo.io.fastchat import read_single_judgments
     from tagengo.run.dataset import read_manifest
 
     out = tmp_path / "demo"

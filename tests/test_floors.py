@@ -62,13 +62,6 @@ STAGE_FLOOR = 4
 KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
     # -- stage to stage ----------------------------------------------------------------------------
-    # FastChat's bench files (formats, layout) are read by four stages: readers belong in io/.
-    ("contamination/calibrate.py", "tagengo.bench.layout"),
-    ("contamination/match.py", "tagengo.bench.formats"),
-    ("contamination/match.py", "tagengo.bench.layout"),
-    ("contamination/report.py", "tagengo.bench.layout"),
-    ("translate/bench.py", "tagengo.bench.formats"),
-    ("translate/bench.py", "tagengo.bench.layout"),
     # Embeddings (embedders, cache, thresholds config) serve dedup and contamination: a floor down.
     ("contamination/calibrate.py", "tagengo.dedup.embedders"),
     ("contamination/config.py", "tagengo.dedup.config"),

@@ -272,8 +272,8 @@ def _bench(
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
     from tagengo.bench.judge import judge_bench
-    from tagengo.bench.layout import open_bench
     from tagengo.bench.show import show
+    from tagengo.io.bench_layout import open_bench
     from tagengo.run.llm_stage import LLMStage
     from tagengo.run.wording import plural
 

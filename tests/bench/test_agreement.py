@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tagengo.bench.agreement import agreement_report, pair_lookup, read_human_csv, single_lookup
-from tagengo.bench.formats import read_pair_judgments, read_single_judgments
 from tagengo.errors import InputError
+from tagengo.io.fastchat import read_pair_judgments, read_single_judgments
 
 from .conftest import FIXTURES
 

@@ -14,9 +14,9 @@ import pytest
 from servers.scripted_judge import ScriptedHTTPError
 from tagengo.bench.answer import answer_bench
 from tagengo.bench.config import AnswerConfig
-from tagengo.bench.formats import read_single_judgments
-from tagengo.bench.layout import open_bench
 from tagengo.bench.prompts import default_prompts_path
+from tagengo.io.bench_layout import open_bench
+from tagengo.io.fastchat import read_single_judgments
 from tagengo.llm import LLMConfig, build_client
 
 from .conftest import server_llm

@@ -16,10 +16,10 @@ import pytest
 from servers.scripted_judge import first_position, longer_better, marked_better
 from tagengo.bench.arena import Game, fit_length_controlled, games_of, win_rates
 from tagengo.bench.config import ShowConfig
-from tagengo.bench.formats import Answer, PairJudgment, write_answers
 from tagengo.bench.judge import judge_bench
-from tagengo.bench.layout import Bench, open_bench
 from tagengo.bench.show import show
+from tagengo.io.bench_layout import Bench, open_bench
+from tagengo.io.fastchat import Answer, PairJudgment, write_answers
 from tagengo.llm import build_client
 
 N = 12  # questions of the toy set

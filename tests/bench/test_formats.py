@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tagengo.bench.formats import (
+from tagengo.errors import InputError
+from tagengo.io.fastchat import (
     Answer,
     make_answer_id,
     qid_sort_key,
@@ -18,7 +19,6 @@ from tagengo.bench.formats import (
     write_answers,
     write_single_judgments,
 )
-from tagengo.errors import InputError
 
 from .conftest import FIXTURES
 

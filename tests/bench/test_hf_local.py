@@ -10,8 +10,8 @@ import pytest
 
 from tagengo.bench.answer import answer_bench
 from tagengo.bench.config import AnswerConfig
-from tagengo.bench.layout import open_bench
 from tagengo.errors import ConfigError
+from tagengo.io.bench_layout import open_bench
 from tagengo.llm.types import ChatRequest
 
 pytestmark = pytest.mark.slow  # the train extra (torch, transformers) is installed in CI

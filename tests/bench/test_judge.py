@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from servers.scripted_judge import ScriptedHTTPError
-from tagengo.bench.formats import Answer, read_pair_judgments, read_single_judgments, write_answers
 from tagengo.bench.judge import GATE_MARK, judge_bench
-from tagengo.bench.layout import Bench, open_bench
 from tagengo.bench.prompts import REASK_SINGLE
+from tagengo.io.bench_layout import Bench, open_bench
+from tagengo.io.fastchat import Answer, read_pair_judgments, read_single_judgments, write_answers
 from tagengo.llm import build_client
 
 

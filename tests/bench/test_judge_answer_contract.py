@@ -18,9 +18,9 @@ import pytest
 
 from servers.answer_faults import DECOY
 from servers.scripted_judge import is_pairwise
-from tagengo.bench.formats import API_ERROR_OUTPUT, Answer, read_pair_judgments, write_answers
 from tagengo.bench.judge import judge_bench
-from tagengo.bench.layout import Bench, open_bench
+from tagengo.io.bench_layout import Bench, open_bench
+from tagengo.io.fastchat import API_ERROR_OUTPUT, Answer, read_pair_judgments, write_answers
 from tagengo.llm import build_client
 
 #: question id -> the fault every answer turn of model "alpha" carries

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from servers.scripted_judge import ScriptedHTTPError
-from tagengo.bench.formats import Answer, write_answers
 from tagengo.bench.judge import judge_bench
-from tagengo.bench.layout import Bench, open_bench
 from tagengo.cli import main
+from tagengo.io.bench_layout import Bench, open_bench
+from tagengo.io.fastchat import Answer, write_answers
 from tagengo.llm import build_client
 from tagengo.run.llm_stage import NoCallSucceeded
 

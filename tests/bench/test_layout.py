@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tagengo.bench.layout import (
+from tagengo.errors import InputError
+from tagengo.io.bench_layout import (
     bench_dirs,
     judgment_file_name,
     open_bench,
@@ -15,7 +16,6 @@ from tagengo.bench.layout import (
     parse_judgment_file_name,
     safe_name,
 )
-from tagengo.errors import InputError
 
 from .conftest import FIXTURES
 

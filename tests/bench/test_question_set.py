@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tagengo.bench.formats import CATEGORIES, NEED_REF_CATS
-from tagengo.bench.layout import open_benches
 from tagengo.bench.prompts import default_prompts_path
+from tagengo.io.bench_layout import open_benches
+from tagengo.io.fastchat import CATEGORIES, NEED_REF_CATS
 from tagengo.lang.gate import LanguageDetector
 
 

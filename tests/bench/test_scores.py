@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import pytest
 
-from tagengo.bench.formats import read_pair_judgments, read_single_judgments
-from tagengo.bench.layout import open_bench
 from tagengo.bench.scores import SingleCounts, mean_by, model_average, pair_summary, scored_rows, turn_average
+from tagengo.io.bench_layout import open_bench
+from tagengo.io.fastchat import read_pair_judgments, read_single_judgments
 
 from .conftest import FIXTURES
 
@@ -118,7 +118,7 @@ def test_a_match_is_question_model_turn_and_judge_model(tmp_path) -> None:
 
 
 def test_gated_pairs_are_not_counted_as_consistent() -> None:
-    from tagengo.bench.formats import PairJudgment
+    from tagengo.io.fastchat import PairJudgment
 
     judged = PairJudgment(1, "a", "b", "model_1", "model_2", ("j", "p"))
     gated = PairJudgment(2, "a", "b", "model_1", "model_1", ("j", "p"), extra={"gate": {"model_2": {}}})

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tagengo.bench.config import ShowConfig
-from tagengo.bench.layout import open_bench, open_benches
 from tagengo.bench.show import show
 from tagengo.errors import ConfigError, InputError
+from tagengo.io.bench_layout import open_bench, open_benches
 
 from .conftest import FIXTURES
 

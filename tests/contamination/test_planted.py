@@ -1,6 +1,6 @@
-from tagengo.bench.layout import open_benches
 from tagengo.contamination.normalise import normalise
 from tagengo.contamination.planted import KINDS, load_planted, planted_records
+from tagengo.io.bench_layout import open_benches
 
 
 def test_planted_rows_point_at_real_questions_and_their_kinds_hold(mini_bench):

@@ -93,13 +93,13 @@ def _read_labelled(path: Path) -> list[str]:
 
 
 def _read_questions(path: Path) -> list[str]:
-    from tagengo.bench.formats import read_questions
+    from tagengo.io.fastchat import read_questions
 
     return [q.turns[0] for q in read_questions(path)]
 
 
 def _read_answers(path: Path) -> list[str]:
-    from tagengo.bench.formats import read_answers
+    from tagengo.io.fastchat import read_answers
 
     return [a.turns()[0] for a in read_answers(path).values()]
 
@@ -122,12 +122,12 @@ READERS: dict[str, tuple[str, Callable[[int, str], dict], Callable]] = {
         lambda i, t: {"kind": "a", "text": t},
         _raising(_read_labelled, (ValueError,)),
     ),
-    "bench.formats read_questions": (
+    "io.fastchat read_questions": (
         ".jsonl",
         lambda i, t: {"question_id": i, "category": "writing", "turns": [t]},
         _raising(_read_questions, (InputError,)),
     ),
-    "bench.formats read_answers": (
+    "io.fastchat read_answers": (
         ".jsonl",
         lambda i, t: {
             "question_id": i,

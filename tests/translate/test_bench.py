@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tagengo.bench.formats import read_questions
+from tagengo.io.fastchat import read_questions
 from tagengo.translate.bench import translate_bench
 from tagengo.translate.config import TranslateConfig
 

@@ -2,8 +2,9 @@
 
 Modules, in the order data flows through them:
 
-* ``formats``: FastChat's llm_judge files (questions, answers, judgments), read and written
-  field for field; ``layout``: bench folders, their language, references, file names;
+* FastChat's llm_judge files (questions, answers, judgments) are read and written field for
+  field by ``tagengo.io.fastchat``, and bench folders (their language, references, file names)
+  opened by ``tagengo.io.bench_layout``: other stages read them too;
 * ``prompts``: judge_prompts.jsonl and roles; tagengo's own prompts live in
   ``tagengo/data/bench/judge_prompts.jsonl``, its question set beside them;
 * ``answer``: two-turn answers from any client-layer backend (``hf_local``: a local

@@ -42,9 +42,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tagengo.bench.formats import PairJudgment, SingleJudgment, iter_jsonl, qid_key
 from tagengo.bench.stats import cohen_kappa, pearson, round_half_up, spearman
 from tagengo.errors import InputError
+from tagengo.io.fastchat import PairJudgment, SingleJudgment, iter_jsonl, qid_key
 from tagengo.io.text import ENCODING
 
 T = TypeVar("T")

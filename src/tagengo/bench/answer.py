@@ -45,8 +45,8 @@ from typing import Any
 from rich.console import Console
 
 from tagengo.bench.config import AnswerConfig
-from tagengo.bench.formats import Answer, Question, make_answer_id, read_answers, write_answers
-from tagengo.bench.layout import Bench, safe_name
+from tagengo.io.bench_layout import Bench, safe_name
+from tagengo.io.fastchat import Answer, Question, make_answer_id, read_answers, write_answers
 from tagengo.llm.answer import EMPTY, FILTERED, UNFINISHED, answer_problem, used_whole_budget
 from tagengo.llm.client import refusal_hint
 from tagengo.llm.finish import LENGTH

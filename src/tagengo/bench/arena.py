@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from tagengo.bench.formats import PairJudgment, read_pair_judgments
-from tagengo.bench.layout import Bench
+from tagengo.io.bench_layout import Bench
+from tagengo.io.fastchat import PairJudgment, read_pair_judgments
 
 _SCORE = {"model_1": 1.0, "model_2": 0.0, "tie": 0.5}
 # A weak prior on the (standardised) length slope keeps the fit finite when the longer answer
@@ -191,7 +191,7 @@ def win_rates(
 
 def answer_lengths(bench: Bench, models: list[str], run: int = 1) -> Lengths:
     """o200k token counts of every answer turn of ``models`` (those with an answer file)."""
-    from tagengo.bench.formats import read_answers
+    from tagengo.io.fastchat import read_answers
     from tagengo.llm.answer import count_prompt_tokens
 
     out: Lengths = {}

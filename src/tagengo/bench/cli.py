@@ -106,7 +106,7 @@ def _over_benches(
     ``client_of`` builds in the run (closed at its end); then the client's calls and spend."""
     from rich.console import Console
 
-    from tagengo.bench.layout import open_benches
+    from tagengo.io.bench_layout import open_benches
 
     console = Console(stderr=True)
     opened = open_benches([Path(b) for b in benches], language)
@@ -222,8 +222,8 @@ def show_cmd(
     """
     from rich.console import Console
 
-    from tagengo.bench.layout import open_benches
     from tagengo.bench.show import show
+    from tagengo.io.bench_layout import open_benches
 
     cfg = build_config(ShowConfig, kwargs, config_file=config_file)
     console = Console()

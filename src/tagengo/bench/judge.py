@@ -46,7 +46,19 @@ from rich.console import Console
 
 from tagengo.bench.answer import account, write_run_report
 from tagengo.bench.config import JudgeConfig
-from tagengo.bench.formats import (
+from tagengo.bench.policy import verdict_key
+from tagengo.bench.prompts import REASK_PAIR, REASK_SINGLE, REASK_TWO_SCORE, JudgePrompt, PromptSet, role_for
+from tagengo.bench.verdicts import (
+    is_two_score_format,
+    parse_pair,
+    parse_rating,
+    position_to_model,
+    single_verdict_ok,
+    verdict_grammar,
+)
+from tagengo.errors import ConfigError, TagengoError
+from tagengo.io.bench_layout import Bench, safe_name
+from tagengo.io.fastchat import (
     API_ERROR_OUTPUT,
     NEED_REF_CATS,
     Answer,
@@ -59,18 +71,6 @@ from tagengo.bench.formats import (
     write_pair_judgments,
     write_single_judgments,
 )
-from tagengo.bench.layout import Bench, safe_name
-from tagengo.bench.policy import verdict_key
-from tagengo.bench.prompts import REASK_PAIR, REASK_SINGLE, REASK_TWO_SCORE, JudgePrompt, PromptSet, role_for
-from tagengo.bench.verdicts import (
-    is_two_score_format,
-    parse_pair,
-    parse_rating,
-    position_to_model,
-    single_verdict_ok,
-    verdict_grammar,
-)
-from tagengo.errors import ConfigError, TagengoError
 from tagengo.lang.bench_names import language_name
 from tagengo.lang.gate import GateVerdict, LanguageGate
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem

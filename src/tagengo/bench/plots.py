@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from tagengo.bench.formats import CATEGORIES
+from tagengo.io.fastchat import CATEGORIES
 
 
 def _plt():

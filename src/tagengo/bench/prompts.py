@@ -38,8 +38,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from tagengo.bench.formats import iter_jsonl, require_fields, write_jsonl
 from tagengo.errors import ConfigError, InputError
+from tagengo.io.fastchat import iter_jsonl, require_fields, write_jsonl
 
 ROLES = (
     "single",

@@ -10,8 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from tagengo.bench.layout import QUESTION_FILE
 from tagengo.bench.report_section import bench_roots, bench_sections
+from tagengo.io.bench_layout import QUESTION_FILE
 from tagengo.run.blocks import NotShown, Section
 
 

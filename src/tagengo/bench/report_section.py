@@ -41,7 +41,7 @@ def _rel(paths: list[Path]) -> str:
 
 def bench_sections(folder: Path) -> list[Section]:
     """One section for the benches under ``folder``; empty when there are none or none is judged."""
-    from tagengo.bench.layout import open_bench
+    from tagengo.io.bench_layout import open_bench
 
     roots = bench_roots(folder)
     if not roots:

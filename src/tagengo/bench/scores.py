@@ -23,8 +23,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from tagengo.bench.formats import PairJudgment, SingleJudgment, qid_key
-from tagengo.bench.layout import Bench
+from tagengo.io.bench_layout import Bench
+from tagengo.io.fastchat import PairJudgment, SingleJudgment, qid_key
 
 
 @dataclass(frozen=True, slots=True)

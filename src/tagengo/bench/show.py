@@ -30,14 +30,6 @@ from rich.table import Table
 from tagengo.bench.agreement import AgreementRow, agreement_report, pair_lookup, read_human, single_lookup
 from tagengo.bench.arena import WinRate, bench_win_rates
 from tagengo.bench.config import ShowConfig
-from tagengo.bench.formats import (
-    CATEGORIES,
-    PairJudgment,
-    SingleJudgment,
-    read_pair_judgments,
-    read_single_judgments,
-)
-from tagengo.bench.layout import Bench, parse_judgment_file_name
 from tagengo.bench.scores import (
     NO_POLICY,
     PairSummary,
@@ -51,6 +43,14 @@ from tagengo.bench.scores import (
 )
 from tagengo.bench.stats import Interval, score_interval
 from tagengo.errors import ConfigError, InputError
+from tagengo.io.bench_layout import Bench, parse_judgment_file_name
+from tagengo.io.fastchat import (
+    CATEGORIES,
+    PairJudgment,
+    SingleJudgment,
+    read_pair_judgments,
+    read_single_judgments,
+)
 
 
 @dataclass

@@ -80,7 +80,7 @@ def choose_threshold(positives: np.ndarray, negatives: np.ndarray, max_false: fl
 
 def calibration_texts() -> tuple[list[tuple[str, int, int, str]], list[str]]:
     """(mini-bench question turns as (bench, question id, turn, text), distinct negative prompts)."""
-    from tagengo.bench.layout import open_benches
+    from tagengo.io.bench_layout import open_benches
 
     turns = [
         (b.name, int(q.question_id), t, text)

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from tagengo.bench.formats import QuestionId
-from tagengo.bench.layout import Bench, open_benches
 from tagengo.contamination.config import CALIBRATED, CONFIRMED, ContaminationConfig
 from tagengo.contamination.ngrams import NgramIndex
 from tagengo.contamination.normalise import exact_text, normalise
 from tagengo.errors import ConfigError
+from tagengo.io.bench_layout import Bench, open_benches
+from tagengo.io.fastchat import QuestionId
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class RowResult:
 
 
 def load_targets(paths: Sequence[str | Path]) -> tuple[list[Bench], list[Target]]:
-    """Every question turn of the benches under ``paths`` (see ``tagengo.bench.layout``)."""
+    """Every question turn of the benches under ``paths`` (see ``tagengo.io.bench_layout``)."""
     if not paths:
         raise ConfigError(
             "no benchmark given; pass --bench DIR (a folder with question.jsonl, or one holding such folders)."

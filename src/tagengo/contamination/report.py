@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from tagengo.bench.layout import Bench
 from tagengo.contamination.match import RowResult
+from tagengo.io.bench_layout import Bench
 from tagengo.records import NO_LANGUAGE, Record
 from tagengo.run.wording import plural
 

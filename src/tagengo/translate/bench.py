@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tagengo.bench.formats import iter_jsonl, qid_key, read_questions, write_jsonl
-from tagengo.bench.layout import PROMPTS_FILE, QUESTION_FILE, bench_dirs
 from tagengo.errors import InputError
+from tagengo.io.bench_layout import PROMPTS_FILE, QUESTION_FILE, bench_dirs
+from tagengo.io.fastchat import iter_jsonl, qid_key, read_questions, write_jsonl
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem

@@ -18,6 +18,9 @@ several fields names them all at once, most fundamental first (``require_fields`
 identifies the row, then what it says), and type errors come in the same order; fields they do
 not know are kept (``extra``) and written back, so a round trip loses nothing. Writers are
 atomic (temporary name, then rename).
+
+It lives in io/, not in bench/, because contamination and ``translate --bench`` read the same
+files as bench does.
 """
 
 from __future__ import annotations

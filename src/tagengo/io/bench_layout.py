@@ -14,6 +14,9 @@ never reads, and writes repeated judge runs as ``<judge>_single.run2.jsonl`` and
 
 The language comes from ``--language``, else the folder name (``de_mt_bench``, ``mt_bench_DE``,
 ``japanese_mt_bench``), else language ID over the questions' text.
+
+It lives in io/, beside :mod:`tagengo.io.fastchat`, because contamination and ``translate
+--bench`` open bench folders as bench does.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagengo.bench.formats import Answer, Question, qid_key, read_answers, read_questions
 from tagengo.errors import InputError
+from tagengo.io.fastchat import Answer, Question, qid_key, read_answers, read_questions
 from tagengo.lang.bench_names import language_from_bench_name, normalize_code
 
 QUESTION_FILE = "question.jsonl"
