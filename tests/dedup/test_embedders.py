@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from servers.fake_chat_server import FaultRates, embedding_for
-from tagengo.dedup.embedders import (
+from tagengo.errors import ConfigError
+from tagengo.llm.embedders import (
     EmbedderError,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
@@ -24,7 +25,6 @@ from tagengo.dedup.embedders import (
     calibration_key_for_name,
     normalise,
 )
-from tagengo.errors import ConfigError
 
 PROMPTS = [
     "How do I reverse a list in Python?",

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tagengo.dedup.embedders import Embedder
+from tagengo.llm.embedders import Embedder
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BENCH_DIR = DATA / "bench"

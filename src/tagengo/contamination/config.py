@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tagengo.dedup.config import EmbedderConfig
+from tagengo.llm.embedders import EmbedderConfig
 
 Check = Literal["exact", "normalised", "ngram", "embedding"]
 #: Every check, in the order a row's reason names them (the first that fires is the reason).

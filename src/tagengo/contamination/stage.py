@@ -112,7 +112,7 @@ class ContaminationFilter(GlobalStep):
             embed = self._embed
         self._cache = None
         if embed is not None and cfg.cache:
-            from tagengo.dedup.cache import EmbeddingCache, default_cache_path
+            from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path
 
             self._cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
         self._embed_counts = {"cached": 0, "embedded": 0}
@@ -121,7 +121,7 @@ class ContaminationFilter(GlobalStep):
         )
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        from tagengo.dedup.cache import embed_texts
+        from tagengo.llm.embedding_cache import embed_texts
 
         bar = None
         if self.progress and len(texts) > 1000:

