@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
     from tagengo.bench.hf_local import TransformersChatClient
     from tagengo.bench.judge import judge_bench
-    from tagengo.bench.layout import open_bench
     from tagengo.bench.show import show
     from tagengo.demo import BENCH_DATA
+    from tagengo.io.bench_layout import open_bench
     from tagengo.llm import build_client
     from tagengo.mix.config import MixConfig
     from tagengo.mix.stage import mix
