@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
     from tagengo.bench.judge import judge_bench
     from tagengo.bench.show import show
     from tagengo.demo import BENCH_DATA
@@ -176,7 +176,7 @@ def answer_base(base: Path, benches: list, out: Path, args: argparse.Namespace, 
     with the same temperatures and token limit."""
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig
-    from tagengo.bench.hf_local import TransformersChatClient
+    from tagengo.llm.backends.hf_local import TransformersChatClient
     from tagengo.llm import build_client
 
     common = {"max_tokens": args.max_new_tokens, "limit": args.questions, "model_id": BASE}
