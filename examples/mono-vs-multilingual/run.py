@@ -56,12 +56,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig, JudgeConfig, ShowConfig
-    from tagengo.llm.backends.hf_local import TransformersChatClient
     from tagengo.bench.judge import judge_bench
     from tagengo.bench.show import show
     from tagengo.demo import BENCH_DATA
     from tagengo.io.bench_layout import open_bench
     from tagengo.llm import build_client
+    from tagengo.llm.backends.hf_local import TransformersChatClient
     from tagengo.mix.config import MixConfig
     from tagengo.mix.stage import mix
     from tagengo.train.config import PRESETS, TrainConfig
@@ -176,8 +176,8 @@ def answer_base(base: Path, benches: list, out: Path, args: argparse.Namespace, 
     with the same temperatures and token limit."""
     from tagengo.bench.answer import answer_bench
     from tagengo.bench.config import AnswerConfig
-    from tagengo.llm.backends.hf_local import TransformersChatClient
     from tagengo.llm import build_client
+    from tagengo.llm.backends.hf_local import TransformersChatClient
 
     common = {"max_tokens": args.max_new_tokens, "limit": args.questions, "model_id": BASE}
     if base.is_dir():

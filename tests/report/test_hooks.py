@@ -68,7 +68,9 @@ def test_a_bench_show_folder_is_shown_from_the_benches_it_names(tmp_path: Path) 
     from_show = folder_sections(show)
     from_bench = folder_sections(bench)
     assert from_show and [s.kind for s in from_show] == [s.kind for s in from_bench]
-    assert from_show[0].tables()["Models × languages"].rows == from_bench[0].tables()["Models × languages"].rows
+    assert (
+        from_show[0].tables()["Models × languages"].rows == from_bench[0].tables()["Models × languages"].rows
+    )
     # Once the bench folder is gone the show folder is listed with why, not dropped.
     shutil.rmtree(bench)
     got = gather([show])
