@@ -18,6 +18,7 @@ from tagengo.llm.answer import (
     FILTERED,
     PROMPT_TRUNCATED,
     PROVIDER_ERROR,
+    TEMPLATE_LEAK,
     UNFINISHED,
     answer_meta,
     answer_problem,
@@ -99,10 +100,50 @@ def test_content_as_a_string_or_as_parts(content, text, reasoning):
             None,
         ),
         ("mull it over\n  </think>  \nThe answer.", "\nThe answer.", "mull it over"),
+        ("<seed:think>hmm</seed:think>Yes.", "Yes.", "hmm"),
+        ("\u25c1think\u25b7hmm\u25c1/think\u25b7Yes.", "Yes.", "hmm"),
+        ("\u25c1think\u25b7cut inside", "", "cut inside"),
+        (
+            "<|channel|>analysis<|message|>plan it<|end|><|start|>assistant<|channel|>final<|message|>Yes.<|return|>",
+            "Yes.",
+            "plan it",
+        ),
+        ("<|channel|>analysis<|message|>cut while planning", "", "cut while planning"),
     ],
 )
 def test_reasoning_is_split_from_the_answer(raw, answer, reasoning):
     assert split_reasoning(raw) == (answer, reasoning)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Sure.<|im_end|>\n<|im_start|>user\nNow something else.",
+        "Paris.<|eot_id|><|start_header_id|>user<|end_header_id|>",
+        "Done. [/INST] [INST] more please",
+        "Bonjour !<end_of_turn>\n<start_of_turn>user",
+        "Fine.</s>",
+        "The answer.\n<think>\na second block of thoughts\n</think>\nMore.",
+        "All good.<|endoftext|>",
+    ],
+)
+def test_an_answer_holding_a_chat_template_marker_is_a_template_leak(answer):
+    problem = answer_problem(normalise(ChatResponse(content=answer, finish_reason="stop", model="m")))
+    assert problem is not None and problem.kind == TEMPLATE_LEAK, answer
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "ChatML wraps each turn: `<|im_start|>user ... <|im_end|>`.",
+        "Llama 2 prompts look like this:\n```\n<s>[INST] Hi [/INST]\n```",
+        "Use <s>strikethrough</s> in HTML for deleted text.",
+        "The tag </s> closes a strikethrough element, like </b> closes bold.",
+        "To end it, the model writes </think> and then its answer.",
+    ],
+)
+def test_markers_in_code_or_plain_html_are_not_leaks(answer):
+    assert answer_problem(normalise(ChatResponse(content=answer, finish_reason="stop", model="m"))) is None
 
 
 def test_lone_surrogates_become_replacement_characters_and_are_counted():
@@ -145,6 +186,11 @@ def test_every_fault_is_normalised_or_rejected_with_its_kind(echo, tmp_path):
         "filterprompt": FILTERED,
         "filterempty": FILTERED,
         "filteranswer": FILTERED,
+        "harmony": None,
+        "seedthink": None,
+        "kimithink": None,
+        "templateleak": TEMPLATE_LEAK,
+        "instleak": TEMPLATE_LEAK,
     }
     texts = [f"{LONG} FAULT={k}" if k != "clean" else f"{LONG} clean" for k in faults]
     reqs, resps = _ask(server, tmp_path, texts)
@@ -158,8 +204,9 @@ def test_every_fault_is_normalised_or_rejected_with_its_kind(echo, tmp_path):
     by_kind = dict(zip(faults, resps, strict=True))
     assert by_kind["surrogate"].replaced_chars == 1 and "\ufffd" in by_kind["surrogate"].content
     assert answer_meta(by_kind["surrogate"]) == {"replaced_chars": 1}
-    for kind in ("think", "thinkopen", "reasoningfield"):
+    for kind in ("think", "thinkopen", "reasoningfield", "harmony", "seedthink", "kimithink"):
         assert answer_meta(by_kind[kind]) == {"reasoning": DECOY}, kind
+    assert "<|" not in by_kind["harmony"].content
     assert by_kind["thinkonly"].reasoning.startswith(DECOY)
     # Filters and error bodies are final answers of the server: asked once, never retried.
     assert server.received == len(faults)

@@ -26,6 +26,13 @@ kind                what is sent (who sends it)
 ``filterempty``     HTTP 200, ``choices: []`` and ``prompt_filter_results`` filtered (Azure)
 ``filteranswer``    ``finish_reason: content_filter`` and no content (Azure, OpenAI)
 ``refuse``          HTTP 400 "Unsupported parameter: 'max_tokens'" (o-series models)
+``harmony``         gpt-oss's analysis and final channels left in the text (a server without the
+                    harmony parser)
+``seedthink``       a ``<seed:think>`` block before the answer (Seed-OSS)
+``kimithink``       a block between Kimi's triangle delimiters before the answer
+``templateleak``    the answer, then ``<|im_end|>`` and a made-up next user turn (a server that does
+                    not stop at the model's end-of-turn token)
+``instleak``        the answer, then ``[/INST] [INST]`` and more (Llama 2 / Mistral templates)
 ==================  ===================================================================================
 """
 
@@ -49,6 +56,11 @@ KINDS = (
     "filterempty",
     "filteranswer",
     "refuse",
+    "harmony",
+    "seedthink",
+    "kimithink",
+    "templateleak",
+    "instleak",
 )
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
 DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
@@ -125,6 +137,19 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         message["content"] = f"<think>\n{DECOY} and so on, let me think more about"
     elif kind == "reasoningfield":
         message["reasoning_content"] = DECOY
+    elif kind == "harmony":
+        message["content"] = (
+            f"<|channel|>analysis<|message|>{DECOY}<|end|><|start|>assistant<|channel|>final<|message|>"
+            f"{content}<|return|>"
+        )
+    elif kind == "seedthink":
+        message["content"] = f"<seed:think>{DECOY}</seed:think>{content}"
+    elif kind == "kimithink":
+        message["content"] = f"\u25c1think\u25b7{DECOY}\u25c1/think\u25b7{content}"
+    elif kind == "templateleak":
+        message["content"] = f"{content}<|im_end|>\n<|im_start|>user\nAnd what about cats?<|im_end|>"
+    elif kind == "instleak":
+        message["content"] = f"{content} [/INST] [INST] tell me more"
     elif kind == "budget":
         cap = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
         message["content"] = content[: max(1, len(content) // 2)] + "inter"

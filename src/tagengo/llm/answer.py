@@ -58,7 +58,17 @@ UNFINISHED = "unfinished"
 UNKNOWN_FINISH = "unknown finish reason"
 PROMPT_TRUNCATED = "prompt truncated"
 EMPTY = "empty answer"
-PROBLEM_KINDS = (CALL_FAILED, FILTERED, PROVIDER_ERROR, UNFINISHED, UNKNOWN_FINISH, PROMPT_TRUNCATED, EMPTY)
+TEMPLATE_LEAK = "template leak"
+PROBLEM_KINDS = (
+    CALL_FAILED,
+    FILTERED,
+    PROVIDER_ERROR,
+    UNFINISHED,
+    UNKNOWN_FINISH,
+    PROMPT_TRUNCATED,
+    EMPTY,
+    TEMPLATE_LEAK,
+)
 
 #: A prompt counts as cut by the server when the server reports fewer than this share of the
 #: prompt tokens counted here (o200k) *and* at least ``TRUNCATED_MIN_GAP`` fewer. Measured with
@@ -74,8 +84,32 @@ TRUNCATED_MIN_GAP = 256
 
 _REASONING_PART_TYPES = {"thinking", "reasoning", "reasoning_content", "redacted_thinking"}
 _TEXT_PART_TYPES = {"text", "output_text", None}
-_OPEN = re.compile(r"\A\s*<(think|thinking|reasoning)>", re.IGNORECASE)
-_CLOSE_LINE = re.compile(r"(?:^|\n)[ \t]*</(think|thinking|reasoning)>[ \t]*(?=\n|$)", re.IGNORECASE)
+_OPEN = re.compile(r"\A\s*<(think|thinking|reasoning|seed:think)>", re.IGNORECASE)
+_CLOSE_LINE = re.compile(
+    r"(?:^|\n)[ \t]*</(think|thinking|reasoning|seed:think)>[ \t]*(?=\n|$)", re.IGNORECASE
+)
+#: Kimi's reasoning delimiters (not tags: the triangles are part of its vocabulary).
+_KIMI_OPEN, _KIMI_CLOSE = "\u25c1think\u25b7", "\u25c1/think\u25b7"
+#: gpt-oss's "harmony" channels, when the server does not parse them: reasoning in the analysis
+#: channel, the answer in the final one, each message ending at <|end|> or <|return|>.
+_HARMONY_FINAL = re.compile(r"<\|channel\|>\s*final\s*(?:<\|constrain\|>\S*\s*)?<\|message\|>")
+_HARMONY_ANALYSIS = re.compile(
+    r"<\|channel\|>\s*(?:analysis|commentary)[^<]*<\|message\|>(.*?)(?=<\|end\|>|<\|start\|>|<\|channel\|>|\Z)",
+    re.S,
+)
+_HARMONY_END = re.compile(r"(?:<\|end\|>|<\|return\|>|<\|call\|>)\s*\Z")
+#: Chat-template markers that never belong in an answer: a server that does not stop at its own
+#: end-of-turn token (or a template it does not know) sends them, often with a made-up next turn
+#: after them. Special tokens of the ChatML, Llama 3, gpt-oss, Gemma, Phi, Mistral and Llama 2
+#: templates; matched outside code spans, so an answer that explains a template in code is kept.
+_TEMPLATE_MARKERS = re.compile(
+    r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|endoftext|"
+    r"eom_id|start|end|channel|message|return|user|assistant|system|end_of_turn)\|>"
+    r"|<(?:start_of_turn|end_of_turn)>|\[/?INST\]|</s>\s*(?:<s>|\[INST\]|\Z)"
+    r"|(?:\A|\n)\s*</?(?:think|thinking|reasoning|seed:think)>|\u25c1/?think\u25b7",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
 
 
 def content_parts(content: Any) -> tuple[str | None, str | None]:
@@ -114,7 +148,17 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
     ``<thinking>``, ``<reasoning>``) is cut off; one that never closes is all reasoning (the
     answer was cut inside it: nothing is left). A closing tag with no opening one means the
     template opened the block in the prompt: everything before it is reasoning, when the tag stands
-    on a line of its own (as such a leak does; a tag inside a sentence is text)."""
+    on a line of its own (as such a leak does; a tag inside a sentence is text). Also Kimi's
+    ``\u25c1think\u25b7`` block and gpt-oss's analysis/final channels sent unparsed."""
+    if "<|channel|>" in text:
+        return _split_harmony(text)
+    stripped = text.lstrip()
+    if stripped.startswith(_KIMI_OPEN):
+        rest = stripped[len(_KIMI_OPEN) :]
+        end = rest.find(_KIMI_CLOSE)
+        if end < 0:
+            return "", rest.strip() or None
+        return rest[end + len(_KIMI_CLOSE) :], rest[:end].strip() or None
     m = _OPEN.match(text)
     if m:
         tag = m.group(1)
@@ -129,6 +173,24 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
     if close is not None and not re.search(rf"<{close.group(1)}>", text[: close.start()], re.IGNORECASE):
         return text[close.end() :], text[: close.start()].strip() or None
     return text, None
+
+
+def _split_harmony(text: str) -> tuple[str, str | None]:
+    """(answer, reasoning) of gpt-oss output whose channels the server left in the text: the
+    final channel's message is the answer; the analysis (and commentary) messages are reasoning.
+    With no final channel (cut while reasoning) there is no answer."""
+    reasoning = "\n\n".join(m.strip() for m in _HARMONY_ANALYSIS.findall(text) if m.strip()) or None
+    final = _HARMONY_FINAL.search(text)
+    if final is None:
+        return ("", reasoning) if reasoning is not None else (text, None)
+    return _HARMONY_END.sub("", text[final.end() :]), reasoning
+
+
+def template_leak(text: str) -> str | None:
+    """The first chat-template marker in ``text`` outside code spans and blocks (a reasoning
+    block's tag at the start of a line counts: a second block after the answer began), or None."""
+    m = _TEMPLATE_MARKERS.search(_CODE.sub(" ", text))
+    return m.group(0).strip() if m else None
 
 
 def valid_unicode(text: str) -> tuple[str, int]:
@@ -224,6 +286,12 @@ def answer_problem(
             return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
     if is_blank(resp.content or ""):
         return Problem(EMPTY, "only reasoning, no answer after it" if resp.reasoning else "")
+    if (marker := template_leak(resp.content or "")) is not None:
+        return Problem(
+            TEMPLATE_LEAK,
+            f"the answer holds the chat-template marker {marker!r}: the server did not stop at the end of "
+            "its turn (or its template is not the model's); check the server's chat template and stop tokens",
+        )
     return None
 
 
