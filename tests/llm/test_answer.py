@@ -271,3 +271,17 @@ def test_a_refusal_of_every_call_names_the_refusal_and_the_fix(echo, tmp_path):
     assert "refused" in msg and "max_completion_tokens" in msg
     assert "--max-tokens-param max_completion_tokens" in msg
     assert "is the server" not in msg  # it is up: it answered every call
+
+
+def test_an_account_out_of_quota_stops_at_the_first_call_and_says_so(echo, tmp_path):
+    # A 429 "insufficient_quota" is no rate limit: waiting and retrying cannot make it pass, so
+    # the run stops at once, naming the quota, instead of retrying every call and asking
+    # whether the server is up.
+    server = echo()
+    texts = [f"row {i} FAULT=quota" for i in range(20)]
+    with pytest.raises(RunAborted) as info:
+        _ask(server, tmp_path, texts, concurrency=1, max_attempts=6)
+    msg = str(info.value)
+    assert "out of quota" in msg and "OPENAI_API_KEY" in msg
+    assert "is the server" not in msg
+    assert server.received == 1

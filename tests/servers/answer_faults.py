@@ -107,6 +107,15 @@ def error_reply(kind: str) -> tuple[int, dict[str, Any]] | None:
                 }
             ],
         }
+    if kind == "quota":  # OpenAI's answer for an account with no credit (not in KINDS: it stops a run)
+        return 429, {
+            "error": {
+                "message": "You exceeded your current quota, please check your plan and billing details.",
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "insufficient_quota",
+            }
+        }
     if kind == "refuse":
         return 400, {
             "error": {

@@ -221,6 +221,12 @@ class OpenAIHTTPBackend:
     def _raise_for_status(self, status: int, headers: Any, payload: bytes, where: str | None = None) -> None:
         detail = self.redact(_error_detail(payload))
         msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        if status == 429 and _is_out_of_quota(payload):
+            # Not a rate limit: no wait makes it pass, and every other call gets the same answer.
+            raise FatalBackendError(
+                f"{where or self._where()} answered {msg}; the account behind ${self._key_env} is out of "
+                "quota or credit: add credit (or use another key) and re-run"
+            )
         if status in _RETRY_STATUS or status >= 500:
             raise RetryableError(msg, retry_after=retry_after_s(headers), rate_limited=status == 429)
         if status in _FATAL_STATUS:
@@ -276,6 +282,13 @@ _FILTER_WORDS = (
     "responsibleaipolicyviolation",
     "content management policy",
 )
+
+
+def _is_out_of_quota(payload: bytes) -> bool:
+    """True for a 429 whose body says the account has no quota or credit left (OpenAI's
+    ``insufficient_quota``), which retrying cannot fix, unlike a rate limit."""
+    text = payload[:4000].decode("utf-8", "replace").lower()
+    return "insufficient_quota" in text or "exceeded your current quota" in text
 
 
 def _is_filter(payload: bytes) -> bool:
