@@ -472,3 +472,26 @@ def test_a_snapshot_folder_is_read_through_its_subfolders(tmp_path):
         "data/train-00000-of-00002.parquet",
         "data/train-00001-of-00002.parquet",
     ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"), [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")]
+)
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_utf16_file_is_named_as_such_not_quarantined_line_by_line(
+    tmp_path: Path, encoding, name, gz
+) -> None:
+    # PowerShell's `>` writes UTF-16 with a byte-order mark: read as UTF-8 every line would be
+    # quarantined as "invalid UTF-8", and the run would keep nothing with exit 0.
+    text = '{"prompt": "Hallo, wie geht es dir?", "language": "de"}\n' * 3
+    data = ("\ufeff" + text).encode("utf-16-le" if encoding == "utf-16" else encoding)
+    if encoding == "utf-16-be":
+        data = "\ufeff".encode("utf-16-be") + text.encode("utf-16-be")
+    path = tmp_path / ("in.jsonl.gz" if gz else "in.jsonl")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with pytest.raises(InputError, match=rf"in\.jsonl(\.gz)?: the file is {name} .*save it as UTF-8"):
+        open_source(path)
+    # A UTF-8 file with its byte-order mark is fine.
+    ok = tmp_path / "ok.jsonl"
+    ok.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert open_source(ok).files == [ok]

@@ -292,7 +292,38 @@ def open_source(
         if not p.name.endswith((*_JSONL_SUFFIXES, ".parquet")):
             raise InputError(f"{p}: unsupported file type. Use .jsonl, .jsonl.gz, .json or .parquet.")
         files = [p]
+    for f in files:
+        _refuse_utf16(f)
     return Source(p, files, fmt or _one_format(p, files), source_name)
+
+
+#: Byte-order marks of the encodings that are not UTF-8 (UTF-32 first: its LE mark starts
+#: with UTF-16 LE's).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _refuse_utf16(path: Path) -> None:
+    """An InputError for a text file in UTF-16 or UTF-32 (PowerShell's ``>`` and some Windows
+    editors write UTF-16): read as UTF-8, every line would be quarantined as "invalid UTF-8"."""
+    if path.name.endswith(".parquet"):
+        return
+    try:
+        with _open_bytes(path) as fh:
+            head = fh.read(4)
+    except (OSError, EOFError):
+        return  # unreadable: the reader quarantines it with the reason
+    for bom, name in _OTHER_BOMS:
+        if head.startswith(bom):
+            raise InputError(
+                f"{path}: the file is {name} (it starts with the byte-order mark {bom.hex(' ').upper()}, as "
+                f"PowerShell's > and some Windows editors write); save it as UTF-8, e.g. "
+                f"`iconv -f {name} -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}`"
+            )
 
 
 def _one_format(folder: Path, files: list[Path]) -> str:
