@@ -48,7 +48,6 @@ from tagengo.bench.config import AnswerConfig
 from tagengo.io.bench_layout import Bench, safe_name
 from tagengo.io.fastchat import Answer, Question, make_answer_id, read_answers, write_answers
 from tagengo.llm.answer import EMPTY, FILTERED, UNFINISHED, answer_problem, used_whole_budget
-from tagengo.llm.client import refusal_hint
 from tagengo.llm.finish import LENGTH
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
 from tagengo.run.llm_stage import NoCallSucceeded
@@ -434,12 +433,13 @@ def _stop_when_no_call_succeeded(bench: Bench, r: AnswerReport, model_id: str) -
     """Every call of the run failed: nothing was written; say why and what to do."""
     first = r.failed[0]["error"] if r.failed else "see the manifest"
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(r.failed_turns.items()))
-    raise NoCallSucceeded(
-        f"{bench.name}: no call to {model_id} succeeded ({r.calls:,} failed: {kinds}; the first: {first}). "
-        f"{refusal_hint(first)} "
+    raise NoCallSucceeded.of(
+        model_id,
+        f"{r.calls:,} failed: {kinds}; the first: {first}",
+        first,
         f"No answer file was written ({r.path} is left as it was); the reasons are in "
         f"{bench.report_dir}/answer_{safe_name(model_id)}{'' if r.run == 1 else f'.run{r.run}'}.json. "
-        "Re-run once fixed: answers already cached are reused and only the failed calls are made again."
+        "Re-run once fixed: answers already cached are reused and only the failed calls are made again.",
     )
 
 

@@ -74,7 +74,6 @@ from tagengo.io.fastchat import (
 from tagengo.lang.bench_names import language_name
 from tagengo.lang.gate import GateVerdict, LanguageGate
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
-from tagengo.llm.client import refusal_hint
 from tagengo.llm.types import ChatClient, ChatRequest
 from tagengo.run.llm_stage import NoCallSucceeded
 
@@ -734,10 +733,13 @@ def _judge(
 def _no_call_succeeded(bench: Bench, r: JudgeReport, judge: str, calls: list[_Call]) -> NoCallSucceeded:
     first = next((c.error for c in calls if c.error), "see the manifest")
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(r.answer_problems.items()))
-    return NoCallSucceeded(
-        f"{bench.name}: no call to the judge {judge} succeeded ({r.calls:,} failed: {kinds}; the first: "
-        f"{first}). {refusal_hint(first)} No verdict was written ({r.path} is left as it was); the counts "
-        f"are in {bench.report_dir}/. Re-run once fixed: replies already cached are reused."
+    return NoCallSucceeded.of(
+        f"the judge {judge}",
+        f"{r.calls:,} failed: {kinds}; the first: {first}",
+        first,
+        f"No verdict was written ({r.path} is left as it was); the counts "
+        f"are in {bench.report_dir}/. Re-run once fixed: replies already cached are reused.",
+        where=bench.name,
     )
 
 

@@ -227,10 +227,21 @@ class NoCallSucceeded(TagengoError):
     """A run of model calls kept nothing because every call failed (a refusal, a wrong model
     name...): the folder is complete, but exit status 0 would tell a script it worked."""
 
+    @classmethod
+    def of(cls, target: str, failed: str, error: str, then: str, where: str = "") -> NoCallSucceeded:
+        """The one wording every stage uses: which calls, how many failed and how, the fix for
+        the refusal ``error`` names (tagengo.llm.client.refusal_hint), and ``then``: what was
+        written and how a re-run goes; ``where``: what the calls were for (a bench), first."""
+        from tagengo.llm.client import refusal_hint
+
+        head = f"{where}: " if where else ""
+        return cls(f"{head}no call to {target} succeeded ({failed}). {refusal_hint(error)} {then}")
+
 
 def stop_when_no_call_succeeded(result: StageResult) -> None:
     """Raise :class:`NoCallSucceeded` when the run's model calls (every step's ``models``
-    summary in the manifest) got no answer at all, fresh or cached, and some failed. Answers the
+    summary in the manifest) got no answer at all, fresh or cached, and some failed; when only
+    some failed, print how a re-run retries them (a plain one finds the output up to date). Answers the
     contract rejected do not count as failures here: they say something about the data. A run of
     any size: the abort after ``--abort-after-failures`` calls in a row never fires under 50."""
     models = [
@@ -245,31 +256,28 @@ def stop_when_no_call_succeeded(result: StageResult) -> None:
         # A plain re-run finds this output up to date: say how the failed rows get another try.
         _wide_console().print(
             f"{failed:,} {'call' if failed == 1 else 'calls'} failed (rows in rejected/ with "
-            f"'{_FAILED_CALL}'); re-run with --force to try them again: answered calls come from the "
+            f"'{CALL_FAILED}'); re-run with --force to try them again: answered calls come from the "
             "cache.",
             markup=False,
         )
         return
     from collections import Counter
 
-    from tagengo.llm.client import refusal_hint
     from tagengo.run.dataset import read_table
 
     reasons = Counter(
         r
         for r in read_table(result.out, "rejected", ["reason"]).column("reason").to_pylist()
-        if _FAILED_CALL in (r or "")
+        if CALL_FAILED in (r or "")
     )
-    error = reasons.most_common(1)[0][0].split(_FAILED_CALL, 1)[1].strip(" :") if reasons else "see rejected/"
-    raise NoCallSucceeded(
-        f"no call to the model succeeded ({failed:,} failed: {error}). {refusal_hint(error)} The folder "
-        "holds every row with its reason; re-run with --force once fixed: answers already cached are "
-        "reused and only the failed calls are made again."
+    error = reasons.most_common(1)[0][0].split(CALL_FAILED, 1)[1].strip(" :") if reasons else "see rejected/"
+    raise NoCallSucceeded.of(
+        "the model",
+        f"{failed:,} failed: {error}",
+        error,
+        "The folder holds every row with its reason; re-run with --force once fixed: answers already "
+        "cached are reused and only the failed calls are made again.",
     )
-
-
-#: The answer contract's word for a call that got no answer.
-_FAILED_CALL = CALL_FAILED
 
 
 def llm_stage_command(
