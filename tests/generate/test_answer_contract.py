@@ -56,7 +56,9 @@ def _requests_by_fault(server: RecordingChatServer) -> Counter[str]:
     return out
 
 
-KEPT = ("clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield")
+#: Reasoning the contract splits off: as <think> blocks, Seed-OSS's, Kimi's, and gpt-oss's channels.
+SPLIT = ("think", "thinkopen", "reasoningfield", "harmony", "seedthink", "kimithink")
+KEPT = ("clean", "surrogate", "parts", *SPLIT)
 REJECTED = {
     "thinkonly": "empty answer: only reasoning, no answer after it",
     "budget": "unfinished: the answer used all 64 tokens of max_tokens although the server said "
@@ -66,6 +68,8 @@ REJECTED = {
     "filterprompt": "filtered: ",
     "filterempty": "filtered: ",
     "filteranswer": "filtered: the server's content filter withheld the answer: finish_reason=content_filter",
+    "templateleak": "template leak: the answer holds the chat-template marker '<|im_end|>'",
+    "instleak": "template leak: the answer holds the chat-template marker '[/INST]'",
 }
 
 
@@ -98,7 +102,7 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
             assert gen["replaced_chars"] == 1 and "reasoning" not in gen
         else:
             assert answer["content"] == ANSWER, kind
-        if kind in ("think", "thinkopen", "reasoningfield"):
+        if kind in SPLIT:
             assert gen["reasoning"] == DECOY and "replaced_chars" not in gen, kind
         if kind in ("clean", "parts"):
             # A clean answer's meta is what it always was.
@@ -122,7 +126,7 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
     funnel = json.loads((res.out / "funnel.json").read_text())
     assert funnel["counts"]["kept"] + funnel["counts"]["rejected"] == funnel["counts"]["read"] == len(rows)
     assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("generate", len(REJECTED))
-    assert "| generate | 7 | 6 |" in (res.out / "funnel.md").read_text()
+    assert f"| generate | {len(REJECTED)} | {len(KEPT)} |" in (res.out / "funnel.md").read_text()
 
 
 def test_a_cut_answer_is_kept_when_require_stop_is_off_and_the_reasoning_still_goes_to_meta(

@@ -61,11 +61,11 @@ def test_faulty_answers_are_normalised_or_rejected_with_the_contracts_reason(
     cfg = TranslateConfig(to=["de"], include_source=False, **llm_options(server))
     result = translate(FAULTS, tmp_path / "out", cfg)
     counts = result.manifest["counts"]
-    assert counts["read"] == 13 and counts["kept"] + counts["rejected"] == counts["read"]
+    assert counts["read"] == 15 and counts["kept"] + counts["rejected"] == counts["read"]
     kept = {r["id"].removesuffix("-de"): r for r in rows(tmp_path / "out", "data")}
     rejected = {r["id"].removesuffix("-de"): r["reason"] for r in rows(tmp_path / "out", "rejected")}
-    assert set(kept) == {"clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield"}
-    assert counts["kept"] == 6 and counts["rejected"] == 7
+    assert set(kept) == {"clean", "surrogate", "parts", "think", "thinkopen", "reasoningfield", "harmony"}
+    assert counts["kept"] == 7 and counts["rejected"] == 8
 
     for name, row in kept.items():
         user = row["messages"][0]["content"]
@@ -79,7 +79,7 @@ def test_faulty_answers_are_normalised_or_rejected_with_the_contracts_reason(
     # content as a list of parts: joined, the same translation as a plain answer
     assert kept["parts"]["messages"][0]["content"].startswith(SENTENCES["de"])
     # the reasoning is kept in the call's meta, not in the translation
-    for name in ("think", "thinkopen", "reasoningfield"):
+    for name in ("think", "thinkopen", "reasoningfield", "harmony"):
         assert DECOY in calls[name][0]["reasoning"], name
         assert "reasoning" not in calls[name][1]  # the assistant message had no fault
     assert all("reasoning" not in c and "replaced_chars" not in c for c in calls["clean"])
@@ -90,6 +90,9 @@ def test_faulty_answers_are_normalised_or_rejected_with_the_contracts_reason(
     )
     assert rejected["truncated"].startswith(f"prompt truncated {WHERE}: the server counted 16 prompt tokens")
     assert rejected["errorbody"].startswith(f"provider error {WHERE}: ")
+    assert rejected["templateleak"].startswith(
+        f"template leak {WHERE}: the answer holds the chat-template marker"
+    )
     for name in ("filterprompt", "filteranswer", "filterempty"):
         assert rejected[name].startswith(f"filtered {WHERE}: "), rejected[name]
     # failures that a retry cannot mend are asked once
