@@ -47,7 +47,14 @@ def _tiny_model(dest: Path) -> Path:
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="</s>"
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        # as in every real chat model, the template's markers are special tokens: decoding skips
+        # them, and an answer that still holds one is a template leak the answer contract rejects
+        additional_special_tokens=["<|user|>", "<|assistant|>", "<|system|>", "<|end|>"],
     )
     fast.chat_template = CHAT_TEMPLATE
     cfg = LlamaConfig(
