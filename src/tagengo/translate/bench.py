@@ -32,8 +32,9 @@ from tagengo.io.fastchat import iter_jsonl, qid_key, read_questions, write_jsonl
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem
+from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
 from tagengo.llm.translation.check import TranslationCheck
-from tagengo.llm.translation.prompts import split_chatter, translation_messages
+from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.run.dataset import atomic_write_json
 from tagengo.translate.config import TranslateConfig
@@ -190,9 +191,13 @@ def _put_translations(
         if problem := answer_problem(resp, req):
             failed[t.qid] = problem.reason(f"translation of {where}")
             continue
-        text, removed = split_chatter(resp.content or "", t.protected.text)
+        found = screen_chatter(resp.content or "", t.protected.text, source_language=source, target=target)
+        text, removed = found.text, found.removed
         if removed:
             chatter.append({"question_id": t.qid, "where": where, "removed": removed})
+        if found.problem:
+            failed[t.qid] = chatter_reason(found.problem, where)
+            continue
         restored, lost = restore(text, t.protected) if t.protected.spans else (text, [])
         if lost:
             failed[t.qid] = f"protected span of {where}: {'; '.join(lost)}"

@@ -38,8 +38,9 @@ from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import answer_meta, answer_problem, call_meta
+from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
 from tagengo.llm.translation.check import TranslationCheck, marker_free_letters
-from tagengo.llm.translation.prompts import split_chatter, translation_messages
+from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
@@ -174,18 +175,23 @@ class TranslateStep(Step):
             if resp.error is None:
                 m_info["raw"] = resp.content or ""  # what came back, shown beside the reason
             return "", problem.reason(f"translation of {where}")
-        text, removed = split_chatter(resp.content or "", p.text)
+        info = row.meta["translation"]
+        target = row.language or ""
+        found = screen_chatter(resp.content or "", p.text, source_language=info.get("from"), target=target)
+        text, removed = found.text, found.removed
         if removed:
             m_info["chatter_removed"] = removed
             for kind in removed:
                 chatter[kind] = chatter.get(kind, 0) + 1
+        if found.problem:
+            m_info["raw"] = resp.content or ""
+            m_info["chatter_found"] = {found.problem: found.found}
+            return "", chatter_reason(found.problem, where)
         restored, lost = restore(text, p) if p.spans else (text, [])
         if lost:
             m_info["raw"] = text
             return "", f"protected span of {where}: {'; '.join(lost)}"
         source = row.messages[j]["content"]
-        info = row.meta["translation"]
-        target = row.language or ""
         marked = (p.text, text)
         if reason := check.check(
             source,
