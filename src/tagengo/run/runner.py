@@ -44,10 +44,6 @@ from tagengo.records import (
     RECORD_SCHEMA,
     REJECTED_SCHEMA,
     SCHEMA_VERSION,
-    Record,
-    records_to_table,
-    rejections_to_table,
-    table_to_records,
 )
 from tagengo.run.dataset import (
     MANIFEST,
@@ -57,8 +53,9 @@ from tagengo.run.dataset import (
     check_out_folder,
     read_manifest,
 )
-from tagengo.run.executors import ChunkJob, ChunkResult, Executor, LocalExecutor, apply_steps
+from tagengo.run.executors import ChunkJob, ChunkResult, Executor, LocalExecutor
 from tagengo.run.executors import step_stats as step_stats_of
+from tagengo.run.global_steps import run_global_steps, selected_columns, stream_selected
 from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 from tagengo.run.steps import Step
 
@@ -154,48 +151,6 @@ class _Progress:
             self._bar.stop()
 
 
-def _run_global_steps(
-    stage: str, steps: list[Step], table: pa.Table, step_stats: list[dict[str, Any]], rejected_out: PartWriter
-) -> pa.Table:
-    """Run global steps over all survivors, in input order. Steps with a ``select`` fast path
-    work on the Arrow table; records are built only once a step needs them."""
-    import pyarrow.compute as pc  # only global steps need it: not imported for streaming-only stages
-
-    records: list[Record] | None = None
-    for step in steps:
-        step.setup()
-        reasons = step.select(table) if records is None else None
-        if reasons is None:
-            if records is None:
-                records = table_to_records(table)
-            records, rejected, stats = apply_steps([step], records)
-            step_stats.extend(stats)
-            if rejected:
-                rejected_out.write(rejections_to_table(rejected, stage))
-            continue
-        languages = [lang or NO_LANGUAGE for lang in table.column("language").to_pylist()]
-        # Typed: built from an empty list (every row gone before this step) pa.array would
-        # have type null, which filter and invert do not accept.
-        keep = pa.array([r is None for r in reasons], type=pa.bool_())
-        dropped = table.filter(pc.invert(keep))
-        dropped_reasons = [r for r in reasons if r is not None]
-        removed = Counter(lang for lang, r in zip(languages, reasons) if r is not None)
-        n_out = table.num_rows - len(dropped_reasons)
-        step_stats.append(
-            step_stats_of(step.name, table.num_rows, n_out, Counter(languages), removed, step.summary())
-        )
-        if dropped.num_rows:
-            n = dropped.num_rows
-            dropped = (
-                dropped.append_column("stage", pa.array([stage] * n))
-                .append_column("step", pa.array([step.name] * n))
-                .append_column("reason", pa.array(dropped_reasons, type=pa.string()))
-            )
-            rejected_out.write(dropped.cast(REJECTED_SCHEMA))
-        table = table.filter(keep)
-    return table if records is None else records_to_table(records)
-
-
 def _write_chunk(chunks_dir: Path, res: ChunkResult) -> dict[str, Any]:
     from tagengo.run.dataset import write_parquet_atomic
 
@@ -216,11 +171,13 @@ def _write_chunk(chunks_dir: Path, res: ChunkResult) -> dict[str, Any]:
     return done
 
 
-def _iter_chunk_tables(chunks_dir: Path, keys: list[str], kind: str) -> Iterator[pa.Table]:
+def _iter_chunk_tables(
+    chunks_dir: Path, keys: list[str], kind: str, columns: list[str] | None = None
+) -> Iterator[pa.Table]:
     for key in keys:
         path = chunks_dir / f"{key}.{kind}.parquet"
         if path.exists():
-            yield read_parquet(path)
+            yield read_parquet(path, columns=columns)
 
 
 def default_workers() -> int:
@@ -466,12 +423,21 @@ def _assemble(
         batch_map = executor.batch_map()
         for step in plan.global_steps:
             step.batch_map = batch_map
-        tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
-        survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
         names = ", ".join(s.name for s in plan.global_steps)
-        plan.say(f"{plan.stage}: {survivors.num_rows:,} rows through {names} ...")
-        survivors = _run_global_steps(plan.stage, plan.global_steps, survivors, step_stats, rej_w)
-        data_w.write(survivors)
+        columns = selected_columns(plan.global_steps)
+        if columns is not None:
+            n = sum(t.num_rows for t in _iter_chunk_tables(chunks_dir, keys, "kept", ["language"]))
+            plan.say(f"{plan.stage}: {n:,} rows through {names} ...")
+
+            def chunks(cols: list[str] | None) -> Iterator[pa.Table]:
+                return _iter_chunk_tables(chunks_dir, keys, "kept", cols)
+
+            stream_selected(plan.stage, plan.global_steps, columns, chunks, step_stats, data_w, rej_w)
+        else:
+            tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
+            survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
+            plan.say(f"{plan.stage}: {survivors.num_rows:,} rows through {names} ...")
+            data_w.write(run_global_steps(plan.stage, plan.global_steps, survivors, step_stats, rej_w))
     else:
         for t in _iter_chunk_tables(chunks_dir, keys, "kept"):
             data_w.write(t)

@@ -36,6 +36,7 @@ def sample_key(seed: int, row_id: str) -> bytes:
 
 class PerLanguageCap(GlobalStep):
     name = "per_language_cap"
+    select_columns = ("id", "language")
 
     def __init__(self, cfg: CapConfig) -> None:
         self.cfg = cfg

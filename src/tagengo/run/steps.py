@@ -127,6 +127,10 @@ class GlobalStep(Step):
     #: None otherwise: a step may map its per-row work (embedding) through it, while it decides
     #: in the driver, over all rows, as it would locally.
     batch_map: Any = None
+    #: The columns ``select`` reads, for a step that decides from those alone. When every global
+    #: step of a run names its columns, the runner reads only them into memory and streams the
+    #: rows past the decisions chunk by chunk: memory then does not grow with the rows' text.
+    select_columns: tuple[str, ...] | None = None
 
     def select(self, table: pa.Table) -> list[str | None] | None:
         """Optional fast path: one reason per row (None keeps it), or None to use ``process``."""
