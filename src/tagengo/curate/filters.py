@@ -20,14 +20,16 @@ from tagengo.curate.config import (
     UnknownLanguageConfig,
 )
 from tagengo.invisible import is_invisible
+from tagengo.io.shape import normalise_turns
 from tagengo.lang.langid import Prediction
 from tagengo.records import NO_LANGUAGE, Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
 
 
 class FirstPrompt(Mapper):
-    """Keep the first user turn (and any system turn before it) as the record's messages; any
-    other turn before it (an assistant greeting) is dropped and counted in ``meta``.
+    """Keep the first user turn (and any system turn before it) as the record's messages. The
+    reader already dropped any other turn before it (an assistant greeting), counted in ``meta``
+    (tagengo.io.shape); applied again here for records built by hand.
 
     The logged response (the first assistant turn after it) and the number of turns move to
     ``meta``: the length step counts them, and users may want them later.
@@ -36,18 +38,12 @@ class FirstPrompt(Mapper):
     name = "first_prompt"
 
     def map(self, row: Record) -> Record:
-        msgs = row.messages
+        msgs = row.messages = normalise_turns(row.messages, row.meta)
         i = next(i for i, m in enumerate(msgs) if m["role"] == "user")
         response = next((m["content"] for m in msgs[i + 1 :] if m["role"] == "assistant"), None)
         row.meta["logged_response"] = response
         row.meta["source_turns"] = sum(m["role"] == "user" for m in msgs)
-        # Only system turns may precede the prompt: an assistant greeting logged before the first
-        # user turn (ShareGPT exports have them) would make the kept row start with the model.
-        leading = msgs[:i]
-        dropped = sum(m["role"] != "system" for m in leading)
-        if dropped:
-            row.meta["leading_turns_dropped"] = dropped
-        row.messages = [m for m in leading if m["role"] == "system"] + [msgs[i]]
+        row.messages = msgs[: i + 1]  # only system turns precede the prompt once normalised
         return row
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tagengo.errors import BadRow
+from tagengo.io.shape import ROLES, role_problem
 from tagengo.records import Record
 
 #: Longest message we accept, in characters. Real prompts are far shorter; anything bigger is
@@ -19,18 +20,6 @@ from tagengo.records import Record
 MAX_MESSAGE_CHARS = 200_000
 #: Most messages one conversation may have.
 MAX_MESSAGES = 1_000
-
-_SHAREGPT_ROLES = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "assistant": "assistant",
-    "chatgpt": "assistant",
-    "bard": "assistant",
-    "bing": "assistant",
-    "model": "assistant",
-    "system": "system",
-}
 
 
 def _kind(value: Any) -> str:
@@ -107,7 +96,10 @@ def _content_text(message: dict, content_key: str, where: str) -> Any:
     return "\n".join(texts)
 
 
-def _role_content_list(obj: dict, key: str, role_key: str, content_key: str, role_map: dict | None) -> list:
+def _role_content_list(obj: dict, key: str, role_key: str, content_key: str) -> list:
+    """The turns of ``obj[key]`` as ``{role, content}``, roles read through one table
+    (:data:`tagengo.io.shape.ROLES`) whatever the format: a ShareGPT file may say ``user`` and
+    an OpenAI-messages dump ``human``."""
     raw = _require(obj, key, list, "a list of messages")
     out = []
     for i, m in enumerate(raw):
@@ -117,9 +109,9 @@ def _role_content_list(obj: dict, key: str, role_key: str, content_key: str, rol
         role = m.get(role_key)
         if not isinstance(role, str):
             raise BadRow(f"{where}.{role_key} should be a string, got {_kind(role)}", f"{where}.{role_key}")
-        norm = (role_map or {}).get(role.lower(), role.lower() if role_map is None else None)
-        if norm not in ("system", "user", "assistant"):
-            raise BadRow(f"{where}.{role_key} has unknown role '{role[:40]}'", f"{where}.{role_key}")
+        norm = ROLES.get(role.strip().lower())
+        if norm is None:
+            raise BadRow(f"{where}.{role_key} {role_problem(role)}", f"{where}.{role_key}")
         content = _check_text(_content_text(m, content_key, where), f"{where}.{content_key}")
         out.append({"role": norm, "content": content})
     return _check_messages(out, key)
@@ -187,7 +179,7 @@ _LOG_FIELDS = (("model", str, "a string"), ("turn", int, "an integer"), ("redact
 def _chat_log(obj: dict, source: str, id_key: str, fields: tuple[tuple[str, type, str], ...]) -> Record:
     """LMSYS-Chat-1M and WildChat share a shape: a labelled conversation with per-message
     moderation; they differ in the id's name and a few extra fields."""
-    messages = _role_content_list(obj, "conversation", "role", "content", None)
+    messages = _role_content_list(obj, "conversation", "role", "content")
     meta: dict[str, Any] = {"language_label": _language_label(obj, required=True)}
     for key, kind, what in fields:
         value = _require(obj, key, kind, what, optional=True)
@@ -208,13 +200,13 @@ def from_wildchat(obj: dict, source: str) -> Record:
 
 
 def from_sharegpt(obj: dict, source: str) -> Record:
-    messages = _role_content_list(obj, "conversations", "from", "value", _SHAREGPT_ROLES)
+    messages = _role_content_list(obj, "conversations", "from", "value")
     meta: dict[str, Any] = {"language_label": _language_label(obj)}
     return Record(_id(obj, "id"), source, None, messages, meta)
 
 
 def from_messages(obj: dict, source: str) -> Record:
-    messages = _role_content_list(obj, "messages", "role", "content", None)
+    messages = _role_content_list(obj, "messages", "role", "content")
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     meta = {**meta, "language_label": _language_label(obj)}
     return Record(_id(obj, "id"), source, None, messages, meta)
@@ -251,7 +243,7 @@ def from_tagengo(obj: dict, source: str) -> Record:
         _require(obj, "id", str, "a string")
         _require(obj, "source", str, "a string")
         _require(obj, "language", str, "a language code", optional=True)
-        _role_content_list(obj, "messages", "role", "content", None)
+        _role_content_list(obj, "messages", "role", "content")
         meta = obj.get("meta")
         if meta is not None and not isinstance(meta, (dict, str)):
             raise BadRow(f"field 'meta' should be an object or a JSON string, got {_kind(meta)}", "meta")
