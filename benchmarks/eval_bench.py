@@ -200,7 +200,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="transformers folder or .gguf (default: the bundled GGUF)")
     ap.add_argument("--items", type=int, default=16, help="items per task")
     ap.add_argument("--language", default="de")
-    ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--max-tokens", "--max-new-tokens", type=int, default=32, help="answer tokens per item")
     ap.add_argument("--batch-sizes", default="1,8")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=1)
@@ -226,14 +226,12 @@ def main() -> None:
         f"model {args.model} on {args.device}, {args.items} items per task, torch threads {torch.get_num_threads()}"
     )
     for task in [t for t in args.tasks.split(",") if t]:
-        times = [
-            _direct(tok, lm, data, task, args.language, args.max_new_tokens) for _ in range(args.repeats)
-        ]
+        times = [_direct(tok, lm, data, task, args.language, args.max_tokens) for _ in range(args.repeats)]
         base = statistics.median(times)
         print(f"{task:14s} direct, one at a time : {args.items / base:7.2f} items/s ({base:.1f} s)")
         for b in [int(x) for x in args.batch_sizes.split(",")]:
             t = statistics.median(
-                _tagengo(args.model, data, task, args.language, b, args.max_new_tokens, args.device)
+                _tagengo(args.model, data, task, args.language, b, args.max_tokens, args.device)
                 for _ in range(args.repeats)
             )
             print(

@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-steps", type=int, default=6, help="optimizer steps per model (0: whole epochs)")
     ap.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (toy: 5e-5)")
     ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--questions", type=int, default=2, help="questions per bench language")
-    ap.add_argument("--max-new-tokens", type=int, default=32)
+    # the names of `tagengo bench answer`'s options (the old spellings still work)
+    ap.add_argument("--limit", "--questions", type=int, default=2, help="questions per bench language")
+    ap.add_argument("--max-tokens", "--max-new-tokens", type=int, default=32, help="answer tokens per turn")
     ap.add_argument("--judge-backend", default="llamacpp", help="llamacpp (bundled model) or openai")
     ap.add_argument("--judge-model", default=None, help="e.g. gpt-4o with --judge-backend openai")
     args = ap.parse_args(argv)
@@ -120,9 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     answer_base(base, benches, out, args, console)
     for name, model_dir in models.items():
         client = TransformersChatClient(model_dir, progress=True)
-        cfg = AnswerConfig(
-            local_model=model_dir, max_tokens=args.max_new_tokens, limit=args.questions, model_id=name
-        )
+        cfg = AnswerConfig(local_model=model_dir, max_tokens=args.max_tokens, limit=args.limit, model_id=name)
         for bench in benches:
             console.rule(f"answer: {name} on {bench.name}")
             answer_bench(bench, cfg, client, console=console)
@@ -179,7 +178,7 @@ def answer_base(base: Path, benches: list, out: Path, args: argparse.Namespace, 
     from tagengo.llm import build_client
     from tagengo.llm.backends.hf_local import TransformersChatClient
 
-    common = {"max_tokens": args.max_new_tokens, "limit": args.questions, "model_id": BASE}
+    common = {"max_tokens": args.max_tokens, "limit": args.limit, "model_id": BASE}
     if base.is_dir():
         cfg = AnswerConfig(local_model=base, **common)
         client = TransformersChatClient(base, progress=True)
