@@ -22,7 +22,7 @@ def test_recipe_runs_end_to_end(smol_dir: Path, tmp_path: Path, capsys) -> None:
     mod.main(
         [
             "--out", str(out), "--base-model", str(smol_dir), "--languages", "en",
-            "--questions", "1", "--max-new-tokens", "8", "--max-steps", "2", "--max-length", "128",
+            "--limit", "1", "--max-tokens", "8", "--max-steps", "2", "--max-length", "128",
         ]
     )  # fmt: skip
     err = capsys.readouterr().err
