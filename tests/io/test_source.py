@@ -397,24 +397,26 @@ def _truncated_parquet(path: Path, keep_bytes: int = 300) -> Path:
 
 
 @pytest.mark.parametrize("keep_bytes", [0, 4, 300])
-def test_a_truncated_parquet_input_is_one_sentence_naming_it(tmp_path: Path, keep_bytes: int) -> None:
+def test_a_truncated_parquet_input_is_one_quarantine_entry_naming_it(tmp_path: Path, keep_bytes: int) -> None:
     path = _truncated_parquet(tmp_path / "t.parquet", keep_bytes)
-    with pytest.raises(InputError, match="not a readable Parquet file") as info:
-        _read_all(path)
-    assert str(info.value).startswith(f"{path}: ")
-    with pytest.raises(InputError, match="not a readable Parquet file"):
-        _read_all(path, "lmsys")  # the format given: the damage is found when reading, not sniffing
+    for fmt in (None, "lmsys"):  # the format given: the damage is found when reading, not sniffing
+        src, records, bad, _ = _read_all(path, fmt)
+        assert records == [] and [(q.file, q.line) for q in bad] == [(str(path), 1)]
+        assert bad[0].reason.startswith("the Parquet file is ")  # empty, or truncated or corrupt
+        assert src.warnings == [f"{path}: {bad[0].reason}"]
 
 
-def test_a_folder_mixing_good_and_damaged_parts_names_the_damaged_one(tmp_path: Path) -> None:
+def test_a_folder_mixing_good_and_damaged_parts_keeps_the_good_and_names_the_damaged(tmp_path: Path) -> None:
     folder = tmp_path / "parts"
     folder.mkdir()
     pq.write_table(pa.Table.from_pylist([_lmsys(i) for i in range(12)]), folder / "a.parquet")
-    bad = _truncated_parquet(folder / "b.parquet")
+    bad_part = _truncated_parquet(folder / "b.parquet")
     pq.write_table(pa.Table.from_pylist([_lmsys(i) for i in range(12, 20)]), folder / "c.parquet")
-    with pytest.raises(InputError, match="not a readable Parquet file") as info:
-        _read_all(folder)
-    assert str(info.value).startswith(f"{bad}: ")
+    src, records, bad, _ = _read_all(folder)
+    assert len(records) == 20
+    assert [q.file for q in bad] == [str(bad_part)]
+    assert "truncated or corrupt" in bad[0].reason and "nothing of it could be read" in bad[0].reason
+    assert src.warnings == [f"{bad_part}: {bad[0].reason}"]
 
 
 def test_a_folder_that_mixes_formats_is_refused_naming_each_files_format(tmp_path: Path) -> None:

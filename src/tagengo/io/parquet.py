@@ -59,3 +59,11 @@ def iter_parquet_batches(path: str | Path, batch_size: int) -> Iterator[pa.Recor
         except _PARQUET_ERRORS as exc:
             raise unreadable(path, exc) from exc
         yield batch
+
+
+def parquet_rows(path: str | Path) -> int | None:
+    """The number of rows the footer of ``path`` promises; None when the footer cannot be read."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except _PARQUET_ERRORS:
+        return None

@@ -1,4 +1,5 @@
-"""Input sources: files (JSONL, JSONL.gz, JSON arrays, Parquet) or a tagengo dataset folder.
+"""Input sources: files (JSONL, JSON arrays, Parquet; JSON compressed with gzip, bzip2, xz or
+zstd) or a tagengo dataset folder.
 
 A source is cut into deterministic *chunks* (a run of lines of one file, or a Parquet row
 group range). Chunks are the unit of parallel work and of resume: chunk ``(f, k)`` always
@@ -6,13 +7,15 @@ holds the same rows for the same input, so a resumed run can skip finished chunk
 
 Reading bytes happens in the main process; decoding JSON and converting to records
 (``parse_chunk``) happens in workers, so both cores share the expensive part.
+
+What the source finds wrong with its files as a whole is in ``Source.warnings``: shards of a
+``-of-`` set that are missing (io/shards.py) and files that are damaged (io/damage.py; what
+could be read of them is kept, the damage is one quarantine entry).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import os
 from collections.abc import Iterator
@@ -22,16 +25,18 @@ from pathlib import Path
 import pyarrow as pa
 
 from tagengo.errors import BadRow, InputError
+from tagengo.io.damage import COMPRESSIONS, READ_ERRORS, damage_reason, empty_reason, open_bytes
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
-from tagengo.io.parquet import iter_parquet_batches, read_parquet_schema
+from tagengo.io.parquet import iter_parquet_batches, parquet_rows, read_parquet_schema
 from tagengo.io.shape import normalise_turns
+from tagengo.io.shards import missing_shards
 from tagengo.io.text import strip_bom
 from tagengo.records import Quarantined, Record
 
 FORMATS = tuple(CONVERTERS)
 #: Longest input line accepted, in bytes. Longer lines are quarantined without being parsed.
 MAX_LINE_BYTES = 4 * 1024 * 1024
-_JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz")
+_JSONL_SUFFIXES = tuple(f"{kind}{z}" for kind in (".jsonl", ".json", ".ndjson") for z in ("", *COMPRESSIONS))
 
 
 @dataclass
@@ -43,7 +48,7 @@ class Chunk:
     first_line: int  # 1-based line (or row) number of the first item
     lines: list[bytes] | None = None
     table: pa.Table | None = None
-    # Problems found while reading bytes (e.g. a truncated gzip): quarantined as they are.
+    # Damage found while reading bytes (a truncated gzip): quarantined as it is (io/damage.py).
     problems: list[Quarantined] = field(default_factory=list)
     #: Lines (rows) of the input file this chunk holds, where a source makes several rows of
     #: one (translate: one per target language); None where each row is one line.
@@ -61,6 +66,9 @@ class Source:
     files: list[Path]
     format: str
     source_name: str | None = None  # value for Record.source; default from format/file name
+    #: What is wrong with the files as a whole (missing shards, damaged files), one sentence
+    #: each naming the file; damage is added as the chunks are read.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_dataset(self) -> bool:
@@ -85,27 +93,37 @@ class Source:
 
     def iter_chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         for fi, f in enumerate(self.files):
-            if f.suffix == ".parquet":
-                yield from _parquet_chunks(fi, f, chunk_rows)
-            else:
-                yield from _jsonl_chunks(fi, f, chunk_rows)
+            chunks = (
+                _parquet_chunks(fi, f, chunk_rows)
+                if f.suffix == ".parquet"
+                else _jsonl_chunks(fi, f, chunk_rows)
+            )
+            for chunk in chunks:
+                for problem in chunk.problems:  # only damage to the file comes with the bytes
+                    warning = f"{problem.file}: {problem.reason}"
+                    if warning not in self.warnings:  # a source may be read twice (resume, route)
+                        self.warnings.append(warning)
+                yield chunk
 
 
-def _open_bytes(path: Path) -> io.BufferedIOBase:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+def _damaged(fi: int, k: int, path: Path, first: int, reason: str) -> Chunk:
+    """The chunk that ends a damaged file: no rows, the damage as one quarantine entry at the
+    line (or row) where reading stopped."""
+    return Chunk(f"{fi:03d}-{k:05d}", str(path), first, [], problems=[Quarantined(str(path), first, reason)])
 
 
 def _jsonl_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     if _is_json_array(path):
         yield from _json_array_chunks(fi, path, chunk_rows)
         return
+    if (reason := empty_reason(path)) is not None:
+        yield _damaged(fi, 0, path, 1, reason)
+        return
     lines: list[bytes] = []
     first = 1
     k = 0
     lineno = 0
-    fh = _open_bytes(path)
+    fh = open_bytes(path)
     try:
         try:
             for raw in fh:
@@ -117,11 +135,9 @@ def _jsonl_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
                     k += 1
                     first = lineno + 1
                     lines = []
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            # A truncated or corrupt .gz: keep what was read, quarantine the rest as one entry.
-            problem = Quarantined(
-                str(path), lineno + 1, f"file is truncated or corrupt after this point: {exc}"
-            )
+        except READ_ERRORS as exc:
+            # A truncated or corrupt archive: keep what was read, quarantine the rest as one entry.
+            problem = Quarantined(str(path), lineno + 1, damage_reason(path, exc, lineno, "line"))
             yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, lines, problems=[problem])
             return
     finally:
@@ -132,10 +148,13 @@ def _jsonl_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 def _is_json_array(path: Path) -> bool:
     """A .json file holding one array of rows (how ShareGPT dumps are usually shared)."""
-    if not path.name.endswith((".json", ".json.gz")):
+    if not path.name.endswith(tuple(f".json{z}" for z in ("", *COMPRESSIONS))):
         return False
-    with _open_bytes(path) as fh:
-        head = strip_bom(fh.read(4096)).lstrip()
+    try:
+        with open_bytes(path) as fh:
+            head = strip_bom(fh.read(4096)).lstrip()
+    except READ_ERRORS:
+        return False  # damaged: the line reader keeps what it can and names the damage
     return head.startswith(b"[")
 
 
@@ -144,8 +163,13 @@ def _json_array_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     # re-encoded as one "line" each so the same parser (and error reporting) applies;
     # the "line" number is the item's index + 1.
     try:
-        with _open_bytes(path) as fh:
-            items = json.loads(strip_bom(fh.read()))
+        with open_bytes(path) as fh:
+            data = fh.read()
+    except READ_ERRORS as exc:  # an array cut short has no item to keep
+        yield _damaged(fi, 0, path, 1, damage_reason(path, exc, 0, "item"))
+        return
+    try:
+        items = json.loads(strip_bom(data))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{path}: not a valid JSON array ({exc}). Fix the file or convert it to JSONL."
@@ -166,10 +190,19 @@ def _item_line(item: object) -> bytes:
 
 
 def _parquet_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    if (reason := empty_reason(path)) is not None:
+        yield _damaged(fi, 0, path, 1, reason)
+        return
     first = 1
-    for k, batch in enumerate(iter_parquet_batches(path, chunk_rows)):
-        yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, table=pa.Table.from_batches([batch]))
-        first += batch.num_rows
+    k = 0
+    try:
+        for batch in iter_parquet_batches(path, chunk_rows):
+            yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, table=pa.Table.from_batches([batch]))
+            first += batch.num_rows
+            k += 1
+    except InputError as exc:  # io/parquet.py's error for a damaged file, pyarrow's below it
+        cause = exc.__cause__ or exc
+        yield _damaged(fi, k, path, first, damage_reason(path, cause, first - 1, "row", parquet_rows(path)))
 
 
 def _decode(raw: bytes) -> object:
@@ -290,19 +323,23 @@ def open_source(
         raise InputError(f"unknown format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
     if is_dataset_folder(p):
         return Source(p, _dataset_files(p), fmt or "tagengo", source_name)
+    warnings: list[str] = []
     if p.is_dir():
         files = _data_files(p)
         if not files:
-            raise InputError(
-                f"{p}: folder holds no .jsonl, .json, .jsonl.gz or .parquet files (subfolders included)."
-            )
+            raise InputError(f"{p}: folder holds no {_KINDS} files (subfolders included).")
+        warnings = missing_shards(files)
     else:
         if not p.name.endswith((*_JSONL_SUFFIXES, ".parquet")):
-            raise InputError(f"{p}: unsupported file type. Use .jsonl, .jsonl.gz, .json or .parquet.")
+            raise InputError(f"{p}: unsupported file type. Use {_KINDS}.")
         files = [p]
     for f in files:
         _refuse_utf16(f)
-    return Source(p, files, fmt or _one_format(p, files), source_name)
+    return Source(p, files, fmt or _one_format(p, files), source_name, warnings)
+
+
+#: The files a source reads, as messages name them.
+_KINDS = ".jsonl, .json, .ndjson or .parquet (JSON compressed .gz, .bz2, .xz or .zst)"
 
 
 #: Byte-order marks of the encodings that are not UTF-8 (UTF-32 first: its LE mark starts
@@ -321,9 +358,9 @@ def _refuse_utf16(path: Path) -> None:
     if path.name.endswith(".parquet"):
         return
     try:
-        with _open_bytes(path) as fh:
+        with open_bytes(path) as fh:
             head = fh.read(4)
-    except (OSError, EOFError):
+    except READ_ERRORS:
         return  # unreadable: the reader quarantines it with the reason
     for bom, name in _OTHER_BOMS:
         if head.startswith(bom):
@@ -364,7 +401,10 @@ def detect_format(path: Path) -> str:
 def _detect(path: Path) -> str | None:
     """:func:`detect_format`, with None for a file that has no readable row at first."""
     if path.suffix == ".parquet":
-        names = set(read_parquet_schema(path).names)
+        try:
+            names = set(read_parquet_schema(path).names)
+        except InputError:
+            return None  # damaged: the reader quarantines it with the reason (io/damage.py)
         fmt = sniff_format(dict.fromkeys(names))
         if fmt is None:
             raise InputError(f"{path}: cannot tell the format from columns {sorted(names)}; pass --format.")

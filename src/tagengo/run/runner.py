@@ -473,6 +473,8 @@ def _manifest(
         "fingerprint": plan.fp,
         "input_fingerprint": plan.input_fp,
         "input": {"path": str(source.path), "format": source.format, "files": [str(f) for f in source.files]},
+        # Missing shards and damaged files, one sentence each (io/source.py); printed by summary.py.
+        **({"warnings": list(source.warnings)} if getattr(source, "warnings", None) else {}),
         "config": plan.config.model_dump(mode="json"),
         "counts": counts,
         "steps": [

@@ -35,6 +35,8 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
         f"kept [bold]{kept}[/]; rejected {c['rejected']:,}; "
         f"quarantined {plural(c['quarantined'], 'unreadable line')}; {m['duration_s']:.1f} s"
     )
+    for warning in m.get("warnings") or []:  # the input's missing shards and damaged files
+        console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
     if not c.get("read") and not c["quarantined"]:
         # An empty file or a folder of empty parts is no error (a stage before kept nothing),
         # but a run that read nothing is rarely what was meant: say so where it is seen.
