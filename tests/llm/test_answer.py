@@ -14,16 +14,25 @@ from servers.loopback import started_servers
 from tagengo.llm import ChatRequest, LLMConfig, RunAborted, build_client
 from tagengo.llm.answer import (
     CALL_FAILED,
+    CONTROL_CHARS,
+    ECHO,
     EMPTY,
     FILTERED,
+    PROBLEM_KINDS,
     PROMPT_TRUNCATED,
     PROVIDER_ERROR,
+    REPETITION,
     TEMPLATE_LEAK,
     UNFINISHED,
+    WRONG_LANGUAGE,
+    AnswerLanguage,
+    AnswerLanguageConfig,
     answer_meta,
     answer_problem,
     content_parts,
+    degenerate,
     normalise,
+    repeated_tail,
     split_reasoning,
     valid_unicode,
 )
@@ -285,3 +294,129 @@ def test_an_account_out_of_quota_stops_at_the_first_call_and_says_so(echo, tmp_p
     assert "out of quota" in msg and "OPENAI_API_KEY" in msg
     assert "is the server" not in msg
     assert server.received == 1
+
+
+# -- degenerate answers: loops, echoes, control characters -------------------------------------------
+
+
+def _ok(text: str) -> ChatResponse:
+    return ChatResponse(model="m", content=text, finish_reason="stop", output_tokens=10)
+
+
+def _req(prompt: str) -> ChatRequest:
+    return ChatRequest.from_messages([{"role": "user", "content": prompt}], max_tokens=4096)
+
+
+#: Answers that repeat on purpose and must pass: lists, tables, code, refrains, a zero matrix.
+LEGIT = {
+    "list": "Shopping list:\n" + "".join(f"- item {i}: apples\n" for i in range(30)) + "That is all.",
+    "same-items": "Checklist:\n" + "- [ ] done?\n" * 12 + "\nTick each box when it is done.",
+    "table": "| name | value |\n| --- | --- |\n" + "".join(f"| row {i} | 0 |\n" for i in range(40)),
+    "empty-table": "| a | b | c |\n|---|---|---|\n" + "|   |   |   |\n" * 20 + "\nFill in the cells above.",
+    "code": "```python\n" + "x = 0\n" * 25 + "print(x)\n```\nEach line resets x.",
+    "code-unclosed-pattern": "```c\n" + "    buf[i++] = 0;\n" * 12 + "```",
+    "refrain": "\n\n".join(
+        f"Verse {i}: the river runs past the mill and the town.\nLa la la, the water sings, la la la."
+        for i in range(8)
+    ),
+    "chorus-end": "The night is long.\n" + "Sing, sing, sing along!\n" * 4,
+    "zeros": "Here is the 10x10 zero matrix:\n" + "0 0 0 0 0 0 0 0 0 0\n" * 10 + "Every entry is 0.",
+    "zeros-at-end": "The matrix:\n" + "0 0 0 0 0 0 0 0 0 0\n" * 10,
+    "rule": "Title\n" + "=" * 120,
+    "japanese": "はい。" + "、".join(["りんご", "みかん", "ぶどう"] * 10) + "です。",
+    "haha": "Ha" * 30 + "! That is a good joke.",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LEGIT))
+def test_answers_that_repeat_on_purpose_pass(kind):
+    text = LEGIT[kind]
+    assert degenerate(text, _req("Show me an example, please, with some repetition in it.")) is None, kind
+    assert answer_problem(_ok(text), _req("Show me an example, please, with some repetition.")) is None
+
+
+LOOPS = {
+    "sentence": ("Rain is water. " + "I will now explain it again in other words. " * 20, 20),
+    "word": ("The answer is " + "the " * 120, 119),
+    "cjk": ("答案是" + "好的" * 150, 150),
+    "paragraph": ("Intro.\n\n" + "Step one: open the lid.\nStep two: pour the water in slowly.\n\n" * 9, 9),
+    "cut-mid-unit": ("Sure. " + "We can go to the beach tomorrow. " * 12 + "We can go to the be", 12),
+    "digits": ("Result: " + "0," * 600, 600),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOOPS))
+def test_an_answer_that_ends_in_a_loop_is_rejected_as_repetition(kind):
+    text, at_least = LOOPS[kind]
+    unit, times = repeated_tail(text)
+    assert times >= at_least - 1 and unit
+    problem = answer_problem(_ok(text), _req("Tell me something."))
+    assert problem is not None and problem.kind == REPETITION
+    assert (
+        problem.reason().startswith("repetition: the answer ends in ")
+        and "the model looped" in problem.reason()
+    )
+
+
+def test_an_echo_of_the_prompt_is_rejected_and_a_short_greeting_back_is_not():
+    prompt = "Please explain how a heat pump works in winter."
+    for text in (prompt, prompt.upper(), f'"{prompt}"', f"Sure: {prompt}", f"{prompt}\n\n"):
+        problem = answer_problem(_ok(text), _req(prompt))
+        assert problem is not None and problem.kind == ECHO, text
+    assert answer_problem(_ok("Answer: " + prompt), _req(prompt)) is None  # six letters added: an answer
+    assert answer_problem(_ok("Hello!"), _req("Hello")) is None  # too short to call an echo
+    assert answer_problem(_ok("It moves heat from outside air into the house."), _req(prompt)) is None
+    # Only the last user turn counts: an answer may well repeat an earlier one.
+    two = ChatRequest.from_messages(
+        [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": "It moves heat."},
+            {"role": "user", "content": "Say my first question again, word for word."},
+        ]
+    )
+    assert answer_problem(_ok(prompt), two) is None
+
+
+def test_control_characters_are_rejected_but_tabs_and_newlines_are_text():
+    problem = answer_problem(_ok("a\x00b\x1b[0m"), None)
+    assert problem is not None and problem.kind == CONTROL_CHARS
+    assert problem.detail.startswith("2 C0 control characters (the first U+0000 at character 1)")
+    assert answer_problem(_ok("col\tcol\r\nline\n"), None) is None
+    assert {CONTROL_CHARS, REPETITION, ECHO, WRONG_LANGUAGE} <= set(PROBLEM_KINDS)
+
+
+# -- the answer's language -------------------------------------------------------------------------
+
+GERMAN = "Regen entsteht, wenn Wasserdampf in der Luft abkühlt und zu Tröpfchen kondensiert, die dann fallen."
+ENGLISH = "Rain forms when water vapour in the air cools and condenses into droplets that then fall down."
+
+
+def test_the_language_check_rejects_an_answer_in_another_language_with_what_lid_found():
+    check = AnswerLanguage(AnswerLanguageConfig())
+    problem, found = check.problem(ENGLISH, "de")
+    assert problem is not None and problem.kind == WRONG_LANGUAGE
+    assert problem.reason().startswith("wrong language: lid.176 says the answer is 'en' (p=")
+    assert "the row's language is 'de'" in problem.reason()
+    assert found["detected"] == "en" and found["expected"] == "de" and found["prob"] >= 0.9
+    problem, found = check.problem(GERMAN, "de")
+    assert problem is None and found["detected"] == "de"
+
+
+def test_the_language_check_leaves_alone_what_it_cannot_judge():
+    check = AnswerLanguage(AnswerLanguageConfig())
+    # No language, the count key of rows without one, a language lid.176 cannot name (Zulu).
+    for language in (None, "", "(none)", "zu"):
+        assert check.problem(ENGLISH, language) == (None, {}), language
+    # Too few letters; code (stripped before LID); math.
+    assert check.problem("OK, 42.", "de") == (None, {})
+    code = "```python\ndef add(a, b):\n    return a + b\n\nprint(add(2, 3))\n```"
+    assert check.problem(code, "ja")[0] is None
+    assert check.problem("x = (-b ± √(b² - 4ac)) / 2a, also x₁ = 2, x₂ = -3.", "fr")[0] is None
+    # A translation asked for is answered in the other language.
+    assert check.problem(ENGLISH, "de", prompt="Übersetze bitte ins Englische: Regen entsteht ...") == (
+        None,
+        {},
+    )
+    assert check.problem(ENGLISH, "zh", prompt="请帮我翻译成英文：雨是怎么形成的？") == (None, {})
+    # Off.
+    assert AnswerLanguage(AnswerLanguageConfig(enabled=False)).problem(ENGLISH, "de") == (None, {})

@@ -33,6 +33,15 @@ kind                what is sent (who sends it)
 ``templateleak``    the answer, then ``<|im_end|>`` and a made-up next user turn (a server that does
                     not stop at the model's end-of-turn token)
 ``instleak``        the answer, then ``[/INST] [INST]`` and more (Llama 2 / Mistral templates)
+``wronglang``       a plain English answer, whatever the prompt's language (a teacher that
+                    does not follow the user's language; small models do this most)
+``repetition``      the answer, then one sentence of it looped 30 times, ``finish_reason: stop``
+                    (a small model or a sampler stuck in a loop; llama.cpp server stops at
+                    its own limit and says stop)
+``echo``            the last user turn sent back as the answer (a base model without a chat
+                    template, a proxy that returns the request)
+``nul``             the answer with NUL and other C0 control characters in it (a broken
+                    stream or decoder)
 ==================  ===================================================================================
 """
 
@@ -61,7 +70,18 @@ KINDS = (
     "kimithink",
     "templateleak",
     "instleak",
+    "wronglang",
+    "repetition",
+    "echo",
+    "nul",
 )
+#: What ``wronglang`` answers: English, long enough and plain enough for LID to be sure.
+ENGLISH = (
+    "Rain forms when water vapour in the air cools and condenses into droplets, which grow until they "
+    "are heavy enough to fall to the ground."
+)
+#: The sentence ``repetition`` loops.
+LOOPED = "I will now explain it again in other words. "
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
 DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
 
@@ -159,6 +179,15 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         message["content"] = f"{content}<|im_end|>\n<|im_start|>user\nAnd what about cats?<|im_end|>"
     elif kind == "instleak":
         message["content"] = f"{content} [/INST] [INST] tell me more"
+    elif kind == "wronglang":
+        message["content"] = ENGLISH
+    elif kind == "repetition":
+        message["content"] = f"{content}\n\n" + LOOPED * 30
+    elif kind == "echo":
+        last = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "user")
+        message["content"] = last
+    elif kind == "nul":
+        message["content"] = f"{content}\x00\x00\x1b[0m and more"
     elif kind == "budget":
         cap = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
         message["content"] = content[: max(1, len(content) // 2)] + "inter"

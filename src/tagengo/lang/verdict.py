@@ -21,6 +21,7 @@ Three ways to decide, as the callers need them:
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -172,3 +173,24 @@ def expect(
 
 def _passes(score: float, threshold: float, strict: bool) -> bool:
     return score > threshold if strict else score >= threshold
+
+
+def knows(language: str) -> bool:
+    """Whether lid.176 can name ``language`` or a language of its near group. A check of a
+    language it cannot name would fail every text (lid.176 must call it something else, often
+    with confidence), so callers skip such rows instead."""
+    return bool(near_group(language) & _lid176_codes())
+
+
+@functools.cache
+def _lid176_codes() -> frozenset[str]:
+    """The record codes of lid.176's labels (tagengo.lang.languages.LID176_LABELS)."""
+    from tagengo.lang.languages import LID176_LABELS, lid_label_to_code
+
+    out = set()
+    for label in LID176_LABELS:
+        try:
+            out.add(lid_label_to_code(label))
+        except Exception:  # a label that maps to no language
+            continue
+    return frozenset(out)

@@ -34,10 +34,20 @@ manifest and the report count):
                            the prompt to its context size (Ollama's default ``num_ctx``)
 ``empty answer``           nothing but white space or invisible characters, once reasoning
                            is removed
+``template leak``          a chat-template marker outside code: the server ran past its turn
+``control characters``     NUL or another C0 control character (not tab, newline, carriage
+                           return): a broken stream or decoder, never text a reader can see
+``repetition``             the answer ends in one phrase repeated over and over (a small model's
+                           or a sampler's loop, usually until the token limit)
+``echo``                   the answer is the last user turn again, or it with a few characters
+                           added (a server that returns the prompt, a base model without a
+                           chat template)
 =========================  =================================================================
 
 Stages add their own checks after these (language, protected spans, score parsing), always on
-``content``, which no longer holds the reasoning.
+``content``, which no longer holds the reasoning. The language check is one for every stage
+(:func:`language_problem`, kind ``wrong language``): the answer fails when lid.176 is confident
+it is in another language than the row's, as bench's answer-language gate decides.
 """
 
 from __future__ import annotations
@@ -46,6 +56,8 @@ import functools
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from tagengo.invisible import is_blank
 from tagengo.llm.finish import CONTENT_FILTER, LENGTH, STOP, UNKNOWN
@@ -59,6 +71,10 @@ UNKNOWN_FINISH = "unknown finish reason"
 PROMPT_TRUNCATED = "prompt truncated"
 EMPTY = "empty answer"
 TEMPLATE_LEAK = "template leak"
+CONTROL_CHARS = "control characters"
+REPETITION = "repetition"
+ECHO = "echo"
+WRONG_LANGUAGE = "wrong language"
 PROBLEM_KINDS = (
     CALL_FAILED,
     FILTERED,
@@ -68,6 +84,10 @@ PROBLEM_KINDS = (
     PROMPT_TRUNCATED,
     EMPTY,
     TEMPLATE_LEAK,
+    CONTROL_CHARS,
+    REPETITION,
+    ECHO,
+    WRONG_LANGUAGE,
 )
 
 #: A prompt counts as cut by the server when the server reports fewer than this share of the
@@ -292,7 +312,198 @@ def answer_problem(
             f"the answer holds the chat-template marker {marker!r}: the server did not stop at the end of "
             "its turn (or its template is not the model's); check the server's chat template and stop tokens",
         )
+    return degenerate(resp.content or "", request)
+
+
+def degenerate(text: str, request: ChatRequest | None = None) -> Problem | None:
+    """Why ``text`` (an answer, reasoning removed) is no answer although the server finished it:
+    control characters, a loop, the prompt sent back (with ``request``); None when it is not."""
+    if (bad := _CONTROL.search(text)) is not None:
+        n = len(_CONTROL.findall(text))
+        return Problem(
+            CONTROL_CHARS,
+            f"{n:,} C0 control {'character' if n == 1 else 'characters'} (the first U+{ord(bad.group()):04X} "
+            f"at character {bad.start():,}): a broken stream or decoder on the server",
+        )
+    if (loop := repeated_tail(text)) is not None:
+        unit, times = loop
+        shown = unit if len(unit) <= 60 else unit[:57] + "..."
+        return Problem(REPETITION, f"the answer ends in {shown!r} repeated {times:,} times: the model looped")
+    if request is not None and (added := echo_of_prompt(text, request)) is not None:
+        return Problem(
+            ECHO,
+            "the answer is the last user turn sent back"
+            + (f" with {added} {'character' if added == 1 else 'characters'} added" if added else ""),
+        )
     return None
+
+
+#: C0 control characters but tab, newline and carriage return (text has no other use for them;
+#: a NUL also ends a C string in every tool downstream).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPACE = re.compile(r"\s+")
+
+#: A loop is a tail of the answer that repeats one unit (a word, a phrase, a sentence, a
+#: paragraph of up to ``LOOP_MAX_UNIT`` characters, spacing folded) at least ``LOOP_MIN_REPEATS``
+#: times and spans at least ``LOOP_MIN_CHARS`` characters (``LOOP_MIN_CHARS_NO_LETTER`` for a
+#: unit without a letter: a row of zeros in a matrix, a rule of dashes). Only the tail: a model
+#: that loops does not stop looping, while a list, a table, code with repeated lines or a poem
+#: with a refrain ends in something else (a closing fence, a last verse, a sentence) or repeats
+#: too little; tests/llm/test_answer.py holds such answers that must pass.
+LOOP_MIN_REPEATS = 8
+LOOP_MIN_CHARS = 160
+LOOP_MIN_CHARS_NO_LETTER = 1000
+LOOP_MAX_UNIT = 1000
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def repeated_tail(text: str) -> tuple[str, int] | None:
+    """(unit, times) of the loop ``text`` ends in, or None (see ``LOOP_MIN_REPEATS``)."""
+    flat = _SPACE.sub(" ", text).strip()
+    n = len(flat)
+    if n < LOOP_MIN_CHARS:
+        return None
+    rev = flat[::-1]
+    for p in range(1, min(LOOP_MAX_UNIT, n // LOOP_MIN_REPEATS) + 1):
+        if rev[:p] != rev[p : 2 * p]:
+            continue  # not even twice: most periods end here
+        # The longest m with rev[:m] == rev[p:p + m] (the text repeats with period p over m + p
+        # characters at its end), by bisection on slice comparisons (C speed, a 30k answer too).
+        lo, hi = p, n - p
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if rev[:mid] == rev[p : p + mid]:
+                lo = mid
+            else:
+                hi = mid - 1
+        span = lo + p
+        times = span // p
+        unit = flat[n - p :]
+        least = LOOP_MIN_CHARS if _LETTER.search(unit) else LOOP_MIN_CHARS_NO_LETTER
+        if times >= LOOP_MIN_REPEATS and span >= least:
+            return unit.strip() or unit, times
+    return None
+
+
+#: An echo is the last user turn with at most this many letters and digits added (a "Sure" or
+#: quotes around it), compared with case, punctuation and spacing folded; only for a turn of at
+#: least ``ECHO_MIN_CHARS`` folded characters, since a short greeting may well be answered by the
+#: same greeting.
+ECHO_MAX_ADDED = 5
+ECHO_MIN_CHARS = 16
+_FOLD = re.compile(r"[\W_]+")
+
+
+def _fold(text: str) -> str:
+    return _FOLD.sub(" ", text.casefold()).strip()
+
+
+def echo_of_prompt(text: str, request: ChatRequest) -> int | None:
+    """How many characters (folded) ``text`` adds to the last user turn of ``request`` when it is
+    that turn sent back (0: the same), else None."""
+    turns = [c for role, c in getattr(request, "messages", ()) if role == "user" and isinstance(c, str)]
+    if not turns:
+        return None
+    prompt, answer = _fold(turns[-1]), _fold(text)
+    if len(prompt) < ECHO_MIN_CHARS or len(answer) > len(prompt) + ECHO_MAX_ADDED + 2:
+        return None
+    if prompt not in answer:
+        return None
+    added = len(answer.replace(prompt, "", 1).replace(" ", ""))
+    return added if added <= ECHO_MAX_ADDED else None
+
+
+# -- the answer's language -------------------------------------------------------------------------
+
+
+class AnswerLanguageConfig(BaseModel):
+    """The answer-language check of a stage (its ``gate`` options: --gate/--no-gate,
+    --gate-min-prob, --gate-min-chars, the names bench's and prefer's gate use): bench's gate
+    (tagengo.lang.gate), on by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True,
+        description="Check that each answer is in the row's language: lid.176 must not say, with at least "
+        "--gate-min-prob, that it is in another (rows without a language, and languages lid.176 cannot "
+        "name, are not checked)",
+    )
+    min_prob: float = Field(0.9, ge=0.0, le=1.0, description="LID probability above which a mismatch counts")
+    min_chars: int = Field(
+        20, ge=0, description="Answers with fewer letters (code removed) are never checked: LID is unreliable"
+    )
+
+    def as_gate_config(self) -> Any:
+        """The same settings as bench's ``GateConfig``."""
+        from tagengo.lang.gate import GateConfig
+
+        return GateConfig(enabled=self.enabled, min_prob=self.min_prob, min_chars=self.min_chars)
+
+
+class AnswerLanguage:
+    """:func:`language_problem` with one config and one gate (lid.176 loaded once per process,
+    on the first answer checked)."""
+
+    def __init__(self, config: AnswerLanguageConfig) -> None:
+        from tagengo.lang.gate import LanguageGate
+
+        self.config = config
+        self.gate = LanguageGate(config.as_gate_config())
+
+    def problem(
+        self, text: str, language: str | None, what: str = "answer", prompt: str | None = None
+    ) -> tuple[Problem | None, dict]:
+        """(the problem, or None; what LID found, for the row's meta: ``{}`` when not checked)."""
+        return language_problem(text, language, self.gate, what, prompt)
+
+
+#: The stem of "translate" in the languages most asked in: a prompt that asks for a translation
+#: ("Traduci in inglese: ...", "请帮我翻译成英文") is rightly answered in another language than
+#: its own, which the language check would reject (7 of the 470 answers of the bundled LMSYS
+#: sample it checks were such answers; docs/generate.md).
+_ASKS_TRANSLATION = re.compile(
+    r"translat|tradu[czsiş]|übersetz|uebersetz|vertaal|översätt|oversæt|overs[ae]tt|käännä|przetłumacz|"
+    r"přelož|prelož|prevedi|преведи|переве[дс]|переклад|çevir|terjemah|dịch|μετάφρασ|μετέφρασ|תרגמ|תרגם|"
+    r"ترجم|अनुवाद|แปล|翻译|翻譯|翻訳|訳して|번역",
+    re.IGNORECASE,
+)
+
+
+def asks_for_translation(prompt: str | None) -> bool:
+    """Whether ``prompt`` (a user turn) asks for a translation: then its answer may be in another
+    language, and the answer-language check does not apply."""
+    return bool(prompt) and _ASKS_TRANSLATION.search(prompt) is not None
+
+
+def language_problem(
+    text: str, language: str | None, gate: Any, what: str = "answer", prompt: str | None = None
+) -> tuple[Problem | None, dict]:
+    """Whether ``text`` is in ``language`` (a record code) as ``gate`` (a
+    :class:`tagengo.lang.gate.LanguageGate`, bench's) decides: (a ``wrong language`` Problem naming
+    the language found and its probability, or None; ``{detected, prob, expected}`` for the row's
+    meta, ``{}`` when the text was not checked). Not checked: a row without a language
+    (``NO_LANGUAGE``), a language lid.176 cannot name, a text with too few letters, the gate off,
+    an answer to a ``prompt`` that asks for a translation (:func:`asks_for_translation`)."""
+    from tagengo.lang.verdict import knows
+    from tagengo.records import NO_LANGUAGE
+
+    if not language or language == NO_LANGUAGE or not knows(language) or asks_for_translation(prompt):
+        return None, {}
+    verdict = gate.check(text, language)
+    if verdict is None:
+        return None, {}
+    found = verdict.to_dict()
+    if not verdict.failed:
+        return None, found
+    return (
+        Problem(
+            WRONG_LANGUAGE,
+            f"lid.176 says the {what} is '{verdict.detected}' (p={verdict.prob:.2f}), the row's language is "
+            f"'{language}' (--gate-min-prob {gate.config.min_prob:g}; --no-gate turns the check off)",
+        ),
+        found,
+    )
 
 
 def used_whole_budget(resp: ChatResponse, request: ChatRequest) -> bool:
