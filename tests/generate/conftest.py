@@ -22,7 +22,9 @@ def prompts(tmp_path: Path) -> Callable[..., Path]:
     """``prompts(n)`` -> a prompts JSONL of n rows in several languages."""
 
     def make(n: int, name: str = "prompts.jsonl") -> Path:
-        langs = ["en", "ja", "de", "zh", "fr"]
+        # English prompts, as the fake server answers in English whatever the label (a row labelled
+        # another language would fail the answer-language check, --gate).
+        langs = ["en"] * 5
         rows = [
             {"id": f"p{i:05d}", "prompt": f"prompt {i}: tell me something", "language": langs[i % 5]}
             for i in range(n)

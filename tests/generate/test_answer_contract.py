@@ -70,6 +70,10 @@ REJECTED = {
     "filteranswer": "filtered: the server's content filter withheld the answer: finish_reason=content_filter",
     "templateleak": "template leak: the answer holds the chat-template marker '<|im_end|>'",
     "instleak": "template leak: the answer holds the chat-template marker '[/INST]'",
+    "wronglang": "wrong language: lid.176 says the answer is 'en' (p=",
+    "repetition": "repetition: the answer ends in 'I will now explain it again in other words.' repeated 30 times",
+    "echo": "echo: the answer is the last user turn sent back",
+    "nul": "control characters: 3 C0 control characters (the first U+0000 at character 58)",
 }
 
 
@@ -80,7 +84,10 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
         text = "Tell me about rain." if kind == "clean" else f"Tell me about rain. FAULT={kind}"
         if kind == "truncated":
             text = f"{LONG} FAULT=truncated"
-        rows.append({"id": kind, "prompt": text, "language": "en"})
+        language = "en"
+        if kind == "wronglang":  # a German prompt answered in English
+            text, language = "Erzähl mir bitte etwas über den Regen. FAULT=wronglang", "de"
+        rows.append({"id": kind, "prompt": text, "language": language})
     src = write_jsonl(tmp_path / "prompts.jsonl", rows)
     cfg = GenerateConfig(
         model="teacher", base_url=server.url, timeout_s=5.0, max_attempts=3, backoff_base_s=0.01,
@@ -120,6 +127,15 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
     assert cut["partial_answer"].endswith("inter") and cut["finish_reason"] == "stop"
     for kind in ("errorbody", "filterprompt", "filterempty"):
         assert json.loads(rejected[kind]["meta"])["generation"]["error"], kind
+    # What lid.176 found is in meta, kept and rejected alike; a finished answer that cannot be used
+    # is kept for a person to read.
+    wrong = json.loads(rejected["wronglang"]["meta"])["generation"]
+    assert wrong["language"]["detected"] == "en" and wrong["language"]["expected"] == "de"
+    assert wrong["language"]["prob"] >= 0.9 and wrong["rejected_answer"].startswith("Rain forms")
+    assert "the row's language is 'de'" in rejected["wronglang"]["reason"]
+    assert json.loads(kept["clean"]["meta"])["generation"]["language"]["detected"] == "en"
+    for kind in ("repetition", "echo", "nul"):
+        assert json.loads(rejected[kind]["meta"])["generation"]["rejected_answer"], kind
 
     # No retry for an answer that will not change: one request per row.
     assert _requests_by_fault(server) == Counter({kind: 1 for kind in (*KEPT, *REJECTED)})
@@ -170,3 +186,39 @@ def test_a_prompt_of_invisible_characters_is_rejected_without_a_call(tmp_path):
     (row,) = read_table(result.out, "rejected").to_pylist()
     assert (row["id"], row["reason"]) == ("z", "empty prompt: the last user turn has no visible text")
     assert result.manifest["counts"]["kept"] == 1
+
+
+def test_no_gate_keeps_an_answer_in_another_language_and_rows_without_one_are_not_checked(
+    chat_server, tmp_path
+):
+    """--no-gate turns the answer-language check off; with it on, a row without a language or in a
+    language lid.176 cannot name is not checked (nothing to compare with)."""
+    from tagengo.llm.answer import AnswerLanguageConfig
+
+    server = chat_server()
+    rows = [
+        {"id": "de", "prompt": "Erzähl mir bitte etwas über den Regen. FAULT=wronglang", "language": "de"},
+        {"id": "none", "prompt": "Erzähl mir bitte etwas über den Schnee. FAULT=wronglang"},
+        {"id": "zu", "prompt": "Ngitshele ngemvula. FAULT=wronglang", "language": "zu"},
+    ]
+    src = write_jsonl(tmp_path / "prompts.jsonl", rows)
+
+    def run(out: str, **kw):
+        cfg = GenerateConfig(
+            model="teacher",
+            base_url=server.url,
+            timeout_s=5.0,
+            max_tokens=64,
+            cache_path=tmp_path / "c.sqlite",
+            **kw,
+        )
+        return generate(src, tmp_path / out, cfg, progress=False)
+
+    on = run("on")
+    assert_complete_folder(on.out, kept=2, rejected=1, quarantined=0)
+    (rej,) = _rows(on.out / "rejected")
+    assert rej["id"] == "de" and rej["reason"].startswith("wrong language: ")
+    assert on.manifest["config"]["gate"] == {"enabled": True, "min_prob": 0.9, "min_chars": 20}
+    off = run("off", gate=AnswerLanguageConfig(enabled=False))
+    assert_complete_folder(off.out, kept=3, rejected=0, quarantined=0)
+    assert "language" not in json.loads(_rows(off.out / "data")[0]["meta"])["generation"]

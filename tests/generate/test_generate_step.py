@@ -121,7 +121,9 @@ def test_empty_answers_and_failed_calls_are_rejected(fake_server, tmp_path):
 def test_a_system_prompt_reaches_the_teacher_but_not_the_record(fake_server, tmp_path):
     server = fake_server()
     cfg = _cfg(server, tmp_path, system_prompt="Answer in the language of the question.")
-    (kept, _), _ = _run(cfg, [_rec(0, ("user", "Wie spät ist es?"))])
+    # No language label: the fake server's English answer quoting a German prompt is no language test.
+    row = Record("r0", "test", None, [{"role": "user", "content": "Wie spät ist es?"}], {})
+    (kept, _), _ = _run(cfg, [row])
     (row,) = kept
     assert [m["role"] for m in row.messages] == ["user", "assistant"]
     assert row.meta["generation"]["system_prompt"] == "Answer in the language of the question."

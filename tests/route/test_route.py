@@ -141,7 +141,10 @@ def test_routing_picks_the_teacher_the_judge_prefers_in_each_language(servers, t
     }
 
     # generate --routing: each language to its teacher; the pilot answers are replayed from the cache.
-    cfg = GenerateConfig(routing=tmp_path / "route" / "routing.json", cache_path=cache, max_tokens=256)
+    # --no-gate: the scripted teachers answer every language in English ("Alpha answers: [de] ...").
+    cfg = GenerateConfig(
+        routing=tmp_path / "route" / "routing.json", cache_path=cache, max_tokens=256, gate={"enabled": False}
+    )
     result = generate(src, tmp_path / "gen", cfg, progress=False)
     rows = [
         r for f in sorted((tmp_path / "gen" / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()

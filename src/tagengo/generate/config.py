@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from tagengo.llm.answer import AnswerLanguageConfig
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.sampling import AnswerConfig
 
@@ -34,6 +35,11 @@ class GenerateConfig(AnswerConfig):
         description="A record that already ends with an assistant turn: drop those turns and answer the user "
         "turn before them (the dropped text goes to meta.generation.dropped_turns); skip: keep the record "
         "as it is without a call; reject: reject it",
+    )
+    gate: AnswerLanguageConfig = Field(
+        default_factory=AnswerLanguageConfig,
+        description="The answer-language check: an answer lid.176 finds confidently in another language than "
+        "the row's is rejected ('wrong language')",
     )
     routing: Path | None = Field(
         None,

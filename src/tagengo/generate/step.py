@@ -48,6 +48,7 @@ from tagengo.llm.answer import (
     FILTERED,
     UNFINISHED,
     UNKNOWN_FINISH,
+    AnswerLanguage,
     answer_meta,
     answer_problem,
 )
@@ -72,7 +73,7 @@ class GenerateStep(Step):
 
     name = "generate"
     #: Not shipped to Ray actors: each builds its own client from the config (tagengo.run.ray_executor).
-    runtime_attrs = ("client", "routed")
+    runtime_attrs = ("client", "routed", "_language")
 
     def __init__(
         self,
@@ -231,6 +232,10 @@ class GenerateStep(Step):
         row.meta["generation"] = gen
         answer = (resp.content or "").strip()
         problem = answer_problem(resp, request, require_stop=self.cfg.require_stop)
+        if problem is None and self.cfg.gate.enabled:
+            problem, found = self.language.problem(answer, row.language, prompt=msgs[-1]["content"])
+            if found:
+                gen["language"] = found  # what lid.176 said: {detected, prob, expected}
         if problem is None:
             row.messages = [*msgs, {"role": "assistant", "content": answer}]
             return row
@@ -238,12 +243,23 @@ class GenerateStep(Step):
             gen["error"] = resp.error
         elif answer and problem.kind in (UNFINISHED, UNKNOWN_FINISH, FILTERED):
             gen["partial_answer"] = answer  # what the server sent before it was cut
+        elif answer:
+            gen["rejected_answer"] = answer  # a finished answer that cannot be used: for a person to read
         if problem.kind == UNFINISHED and resp.finish_reason != STOP:
             # Cut by the finish reason: the reason generate has always written (the server's own
             # word is in finish_reason_raw), so that runs stay comparable with earlier ones. An
             # answer cut although the server said stop gets the contract's words.
             return Rejection(row, self.name, f"{REASON_UNFINISHED}: finish_reason={resp.finish_reason}")
         return Rejection(row, self.name, problem.reason())
+
+    @property
+    def language(self) -> AnswerLanguage:
+        """The answer-language check (--gate), built on first use: lid.176 loads in the process
+        that checks (a Ray actor's own), not in the driver."""
+        check = self.__dict__.get("_language")
+        if check is None:
+            check = self.__dict__["_language"] = AnswerLanguage(self.cfg.gate)
+        return check
 
     def summary(self) -> dict[str, Any]:
         """Figures of the last batch (the runner adds them up over chunks): per model calls,
