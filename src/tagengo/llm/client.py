@@ -27,6 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -50,8 +51,9 @@ from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
 T = TypeVar("T")
 
-#: Longest Retry-After we honour as given; a server asking for more is asked again sooner.
-MAX_RETRY_AFTER_S = 600.0
+#: A wait the server asks for from this long on gets a line on the terminal: the run would
+#: otherwise look hung (a 429 with ``Retry-After: 3600`` used to wait in silence).
+ANNOUNCE_WAIT_S = 15.0
 
 
 class LLMClient:
@@ -86,6 +88,11 @@ class LLMClient:
         #: refusal is most of them, the request is wrong, not the server (``_server_down``).
         self._refusals: dict[str, int] = {}
         self._pause_until = 0.0  # monotonic time before which no call starts (after a 429)
+        #: When a server asked for a wait past ``retry_after_max_s``: the monotonic end of the
+        #: capped wait the client took instead. A call that still hears "wait past the cap" after
+        #: it stops the run (``_server_wait``); any answer, or a wait within the cap, clears it.
+        self._capped_until: float | None = None
+        self._announced_until = 0.0  # the end of the last wait a line was printed for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sem: asyncio.Semaphore | None = None
@@ -507,19 +514,25 @@ class LLMClient:
             except RetryableError as e:
                 if reserved_tokens:
                     self._limiter.settle(reserved_tokens, 0)
+                self._stop_if_past_cap_again(e)
                 if attempt >= cfg.max_attempts:
-                    return self._failed(f"{e} (gave up after {attempt} attempts)", attempt, first_start), True
-                delay = self._backoff(attempt, e.retry_after)
+                    failed = self._failed(
+                        f"{e} (gave up after {attempt} attempts)", attempt, first_start, e.kind
+                    )
+                    return failed, True
+                delay = self._server_wait(e) if e.retry_after is not None else self._backoff(attempt)
                 if e.rate_limited:
                     self._pause_until = max(self._pause_until, time.monotonic() + delay)
                 await asyncio.sleep(delay)
                 continue
             except RequestError as e:
+                self._capped_until = None  # the server answers again
                 return self._failed(str(e), attempt, first_start, kind=e.kind), False
             except FatalBackendError:
                 raise
             except Exception as e:  # a bug or a backend surprise: reject the row, keep the run
                 return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start), False
+            self._capped_until = None  # the server answers again
             normalise(resp)  # the answer contract's first half, for every backend (tagengo.llm.answer)
             resp.latency_s = time.perf_counter() - start
             resp.attempts = attempt
@@ -549,12 +562,54 @@ class LLMClient:
             )
         )
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            # A little jitter on top so that 64 workers told "1 s" do not all return at once.
-            return min(retry_after, MAX_RETRY_AFTER_S) * (1.0 + 0.1 * random.random())
+    def _backoff(self, attempt: int) -> float:
         cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
         return random.uniform(0.0, cap)  # "full jitter"
+
+    def _server_wait(self, e: RetryableError) -> float:
+        """How long to wait before asking again when the server said how long (``e.retry_after``
+        seconds, from ``e.wait_header``), saying so on the terminal when that is long.
+
+        Up to ``--retry-after-max-s`` the wait is the server's. Past it, every call waits the cap
+        once, together (a server that asks that long asks every call); a call told to wait past
+        the cap again after that stops the run (``_stop_if_past_cap_again``): the server will not
+        answer within a wait worth sleeping through, and retrying would only sleep the cap over
+        and over."""
+        asked = float(e.retry_after or 0.0)
+        cap = self.config.retry_after_max_s
+        now = time.monotonic()
+        # A little jitter on top so that 64 workers told "1 s" do not all return at once.
+        jitter = 1.0 + 0.1 * random.random()
+        if asked <= cap:
+            self._capped_until = None
+            self._announce(asked, now + asked * jitter, e)
+            return asked * jitter
+        if self._capped_until is None:
+            self._capped_until = now + cap
+        until = self._capped_until + 0.05 * cap * random.random()
+        self._pause_until = max(self._pause_until, until)  # the cap is the whole client's wait
+        self._announce(asked, until, e, cap=cap)
+        return until - now
+
+    def _stop_if_past_cap_again(self, e: RetryableError) -> None:
+        """Raise ``FatalBackendError`` when the server asks for a wait past the cap although the
+        client already waited the cap for it (``_server_wait``)."""
+        cap = self.config.retry_after_max_s
+        if e.retry_after is None or e.retry_after <= cap or self._capped_until is None:
+            return
+        if time.monotonic() >= self._capped_until:
+            raise FatalBackendError(long_wait_stop(self._server(), e.retry_after, e, cap))
+
+    def _announce(self, asked: float, until: float, e: RetryableError, *, cap: float | None = None) -> None:
+        """One line for a long wait (or one cut to the cap), once for all the calls told the same."""
+        now = time.monotonic()
+        if now < self._announced_until or (cap is None and until - now < ANNOUNCE_WAIT_S):
+            return  # told already, or short; a wait cut to the cap is always told
+        self._announced_until = until
+        self._say(long_wait_line(self._server(), asked, e, until - time.monotonic(), cap))
+
+    def _server(self) -> str:
+        return self.model_id.split("@")[-1]
 
     async def _wait_pause(self) -> None:
         while (wait := self._pause_until - time.monotonic()) > 0:
@@ -571,6 +626,42 @@ class LLMClient:
     def unpriced_models(self) -> set[str]:
         """Models that answered but have no entry in the price table (counted at cost 0)."""
         return set(self._unpriced)
+
+
+def _seconds(s: float) -> str:
+    text = f"{s:.0f} s" if s >= 10 else f"{s:.2g} s"
+    if s >= 2 * 3600:
+        return f"{text} ({s / 3600:.1f} h)"
+    return f"{text} ({s / 60:.0f} min)" if s >= 120 else text
+
+
+def _utc_in(seconds: float, fmt: str = "%H:%M:%S UTC") -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime(fmt)
+
+
+def _why(e: RetryableError) -> str:
+    return str(e) if len(str(e)) <= 120 else str(e)[:117] + "..."
+
+
+def long_wait_line(server: str, asked: float, e: RetryableError, wait: float, cap: float | None) -> str:
+    """The terminal line for a long wait the server asked for (``cap``: the wait was cut to it)."""
+    head = f"{server} asked to wait {_seconds(asked)} ({e.wait_header}; it answered {_why(e)})"
+    if cap is None:
+        return f"{head}; waiting until {_utc_in(wait)}."
+    return (
+        f"{head}; waiting {_seconds(cap)}, the cap (--retry-after-max-s), until {_utc_in(wait)}, then "
+        "asking again. If it still asks for more than the cap, the run stops (resumable)."
+    )
+
+
+def long_wait_stop(server: str, asked: float, e: RetryableError, cap: float) -> str:
+    """The sentence a run ends with when the server still asks for a wait past the cap."""
+    return (
+        f"{server} still asks to wait {_seconds(asked)} ({e.wait_header}; it answered {_why(e)}) after "
+        f"the run waited {_seconds(cap)}, the cap (--retry-after-max-s), so the run stopped instead of "
+        f"sleeping. Finished calls are cached: re-run after {_utc_in(asked, '%Y-%m-%d %H:%M UTC')} to "
+        "resume, or raise --retry-after-max-s to wait it out."
+    )
 
 
 def _shape(error: str) -> str:

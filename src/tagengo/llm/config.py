@@ -58,6 +58,7 @@ class LLMConfig(BaseModel):
             "prices",
             "backoff_base_s",
             "backoff_max_s",
+            "retry_after_max_s",
             "abort_after_failures",
             "cache_path",
             "n_threads",
@@ -128,6 +129,12 @@ class LLMConfig(BaseModel):
     timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one response.")
     backoff_base_s: float = Field(1.0, ge=0, description="First retry waits up to this (doubling).")
     backoff_max_s: float = Field(60.0, ge=0, description="Longest wait between two attempts.")
+    retry_after_max_s: float = Field(
+        600.0,
+        gt=0,
+        description="Longest wait a server's Retry-After is honoured for. A server that asks for more "
+        "waits this long once; asked for more again, the run stops (resumable) naming when to re-run.",
+    )
     abort_after_failures: int = Field(
         50,
         ge=1,

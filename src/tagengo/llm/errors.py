@@ -29,11 +29,25 @@ class LLMConfigError(LLMError):
 class RetryableError(LLMError):
     """A transient failure: 429, 5xx, timeout, dropped connection, garbled body."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, rate_limited: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+        wait_header: str = "Retry-After",
+        kind: str = "failed",
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         # True for 429: the limit is account-wide, so every worker should wait, not just this one.
         self.rate_limited = rate_limited
+        #: The header ``retry_after`` was read from, named in the line that tells the user why the
+        #: run waits (``Retry-After``, ``retry-after-ms``, ``x-ratelimit-reset-tokens``).
+        self.wait_header = wait_header
+        #: What the call counts as once its retries are used up: "failed", or "provider error"
+        #: for a 200 whose body is a transient error object (OpenRouter's upstream 502).
+        self.kind = kind
 
 
 class RequestError(LLMError):

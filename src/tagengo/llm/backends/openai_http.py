@@ -12,6 +12,7 @@ import email.utils
 import functools
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from yarl import URL
 
 from tagengo.llm.accounting import count_usage
 from tagengo.llm.answer import content_parts
+from tagengo.llm.backends.sse import StreamError, join_stream
 from tagengo.llm.config import OPENAI_DEFAULT_BASE, LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
 from tagengo.llm.finish import normalise_finish_reason
@@ -117,7 +119,7 @@ class OpenAIHTTPBackend:
         status, headers, payload = await self._post(self.url, data, timeout_s)
         if status != 200:
             self._raise_for_status(status, headers, payload)
-        resp = self._parse(payload)
+        resp = self._parse(payload, headers)
         if resp.tokens_estimated:
             resp.input_tokens, resp.output_tokens = count_usage(request, resp.content, resp.model)
         return resp
@@ -174,13 +176,13 @@ class OpenAIHTTPBackend:
     def _where(self) -> str:
         return self.url.split("?", 1)[0]
 
-    def _parse(self, payload: bytes) -> ChatResponse:
+    def _parse(self, payload: bytes, headers: Any = None) -> ChatResponse:
         try:
             d = _loads(payload)
         except (ValueError, UnicodeDecodeError):
-            d = None
+            d = self._not_json(payload)
         if isinstance(d, dict) and not d.get("choices"):
-            _raise_for_body(d, self.redact)  # an error object, or a prompt held back by a filter
+            self._raise_for_body(d, headers or {})  # an error object, or a prompt held back by a filter
         try:
             choice = d["choices"][0]
             message = choice.get("message") or {}
@@ -218,17 +220,83 @@ class OpenAIHTTPBackend:
             reasoning=reasoning,
         )
 
-    def _raise_for_status(self, status: int, headers: Any, payload: bytes, where: str | None = None) -> None:
+    def _not_json(self, payload: bytes) -> dict[str, Any]:
+        """A 200 whose body is not JSON: an event stream nobody asked for (joined into the one
+        answer it carries), an HTML page (a wrong --base-url, a proxy's login page: every call
+        gets the same, so the run stops), or a garbled body (retried)."""
+        head = payload[:512].lstrip().lower()
+        if head.startswith((b"data:", b"event:", b":")):
+            try:
+                return join_stream(payload)
+            except StreamError as e:
+                raise RetryableError(self.redact(f"HTTP 200 with a broken event stream: {e}")) from None
+        if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+            raise FatalBackendError(
+                f"{self._where()} answered HTTP 200 with an HTML page ({self.redact(_error_detail(payload))}), "
+                "not a chat completion: --base-url must be the root of an OpenAI-compatible API (it "
+                "usually ends in /v1), not a web page or a proxy's sign-in page"
+            )
+        if not payload.strip():
+            raise RetryableError("malformed response: HTTP 200 with an empty body")
+        snippet = payload[:120].decode("utf-8", "replace")
+        raise RetryableError(self.redact(f"malformed response: {snippet!r}"))
+
+    def _raise_for_body(self, d: dict[str, Any], headers: Any) -> None:
+        """A 200 that carries no answer: an error object (vLLM's ``{"object": "error", ...}``,
+        OpenRouter's and LiteLLM's ``{"error": {...}}``), or an empty ``choices`` (Azure's with
+        the prompt's filter results). The error's code decides as a status would: 429 and 5xx
+        are retried, 4xx rejects the row as ``provider error`` with the provider's message."""
+        err = d.get("error")
+        if err is None and d.get("object") == "error":
+            err = d  # vLLM before 0.10.1 (and servers copying it): the error object is the body
+        if err is not None:
+            status = _body_status(err)
+            payload = json.dumps({"error": err}).encode()
+            self._raise_for_status(status, headers, payload, in_body=True)
+        for result in d.get("prompt_filter_results") or []:
+            cats = (result or {}).get("content_filter_results") or {}
+            hit = sorted(k for k, v in cats.items() if isinstance(v, dict) and v.get("filtered"))
+            if hit:
+                raise RequestError(
+                    f"the prompt was held back by a content filter ({', '.join(hit)})", kind="filtered"
+                )
+        if "choices" in d and d["choices"] is not None and not d["choices"]:
+            # No error and no filter result: the same request gets the same (a safety block some
+            # OpenAI-compatible gateways send this way), so the row is rejected, not retried.
+            raise RequestError(
+                'HTTP 200 with no answer in it ("choices": [], no error, no filter result)',
+                kind="provider error",
+            )
+
+    def _raise_for_status(
+        self, status: int, headers: Any, payload: bytes, where: str | None = None, *, in_body: bool = False
+    ) -> None:
+        """Raise the error a status (or, ``in_body``, the code of an error object in a 200) means."""
         detail = self.redact(_error_detail(payload))
-        msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
-        if status == 429 and _is_out_of_quota(payload):
+        if in_body:
+            said = f"code {status} in an HTTP 200 body"
+            msg = f"{detail} ({said})" if detail else said
+        else:
+            msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        where = where or self._where()
+        if status == 402 or (status == 429 and _is_out_of_quota(payload)):
             # Not a rate limit: no wait makes it pass, and every other call gets the same answer.
             raise FatalBackendError(
-                f"{where or self._where()} answered {msg}; the account behind ${self._key_env} is out of "
-                "quota or credit: add credit (or use another key) and re-run"
+                f"{where} answered {msg}; the account behind ${self._key_env} is out of quota or "
+                "credit: add credit (or use another key) and re-run"
             )
         if status in _RETRY_STATUS or status >= 500:
-            raise RetryableError(msg, retry_after=retry_after_s(headers), rate_limited=status == 429)
+            wait = retry_wait(headers, rate_limited=status == 429)
+            raise RetryableError(
+                msg,
+                retry_after=wait[0] if wait else None,
+                wait_header=wait[1] if wait else "Retry-After",
+                rate_limited=status == 429,
+                kind="provider error" if in_body else "failed",
+            )
+        if _is_filter(payload):
+            # Before the fatal statuses: OpenRouter answers a prompt its moderation flagged with 403.
+            raise RequestError(f"the prompt was held back by a content filter ({msg})", kind="filtered")
         if status in _FATAL_STATUS:
             hint = {
                 401: f"check the API key in ${self._key_env}"
@@ -237,10 +305,8 @@ class OpenAIHTTPBackend:
                 403: f"the key in ${self._key_env} may not use this model or endpoint",
                 404: "check --base-url and --model (or the Azure deployment)",
             }[status]
-            raise FatalBackendError(f"{where or self._where()} answered {msg}; {hint}")
-        if _is_filter(payload):
-            raise RequestError(f"the prompt was held back by a content filter ({msg})", kind="filtered")
-        raise RequestError(msg)
+            raise FatalBackendError(f"{where} answered {msg}; {hint}")
+        raise RequestError(msg, kind="provider error" if in_body else "refused")
 
 
 @functools.lru_cache(maxsize=8)
@@ -281,6 +347,7 @@ _FILTER_WORDS = (
     "content filter",
     "responsibleaipolicyviolation",
     "content management policy",
+    "flagged_input",  # OpenRouter's moderation: a 403 whose metadata quotes the flagged input
 )
 
 
@@ -298,75 +365,115 @@ def _is_filter(payload: bytes) -> bool:
     return any(w in text for w in _FILTER_WORDS)
 
 
-#: Error codes in a 200 body that mean "try again" (OpenRouter passes upstream failures this way).
-_TRANSIENT_CODES = {
-    "429",
-    "500",
-    "502",
-    "503",
-    "504",
-    "529",
-    "rate_limit_exceeded",
-    "overloaded",
-    "server_error",
+#: Word codes of an error object that mean "try again", as the status they stand for.
+_WORD_CODES = {
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "overloaded": 529,
+    "overloaded_error": 529,
+    "server_error": 500,
+    "internal_error": 500,
+    "service_unavailable": 503,
+    "timeout": 504,
+    "insufficient_quota": 429,  # with the quota words in the message: the quota stop
 }
 
 
-def _raise_for_body(d: dict[str, Any], redact: Any) -> None:
-    """A 200 that carries no answer: an error object (some proxies and servers answer errors with
-    status 200), or an empty ``choices`` with the prompt's filter results (Azure). Raises the
-    error the contract counts; a retry would get the same body, except for a transient code."""
-    err = d.get("error")
-    if err is not None:
-        detail = redact(_error_detail(json.dumps(d).encode()))
-        code = str(err.get("code") or err.get("type") or "").lower() if isinstance(err, dict) else ""
-        if code in _TRANSIENT_CODES or code.startswith("5"):
-            raise RetryableError(f"HTTP 200 with an error body: {detail}")
-        if _is_filter(json.dumps(err).encode()):
-            raise RequestError(f"the content filter held it back: {detail}", kind="filtered")
-        raise RequestError(f"HTTP 200 with an error body, no answer: {detail}", kind="provider error")
-    for result in d.get("prompt_filter_results") or []:
-        cats = (result or {}).get("content_filter_results") or {}
-        hit = sorted(k for k, v in cats.items() if isinstance(v, dict) and v.get("filtered"))
-        if hit:
-            raise RequestError(
-                f"the prompt was held back by a content filter ({', '.join(hit)})", kind="filtered"
-            )
+def _body_status(err: Any) -> int:
+    """The status an error object in a 200 body stands for: its ``code`` (or ``status``) when
+    that is an HTTP status (OpenRouter's 502, vLLM's 400, a string "503"), else what its word
+    code means; 400 (not retried: the same request gets the same body) when it says nothing."""
+    if not isinstance(err, dict):
+        return 400
+    for key in ("code", "status"):
+        value = err.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and 100 <= value <= 599:
+            return int(value)
+        if isinstance(value, str) and value.strip().isdigit() and 100 <= int(value) <= 599:
+            return int(value)
+    for key in ("code", "type"):
+        value = err.get(key)
+        if isinstance(value, str) and value.lower() in _WORD_CODES:
+            return _WORD_CODES[value.lower()]
+    return 400
 
 
 def _error_detail(payload: bytes) -> str:
+    """The server's own words from an error body: the message of a JSON error object (with the
+    upstream provider OpenRouter names), an HTML page's title, or the text itself."""
     text = payload.decode("utf-8", "replace").strip()
     try:
         d = json.loads(text)
         err = d.get("error", d) if isinstance(d, dict) else d
         if isinstance(err, dict):
             text = str(err.get("message") or err.get("code") or err)
+            meta = err.get("metadata")
+            if isinstance(meta, dict) and isinstance(meta.get("provider_name"), str):
+                text = f"{text} (upstream: {meta['provider_name']})"
         else:
             text = str(err)
     except ValueError:
-        pass
+        if text[:512].lower().lstrip().startswith(("<!doctype html", "<html")):
+            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+            text = f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "an HTML page"
     text = " ".join(text.split())
     return text[:_BODY_IN_ERROR] + ("..." if len(text) > _BODY_IN_ERROR else "")
 
 
 def retry_after_s(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` (OpenAI, Azure) or ``Retry-After`` (seconds or
-    an HTTP date). None when absent or unreadable."""
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After``; None when absent or unreadable."""
+    wait = retry_wait(headers)
+    return wait[0] if wait else None
+
+
+def retry_wait(headers: Any, *, rate_limited: bool = False) -> tuple[float, str] | None:
+    """(seconds to wait, the header that said so) from ``retry-after-ms`` (OpenAI, Azure),
+    ``Retry-After`` (seconds or an HTTP date), and for a 429 without those, the reset of the
+    exhausted limit in ``x-ratelimit-reset-requests`` / ``-tokens`` (OpenAI, Groq: ``"6m0s"``).
+    None when none is there or readable."""
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return max(0.0, float(ms) / 1000.0)
+            return max(0.0, float(ms) / 1000.0), "retry-after-ms"
         except ValueError:
             pass
     ra = headers.get("retry-after")
-    if not ra:
+    if ra:
+        try:
+            return max(0.0, float(ra)), "Retry-After"
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(ra)
+            return max(0.0, when.timestamp() - time.time()), "Retry-After"
+        except (TypeError, ValueError):
+            pass
+    if not rate_limited:
         return None
+    resets: list[tuple[float, str]] = []
+    for limit in ("requests", "tokens"):
+        seconds = _duration_s(headers.get(f"x-ratelimit-reset-{limit}"))
+        if seconds is not None and headers.get(f"x-ratelimit-remaining-{limit}", "0").strip() in ("0", ""):
+            resets.append((seconds, f"x-ratelimit-reset-{limit}"))
+    return max(resets) if resets else None
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration_s(value: str | None) -> float | None:
+    """Seconds in a Go-style duration (``"1s"``, ``"6m0s"``, ``"20ms"``) or a plain number."""
+    if not value:
+        return None
+    value = value.strip()
     try:
-        return max(0.0, float(ra))
+        return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError):
+    parts = _DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
