@@ -115,7 +115,9 @@ def test_direct_instruction_and_judge_pass_the_contract(keeping_server, llm_opti
     for name, row in kept.items():
         meta = row["meta"]["reverse"]
         # The instruction and the score come from the text after the reasoning.
-        assert meta["instruction"].startswith("Explain this topic to me in a few clear sentences."), name
+        assert meta["instruction"].startswith("Erkläre mir dieses Thema bitte in ein paar klaren Sätzen."), (
+            name
+        )
         assert meta["score"] == 4 and meta["judge_reasoning"] == "the reply fits the instruction."
         _no_decoy(meta["instruction"], meta["judge_answer"], row["messages"][0]["content"])
         assert len(meta["calls"]["instruction"]) == len(meta["calls"]["judge"]) == 1
@@ -185,3 +187,51 @@ def test_both_translation_phases_cut_chatter(llm_options, tmp_path) -> None:
         "preamble": "Hier ist die Übersetzung ins Deutsche:",
         "note": "Anmerkung: Ich habe die Anrede „du“ verwendet.",
     }
+
+
+def test_direct_instructions_that_are_no_instruction_are_rejected(
+    keeping_server, llm_options, tmp_path
+) -> None:
+    """The contract's kinds for a finished answer that cannot be used, on the instruction writer:
+    in another language than the corpus (--gate), a loop, the prompt sent back, control
+    characters. Each rejects its row at once, naming the phase; --no-gate keeps the English one."""
+    base = FAULTS.read_text().split("\n\n")[0].strip()
+    kinds = ("clean", "wronglang", "repetition", "echo", "nul")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n\n".join(
+            base if k == "clean" else f"{base} Noch ein Satz zu Fall {i}. FAULT={k}"
+            for i, k in enumerate(kinds)
+        )
+    )
+    server = keeping_server()
+    cfg = ReverseConfig(language="de", mode="direct", check_back_translation=False, **llm_options(server))
+    result = reverse(corpus, tmp_path / "out", cfg)
+    kept, rejected = by_fault(rows(tmp_path / "out", "data")), by_fault(rows(tmp_path / "out", "rejected"))
+    assert set(kept) == {"clean"} and result.manifest["counts"]["rejected"] == 4
+    assert kept["clean"]["meta"]["reverse"]["instruction_language"]["detected"] == "de"
+    reasons = {k: r["reason"] for k, r in rejected.items()}
+    assert reasons["wronglang"].startswith(
+        "wrong language (instruction): lid.176 says the instruction is 'en'"
+    )
+    assert rejected["wronglang"]["meta"]["reverse"]["instruction_language"]["expected"] == "de"
+    assert reasons["repetition"].startswith("repetition (instruction): the answer ends in ")
+    assert reasons["echo"] == "echo (instruction): the answer is the last user turn sent back"
+    assert reasons["nul"].startswith("control characters (instruction): 3 C0 control characters")
+    for name in ("repetition", "echo", "nul"):  # not asked again: the same prompt gets the same answer
+        assert calls_with(server, f"FAULT={name}") == 1, name
+
+    off = reverse(
+        corpus,
+        tmp_path / "off",
+        ReverseConfig(
+            language="de",
+            mode="direct",
+            check_back_translation=False,
+            gate={"enabled": False},
+            **llm_options(server),
+        ),
+    )
+    # The English instruction passes; the judge (whose prompt holds the marker too) then answers
+    # with no score, which is another rejection.
+    assert by_fault(rows(off.out, "rejected"))["wronglang"]["reason"].startswith("judge unparseable")

@@ -10,7 +10,8 @@ wrote it, so a test can steer the control flow exactly:
   marker copied, every number of the source's prose (``3``, ``1,000.5``) written after the
   sentences, in order, as a translator keeps them, and every control word of the source
   (``SCORE=2``, ``NOSCORE`` ...) kept;
-* an instruction request is answered ``Instruction: Explain this topic ... <control words>``;
+* an instruction request is answered ``Instruction: Explain this topic ... <control words>``, in
+  the language the request asks for (``Write it in German.``);
 * a judge request is answered ``Reasoning: ... Score: N`` (FastChat's ``Rating: [[N]]`` when the
   request's model name ends in ``brackets``, as a judge used to MT-Bench writes).
 
@@ -57,6 +58,15 @@ SENTENCES = {
     "it": "Questa è una traduzione accurata del testo originale nella lingua italiana.",
     "es": "Esta es una traducción cuidadosa del texto original a la lengua española.",
     "ja": "これは元の文章を日本語に丁寧に翻訳したものです。",
+}
+#: The instruction the writer answers, per language asked for.
+INSTRUCTIONS = {
+    "en": "Explain this topic to me in a few clear sentences.",
+    "de": "Erkläre mir dieses Thema bitte in ein paar klaren Sätzen.",
+    "fr": "Explique-moi ce sujet en quelques phrases claires, s'il te plaît.",
+    "it": "Spiegami questo argomento in poche frasi chiare, per favore.",
+    "es": "Explícame este tema en unas pocas frases claras, por favor.",
+    "ja": "このテーマについて、わかりやすい文章でいくつか説明してください。",
 }
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
 _CONTROL = re.compile(
@@ -109,7 +119,10 @@ def answer(body: dict[str, Any]) -> str:
         controls = _CONTROL.findall(text)
         if "NOINSTR" in controls or ("LATEINSTR" in controls and not asked_again):
             return ""
-        return "Instruction: Explain this topic to me in a few clear sentences. " + " ".join(controls)
+        # In the language the prompt asks for ("Write it in German."), as a real writer does.
+        asked = re.search(r"Write it in (\w+)\.", first_user)
+        lang = _NAMES.get(asked.group(1), "en") if asked else "en"
+        return f"Instruction: {INSTRUCTIONS[lang]} " + " ".join(controls)
     if system.startswith("You rate training examples"):
         controls = _CONTROL.findall(first_user)
         if "NOSCORE" in controls or ("LATESCORE" in controls and not asked_again):

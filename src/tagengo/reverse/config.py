@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from tagengo.llm.answer import AnswerLanguageConfig
 from tagengo.llm.config import Backend, LLMConfig
 from tagengo.llm.sampling import SamplingConfig
 from tagengo.reverse.prompts import TASK_IDS
@@ -93,6 +94,11 @@ class ReverseConfig(SamplingConfig):
     )
     instruction_max_tokens: int = Field(256, ge=8, description="Most new tokens of a written instruction")
     judge_max_tokens: int = Field(256, ge=8, description="Most new tokens of a judge's answer")
+    gate: AnswerLanguageConfig = Field(
+        default_factory=AnswerLanguageConfig,
+        description="The answer-language check: a written instruction lid.176 finds confidently in another "
+        "language than the one asked for (--language; English in roundtrip mode) rejects its row",
+    )
     check_back_translation: bool = Field(
         True, description="Reject a back-translated instruction that language ID does not find in --language"
     )

@@ -40,7 +40,7 @@ from typing import Any
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
-from tagengo.llm.answer import EMPTY, answer_meta, answer_problem, call_meta
+from tagengo.llm.answer import EMPTY, AnswerLanguage, answer_meta, answer_problem, call_meta
 from tagengo.llm.translation.check import CheckConfig, TranslationCheck
 from tagengo.llm.translation.prompts import language_name, split_chatter, translation_messages
 from tagengo.records import Record, Rejection
@@ -89,7 +89,7 @@ class ReverseStep(Step):
 
     name = "reverse"
     #: What a Ray actor builds again in its own ``setup`` (live clients and models do not pickle).
-    runtime_attrs = ("client", "judge", "translator", "lid")
+    runtime_attrs = ("client", "judge", "translator", "lid", "_language")
 
     def __init__(
         self,
@@ -106,6 +106,8 @@ class ReverseStep(Step):
         #: The roles whose client this step built in ``setup`` (and closes in ``close``).
         self._own: set[str] = set()
         self.lid: LanguageIdentifier | None = None
+        #: The answer-language check (--gate), built on the first instruction checked.
+        self._language: AnswerLanguage | None = None
         self._acc = Accounting()
         self._scores: dict[str, int] = {}
         self._chatter: dict[str, int] = {}
@@ -283,9 +285,25 @@ class ReverseStep(Step):
         for it, text in zip(live, instructions, strict=True):
             if text is not None:
                 it.info["instruction_en" if self.translates else "instruction"] = text
+                self._check_language(
+                    it, text, work_lang if self.translates else cfg.language or it.row.language
+                )
         return [
             it for it, text in zip(live, instructions, strict=True) if text is not None and it.problem is None
         ]
+
+    def _check_language(self, it: _Row, text: str, expected: str | None) -> None:
+        """The answer-language check of every stage (--gate, tagengo.llm.answer) on a written
+        instruction: in the language it was asked in. What lid.176 found goes to meta."""
+        if not self.cfg.gate.enabled:
+            return
+        if self._language is None:
+            self._language = AnswerLanguage(self.cfg.gate)
+        problem, found = self._language.problem(text, expected, "instruction")
+        if found:
+            it.info["instruction_language"] = found
+        if problem is not None:
+            it.problem = problem.reason("instruction")
 
     def _judged(self, live: list[_Row], text_of: Callable[[_Row], str]) -> list[_Row]:
         """3. The judge's 1-5 score of each (instruction, fragment) pair; the rows scored at
