@@ -48,6 +48,18 @@ REJECTED = {
         "filtered (follow-up, turn 2): the server's content filter withheld the answer",
         "filtered (answer, turn 1): the server's content filter withheld the answer",
     ),
+    "repetition": (
+        "repetition (follow-up, turn 2): the answer ends in 'I will now explain it again in other words.'",
+        "repetition (answer, turn 1): the answer ends in 'I will now explain it again in other words.'",
+    ),
+    "echo": (
+        "echo (follow-up, turn 2): the answer is the last user turn sent back",
+        "echo (answer, turn 1): the answer is the last user turn sent back",
+    ),
+    "nul": (
+        "control characters (follow-up, turn 2): 3 C0 control characters (the first U+0000",
+        "control characters (answer, turn 1): 3 C0 control characters (the first U+0000",
+    ),
 }
 
 
@@ -133,7 +145,8 @@ def test_bent_turns_are_cleaned_or_reject_the_conversation_with_phase_turn_and_k
     summary = manifest["steps"][0]["summary"]
     assert summary["rejected"] == {
         "empty follow-up": 1, "empty answer": 1, "unfinished follow-up": 1, "unfinished answer": 1,
-        "prompt truncated": 2, "provider error": 2, "filtered": 6,
+        "prompt truncated": 2, "provider error": 2, "filtered": 6, "repetition": 2, "echo": 2,
+        "control characters": 2,
     }  # fmt: skip
     funnel = json.loads((res.out / "funnel.json").read_text())
     assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("extend", 2 * len(REJECTED))

@@ -41,6 +41,9 @@ REJECTED = {
     "filterprompt": "filtered: ",
     "filterempty": "filtered: ",
     "filteranswer": "filtered: the server's content filter withheld the answer: finish_reason=content_filter",
+    "repetition": "repetition: the answer ends in 'I will now explain it again in other words.' repeated 30 times",
+    "echo": "echo: the answer is the last user turn sent back",
+    "nul": "control characters: 3 C0 control characters (the first U+0000 at character ",
 }
 
 

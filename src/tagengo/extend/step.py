@@ -65,6 +65,7 @@ from tagengo.extend.prompts import clean_follow_up, draw_task, leaked_instructio
 from tagengo.invisible import is_blank
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.lang.languages import near_group
+from tagengo.lang.verdict import knows
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import (
@@ -357,7 +358,8 @@ class ExtendStep(Step):
         turn: int,
         entry: dict[str, Any],
     ) -> str | None:
-        if check is None or not c.language:
+        if check is None or not c.language or not knows(c.language):
+            # A language lid.176 cannot name would drift at every turn: not checked (as --gate does).
             return None
         verdict = check.check(text, c.language)
         if not verdict.checked:

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tagengo.lang.gate import GateConfig
+from tagengo.llm.answer import AnswerLanguageConfig
 from tagengo.llm.config import LLMConfig, local_llm
 from tagengo.run.panel import AnswerModel, JudgeMaxTokens, JudgeTemperature, PanelConfig
 
@@ -23,21 +23,15 @@ class _Cfg(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-class LanguageCheckConfig(_Cfg):
-    """``bench``'s language gate (lid.176) as prefer uses it: a failing answer ranks last."""
+class LanguageCheckConfig(AnswerLanguageConfig):
+    """The answer-language check every stage shares (tagengo.llm.answer, bench's gate), as prefer
+    uses it: a failing answer ranks last."""
 
     enabled: bool = Field(
         True,
         description="Rank last, without showing it to the judge, an answer that lid.176 says confidently "
         "is in another language than the prompt",
     )
-    min_prob: float = Field(0.9, ge=0.0, le=1.0, description="LID probability above which a mismatch counts")
-    min_chars: int = Field(
-        20, ge=0, description="Answers with fewer letters (code removed) are never checked: LID is unreliable"
-    )
-
-    def as_gate_config(self) -> GateConfig:
-        return GateConfig(enabled=self.enabled, min_prob=self.min_prob, min_chars=self.min_chars)
 
 
 class PreferConfig(PanelConfig):

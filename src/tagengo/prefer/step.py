@@ -44,6 +44,7 @@ from tagengo.llm.answer import (
     PROVIDER_ERROR,
     answer_meta,
     answer_problem,
+    language_problem,
 )
 from tagengo.llm.ranking import RankingError, labels_for, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
@@ -310,10 +311,14 @@ class RankStep(_LLMStep):
             usable = [k for k, a in enumerate(answers) if "problem" not in a]
             checked, gated = [], []
             for k in usable:
-                verdict = self.gate.check(answers[k]["content"], row.language)
-                if verdict is not None:
-                    answers[k]["language"] = verdict.to_dict()
-                if verdict is not None and verdict.failed:
+                # The one answer-language check of every stage (tagengo.llm.answer): no verdict for a
+                # row without a language or in one lid.176 cannot name.
+                wrong, found = language_problem(
+                    answers[k]["content"], row.language, self.gate, prompt=_last_user(row.messages)
+                )
+                if found:
+                    answers[k]["language"] = found
+                if wrong is not None:
                     answers[k]["wrong_language"] = True
                     gated.append(k)
                 else:
@@ -432,6 +437,10 @@ def judge_info(resp: ChatResponse, replies: list[str], found: list[dict[str, Any
     if replaced := sum(m.get("replaced_chars", 0) for m in found):
         out["replaced_chars"] = replaced
     return out
+
+
+def _last_user(messages: list[dict[str, str]]) -> str | None:
+    return next((m["content"] for m in reversed(messages) if m["role"] == "user"), None)
 
 
 def gated_of(row: Record) -> list[int]:
