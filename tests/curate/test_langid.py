@@ -327,3 +327,27 @@ def test_only_mostly_upper_case_text_is_folded() -> None:
     assert (
         detector_text("WHAT IS THE CAPITAL OF FRANCE", True, True, False) == "WHAT IS THE CAPITAL OF FRANCE"
     )
+
+
+def test_the_low_accuracy_mode_reaches_the_shared_server_and_the_curate_option() -> None:
+    """`--langid-second-opinion lingua-low-accuracy`: lingua's trigram models, in process and in
+    the server the workers ask alike (the mode travels to the fresh interpreter)."""
+    from tagengo.curate.filters import LanguageIDFilter
+    from tagengo.lang.langid import SharedSecondOpinion
+
+    cases = [
+        ("帮我给奶奶写一段生日祝福。", ["zh", "ja", "ko"]),
+        ("Comment mieux dormir la nuit ?", ["fr", "en", "es"]),
+        ("Wie kann ich besser schlafen?", ["de", "nl"]),
+    ]
+    high, low = SecondOpinion(), SecondOpinion(low_accuracy=True)
+    want = [low.choose(*c) for c in cases]
+    assert all(w is not None for w in want)
+    # the modes differ: at least one confidence is not the high-accuracy one
+    assert any(abs(w[1] - h[1]) > 1e-6 for w, h in zip(want, [high.choose(*c) for c in cases], strict=True))
+    with SharedSecondOpinion(low) as shared:
+        for case, w in zip(cases, want, strict=True):
+            same_answer(shared.choose(*case), w)
+    step = LanguageIDFilter(DEFAULT.model_copy(update={"second_opinion": "lingua-low-accuracy"}))
+    step.setup()
+    assert isinstance(step._second, SecondOpinion) and step._second.low_accuracy

@@ -169,8 +169,8 @@ class LanguageIDFilter(BatchFilter):
 
         if self._lid is None:  # idempotent: forked workers inherit the parent's model
             self._lid = LanguageIdentifier(self.cfg.model_path)
-        if self._second is None and self.cfg.second_opinion == "lingua":
-            self._second = SecondOpinion()
+        if self._second is None and self.cfg.second_opinion != "none":
+            self._second = SecondOpinion(low_accuracy=self.cfg.second_opinion == "lingua-low-accuracy")
 
     @contextlib.contextmanager
     def shared_by_workers(self) -> Iterator[None]:
