@@ -194,3 +194,16 @@ def test_a_stage_warns_of_missing_shards_and_damage_and_its_counts_reconcile(tmp
     said = "".join(result.output.split())  # the terminal folds long lines, even inside a path
     for warning in m["warnings"]:
         assert "".join(f"warning: {warning}".split()) in said
+
+
+def test_mix_keeps_the_shard_warnings_of_each_input(tmp_path):
+    """mix concatenates several inputs into one source: each input's warnings go with it."""
+    from tagengo.mix.stage import combined_source
+
+    for name, have in (("a", (0, 2)), ("b", (1,))):
+        (folder := tmp_path / name).mkdir()
+        for i in have:
+            (folder / f"train-{i}-of-3.jsonl").write_bytes(_jsonl(_rows(2, start=10 * i)))
+    src = combined_source([tmp_path / "a", tmp_path / "b"])
+    assert [w.split(": ", 1)[0] for w in src.warnings] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert "(number 1)" in src.warnings[0] and "(number 0, 2)" in src.warnings[1]

@@ -272,9 +272,17 @@ def _render_strict(messages: list[dict]) -> str:
 
 @pytest.fixture(scope="module")
 def rule_breakers(tmp_path_factory) -> Path:
+    # Tagengo records (source and meta given): the readers shape the chats of source formats
+    # (io/shape.py), so rows that break the rules reach a dataset folder only as records.
     src = tmp_path_factory.mktemp("rules") / "rows.jsonl"
     rows = [
-        {"id": rid, "language": "de", "messages": [{"role": r, "content": c} for r, c in turns]}
+        {
+            "id": rid,
+            "source": "rules",
+            "language": "de",
+            "meta": {},
+            "messages": [{"role": r, "content": c} for r, c in turns],
+        }
         for rid, turns in RULE_ROWS.items()
     ]
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tagengo.errors import BadRow
-from tagengo.io.shape import ROLES, role_problem
+from tagengo.io.shape import ROLES, normalise_turns, repeated_role, role_problem
 from tagengo.records import Record
 
 #: Longest message we accept, in characters. Real prompts are far shorter; anything bigger is
@@ -117,6 +117,24 @@ def _role_content_list(obj: dict, key: str, role_key: str, content_key: str) -> 
     return _check_messages(out, key)
 
 
+def _shaped(
+    turns: list[dict[str, str]], meta: dict[str, Any], key: str, role_key: str
+) -> list[dict[str, str]]:
+    """``turns`` in the shape every stage expects (io/shape.py), what was dropped counted in
+    ``meta``; two turns of one role in a row raise ``BadRow`` naming the second one's field."""
+    out = normalise_turns(turns, meta)
+    k = repeated_role(out)
+    if k is None:
+        return out
+    index = {id(m): i for i, m in enumerate(turns)}  # the turns kept are the same objects
+    a, b = index[id(out[k - 1])], index[id(out[k])]
+    between = "" if b == a + 1 else ", once the empty turns between them are dropped"
+    raise BadRow(
+        f"two {out[k]['role']} turns in a row ({key}[{a}] and {key}[{b}]{between}); user and assistant must alternate",
+        f"{key}[{b}].{role_key}",
+    )
+
+
 def _stable_id(obj: Any) -> str:
     """An id for rows whose source has none: a hash of the content, stable across runs."""
     import orjson
@@ -185,10 +203,10 @@ def _chat_log(obj: dict, source: str, id_key: str, fields: tuple[tuple[str, type
         value = _require(obj, key, kind, what, optional=True)
         if value is not None:
             meta[key] = value
-    mod = _moderation(obj, messages)
+    mod = _moderation(obj, messages)  # its entries follow the logged turns: before shaping
     if mod is not None:
         meta["moderation"] = mod
-    return Record(_id(obj, id_key), source, None, messages, meta)
+    return Record(_id(obj, id_key), source, None, _shaped(messages, meta, "conversation", "role"), meta)
 
 
 def from_lmsys(obj: dict, source: str) -> Record:
@@ -202,14 +220,14 @@ def from_wildchat(obj: dict, source: str) -> Record:
 def from_sharegpt(obj: dict, source: str) -> Record:
     messages = _role_content_list(obj, "conversations", "from", "value")
     meta: dict[str, Any] = {"language_label": _language_label(obj)}
-    return Record(_id(obj, "id"), source, None, messages, meta)
+    return Record(_id(obj, "id"), source, None, _shaped(messages, meta, "conversations", "from"), meta)
 
 
 def from_messages(obj: dict, source: str) -> Record:
     messages = _role_content_list(obj, "messages", "role", "content")
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     meta = {**meta, "language_label": _language_label(obj)}
-    return Record(_id(obj, "id"), source, None, messages, meta)
+    return Record(_id(obj, "id"), source, None, _shaped(messages, meta, "messages", "role"), meta)
 
 
 def from_prompts(obj: dict, source: str) -> Record:

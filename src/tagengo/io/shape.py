@@ -1,21 +1,26 @@
-"""Conversation shape: what every reader makes of a logged chat before any stage sees it.
+"""Conversation shape: what the readers make of a logged chat before any stage sees it.
 
 Real chat logs do not all start with the user and alternate. ShareGPT exports open with the
-bot's greeting ("Hi! How can I help?"), people send two messages before the answer, and a
-failed call leaves an empty turn. A stage that received such a row as it is would send a model
-a conversation starting with an assistant turn, or two user turns in a row, which many chat
-templates refuse. So the reader (:func:`tagengo.io.source.parse_chunk`) applies these rules to
-every record, whatever the format and whichever stage reads it (DESIGN: "Source formats are
-converted in readers and writers, never inside a stage"), and records what it did in ``meta``:
+bot's greeting ("Hi! How can I help?"), a failed call leaves an empty turn, and some logs hold
+two turns of one role in a row. A stage fed such a row as it is would send a model a
+conversation starting with an assistant turn, which many chat templates refuse. So the
+converters of the source formats (io/formats.py: LMSYS, WildChat, ShareGPT, messages) apply
+these rules, whichever stage reads the file (DESIGN: "Source formats are converted in readers
+and writers, never inside a stage"), and record what they did in ``meta``:
 
 1. a turn with no visible text is dropped (``meta.empty_turns_dropped``: how many), unless
-   no user turn has text: such a row is left whole for the stage to reject with its reason;
+   no user turn has text: such a row is left whole for the stage to reject with its reason
+   (generate: "empty prompt");
 2. a turn other than ``system`` before the first user turn is dropped
-   (``meta.leading_turns_dropped``: how many; ``meta.leading_turns``: the turns themselves);
-3. consecutive turns of one role become one, their texts joined by a blank line
-   (``meta.turns_merged``: how many turns were joined into the one before them).
+   (``meta.leading_turns_dropped``: how many; ``meta.leading_turns``: the turns themselves),
+   as FastChat's training code skips a first turn that is not the human's;
+3. two turns of one role in a row are not guessed at: the row is quarantined naming the field
+   of the second (:func:`repeated_role`), as FastChat asserts alternation and export skips
+   such rows. Joining them changes what the conversation says turn by turn, so it stays an
+   explicit choice (``tagengo export --repair merge-consecutive``).
 
-The rules are idempotent, so a stage may apply them again (curate's first-prompt step does).
+Rules 1 and 2 are idempotent, so a stage may apply them again (curate's first-prompt step
+does). Rows of a tagengo dataset folder are records already and pass as they are.
 
 Role names: :data:`ROLES` maps the names of the OpenAI messages format, FastChat/ShareGPT's
 (``human``, ``gpt`` and the exporters' ``chatgpt``, ``bard``, ``bing``) and Gemini's ``model``
@@ -55,10 +60,11 @@ def role_problem(name: str) -> str:
 
 
 def normalise_turns(messages: list[dict[str, str]], meta: dict[str, Any]) -> list[dict[str, str]]:
-    """``messages`` in the shape above; what was dropped or joined is added to ``meta``.
+    """``messages`` after rules 1 and 2 above; what was dropped is added to ``meta``.
 
-    Returns a new list (the input list is not changed); counts already in ``meta`` from an
-    earlier pass are added to, so applying it twice records each change once."""
+    Returns a new list of the same turn objects (the input list is not changed); counts
+    already in ``meta`` from an earlier pass are added to, so applying it twice records each
+    change once."""
     visible = [m for m in messages if not is_blank(m["content"])]
     if not any(m["role"] == "user" for m in visible):
         # Every user turn is empty: the row stays whole, so that the stage rejects it with its
@@ -69,19 +75,13 @@ def normalise_turns(messages: list[dict[str, str]], meta: dict[str, Any]) -> lis
 
     first_user = next((i for i, m in enumerate(visible) if m["role"] == "user"), len(visible))
     leading = [m for m in visible[:first_user] if m["role"] != "system"]
-    if leading:
-        meta["leading_turns_dropped"] = meta.get("leading_turns_dropped", 0) + len(leading)
-        meta["leading_turns"] = [*meta.get("leading_turns", []), *(dict(m) for m in leading)]
-        visible = [m for m in visible[:first_user] if m["role"] == "system"] + visible[first_user:]
+    if not leading:
+        return visible
+    meta["leading_turns_dropped"] = meta.get("leading_turns_dropped", 0) + len(leading)
+    meta["leading_turns"] = [*meta.get("leading_turns", []), *(dict(m) for m in leading)]
+    return [m for m in visible[:first_user] if m["role"] == "system"] + visible[first_user:]
 
-    out: list[dict[str, str]] = []
-    merged = 0
-    for m in visible:
-        if out and out[-1]["role"] == m["role"]:
-            out[-1] = {"role": m["role"], "content": f"{out[-1]['content']}\n\n{m['content']}"}
-            merged += 1
-        else:
-            out.append(dict(m))
-    if merged:
-        meta["turns_merged"] = meta.get("turns_merged", 0) + merged
-    return out
+
+def repeated_role(messages: list[dict[str, str]]) -> int | None:
+    """The index of the first turn whose role is the one of the turn before it, else None."""
+    return next((i for i in range(1, len(messages)) if messages[i]["role"] == messages[i - 1]["role"]), None)

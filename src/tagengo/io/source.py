@@ -28,7 +28,6 @@ from tagengo.errors import BadRow, InputError
 from tagengo.io.damage import COMPRESSIONS, READ_ERRORS, damage_reason, empty_reason, open_bytes
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
 from tagengo.io.parquet import iter_parquet_batches, parquet_rows, read_parquet_schema
-from tagengo.io.shape import normalise_turns
 from tagengo.io.shards import missing_shards
 from tagengo.io.text import strip_bom
 from tagengo.records import Quarantined, Record
@@ -228,7 +227,7 @@ def parse_chunk(chunk: Chunk, fmt: str, source_name: str) -> tuple[list[Record],
         try:
             if not isinstance(obj, dict):
                 raise BadRow(f"row should be a JSON object, got {_kind(obj)}")
-            rec = _shaped(convert(obj, source_name))
+            rec = convert(obj, source_name)
             assign_language(rec)
             records.append(rec)
         except BadRow as exc:
@@ -236,13 +235,6 @@ def parse_chunk(chunk: Chunk, fmt: str, source_name: str) -> tuple[list[Record],
         except (RecursionError, TypeError, ValueError) as exc:
             bad.append(Quarantined(chunk.file, lineno, f"unreadable row: {exc}", None, _raw_text(raw, obj)))
     return records, bad
-
-
-def _shaped(rec: Record) -> Record:
-    """``rec`` with its turns in the shape every stage expects (io/shape.py): empty turns and
-    turns before the first user turn dropped, consecutive turns of one role joined."""
-    rec.messages = normalise_turns(rec.messages, rec.meta)
-    return rec
 
 
 def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, object, bytes]]:

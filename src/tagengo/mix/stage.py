@@ -48,6 +48,7 @@ def combined_source(inputs: Sequence[PathLike], input_format: str | None = None)
         files=[f for s in sources for f in s.files],
         format=first.format,
         source_name=first.source_name,
+        warnings=[w for s in sources for w in s.warnings],  # each input's missing shards
     )
 
 
