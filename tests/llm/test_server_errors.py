@@ -7,11 +7,17 @@ sentence; none crashes or waits in silence."""
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
+from multidict import CIMultiDict
 from rich.console import Console
 
 import tagengo.llm.client as client_module
@@ -19,6 +25,7 @@ from servers.loopback import started_servers
 from servers.misbehaving_chat import CONTEXT_MESSAGE, MisbehavingChatServer
 from tagengo.llm import ChatRequest, LLMConfig, RunAborted, build_client
 from tagengo.llm.answer import answer_problem
+from tagengo.llm.backends.openai_http import retry_wait
 
 
 @pytest.fixture
@@ -85,6 +92,27 @@ def test_a_long_wait_within_the_cap_is_told_and_honoured(run, server, monkeypatc
     assert all(r.ok for r in out)
     assert time.monotonic() - start >= 0.5  # an HTTP date has whole seconds: it may be ~0.5 s ahead
     assert "asked to wait" in said and "waiting until" in said and "cap" not in said
+
+
+def test_rate_limit_reset_headers_are_read_only_for_an_exhausted_limit():
+    def wait(**h: str) -> tuple[float, str] | None:
+        return retry_wait(CIMultiDict({k.replace("_", "-"): v for k, v in h.items()}), rate_limited=True)
+
+    assert wait(x_ratelimit_reset_tokens="6m0s", x_ratelimit_remaining_tokens="0") == (
+        360.0,
+        "x-ratelimit-reset-tokens",
+    )
+    assert wait(x_ratelimit_reset_requests="1h2m3.5s") == (3723.5, "x-ratelimit-reset-requests")
+    assert wait(x_ratelimit_reset_requests="20ms", x_ratelimit_remaining_requests="0") == (
+        0.02,
+        "x-ratelimit-reset-requests",
+    )
+    # The limit that is not used up says nothing about this 429; an unreadable reset neither.
+    assert wait(x_ratelimit_reset_tokens="6m0s", x_ratelimit_remaining_tokens="1200") is None
+    assert wait(x_ratelimit_reset_tokens="soon") is None
+    # Retry-After wins; a 503 does not read the rate-limit headers at all.
+    assert wait(retry_after="2", x_ratelimit_reset_tokens="6m0s") == (2.0, "Retry-After")
+    assert retry_wait(CIMultiDict({"x-ratelimit-reset-tokens": "6m0s"})) is None
 
 
 def test_short_waits_say_nothing(run):
@@ -164,6 +192,15 @@ def test_a_cut_event_stream_is_retried_and_then_a_countable_failure(run, server)
     assert out[2].ok
 
 
+def test_an_error_event_inside_a_stream_is_decided_by_its_code(run, server):
+    out, _ = run(["a SERVE=sseerror*1", "b SERVE=sseerror"])
+    assert out[0].ok and out[0].content == "answer to: a SERVE=sseerror*1"
+    problem = answer_problem(out[1])
+    assert problem is not None and problem.kind == "provider error"
+    assert "Upstream stream ended early (code 502 in an HTTP 200 body)" in problem.detail
+    assert out[1].attempts == 4
+
+
 def test_empty_choices_without_an_error_rejects_the_row_as_a_provider_error(run, server):
     out, _ = run(["fine", "q SERVE=nochoices"])
     problem = answer_problem(out[1])
@@ -183,3 +220,34 @@ def test_no_credit_left_stops_the_run_at_once(run, server):
         run([f"q{i} SERVE=credits" for i in range(8)])
     assert "out of quota or credit" in str(stop.value) and "Insufficient credits" in str(stop.value)
     assert server.seen["credits"] <= 4
+
+
+# -- through the command line: the option is real, the line and the reasons reach the user ---------------
+
+
+def _generate(server: MisbehavingChatServer, tmp_path: Path, prompts: list[str], *extra: str):
+    src = tmp_path / "prompts.jsonl"
+    rows = [{"id": f"p{i}", "prompt": p, "language": "en"} for i, p in enumerate(prompts)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["--input", str(src), "--out", str(tmp_path / "out"), "--model", "m", "--base-url", server.url,
+            "--cache-path", str(tmp_path / "c.sqlite"), "--backoff-base-s", "0.01", "--max-attempts", "3", *extra]  # fmt: skip
+    cmd = [sys.executable, "-m", "tagengo.cli", "generate", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_generate_tells_the_long_wait_and_stops_with_the_option_to_raise(server, tmp_path):
+    text = "Please tell me about the history of the bicycle in Europe. SERVE=wait429:3600"
+    run = _generate(server, tmp_path, [f"{text} {i}" for i in range(3)], "--retry-after-max-s", "0.3")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())  # rich wraps long lines
+    assert f"{server.url} asked to wait 3600 s (60 min) (Retry-After; it answered HTTP 429" in err
+    assert "still asks to wait" in err and "raise --retry-after-max-s" in err and "re-run after" in err
+
+
+def test_generate_rejects_a_row_with_the_providers_message(server, tmp_path):
+    fine = "Please tell me about the history of the bicycle in Europe."
+    run = _generate(server, tmp_path, [fine, f"{fine} SERVE=vllmerror"])
+    assert run.returncode == 0, run.stderr
+    rejected = pq.read_table(tmp_path / "out" / "rejected").to_pylist()
+    assert [r["id"] for r in rejected] == ["p1"]
+    assert rejected[0]["reason"].startswith("provider error: This model's maximum context length is 2048")

@@ -22,6 +22,8 @@ kind              what is sent (who sends it)
 ``html502``       502 with nginx's HTML error page
 ``sse``           200 with a ``text/event-stream`` of chunks although no stream was asked for
 ``ssecut``        the same stream, cut before any chunk says how it finished
+``sseerror``      the same stream, then ``data: {"error": {"code": 502, ...}}`` instead of a finish
+                  (OpenRouter: an upstream failure after the answer began)
 ``nochoices``     200, ``choices: []``, no error, no filter results
 ``flagged``       403 with OpenRouter's moderation metadata (``reasons``, ``flagged_input``)
 ``credits``       402 "insufficient credits" (OpenRouter)
@@ -104,7 +106,7 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response(body, status=status, headers=headers)
 
 
-def _stream(body: dict[str, Any], *, cut: bool) -> web.Response:
+def _stream(body: dict[str, Any], *, cut: bool, error: bool = False) -> web.Response:
     words = answer_to(body).split(" ")
     chunk = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "model": body.get("model", "m")}
     events = [{**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
@@ -113,7 +115,9 @@ def _stream(body: dict[str, Any], *, cut: bool) -> web.Response:
         events.append(
             {**chunk, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
         )
-    if not cut:
+    if error:
+        events.append({"error": {"code": 502, "message": "Upstream stream ended early"}})
+    elif not cut:
         events.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         usage = {"prompt_tokens": 12, "completion_tokens": len(words), "total_tokens": 12 + len(words)}
         events.append({**chunk, "choices": [], "usage": usage})
@@ -158,8 +162,8 @@ def _misbehave(kind: str, arg: float, body: dict[str, Any]) -> web.Response:
         page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
         return web.Response(text=page + "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>", status=502,
                             content_type="text/html")  # fmt: skip
-    if kind in ("sse", "ssecut"):
-        return _stream(body, cut=kind == "ssecut")
+    if kind in ("sse", "ssecut", "sseerror"):
+        return _stream(body, cut=kind == "ssecut", error=kind == "sseerror")
     if kind == "nochoices":
         return web.json_response({**_completion(body, ""), "choices": []})
     if kind == "flagged":
