@@ -251,3 +251,15 @@ def test_generate_rejects_a_row_with_the_providers_message(server, tmp_path):
     rejected = pq.read_table(tmp_path / "out" / "rejected").to_pylist()
     assert [r["id"] for r in rejected] == ["p1"]
     assert rejected[0]["reason"].startswith("provider error: This model's maximum context length is 2048")
+
+
+def test_a_redirected_base_url_stops_the_run_naming_it(run, server):
+    with pytest.raises(RunAborted) as stop:
+        run([f"q{i} SERVE=redirect" for i in range(6)])
+    assert "HTTP 405" in str(stop.value) and "check --base-url" in str(stop.value)
+    assert server.seen["redirect"] <= 4  # the calls in flight, not one per row and attempt
+
+
+def test_json_behind_a_byte_order_mark_is_read(run, server):
+    (r,) = run(["q SERVE=bom"])[0]
+    assert r.ok and r.content == "answer to: q SERVE=bom" and r.attempts == 1

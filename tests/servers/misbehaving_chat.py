@@ -27,6 +27,9 @@ kind              what is sent (who sends it)
 ``nochoices``     200, ``choices: []``, no error, no filter results
 ``flagged``       403 with OpenRouter's moderation metadata (``reasons``, ``flagged_input``)
 ``credits``       402 "insufficient credits" (OpenRouter)
+``redirect``      301 to the same URL (an http:// base URL on a server that redirects to https://):
+                  the client follows a POST's redirect with a GET, as browsers do, which gets a 405
+``bom``           the answer's JSON with a UTF-8 byte order mark in front (Windows proxies)
 ================  =====================================================================================
 """
 
@@ -175,6 +178,11 @@ def _misbehave(kind: str, arg: float, body: dict[str, Any]) -> web.Response:
         }
         err = {"error": {"code": 403, "message": "Your input was flagged by moderation", "metadata": meta}}
         return web.json_response(err, status=403)
+    if kind == "redirect":
+        raise web.HTTPMovedPermanently(location="/v1/chat/completions")
+    if kind == "bom":
+        text = "\ufeff" + json.dumps(_completion(body, answer_to(body)))
+        return web.Response(text=text, content_type="application/json")
     if kind == "credits":
         err = {
             "error": {"code": 402, "message": "Insufficient credits. Add more using https://example/credits"}

@@ -31,7 +31,7 @@ from tagengo.llm.secrets import Redactor, read_key
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
-_FATAL_STATUS = {401, 403, 404}
+_FATAL_STATUS = {401, 403, 404, 405}
 _BODY_IN_ERROR = 300  # characters of a server's error body kept in the rejection reason
 
 
@@ -304,6 +304,10 @@ class OpenAIHTTPBackend:
                 else f"no key was sent: set ${self._key_env} (or --api-key-env)",
                 403: f"the key in ${self._key_env} may not use this model or endpoint",
                 404: "check --base-url and --model (or the Azure deployment)",
+                # A redirect (http to https, a missing path) makes aiohttp, as browsers do, follow
+                # a POST with a GET, which the chat endpoint refuses: every call would.
+                405: "check --base-url: it must be the API root itself (https:// where the server "
+                "redirects http, the path with /v1), not a URL the server redirects",
             }[status]
             raise FatalBackendError(f"{where} answered {msg}; {hint}")
         raise RequestError(msg, kind="provider error" if in_body else "refused")
@@ -325,7 +329,9 @@ def _dumps(body: dict[str, Any]) -> bytes:
 
 
 def _loads(payload: bytes) -> Any:
-    """A response body; json, which is more lenient (NaN, lone surrogates), where orjson refuses."""
+    """A response body; json, which is more lenient (NaN, lone surrogates), where orjson refuses.
+    A UTF-8 byte order mark in front (some Windows proxies add one) is dropped: neither takes it."""
+    payload = payload.removeprefix(b"\xef\xbb\xbf")
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:
