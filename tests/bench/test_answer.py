@@ -430,3 +430,34 @@ def test_a_run_whose_every_call_fails_writes_no_answer_file_and_stops(tmp_path: 
     with build_client(cfg.llm) as client, pytest.raises(NoCallSucceeded):
         answer_bench(bench, cfg.model_copy(update={"redo": True}), client)
     assert bench.answer_path("m").read_text() == ""
+
+
+def test_a_looped_or_echoed_answer_is_the_models_own_and_is_written_for_the_judge(
+    tmp_path: Path, judge_server
+) -> None:
+    """A loop to the end and the prompt sent back are the model's failures (tagengo.llm.answer
+    MODEL_OWN): written and judged, as an empty answer is, and counted by kind; control characters
+    (a broken stream) leave the turn out like any failure of the server."""
+    turns = {
+        1: ["Write about rain. FAULT=repetition", "Make it shorter."],
+        2: ["Write a long story about the rain in spring. FAULT=echo", "Make it shorter."],
+        3: ["Write about rain. FAULT=nul", "Make it shorter."],
+    }
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": t}) + "\n" for q, t in turns.items()
+        )
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_tokens=4096)
+    with build_client(cfg.llm) as client:
+        (report,) = answer_bench(bench, cfg, client)
+    rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
+    assert sorted(rows) == [1, 2]
+    assert rows[1]["choices"][0]["turns"][0].endswith("I will now explain it again in other words.")
+    assert rows[2]["choices"][0]["turns"][0] == turns[2][0]
+    assert [(f["question_id"], f["kind"]) for f in report.failed] == [(3, "control characters")]
+    assert report.answer_problems == {"repetition": 1, "echo": 1, "control characters": 1}

@@ -47,7 +47,7 @@ from rich.console import Console
 from tagengo.bench.config import AnswerConfig
 from tagengo.io.bench_layout import Bench, safe_name
 from tagengo.io.fastchat import Answer, Question, make_answer_id, read_answers, write_answers
-from tagengo.llm.answer import EMPTY, FILTERED, UNFINISHED, answer_problem, used_whole_budget
+from tagengo.llm.answer import FILTERED, MODEL_OWN, UNFINISHED, answer_problem, used_whole_budget
 from tagengo.llm.finish import LENGTH
 from tagengo.llm.types import ChatClient, ChatRequest, ChatResponse
 from tagengo.run.llm_stage import NoCallSucceeded
@@ -337,7 +337,7 @@ def _ask(
             # failure: written and judged, as MT-Bench does, so that leaving it out cannot lift
             # a weak model's average. What the server or the run caused fails the turn.
             fatal = answer_problem(resp, req, require_stop=False)
-            if fatal is not None and fatal.kind == EMPTY:
+            if fatal is not None and fatal.kind in MODEL_OWN:  # empty, a loop, the prompt echoed
                 fatal = None
             problem = fatal or answer_problem(resp, req)
             if problem is not None:

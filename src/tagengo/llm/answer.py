@@ -90,6 +90,11 @@ PROBLEM_KINDS = (
     WRONG_LANGUAGE,
 )
 
+#: The kinds that are the model's own failure, not the server's nor the run's: an evaluation
+#: (bench answer) judges such an answer as the model gave it, where leaving it out would lift a
+#: weak model's average; a dataset stage rejects it like any other.
+MODEL_OWN = (EMPTY, REPETITION, ECHO)
+
 #: A prompt counts as cut by the server when the server reports fewer than this share of the
 #: prompt tokens counted here (o200k) *and* at least ``TRUNCATED_MIN_GAP`` fewer. Measured with
 #: scripts/calibrate_truncation.py on Debian's translated message catalogs (118 languages; docs/
