@@ -11,7 +11,8 @@ The event loop runs in a background thread owned by the client, so:
 Order of work in ``chat_many``: hash every request, replay what the cache has, dedupe
 identical requests, then run the rest with at most ``concurrency`` in flight. Each call:
 wait out any account-wide 429 pause, take rate-limit tokens, call, retry transient
-failures with exponential backoff and full jitter (or the server's Retry-After), then
+failures with exponential backoff and full jitter (or the server's Retry-After, up to
+``--retry-after-max-s``, said on the terminal when long), then
 store the answer in the cache, committed within ``COMMIT_EVERY_S`` (50 ms) in groups of at
 most ``concurrency`` answers, and before ``chat_many`` returns or raises (tagengo.llm.cache).
 """
@@ -90,7 +91,8 @@ class LLMClient:
         self._pause_until = 0.0  # monotonic time before which no call starts (after a 429)
         #: When a server asked for a wait past ``retry_after_max_s``: the monotonic end of the
         #: capped wait the client took instead. A call that still hears "wait past the cap" after
-        #: it stops the run (``_server_wait``); any answer, or a wait within the cap, clears it.
+        #: it stops the run (``_stop_if_past_cap_again``); any answer, or a wait within the cap,
+        #: clears it.
         self._capped_until: float | None = None
         self._announced_until = 0.0  # the end of the last wait a line was printed for
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -606,7 +608,11 @@ class LLMClient:
         if now < self._announced_until or (cap is None and until - now < ANNOUNCE_WAIT_S):
             return  # told already, or short; a wait cut to the cap is always told
         self._announced_until = until
-        self._say(long_wait_line(self._server(), asked, e, until - time.monotonic(), cap))
+        # Redacted again although the backend redacted its message: this line is not a row's reason
+        # and goes to a terminal or a CI log that others read.
+        self._say(
+            self.backend.redact(long_wait_line(self._server(), asked, e, until - time.monotonic(), cap))
+        )
 
     def _server(self) -> str:
         return self.model_id.split("@")[-1]
