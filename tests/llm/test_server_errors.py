@@ -23,7 +23,7 @@ from rich.console import Console
 import tagengo.llm.client as client_module
 from servers.loopback import started_servers
 from servers.misbehaving_chat import CONTEXT_MESSAGE, MisbehavingChatServer
-from tagengo.llm import ChatRequest, LLMConfig, RunAborted, build_client
+from tagengo.llm import ChatRequest, EndpointRequest, LLMConfig, RunAborted, build_client
 from tagengo.llm.answer import answer_problem
 from tagengo.llm.backends.openai_http import retry_wait
 
@@ -263,3 +263,25 @@ def test_a_redirected_base_url_stops_the_run_naming_it(run, server):
 def test_json_behind_a_byte_order_mark_is_read(run, server):
     (r,) = run(["q SERVE=bom"])[0]
     assert r.ok and r.content == "answer to: q SERVE=bom" and r.attempts == 1
+
+
+def test_an_error_object_in_a_200_from_the_embeddings_endpoint_is_no_answer_and_not_cached(server, tmp_path):
+    cfg = LLMConfig(model="m", base_url=server.url, cache_path=tmp_path / "c.sqlite", backoff_base_s=0.01,
+                    max_attempts=3, retry_after_max_s=0.3)  # fmt: skip
+    reqs = [
+        EndpointRequest.from_body("embeddings", {"input": [t]}, [t])
+        for t in ("fine", "a SERVE=routererror:400", "b SERVE=routererror:502*1", "c SERVE=vllmerror")
+    ]
+    for _ in range(2):  # the second run asks the failed ones again: nothing wrong was cached
+        with build_client(cfg) as client:
+            out = client.call_many(reqs)
+        assert out[0].ok and json.loads(out[0].content)["data"][0]["embedding"] == [4.0, 1.0]
+        assert out[2].ok  # the 502 passed on the second attempt (or came from the cache)
+        assert (
+            "Provider returned error (upstream: ExampleCloud) (code 400 in an HTTP 200 body)" in out[1].error
+        )
+        assert (
+            out[3].error.startswith("This model's maximum context length")
+            and out[3].error_kind == "provider error"
+        )
+    assert server.seen["routererror"] == 2 + 1 and server.seen["vllmerror"] == 2

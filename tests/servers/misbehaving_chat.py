@@ -2,7 +2,8 @@
 misbehave at the HTTP level, on demand, for the client's tests (tests/llm/test_server_errors.py).
 
 A request whose last message holds ``SERVE=<kind>`` (``SERVE=<kind>:<arg>``) is answered with that
-misbehaviour; ``*N`` after it (``SERVE=wait429:0.2*1``) misbehaves for the first N times that very
+misbehaviour (on ``/v1/embeddings`` too, for the kinds that are not a chat answer's shape:
+the marker in the last input text); ``*N`` after it (``SERVE=wait429:0.2*1``) misbehaves for the first N times that very
 request arrives and answers properly after. Other requests get ``answer to: <text>``.
 
 ================  =====================================================================================
@@ -75,20 +76,38 @@ class MisbehavingChatServer(LoopbackServer):
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         return app
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = json.loads(await request.read())
-        text = str(body["messages"][-1]["content"])
+    def _kind(self, body: dict[str, Any], text: str) -> tuple[str, float]:
+        """The kind to serve for this request (``answered`` once its ``*N`` is used up), its arg."""
         m = SERVE.search(text)
         with self._lock:
             self._times[request_hash(body)] += 1
             times = self._times[request_hash(body)]
             kind = m.group(1) if m and (m.group(3) is None or times <= int(m.group(3))) else "answered"
             self.seen[kind] += 1
+        return kind, float(m.group(2) or 0) if m else 0.0
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.read())
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        kind, arg = self._kind(body, str(texts[-1]))
+        if kind != "answered":
+            return _misbehave(kind, arg, {"messages": [{"role": "user", "content": texts[-1]}]})
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0]}
+            for i, t in enumerate(texts)
+        ]
+        return web.json_response({"object": "list", "data": data, "model": body.get("model", "m"),
+                                  "usage": {"prompt_tokens": 3, "total_tokens": 3}})  # fmt: skip
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.read())
+        kind, arg = self._kind(body, str(body["messages"][-1]["content"]))
         if kind == "answered":
             return web.json_response(_completion(body, answer_to(body)))
-        return _misbehave(kind, float(m.group(2) or 0), body)
+        return _misbehave(kind, arg, body)
 
 
 def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:

@@ -133,15 +133,20 @@ class OpenAIHTTPBackend:
         status, headers, payload = await self._post(
             url, json.dumps(body, ensure_ascii=False).encode(), timeout_s
         )
+        where = url.split("?", 1)[0]
         if status != 200:
-            self._raise_for_status(status, headers, payload, where=url.split("?", 1)[0])
+            self._raise_for_status(status, headers, payload, where=where)
         try:
-            d = json.loads(payload)
-            if not isinstance(d, dict):
-                raise ValueError("not a JSON object")
+            d = _loads(payload)
         except (ValueError, UnicodeDecodeError):
+            d = self._not_json(payload, where=where, stream=False)
+        if not isinstance(d, dict):
             snippet = payload[:120].decode("utf-8", "replace")
-            raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
+            raise RetryableError(self.redact(f"malformed response: {snippet!r}"))
+        if d.get("error") is not None or d.get("object") == "error":
+            # A gateway's error object with status 200 is no answer: cached as one, it would come
+            # back on every re-run as the embedding or the verdict of these texts.
+            self._raise_for_body(d, headers, where=where)
         n_in = _count(d.get("usage"), "prompt_tokens")
         if n_in is None:
             n_in, _ = count_usage(request, None, self.config.model)
@@ -220,19 +225,19 @@ class OpenAIHTTPBackend:
             reasoning=reasoning,
         )
 
-    def _not_json(self, payload: bytes) -> dict[str, Any]:
+    def _not_json(self, payload: bytes, *, where: str | None = None, stream: bool = True) -> dict[str, Any]:
         """A 200 whose body is not JSON: an event stream nobody asked for (joined into the one
         answer it carries), an HTML page (a wrong --base-url, a proxy's login page: every call
         gets the same, so the run stops), or a garbled body (retried)."""
         head = payload[:512].lstrip().lower()
-        if head.startswith((b"data:", b"event:", b":")):
+        if stream and head.startswith((b"data:", b"event:", b":")):
             try:
                 return join_stream(payload)
             except StreamError as e:
                 raise RetryableError(self.redact(f"HTTP 200 with a broken event stream: {e}")) from None
         if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
             raise FatalBackendError(
-                f"{self._where()} answered HTTP 200 with an HTML page ({self.redact(_error_detail(payload))}), "
+                f"{where or self._where()} answered HTTP 200 with an HTML page ({self.redact(_error_detail(payload))}), "
                 "not a chat completion: --base-url must be the root of an OpenAI-compatible API (it "
                 "usually ends in /v1), not a web page or a proxy's sign-in page"
             )
@@ -241,7 +246,7 @@ class OpenAIHTTPBackend:
         snippet = payload[:120].decode("utf-8", "replace")
         raise RetryableError(self.redact(f"malformed response: {snippet!r}"))
 
-    def _raise_for_body(self, d: dict[str, Any], headers: Any) -> None:
+    def _raise_for_body(self, d: dict[str, Any], headers: Any, *, where: str | None = None) -> None:
         """A 200 that carries no answer: an error object (vLLM's ``{"object": "error", ...}``,
         OpenRouter's and LiteLLM's ``{"error": {...}}``), or an empty ``choices`` (Azure's with
         the prompt's filter results). The error's code decides as a status would: 429 and 5xx
@@ -252,7 +257,7 @@ class OpenAIHTTPBackend:
         if err is not None:
             status = _body_status(err)
             payload = json.dumps({"error": err}).encode()
-            self._raise_for_status(status, headers, payload, in_body=True)
+            self._raise_for_status(status, headers, payload, where, in_body=True)
         for result in d.get("prompt_filter_results") or []:
             cats = (result or {}).get("content_filter_results") or {}
             hit = sorted(k for k, v in cats.items() if isinstance(v, dict) and v.get("filtered"))
