@@ -59,19 +59,28 @@ def role_problem(name: str) -> str:
     return f"has unknown role '{name[:40]}' (known: {', '.join(ROLES)})"
 
 
+def _has_text(text: str) -> bool:
+    """Not :func:`is_blank`; a turn opening with a visible ASCII character (most) is decided
+    without a look at the rest (the reader runs this on every turn of every row)."""
+    return "!" <= text[:1] <= "~" or not is_blank(text)
+
+
 def normalise_turns(messages: list[dict[str, str]], meta: dict[str, Any]) -> list[dict[str, str]]:
     """``messages`` after rules 1 and 2 above; what was dropped is added to ``meta``.
 
     Returns a new list of the same turn objects (the input list is not changed); counts
     already in ``meta`` from an earlier pass are added to, so applying it twice records each
     change once."""
-    visible = [m for m in messages if not is_blank(m["content"])]
-    if not any(m["role"] == "user" for m in visible):
-        # Every user turn is empty: the row stays whole, so that the stage rejects it with its
-        # own countable reason (generate: "empty prompt"; curate: the length step).
-        visible = list(messages)
-    elif len(visible) < len(messages):
-        meta["empty_turns_dropped"] = meta.get("empty_turns_dropped", 0) + len(messages) - len(visible)
+    visible = [m for m in messages if _has_text(m["content"])]
+    if len(visible) < len(messages):
+        if any(m["role"] == "user" for m in visible):
+            meta["empty_turns_dropped"] = meta.get("empty_turns_dropped", 0) + len(messages) - len(visible)
+        else:
+            # Every user turn is empty: the row stays whole, so that the stage rejects it with
+            # its own countable reason (generate: "empty prompt"; curate: the length step).
+            visible = list(messages)
+    if visible and visible[0]["role"] == "user":  # most chats: nothing before the prompt
+        return visible
 
     first_user = next((i for i, m in enumerate(visible) if m["role"] == "user"), len(visible))
     leading = [m for m in visible[:first_user] if m["role"] != "system"]
