@@ -25,7 +25,7 @@ from servers.loopback import started_servers
 from servers.misbehaving_chat import CONTEXT_MESSAGE, MisbehavingChatServer
 from tagengo.llm import ChatRequest, EndpointRequest, LLMConfig, RunAborted, build_client
 from tagengo.llm.answer import answer_problem
-from tagengo.llm.backends.openai_http import retry_wait
+from tagengo.llm.backends.http_errors import retry_wait
 
 
 @pytest.fixture

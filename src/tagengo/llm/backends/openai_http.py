@@ -8,12 +8,9 @@ and a generation run is hundreds of thousands of requests.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
 import os
-import re
-import time
 from typing import Any
 
 import aiohttp
@@ -23,6 +20,14 @@ from yarl import URL
 
 from tagengo.llm.accounting import count_usage
 from tagengo.llm.answer import content_parts
+from tagengo.llm.backends.http_errors import (
+    body_status,
+    error_detail,
+    is_filter,
+    is_out_of_quota,
+    retry_after_s,
+    retry_wait,
+)
 from tagengo.llm.backends.sse import StreamError, join_stream
 from tagengo.llm.config import OPENAI_DEFAULT_BASE, LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
@@ -32,7 +37,6 @@ from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
 _FATAL_STATUS = {401, 403, 404, 405}
-_BODY_IN_ERROR = 300  # characters of a server's error body kept in the rejection reason
 
 
 class OpenAIHTTPBackend:
@@ -237,7 +241,7 @@ class OpenAIHTTPBackend:
                 raise RetryableError(self.redact(f"HTTP 200 with a broken event stream: {e}")) from None
         if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
             raise FatalBackendError(
-                f"{where or self._where()} answered HTTP 200 with an HTML page ({self.redact(_error_detail(payload))}), "
+                f"{where or self._where()} answered HTTP 200 with an HTML page ({self.redact(error_detail(payload))}), "
                 "not a chat completion: --base-url must be the root of an OpenAI-compatible API (it "
                 "usually ends in /v1), not a web page or a proxy's sign-in page"
             )
@@ -255,7 +259,7 @@ class OpenAIHTTPBackend:
         if err is None and d.get("object") == "error":
             err = d  # vLLM before 0.10.1 (and servers copying it): the error object is the body
         if err is not None:
-            status = _body_status(err)
+            status = body_status(err)
             payload = json.dumps({"error": err}).encode()
             self._raise_for_status(status, headers, payload, where, in_body=True)
         for result in d.get("prompt_filter_results") or []:
@@ -277,14 +281,14 @@ class OpenAIHTTPBackend:
         self, status: int, headers: Any, payload: bytes, where: str | None = None, *, in_body: bool = False
     ) -> None:
         """Raise the error a status (or, ``in_body``, the code of an error object in a 200) means."""
-        detail = self.redact(_error_detail(payload))
+        detail = self.redact(error_detail(payload))
         if in_body:
             said = f"code {status} in an HTTP 200 body"
             msg = f"{detail} ({said})" if detail else said
         else:
             msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         where = where or self._where()
-        if status == 402 or (status == 429 and _is_out_of_quota(payload)):
+        if status == 402 or (status == 429 and is_out_of_quota(payload)):
             # Not a rate limit: no wait makes it pass, and every other call gets the same answer.
             raise FatalBackendError(
                 f"{where} answered {msg}; the account behind ${self._key_env} is out of quota or "
@@ -299,7 +303,7 @@ class OpenAIHTTPBackend:
                 rate_limited=status == 429,
                 kind="provider error" if in_body else "failed",
             )
-        if _is_filter(payload):
+        if is_filter(payload):
             # Before the fatal statuses: OpenRouter answers a prompt its moderation flagged with 403.
             raise RequestError(f"the prompt was held back by a content filter ({msg})", kind="filtered")
         if status in _FATAL_STATUS:
@@ -353,138 +357,5 @@ def _count(usage: Any, key: str) -> int | None:
     return int(value)
 
 
-_FILTER_WORDS = (
-    "content_filter",
-    "content filter",
-    "responsibleaipolicyviolation",
-    "content management policy",
-    "flagged_input",  # OpenRouter's moderation: a 403 whose metadata quotes the flagged input
-)
-
-
-def _is_out_of_quota(payload: bytes) -> bool:
-    """True for a 429 whose body says the account has no quota or credit left (OpenAI's
-    ``insufficient_quota``), which retrying cannot fix, unlike a rate limit."""
-    text = payload[:4000].decode("utf-8", "replace").lower()
-    return "insufficient_quota" in text or "exceeded your current quota" in text
-
-
-def _is_filter(payload: bytes) -> bool:
-    """True for an error body that says a content filter refused the prompt (Azure: code
-    ``content_filter``, inner code ``ResponsibleAIPolicyViolation``)."""
-    text = payload[:4000].decode("utf-8", "replace").lower()
-    return any(w in text for w in _FILTER_WORDS)
-
-
-#: Word codes of an error object that mean "try again", as the status they stand for.
-_WORD_CODES = {
-    "rate_limit_exceeded": 429,
-    "rate_limit_error": 429,
-    "overloaded": 529,
-    "overloaded_error": 529,
-    "server_error": 500,
-    "internal_error": 500,
-    "service_unavailable": 503,
-    "timeout": 504,
-    "insufficient_quota": 429,  # with the quota words in the message: the quota stop
-}
-
-
-def _body_status(err: Any) -> int:
-    """The status an error object in a 200 body stands for: its ``code`` (or ``status``) when
-    that is an HTTP status (OpenRouter's 502, vLLM's 400, a string "503"), else what its word
-    code means; 400 (not retried: the same request gets the same body) when it says nothing."""
-    if not isinstance(err, dict):
-        return 400
-    for key in ("code", "status"):
-        value = err.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float) and 100 <= value <= 599:
-            return int(value)
-        if isinstance(value, str) and value.strip().isdigit() and 100 <= int(value) <= 599:
-            return int(value)
-    for key in ("code", "type"):
-        value = err.get(key)
-        if isinstance(value, str) and value.lower() in _WORD_CODES:
-            return _WORD_CODES[value.lower()]
-    return 400
-
-
-def _error_detail(payload: bytes) -> str:
-    """The server's own words from an error body: the message of a JSON error object (with the
-    upstream provider OpenRouter names), an HTML page's title, or the text itself."""
-    text = payload.decode("utf-8", "replace").strip()
-    try:
-        d = json.loads(text)
-        err = d.get("error", d) if isinstance(d, dict) else d
-        if isinstance(err, dict):
-            text = str(err.get("message") or err.get("code") or err)
-            meta = err.get("metadata")
-            if isinstance(meta, dict) and isinstance(meta.get("provider_name"), str):
-                text = f"{text} (upstream: {meta['provider_name']})"
-        else:
-            text = str(err)
-    except ValueError:
-        if text[:512].lower().lstrip().startswith(("<!doctype html", "<html")):
-            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-            text = f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "an HTML page"
-    text = " ".join(text.split())
-    return text[:_BODY_IN_ERROR] + ("..." if len(text) > _BODY_IN_ERROR else "")
-
-
-def retry_after_s(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After``; None when absent or unreadable."""
-    wait = retry_wait(headers)
-    return wait[0] if wait else None
-
-
-def retry_wait(headers: Any, *, rate_limited: bool = False) -> tuple[float, str] | None:
-    """(seconds to wait, the header that said so) from ``retry-after-ms`` (OpenAI, Azure),
-    ``Retry-After`` (seconds or an HTTP date), and for a 429 without those, the reset of the
-    exhausted limit in ``x-ratelimit-reset-requests`` / ``-tokens`` (OpenAI, Groq: ``"6m0s"``).
-    None when none is there or readable."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0), "retry-after-ms"
-        except ValueError:
-            pass
-    ra = headers.get("retry-after")
-    if ra:
-        try:
-            return max(0.0, float(ra)), "Retry-After"
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(ra)
-            return max(0.0, when.timestamp() - time.time()), "Retry-After"
-        except (TypeError, ValueError):
-            pass
-    if not rate_limited:
-        return None
-    resets: list[tuple[float, str]] = []
-    for limit in ("requests", "tokens"):
-        seconds = _duration_s(headers.get(f"x-ratelimit-reset-{limit}"))
-        if seconds is not None and headers.get(f"x-ratelimit-remaining-{limit}", "0").strip() in ("0", ""):
-            resets.append((seconds, f"x-ratelimit-reset-{limit}"))
-    return max(resets) if resets else None
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _duration_s(value: str | None) -> float | None:
-    """Seconds in a Go-style duration (``"1s"``, ``"6m0s"``, ``"20ms"``) or a plain number."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    parts = _DURATION_PART.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        return None
-    return sum(float(n) * _UNIT_S[u] for n, u in parts)
+#: ``retry_after_s`` is read from here by the batch client (``tagengo.llm.batch.api``).
+__all__ = ["OpenAIHTTPBackend", "retry_after_s", "retry_wait"]
