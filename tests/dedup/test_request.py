@@ -218,8 +218,10 @@ def test_a_moved_phrase_or_a_relation_on_one_side_only_decides_nothing_by_itself
         # Two separate places on both sides: spread.
         ("en", "Write a short poem about autumn for children.", "Write a short story about spring for children.",
          "spread"),
+        # (Without "ingegnere"/"tecnico" and "clienti"/"utenti" only function words would differ:
+        # the same content words, no shape at all.)
         ("it", "Ora siete un ingegnere: spiegate il vostro prodotto ai clienti.",
-         "Ora sei un ingegnere: spiega il tuo prodotto ai clienti.", "spread"),
+         "Ora sei un tecnico: spiega il tuo prodotto agli utenti.", "spread"),
         # Scripts without spaces: every character is a word, runs say nothing about slots.
         ("zh", "写一首关于秋天落叶的短诗。", "写一篇关于秋天落叶的短篇故事。", "swap"),
     ],
@@ -266,3 +268,61 @@ def test_italian_sei_is_you_are_not_six():
     assert request.hard_stop(
         request.parse("Elenca sei motivi.", "it"), request.parse("Elenca dodici motivi.", "it")
     )
+
+
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        # Pronouns, possessives, conjunctions, auxiliaries: a translator's choice (du/Sie, aber/jedoch).
+        ("de", "Beschreiben Sie Ihre Lösung, aber kurz und ohne Code.", "Beschreibe deine Lösung, jedoch kurz und ohne Code."),
+        ("it", "Potete spiegare il vostro metodo nella relazione?", "Puoi spiegare il tuo metodo della relazione?"),
+        ("es", "Explica tu método, pero con un ejemplo.", "Explique su método con un ejemplo."),
+        ("en", "Describe your method, then give an example.", "Describe the method and give an example."),
+        # Verbs of one interchangeable group (explaining, writing, using).
+        ("de", "Erläutern Sie den Unterschied zwischen Prozessen und Threads.",
+         "Erkläre den Unterschied zwischen Prozessen und Threads."),
+        ("it", "Discutete le cause della rivoluzione industriale.", "Discuti le cause della rivoluzione industriale."),
+        ("fr", "Rédigez une lettre de motivation pour un stage.", "Écris une lettre de motivation pour un stage."),
+        ("en", "Compose a limerick about a cat.", "Write a limerick about a cat."),
+    ],
+)  # fmt: skip
+def test_function_words_and_interchangeable_verbs_are_no_other_request(lang, a, b, labelled):
+    v = request.prepare(a, b, lang if labelled else None)
+    assert isinstance(v, request.Verdict) and v.same and v.why == "same content words", v
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        # Negations, "without", question words and quantifiers stay content: the test decides.
+        ("en", "Write a story with dialogue.", "Write a story without dialogue."),
+        ("de", "Schreibe eine Geschichte mit Dialog.", "Schreibe eine Geschichte ohne Dialog."),
+        ("en", "Why does ice float on water?", "How does ice float on water?"),
+        ("en", "List all the prime numbers below 50.", "List only the prime numbers below 50."),
+        ("it", "Non usare la ricorsione.", "Usa la ricorsione."),
+        # Verbs of different groups, and verbs outside every group, are words like any other.
+        ("en", "Describe a poem about the sea.", "Write a poem about the sea."),
+        ("en", "Sort the list in Python.", "Reverse the list in Python."),
+    ],
+)
+def test_what_changes_a_request_is_no_function_word(lang, a, b):
+    v = request.prepare(a, b, lang)
+    assert not (isinstance(v, request.Verdict) and v.same), v
+
+
+def test_function_words_still_shape_the_difference():
+    # Another translation changes function words here and there as well as a content word: its
+    # edits are spread, though only one content word differs.
+    got = request.prepare(
+        "Stellen Sie sich vor, Sie wären ein Arzt, und beschreiben Sie dann Ihre Diagnose.",
+        "Stell dir vor, du bist eine Ärztin, und beschreibe deine Diagnose.",
+        "de",
+    )
+    assert isinstance(got, request.Pending) and got.shape == "spread", got
+
+
+def test_italian_is_guessed_for_unlabelled_rows():
+    assert request.guess_language("Scrivi una poesia sull'autunno per i tuoi amici.") == "it"
+    assert request.guess_language("¿Puedes escribir un poema sobre el otoño para mí?") == "es"
+    assert request.guess_language("Podes escrever um poema sobre o outono para mim?") == "pt"

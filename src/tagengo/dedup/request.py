@@ -12,8 +12,11 @@ module decides each candidate pair by aligning what differs between the two prom
 1. **Words.** NFKC, case folded; words are runs of letters and digits; in scripts written
    without spaces every character is a word. Each word is stemmed (Snowball where the
    language has one) with accents dropped. Filler words (articles, pronouns, politeness,
-   verbs of asking: :data:`tagengo.dedup.content.FILLERS`) are set aside. A row with no
-   language gets one guessed from its filler words and script (:func:`guess_language`).
+   verbs of asking: :data:`tagengo.dedup.content.FILLERS`) are set aside; function words
+   (:data:`tagengo.dedup.function_words.FUNCTION_WORDS`: "aber"/"jedoch", "vi"/"ti") and
+   verbs of one instruction group ("erläutern"/"erklären": ``INTERCHANGEABLE``) never make
+   two prompts differ, but still count where the edits are (step 4). A row with no language
+   gets one guessed from its filler and function words and script (:func:`guess_language`).
 2. **What defines a request must match** (each a hard stop, checked first, no model):
    * numbers, as values ("5", "five", "fünf", "五" are 5; "1,000" is 1000): another number
      is another request;
@@ -65,6 +68,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from tagengo.dedup.content import _UNSPACED, FILLERS, _drop_enclitic, _stem, _stemmer, _strip_accents
+from tagengo.dedup.function_words import FUNCTION_WORDS, INTERCHANGEABLE
 
 #: Merge a *swap* (module doc, step 4) when the larger side's ratio (step 3) is at most this.
 #: Chosen on the tuning part of the held-out calibration (docs/dedup.md, "The request check").
@@ -213,6 +217,10 @@ _SCRIPT_LANG = (
 )
 
 
+#: Languages :func:`guess_language` can name: those with filler or function word lists.
+_GUESSABLE = tuple(dict.fromkeys([*FILLERS, *FUNCTION_WORDS]))
+
+
 def guess_language(text: str) -> str | None:
     """A language for a row that carries none: by script (ja, ko, zh, th, ar, he, hi, el), else
     the language whose filler words the text uses most (at least two), else None. Only the word
@@ -224,7 +232,8 @@ def guess_language(text: str) -> str | None:
     if not words:
         return None
     best, best_n = None, 1
-    for lang, fillers in FILLERS.items():
+    for lang in _GUESSABLE:
+        fillers = _set_aside(lang)
         n = sum(w in fillers for w in words)
         if n > best_n:
             best, best_n = lang, n
@@ -250,6 +259,7 @@ class Parsed:
     names: list[bool] = field(default_factory=list)  # per word: capitalised inside a sentence (any language)
     relations: frozenset[str] = frozenset()  # RELATIONS named (before, after, more, less ...)
     language_order: tuple[str, ...] = ()  # the language names in the order they stand
+    function: list[int] = field(default_factory=list)  # function words (not fillers): shape only
 
 
 def _number_value(token: str) -> str:
@@ -307,10 +317,11 @@ def parse(text: str, lang: str | None) -> Parsed:
     # NFKC, and escaped line breaks written out ("\\n" in some files) as spaces of the same length.
     text = _ESCAPES.sub("  ", unicodedata.normalize("NFKC", text))
     fillers = FILLERS.get(lang or "", frozenset())
+    function_words = _set_aside(lang)
     number_words = NUMBER_WORDS.get(lang or "", _NUMBER_WORDS_ALL)
     negations = NEGATIONS.get(lang or "", frozenset())
     stem = _stemmer(lang) is not None
-    spans, lows, norms, content = [], [], [], []
+    spans, lows, norms, content, function = [], [], [], [], []
     numbers: Counter = Counter(_number_value(m.group()) for m in _NUMBER.finditer(text))
     entities = set()
     names: list[bool] = []
@@ -343,7 +354,7 @@ def parse(text: str, lang: str | None) -> Parsed:
             entities.add(low)
         if w in fillers:
             continue
-        content.append(i)
+        (function if w in function_words else content).append(i)
     languages = _language_ids(lows, text)
     order: tuple[str, ...] = ()
     # Language names are compared as a set and in order; keep them out of the content words.
@@ -366,7 +377,17 @@ def parse(text: str, lang: str | None) -> Parsed:
         names,
         relations,
         order,
+        function,
     )
+
+
+@cache
+def _set_aside(lang: str | None) -> frozenset[str]:
+    """Words that are never content for the check: the language's fillers and function words
+    (:mod:`tagengo.dedup.function_words`), less its negations and relations, which are."""
+    words = FILLERS.get(lang or "", frozenset()) | FUNCTION_WORDS.get(lang or "", frozenset())
+    content = {_strip_accents(w) for w in NEGATIONS.get(lang or "", frozenset())} | RELATIONS.keys()
+    return frozenset(w for w in words if _strip_accents(w) not in content)
 
 
 def _language_order(lows: Sequence[str], text: str, languages: frozenset[str]) -> tuple[str, ...]:
@@ -407,15 +428,19 @@ def _compounds(p: Parsed) -> dict[str, list[int]]:
     return out
 
 
-def differing(a: Parsed, b: Parsed) -> tuple[list[int], list[int]]:
+def differing(a: Parsed, b: Parsed, function: bool = False) -> tuple[list[int], list[int]]:
     """Positions of the content words of ``a`` and ``b`` that have no counterpart on the other
     side: equal stems first, then a word written as one on one side and as two or three on the
-    other, then stems that are one word (:func:`_close`)."""
-    ca = Counter(a.norms[i] for i in a.content)
-    cb = Counter(b.norms[i] for i in b.content)
+    other, then stems that are one word (:func:`_close`) or verbs of one group of
+    :data:`INTERCHANGEABLE`. With ``function``, every edit instead: function words included
+    and interchangeable verbs left unmatched (the places where the two texts differ)."""
+    words_a = sorted(a.content + a.function) if function else a.content
+    words_b = sorted(b.content + b.function) if function else b.content
+    ca = Counter(a.norms[i] for i in words_a)
+    cb = Counter(b.norms[i] for i in words_b)
     only_a, only_b = ca - cb, cb - ca
-    pos_a = [i for i in a.content if only_a[a.norms[i]] > 0]
-    pos_b = [i for i in b.content if only_b[b.norms[i]] > 0]
+    pos_a = [i for i in words_a if only_a[a.norms[i]] > 0]
+    pos_b = [i for i in words_b if only_b[b.norms[i]] > 0]
     for x, y, pos_x, pos_y in ((a, b, pos_a, pos_b), (b, a, pos_b, pos_a)):
         runs = _compounds(y)
         for i in list(pos_x):
@@ -425,13 +450,24 @@ def differing(a: Parsed, b: Parsed) -> tuple[list[int], list[int]]:
                 for j in run:
                     if j in pos_y:
                         pos_y.remove(j)
+    groups = () if function else _interchangeable(a.lang)
     for i in list(pos_a):
         for j in pos_b:
-            if _close(a.norms[i], b.norms[j]):
+            x, y = a.norms[i], b.norms[j]
+            if _close(x, y) or any(x in g and y in g for g in groups):
                 pos_a.remove(i)
                 pos_b.remove(j)
                 break
     return pos_a, pos_b
+
+
+@cache
+def _interchangeable(lang: str | None) -> tuple[frozenset[str], ...]:
+    """The language's groups of interchangeable verbs (:data:`INTERCHANGEABLE`), as the stems
+    words are compared by."""
+    stem = _stemmer(lang) is not None
+    norm = (lambda w: _stem(lang, w)) if stem else _strip_accents
+    return tuple(frozenset(norm(w) for w in g) for g in INTERCHANGEABLE.get(lang or "", ()))
 
 
 def _runs(positions: Sequence[int]) -> int:
@@ -559,11 +595,13 @@ def prepare(a_text: str, b_text: str, lang: str | None) -> Verdict | Pending:
     stop = hard_stop(a, b)
     if stop:
         return Verdict(False, stop)
-    da, db = differing(a, b)
-    if not da and not db:
+    if not any(differing(a, b)):
         if _roles_swapped(a, b):
             return Verdict(False, "the roles swap")
         return Verdict(True, "same content words")
+    # Content words differ: their places and the test include the function words around them,
+    # whose changes mark another translation's many small edits (the spread shape).
+    da, db = differing(a, b, function=True)
     noun = NEUTRAL.get(a.lang or "", NEUTRAL["en"])
     ta = [substitute(a, da, noun)] if da else []
     tb = [substitute(b, db, noun)] if db else []
