@@ -59,7 +59,15 @@ def preferred(tmp_path_factory) -> Path:
     src.write_text(
         "".join(
             json.dumps(
-                {"id": i, "language": lang, "messages": [{"role": r, "content": c} for r, c in msgs]},
+                # Tagengo records (source, meta): the readers quarantine two user turns in a row
+                # in source formats (io/shape.py); e3 must reach prefer and export as it is.
+                {
+                    "id": i,
+                    "source": "fixture",
+                    "language": lang,
+                    "meta": {},
+                    "messages": [{"role": r, "content": c} for r, c in msgs],
+                },
                 ensure_ascii=False,
             )
             + "\n"
