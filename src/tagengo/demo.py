@@ -252,7 +252,10 @@ def _generate(out: Path, teacher: _Teacher, max_tokens: int, progress: bool) -> 
     who = teacher.model if remote else "the bundled SmolLM2-135M"
     why = f"{cut} cut off at {max_tokens} tokens"
     if c["rejected"] > cut:
-        why += f", {c['rejected'] - cut} for another reason of the answer contract (empty, failed, a template leak)"
+        why += (
+            f", {c['rejected'] - cut} for another reason of the answer contract (empty, failed, a template "
+            "leak, a loop, in another language than the prompt)"
+        )
     return (
         f"{c['read']} prompts -> {c['kept']} finished answers from {who}; {c['rejected']} rejected "
         f"({why}), kept in 3-generated/rejected"
