@@ -326,3 +326,24 @@ def test_italian_is_guessed_for_unlabelled_rows():
     assert request.guess_language("Scrivi una poesia sull'autunno per i tuoi amici.") == "it"
     assert request.guess_language("¿Puedes escribir un poema sobre el otoño para mí?") == "es"
     assert request.guess_language("Podes escrever um poema sobre o outono para mim?") == "pt"
+
+
+@pytest.mark.parametrize(
+    "lang, a, b, same",
+    [
+        # Names that trade places while the rest stands still: another request, in German too.
+        ("en", "Is Python faster than Java?", "Is Java faster than Python?", False),
+        ("de", "Ist Python schneller als Java?", "Ist Java schneller als Python?", False),
+        ("de", "Wer war zuerst da, Newton oder Leibniz?", "Wer war zuerst da, Leibniz oder Newton?", False),
+        # German capitalises every noun: a moved phrase moves its nouns, and a name written
+        # otherwise ("Riemannschen"/"Riemann-") is not another order (MT-Bench-X translations).
+        ("de", 'Wenn die "zweite Person" in der obigen Frage durch "letzte Person" ersetzt wird, wie lautet die Antwort?',
+         'Wenn in der obigen Frage die "zweite Person" durch "letzte Person" ersetzt wird, wie lautet die Antwort?', True),
+        ("de", "Was sind die Unterschiede zwischen der Riemannschen Geometrie und der euklidischen Geometrie?",
+         "Was sind die Unterschiede zwischen Riemann-Geometrie und euklidischer Geometrie?", True),
+    ],
+)  # fmt: skip
+def test_roles_swap_only_when_the_names_alone_trade_places(lang, a, b, same):
+    v = request.prepare(a, b, lang)
+    assert isinstance(v, request.Verdict) and v.same is same, v
+    assert same or v.why == "the roles swap"

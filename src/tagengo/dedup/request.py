@@ -533,10 +533,15 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     sb = [b.norms[i] for i in b.content]
     if _rotations_equal(list(dict.fromkeys(sa)), list(dict.fromkeys(sb))):
         return False
-    na = [a.norms[i] for i in a.content if a.names[i]]
-    nb = [b.norms[i] for i in b.content if b.names[i]]
+    # Names both sides have, in another order, while the other words keep theirs. Only the order
+    # of shared names counts ("Riemannschen"/"Riemann-" is one name written otherwise), and only
+    # when the rest stands still: in German every noun is capitalised, and another translation
+    # that moves a phrase moves its nouns with it.
+    shared = {a.norms[i] for i in a.content if a.names[i]} & {b.norms[i] for i in b.content if b.names[i]}
+    na = [n for n in sa if n in shared]
+    nb = [n for n in sb if n in shared]
     if len(na) >= 2 and na != nb:
-        return True
+        return [n for n in sa if n not in shared] == [n for n in sb if n not in shared]
     # Two content words close together (at most one word between them: "miles into kilometres",
     # "miles en kilomètres") that stand the other way round on the other side, close there too:
     # what is converted into what, compared with what.
