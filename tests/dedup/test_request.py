@@ -335,6 +335,9 @@ def test_italian_is_guessed_for_unlabelled_rows():
         ("en", "Is Python faster than Java?", "Is Java faster than Python?", False),
         ("de", "Ist Python schneller als Java?", "Ist Java schneller als Python?", False),
         ("de", "Wer war zuerst da, Newton oder Leibniz?", "Wer war zuerst da, Leibniz oder Newton?", False),
+        # A name that opens the sentence is capitalised anyway; it is the other side's name.
+        ("fr", "Python est-il plus rapide que Java ?", "Java est-il plus rapide que Python ?", False),
+        ("es", "¿Python es más rápido que Java?", "¿Java es más rápido que Python?", False),
         # German capitalises every noun: a moved phrase moves its nouns, and a name written
         # otherwise ("Riemannschen"/"Riemann-") is not another order (MT-Bench-X translations).
         ("de", 'Wenn die "zweite Person" in der obigen Frage durch "letzte Person" ersetzt wird, wie lautet die Antwort?',

@@ -537,7 +537,10 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     # of shared names counts ("Riemannschen"/"Riemann-" is one name written otherwise), and only
     # when the rest stands still: in German every noun is capitalised, and another translation
     # that moves a phrase moves its nouns with it.
-    shared = {a.norms[i] for i in a.content if a.names[i]} & {b.norms[i] for i in b.content if b.names[i]}
+    # A name may open the sentence on one side ("Python est-il plus rapide que Java ?"): a word
+    # capitalised inside a sentence on either side is a name on both.
+    named = {a.norms[i] for i in a.content if a.names[i]} | {b.norms[i] for i in b.content if b.names[i]}
+    shared = named & set(sa) & set(sb)
     na = [n for n in sa if n in shared]
     nb = [n for n in sb if n in shared]
     if len(na) >= 2 and na != nb:
