@@ -19,17 +19,23 @@ the caller rejects the translation.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from tagengo.llm.translation.chatter_words import (
     ANNOUNCE,
+    CHATTY_START,
     FIRST_PERSON_META,
     HERE_IS_TRANSLATION,
     INLINE_NOTE,
     INTERJECTION,
+    LANGUAGE_NAME,
     NOTE,
+    NOTE_INSIDE,
+    NOTE_SENTENCE,
     SIGNOFF,
+    SIGNOFF_INSIDE,
     SOURCE_LABEL_WORDS,
     TRANSLATION,
     language_label,
@@ -58,11 +64,29 @@ _MAX_PREAMBLE = 200
 _MAX_EXPLANATION = 800
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _LETTER = re.compile(r"[^\W\d_]")
+#: A first line that may be a preamble without naming the translation ("Sure, here you go:",
+#: "In Japanese:"): one short clause of words, no sentence end, number, code or format inside
+#: ("# %s (Gerät %d):" and "Les valeurs sont :" after a sentence are text split differently).
+_CHATTY = re.compile(r"^[^\W\d_][^.!?。！？%⟦#\d\[\]{}()<>=/\\|]{0,58}[:：]$")
+
+
+def _chatty(line: str) -> bool:
+    """A short line ending in a colon that hands the translation over without naming it: one
+    clause that opens with "Sure", "Okay" ... or names a language or says "here is"."""
+    bare = _bare(line)
+    return bool(_CHATTY.match(bare)) and bool(
+        CHATTY_START.match(bare) or LANGUAGE_NAME.search(bare) or ANNOUNCE.search(bare)
+    )
+
+
+_LABELLED = re.compile(rf"^[\s*_#>]*(?:[^\W\d_]+\s+)?(?:{TRANSLATION.pattern})[\s*_]*[:：][\s*_]*\S", re.I)
 _RULE = re.compile(r"^\s*(?:[-*_=]\s*){3,}$")
 #: Sentence ends: Latin ones before white space, CJK ones anywhere; and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 #: What may stand between a repeated source and the translation after it.
-_ECHO_SEP = r"[ \t]*(?:\n\s*|(?:->|→|=>|⇒|=|—|–|-|:|：|\|)\s*)"
+_ECHO_SEP = (
+    r"(?:[ \t]*\n\s*(?:(?:->|→|=>|⇒)\s+)?|[ \t]*(?:->|→|=>|⇒)\s*|[ \t]+(?:=|—|–|-|\|)\s+|[ \t]*[:：]\s+)"
+)
 #: The source must have this many letters before a repeat of it is looked for: "OK" or "Paris"
 #: are translated as themselves.
 _MIN_ECHO_LETTERS = 8
@@ -98,9 +122,13 @@ def _wide_length(text: str) -> int:
 
 
 def _is_label(line: str) -> bool:
-    """A line that only names the translation: "Translation", "**German translation:**", "翻訳："."""
-    bare = _bare(line).rstrip(":：").strip()
-    return bool(TRANSLATION.search(bare)) and _wide_length(bare) <= 30 and len(bare.split()) <= 4
+    """A line that only names the translation: "Translation", "**German translation:**", "翻訳：",
+    "Final Translation" (the word first or last; "of translated messages." is text)."""
+    bare = _bare(line).rstrip(":：").strip(_MARKUP)
+    words = bare.split()
+    if not words or _wide_length(bare) > 30 or len(words) > 4 or bare.endswith((".", "!", "?", "。")):
+        return False
+    return bool(TRANSLATION.match(words[0]) or TRANSLATION.search(words[-1]))
 
 
 def _announces(line: str) -> bool:
@@ -109,7 +137,10 @@ def _announces(line: str) -> bool:
     if _is_label(line):
         return True
     if _ends_with_colon(line):
-        return bool(ANNOUNCE.search(line))
+        # "Here is ...:", "... translation:", or a short "In Japanese:" / "The text in German is:"
+        return bool(ANNOUNCE.search(line)) or (
+            _wide_length(_bare(line)) <= 60 and bool(LANGUAGE_NAME.search(line))
+        )
     return bool(HERE_IS_TRANSLATION.search(line)) and _bare(line).endswith((".", "!", "。", "！"))
 
 
@@ -120,34 +151,104 @@ def _source_announces(source: str) -> bool:
 # -- the source repeated ----------------------------------------------------------------------
 
 
-def _source_pattern(source: str) -> str:
-    """A regex of ``source`` with any white space between its words."""
-    return r"\s+".join(re.escape(word) for word in source.split())
+def _squash(text: str) -> tuple[str, list[int]]:
+    """``text`` with each run of white space made one space, and where each of its characters
+    was in ``text`` (a repeat of the source is found whatever white space it was given)."""
+    out: list[str] = []
+    where: list[int] = []
+    space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            space = True
+            continue
+        if space and out:
+            out.append(" ")
+            where.append(i - 1)
+        space = False
+        out.append(ch)
+        where.append(i)
+    return "".join(out), where
+
+
+@functools.lru_cache(maxsize=64)
+def _echo_label(source_language: str | None) -> re.Pattern[str]:
+    """An optional "Original:", "English:", "Source text:" label and opening quote, at the start."""
+    names = "|".join([SOURCE_LABEL_WORDS, *(re.escape(n) for n in language_names(source_language))])
+    return re.compile(rf"[(\[（]?(?:[\s*_#>]*(?:{names})[\s*_]*[:：][\s*_]*)?[{_QUOTE_CHARS}]?", re.I)
+
+
+_ECHO_SEP_RE = re.compile(rf"[{_QUOTE_CHARS})\]）]?{_ECHO_SEP}")
+_ECHO_END_RE = re.compile(rf"\s*[{_QUOTE_CHARS})\]）]*\s*\Z")
 
 
 def _cut_echo(text: str, source: str, source_language: str | None) -> tuple[str, str | None]:
     """``text`` without the source repeated before it ("Hello\\n\\nHallo", "English: Hello\\n
     German: Hallo", "Hello → Hallo") or after it ("Hallo\\n\\n(Original: Hello)"), set apart by a
     line break, an arrow or a label; and what was cut."""
-    src = source.strip()
+    src = " ".join(source.split())
     if len(_LETTER.findall(src)) < _MIN_ECHO_LETTERS:
         return text, None
-    names = "|".join([SOURCE_LABEL_WORDS, *(re.escape(n) for n in language_names(source_language))])
-    label = rf"(?:[\s*_#>]*(?:{names})[\s*_]*[:：][\s*_]*)?"
-    quote = rf"[{_QUOTE_CHARS}]?"
-    body = _source_pattern(src)
-    lead = re.match(rf"{label}{quote}{body}{quote}{_ECHO_SEP}", text, re.I)
-    if lead:
-        rest = text[lead.end() :].strip()
-        if _LETTER.search(rest) and rest != src:
-            return rest, lead.group().strip()
-    if text.rstrip().endswith(src.split()[-1]) or text.rstrip()[-1:] in ")]）" + _QUOTE_CHARS:
-        trail = re.search(rf"\n\s*[(\[（]?{label}{quote}{body}{quote}[)\]）]?\s*\Z", text, re.I)
-        if trail:
-            rest = text[: trail.start()].strip()
-            if _LETTER.search(rest) and rest != src:
-                return rest, trail.group().strip()
+    label = _echo_label(source_language)
+
+    def starts(text: str) -> list[int]:
+        # Where the repeat may begin: at once, or after a label and the marks around it; the
+        # source may itself open with a bracket, a quote or "**" that the label would take.
+        end = label.match(text).end()  # type: ignore[union-attr]
+        return sorted({0, *range(max(0, end - 4), end + 1)})
+
+    def repeats(rest: str) -> bool:
+        # two copies of a text that translates as itself ("Samaritano" holds no copy)
+        return _echo_inside(rest, source, whole_only=True) is not None
+
+    # before: [label] source, then a line break or an arrow
+    for start in starts(text):
+        window = text[start : start + 2 * len(source) + 64]
+        flat, where = _squash(window)
+        if not (flat.startswith(src) and len(flat) > len(src)):
+            continue
+        end = start + where[len(src) - 1] + 1
+        if sep := _ECHO_SEP_RE.match(text, end):
+            rest = text[sep.end() :].strip()
+            if _LETTER.search(rest) and not repeats(rest) and not _all_chatter(rest):
+                return rest, text[: sep.end()].strip()
+    # after: a line break, [label] source
+    flat, where = _squash(text)
+    at = flat.rfind(src)
+    if at > 0 and _ECHO_END_RE.match(flat, at + len(src)):
+        head_end = text.rfind("\n", 0, where[at] + 1)
+        if head_end > 0:
+            tail = text[head_end:].strip()
+            if any(" ".join(tail[k:].split()).startswith(src) for k in starts(tail)):
+                rest = text[:head_end].strip()
+                if _LETTER.search(rest) and not repeats(rest) and not _all_chatter(rest):
+                    return rest, tail
     return text, None
+
+
+def _all_chatter(text: str) -> bool:
+    """``text`` is nothing but a preamble, a note or a sign-off: what is left beside a repeat of
+    a source that translates as itself ("Public Key :"), so that repeat is the translation."""
+    lines = _nonblank(text)
+    return len(lines) == 1 and (_announces(lines[0]) or _kind(lines[0], explanations=False) is not None)
+
+
+def _echo_inside(text: str, source: str, whole_only: bool = False) -> str | None:
+    """The source, repeated somewhere inside ``text`` with more text around it (``whole_only``:
+    or alone)."""
+    src = " ".join(source.split())
+    if not whole_only and len(_LETTER.findall(src)) < 2 * _MIN_ECHO_LETTERS:
+        return None
+    flat, _ = _squash(text)
+    at = flat.find(src)
+    while at >= 0:
+        whole = not (at and flat[at - 1].isalnum()) and not flat[at + len(src) : at + len(src) + 1].isalnum()
+        # More than a few words around it: a translation beside the source, not a name kept
+        # as it is ("Bourne Again Shell (bash)").
+        around = len(_LETTER.findall(flat[:at] + flat[at + len(src) :]))
+        if whole and (whole_only or around >= max(_MIN_ECHO_LETTERS, len(_LETTER.findall(src)) // 2)):
+            return src
+        at = flat.find(src, at + 1)
+    return None
 
 
 # -- before the translation -------------------------------------------------------------------
@@ -162,6 +263,23 @@ def _cut_preamble(
     lines = text.split("\n")
     heads = [i for i, line in enumerate(lines) if line.strip()][:2]
     src_lines = _nonblank(source)
+    first = lines[heads[0]] if heads else ""
+    src_first = src_lines[0] if src_lines else ""
+    # On the same line: "Here is the translation: Hallo Welt." (and the source's first line
+    # does not open with the like: "Translation: a difficult craft")
+    cut = min((first.find(c) for c in _COLONS if c in first), default=-1)
+    if cut > 0:
+        head, tail = first[: cut + 1], first[cut + 1 :]
+        src_cut = min((src_first.find(c) for c in _COLONS if c in src_first), default=-1)
+        src_head = src_first[: src_cut + 1] if src_cut >= 0 else ""
+        if (
+            (TRANSLATION.search(head) or (_announces(head) and _chatty(head)))
+            and _wide_length(head) <= 120
+            and tail.strip()
+            and not TRANSLATION.search(src_head)
+            and not _announces(src_head)
+        ):
+            return "\n".join([tail, *lines[heads[0] + 1 :]]).strip(), head.strip()
     for n, last in enumerate(heads, 1):
         if n == 2 and not INTERJECTION.match(lines[heads[0]]):
             break
@@ -173,7 +291,7 @@ def _cut_preamble(
         # The source line in the same place: a translation of it is no preamble.
         src_line = src_lines[n - 1] if len(src_lines) >= n else ""
         src_colon = _ends_with_colon(src_line)
-        src_announces = any(_announces(s) or TRANSLATION.search(s) for s in src_lines[:n])
+        src_announces = any(_announces(s) for s in src_lines[:n])
         # What is left still has a line for every line of the source: the source's lines plus one.
         lines_kept = len(_nonblank(rest)) >= len(src_lines)
         if n == 2 and not lines_kept:
@@ -184,21 +302,10 @@ def _cut_preamble(
             and (lines_kept or (_ends_with_colon(line) and not src_colon))
         ):
             return rest, head
-        if _ends_with_colon(line) and lines_kept and not src_colon:
+        if _ends_with_colon(line) and lines_kept and not src_colon and _chatty(line):
             return rest, head  # a short line ending with a colon that the source did not have
     first = lines[heads[0]] if heads else ""
     src_first = src_lines[0] if src_lines else ""
-    # On the same line: "Here is the translation: Hallo Welt."
-    cut = min((first.find(c) for c in _COLONS if c in first), default=-1)
-    if cut > 0 and not any(c in src_first[:120] for c in _COLONS):
-        head, tail = first[: cut + 1], first[cut + 1 :]
-        if (
-            TRANSLATION.search(head)
-            and _wide_length(head) <= 120
-            and tail.strip()
-            and not TRANSLATION.search(src_first)
-        ):
-            return "\n".join([tail, *lines[heads[0] + 1 :]]).strip(), head.strip()
     # "German: Hallo Welt." / "Deutsch:\nHallo Welt.": the target's name as a label
     label = language_label([target])
     if label and (m := label.match(first)) and not language_label([source_language, target]).match(src_first):  # type: ignore[union-attr]
@@ -225,29 +332,32 @@ def _units(text: str) -> list[str]:
     return paras
 
 
-def _kind(unit: str) -> str | None:
+def _kind(unit: str, explanations: bool = True) -> str | None:
     """What a paragraph after a translation is when it is not text: a sign-off, a note (an
-    explanation of the translation counts), a rule before one; None for text."""
+    explanation of the translation counts, unless ``explanations`` is off: the source speaks of
+    translations itself), a rule before one; None for text."""
     if _RULE.match(unit):
         return "note"
+    if _LABELLED.match(unit):
+        return None  # "Translation: Hallo Welt.": the translation under a label, not a note on it
     first, _, more = unit.partition("\n")
     if more.strip() and _announces(first) and not NOTE.match(first):
         return None  # "Here is the translation:" and text after it: text to keep, or to reject
     if SIGNOFF.match(unit):
         return "signoff"
-    if NOTE.match(unit):
+    if NOTE.match(unit) or NOTE_SENTENCE.match(unit):
         return "note"
-    if _wide_length(unit) <= _MAX_EXPLANATION and (
+    if explanations and _wide_length(unit) <= _MAX_EXPLANATION and (
         TRANSLATION.search(unit) or FIRST_PERSON_META.search(unit)
     ):
         return "note"
     return None
 
 
-def _trailing(units: list[str]) -> int:
+def _trailing(units: list[str], explanations: bool) -> int:
     n = 0
     for unit in reversed(units[1:]):
-        if _kind(unit) is None:
+        if _kind(unit, explanations) is None:
             break
         n += 1
     return n
@@ -258,11 +368,12 @@ def _cut_trailing(text: str, source: str) -> tuple[str, dict[str, str]]:
     have (more of them than the source, in paragraphs the source does not have); and what was
     cut, by kind."""
     units, src_units = _units(text), _units(source)
-    extra = min(_trailing(units) - _trailing(src_units), len(units) - len(src_units))
+    explain = not (TRANSLATION.search(source) or FIRST_PERSON_META.search(source))
+    extra = min(_trailing(units, explain) - _trailing(src_units, explain), len(units) - len(src_units))
     cut: dict[str, list[str]] = {}
     if extra > 0:
         for unit in units[-extra:]:
-            cut.setdefault(_kind(unit) or "note", []).append(unit)
+            cut.setdefault(_kind(unit, explain) or "note", []).append(unit)
         text = "\n\n".join(units[:-extra])
     # "... der Text. (Note: 'Welt' means world.)" / "(Translated from English.)" at the very end
     m = INLINE_NOTE.search(text)
@@ -305,19 +416,23 @@ def _left_in(text: str, source: str) -> tuple[str, str] | None:
     """(kind, text) of chatter that is still in ``text`` once the parts that stand apart are
     cut, where the source has none: a sign-off sentence at the end, the source repeated inside,
     a line announcing the translation after the first."""
-    if not any(SIGNOFF.match(s) for s in _sentences(source)):
-        tail = _sentences(text)[-2:]
+    src_sentences = _sentences(source)
+    tail = _sentences(text)[-2:]
+    if not any(SIGNOFF.match(s) or SIGNOFF_INSIDE.search(s) for s in src_sentences):
         for i, sentence in enumerate(tail):
-            if SIGNOFF.match(sentence) and len(tail) > 1:
+            if (SIGNOFF.match(sentence) and (i or len(tail) > 1)) or SIGNOFF_INSIDE.search(sentence):
                 return "signoff", " ".join(tail[i:]).strip()
-    src = source.strip()
-    if len(_LETTER.findall(src)) >= 2 * _MIN_ECHO_LETTERS:
-        inside = re.search(_source_pattern(src), text)
-        if inside and _LETTER.search(text[: inside.start()] + text[inside.end() :]):
-            return "echo", inside.group()
+    if not any(NOTE_INSIDE.search(s) or NOTE.match(s) for s in src_sentences):
+        for i, sentence in enumerate(tail):
+            if i and NOTE.match(sentence):
+                return "note", sentence.strip()
+            if m := NOTE_INSIDE.search(sentence):
+                return "note", sentence[m.start() :].strip()
+    if inside := _echo_inside(text, source):
+        return "echo", inside
     if not _source_announces(source):
         for line in _nonblank(text)[1:]:
-            if _announces(line) and _wide_length(line) <= _MAX_PREAMBLE:
+            if TRANSLATION.search(line) and _announces(line) and _wide_length(line) <= _MAX_PREAMBLE:
                 return "preamble", line.strip()
     return None
 
@@ -362,6 +477,7 @@ def chatter_reason(kind: str, where: str) -> str:
         "signoff": "a sign-off ends the translation",
         "echo": "the source is repeated inside the translation",
         "preamble": "a line announcing the translation stands inside it",
+        "note": "a translator's note is run into the translation",
     }[kind]
     return f"translator chatter ({kind}) in {where}: {what}, which cannot be cut safely"
 

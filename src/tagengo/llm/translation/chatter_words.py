@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from tagengo.lang.languages import code_to_name
+from tagengo.lang.languages import all_codes, code_to_name
 
 #: "translation" and "translated" (a line that announces a translation names it).
 TRANSLATION_WORDS = (
@@ -22,8 +22,8 @@ TRANSLATION_WORDS = (
 )
 #: "Here is" and its kin, which open an announcement.
 HERE_IS = (
-    r"here is|here's|here are|below is|hier ist|hier sind|hier die|voici|voilà|ecco|aquí está|"
-    r"aquí tienes|a continuación|aqui está|aqui vai|segue|以下(?:は|が|に|是|为|為)|下面是|다음은"
+    r"\b(?:here is|here's|here are|below is|hier ist|hier sind|hier die|voici|voilà|ecco|aquí está|"
+    r"aquí tienes|a continuación|aqui está|aqui vai|segue)\b|以下(?:は|が|是|为|為)|下面是|다음은"
 )
 TRANSLATION = re.compile(TRANSLATION_WORDS, re.I)
 ANNOUNCE = re.compile(rf"{TRANSLATION_WORDS}|{HERE_IS}", re.I)
@@ -40,18 +40,21 @@ NOTE_WORDS = (
     r"observação|obs\.|opmerking|noot|примечание(?:\s+переводчика)?|пояснение|"
     r"訳注|訳者注|注記|注意|備考|补充|注释|注釋|译注|译者注|备注|備註|说明|說明|解释|解釋|解説|注|참고|주"
 )
-#: A note: a note word then a colon (a full-width comma too, as Chinese writes "注意，…"), or
-#: "Note that", "Please note", "※".
-NOTE = re.compile(
-    rf"^[\s*_(\[（>—–-]*(?:(?:{NOTE_WORDS})[\s*_]*[:：，]|note that\b|please note\b|※)",
-    re.I,
-)
-#: A note in parentheses at the very end of the text: "... heute? (Note: informal.)".
+#: A note: a note word then a colon (a full-width comma too, as Chinese writes "注意，…"), or "※".
+NOTE = re.compile(rf"^[\s*_(\[（>—–-]*(?:(?:{NOTE_WORDS})[\s*_]*[:：，]|※)", re.I)
+#: "Note that ...", "Please note ...": a note as a paragraph of its own after the translation,
+#: never a line inside one ("Note that the values may change." is a line of many a text).
+NOTE_SENTENCE = re.compile(r"^[\s*_(\[（>—–-]*(?:note that|please note)\b", re.I)
+#: A note in parentheses at the very end of the text: "... heute? (Note: informal.)",
+#: "*(Translated from English.)*".
 INLINE_NOTE = re.compile(
-    rf"\s*[(\[（][\s*_]*(?:(?:{NOTE_WORDS})[\s*_]*[:：]|[^()\[\]（）]{{0,40}}(?:{TRANSLATION_WORDS}))"
-    r"[^()\[\]（）]*[)\]）]\s*\Z",
+    rf"\s*[*_]*[(\[（][\s*_]*(?:(?:{NOTE_WORDS})[\s*_]*[:：]|[^()\[\]（）]{{0,40}}(?:{TRANSLATION_WORDS}))"
+    r"(?:[^()\[\]（）]|\([^()]*\))*[)\]）][*_.。]*\s*\Z",
     re.I,
 )
+#: A note word and its colon after a sentence or a space, inside the last sentences: a note
+#: run into the translation ("Keine 注意，…", "Fertig. Note: …").
+NOTE_INSIDE = re.compile(rf"(?:(?<=\s)|(?<=[.!?。！？]))[*_(（]*(?:{NOTE_WORDS})[\s*_]*[:：，]", re.I)
 
 #: What an assistant says when it hands over: "I hope this helps!", "Let me know if ...",
 #: "Ich hoffe, das hilft", "N'hésitez pas ...", "お役に立てば" ... (matched at a sentence's start).
@@ -78,6 +81,9 @@ SIGNOFF = re.compile(
     r")",
     re.I,
 )
+#: A sign-off anywhere in a sentence, after a space: "EULA annehmen Let me know if ...".
+SIGNOFF_INSIDE = re.compile(r"(?<=\s)" + SIGNOFF.pattern.removeprefix("^"), re.I)
+
 #: "I kept / I used / I translated ...": a translator speaking of its own translation.
 FIRST_PERSON_META = re.compile(
     r"\b(?:i(?:'ve|\s+have)?\s+(?:kept|used|translated|chose|left|preserved|retained|rendered|"
@@ -86,16 +92,18 @@ FIRST_PERSON_META = re.compile(
     re.I,
 )
 
-#: "Sure!", "Certainly.", "Gerne!", "好的。": a short first line that may stand before an
-#: announcement (a vocabulary, not any short line: "Hallo Welt." there is the translation).
-INTERJECTION = re.compile(
-    r"^[\s*_]*(?:sure(?:\s+thing)?|certainly|of\s+course|absolutely|okay|ok|alright|all\s+right|"
+_INTERJECTION_WORDS = (
+    r"sure(?:\s+thing)?|certainly|of\s+course|absolutely|okay|ok|alright|all\s+right|"
     r"no\s+problem|gladly|happy\s+to\s+help|gerne|gern|klar|natürlich|selbstverständlich|"
     r"bien\s+sûr|d'accord|avec\s+plaisir|certo|certamente|volentieri|claro|por\s+supuesto|"
     r"desde\s+luego|com\s+certeza|natuurlijk|zeker|конечно|好的|当然|當然|没问题|もちろん(?:です)?|"
-    r"かしこまりました|承知しました|はい|물론(?:입니다)?|네)[\s*_]*[!.,。！、]?[\s*_]*$",
-    re.I,
+    r"かしこまりました|承知しました|はい|물론(?:입니다)?|네"
 )
+#: "Sure!", "Certainly.", "Gerne!", "好的。": a short first line that may stand before an
+#: announcement (a vocabulary, not any short line: "Hallo Welt." there is the translation).
+INTERJECTION = re.compile(rf"^[\s*_]*(?:{_INTERJECTION_WORDS})[\s*_]*[!.,。！、]?[\s*_]*$", re.I)
+#: The start of a short line that hands something over: "Sure, here you go:", "Okay, in German:".
+CHATTY_START = re.compile(rf"^[\s*_]*(?:{_INTERJECTION_WORDS})(?!\w)", re.I)
 
 #: "Original:", "Source text:", "原文：": a label a translator puts before the source it repeats.
 SOURCE_LABEL_WORDS = (
@@ -118,6 +126,17 @@ _AUTONYMS = {
     "ko": ("한국어", "koreanisch", "coréen", "coreano"),
     "ru": ("русский", "russisch", "russe", "russo", "ruso"),
 }
+
+
+#: English names of every language in the table (four letters or more: "Lao" and "Ido" are
+#: words too) and the autonyms above: "In Japanese:" and "Auf Deutsch:" name a language.
+_ALL_NAMES = sorted(
+    {code_to_name(c).lower() for c in all_codes() if len(code_to_name(c)) >= 4}
+    | {n for names in _AUTONYMS.values() for n in names},
+    key=len,
+    reverse=True,
+)
+LANGUAGE_NAME = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in _ALL_NAMES) + r")(?!\w)", re.I)
 
 
 def language_names(code: str | None) -> tuple[str, ...]:
