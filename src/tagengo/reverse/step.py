@@ -23,8 +23,9 @@ split off (the instruction, the score and the translations are read from the tex
 the text is made valid Unicode, and an answer that failed, was filtered, was cut (finish
 reason, or the whole ``max_tokens`` used), whose prompt the server cut, or that is empty once
 the reasoning is removed rejects the row with the contract's reason, naming the phase. The
-translations lose the chatter a translator adds around them (tagengo.llm.translation.prompts
-``split_chatter``); what was cut is kept in ``meta.reverse.chatter_removed`` per phase.
+translations lose the chatter a translator adds around them (tagengo.llm.translation.chatter
+``screen_chatter``); what was cut is kept in ``meta.reverse.chatter_removed`` per phase, and
+chatter that cannot be cut (a sign-off run into the last sentence) rejects the row.
 
 ``meta.reverse`` holds every intermediate text (English fragment, English instruction, the
 raw answers that failed to parse), the task type, the score, the judge's reasoning and each
@@ -41,8 +42,9 @@ from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import EMPTY, AnswerLanguage, answer_meta, answer_problem, call_meta
+from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
 from tagengo.llm.translation.check import CheckConfig, TranslationCheck
-from tagengo.llm.translation.prompts import language_name, split_chatter, translation_messages
+from tagengo.llm.translation.prompts import language_name, translation_messages
 from tagengo.records import Record, Rejection
 from tagengo.reverse.config import ReverseConfig
 from tagengo.reverse.prompts import (
@@ -75,9 +77,12 @@ class _Row:
     def translation(self, phase: str, answer: str | None, source: str) -> tuple[str, dict[str, str]]:
         """(the translation in an answer, the chatter cut from around it); what was cut is
         kept in meta under the phase."""
-        text, removed = split_chatter(answer or "", source)
+        found = screen_chatter(answer or "", source)
+        text, removed = found.text, found.removed
         if removed:
             self.info.setdefault("chatter_removed", {})[phase] = removed
+        if found.problem and self.problem is None:  # chatter that cannot be cut rejects the row
+            self.problem = chatter_reason(found.problem, phase)
         return text, removed
 
 

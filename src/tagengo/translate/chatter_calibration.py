@@ -59,7 +59,13 @@ def catalog_pairs(root: Path, per_catalog: int) -> Iterator[tuple[str, str, str,
             for key, value in cat._catalog.items():  # noqa: SLF001 - the stdlib keeps the strings there
                 if n >= per_catalog:
                     break
-                if isinstance(key, str) and isinstance(value, str) and key.strip() and value.strip() and key != value:
+                if (
+                    isinstance(key, str)
+                    and isinstance(value, str)
+                    and key.strip()
+                    and value.strip()
+                    and key != value
+                ):
                     n += 1
                     yield half(mo.stem), code, key, value
 
@@ -79,7 +85,10 @@ def measure(root: Path, phrases: list[dict[str, str]], per_catalog: int = 300) -
     for p in phrases:
         by_half.setdefault(half(p["text"]), []).append(p)
     for i, (which, code, en, tr) in enumerate(catalog_pairs(root, per_catalog)):
-        for direction, (src, ans, sl, tl) in (("en→xx", (en, tr, "en", code)), ("xx→en", (tr, en, code, "en"))):
+        for direction, (src, ans, sl, tl) in (
+            ("en→xx", (en, tr, "en", code)),
+            ("xx→en", (tr, en, code, "en")),
+        ):
             found = screen_chatter(ans, src, source_language=sl, target=tl)
             kind = "rejected" if found.problem else ("unchanged" if found.text == ans.strip() else "cut")
             out.setdefault(f"{which} clean {direction}", Counter())[kind] += 1
@@ -106,7 +115,9 @@ def main() -> None:
     args = ap.parse_args()
     phrases = []
     if args.phrases:
-        phrases = [json.loads(line) for line in args.phrases.read_text(encoding="utf-8").splitlines() if line.strip()]
+        phrases = [
+            json.loads(line) for line in args.phrases.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     print("| half | what | n | outcomes |")
     print("| --- | --- | --- | --- |")
     for key, counts in sorted(measure(args.locale_dir, phrases, args.per_catalog).items()):

@@ -347,8 +347,10 @@ def _kind(unit: str, explanations: bool = True) -> str | None:
         return "signoff"
     if NOTE.match(unit) or NOTE_SENTENCE.match(unit):
         return "note"
-    if explanations and _wide_length(unit) <= _MAX_EXPLANATION and (
-        TRANSLATION.search(unit) or FIRST_PERSON_META.search(unit)
+    if (
+        explanations
+        and _wide_length(unit) <= _MAX_EXPLANATION
+        and (TRANSLATION.search(unit) or FIRST_PERSON_META.search(unit))
     ):
         return "note"
     return None
