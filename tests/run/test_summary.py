@@ -92,3 +92,16 @@ def test_language_counts_are_singular_and_plural_and_unlabelled_rows_are_no_lang
     text = _printed(mix(one, tmp_path / "one", workers=1, progress=False))
     assert "kept 1 row in 1 language; rejected 0;" in text
     assert "languages" not in text.split("kept", 1)[1].split(";")[0]
+
+
+def test_a_damaged_archive_is_said_once_and_not_called_an_unreadable_line(tmp_path: Path) -> None:
+    import gzip
+
+    plain = _lmsys_rows(tmp_path / "log.jsonl", 300).read_bytes()
+    packed = gzip.compress(plain)
+    cut = tmp_path / "log.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    text = _printed(mix(cut, tmp_path / "out", workers=1, progress=False))
+    assert "quarantined 1 entry (unreadable lines and damaged files)" in text
+    assert "unreadable line;" not in text
+    assert text.count("gzip archive is truncated or corrupt") == 1  # the warning, not the digest too

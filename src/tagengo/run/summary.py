@@ -31,11 +31,15 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     console.print(table)
     c = m["counts"]
     kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()})
+    warnings = m.get("warnings") or []
+    # A damaged file is one quarantine entry (and a warning): not an "unreadable line".
+    quarantined = plural(c["quarantined"], "unreadable line")
+    if warnings and c["quarantined"]:
+        quarantined = f"{plural(c['quarantined'], 'entry', 'entries')} (unreadable lines and damaged files)"
     console.print(
-        f"kept [bold]{kept}[/]; rejected {c['rejected']:,}; "
-        f"quarantined {plural(c['quarantined'], 'unreadable line')}; {m['duration_s']:.1f} s"
+        f"kept [bold]{kept}[/]; rejected {c['rejected']:,}; quarantined {quarantined}; {m['duration_s']:.1f} s"
     )
-    for warning in m.get("warnings") or []:  # the input's missing shards and damaged files
+    for warning in warnings:  # the input's missing shards and damaged files
         console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
     if not c.get("read") and not c["quarantined"]:
         # An empty file or a folder of empty parts is no error (a stage before kept nothing),
@@ -52,7 +56,7 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     # stage) to name, not a reason for the summary to fail.
     try:
         if c["quarantined"]:
-            for line in quarantine_digest(result.out, m):
+            for line in quarantine_digest(result.out, m, said=warnings):
                 console.print(line, markup=False)
         if c["kept"] == 0 and c["rejected"]:
             console.print("nothing was kept; why the rows were rejected:", markup=False)
@@ -75,7 +79,7 @@ def _top_lines(counts: Counter, top: int, where: Path, label: Callable[[Any], st
     return lines
 
 
-def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
+def quarantine_digest(out: Path, manifest: dict, top: int = 3, said: list[str] = ()) -> list[str]:
     """The most common quarantine reasons, and a hint when the rows look like another format.
 
     A wrong ``--format`` quarantines every row for a missing field; the first unreadable row's
@@ -91,6 +95,10 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3) -> list[str]:
         reasons.update(table.column("reason").to_pylist())
         if first_raw is None:
             first_raw = next((r for r in table.column("raw").to_pylist() if r), None)
+    # A damaged file's entry was printed already as a warning ("FILE: reason"): not twice.
+    for reason in list(reasons):
+        if any(w.endswith(f": {reason}") for w in said):
+            del reasons[reason]
     if not reasons:
         return []
     lines = _top_lines(reasons, top, out / "quarantine", str)
