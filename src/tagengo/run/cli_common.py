@@ -42,8 +42,8 @@ def stage_io_options(
     progress_help = PROGRESS_LINES_HELP if progress_lines else "Show a progress bar (default: on a terminal)."
     if input_help is None:
         input_help = (
-            "A tagengo dataset folder, or a .jsonl/.jsonl.gz/.json/.parquet file or folder of files. "
-            + default_input_help
+            "A tagengo dataset folder, or a .jsonl/.json/.parquet file (.jsonl and .json also compressed: "
+            ".gz, .bz2, .xz, .zst) or a folder of such files. " + default_input_help
         )
 
     def decorate(fn: F) -> F:
