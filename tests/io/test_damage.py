@@ -207,3 +207,23 @@ def test_mix_keeps_the_shard_warnings_of_each_input(tmp_path):
     src = combined_source([tmp_path / "a", tmp_path / "b"])
     assert [w.split(": ", 1)[0] for w in src.warnings] == [str(tmp_path / "a"), str(tmp_path / "b")]
     assert "(number 1)" in src.warnings[0] and "(number 0, 2)" in src.warnings[1]
+
+
+def test_translate_and_reverse_sources_keep_the_damage_their_files_report(tmp_path):
+    """translate wraps the reader's source and reverse reads corpora its own way: the warning
+    for a cut archive must still reach their source (and so the run's manifest)."""
+    from tagengo.reverse.corpus import open_corpus
+    from tagengo.translate.config import TranslateConfig
+    from tagengo.translate.expand import ParallelSource
+
+    data = gzip.compress(_jsonl(_rows()))
+    cut = tmp_path / "prompts.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    parallel = ParallelSource.over(open_source(cut), TranslateConfig(to=["fr"], source_language="de"), None)
+    corpus = open_corpus(cut)
+    for src in (parallel, corpus):
+        assert src.warnings == []
+        for _ in src.iter_chunks(50):
+            pass
+        (warning,) = src.warnings
+        assert warning.startswith(f"{cut}: the gzip archive is truncated or corrupt after line ")

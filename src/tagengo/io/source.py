@@ -97,12 +97,17 @@ class Source:
                 if f.suffix == ".parquet"
                 else _jsonl_chunks(fi, f, chunk_rows)
             )
-            for chunk in chunks:
-                for problem in chunk.problems:  # only damage to the file comes with the bytes
-                    warning = f"{problem.file}: {problem.reason}"
-                    if warning not in self.warnings:  # a source may be read twice (resume, route)
-                        self.warnings.append(warning)
-                yield chunk
+            yield from self.noting_damage(chunks)
+
+    def noting_damage(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        """``chunks``, with the damage they report to their files added to ``warnings`` (a
+        subclass that reads its files its own way passes its chunks through here too)."""
+        for chunk in chunks:
+            for problem in chunk.problems:  # only damage to the file comes with the bytes
+                warning = f"{problem.file}: {problem.reason}"
+                if warning not in self.warnings:  # a source may be read twice (resume, route)
+                    self.warnings.append(warning)
+            yield chunk
 
 
 def _damaged(fi: int, k: int, path: Path, first: int, reason: str) -> Chunk:

@@ -95,9 +95,9 @@ class CorpusSource(Source):
             if f.name.endswith(TEXT_SUFFIXES):
                 yield from _text_chunks(fi, f, chunk_rows)
             elif f.suffix == ".parquet":
-                yield from _parquet_chunks(fi, f, chunk_rows)
+                yield from self.noting_damage(_parquet_chunks(fi, f, chunk_rows))
             else:
-                yield from _jsonl_chunks(fi, f, chunk_rows)
+                yield from self.noting_damage(_jsonl_chunks(fi, f, chunk_rows))
 
 
 def open_corpus(path: str | os.PathLike[str]) -> Source:

@@ -89,7 +89,16 @@ class ParallelSource(Source):
 
     @classmethod
     def over(cls, base: Source, config: TranslateConfig, lid: LanguageIdentifier | None) -> ParallelSource:
-        return cls(path=base.path, files=base.files, format="tagengo", base=base, config=config, lid=lid)
+        # base's warnings list itself: the damage base finds while read shows in this run's manifest
+        return cls(
+            path=base.path,
+            files=base.files,
+            format="tagengo",
+            warnings=base.warnings,
+            base=base,
+            config=config,
+            lid=lid,
+        )
 
     def fingerprint(self) -> str:
         assert self.base is not None
