@@ -349,3 +349,30 @@ def test_config_refuses_what_cannot_batch(batch_server, cfg):
         build_client(cfg(server, cache=False))
     with pytest.raises(LLMConfigError, match="add --batch"):
         build_client(cfg(server, batch=False, batch_detach=True))
+
+
+def test_the_batch_endpoints_tell_a_long_wait_cap_it_and_stop_when_asked_past_the_cap_again(tmp_path):
+    """A 429 on the Files or Batches endpoints with Retry-After: 3600 waited 600 s in silence; it
+    now waits --retry-after-max-s with a line, and a second ask past the cap stops the run."""
+    import time
+
+    from tagengo.llm.batch.api import BatchAPI
+    from tagengo.llm.errors import FatalBackendError, RetryableError
+
+    said: list[str] = []
+    config = LLMConfig(
+        backend="openai",
+        model="teacher",
+        base_url="http://127.0.0.1:9/v1",
+        cache_path=tmp_path / "c.sqlite",
+        batch=True,
+        retry_after_max_s=0.2,
+    )
+    api = BatchAPI(config, said.append)
+    e = RetryableError("HTTP 429: slow down", retry_after=3600.0)
+    assert api._server_wait(0.1, e) == 0.1 and said == []  # short and within the cap: no line
+    assert api._server_wait(3600.0, e) == 0.2
+    assert "asked to wait 3600 s" in said[0] and "--retry-after-max-s" in said[0]
+    time.sleep(0.25)
+    with pytest.raises(FatalBackendError, match="still asks to wait 3600 s"):
+        api._server_wait(3600.0, e)

@@ -8,6 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from tagengo.llm.errors import RetryableError
 
+#: A wait the server asks for from this long on gets a line on the terminal: the run would
+#: otherwise look hung (a 429 with ``Retry-After: 3600`` used to wait in silence).
+ANNOUNCE_WAIT_S = 15.0
+
 
 def _seconds(s: float) -> str:
     text = f"{s:.0f} s" if s >= 10 else f"{s:.2g} s"

@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ import aiohttp
 
 from tagengo.llm.backends.openai_http import OPENAI_DEFAULT_BASE, retry_after_s
 from tagengo.llm.config import LLMConfig
-from tagengo.llm.errors import FatalBackendError, LLMConfigError, LLMError
+from tagengo.llm.errors import FatalBackendError, LLMConfigError, LLMError, RetryableError
 from tagengo.llm.secrets import Redactor, read_key
+from tagengo.llm.waits import ANNOUNCE_WAIT_S, long_wait_line, long_wait_stop
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
 #: Seconds an upload or download of a whole batch file may take (a chat call's --timeout-s is
@@ -50,8 +52,13 @@ class BatchAPI:
     """One aiohttp session on the provider's Files and Batches endpoints; start it on the
     client's event loop (``await start()``), close it with ``aclose()``."""
 
-    def __init__(self, config: LLMConfig) -> None:
+    def __init__(self, config: LLMConfig, say: Any = None) -> None:
         self.config = config
+        #: A line for the user (the batch runner's): long waits the server asks for are told.
+        self.say = say or (lambda text: None)
+        #: When a wait cut to --retry-after-max-s ends: a server still asking past the cap after
+        #: it stops the run, as the chat client's calls do (tagengo.llm.waits).
+        self._capped_until: float | None = None
         self._key_env = config.key_env()
         key = read_key(self._key_env)
         self.redact = Redactor(key)
@@ -224,10 +231,25 @@ class BatchAPI:
             if attempt >= cfg.max_attempts:
                 raise BatchAPIError(f"{method} {url}: {problem} (gave up after {attempt} attempts)")
             if retry_after is not None:
-                delay = min(retry_after, 600.0)
+                delay = self._server_wait(retry_after, RetryableError(problem, retry_after=retry_after))
             else:
                 delay = random.uniform(0.0, min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1)))
             await asyncio.sleep(delay)
+
+    def _server_wait(self, asked: float, e: RetryableError) -> float:
+        """How long to wait when the server asks for ``asked`` seconds: up to --retry-after-max-s,
+        told when long; a second ask past the cap after a capped wait stops the run."""
+        cap = self.config.retry_after_max_s
+        now = time.monotonic()
+        if asked <= cap:
+            if asked >= ANNOUNCE_WAIT_S:
+                self.say(self.redact(long_wait_line(self.root, asked, e, asked, None)))
+            return asked
+        if self._capped_until is not None and now >= self._capped_until:
+            raise FatalBackendError(self.redact(long_wait_stop(self.root, asked, e, cap)))
+        self._capped_until = now + cap
+        self.say(self.redact(long_wait_line(self.root, asked, e, cap, cap)))
+        return cap
 
 
 def _close_files(data: aiohttp.FormData) -> None:

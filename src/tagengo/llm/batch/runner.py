@@ -95,7 +95,7 @@ class BatchRunner:
         self.verbose = verbose
         self.redact = backend.redact
         self.local_dir = Path(config.batch_dir).resolve() if config.batch_dir is not None else None
-        self.api = None if self.local_dir is not None else BatchAPI(config)
+        self.api = None if self.local_dir is not None else BatchAPI(config, say)
         self.where = f"dir:{self.local_dir}" if self.local_dir is not None else self.api.root  # type: ignore[union-attr]
         self.line_url = self.api.line_url if self.api is not None else "/v1/chat/completions"
         self.body_model = (config.azure_deployment or config.model) if config.backend == "azure" else None
