@@ -68,6 +68,12 @@ CHATTER_CASES = [
     ),
     ("Hallo Welt, wie geht es dir heute?\n\n(Original: Hello world, how are you today?)", {"echo"}),
     ("German: Hallo Welt, wie geht es dir heute?", {"preamble"}),
+    ("**Translated text:**\nHallo Welt, wie geht es dir heute?", {"preamble"}),
+    ("**Translated text:** Hallo Welt, wie geht es dir heute?", {"preamble"}),
+    (
+        "Original: Hello world, how are you today?\nTranslation: Hallo Welt, wie geht es dir heute?",
+        {"echo", "preamble"},
+    ),
     ("In German:\nHallo Welt, wie geht es dir heute?", {"preamble"}),
     ("Auf Deutsch:\n\nHallo Welt, wie geht es dir heute?", {"preamble"}),
 ]

@@ -10,8 +10,9 @@ translation fails a check (the ones of ``tagengo translate``, its numbers includ
 math and reasoning questions stand or fall with them) is left out of the new set
 and listed, with the reason, in ``<out>/tagengo/translation.json``, which also records the
 config, the model, the counts and the chatter cut from around translations (a "Here is the
-translation:" line, a translator's note, quotes). The reference answers of a left-out
-question go too.
+translation:" line, the question repeated, a translator's note or sign-off, quotes); chatter
+that cannot be cut leaves the question out as any failed check does. The reference answers
+of a left-out question go too.
 
 MT-Bench-X, which the Tagengo paper evaluates on, was made this way, by translating
 FastChat's English set. A ``judge_prompts.jsonl`` beside the questions is copied as it is.

@@ -7,10 +7,14 @@ re-run replay every finished translation.
 
 Every answer passes the answer contract first (tagengo.llm.answer: reasoning split off, text
 made valid Unicode, then the shared checks), and the chatter a translator adds around the
-translation is cut (``split_chatter``: an announcing first line, a note after it, quotation
-marks around it, each only where the source has none; what was cut is in the message's
-``chatter_removed`` and counted in the step's summary). A translated row is rejected, with the
-reason, when for any message:
+translation is cut (``screen_chatter``: the source repeated, an announcing first line or a
+language label, notes, explanations and sign-offs after it, quotation marks around it, each
+only where the source has none; what was cut is in the message's ``chatter_removed`` and
+counted in the step's summary). A translated row is rejected, with the reason, when for any
+message:
+
+* chatter does not stand apart from the translation (a sign-off run into the last sentence,
+  the source repeated inside, an announcing line further down): ``translator chatter (<kind>)``;
 
 * the answer fails the contract: the call failed for good, a content filter withheld it, the
   server sent an error body, the answer was cut (finish_reason not ``stop``, or it used the

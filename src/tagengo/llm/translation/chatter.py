@@ -229,7 +229,9 @@ def _all_chatter(text: str) -> bool:
     """``text`` is nothing but a preamble, a note or a sign-off: what is left beside a repeat of
     a source that translates as itself ("Public Key :"), so that repeat is the translation."""
     lines = _nonblank(text)
-    return len(lines) == 1 and (_announces(lines[0]) or _kind(lines[0], explanations=False) is not None)
+    if len(lines) != 1 or _LABELLED.match(lines[0]):
+        return False  # "Translation: Hallo Welt." is a translation under a label
+    return _announces(lines[0]) or _kind(lines[0], explanations=False) is not None
 
 
 def _echo_inside(text: str, source: str, whole_only: bool = False) -> str | None:
@@ -269,13 +271,15 @@ def _cut_preamble(
     # does not open with the like: "Translation: a difficult craft")
     cut = min((first.find(c) for c in _COLONS if c in first), default=-1)
     if cut > 0:
-        head, tail = first[: cut + 1], first[cut + 1 :]
+        # the markup closing a bold label goes with it: "**Translation:** Hallo"
+        close = cut + 1 + len(first[cut + 1 :]) - len(first[cut + 1 :].lstrip("*_"))
+        head, tail = first[:close], first[close:]
         src_cut = min((src_first.find(c) for c in _COLONS if c in src_first), default=-1)
         src_head = src_first[: src_cut + 1] if src_cut >= 0 else ""
         if (
             (TRANSLATION.search(head) or (_announces(head) and _chatty(head)))
             and _wide_length(head) <= 120
-            and tail.strip()
+            and _LETTER.search(tail)
             and not TRANSLATION.search(src_head)
             and not _announces(src_head)
         ):
