@@ -189,6 +189,31 @@ def test_both_translation_phases_cut_chatter(llm_options, tmp_path) -> None:
     }
 
 
+class RunOnSignoffServer(ScriptedChatServer):
+    """The scripted server, whose translator runs a sign-off into the translation's last line."""
+
+    def reply(self, body: dict[str, Any]) -> tuple[str, str]:
+        content, finish = super().reply(body)
+        if body["messages"][0]["content"].startswith("You are a professional translator") and content:
+            content += " I hope this helps! Let me know if you need anything else."
+        return content, finish
+
+
+def test_chatter_that_cannot_be_cut_rejects_the_row_naming_the_phase(llm_options, tmp_path) -> None:
+    """A sign-off run into the last sentence cannot be cut without cutting the text: the row is
+    rejected with the chatter's kind and the translation phase, never kept with it."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(FAULTS.read_text().split("\n\n")[0] + "\n")
+    with RunOnSignoffServer() as server:
+        result = reverse(corpus, tmp_path / "out", ReverseConfig(language="de", **llm_options(server)))
+    counts = result.manifest["counts"]
+    assert counts["kept"] == 0 and counts["rejected"] == 1
+    (row,) = rows(tmp_path / "out", "rejected")
+    assert row["reason"].startswith("translator chatter ("), row["reason"]
+    assert row["reason"].startswith("translator chatter (signoff) in translate_fragment: "), row["reason"]
+    assert "I hope this helps" not in row["messages"][0]["content"]
+
+
 def test_direct_instructions_that_are_no_instruction_are_rejected(
     keeping_server, llm_options, tmp_path
 ) -> None:
