@@ -56,6 +56,14 @@ class ModerationFilter(Filter):
         self.cfg = cfg
 
     def keep(self, row: Record) -> tuple[bool, str]:
+        # WildChat's own moderation (io/formats.py keeps it in meta): its conversation-level
+        # 'toxic' flag and its per-turn Detoxify verdicts weigh as LMSYS's OpenAI entries do.
+        if row.meta.get("toxic") is True:
+            return False, "moderation: flagged by the source's 'toxic' field"
+        detox = row.meta.get("detoxify_moderation")
+        if detox and detox.get("flagged"):
+            cats = ", ".join(detox.get("categories") or []) or "no category given"
+            return False, f"moderation: flagged by 'detoxify_moderation' ({cats})"
         mod = row.meta.get("moderation")
         if not mod:
             return True, ""

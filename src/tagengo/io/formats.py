@@ -163,18 +163,20 @@ def _language_label(obj: dict, key: str = "language", *, required: bool = False)
     return value
 
 
-def _moderation(obj: dict, messages: list[dict[str, str]]) -> dict | None:
-    """The moderation entry of the first user turn, reduced to what the filter needs."""
-    mods = obj.get("openai_moderation")
+def _moderation(obj: dict, messages: list[dict[str, str]], field: str = "openai_moderation") -> dict | None:
+    """The moderation entry of the first user turn, reduced to what the filter needs.
+    WildChat's ``detoxify_moderation`` has the same per-turn shape (flagged, categories,
+    category_scores), so one reader serves both fields."""
+    mods = obj.get(field)
     if mods is None:
         return None
     if not isinstance(mods, list):
-        raise BadRow(f"field 'openai_moderation' should be a list, got {_kind(mods)}", "openai_moderation")
+        raise BadRow(f"field '{field}' should be a list, got {_kind(mods)}", field)
     first_user = next(i for i, m in enumerate(messages) if m["role"] == "user")
     if first_user >= len(mods):
         return None
     entry = mods[first_user]
-    where = f"openai_moderation[{first_user}]"
+    where = f"{field}[{first_user}]"
     if not isinstance(entry, dict):
         raise BadRow(f"{where} should be an object, got {_kind(entry)}", where)
     flagged = entry.get("flagged", False)
@@ -214,7 +216,15 @@ def from_lmsys(obj: dict, source: str) -> Record:
 
 
 def from_wildchat(obj: dict, source: str) -> Record:
-    return _chat_log(obj, source, "conversation_hash", (*_LOG_FIELDS, ("toxic", bool, "a boolean")))
+    """WildChat-1M: LMSYS's shape plus its own moderation - a conversation-level ``toxic``
+    flag (kept in meta as read) and per-turn ``detoxify_moderation`` entries; the curate
+    moderation step drops on either as it does on ``openai_moderation``."""
+    rec = _chat_log(obj, source, "conversation_hash", (*_LOG_FIELDS, ("toxic", bool, "a boolean")))
+    messages = _role_content_list(obj, "conversation", "role", "content")
+    detox = _moderation(obj, messages, "detoxify_moderation")  # its entries follow the logged turns
+    if detox is not None:
+        rec.meta["detoxify_moderation"] = detox
+    return rec
 
 
 def from_sharegpt(obj: dict, source: str) -> Record:
