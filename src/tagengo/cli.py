@@ -7,8 +7,12 @@ and lets a core install (no torch, no llama.cpp) run every stage that does not n
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 import click
 
@@ -99,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status. ``argv`` None: ``sys.argv``, and this
     process is the `tagengo` program: it ends here (:func:`_end_program`) instead of returning."""
     args = sys.argv[1:] if argv is None else argv
-    code = _run(args)
+    with _term_as_interrupt():
+        code = _run(args)
     if argv is None:
         _end_program(code)
     return code
@@ -111,10 +116,9 @@ def _run(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         cli.main(args=args, prog_name="tagengo", standalone_mode=False)
-    except click.exceptions.Abort:
-        # click turns Ctrl-C during a command into Abort (standalone_mode=False).
-        click.echo("Interrupted; finished work is kept and a re-run resumes.", err=True)
-        return 130
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C (and our SIGTERM, a KeyboardInterrupt) into Abort (standalone_mode=False).
+        return _interrupted(exc.__cause__ or exc.__context__)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -127,10 +131,46 @@ def _run(args: list[str]) -> int:
             return code
         click.secho(f"error: {exc}", fg="red", err=True)
         return 2
-    except KeyboardInterrupt:
-        click.echo("Interrupted; finished work is kept and a re-run resumes.", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (Docker, Slurm, Kubernetes, `timeout` stop a job with it), raised where the
+    program is, like Ctrl-C's KeyboardInterrupt: every path that lets Ctrl-C end a run cleanly
+    (workers stopped, finished chunks and cached answers kept) serves it too."""
+
+
+def _interrupted(exc: BaseException | None) -> int:
+    """The sentence and exit status of a run stopped by a signal: 130 for SIGINT, 143 for SIGTERM
+    (128 + the signal's number, what a shell reports for a process the signal killed)."""
+    if isinstance(exc, Terminated):
+        click.echo("Interrupted by SIGTERM; finished work is kept and a re-run resumes.", err=True)
+        return 143
+    click.echo("Interrupted; finished work is kept and a re-run resumes.", err=True)
+    return 130
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` in the main thread (Python's
+    default is to die at once: no message, no clean stop). A second SIGTERM kills as before, for
+    a supervisor that insists. Elsewhere than the main thread (a test runner's worker thread)
+    signals cannot be caught, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _end_program(code: int) -> None:
@@ -147,9 +187,7 @@ def _end_program(code: int) -> None:
     stage returns. Where this CPython lacks ``threading._shutdown`` the normal exit is used.
     """
     import atexit
-    import contextlib
     import os
-    import threading
 
     shutdown = getattr(threading, "_shutdown", None)
     if shutdown is None:
