@@ -154,7 +154,7 @@ def test_an_input_with_no_rows_gives_a_complete_empty_folder(tmp_path):
     broken = tmp_path / "broken.jsonl"
     broken.write_text("{nope\n{nope\n")
     assert (
-        dedup("--input", str(broken), "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "c")) == 0
+        dedup("--input", str(broken), "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "c")) == 2
     )
     assert_complete_folder(tmp_path / "b", kept=0, rejected=0, quarantined=2)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from tagengo.mix.stage import mix
-from tagengo.run.summary import print_stage_summary
+from tagengo.run.runner import StageResult
+from tagengo.run.summary import NothingReadable, print_stage_summary, stop_when_nothing_was_readable
 
 
 def _lmsys_rows(path: Path, n: int) -> Path:
@@ -65,8 +67,35 @@ def test_a_run_that_keeps_nothing_says_why_and_repeated_ids_are_warned_about(tmp
     res = mix(inp, tmp_path / "none", MixConfig(english=False), workers=1, progress=False)
     assert res.manifest["counts"]["kept"] == 0
     text = _printed(res)
-    assert "nothing was kept; why the rows were rejected:" in text
+    assert "nothing was kept: the steps rejected every row they read (the run itself worked); why:" in text
     assert "3 × " in text
+    stop_when_nothing_was_readable(res)  # a run whose steps said no is no failure
+
+
+def test_a_run_that_could_read_no_line_fails_with_status_2_after_writing_the_folder(
+    tmp_path: Path, capsys
+) -> None:
+    """The newcomer's case: ShareGPT rows given as --format lmsys. Every line is quarantined; the
+    folder and the hint are written, then the command fails (a script must not read it as done)."""
+    from tagengo.cli import main
+
+    inp = _lmsys_rows(tmp_path / "log.jsonl", 4)
+    out = tmp_path / "out"
+    assert (
+        main(["curate", "--input", str(inp), "--format", "sharegpt", "--out", str(out), "--workers", "1"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "hint: every row was unreadable as --format sharegpt" in err
+    assert (
+        f"none of its lines could be read (4 quarantine entries, each with its reason in {out}/quarantine/)"
+        in err
+    )
+    assert (out / "manifest.json").exists()
+    # Readable rows, even if the steps reject them all, are a run that worked.
+    with pytest.raises(NothingReadable):
+        stop_when_nothing_was_readable(StageResult(out, json.loads((out / "manifest.json").read_text())))
+    assert main(["curate", "--input", str(inp), "--out", str(tmp_path / "ok"), "--workers", "1"]) == 0
 
 
 def test_language_counts_are_singular_and_plural_and_unlabelled_rows_are_no_language(tmp_path: Path) -> None:

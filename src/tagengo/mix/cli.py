@@ -66,13 +66,14 @@ def command(
     from rich.console import Console
 
     from tagengo.mix.stage import mix
-    from tagengo.run.summary import print_stage_summary
+    from tagengo.run.summary import print_stage_summary, stop_when_nothing_was_readable
 
     cfg = build_config(MixConfig, kwargs, config_file=config_file)
     result = mix(
         list(inputs), out, cfg, input_format=input_format, workers=workers, force=force, progress=progress
     )
     print_stage_summary(result)
+    stop_when_nothing_was_readable(result)
     console = Console(stderr=True)
     # Rows of incomplete groups are gone before the languages step looks for each language.
     incomplete = any(st["name"] == "complete_groups" and st["removed"] for st in result.manifest["steps"])

@@ -121,11 +121,13 @@ def run_stage(
 ) -> StageResult:
     """``run(input_path, out, cfg, **options)`` (a stage's library function), then its end-of-run
     summary on stderr (:func:`tagengo.run.summary.print_stage_summary`: the funnel, the counts,
-    what a run that kept nothing was rejected for, where the files are)."""
-    from tagengo.run.summary import print_stage_summary
+    what a run that kept nothing was rejected for, where the files are). A run that could read
+    none of its input lines then fails (:func:`tagengo.run.summary.stop_when_nothing_was_readable`)."""
+    from tagengo.run.summary import print_stage_summary, stop_when_nothing_was_readable
 
     result = run(input_path, out, cfg, **options)
     print_stage_summary(result)
+    stop_when_nothing_was_readable(result)
     return result
 
 

@@ -217,7 +217,10 @@ class StageArgs:
             **self.extra,
             **self.run_kw,
         )
+        from tagengo.run.summary import stop_when_nothing_was_readable
+
         print_llm_summary(result, calls_of=calls_of, title=title, priced_by=priced_by)
+        stop_when_nothing_was_readable(result)
         if not result.up_to_date:
             stop_when_no_call_succeeded(result)
         return result

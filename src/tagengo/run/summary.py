@@ -59,7 +59,11 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
             for line in quarantine_digest(result.out, m, said=warnings):
                 console.print(line, markup=False)
         if c["kept"] == 0 and c["rejected"]:
-            console.print("nothing was kept; why the rows were rejected:", markup=False)
+            # Not a failure (the exit status stays 0): the input was read, the steps said no.
+            console.print(
+                "nothing was kept: the steps rejected every row they read (the run itself worked); why:",
+                markup=False,
+            )
             for line in rejection_digest(result.out):
                 console.print(line, markup=False)
         for line in duplicate_id_warning(result.out):
@@ -69,6 +73,26 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     console.print(
         f"→ {result.out}/ (data/, rejected/, funnel.md, languages.md, languages.png, manifest.json)"
     )
+
+
+class NothingReadable(InputError):
+    """Every input line was unreadable (read 0, quarantined 1 or more): the folder is written
+    (its quarantine says why, line by line) but the run did nothing, so its exit status must not
+    say it worked. Exit status 2, as every tagengo error (a wrong --format is the usual cause)."""
+
+
+def stop_when_nothing_was_readable(result: StageResult) -> None:
+    """Raise :class:`NothingReadable` for a run that could read none of its input lines. The one
+    check every stage's command makes after its summary (tagengo.run.cli_common.run_stage,
+    tagengo.run.llm_stage); a run whose steps rejected every row it read is no error."""
+    c = result.manifest.get("counts") or {}
+    if c.get("quarantined") and not c.get("read") and not c.get("kept") and not c.get("rejected"):
+        where = (result.manifest.get("input") or {}).get("path") or "the input"
+        raise NothingReadable(
+            f"{where}: none of its lines could be read ({plural(c['quarantined'], 'quarantine entry', 'quarantine entries')}, "
+            f"each with its reason in {result.out}/quarantine/); nothing was done. See the reasons and the "
+            "hint above, then run again."
+        )
 
 
 def _top_lines(counts: Counter, top: int, where: Path, label: Callable[[Any], str]) -> list[str]:
