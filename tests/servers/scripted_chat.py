@@ -26,6 +26,7 @@ Control words in a source text change the answers:
 ``DROPMARK``   the translator leaves out the first marker
 ``WRONGLANG``  the translator answers in English
 ``EMPTY``      the translator answers with nothing
+``COPY``       the translator sends the source text back untranslated
 ``BADNUM``     the translator changes the last number of the prose (adds 2: ``(3, 3)`` becomes
                ``(3, 5)``)
 ``BACKWRONG``  the instruction's back-translation comes back in English
@@ -70,7 +71,7 @@ INSTRUCTIONS = {
 }
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
 _CONTROL = re.compile(
-    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|BACKWRONG|BADNUM|ITEM\d+)\b"
+    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|COPY|BACKWRONG|BADNUM|ITEM\d+)\b"
 )
 _MARKER = re.compile(r"⟦\d+⟧")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -86,6 +87,8 @@ def translate(text: str, target: str) -> str:
     controls = _CONTROL.findall(text)
     if "EMPTY" in controls:
         return ""
+    if "COPY" in controls:
+        return text
     if "WRONGLANG" in controls or ("BACKWRONG" in controls and target != "en"):
         target = "en"
     markers = _MARKER.findall(text)

@@ -112,6 +112,52 @@ def marker_free_letters(text: str) -> int:
     return letters(_MARKERS.sub(" ", text))
 
 
+_FOLD_DROP = re.compile(r"[\W_]+")
+# How alike (difflib ratio of the folded texts) an answer and its source may be before the
+# answer counts as the source sent back: a copy with a typo fixed or a word changed still is one.
+COPY_SIMILARITY = 0.95
+
+
+def _folded(text: str) -> str:
+    """The text with case, spacing and punctuation folded away: what a copy keeps."""
+    return _FOLD_DROP.sub(" ", text.casefold()).strip()
+
+
+def _primary(code: str | None) -> str:
+    return (code or "").replace("_", "-").split("-")[0].strip().lower()
+
+
+def needs_no_translation(marked_source: str) -> bool:
+    """True when a source (its code, URLs and formulas already markers) holds nothing a
+    translation would change: no letters, or only names - words each with a capital letter
+    (``Barack Obama``, ``iPhone 15 Pro``, ``NASA``). Copying such a text is the right answer."""
+    words = [w for w in _MARKERS.sub(" ", marked_source).split() if _LETTER.search(w)]
+    return all(any(c.isupper() for c in w) for w in words)
+
+
+def copy_problem(
+    source: str, translated: str, marked_source: str, source_language: str | None, target: str
+) -> str | None:
+    """'identical'/'nearly identical' when ``translated`` is its source sent back though the
+    languages differ and the source has words to translate; None otherwise. Why its own check:
+    the language check skips texts under --lid-min-chars, and says nothing against a copy
+    between near languages, so a copy of a short or near-language source passed before."""
+    if not source_language or _primary(source_language) == _primary(target):
+        return None
+    a, b = _folded(source), _folded(translated)
+    if not a or needs_no_translation(marked_source):
+        return None
+    if a == b:
+        return "identical"
+    import difflib
+
+    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if m.real_quick_ratio() >= COPY_SIMILARITY and m.quick_ratio() >= COPY_SIMILARITY:
+        if m.ratio() >= COPY_SIMILARITY:
+            return "nearly identical"
+    return None
+
+
 class TranslationCheck:
     """The checks one translated message must pass. Shared with `tagengo reverse`."""
 
@@ -148,6 +194,10 @@ class TranslationCheck:
                 for span in protected.spans:
                     rest = rest.replace(span, " ", 1)
                 marked = (protected.text, rest)
+        marked_source = marked[0] if marked else protected.text if protected is not None else source
+        if copy := copy_problem(source, translated, marked_source, source_language, target):
+            info["copy_of_source"] = copy
+            return f"untranslated copy of {where}: {copy} to its source ({source_language} -> {target})"
         if cfg.check_numbers:
             src_text, tr_text = marked or (source, translated)
             if problem := number_problem(src_text, tr_text, source_language, target):
