@@ -21,8 +21,9 @@ from servers.loopback import started_servers
 from servers.scripted_judge import ScriptedJudgeServer
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
+from tagengo.route.checks import NoComparisonDecided
 from tagengo.route.config import RouteConfig
-from tagengo.route.stage import route
+from tagengo.route.stage import route, route_run
 from tagengo.run.routing_table import RoutingTable
 
 #: What the scripted judge prefers: language name in the judge's prompt -> the teacher it ranks first.
@@ -94,10 +95,7 @@ def _config(alpha, beta, jdg, cache: Path, **kw: Any) -> RouteConfig:
             },
         ],  # fmt: skip
         judge=_client(jdg, cache, model="judge"),
-        per_language=6,
-        languages=list(ROUTED),
-        bootstrap_iters=200,
-        **kw,
+        **{"per_language": 6, "languages": list(ROUTED), "bootstrap_iters": 200, **kw},
     )
 
 
@@ -191,3 +189,108 @@ def test_route_needs_two_teachers_and_a_table(servers, tmp_path):
         route(src, tmp_path / "r", RouteConfig(), progress=False)
     with pytest.raises(ConfigError, match="no routing table there"):
         GenerateConfig(routing=tmp_path / "missing.json").llm_config()
+
+
+# -- the folder (manifest.json, up to date, --force) and what route must not trust ----------------
+
+
+def never_ranks(messages: list[dict[str, str]]) -> str:
+    return "Both answers have merits; I would not like to choose."
+
+
+def ranks_german_only(messages: list[dict[str, str]]) -> str:
+    return judge(messages) if "(German)" in messages[0]["content"] else never_ranks(messages)
+
+
+def _tagengo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tagengo.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_judge_that_never_decides_stops_the_run_with_no_table(servers, tmp_path):
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(never_ranks)
+    src = _prompts(tmp_path / "p.jsonl", 3, ("de", "ja"))
+    out = tmp_path / "r"
+    cfg = _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=3, languages=[], reask=1)
+    with pytest.raises(
+        NoComparisonDecided, match=r"decided none of the 6 comparisons \(6 × no valid ranking"
+    ):
+        route(src, out, cfg, progress=False)
+    assert not (out / "routing.json").exists() and not (out / "manifest.json").exists()
+    rows = [json.loads(line) for line in (out / "pilot.jsonl").read_text().splitlines()]
+    assert all(c["how"] == "undecided" and c["judge_replies"] for r in rows for c in r["comparisons"])
+
+
+def test_a_language_without_a_decided_comparison_is_not_routed_and_is_named(servers, tmp_path, capsys):
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(ranks_german_only)
+    src = _prompts(tmp_path / "p.jsonl", 3, ("de", "ja"))
+    cfg = _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=3, languages=[], reask=1)
+    result = route_run(src, tmp_path / "r", cfg, progress=False)
+    assert result.table["languages"]["de"]["teacher"] == "a"
+    assert "ja" not in result.table["languages"]
+    assert result.table["unrouted"] == {
+        "ja": "none of its 3 comparisons was decided; it goes to the default teacher"
+    }
+    assert "language ja is not routed: none of its 3 comparisons was decided" in capsys.readouterr().err
+    assert result.manifest["counts"]["languages_unrouted"] == 1
+    assert "Not routed: ja" in (tmp_path / "r" / "routing.md").read_text()
+
+
+def test_two_teachers_served_as_one_model_are_warned_about(servers, tmp_path, capsys):
+    # llama.cpp's server and Ollama ignore the requested model: both answers name what is loaded.
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(judge)
+    cfg = _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=2, languages=[])
+    for m in cfg.models:
+        m.llm.model = "the-loaded.gguf"
+    result = route_run(_prompts(tmp_path / "p.jsonl", 2, ("de",)), tmp_path / "r", cfg, progress=False)
+    said = "teachers a and b were both answered by model 'the-loaded.gguf'"
+    assert said in capsys.readouterr().err.replace("\n", " ")
+    assert any(said in w for w in result.manifest["warnings"])
+    ok = route_run(_prompts(tmp_path / "q.jsonl", 2, ("de",)), tmp_path / "s", _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=2, languages=[]), progress=False)  # fmt: skip
+    assert "warnings" not in ok.manifest
+
+
+def test_the_command_writes_a_manifest_is_up_to_date_on_a_rerun_and_keeps_other_stages_folders(
+    servers, tmp_path
+):
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(judge)
+    cache = tmp_path / "cache.sqlite"
+    src = _prompts(tmp_path / "p.jsonl", 3, ("de", "ja"))
+    out = tmp_path / "r"
+    common = f"cache_path={cache},max_tokens=256,max_attempts=2"
+    args = ["route", "--input", str(src), "--out", str(out),
+            "--model", f"name=a,model=alpha,base_url={alpha.url},{common}",
+            "--model", f"name=b,model=beta,base_url={beta.url},{common}",
+            "--judge-model", "judge", "--judge-base-url", jdg.url, "--judge-cache-path", str(cache),
+            "--per-language", "3", "--no-progress"]  # fmt: skip
+    first = _tagengo(*args)
+    assert first.returncode == 0, first.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["stage"] == "route" and m["input"]["path"] == str(src) and m["versions"]["tagengo"]
+    assert m["counts"] == {
+        "prompts": 6, "pilot_prompts": 6, "answers": 12, "comparisons": 6, "judged": 6, "tie": 0,
+        "forfeit": 0, "undecided": 0, "languages_routed": 2, "languages_unrouted": 0,
+    }  # fmt: skip
+    assert sum(v["calls"] for v in m["calls"]["judge"].values()) >= 6
+    shown = _tagengo("inspect", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert "route folder" in shown.stdout + shown.stderr
+    calls = alpha.received + beta.received + jdg.received
+    again = _tagengo(*args)
+    assert again.returncode == 0 and "up to date" in again.stderr and "| de |" not in again.stderr
+    assert alpha.received + beta.received + jdg.received == calls
+    forced = _tagengo(*args, "--force")
+    assert forced.returncode == 0 and "| de | 3 | **a** |" in forced.stderr
+    # Another stage's finished folder is not replaced without --force.
+    other = tmp_path / "curated"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps({"stage": "curate", "finished_at": "then"}))
+    refused = _tagengo(*[other.as_posix() if a == str(out) else a for a in args])
+    assert refused.returncode == 2 and re.search(r"holds a finished `curate` folder", refused.stderr)
+    # A judge that never decides: the command fails, exit 2, naming the fix.
+    mute = servers(never_ranks)
+    failed = _tagengo(
+        *[mute.url if a == jdg.url else a for a in args], "--out", str(tmp_path / "mute"), "--reask", "0"
+    )
+    assert failed.returncode == 2 and "--judge-model" in failed.stderr, failed.stderr

@@ -29,9 +29,17 @@ from tagengo.run.options import build_config, config_options
     help="Input format (detected from the rows when not given).",
 )
 @click.option(
-    "--out", required=True, type=click.Path(), help="Folder for routing.json, routing.md and pilot.jsonl."
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="Folder for routing.json, routing.md, pilot.jsonl and manifest.json.",
 )
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run again even if the output is up to date; replace another stage's folder at --out.",
+)
 @click.option("--progress/--no-progress", default=None, help=PROGRESS_LINES_HELP)
 @click.option(
     "--model",
@@ -44,8 +52,8 @@ from tagengo.run.options import build_config, config_options
     "system_prompt and any --judge-* client field without the prefix. Added to the models of a --config YAML.",
 )
 @config_options(RouteConfig, skip=("models",))
-def command(input_path: str, input_format: str | None, out: str, config_file: str | None, progress: bool | None,
-            model_specs: tuple[str, ...], **params: Any) -> None:  # fmt: skip
+def command(input_path: str, input_format: str | None, out: str, config_file: str | None, force: bool,
+            progress: bool | None, model_specs: tuple[str, ...], **params: Any) -> None:  # fmt: skip
     """Pick the best teacher per language: every --model answers a seeded pilot of --per-language
     prompts per language, the judge compares every pair of answers (prefer's ranking with two answers,
     shown in a seeded order), and OUT/routing.json gets language -> teacher with win rates, bootstrap
@@ -53,7 +61,7 @@ def command(input_path: str, input_format: str | None, out: str, config_file: st
     sends each language to its teacher. Every call goes through the request cache.
     """
     from tagengo.errors import ConfigError
-    from tagengo.route.stage import REPORT_FILE, route
+    from tagengo.route.stage import REPORT_FILE, route_run
     from tagengo.run.panel import models_from_specs
 
     cfg = build_config(RouteConfig, params, config_file=config_file)
@@ -63,7 +71,9 @@ def command(input_path: str, input_format: str | None, out: str, config_file: st
         except ValueError as exc:
             raise ConfigError(f"{exc}.") from exc
         cfg = RouteConfig.model_validate({**dict(cfg), "models": models})
-    table = route(input_path, out, cfg, input_format=input_format, progress=progress)
+    result = route_run(input_path, out, cfg, input_format=input_format, progress=progress, force=force)
+    if result.up_to_date:  # said so already; the table is the one printed by that run
+        return
     click.echo((Path(out) / REPORT_FILE).read_text(), err=True)
-    n = len(table["languages"])
+    n = len(result.table["languages"])
     click.echo(f"routing table for {n} language{'s' if n != 1 else ''} -> {out}/routing.json", err=True)

@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,12 +39,15 @@ from typing import Any
 import numpy as np
 
 from tagengo.errors import ConfigError, InputError
-from tagengo.io.source import open_source, parse_chunk
+from tagengo.io.source import Source, open_source, parse_chunk
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse
 from tagengo.llm.answer import answer_problem
 from tagengo.llm.ranking import RankingError, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
+from tagengo.route import folder
+from tagengo.route.checks import one_model_warnings, stop_when_nothing_decided, undecided_languages
 from tagengo.route.config import RouteConfig
+from tagengo.run.dataset import check_out_folder
 from tagengo.run.llm_stage import LLMStage
 from tagengo.run.routing_table import TABLE_FILE, VERSION, connection
 
@@ -74,9 +78,11 @@ class Comparison:
     why: str = ""
 
 
-def read_prompts(input_path: str | os.PathLike[str], input_format: str | None) -> list[Prompt]:
+def read_prompts(
+    input_path: str | os.PathLike[str] | Source, input_format: str | None = None
+) -> list[Prompt]:
     """Every record's prompt (up to its last user turn), in input order."""
-    source = open_source(input_path, input_format)
+    source = input_path if isinstance(input_path, Source) else open_source(input_path, input_format)
     names = {str(f): source.name_for(f) for f in source.files}
     out = []
     for chunk in source.iter_chunks(10_000):
@@ -103,7 +109,25 @@ def pilot_sample(prompts: list[Prompt], cfg: RouteConfig) -> list[Prompt]:
     return out
 
 
+@dataclass
+class RouteResult:
+    out: Path
+    table: dict[str, Any]
+    manifest: dict[str, Any]
+    up_to_date: bool = False  # True when a finished run of the same input and config was found
+
+
 def route(
+    input_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: RouteConfig,
+    **kw: Any,
+) -> dict[str, Any]:
+    """:func:`route_run`'s routing table (as a dict)."""
+    return route_run(input_path, out, config, **kw).table
+
+
+def route_run(
     input_path: str | os.PathLike[str],
     out: str | os.PathLike[str],
     config: RouteConfig,
@@ -112,24 +136,36 @@ def route(
     clients: dict[str, ChatClient] | None = None,
     judge_client: ChatClient | None = None,
     progress: bool | None = None,
-) -> dict[str, Any]:
-    """The routing table for the prompts of ``input_path``, written to ``out`` (a folder);
-    returned as a dict. ``clients`` (teacher name -> client) and ``judge_client`` replace the
-    clients built from ``config`` (tests); they are left open. Raises ``ConfigError`` with fewer
-    than two teachers, ``InputError`` without prompts, ``BudgetExhausted`` / ``RunAborted`` /
-    ``BatchPending`` (resumable) when a budget, a server or a batch stops the run."""
+    force: bool = False,
+) -> RouteResult:
+    """The routing table for the prompts of ``input_path``, written to ``out`` (a folder, with its
+    manifest.json); nothing runs when ``out`` holds a finished run of the same input and config
+    (``up_to_date``), unless ``force``. ``clients`` (teacher name -> client) and ``judge_client``
+    replace the clients built from ``config`` (tests); they are left open. Raises ``ConfigError``
+    with fewer than two teachers, ``InputError`` without prompts, ``NoComparisonDecided`` when the
+    judge decided nothing, ``BudgetExhausted`` / ``RunAborted`` / ``BatchPending`` (resumable)
+    when a budget, a server or a batch stops the run."""
     if len(config.models) < 2:
         raise ConfigError(
             f"tagengo route needs two or more candidate teachers (--model SPEC, repeated); got {len(config.models)}."
         )
     from rich.console import Console
 
-    pilot = pilot_sample(read_prompts(input_path, input_format), config)
+    started, t0 = datetime.now(UTC), time.perf_counter()
+    out = check_out_folder(out)
+    source = open_source(input_path, input_format)
+    input_fp = source.fingerprint()
+    fp = folder.fingerprint(config, input_fp)
+    previous = folder.previous_run(out, fp, force)
+    if previous is not None:
+        return RouteResult(out, json.loads((out / TABLE_FILE).read_text()), previous, up_to_date=True)
+    prompts = read_prompts(source)
+    pilot = pilot_sample(prompts, config)
     if not pilot:
         raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route.")
-    out = Path(out)
     names = [m.name for m in config.models]
-    with LLMStage(progress, {}, console=Console(stderr=True)) as llm:
+    console = Console(stderr=True)
+    with LLMStage(progress, {}, console=console) as llm:
         given = dict(clients or {})
         teacher = {m.name: llm.client(given.get(m.name), m.llm) for m in config.models}
         judge = llm.client(judge_client, config.judge)
@@ -140,17 +176,49 @@ def route(
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             answers = dict(zip(names, pool.map(ask, names), strict=True))
+        warnings = one_model_warnings(answers)
+        for w in warnings:
+            console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
         comparisons = _compare(pilot, names, requests, answers, judge, config)
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
         judge_id = getattr(judge, "model_id", "judge")
-    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
+        calls = {"teachers": {n: _calls(teacher[n]) for n in names}, "judge": _calls(judge)}
     out.mkdir(parents=True, exist_ok=True)
+    (out / TABLE_FILE).unlink(missing_ok=True)  # a stale table must not outlive a failed run
     _write_pilot(out / PILOT_FILE, pilot, names, requests, answers, comparisons)
+    stop_when_nothing_decided(comparisons, str(out))
+    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
+    unrouted = undecided_languages(table["languages"])
+    for lang, why in unrouted.items():
+        del table["languages"][lang]
+        warnings.append(f"language {lang} is not routed: {why}, {table['default']}")
+        console.print(f"warning: {warnings[-1]}", style="yellow", markup=False, highlight=False)
+    if unrouted:
+        table["unrouted"] = unrouted
     (out / REPORT_FILE).write_text(report(table))
     tmp = out / (TABLE_FILE + ".tmp")
     tmp.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, out / TABLE_FILE)
-    return table
+    counts = {
+        "prompts": len(prompts),
+        "pilot_prompts": len(pilot),
+        "answers": len(pilot) * len(names),
+        "comparisons": len(comparisons),
+        **{how: sum(c.how == how for c in comparisons) for how in ("judged", "tie", "forfeit", "undecided")},
+        "languages_routed": len(table["languages"]),
+        "languages_unrouted": len(unrouted),
+    }
+    manifest = folder.write_manifest(
+        out, config=config, source=source, input_fp=input_fp, fp=fp, counts=counts, calls=calls,
+        warnings=warnings, started=started, duration_s=time.perf_counter() - t0,
+    )  # fmt: skip
+    return RouteResult(out, table, manifest)
+
+
+def _calls(client: ChatClient) -> dict[str, Any]:
+    """A client's calls and spend per model, for the manifest ({} for one that keeps none)."""
+    summary = getattr(client, "summary", None)
+    return summary() if callable(summary) else {}
 
 
 # -- the judge ------------------------------------------------------------------------------------
@@ -402,7 +470,9 @@ def report(table: dict[str, Any]) -> str:
     lines.append(
         f"| (all) | {sum(e['prompts'] for e in table['languages'].values())} | **{table['default']}** | {cells} |"
     )
+    for lang, why in (table.get("unrouted") or {}).items():
+        lines.append(f"\nNot routed: {lang}: {why}, **{table['default']}**.")
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["RouteConfig", "pilot_sample", "read_prompts", "report", "route"]
+__all__ = ["RouteConfig", "RouteResult", "pilot_sample", "read_prompts", "report", "route", "route_run"]
