@@ -48,8 +48,22 @@ def test_parse_score(answer, score, reasoning):
         ("**User's message:** Tell me more.", ("Tell me more.", "")),
         ("   ", (None, "empty")),
         (None, (None, "empty")),
-        ("The fragment text itself", (None, "a copy of the text")),
-        ("x" * 1501, (None, "1,501 characters long")),
+        ("here is the fragment  text itself, in full.", (None, "a copy of the text")),
+        (
+            "Here is The fragment text itself",
+            (None, "a passage copied from the text (32 of its 42 characters)"),
+        ),
+        (
+            "Sure! Here is The fragment text itself, in full. Hope it helps.",
+            (None, "the text again with 21 characters around it"),
+        ),
+        # An answer inside the text but only a few of its words is no copy (it was called one).
+        ("The fragment", ("The fragment", "")),
+        # An unrelated long answer is too long, and the reason names the limit.
+        (
+            "x" * 1501,
+            (None, "1,501 characters long, too long for an instruction (at most 1,500)"),
+        ),
     ],
 )
 def test_parse_instruction(answer, expected):

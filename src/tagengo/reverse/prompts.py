@@ -121,22 +121,45 @@ _REASONING = re.compile(
     re.I | re.S,
 )
 
-#: An instruction longer than this (characters) is taken for a copy of the text, not an instruction.
+#: An instruction longer than this (characters) is no instruction: a reply, an essay, the text again.
 MAX_INSTRUCTION_CHARS = 1500
+#: A passage of the text counts as copied from it when it is at least this share of the text:
+#: a few words an instruction shares with its reply ("Photosynthesis") are no copy.
+MIN_COPIED_SHARE = 0.5
+
+
+def _copied(text: str, fragment: str) -> str | None:
+    """How ``text`` copies the fragment (read after "it was"), or None when it does not."""
+    whole = fragment.strip()
+    if not whole:
+        return None
+    if " ".join(text.casefold().split()) == " ".join(whole.casefold().split()):
+        return "a copy of the text"
+    if whole in text:
+        return f"the text again with {len(text) - len(whole):,} characters around it"
+    if text in whole and len(text) >= MIN_COPIED_SHARE * len(whole):
+        return f"a passage copied from the text ({len(text):,} of its {len(whole):,} characters)"
+    return None
 
 
 def parse_instruction(answer: str | None, fragment: str) -> tuple[str | None, str]:
-    """(instruction, '') or (None, what was wrong): empty, too long, or a copy of the fragment."""
+    """(instruction, '') or (None, what was wrong, read after "it was"): empty, a copy of the
+    fragment (all of it, with more around it, or most of it), or too long. A copy is named
+    first, whatever its length: that is what to tell the writer; length alone says
+    nothing about where the text came from, so a long unrelated answer is only "too long"."""
     text = (answer or "").strip()
     text = _LABEL.sub("", text, count=1).strip()
     if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     if not text:
         return None, "empty"
+    if copied := _copied(text, fragment):
+        return None, copied
     if len(text) > MAX_INSTRUCTION_CHARS:
-        return None, f"{len(text):,} characters long"
-    if fragment.strip() and (text in fragment or fragment.strip() in text):
-        return None, "a copy of the text"
+        return (
+            None,
+            f"{len(text):,} characters long, too long for an instruction (at most {MAX_INSTRUCTION_CHARS:,})",
+        )
     return text, ""
 
 
