@@ -3,6 +3,7 @@ countable reason, through the real client over real HTTP (tests/servers/answer_f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from tagengo.llm.answer import (
     PROVIDER_ERROR,
     REPETITION,
     TEMPLATE_LEAK,
+    TOOL_CALL,
+    TRUNCATED_RATIO,
     UNFINISHED,
     WRONG_LANGUAGE,
     AnswerLanguage,
@@ -30,6 +33,7 @@ from tagengo.llm.answer import (
     answer_meta,
     answer_problem,
     content_parts,
+    count_prompt_tokens,
     degenerate,
     normalise,
     repeated_tail,
@@ -131,9 +135,21 @@ def test_reasoning_is_split_from_the_answer(raw, answer, reasoning):
         "Paris.<|eot_id|><|start_header_id|>user<|end_header_id|>",
         "Done. [/INST] [INST] more please",
         "Bonjour !<end_of_turn>\n<start_of_turn>user",
-        "Fine.</s>",
+        "Fine.</s><s> And then the user said more.",
         "The answer.\n<think>\na second block of thoughts\n</think>\nMore.",
-        "All good.<|endoftext|>",
+        "All good.<|endoftext|>\nUser: next",
+        # DeepSeek's, Gemma's, Cohere's markers and made-up closings, with text after them
+        "Yes.<\uff5cend\u2581of\u2581sentence\uff5c><\uff5cUser\uff5c>thanks",
+        "Yes.<eos>\nmore",
+        "Yes.<|file_separator|>",
+        "Yes.<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|USER_TOKEN|>thanks",
+        "Yes. [/ASSISTANT]",
+        # next turns made up in plain text
+        "Yes.\n\n### Human: Thanks!\n### Assistant: Sure.",
+        "Yes.\n\nHuman: thanks",
+        "Yes.\n\nUSER: thanks\nASSISTANT: ok",
+        "Yes.\n\nUser: Thanks, and animals?\nAssistant: They eat.",
+        "Yes.\nuser\nThanks! What about animals?\nmodel\nAnimals eat food.",
     ],
 )
 def test_an_answer_holding_a_chat_template_marker_is_a_template_leak(answer):
@@ -153,6 +169,90 @@ def test_an_answer_holding_a_chat_template_marker_is_a_template_leak(answer):
 )
 def test_markers_in_code_or_plain_html_are_not_leaks(answer):
     assert answer_problem(normalise(ChatResponse(content=answer, finish_reason="stop", model="m"))) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["</s>", "<|im_end|>", "<|eot_id|>", "<eos>", "<end_of_turn>", "<|END_OF_TURN_TOKEN|>", "<|return|>",
+     "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|im_end|>\n<|endoftext|>"],
+)  # fmt: skip
+def test_an_end_of_turn_token_alone_at_the_very_end_is_cut_and_noted(token):
+    r = normalise(ChatResponse(content=f"The answer is 42.{token}\n", finish_reason="stop", model="m"))
+    assert r.content == "The answer is 42." and answer_problem(r) is None
+    (note,) = answer_meta(r)["normalised"]
+    assert note.startswith("cut the end-of-turn token") and token.split("\n")[0] in note
+    normalise(r)  # idempotent: replayed from the cache, nothing more is cut or noted twice
+    assert r.content == "The answer is 42." and len(answer_meta(r)["normalised"]) == 1
+
+
+def test_an_html_strikethrough_at_the_end_is_not_a_stop_token():
+    r = normalise(
+        ChatResponse(content="Deleted text looks like <s>this</s>", finish_reason="stop", model="m")
+    )
+    assert r.content.endswith("</s>") and "normalised" not in answer_meta(r)
+
+
+_PLAIN_TURNS = [
+    "Yes.\n\n### Human: Thanks!\n### Assistant: Sure.",
+    "Hello there.\n\nUser: Hi! How are you?\nAssistant: Fine, thanks.",
+    "Opening.\nUSER: hi\nASSISTANT: hello",
+]
+
+
+@pytest.mark.parametrize("answer", _PLAIN_TURNS)
+def test_a_dialogue_the_prompt_asked_for_is_no_made_up_turn(answer):
+    for prompt in (
+        "Write a short dialogue between a user and an assistant.",
+        "Give me a transcript of a support chat.",
+        "Schreib ein Gespräch zwischen zwei Freunden.",
+    ):
+        req = ChatRequest(messages=(("user", prompt),))
+        r = normalise(ChatResponse(content=answer, finish_reason="stop", model="m"))
+        assert answer_problem(r, req) is None, (answer, prompt)
+    plain = ChatRequest(messages=(("user", "Explain photosynthesis simply."),))
+    problem = answer_problem(normalise(ChatResponse(content=answer, finish_reason="stop", model="m")), plain)
+    assert problem is not None and problem.kind == TEMPLATE_LEAK
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '{"name": "get_current_weather", "parameters": {"location": "Boston, MA", "unit": "fahrenheit"}}',
+        '```json\n{"name": "search", "arguments": "{\\"q\\": \\"x\\"}"}\n```',
+        "<tool_call>\n<function=search>\n<parameter=query>\nphotosynthesis\n</parameter>\n</function>\n</tool_call>",
+        '<function=search>{"query": "x"}</function>',
+        '[TOOL_CALLS] [{"name": "f", "arguments": {}}]',
+    ],
+)
+def test_an_answer_that_is_only_a_tool_call_is_rejected_unless_json_or_tools_were_asked(answer):
+    def problem(req):
+        return answer_problem(normalise(ChatResponse(content=answer, finish_reason="stop", model="m")), req)
+
+    got = problem(ChatRequest(messages=(("user", "Explain photosynthesis simply."),)))
+    assert got is not None and got.kind == TOOL_CALL and "tool call" in got.detail
+    assert (
+        problem(ChatRequest(messages=(("user", "Reply only with a JSON object naming the function."),)))
+        is None
+    )
+    tools = ChatRequest(
+        messages=(("user", "Weather in Boston?"),), extra=(("tools", [{"type": "function"}]),)
+    )
+    assert problem(tools) is None
+
+
+def test_json_that_is_no_tool_call_is_an_answer():
+    for answer in ('{"name": "Ada", "age": 36}', "[1, 2, 3]", '{"role": "user", "content": "hi"}'):
+        r = normalise(ChatResponse(content=answer, finish_reason="stop", model="m"))
+        assert r.content == answer and answer_problem(r) is None, answer
+
+
+def test_a_json_encoded_assistant_message_is_unwrapped_and_noted():
+    wrapped = json.dumps({"role": "assistant", "content": "Bonjour, ça va ?"}, ensure_ascii=False)
+    r = normalise(ChatResponse(content=wrapped, finish_reason="stop", model="m"))
+    assert r.content == "Bonjour, ça va ?" and answer_problem(r) is None
+    assert answer_meta(r) == {"normalised": ["unwrapped a JSON-encoded assistant message"]}
+    normalise(r)
+    assert r.content == "Bonjour, ça va ?" and len(answer_meta(r)["normalised"]) == 1
 
 
 def test_lone_surrogates_become_replacement_characters_and_are_counted():
@@ -219,6 +319,79 @@ def test_every_fault_is_normalised_or_rejected_with_its_kind(echo, tmp_path):
     assert by_kind["thinkonly"].reasoning.startswith(DECOY)
     # Filters and error bodies are final answers of the server: asked once, never retried.
     assert server.received == len(faults)
+
+
+def test_passing_server_faults_are_retried_never_cached_and_end_as_call_failed(echo, tmp_path):
+    """vLLM's finish_reason "abort" and Ollama's content null with usage 0/0 were cached as answers
+    (an empty one for Ollama) and never asked again; they are retried, and a re-run asks again."""
+    server = echo()
+    texts = ["hi FAULT=abort", "hi FAULT=ollamanull", "hi clean"]
+    _, resps = _ask(server, tmp_path, texts, max_attempts=3)
+    assert answer_problem(resps[2]) is None
+    for resp in resps[:2]:
+        p = answer_problem(resp)
+        assert p.kind == CALL_FAILED and p.detail.endswith("(gave up after 3 attempts)"), p
+    assert "aborted the generation (finish_reason='abort'" in resps[0].error
+    assert "content null and no completion tokens" in resps[1].error
+    assert server.received == 7
+    _ask(server, tmp_path, [*texts, "hi again"], max_attempts=3)
+    assert server.received == 14  # nothing but the clean answer was cached: the re-run asked again
+
+
+def test_a_text_completion_body_is_a_provider_error_naming_the_base_url(echo, tmp_path):
+    server = echo()
+    _, (resp,) = _ask(server, tmp_path, ["hi FAULT=textfield"])
+    p = answer_problem(resp)
+    assert p.kind == PROVIDER_ERROR and p.detail.startswith("malformed response:"), p
+    assert "choices[0].text" in p.detail and "/completions" in p.detail and "--base-url" in p.detail
+    assert server.received == 1  # the same request gets the same shape: not retried
+
+
+def test_leaks_tool_calls_and_wrapped_messages_through_the_real_client(echo, tmp_path):
+    server = echo()
+    faults = {"stoptoken": None, "wrapped": None, "deepseekleak": TEMPLATE_LEAK, "plainturn": TEMPLATE_LEAK,
+              "toolcall": TOOL_CALL}  # fmt: skip
+    reqs, resps = _ask(server, tmp_path, [f"{LONG} FAULT={k}" for k in faults])
+    for (kind, want), req, resp in zip(faults.items(), reqs, resps, strict=True):
+        problem = answer_problem(resp, req)
+        assert (problem.kind if problem else None) == want, (kind, problem)
+    stop, wrapped = resps[0], resps[1]
+    assert stop.content.startswith("Answer: Sentence number 0") and "\uff5c" not in stop.content
+    assert answer_meta(stop)["normalised"] == [
+        "cut the end-of-turn token '<\uff5cend\u2581of\u2581sentence\uff5c>' at the end"
+    ]
+    assert wrapped.content.startswith("Answer: Sentence number 0")
+    assert answer_meta(wrapped)["normalised"] == ["unwrapped a JSON-encoded assistant message"]
+    assert "'<\uff5cend\u2581of\u2581sentence\uff5c>'" in answer_problem(resps[2], reqs[2]).detail
+    assert "'### Human:'" in answer_problem(resps[3], reqs[3]).detail
+    # The notes are kept with the answer: replayed from the cache, the meta is the same.
+    _, again = _ask(server, tmp_path, [f"{LONG} FAULT={k}" for k in faults])
+    assert again[0].cached and answer_meta(again[0]) == answer_meta(stop)
+
+
+def test_a_prompt_cut_to_a_common_context_size_is_truncated_though_above_the_ratio():
+    """Ollama's num_ctx 2,048 with ~3,100 tokens sent: 0.65 of o200k's count, above the 0.4 line
+    (tokenizers differ that much), but exactly at a context size: a cut."""
+    text = " ".join(f"Section {i}: the committee reviewed item {i} of the budget." for i in range(230))
+    req = ChatRequest.from_messages([{"role": "user", "content": text}])
+    counted = count_prompt_tokens(req.prompt_texts())
+    assert 2048 * 1.2 <= counted < 2048 / TRUNCATED_RATIO
+    for reported in (2048, 2047, 2040):
+        r = ChatResponse(
+            content="ok", finish_reason="stop", model="m", input_tokens=reported, output_tokens=1
+        )
+        p = answer_problem(r, req)
+        assert p.kind == PROMPT_TRUNCATED and "(at the context size 2,048)" in p.detail, reported
+    for reported in (2020, 2049, 1900, counted - 10):  # not at a size, or the whole prompt
+        r = ChatResponse(
+            content="ok", finish_reason="stop", model="m", input_tokens=reported, output_tokens=1
+        )
+        assert answer_problem(r, req) is None, reported
+    # At a size, but the count here is not clearly above it: a tokenizer difference, not a cut.
+    short = ChatRequest.from_messages([{"role": "user", "content": text[: len(text) * 2 // 3]}])
+    assert count_prompt_tokens(short.prompt_texts()) < 2048 * 1.2
+    r = ChatResponse(content="ok", finish_reason="stop", model="m", input_tokens=2048, output_tokens=1)
+    assert answer_problem(r, short) is None
 
 
 def test_the_fixed_answers_are_cached_and_replayed_the_same(echo, tmp_path):

@@ -42,11 +42,27 @@ kind                what is sent (who sends it)
                     template, a proxy that returns the request)
 ``nul``             the answer with NUL and other C0 control characters in it (a broken
                     stream or decoder)
+``abort``           half the answer with ``finish_reason: "abort"`` (vLLM's engine abort): retried,
+                    never cached; after the retries, ``call failed``
+``ollamanull``      ``content: null``, ``finish_reason: "stop"``, usage 0/0 (Ollama, issue 13371):
+                    retried like ``abort``
+``textfield``       a text completion: ``choices[0].text`` and no ``message`` (a --base-url at a
+                    /completions endpoint, a server speaking the legacy API)
+``stoptoken``       the answer, then DeepSeek's ``<｜end▁of▁sentence｜>`` alone at the very end (an
+                    unstripped stop token: cut off, the answer kept)
+``deepseekleak``    the answer, then ``<｜end▁of▁sentence｜><｜User｜>`` and a made-up next turn
+``plainturn``       the answer, then a made-up next turn in plain text (``### Human:`` /
+                    ``### Assistant:``, no special tokens)
+``toolcall``        only a tool call as JSON text, ``finish_reason: stop`` (Ollama with a model
+                    that writes its calls in its own format)
+``wrapped``         the whole message JSON-encoded as the content
+                    (``{"role": "assistant", "content": ...}``: a proxy that serialised it twice)
 ==================  ===================================================================================
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -74,7 +90,19 @@ KINDS = (
     "repetition",
     "echo",
     "nul",
+    "textfield",
+    "stoptoken",
+    "deepseekleak",
+    "plainturn",
+    "toolcall",
+    "wrapped",
 )
+#: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
+#: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
+#: once, and tests/llm/test_batch.py compares one batch line with one online call for each).
+RETRIED = ("abort", "ollamanull")
+#: DeepSeek's end-of-sentence token (fullwidth bars, U+2581 for the spaces).
+DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 #: What ``wronglang`` answers: English, long enough and plain enough for LID to be sure.
 ENGLISH = (
     "Rain forms when water vapour in the air cools and condenses into droplets, which grow until they "
@@ -195,6 +223,25 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         out["usage"]["completion_tokens"] = cap
     elif kind == "truncated":
         out["usage"]["prompt_tokens"] = 16
+    elif kind == "abort":
+        message["content"] = content[: len(content) // 2]
+        choice["finish_reason"] = "abort"
+    elif kind == "ollamanull":
+        message["content"] = None
+        out["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    elif kind == "textfield":
+        out["object"] = "text_completion"
+        out["choices"] = [{"index": 0, "text": content, "finish_reason": "stop"}]
+    elif kind == "stoptoken":
+        message["content"] = content + DEEPSEEK_EOS
+    elif kind == "deepseekleak":
+        message["content"] = f"{content}{DEEPSEEK_EOS}<\uff5cUser\uff5c>And what about cats?"
+    elif kind == "plainturn":
+        message["content"] = f"{content}\n\n### Human: And what about cats?\n### Assistant: Cats sleep a lot."
+    elif kind == "toolcall":
+        message["content"] = json.dumps({"name": "get_weather", "arguments": {"city": "Boston"}})
+    elif kind == "wrapped":
+        message["content"] = json.dumps({"role": "assistant", "content": content}, ensure_ascii=False)
     elif kind == "filteranswer":
         message["content"] = None
         choice["finish_reason"] = "content_filter"

@@ -15,6 +15,12 @@ existed are read the way a fresh one is):
   vLLM, DeepSeek, Ollama and OpenRouter send (read by the backend), and a ``<think>`` block at
   the start of the content (R1 distills, Qwen3 and others served without a reasoning parser),
   also the form whose opening tag was in the prompt's template so only ``</think>`` arrives;
+* a message sent JSON-encoded inside ``content`` (``{"role": "assistant", "content": "..."}``,
+  a proxy that serialised the message twice) is unwrapped to its content;
+* one end-of-turn token left alone at the very end (``...answer.</s>``, ``<|im_end|>``,
+  ``<eos>``: a server that did not strip its stop token) is cut off; a marker with more text
+  after it stays, and is a ``template leak``. Both are listed in ``raw["normalised"]`` (the
+  row's meta ``normalised``);
 * text is made valid Unicode: a lone surrogate (JSON may carry ``"\\ud83d"`` alone, and
   ``json.loads`` accepts it) cannot be written to the cache, to Parquet or to a terminal; it
   becomes U+FFFD, and ``replaced_chars`` counts what was replaced.
@@ -42,6 +48,9 @@ manifest and the report count):
 ``echo``                   the answer is the last user turn again, or it with a few characters
                            added (a server that returns the prompt, a base model without a
                            chat template)
+``tool call``              the answer is only a tool call written as text (JSON with ``name``
+                           and ``arguments``, ``<tool_call>``, ``[TOOL_CALLS]``) though the
+                           request offered no tools and the prompt asked for no JSON
 =========================  =================================================================
 
 Stages add their own checks after these (language, protected spans, score parsing), always on
@@ -53,6 +62,7 @@ it is in another language than the row's, as bench's answer-language gate decide
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +84,7 @@ TEMPLATE_LEAK = "template leak"
 CONTROL_CHARS = "control characters"
 REPETITION = "repetition"
 ECHO = "echo"
+TOOL_CALL = "tool call"
 WRONG_LANGUAGE = "wrong language"
 PROBLEM_KINDS = (
     CALL_FAILED,
@@ -87,6 +98,7 @@ PROBLEM_KINDS = (
     CONTROL_CHARS,
     REPETITION,
     ECHO,
+    TOOL_CALL,
     WRONG_LANGUAGE,
 )
 
@@ -104,6 +116,17 @@ MODEL_OWN = (EMPTY, REPETITION, ECHO)
 #: 2,048 tokens is caught from about 5,100 tokens sent; a milder cut passes unnoticed.
 TRUNCATED_RATIO = 0.4
 TRUNCATED_MIN_GAP = 256
+#: The second rule, for the cuts the ratio misses (Ollama's default num_ctx 2,048 with 3,000 to
+#: 5,000 tokens sent): a server that cut the prompt reports its context size, or a few tokens
+#: less (Ollama logs "truncating input prompt limit=4096 prompt=7268 keep=4 new=4096" and then
+#: reports the 4,096 it kept). A reported count within ``CONTEXT_SIZE_MARGIN`` below a common
+#: context size (2^k, k = 10..17) while the count made here is at least
+#: ``CONTEXT_SIZE_MIN_RATIO`` times it (and ``TRUNCATED_MIN_GAP`` more) is a cut: a tokenizer that
+#: much thriftier than o200k landing on exactly such a number by chance is the rare case, where a
+#: ratio low enough for every tokenizer (Gemma 3 counts 0.48 of o200k on Dzongkha) misses most cuts.
+CONTEXT_SIZES = tuple(2**k for k in range(10, 18))
+CONTEXT_SIZE_MARGIN = 16
+CONTEXT_SIZE_MIN_RATIO = 1.2
 
 # -- normalise ------------------------------------------------------------------------------------
 
@@ -129,12 +152,50 @@ _HARMONY_END = re.compile(r"(?:<\|end\|>|<\|return\|>|<\|call\|>)\s*\Z")
 #: templates; matched outside code spans, so an answer that explains a template in code is kept.
 _TEMPLATE_MARKERS = re.compile(
     r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|endoftext|"
-    r"eom_id|start|end|channel|message|return|user|assistant|system|end_of_turn)\|>"
-    r"|<(?:start_of_turn|end_of_turn)>|\[/?INST\]|</s>\s*(?:<s>|\[INST\]|\Z)"
+    r"eom_id|start|end|channel|message|return|user|assistant|system|end_of_turn|file_separator|"
+    r"start_of_turn_token|end_of_turn_token|user_token|chatbot_token|system_token)\|>"
+    # DeepSeek's markers use fullwidth bars and U+2581 for spaces: <｜end▁of▁sentence｜>, <｜User｜>.
+    r"|<\uff5c[^\uff5c<>\n]{1,40}\uff5c>"
+    r"|<(?:start_of_turn|end_of_turn|eos)>|\[/?INST\]|\[/?ASSISTANT\]|</s>\s*(?:<s>|\[INST\]|\Z)"
     r"|(?:\A|\n)\s*</?(?:think|thinking|reasoning|seed:think)>|\u25c1/?think\u25b7",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
+#: End-of-turn (stop) tokens of the templates above. One standing alone at the very end of an
+#: answer is a stop token the server sent instead of stopping on it: the answer before it is
+#: whole, so the token is cut off (normalise). With text after it, it is a template leak.
+_END_TOKEN = (
+    r"</s>|<\|(?:im_end|eot_id|eom_id|end|endoftext|end_of_text|return|end_of_turn_token)\|>"
+    r"|<(?:eos|end_of_turn)>|<\uff5cend\u2581of\u2581sentence\uff5c>"
+)
+_TRAILING_END = re.compile(rf"(?:{_END_TOKEN})\s*\Z", re.IGNORECASE)
+#: A next turn the model made up in plain text (no special tokens: a template with none, or one
+#: whose tokens the server stripped): a ``Human:`` line (Anthropic's and many fine-tunes' label),
+#: or a user line followed by an assistant line (``User:``/``Assistant:``, Vicuna's
+#: ``USER:``/``ASSISTANT:``, ``### Human:``/``### Assistant:``, and Gemma's bare ``user`` /
+#: ``model`` lines once ``<start_of_turn>`` is stripped). Never in an answer to a prompt that
+#: asks for a dialogue (:data:`_ASKS_DIALOGUE`).
+_HUMAN_LINE = re.compile(r"\n[ \t]*(?:#{2,4}[ \t]*)?Human[ \t]*:", re.IGNORECASE)
+_USER_THEN_ASSISTANT = re.compile(
+    r"\n[ \t]*(?:#{2,4}[ \t]*)?(?:user|human)[ \t]*:[^\n]*\n(?:.*\n)??[ \t]*(?:#{2,4}[ \t]*)?"
+    r"(?:assistant|ai|bot|gpt)[ \t]*:"
+    r"|\n[ \t]*user[ \t]*\n(?:.*\n)*?[ \t]*model[ \t]*\n",
+    re.IGNORECASE,
+)
+_ASKS_DIALOGUE = re.compile(
+    r"dialog|conversation|transcript|script|interview|role-?play|chat\b|\b(?:human|user|assistant|model)s?\b|"
+    r"gespräch|diálogo|conversa|對話|对话|対話|会話|대화|диалог|разговор|حوار",
+    re.IGNORECASE,
+)
+#: An answer that is only a tool call written as text (Ollama and LM Studio with a model that
+#: calls tools in its own format, when the server's parser does not take it out): a JSON object
+#: with a name and arguments, Hermes/Qwen ``<tool_call>``, Llama's ``<function=...>`` and
+#: ``<|python_tag|>``, Mistral's ``[TOOL_CALLS]``.
+_TOOL_CALL_START = re.compile(r"\A\s*(?:<tool_call>|<function=|\[TOOL_CALLS\]|<\|python_tag\|>)")
+_ASKS_JSON = re.compile(r"\bjson\b|\bfunctions?\b|function_call|\btool[ _-]calls?\b", re.IGNORECASE)
+#: The keys of an assistant message: a ``content`` that parses as an object with only these (and
+#: ``role: assistant``) is the message itself, serialised once too often.
+_MESSAGE_KEYS = {"role", "content", "name", "refusal", "tool_calls", "function_call", "annotations", "audio"}
 
 
 def content_parts(content: Any) -> tuple[str | None, str | None]:
@@ -211,11 +272,94 @@ def _split_harmony(text: str) -> tuple[str, str | None]:
     return _HARMONY_END.sub("", text[final.end() :]), reasoning
 
 
-def template_leak(text: str) -> str | None:
+def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
     """The first chat-template marker in ``text`` outside code spans and blocks (a reasoning
-    block's tag at the start of a line counts: a second block after the answer began), or None."""
-    m = _TEMPLATE_MARKERS.search(_CODE.sub(" ", text))
-    return m.group(0).strip() if m else None
+    block's tag at the start of a line counts: a second block after the answer began), or a
+    next turn made up in plain text (unless ``request``'s user turns ask for a dialogue), or None."""
+    bare = _CODE.sub(" ", text)
+    m = _TEMPLATE_MARKERS.search(bare)
+    if m:
+        return m.group(0).strip()
+    if asks_for_dialogue(request):
+        return None
+    m = _HUMAN_LINE.search(bare) or _USER_THEN_ASSISTANT.search(bare)
+    if m is None:
+        return None
+    label = m.group(0).strip().split("\n")[0]  # the made-up turn's role label, not its text
+    return label[: label.index(":") + 1] if ":" in label else label
+
+
+def _user_turns(request: ChatRequest | None) -> list[str]:
+    return [c for role, c in getattr(request, "messages", ()) if role == "user" and isinstance(c, str)]
+
+
+def asks_for_dialogue(request: ChatRequest | None) -> bool:
+    """Whether a user turn of ``request`` asks for (or holds) a dialogue, a transcript, or names a
+    role: then ``User:`` / ``Assistant:`` lines in the answer are what was asked for."""
+    return any(_ASKS_DIALOGUE.search(t) for t in _user_turns(request))
+
+
+def tool_call_text(text: str, request: ChatRequest | None = None) -> str | None:
+    """What shows ``text`` to be only a tool call written as text, or None; never when the
+    request offered tools or a user turn asks for JSON, a function or a tool."""
+    if request is not None:
+        extra = dict(getattr(request, "extra", ()) or ())
+        if extra.get("tools") or extra.get("functions"):
+            return None
+    if any(_ASKS_JSON.search(t) for t in _user_turns(request)):
+        return None
+    if (m := _TOOL_CALL_START.match(text)) is not None:
+        return m.group(0).strip()
+    body = text.strip()
+    if body.startswith("```"):
+        body = re.sub(r"\A```\w*\s*|\s*```\Z", "", body)
+    if not body.startswith(("{", "[")):
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    calls = value if isinstance(value, list) and value else [value]
+    if all(
+        isinstance(c, dict)
+        and isinstance(c.get("name"), str)
+        and isinstance(c.get("parameters", c.get("arguments")), dict | str)
+        for c in calls
+    ):
+        return f"a JSON call of {calls[0]['name']!r}"
+    return None
+
+
+def unwrap_message(text: str) -> str | None:
+    """The content of an assistant message sent JSON-encoded as the content, or None."""
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}") and '"role"' in body):
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if (
+        isinstance(value, dict)
+        and value.get("role") == "assistant"
+        and isinstance(value.get("content"), str)
+        and set(value) <= _MESSAGE_KEYS
+    ):
+        return value["content"]
+    return None
+
+
+def strip_end_token(text: str) -> tuple[str, str | None]:
+    """(``text`` without the end-of-turn token(s) standing alone at its very end, the tokens cut or
+    None). A ``</s>`` after an HTML ``<s>`` is the strikethrough's end, not a stop token."""
+    cut: list[str] = []
+    while (m := _TRAILING_END.search(text)) is not None:
+        token = m.group(0).strip()
+        if token == "</s>" and "<s>" in text[: m.start()]:
+            break
+        cut.insert(0, token)
+        text = text[: m.start()].rstrip()
+    return text, ("".join(cut) or None)
 
 
 def valid_unicode(text: str) -> tuple[str, int]:
@@ -235,6 +379,9 @@ def normalise(resp: ChatResponse) -> ChatResponse:
     """The response with its content split from reasoning and made valid Unicode (in place,
     returned for convenience). Idempotent; errors are made valid Unicode too."""
     replaced = 0
+    if resp.content is not None and (inner := unwrap_message(resp.content)) is not None:
+        resp.content = inner
+        _note(resp, "unwrapped a JSON-encoded assistant message")
     if resp.content is not None:
         answer, reasoning = split_reasoning(resp.content)
         if reasoning is not None:
@@ -242,6 +389,9 @@ def normalise(resp: ChatResponse) -> ChatResponse:
             resp.content = answer.lstrip()
         resp.content, n = valid_unicode(resp.content)
         replaced += n
+        resp.content, cut = strip_end_token(resp.content)
+        if cut is not None:
+            _note(resp, f"cut the end-of-turn token {cut!r} at the end")
     if resp.reasoning is not None:
         resp.reasoning, n = valid_unicode(resp.reasoning)
         replaced += n
@@ -249,6 +399,13 @@ def normalise(resp: ChatResponse) -> ChatResponse:
         resp.error, _ = valid_unicode(resp.error)
     resp.replaced_chars += replaced
     return resp
+
+
+def _note(resp: ChatResponse, what: str) -> None:
+    """Record what normalise changed in the answer (kept with it in the cache: ``raw`` is)."""
+    done = resp.raw.setdefault("normalised", [])
+    if what not in done:
+        done.append(what)
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -311,11 +468,17 @@ def answer_problem(
             return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
     if is_blank(resp.content or ""):
         return Problem(EMPTY, "only reasoning, no answer after it" if resp.reasoning else "")
-    if (marker := template_leak(resp.content or "")) is not None:
+    if (marker := template_leak(resp.content or "", request)) is not None:
         return Problem(
             TEMPLATE_LEAK,
             f"the answer holds the chat-template marker {marker!r}: the server did not stop at the end of "
             "its turn (or its template is not the model's); check the server's chat template and stop tokens",
+        )
+    if (call := tool_call_text(resp.content or "", request)) is not None:
+        return Problem(
+            TOOL_CALL,
+            f"the answer is only a tool call written as text ({call}) though the request offered no "
+            "tools: the model's tool format leaked (check the server's chat template / tool parser)",
         )
     return degenerate(resp.content or "", request)
 
@@ -529,10 +692,15 @@ def prompt_cut(resp: ChatResponse, request: ChatRequest) -> str | None:
     if sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) < reported + TRUNCATED_MIN_GAP:
         return None
     counted = count_prompt_tokens(texts)
-    if counted - reported < TRUNCATED_MIN_GAP or reported >= TRUNCATED_RATIO * counted:
+    if counted - reported < TRUNCATED_MIN_GAP:
         return None
+    at_size = next((n for n in CONTEXT_SIZES if n - CONTEXT_SIZE_MARGIN <= reported <= n), None)
+    by_size = at_size is not None and counted >= CONTEXT_SIZE_MIN_RATIO * reported
+    if not by_size and reported >= TRUNCATED_RATIO * counted:
+        return None
+    size = f" (at the context size {at_size:,})" if by_size else ""
     return (
-        f"the server counted {reported:,} prompt {'token' if reported == 1 else 'tokens'} of about {counted:,} sent, so it cut the prompt "
+        f"the server counted {reported:,} prompt {'token' if reported == 1 else 'tokens'}{size} of about {counted:,} sent, so it cut the prompt "
         "to its context size; raise it (Ollama: num_ctx or OLLAMA_CONTEXT_LENGTH; llama.cpp server: "
         "--ctx-size; vLLM: --max-model-len; TGI: --max-input-tokens)"
     )
@@ -584,4 +752,6 @@ def answer_meta(resp: ChatResponse) -> dict[str, Any]:
         out["reasoning"] = resp.reasoning
     if resp.replaced_chars:
         out["replaced_chars"] = resp.replaced_chars
+    if resp.raw.get("normalised"):
+        out["normalised"] = list(resp.raw["normalised"])
     return out

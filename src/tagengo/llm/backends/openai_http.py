@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from typing import Any
 
 import aiohttp
@@ -31,7 +32,7 @@ from tagengo.llm.backends.http_errors import (
 from tagengo.llm.backends.sse import StreamError, join_stream
 from tagengo.llm.config import OPENAI_DEFAULT_BASE, LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
-from tagengo.llm.finish import normalise_finish_reason
+from tagengo.llm.finish import STOP, normalise_finish_reason
 from tagengo.llm.secrets import Redactor, read_key
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
 
@@ -187,19 +188,22 @@ class OpenAIHTTPBackend:
 
     def _parse(self, payload: bytes, headers: Any = None) -> ChatResponse:
         try:
-            d = _loads(payload)
+            d = _loads(_as_utf8(payload, headers))
         except (ValueError, UnicodeDecodeError):
             d = self._not_json(payload)
         if isinstance(d, dict) and not d.get("choices"):
             self._raise_for_body(d, headers or {})  # an error object, or a prompt held back by a filter
         try:
             choice = d["choices"][0]
+            if "message" not in choice and "text" in choice:
+                self._raise_text_completion(d)
             message = choice.get("message") or {}
             content, part_reasoning = content_parts(message.get("content"))
             finish = choice.get("finish_reason")
         except (KeyError, IndexError, TypeError, AttributeError):
             snippet = payload[:120].decode("utf-8", "replace")
             raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
+        _raise_if_transient(finish, message, content, d.get("usage"))
         # vLLM/DeepSeek: reasoning_content; Ollama, OpenRouter, llama.cpp server: reasoning.
         reasoning = next(
             (
@@ -227,6 +231,22 @@ class OpenAIHTTPBackend:
             tokens_estimated=n_in is None or n_out is None,
             raw=raw,
             reasoning=reasoning,
+        )
+
+    def _raise_text_completion(self, d: dict[str, Any]) -> None:
+        """A body shaped as a text completion (``choices[0].text``, no ``message``) answers the
+        legacy completions API, not chat. Rejected, not read: that API applies no chat template,
+        so the text continues whatever the server made of the messages and is not known to be the
+        model's reply in the assistant's turn. Every call gets the same, so the run stops after
+        --abort-after-failures of them with this reason."""
+        raise RequestError(
+            self.redact(
+                f"malformed response: {self._where()} answered a text completion (choices[0].text, "
+                f"object {d.get('object')!r}), not a chat completion: --base-url points at a /completions "
+                "endpoint or at a server that speaks the legacy completions API; use the chat API's root "
+                "(it usually ends in /v1)"
+            ),
+            kind="provider error",
         )
 
     def _not_json(self, payload: bytes, *, where: str | None = None, stream: bool = True) -> dict[str, Any]:
@@ -320,6 +340,56 @@ class OpenAIHTTPBackend:
             }[status]
             raise FatalBackendError(f"{where} answered {msg}; {hint}")
         raise RequestError(msg, kind="provider error" if in_body else "refused")
+
+
+#: Server words for a generation the engine gave up on (vLLM's ``abort``: a preempted or
+#: cancelled request), not the model's stop: the same request asked again gets an answer.
+_ABORTED = {"abort", "aborted", "cancelled", "canceled"}
+#: Message fields that make a null ``content`` an answer of another kind.
+_OTHER_ANSWERS = ("tool_calls", "function_call", "refusal", "reasoning_content", "reasoning")
+
+
+def _raise_if_transient(finish: Any, message: dict[str, Any], content: str | None, usage: Any) -> None:
+    """Raise ``RetryableError`` for an answer that is a passing server fault, so it is asked again
+    and never cached: an aborted generation (vLLM ``finish_reason: "abort"``, partial text), and
+    Ollama's ``content: null`` with ``finish_reason: "stop"`` and no completion tokens (ollama
+    issue 13371: the runner lost the request). A null content with tool calls, a refusal or
+    reasoning is an answer of another kind and passes."""
+    if isinstance(finish, str) and finish.strip().lower() in _ABORTED:
+        raise RetryableError(
+            f"the server aborted the generation (finish_reason={finish!r}, "
+            f"{len(content or ''):,} characters of a partial answer): an engine abort, asked again"
+        )
+    if (
+        content is None
+        and normalise_finish_reason(finish) == STOP
+        and not any(message.get(k) for k in _OTHER_ANSWERS)
+        and not _count(usage, "completion_tokens")
+    ):
+        raise RetryableError(
+            "the server finished with stop but sent content null and no completion tokens (an Ollama "
+            "runner that lost the request, ollama issue 13371): asked again"
+        )
+
+
+def _as_utf8(payload: bytes, headers: Any) -> bytes:
+    """The body in UTF-8 (what JSON must be, and what the parsers read): a body whose
+    Content-Type declares another charset (``charset=iso-8859-1`` from some proxies and
+    Windows servers) is decoded by it first, not called malformed."""
+    ctype = (headers or {}).get("Content-Type", "") if hasattr(headers, "get") else ""
+    m = _CHARSET.search(ctype or "")
+    if m is None:
+        return payload
+    charset = m.group(1).strip("\"'").lower()
+    if charset.replace("-", "").replace("_", "") in ("utf8", "usascii", "ascii"):
+        return payload
+    try:
+        return payload.decode(charset).encode("utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return payload  # an unknown or wrong charset: read as UTF-8, as before
+
+
+_CHARSET = re.compile(r"charset\s*=\s*([^;\s]+)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=8)
