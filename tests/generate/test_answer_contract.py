@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from folder_checks import assert_complete_folder
-from servers.answer_faults import DECOY, FAULT
+from servers.answer_faults import DECOY, FAULT, RETRIED
 from servers.loopback import started_servers
 from servers.scripted_chat import ScriptedChatServer
 from tagengo.generate.config import GenerateConfig
@@ -58,7 +58,9 @@ def _requests_by_fault(server: RecordingChatServer) -> Counter[str]:
 
 #: Reasoning the contract splits off: as <think> blocks, Seed-OSS's, Kimi's, and gpt-oss's channels.
 SPLIT = ("think", "thinkopen", "reasoningfield", "harmony", "seedthink", "kimithink")
-KEPT = ("clean", "surrogate", "parts", *SPLIT)
+#: Normalised and kept: a lone stop token cut off the end, a JSON-encoded message unwrapped.
+FIXED = ("stoptoken", "wrapped")
+KEPT = ("clean", "surrogate", "parts", *SPLIT, *FIXED)
 REJECTED = {
     "thinkonly": "empty answer: only reasoning, no answer after it",
     "budget": "unfinished: the answer used all 64 tokens of max_tokens although the server said "
@@ -74,6 +76,12 @@ REJECTED = {
     "repetition": "repetition: the answer ends in 'I will now explain it again in other words.' repeated 30 times",
     "echo": "echo: the answer is the last user turn sent back",
     "nul": "control characters: 3 C0 control characters (the first U+0000 at character 58)",
+    "textfield": "provider error: malformed response: ",
+    "deepseekleak": "template leak: the answer holds the chat-template marker '<\uff5cend\u2581of\u2581sentence\uff5c>'",
+    "plainturn": "template leak: the answer holds the chat-template marker '### Human:'",
+    "toolcall": "tool call: the answer is only a tool call written as text (a JSON call of 'get_weather')",
+    "abort": "call failed: the server aborted the generation (finish_reason='abort'",
+    "ollamanull": "call failed: the server finished with stop but sent content null",
 }
 
 
@@ -111,9 +119,15 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
             assert answer["content"] == ANSWER, kind
         if kind in SPLIT:
             assert gen["reasoning"] == DECOY and "replaced_chars" not in gen, kind
+        if kind in FIXED:
+            assert gen["normalised"] == [
+                "cut the end-of-turn token '<\uff5cend\u2581of\u2581sentence\uff5c>' at the end"
+                if kind == "stoptoken"
+                else "unwrapped a JSON-encoded assistant message"
+            ], kind
         if kind in ("clean", "parts"):
             # A clean answer's meta is what it always was.
-            assert not {"reasoning", "replaced_chars", "partial_answer"} & set(gen), kind
+            assert not {"reasoning", "replaced_chars", "partial_answer", "normalised"} & set(gen), kind
 
     rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
     assert set(rejected) == set(REJECTED)
@@ -137,8 +151,16 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
     for kind in ("repetition", "echo", "nul"):
         assert json.loads(rejected[kind]["meta"])["generation"]["rejected_answer"], kind
 
-    # No retry for an answer that will not change: one request per row.
-    assert _requests_by_fault(server) == Counter({kind: 1 for kind in (*KEPT, *REJECTED)})
+    # No retry for an answer that will not change: one request per row; a passing fault is
+    # asked --max-attempts times, and its reason says so.
+    want = Counter({kind: 3 if kind in RETRIED else 1 for kind in (*KEPT, *REJECTED)})
+    assert _requests_by_fault(server) == want
+    for kind in RETRIED:
+        assert rejected[kind]["reason"].endswith("(gave up after 3 attempts)"), kind
+    assert (
+        "choices[0].text" in rejected["textfield"]["reason"]
+        and "--base-url" in rejected["textfield"]["reason"]
+    )
     funnel = json.loads((res.out / "funnel.json").read_text())
     assert funnel["counts"]["kept"] + funnel["counts"]["rejected"] == funnel["counts"]["read"] == len(rows)
     assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("generate", len(REJECTED))
@@ -222,3 +244,26 @@ def test_no_gate_keeps_an_answer_in_another_language_and_rows_without_one_are_no
     off = run("off", gate=AnswerLanguageConfig(enabled=False))
     assert_complete_folder(off.out, kept=3, rejected=0, quarantined=0)
     assert "language" not in json.loads(_rows(off.out / "data")[0]["meta"])["generation"]
+
+
+def test_a_dialogue_or_json_the_prompt_asked_for_is_kept_and_the_same_answer_to_another_prompt_is_not(
+    chat_server, tmp_path
+):
+    """Role lines and a tool call written as JSON are what some prompts ask for: the same bent
+    answer is kept after a prompt asking for a dialogue (or JSON) and rejected after a plain one."""
+    server = chat_server()
+    rows = [
+        {"id": "dialogue", "prompt": "Write a short dialogue about rain. FAULT=plainturn", "language": "en"},
+        {"id": "plain", "prompt": "Tell me about rain. FAULT=plainturn", "language": "en"},
+        {"id": "json", "prompt": "Reply with a JSON object calling the weather API. FAULT=toolcall"},
+        {"id": "nojson", "prompt": "Tell me about the weather. FAULT=toolcall"},
+    ]
+    src = write_jsonl(tmp_path / "prompts.jsonl", rows)
+    cfg = GenerateConfig(model="teacher", base_url=server.url, timeout_s=5.0, max_tokens=64,
+                         cache_path=tmp_path / "c.sqlite")  # fmt: skip
+    res = generate(src, tmp_path / "out", cfg, progress=False)
+    assert_complete_folder(res.out, kept=2, rejected=2, quarantined=0)
+    kept = {r["id"]: r["messages"][-1]["content"] for r in _rows(res.out / "data")}
+    assert set(kept) == {"dialogue", "json"} and "### Human:" in kept["dialogue"]
+    rejected = {r["id"]: r["reason"] for r in _rows(res.out / "rejected")}
+    assert rejected["plain"].startswith("template leak: ") and rejected["nojson"].startswith("tool call: ")
