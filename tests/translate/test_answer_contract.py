@@ -100,6 +100,49 @@ def test_faulty_answers_are_normalised_or_rejected_with_the_contracts_reason(
         assert calls_with(server, f"FAULT={name}") == 1, name
 
 
+#: The round-2 faults (tests/servers/answer_faults.py) and how a translation ends with each.
+ROUND2_KEPT = ("stoptoken", "wrapped")
+ROUND2_REJECTED = {
+    "textfield": f"provider error {WHERE}: malformed response: ",
+    "deepseekleak": f"template leak {WHERE}: the answer holds the chat-template marker '<\uff5cend",
+    "plainturn": f"template leak {WHERE}: the answer holds the chat-template marker '### Human:'",
+    "toolcall": f"tool call {WHERE}: the answer is only a tool call written as text",
+    "abort": f"call failed {WHERE}: the server aborted the generation (finish_reason='abort'",
+    "ollamanull": f"call failed {WHERE}: the server finished with stop but sent content null",
+}
+
+
+def test_round_two_faults_are_retried_normalised_or_rejected(keeping_server, llm_options, tmp_path) -> None:
+    server = keeping_server()
+    src = tmp_path / "faults.jsonl"
+    kinds = ("clean", *ROUND2_KEPT, *ROUND2_REJECTED)
+    src.write_text(
+        "".join(
+            json.dumps({"id": k, "language": "en", "messages": [
+                {"role": "user", "content": f"How do I keep bread fresh for longer, question {i}? FAULT={k}"},
+                {"role": "assistant", "content": "Keep it in a cloth bag at room temperature."}]}) + "\n"
+            for i, k in enumerate(kinds)
+        )
+    )  # fmt: skip
+    cfg = TranslateConfig(to=["de"], include_source=False, **llm_options(server))
+    result = translate(src, tmp_path / "out", cfg)
+    kept = {r["id"].removesuffix("-de"): r for r in rows(tmp_path / "out", "data")}
+    rejected = {r["id"].removesuffix("-de"): r["reason"] for r in rows(tmp_path / "out", "rejected")}
+    assert set(kept) == {"clean", *ROUND2_KEPT} and set(rejected) == set(ROUND2_REJECTED)
+    assert result.manifest["counts"]["rejected"] == len(ROUND2_REJECTED)
+    for name in ROUND2_KEPT:
+        user = kept[name]["messages"][0]["content"]
+        assert user.startswith(SENTENCES["de"]) and "\uff5c" not in user and '"role"' not in user, name
+        assert kept[name]["meta"]["translation"]["calls"][0]["normalised"], name
+    assert "normalised" not in kept["clean"]["meta"]["translation"]["calls"][0]
+    for name, reason in ROUND2_REJECTED.items():
+        assert rejected[name].startswith(reason), (name, rejected[name])
+    # a passing fault is asked --max-attempts (2) times; the others once
+    assert {k: calls_with(server, f"FAULT={k}") for k in ROUND2_REJECTED} == {
+        k: 2 if k in ("abort", "ollamanull") else 1 for k in ROUND2_REJECTED
+    }
+
+
 # -- chatter around a translation ------------------------------------------------------------------
 
 _NAMES = {"German": "de", "French": "fr", "Japanese": "ja", "English": "en"}
