@@ -173,7 +173,9 @@ def phase(name: str, src: Path, work: Path, workers: int, rows: int) -> dict:
         from tagengo.mix.config import ExportConfig
         from tagengo.mix.export import export
 
-        res = export(src, work / "export", ExportConfig(format="messages", validation=0.05), progress=False)
+        res = export(
+            src, work / "export", ExportConfig(output_format="messages", validation=0.05), progress=False
+        )
         out_rows = res.manifest["counts"]["exported"]
     else:  # bound: read every part, write one Parquet file
         table = pa.concat_tables(pq.read_table(f) for f in sorted((src / "data").glob("*.parquet")))

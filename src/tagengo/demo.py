@@ -164,7 +164,7 @@ def _export(out: Path) -> str:
     from tagengo.mix.config import ExportConfig
     from tagengo.mix.export import export
 
-    res = export(out / "3-generated", out / "4-export", ExportConfig(format="sharegpt"))
+    res = export(out / "3-generated", out / "4-export", ExportConfig(output_format="sharegpt"))
     return f"{res.manifest['counts']['train']} conversations as ShareGPT JSONL, with a dataset card"
 
 

@@ -255,7 +255,7 @@ def test_the_output_goes_through_mix_and_export_with_every_turn(extend_server, w
     assert mixed.manifest["counts"]["kept"] == 5
     speaker = {"human": "user", "gpt": "assistant", "system": "system"}
     for fmt in ("sharegpt", "messages"):
-        res = export(mixed.out, tmp_path / f"export-{fmt}", ExportConfig(format=fmt), progress=False)
+        res = export(mixed.out, tmp_path / f"export-{fmt}", ExportConfig(output_format=fmt), progress=False)
         assert res.manifest["counts"]["exported"] == 5 and res.manifest["counts"]["skipped"] == 0
         lines = [json.loads(line) for line in (res.out / "train.jsonl").read_text().splitlines()]
         assert len(lines) == 5

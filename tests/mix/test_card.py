@@ -136,7 +136,7 @@ def test_snippets_point_at_the_exported_files(exported) -> None:
 
 
 def test_sharegpt_snippet_maps_the_fields(generated, tmp_path) -> None:
-    out = export(generated, tmp_path / "sg", ExportConfig(format="sharegpt")).out
+    out = export(generated, tmp_path / "sg", ExportConfig(output_format="sharegpt")).out
     ax = yaml.safe_load((out / "axolotl.yaml").read_text())
     d = ax["datasets"][0]
     assert d["field_messages"] == "conversations"

@@ -41,7 +41,7 @@ def records(generated):
 @pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet", "alpaca"])
 def test_files_read_back_as_the_records(fmt, generated, records, tmp_path) -> None:
     out = tmp_path / fmt
-    m = export(generated, out, ExportConfig(format=fmt)).manifest
+    m = export(generated, out, ExportConfig(output_format=fmt)).manifest
     name = "train.parquet" if fmt == "parquet" else "train.jsonl"
     rows = read_rows(out, name)
     answered = [rid for rid in records if not unanswered(rid)]
@@ -69,7 +69,7 @@ def test_files_read_back_as_the_records(fmt, generated, records, tmp_path) -> No
 @pytest.mark.parametrize("fmt", ["messages", "sharegpt"])
 def test_tagengos_own_readers_read_the_files_back(fmt, generated, records, tmp_path) -> None:
     out = tmp_path / fmt
-    export(generated, out, ExportConfig(format=fmt))
+    export(generated, out, ExportConfig(output_format=fmt))
     source = open_source(out / "train.jsonl")
     assert source.format == fmt
     back = []
@@ -147,7 +147,7 @@ def test_alpaca_skips_what_it_cannot_hold(generated, tmp_path) -> None:
             return batch, []
 
     src = stage("reshape", generated, tmp_path / "reshaped", [Longer()])
-    m = export(src, tmp_path / "alp", ExportConfig(format="alpaca")).manifest
+    m = export(src, tmp_path / "alp", ExportConfig(output_format="alpaca")).manifest
     reasons = m["skipped_by_reason"]
     assert reasons["has a system turn (alpaca has no field for one)"] > 0
     assert reasons["4 turns; alpaca holds one instruction and one output"] > 0
@@ -161,7 +161,7 @@ def test_writes_are_atomic_and_stale_files_go(generated, tmp_path) -> None:
     out = tmp_path / "atomic"
     export(generated, out, ExportConfig(validation=0.1))
     assert (out / "validation.jsonl").exists()
-    export(generated, out, ExportConfig(format="parquet"))
+    export(generated, out, ExportConfig(output_format="parquet"))
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "README.md",
@@ -205,7 +205,7 @@ def test_cli_exports_and_reports_skips(generated, tmp_path) -> None:
             str(generated),
             "--out",
             str(out),
-            "--format",
+            "--output-format",
             "sharegpt",
             "--validation",
             "0.1",
@@ -214,7 +214,7 @@ def test_cli_exports_and_reports_skips(generated, tmp_path) -> None:
     )
     assert res.exit_code == 0, res.output
     m = json.loads((out / "export.json").read_text())
-    assert m["config"]["format"] == "sharegpt" and m["counts"]["validation"] > 0
+    assert m["config"]["output_format"] == "sharegpt" and m["counts"]["validation"] > 0
     assert read_table(generated).num_rows == m["counts"]["input"]
     assert f"skipped {m['counts']['skipped']:,}" in res.output
 
@@ -314,7 +314,7 @@ def _trainer_rows(out: Path, fmt: str) -> list[list[dict]]:
 @pytest.mark.parametrize("fmt", ["messages", "sharegpt", "parquet"])
 def test_conversations_that_break_the_chat_rules_are_skipped_with_the_reason(rule_breakers, tmp_path, fmt):
     out = tmp_path / fmt
-    m = export(rule_breakers, out, ExportConfig(format=fmt)).manifest
+    m = export(rule_breakers, out, ExportConfig(output_format=fmt)).manifest
     skipped = {s["id"]: s["reason"] for s in read_jsonl(out / "skipped.jsonl")}
     assert skipped == RULE_REASONS
     assert m["counts"]["skipped"] == len(RULE_REASONS) and m["counts"]["train"] == 2
@@ -344,7 +344,7 @@ def test_every_export_loads_with_datasets_and_its_axolotl_config_points_at_it(fm
     from datasets import load_dataset
 
     out = tmp_path / fmt
-    m = export(generated, out, ExportConfig(format=fmt, validation=0.2)).manifest
+    m = export(generated, out, ExportConfig(output_format=fmt, validation=0.2)).manifest
     cfg = yaml.safe_load((out / "axolotl.yaml").read_text())
     entries = cfg["datasets"] + cfg.get("test_datasets", [])
     assert {e["path"] for e in entries} == set(m["files"])
@@ -379,7 +379,7 @@ def test_a_folder_with_no_rows_and_one_with_no_trainable_row_export_complete(tmp
     unanswered_only = stage("mix", only_bad, tmp_path / "unanswered", [])
     for folder, skipped in ((empty, 0), (unanswered_only, 1)):
         out = tmp_path / f"out-{folder.name}-{fmt}"
-        m = export(folder, out, ExportConfig(format=fmt)).manifest
+        m = export(folder, out, ExportConfig(output_format=fmt)).manifest
         assert m["counts"] == {
             **m["counts"],
             "input": skipped,

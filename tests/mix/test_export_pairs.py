@@ -247,8 +247,8 @@ def test_trl_snippet_loads_the_pairs_as_trl_reads_them(preferred, tmp_path) -> N
 
 
 def test_sft_options_for_pairs_are_refused_and_stale_files_go(preferred, generated, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="--format sharegpt: .* is a `tagengo prefer` folder"):
-        export(preferred, tmp_path / "x", ExportConfig(format="sharegpt"))
+    with pytest.raises(ConfigError, match="--output-format sharegpt: .* is a `tagengo prefer` folder"):
+        export(preferred, tmp_path / "x", ExportConfig(output_format="sharegpt"))
     with pytest.raises(ConfigError, match="--repair merge-consecutive"):
         export(preferred, tmp_path / "x", ExportConfig(repair="merge-consecutive"))
     out = tmp_path / "both"

@@ -9,6 +9,7 @@ from flags and from a ``--config`` YAML file."""
 from __future__ import annotations
 
 import importlib
+import typing
 from typing import Any
 
 import click
@@ -146,6 +147,16 @@ def test_every_stage_names_a_concept_the_one_way(commands, concept):
     assert not used, f"{concept} is {name}; these stages name it otherwise: {sorted(used)}"
 
 
+def test_format_is_the_format_of_the_rows_read_and_export_names_what_it_writes(commands):
+    # export's --format was the layout it writes (issue: a newcomer read it as the input's).
+    for stage, cmd in commands.items():
+        fmt = next((p for p in cmd.params if isinstance(p, click.Option) and "--format" in p.opts), None)
+        if fmt is not None and not fmt.hidden:
+            assert "Input format" in (fmt.help or ""), f"{stage} --format: {fmt.help}"
+    assert "--output-format" in _flags(commands["export"], hidden=False)
+    assert "--format" in _flags(commands["export"], hidden=True)
+
+
 @pytest.mark.parametrize("flag", list(ONE_MEANING))
 def test_a_name_means_one_thing(commands, flag):
     where = sorted(s for s, cmd in commands.items() if flag in _flags(cmd, hidden=False))
@@ -162,6 +173,7 @@ def _config_models() -> list[type[BaseModel]]:
         "tagengo.prefer.config": ("PreferConfig",),
         "tagengo.contamination.config": ("ContaminationConfig",),
         "tagengo.eval.config": ("EvalConfig",),
+        "tagengo.mix.config": ("ExportConfig",),
     }
     return [getattr(importlib.import_module(m), n) for m, ns in names.items() for n in ns]
 
@@ -188,12 +200,21 @@ def _value(model: type[BaseModel], path: tuple[str, ...]) -> tuple[list[str], An
     if "bool" in text:
         return [], not _default(model, path)
     if "Literal" in text:
-        return ["first"], "first"
+        # A value of the Literal other than the default (export's output_format: messages, sharegpt...).
+        choices = [c for c in typing.get_args(_literal(tp)) if c != _default(model, path)]
+        return [str(choices[0])], choices[0]
     if "float" in text:
         return ["0.5"], 0.5
     if "int" in text:
         return ["3"], 3
     return ["x"], "x"
+
+
+def _literal(tp: Any) -> Any:
+    """The Literal inside ``tp`` (itself, or a member of an Optional)."""
+    if typing.get_origin(tp) is typing.Literal:
+        return tp
+    return next(a for a in typing.get_args(tp) if typing.get_origin(a) is typing.Literal)
 
 
 def _default(model: type[BaseModel], path: tuple[str, ...]) -> Any:

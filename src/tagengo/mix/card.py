@@ -376,7 +376,7 @@ def render_card(manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> str:
         f"from {plural(c['input'], 'prompt')} ranked by `tagengo prefer`, in TRL's conversational "
         "preference format (and, in `*_argilla.jsonl`, as whole conversations for Axolotl's ORPO loader)"
         if pairs
-        else f"{rows_in_languages(written, 'conversation')} for supervised fine-tuning, in the `{cfg['format']}` layout"
+        else f"{rows_in_languages(written, 'conversation')} for supervised fine-tuning, in the `{cfg.get('output_format', cfg.get('format'))}` layout"
     )
     lines += [
         f"# {m['name']}",

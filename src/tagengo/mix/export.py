@@ -88,7 +88,7 @@ def _decide(files: list[Path], cfg: ExportConfig) -> tuple[list[str | None], np.
     for raw in _batches(files, cols):
         batch, k = _repaired(raw, cfg)
         repaired += k
-        problems.extend(row_problems(batch, cfg.format))
+        problems.extend(row_problems(batch, cfg.output_format))
         ids = batch.column("id").to_pylist()
         metas = batch.column("meta").to_pylist() if cfg.group_key else [""] * len(ids)
         units.extend(_unit(i, m, cfg.group_key) for i, m in zip(ids, metas, strict=True))
@@ -125,7 +125,7 @@ def export(
             "the folder was changed after its stage wrote it. Run that stage again."
         )
     splits = ["train"] + (["validation"] if to_val.any() else [])
-    names = {split: file_name(split, cfg.format) for split in splits}
+    names = {split: file_name(split, cfg.output_format) for split in splits}
 
     out.mkdir(parents=True, exist_ok=True)
     (out / EXPORT_MANIFEST).unlink(missing_ok=True)  # a crash mid-export leaves no stale mark of completeness
@@ -186,7 +186,7 @@ def _write(
     """Pass 2: convert the rows batch by batch into the split files and skipped.jsonl, all or
     none (a failure aborts every file begun)."""
     splits = list(names)
-    writers = {split: open_writer(out / names[split], cfg.format) for split in splits}
+    writers = {split: open_writer(out / names[split], cfg.output_format) for split in splits}
     skipped_w = open_writer(out / "skipped.jsonl", "messages")
     langs: dict[str, Counter] = {}
     sources: Counter = Counter()
@@ -217,10 +217,10 @@ def _write(
                 mask = good_val if split == "validation" else ~good_val
                 part = good_rows.filter(pa.array(mask)) if len(splits) > 1 else good_rows
                 if part.num_rows:
-                    writers[split].write(convert(part, cfg.format, cfg.columns))
+                    writers[split].write(convert(part, cfg.output_format, cfg.columns))
             start += k
             bar.advance(k)
-        empty = convert(_empty_records(), cfg.format, cfg.columns).schema
+        empty = convert(_empty_records(), cfg.output_format, cfg.columns).schema
         file_info = {}
         for split in splits:
             w = writers[split]
@@ -263,8 +263,8 @@ def _write_manifest(
         t0,
     )
     manifest["snippets"] = {
-        "axolotl.yaml": axolotl_snippet(written.file_info, cfg.format),
-        "trl_sft.py": trl_snippet(written.file_info, cfg.format),
+        "axolotl.yaml": axolotl_snippet(written.file_info, cfg.output_format),
+        "trl_sft.py": trl_snippet(written.file_info, cfg.output_format),
     }
     for name, text in manifest["snippets"].items():
         atomic_write_text(out / name, text)

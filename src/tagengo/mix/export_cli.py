@@ -52,7 +52,7 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     m = result.manifest
     c = m["counts"]
     console = Console(stderr=True)
-    table = Table(title=f"export ({cfg.format})")
+    table = Table(title=f"export ({cfg.output_format})")
     for col in ("file", "split", "rows", "bytes"):
         table.add_column(col, justify="right" if col in ("rows", "bytes") else "left")
     for name, f in m["files"].items():

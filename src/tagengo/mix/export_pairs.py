@@ -98,7 +98,7 @@ def export_pairs(
     module doc); returns an ``ExportResult``. ``progress`` is accepted for the caller's sake: a
     pair set (about a hundred prompts per language) is written in well under a second.
 
-    Raises ``ConfigError`` for an option that has no meaning for pairs (``--format`` other than
+    Raises ``ConfigError`` for an option that has no meaning for pairs (``--output-format`` other than
     messages, ``--repair``), ``InputError`` when the folder's rows do not match its manifest."""
     from tagengo.mix.export_common import EXPORT_MANIFEST, validation_mask
 
@@ -133,10 +133,10 @@ def export_pairs(
 
 def _check_options(src: Path, cfg: ExportConfig) -> None:
     """Refuse the SFT export options that mean nothing for pairs, before anything is read."""
-    if cfg.format != "messages":
+    if cfg.output_format != "messages":
         raise ConfigError(
-            f"--format {cfg.format}: {src} is a `tagengo prefer` folder; its pairs are written in TRL's "
-            "conversational preference format (JSONL), so leave --format out."
+            f"--output-format {cfg.output_format}: {src} is a `tagengo prefer` folder; its pairs are written in TRL's "
+            "conversational preference format (JSONL), so leave --output-format out."
         )
     if cfg.repair != "none":
         raise ConfigError(

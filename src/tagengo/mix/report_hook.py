@@ -92,7 +92,7 @@ def report_blocks(folder: Path, m: dict[str, Any]) -> list[Section]:
                 str(folder),
                 "export",
                 export_blocks(folder, m),
-                summary=f"{m['counts']['exported']:,} conversations exported as {m['config']['format']}",
+                summary=f"{m['counts']['exported']:,} conversations exported as {m['config'].get('output_format', m['config'].get('format'))}",
             )
         ]
     return [
