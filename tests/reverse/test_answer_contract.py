@@ -144,6 +144,38 @@ def test_direct_instruction_and_judge_pass_the_contract(keeping_server, llm_opti
         assert calls_with(server, f"FAULT={name}") == 1, name
 
 
+ROUND2_KEPT = ("stoptoken", "wrapped")
+ROUND2_REJECTED = {
+    "textfield": "provider error {what}: malformed response: ",
+    "deepseekleak": "template leak {what}: the answer holds the chat-template marker '<\uff5cend",
+    "plainturn": "template leak {what}: the answer holds the chat-template marker '### Human:'",
+    "toolcall": "tool call {what}: the answer is only a tool call written as text",
+    "abort": "call failed {what}: the server aborted the generation (finish_reason='abort'",
+    "ollamanull": "call failed {what}: the server finished with stop but sent content null",
+}
+
+
+def test_round_two_faults_in_the_fragments_translation(keeping_server, llm_options, tmp_path) -> None:
+    server = keeping_server()
+    first = FAULTS.read_text().split("\n\n")[0].strip()  # the fragment without a fault
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(f"{first} FAULT={k}" for k in (*ROUND2_KEPT, *ROUND2_REJECTED)) + "\n")
+    result = reverse(corpus, tmp_path / "out", ReverseConfig(language="de", **llm_options(server)))
+    kept, rejected = by_fault(rows(tmp_path / "out", "data")), by_fault(rows(tmp_path / "out", "rejected"))
+    assert set(kept) == set(ROUND2_KEPT) and set(rejected) == set(ROUND2_REJECTED)
+    assert result.manifest["counts"]["rejected"] == len(ROUND2_REJECTED)
+    for name in ROUND2_KEPT:
+        meta = kept[name]["meta"]["reverse"]
+        assert meta["fragment_en"].startswith(SENTENCES["en"]) and "\uff5c" not in meta["fragment_en"], name
+        assert meta["calls"]["translate_fragment"][0]["normalised"], name
+    what = "(translation of the fragment into English)"
+    for name, reason in ROUND2_REJECTED.items():
+        assert rejected[name]["reason"].startswith(reason.format(what=what)), (name, rejected[name]["reason"])
+    assert {k: calls_with(server, f"FAULT={k}") for k in ROUND2_REJECTED} == {
+        k: 2 if k in ("abort", "ollamanull") else 1 for k in ROUND2_REJECTED
+    }
+
+
 _NAMES = {"German": "de", "English": "en"}
 CHATTER = {
     "en": 'Sure! Here is the English translation:\n\n"{t}"\n\nNote: I kept the informal tone.',
