@@ -311,9 +311,13 @@ def test_sampled_warns_when_the_smallest_language_sets_the_size(generated, tmp_p
     smallest = min(counts, key=lambda lang: (counts[lang], lang))
     text = _output(["--input", str(generated), "--out", str(tmp_path / "s"), "--recipe", "sampled"])
     kept = counts[smallest] * len(counts)
-    assert f"sampled cut every language to {counts[smallest]} row" in text
-    assert f"the size of its smallest language, {smallest} (" in text
-    assert f"{sum(counts.values()):,} rows → {kept:,}" in text
+    n = f"{counts[smallest]} row" + ("s" if counts[smallest] != 1 else "")
+    assert f"sampled cut every language to {n}, because its smallest language, {smallest} (" in text
+    # The language's own count, then the mix's totals, each named (they were run together).
+    assert (
+        f"), has only {n}; {kept:,} of the {sum(counts.values()):,} rows sampled in {len(counts)} languages are kept"
+        in text
+    )
     assert "--min-rows N" in text and "--per-language N" in text
     m = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert summary(m, "per_language_sample")["limiting_language"] == smallest

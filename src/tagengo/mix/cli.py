@@ -138,8 +138,13 @@ def _smallest_language_warning(console: Any, s: dict[str, Any]) -> None:
     name = language_name(lang)
     shown = f"{lang} ({name})" if name != lang else lang
     kept = s["rows_in"] - s["rows_cut"]
+    n = plural(s["per_language"], "row")
+    # The smallest language's own count and the mix's totals are different figures: each is named
+    # (one sentence read "es: 61 rows -> 10" where es had 1 row and 61 -> 10 was the whole mix).
+    langs = f" in {plural(s['languages'], 'language')}" if "languages" in s else ""
     console.print(
-        f"[yellow]warning:[/] sampled cut every language to {plural(s['per_language'], 'row')}, the size of "
-        f"its smallest language, {shown}: {s['rows_in']:,} rows → {kept:,}. Leave rare languages out with "
-        "--min-rows N, or set the size with --per-language N (a language with fewer rows keeps all of them)"
+        f"[yellow]warning:[/] sampled cut every language to {n}, because its smallest language, {shown}, "
+        f"has only {n}; {kept:,} of the {s['rows_in']:,} rows sampled{langs} are kept. Leave rare "
+        "languages out with --min-rows N, or set the size with --per-language N (a language with fewer "
+        "rows keeps all of them)"
     )

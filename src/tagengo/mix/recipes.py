@@ -274,6 +274,7 @@ class LanguageSample(RecipeStep):
             "basis": basis,
             "rows_in": len(cols.ids),
             "rows_cut": cut,
+            "languages": len(counts),
         }
         if self.cfg.per_language is None:
             # The smallest language sets every language's size: the CLI warns with this.
