@@ -92,17 +92,38 @@ class FakeServer:
 
 
 def _count_rows(out: Path) -> int:
+    """Rows written, kept and rejected: the fake server answers in English whatever the row's
+    language, so the language gate (on by default since e9610ca) rejects the four fifths of rows
+    labelled otherwise, with its reason, as it would a real teacher's wrong-language answers."""
     import pyarrow.parquet as pq
 
-    return sum(pq.read_metadata(f).num_rows for f in (out / "data").glob("part-*.parquet"))
+    return sum(
+        pq.read_metadata(f).num_rows for d in ("data", "rejected") for f in (out / d).glob("part-*.parquet")
+    )
+
+
+def _src_env(src: Path, loops: int | None = None) -> dict[str, str]:
+    """The environment that runs tagengo from the source tree ``src`` (with ``loops`` call loops)."""
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
+    if loops is not None:
+        env["TAGENGO_LLM_LOOPS"] = str(loops)  # tagengo.llm.client.LOOPS_ENV
+    return env
 
 
 def contenders(
-    root: Path, prompts: Path, n: int, url: str, concurrency: int, max_tokens: int, peers: list[str]
+    root: Path,
+    prompts: Path,
+    n: int,
+    url: str,
+    concurrency: int,
+    max_tokens: int,
+    peers: list[str],
+    variants: list[tuple[str, dict[str, str]]] = (),
 ) -> list[Contender]:
-    """tagengo's CLI and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
+    """tagengo's CLI, its ``variants`` (name, environment: another source tree, another number of
+    call loops) and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
     request cache: every round makes every call)."""
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    env = _src_env(REPO / "src")
     common = [
         "--base-url",
         url,
@@ -119,13 +140,25 @@ def contenders(
         rounds["n"] += 1
         return root / f"{name}-{rounds['n']}"
 
-    def tagengo() -> object:
-        out = fresh("tagengo")
-        cmd = [sys.executable, "-m", "tagengo.cli", "generate", "--input", str(prompts), "--out", str(out)]
-        fig = timed_run([*cmd, *common, "--cache-path", str(out) + ".sqlite"], env=env)
-        got = _count_rows(out)
-        assert got == n, f"tagengo kept {got} of {n} rows: {fig.stderr[-2000:]}"
-        return fig
+    def tagengo(env: dict[str, str]):
+        def run() -> object:
+            out = fresh("tagengo")
+            cmd = [
+                sys.executable,
+                "-m",
+                "tagengo.cli",
+                "generate",
+                "--input",
+                str(prompts),
+                "--out",
+                str(out),
+            ]
+            fig = timed_run([*cmd, *common, "--cache-path", str(out) + ".sqlite"], env=env)
+            got = _count_rows(out)
+            assert got == n, f"tagengo wrote {got} of {n} rows: {fig.stderr[-2000:]}"
+            return fig
+
+        return run
 
     def peer(name: str, python: Path, script: str):
         def run() -> object:
@@ -138,7 +171,8 @@ def contenders(
 
         return Contender(name, run)
 
-    out = [Contender("tagengo generate", tagengo)]
+    out = [Contender("tagengo generate", tagengo(env))]
+    out += [Contender(name, tagengo(v_env)) for name, v_env in variants]
     if "threadpool" in peers:
         out.append(peer("threadpool", peer_python("chat-threadpool", [HTTPX]), "chat_threadpool.py"))
     if "openai-async" in peers:
@@ -147,9 +181,17 @@ def contenders(
 
 
 def bench_end_to_end(
-    n: int, latency: float, concurrency: int, max_tokens: int, repeats: int, peers: list[str]
+    n: int,
+    latency: float,
+    concurrency: int,
+    max_tokens: int,
+    repeats: int,
+    peers: list[str],
+    variants: list[tuple[str, dict[str, str]]] = (),
 ) -> dict:
     compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
+    for _, v_env in variants:
+        compile_package(Path(v_env["PYTHONPATH"].split(os.pathsep)[0]) / "tagengo")
     server = FakeServer(latency)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +199,7 @@ def bench_end_to_end(
             prompts = write_prompts(root / f"prompts-{n}.jsonl", n)
             load_before = load_average()
             results = interleaved(
-                contenders(root, prompts, n, server.url, concurrency, max_tokens, peers), repeats
+                contenders(root, prompts, n, server.url, concurrency, max_tokens, peers, variants), repeats
             )
             load_after = load_average()
     finally:
@@ -267,6 +309,16 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3, help="interleaved rounds per size")
     p.add_argument("--peers", default="threadpool,openai-async", help="peers to run, comma-separated")
+    p.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run tagengo from this copy of src/ (an older version), interleaved with this one",
+    )
+    p.add_argument(
+        "--loops",
+        default="",
+        help="also run this tree with these numbers of call loops ($TAGENGO_LLM_LOOPS), comma-separated",
+    )
     p.add_argument("--llama", action="store_true", help="also measure the in-process llama.cpp backend")
     p.add_argument("--rounds", type=int, default=3, help="llama.cpp part: interleaved rounds")
     p.add_argument("--n-threads", type=int, default=None)
@@ -275,8 +327,12 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; python {platform.python_version()}; {load_average()}"
     )
+    variants = [(f"tagengo loops={k}", _src_env(REPO / "src", int(k))) for k in a.loops.split(",") if k]
+    if a.baseline_src is not None:
+        variants.append(("tagengo baseline", _src_env(a.baseline_src.resolve())))
+    peers = [p for p in a.peers.split(",") if p]
     for n in (int(s) for s in a.sizes.split(",") if int(s) > 0):
-        r = bench_end_to_end(n, a.latency, a.concurrency, a.max_tokens, a.repeats, a.peers.split(","))
+        r = bench_end_to_end(n, a.latency, a.concurrency, a.max_tokens, a.repeats, peers, variants)
         print_end_to_end(r)
         print(json.dumps({"end_to_end": r}))
     if a.llama:
