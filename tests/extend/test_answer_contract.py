@@ -150,3 +150,64 @@ def test_bent_turns_are_cleaned_or_reject_the_conversation_with_phase_turn_and_k
     }  # fmt: skip
     funnel = json.loads((res.out / "funnel.json").read_text())
     assert [(s["step"], s["removed"]) for s in funnel["steps"]][-1] == ("extend", 2 * len(REJECTED))
+
+
+#: The round-2 faults: kind -> the reason's start after its ``kind (phase, turn)`` head.
+ROUND2_KEPT = ("stoptoken", "wrapped")
+ROUND2_REJECTED = {
+    "textfield": ("provider error", "malformed response: "),
+    "deepseekleak": ("template leak", "the answer holds the chat-template marker '<\uff5cend"),
+    "plainturn": ("template leak", "the answer holds the chat-template marker '### Human:'"),
+    "toolcall": ("tool call", "the answer is only a tool call written as text"),
+    "abort": ("call failed", "the server aborted the generation (finish_reason='abort'"),
+    "ollamanull": ("call failed", "the server finished with stop but sent content null"),
+}
+
+
+def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
+    server = extend_server()
+    server.keep_requests = True
+    rows, item = [], {}
+    for kind in ROUND2_KEPT:
+        item[kind] = len(item)
+        rows.append(conversation(kind, "en", item[kind], f"FAULT={kind}"))
+    for kind in ROUND2_REJECTED:
+        for phase, answered in (("fu", True), ("an", False)):
+            if (phase, kind) == ("fu", "plainturn"):
+                # The writer's prompt is a transcript of the chat, so the contract's plain-text
+                # turn rule stands down there (a prompt about a dialogue); role lines in a
+                # follow-up are extend's own check (extend.prompts.leaked_instructions).
+                continue
+            item[f"{phase}-{kind}"] = len(item)
+            rows.append(
+                conversation(
+                    f"{phase}-{kind}", "en", item[f"{phase}-{kind}"], f"FAULT={kind}", answered=answered
+                )
+            )
+    res = extend(
+        write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, max_attempts=2), progress=False
+    )
+    assert_complete_folder(
+        res.out, kept=len(ROUND2_KEPT), rejected=2 * len(ROUND2_REJECTED) - 1, quarantined=0
+    )
+    kept = {r["id"]: r for r in _rows(res.out / "data")}
+    for kind in ROUND2_KEPT:
+        msgs = kept[kind]["messages"]
+        assert [msgs[2]["content"], msgs[3]["content"]] == [FOLLOW_UPS["en"][0], answer_text("en", 2)], kind
+        assert all(a["normalised"] for a in json.loads(kept[kind]["meta"])["extend"]["added"]), kind
+    rejected = {r["id"]: r["reason"] for r in _rows(res.out / "rejected")}
+    for kind, (head, detail) in ROUND2_REJECTED.items():
+        for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
+            if row_id == "fu-plainturn":
+                continue
+            assert rejected[row_id].startswith(f"{head} ({where}): {detail}"), (row_id, rejected[row_id])
+    per_item: Counter[int] = Counter()
+    for body in server.requests:
+        per_item.update(
+            {int(n) for n in re.findall(r"ITEM(\d+)", " ".join(m["content"] for m in body["messages"]))}
+        )
+    for kind in ROUND2_REJECTED:
+        want = 2 if kind in ("abort", "ollamanull") else 1  # a passing fault is asked --max-attempts times
+        assert per_item[item[f"an-{kind}"]] == want and per_item[item.get(f"fu-{kind}", -1)] in (0, want), (
+            kind
+        )
