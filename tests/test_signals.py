@@ -77,3 +77,30 @@ def test_a_signal_ends_a_run_with_the_sentence_and_a_rerun_pays_nothing_twice(
     again = subprocess.run(_generate(src, out, server, cache), capture_output=True, text=True, env=env)
     assert again.returncode == 0, again.stderr[-2000:]
     assert server.received - asked_before <= 40 - 3
+
+
+def test_sigterm_stops_a_runner_stage_and_its_worker_processes_quietly(tmp_path):
+    # The runner's forked workers inherit the handler; the pool stops them with SIGTERM, and they
+    # must end as by default (a traceback per worker was printed), while the program says the sentence.
+    src = tmp_path / "in.jsonl"
+    with src.open("w") as f:
+        for i in range(150_000):
+            text = f"Bitte erkläre mir Schritt {i} der Aufgabe über das Thema im Detail."
+            f.write(
+                json.dumps({"id": f"r{i}", "language": "de", "prompt": text, "response": "Gerne."}) + "\n"
+            )
+    out = tmp_path / "out"
+    args = ["curate", "--input", str(src), "--out", str(out), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen([*PROGRAM, *args], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / ".work" / "chunks").glob("*.done.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert err.strip() == "Interrupted by SIGTERM; finished work is kept and a re-run resumes."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -162,8 +163,15 @@ def _term_as_interrupt() -> Iterator[None]:
         yield
         return
 
+    program = os.getpid()
+
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if os.getpid() != program:
+            # A forked worker (the runner's process pool) inherits this handler; the pool stops
+            # its workers with SIGTERM, and a worker ends quietly, as by default.
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, stop)
@@ -187,7 +195,6 @@ def _end_program(code: int) -> None:
     stage returns. Where this CPython lacks ``threading._shutdown`` the normal exit is used.
     """
     import atexit
-    import os
 
     shutdown = getattr(threading, "_shutdown", None)
     if shutdown is None:
