@@ -156,6 +156,42 @@ def test_bent_answers_are_cleaned_or_left_out_with_the_contracts_reason(
     assert removed["answer"] == len(REJECTED) and removed["rank"] == 0 and removed["pairs"] == 0
 
 
+ROUND2_KEPT = ("stoptoken", "wrapped")
+ROUND2_REJECTED = {
+    "textfield": "provider error: malformed response: ",
+    "deepseekleak": "template leak: the answer holds the chat-template marker '<\uff5cend",
+    "plainturn": "template leak: the answer holds the chat-template marker '### Human:'",
+    "toolcall": "tool call: the answer is only a tool call written as text",
+    "abort": "call failed: the server aborted the generation (finish_reason='abort'",
+    "ollamanull": "call failed: the server finished with stop but sent content null",
+}
+
+
+def test_round_two_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
+    models, judge = prefer_server(), unbent_judge()
+    kinds = ("clean", *ROUND2_KEPT, *ROUND2_REJECTED)
+    src = write_prompts(tmp_path / "prompts.jsonl", [(k, "en", _prompt(k)) for k in kinds])
+    result = prefer(src, tmp_path / "out", _config(models, judge, tmp_path))
+    rows = {r.id: r for r in read_records(result.out)}
+    assert set(rows) == {"clean", *ROUND2_KEPT}
+    for kind in ROUND2_KEPT:
+        answers = {a["model"]: a for a in rows[kind].meta["preference"]["answers"]}
+        assert answers["plain"]["content"] == SENTENCES["en"], kind
+        assert answers["best"]["content"] == "BEST " + SENTENCES["en"], kind
+        assert all(a["normalised"] for a in answers.values()), kind
+    rejected = {r["id"]: r for r in read_table(result.out, "rejected").to_pylist()}
+    assert set(rejected) == set(ROUND2_REJECTED)
+    for kind, reason in ROUND2_REJECTED.items():
+        for role in ROLES:
+            assert f"{role}: {reason}" in rejected[kind]["reason"], (kind, role, rejected[kind]["reason"])
+    sent: Counter[str] = Counter()
+    for body in models.requests:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        sent[next(k for k in kinds if user == _prompt(k))] += 1
+    # a passing fault is asked --max-attempts (2) times per model, the others once
+    assert sent == Counter({k: len(ROLES) * (2 if k in ("abort", "ollamanull") else 1) for k in kinds})
+
+
 def test_the_judges_ranking_is_read_after_its_reasoning(prefer_server, tmp_path):
     # Models and judge on the same bending server: the judge's replies carry the reasoning too.
     server = prefer_server()
