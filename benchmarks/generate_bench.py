@@ -102,12 +102,9 @@ def _count_rows(out: Path) -> int:
     )
 
 
-def _src_env(src: Path, loops: int | None = None) -> dict[str, str]:
-    """The environment that runs tagengo from the source tree ``src`` (with ``loops`` call loops)."""
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
-    if loops is not None:
-        env["TAGENGO_LLM_LOOPS"] = str(loops)  # tagengo.llm.client.LOOPS_ENV
-    return env
+def _src_env(src: Path) -> dict[str, str]:
+    """The environment that runs tagengo from the source tree ``src``."""
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
 
 
 def contenders(
@@ -120,8 +117,7 @@ def contenders(
     peers: list[str],
     variants: list[tuple[str, dict[str, str]]] = (),
 ) -> list[Contender]:
-    """tagengo's CLI, its ``variants`` (name, environment: another source tree, another number of
-    call loops) and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
+    """tagengo's CLI, its ``variants`` (name, environment: another source tree) and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
     request cache: every round makes every call)."""
     env = _src_env(REPO / "src")
     common = [
@@ -314,11 +310,6 @@ def main() -> None:
         type=Path,
         help="also run tagengo from this copy of src/ (an older version), interleaved with this one",
     )
-    p.add_argument(
-        "--loops",
-        default="",
-        help="also run this tree with these numbers of call loops ($TAGENGO_LLM_LOOPS), comma-separated",
-    )
     p.add_argument("--llama", action="store_true", help="also measure the in-process llama.cpp backend")
     p.add_argument("--rounds", type=int, default=3, help="llama.cpp part: interleaved rounds")
     p.add_argument("--n-threads", type=int, default=None)
@@ -327,9 +318,7 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; python {platform.python_version()}; {load_average()}"
     )
-    variants = [(f"tagengo loops={k}", _src_env(REPO / "src", int(k))) for k in a.loops.split(",") if k]
-    if a.baseline_src is not None:
-        variants.append(("tagengo baseline", _src_env(a.baseline_src.resolve())))
+    variants = [] if a.baseline_src is None else [("tagengo baseline", _src_env(a.baseline_src.resolve()))]
     peers = [p for p in a.peers.split(",") if p]
     for n in (int(s) for s in a.sizes.split(",") if int(s) > 0):
         r = bench_end_to_end(n, a.latency, a.concurrency, a.max_tokens, a.repeats, peers, variants)

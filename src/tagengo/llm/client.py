@@ -8,13 +8,6 @@ The event loop runs in a background thread owned by the client, so:
   code that already runs an event loop;
 * connections (and an in-process model) live as long as the client, not one batch.
 
-With many calls in flight over HTTP the calls themselves (sending, reading, parsing) are spread
-over a few more event-loop threads, the *call loops* (``call_loops``): on a machine whose cores
-are busy with other work the scheduler gives each runnable thread its share, and 64 answers
-arriving together then wait for several threads instead of one. Everything that is per client
-stays on the one control loop: the concurrency limit, the budget, the rate limits, the 429
-pause, the request cache and its grouped commits, the accounting and the progress.
-
 Order of work in ``chat_many``: hash every request, replay what the cache has, dedupe
 identical requests, then run the rest with at most ``concurrency`` in flight. Each call:
 wait out any account-wide 429 pause, take rate-limit tokens, call, retry transient
@@ -30,7 +23,6 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import os
 import random
 import re
 import threading
@@ -44,7 +36,6 @@ from tagengo.llm.accounting import Accounting, encoding_for_model, estimate_inpu
 from tagengo.llm.answer import normalise
 from tagengo.llm.backends.base import Backend
 from tagengo.llm.cache import COMMIT_EVERY_S, RequestCache
-from tagengo.llm.call_loops import CallLoops
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import (
     BudgetExhausted,
@@ -65,34 +56,6 @@ T = TypeVar("T")
 #: otherwise look hung (a 429 with ``Retry-After: 3600`` used to wait in silence).
 ANNOUNCE_WAIT_S = 15.0
 
-#: Sets how many call loops carry a client's HTTP calls (1: all on the control loop); unset, the
-#: client picks (``call_loops``). For benchmarks and for trying a value on a given machine.
-LOOPS_ENV = "TAGENGO_LLM_LOOPS"
-#: One call loop per this many calls in flight, at most ``MAX_AUTO_LOOPS``.
-CALLS_PER_LOOP = 16
-MAX_AUTO_LOOPS = 4
-
-
-def call_loops(concurrency: int, backend: Backend, loops: int | None = None) -> int:
-    """How many event-loop threads carry the calls: ``loops`` if given, else ``$TAGENGO_LLM_LOOPS``,
-    else one per ``CALLS_PER_LOOP`` calls in flight, at most ``MAX_AUTO_LOOPS``; 1 (the control
-    loop itself) for backends that hold one connection pool (``spreads_over_loops`` unset) and
-    never more than ``concurrency``."""
-    if not getattr(backend, "spreads_over_loops", False):
-        return 1
-    if loops is None:
-        raw = os.environ.get(LOOPS_ENV, "").strip()
-        if raw:
-            try:
-                loops = int(raw)
-            except ValueError:
-                loops = 0
-            if loops < 1:
-                raise LLMConfigError(f"${LOOPS_ENV} must be a whole number from 1 up, not {raw!r}")
-        else:
-            loops = min(MAX_AUTO_LOOPS, concurrency // CALLS_PER_LOOP)
-    return max(1, min(loops, concurrency))
-
 
 class LLMClient:
     """A ``ChatClient`` over any backend. Build it with ``tagengo.llm.build_client``."""
@@ -105,10 +68,7 @@ class LLMClient:
         *,
         progress: bool = False,
         console: Console | None = None,
-        loops: int | None = None,
     ):
-        """``loops``: the call loops (``call_loops``); None lets ``$TAGENGO_LLM_LOOPS`` or the
-        concurrency decide."""
         self.config = config
         self.backend = backend
         self.model_id = backend.model_id
@@ -120,9 +80,6 @@ class LLMClient:
         self._failed_calls = 0
         limit = backend.max_concurrency
         self.concurrency = min(config.concurrency, limit) if limit else config.concurrency
-        #: Call loops beside the control loop; empty when the control loop makes the calls itself.
-        self._n_call_loops = call_loops(self.concurrency, backend, loops)
-        self._calls: CallLoops | None = None
         self._limiter = RateLimiter(config.rpm, config.tpm)
         self._budget_price = config.price_for(None)
         self._unpriced: set[str] = set()
@@ -199,16 +156,9 @@ class LLMClient:
             return
         self._closed = True
         self._progress.stop()
-        # The backend's connections live on the loops that started it: the call loops, if any.
-        if self._calls is not None:
-            with contextlib.suppress(Exception):
-                self._calls.on_each(self.backend.aclose, timeout=30)
-            self._calls.close()
-            self._calls = None
         if self._loop is not None:
-            if self._n_call_loops == 1:
-                with contextlib.suppress(Exception):
-                    asyncio.run_coroutine_threadsafe(self.backend.aclose(), self._loop).result(timeout=30)
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self.backend.aclose(), self._loop).result(timeout=30)
             if self._batch is not None:
                 with contextlib.suppress(Exception):
                     asyncio.run_coroutine_threadsafe(self._batch.aclose(), self._loop).result(timeout=30)
@@ -237,18 +187,13 @@ class LLMClient:
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="tagengo-llm", daemon=True)
             thread.start()
-            if self._n_call_loops > 1:
-                # Each call loop opens its own connections; the control loop then opens none.
-                self._calls = CallLoops(self._n_call_loops, loop)
-                self._calls.on_each(self.backend.start)
             self._loop, self._thread = loop, thread
             asyncio.run_coroutine_threadsafe(self._start(), loop).result()
 
     async def _start(self) -> None:
         self._sem = asyncio.Semaphore(self.concurrency)
         self._freed = asyncio.Condition()
-        if self._calls is None:
-            await self.backend.start()
+        await self.backend.start()
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> T:
         self._ensure_loop()
@@ -283,8 +228,8 @@ class LLMClient:
         made = [0, 0]
         pending = iter(todo)
         tasks = [
-            asyncio.ensure_future(self._worker(pending, where, canonical, results, stop, made, lane))
-            for lane in range(min(self.concurrency, len(todo)))
+            asyncio.ensure_future(self._worker(pending, where, canonical, results, stop, made))
+            for _ in range(min(self.concurrency, len(todo)))
         ]
         try:
             await asyncio.gather(*tasks)
@@ -341,11 +286,9 @@ class LLMClient:
         results: list[ChatResponse | None],
         stop: list[RunAborted],
         made: list[int],
-        lane: int,
     ) -> None:
         """One of ``concurrency`` workers: take the next call from the shared ``pending`` until
-        none is left or a stop (budget, fatal error, server down) was appended to ``stop``. Its
-        calls go out on call loop ``lane`` modulo their number (a worker keeps its connections)."""
+        none is left or a stop (budget, fatal error, server down) was appended to ``stop``."""
         for key, req in pending:
             if stop:
                 return
@@ -361,7 +304,7 @@ class LLMClient:
                 return
             try:
                 async with self._sem:
-                    resp, gave_up = await self._call(req, lane)
+                    resp, gave_up = await self._call(req)
             except FatalBackendError as e:
                 if not stop:
                     stop.append(RunAborted(self.backend.redact(str(e))))
@@ -555,14 +498,13 @@ class LLMClient:
 
     # -- one call, with retries -----------------------------------------------------------------
 
-    async def _call(self, req: ChatRequest, lane: int = 0) -> tuple[ChatResponse, bool]:
+    async def _call(self, req: ChatRequest) -> tuple[ChatResponse, bool]:
         """The answer, and True when the call failed for good with retries used up (the server
         never answered usefully), False when it answered or refused this one request."""
         cfg = self.config
         reserved_tokens = estimate_input_tokens(req) + req.max_tokens if self._limiter.active else 0
         attempt = 0
         first_start = time.perf_counter()
-        calls = self._calls
         while True:
             attempt += 1
             await self._wait_pause()
@@ -570,11 +512,7 @@ class LLMClient:
                 await self._limiter.acquire(reserved_tokens)
             start = time.perf_counter()
             try:
-                if calls is None:
-                    resp = await self.backend.complete(req, cfg.timeout_s)
-                else:
-                    # Cancelling this (the caller gave up) cancels the call on its loop too.
-                    resp = await calls.run(lane, self.backend.complete(req, cfg.timeout_s))
+                resp = await self.backend.complete(req, cfg.timeout_s)
             except RetryableError as e:
                 if reserved_tokens:
                     self._limiter.settle(reserved_tokens, 0)

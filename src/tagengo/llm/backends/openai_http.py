@@ -8,7 +8,6 @@ and a generation run is hundreds of thousands of requests.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -42,13 +41,9 @@ _FATAL_STATUS = {401, 403, 404, 405}
 
 
 class OpenAIHTTPBackend:
-    """One aiohttp session per event loop that started it; the client's semaphore bounds how many
-    calls they carry together."""
+    """One aiohttp session; the client's semaphore bounds how many calls it carries."""
 
     max_concurrency: int | None = None
-    #: Calls may come from several event-loop threads at once (``LLMClient``'s call loops): each
-    #: loop that ran ``start`` gets its own session and connection pool, as aiohttp requires.
-    spreads_over_loops = True
 
     def __init__(self, config: LLMConfig):
         self.config = config
@@ -81,7 +76,7 @@ class OpenAIHTTPBackend:
             if key:
                 self._headers["Authorization"] = f"Bearer {key}"
         self._has_key = key is not None
-        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._session: aiohttp.ClientSession | None = None
         self._proxy: URL | None = None
         self._proxy_auth: aiohttp.BasicAuth | None = None
 
@@ -97,15 +92,14 @@ class OpenAIHTTPBackend:
             self._proxy, self._proxy_auth = get_env_proxy_for_url(URL(self.url))
         except LookupError:
             self._proxy, self._proxy_auth = None, None
-        self._sessions[asyncio.get_running_loop()] = aiohttp.ClientSession(
+        self._session = aiohttp.ClientSession(
             connector=connector, headers=self._headers, cookie_jar=aiohttp.DummyCookieJar()
         )
 
     async def aclose(self) -> None:
-        """Close the session of the loop this runs on (the client calls it on each)."""
-        session = self._sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
-            await session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         b: dict[str, Any] = {"messages": request.message_dicts(), "temperature": request.temperature}
@@ -123,6 +117,7 @@ class OpenAIHTTPBackend:
         return b
 
     async def complete(self, request: ChatRequest | EndpointRequest, timeout_s: float) -> ChatResponse:
+        assert self._session is not None, "backend not started"
         if isinstance(request, EndpointRequest):
             return await self._complete_endpoint(request, timeout_s)
         data = _dumps(self.body(request))
@@ -171,11 +166,8 @@ class OpenAIHTTPBackend:
 
     async def _post(self, url: str, data: bytes, timeout_s: float) -> tuple[int, Any, bytes]:
         timeout = _timeout(timeout_s)
-        session = self._sessions.get(asyncio.get_running_loop())
-        if session is None:
-            raise RuntimeError("backend not started on this event loop")
         try:
-            async with session.post(
+            async with self._session.post(
                 url, data=data, timeout=timeout, proxy=self._proxy, proxy_auth=self._proxy_auth
             ) as resp:
                 payload = await resp.read()
