@@ -461,3 +461,54 @@ def test_a_looped_or_echoed_answer_is_the_models_own_and_is_written_for_the_judg
     assert rows[2]["choices"][0]["turns"][0] == turns[2][0]
     assert [(f["question_id"], f["kind"]) for f in report.failed] == [(3, "control characters")]
     assert report.answer_problems == {"repetition": 1, "echo": 1, "control characters": 1}
+
+
+def test_round_two_faults_written_clean_judged_as_the_models_own_or_left_out(
+    tmp_path: Path, judge_server
+) -> None:
+    """A lone stop token and a JSON-encoded message are cleaned and written; a tool call as text is
+    the model's own answer (judged, counted); leaks, a text completion and the passing faults
+    (retried --max-attempts times) leave the turn out with the contract's kind."""
+    kinds = (
+        "stoptoken",
+        "wrapped",
+        "toolcall",
+        "deepseekleak",
+        "plainturn",
+        "textfield",
+        "abort",
+        "ollamanull",
+    )
+    turns = {q: [f"Write about rain. FAULT={k}", "Make it shorter."] for q, k in enumerate(kinds, 1)}
+    turns[9] = ["Write about snow.", "Make it shorter."]  # one clean question: the run is not all failures
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": t}) + "\n" for q, t in turns.items()
+        )
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_tokens=4096)
+    with build_client(cfg.llm) as client:
+        (report,) = answer_bench(bench, cfg, client)
+    rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
+    assert sorted(rows) == [1, 2, 3, 9]
+    for q in (1, 2):
+        assert rows[q]["choices"][0]["turns"][0] == f"reply 1 to: {turns[q][0][:30]}", q
+    assert rows[3]["choices"][0]["turns"][0].startswith('{"name": "get_weather"')
+    assert {f["question_id"]: f["kind"] for f in report.failed} == {
+        4: "template leak", 5: "template leak", 6: "provider error", 7: "call failed", 8: "call failed",
+    }  # fmt: skip
+    assert report.answer_problems == {
+        "tool call": 2,
+        "template leak": 2,
+        "provider error": 1,
+        "call failed": 2,
+    }
+    asked = Counter(
+        next(q for q, t in turns.items() if body["messages"][0]["content"] == t[0])
+        for body in server.requests
+    )
+    assert asked == Counter({1: 2, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 3, 8: 3, 9: 2})

@@ -104,8 +104,10 @@ PROBLEM_KINDS = (
 
 #: The kinds that are the model's own failure, not the server's nor the run's: an evaluation
 #: (bench answer) judges such an answer as the model gave it, where leaving it out would lift a
-#: weak model's average; a dataset stage rejects it like any other.
-MODEL_OWN = (EMPTY, REPETITION, ECHO)
+#: weak model's average; a dataset stage rejects it like any other. A tool call written as text
+#: when no tool was offered is the model's choice, so it is judged too (a template leak is the
+#: server's: its stop tokens or its template).
+MODEL_OWN = (EMPTY, REPETITION, ECHO, TOOL_CALL)
 
 #: A prompt counts as cut by the server when the server reports fewer than this share of the
 #: prompt tokens counted here (o200k) *and* at least ``TRUNCATED_MIN_GAP`` fewer. Measured with
