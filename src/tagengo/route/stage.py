@@ -183,22 +183,10 @@ def route_run(
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
         judge_id = getattr(judge, "model_id", "judge")
         calls = {"teachers": {n: _calls(teacher[n]) for n in names}, "judge": _calls(judge)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / TABLE_FILE).unlink(missing_ok=True)  # a stale table must not outlive a failed run
-    _write_pilot(out / PILOT_FILE, pilot, names, requests, answers, comparisons)
-    stop_when_nothing_decided(comparisons, str(out))
-    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
-    unrouted = undecided_languages(table["languages"])
+    table, unrouted = _write_outputs(out, pilot, config, requests, answers, comparisons, model_ids, judge_id)
     for lang, why in unrouted.items():
-        del table["languages"][lang]
         warnings.append(f"language {lang} is not routed: {why}, {table['default']}")
         console.print(f"warning: {warnings[-1]}", style="yellow", markup=False, highlight=False)
-    if unrouted:
-        table["unrouted"] = unrouted
-    (out / REPORT_FILE).write_text(report(table))
-    tmp = out / (TABLE_FILE + ".tmp")
-    tmp.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, out / TABLE_FILE)
     counts = {
         "prompts": len(prompts),
         "pilot_prompts": len(pilot),
@@ -213,6 +201,36 @@ def route_run(
         warnings=warnings, started=started, duration_s=time.perf_counter() - t0,
     )  # fmt: skip
     return RouteResult(out, table, manifest)
+
+
+def _write_outputs(
+    out: Path,
+    pilot: list[Prompt],
+    config: RouteConfig,
+    requests: dict[str, list[ChatRequest]],
+    answers: dict[str, list[ChatResponse]],
+    comparisons: list[Comparison],
+    model_ids: dict[str, str],
+    judge_id: str,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """pilot.jsonl, then (when the judge decided something) routing.md and routing.json without
+    the languages it decided nothing on; the table and those languages (language -> why)."""
+    names = [m.name for m in config.models]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TABLE_FILE).unlink(missing_ok=True)  # a stale table must not outlive a failed run
+    _write_pilot(out / PILOT_FILE, pilot, names, requests, answers, comparisons)
+    stop_when_nothing_decided(comparisons, str(out))
+    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
+    unrouted = undecided_languages(table["languages"])
+    for lang in unrouted:
+        del table["languages"][lang]
+    if unrouted:
+        table["unrouted"] = unrouted
+    (out / REPORT_FILE).write_text(report(table))
+    tmp = out / (TABLE_FILE + ".tmp")
+    tmp.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, out / TABLE_FILE)
+    return table, unrouted
 
 
 def _calls(client: ChatClient) -> dict[str, Any]:
