@@ -104,7 +104,7 @@ def test_single_grading_reasks_and_records_failures(toy: Bench, judge_server, ju
     assert (4, "beta", 1) not in rows
     assert report.matches == 14 and report.missing_answers == 2 and report.judged == 14 and report.reconciles
     assert report.replies == 14 and report.parse_failures_first == 2 and report.parse_failures_final == 1
-    assert report.reasks == 3 and report.api_errors == 1
+    assert report.reasks == 3 and report.api_errors == 1 and report.failed_calls == 1
     assert report.parse_failure_rate == pytest.approx(2 / 14)
     assert server.calls == 14 + 3  # first calls and follow-ups; a 400 is not retried
     assert {r["policy"] for r in rows.values()} == {"robust"} and report.policy == "robust"

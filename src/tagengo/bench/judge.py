@@ -76,6 +76,7 @@ from tagengo.lang.gate import GateVerdict, LanguageGate
 from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
 from tagengo.llm.types import ChatClient, ChatRequest
 from tagengo.run.llm_stage import NoCallSucceeded
+from tagengo.run.wording import plural
 
 GATE_MARK = "$LANGUAGE_GATE$"
 #: Answer-contract problems that leave no verdict to read: the call failed, a content filter
@@ -114,7 +115,10 @@ class JudgeReport:
     reasks: int = 0  # follow-up calls made
     parse_failures_final: int = 0  # still no usable verdict after the follow-ups (-1 / error)
     out_of_range: int = 0  # fastchat policy: grades outside 1-10 recorded as given (FastChat keeps them)
-    api_errors: int = 0  # calls that failed for good ($ERROR$ rows)
+    #: replies that left no verdict to read ($ERROR$ rows): calls that failed for good, and replies a
+    #: content filter withheld, an error body or a cut prompt spoilt (_NO_VERDICT)
+    api_errors: int = 0
+    failed_calls: int = 0  # of api_errors: calls the client gave up on (resp.error), as its progress counts
     #: replies the answer contract found a problem with, by kind (tagengo.llm.answer)
     answer_problems: dict[str, int] = field(default_factory=dict)
     consistent_pairs: int = 0  # pair mode: both orders agreed (among judged pairs without error)
@@ -162,6 +166,7 @@ class JudgeReport:
             "out_of_range": self.out_of_range,
             "reasks": self.reasks,
             "api_errors": self.api_errors,
+            "failed_calls": self.failed_calls,
             "answer_problems": dict(self.answer_problems),
             "language_wordings": dict(self.language_wordings),
             "calls": self.calls,
@@ -308,6 +313,8 @@ def _run_calls(
             else:
                 report.reasks += 1
             problem = answer_problem(resp, req)
+            if resp.error is not None:  # the client's own count of failed calls (its progress line's)
+                report.failed_calls += 1
             if problem is not None:
                 report.answer_problems[problem.kind] = report.answer_problems.get(problem.kind, 0) + 1
             if problem is not None and problem.kind in _NO_VERDICT:
@@ -854,6 +861,18 @@ def _warn_missing_references(bench: Bench, r: JudgeReport, console: Console | No
         warnings.warn(text, stacklevel=3)
 
 
+def _no_verdict_words(r: JudgeReport) -> str:
+    """The $ERROR$ rows, the calls that failed for good named apart: the progress line's
+    "N failed" counts only those (the client's count), so one word, "call errors", for both
+    read as a contradiction ("0 failed" beside "11 call errors" that were cut prompts)."""
+    failed = r.failed_calls
+    text = f"{plural(failed, 'call')} failed for good (the progress line's 'failed')"
+    if more := r.api_errors - failed:
+        text += f", {plural(more, 'reply', 'replies')} more with no verdict to read"
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(r.answer_problems.items()) if k in _NO_VERDICT)
+    return text + f": {plural(r.api_errors, '$ERROR$ row')}" + (f" ({kinds})" if kinds else "")
+
+
 def _print_report(console: Console, r: JudgeReport) -> None:
     parts = [f"{r.judged} judged", f"{r.kept} reused", f"{r.gated} gated"]
     if r.duplicates_replaced:
@@ -867,7 +886,7 @@ def _print_report(console: Console, r: JudgeReport) -> None:
     line = (
         head + ": " + ", ".join(parts) + f"; unreadable verdicts "
         f"{r.parse_failure_rate:.1%} first, {r.final_failure_rate:.1%} after {r.reasks} re-asks; "
-        f"{r.api_errors} call errors; {r.calls - r.cached_calls} calls made, {r.cached_calls} from cache"
+        f"{_no_verdict_words(r)}; {r.calls - r.cached_calls} calls made, {r.cached_calls} from cache"
     )
     if r.out_of_range:
         line += f"; {r.out_of_range} grades outside 1-10 kept (as FastChat keeps them)"
