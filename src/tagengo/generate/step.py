@@ -172,7 +172,8 @@ class GenerateStep(Step):
 
         requests = [self.cfg.request(self._request_messages(msgs)) for _, msgs, _ in todo]
         if requests and self.warm_up:
-            warm_imports_in_background()
+            # lid.176 for the answer-language check loads while the calls are in flight
+            warm_imports_in_background(*([self.language.warm] if self.cfg.gate.enabled else []))
         teachers: list[str | None] = [None] * len(todo)
         if self.routing is not None:
             teachers = [self.routing.teacher_for(batch[i].language) for i, _, _ in todo]

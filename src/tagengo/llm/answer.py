@@ -621,6 +621,10 @@ class AnswerLanguage:
         self.config = config
         self.gate = LanguageGate(config.as_gate_config())
 
+    def warm(self) -> None:
+        """Load lid.176 now (thread-safe: ``LanguageDetector.shared``), not on the first answer."""
+        _ = self.gate.detector
+
     def problem(
         self, text: str, language: str | None, what: str = "answer", prompt: str | None = None
     ) -> tuple[Problem | None, dict]:

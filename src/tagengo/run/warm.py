@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import importlib.util
 import threading
+from collections.abc import Callable
 
 #: What the end of a run imports, in the order it does.
 END_OF_RUN_MODULES = (
@@ -33,7 +34,11 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def _import_all() -> None:
+def _import_all(first: tuple[Callable[[], object], ...] = ()) -> None:
+    # What the caller needs as soon as the answers are back (a model the checks use) comes first.
+    for load in first:
+        with contextlib.suppress(Exception):  # it fails again, with its own message, where it is used
+            load()
     for name in END_OF_RUN_MODULES:
         # A module that is missing or fails here fails again, with its own message, where it is used.
         with contextlib.suppress(Exception):
@@ -53,11 +58,16 @@ def wait_for_warm_up() -> None:
         thread.join()
 
 
-def warm_imports_in_background() -> threading.Thread:
-    """Start (once per process) a daemon thread importing ``END_OF_RUN_MODULES``; return it."""
+def warm_imports_in_background(*first: Callable[[], object]) -> threading.Thread:
+    """Start (once per process) a daemon thread that calls each of ``first`` (loaders of what the
+    stage needs once the answers are back: generate's answer-language model, 0.5 s of import and
+    load) and then imports ``END_OF_RUN_MODULES``; return it. Each loader must be safe to call
+    from two threads (the stage may need it before the thread got to it)."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_import_all, name="tagengo-warm-imports", daemon=True)
+            _thread = threading.Thread(
+                target=_import_all, args=(first,), name="tagengo-warm-imports", daemon=True
+            )
             _thread.start()
         return _thread
