@@ -152,6 +152,17 @@ def test_a_5xx_code_in_a_200_body_that_never_passes_ends_as_a_provider_error_nam
         )
 
 
+def test_an_error_without_a_code_is_decided_by_what_it_says(run, server):
+    """A bare {"error": "Model is overloaded, please try again later"} is transient (retried and
+    answered); {"error": "Invalid request ..."} is not (rejected at once with the message)."""
+    out, _ = run(["a SERVE=errorstring:1*1", "b SERVE=errorstring:2"])
+    assert out[0].ok and out[0].attempts == 2, out[0].error
+    problem = answer_problem(out[1])
+    assert problem is not None and problem.kind == "provider error" and out[1].attempts == 1
+    assert "Invalid request: unknown field" in out[1].error
+    assert server.seen["errorstring"] == 2
+
+
 def test_a_4xx_code_in_a_200_body_from_a_gateway_is_not_retried(run, server):
     out, _ = run(["x SERVE=routererror:400", "y SERVE=routererror:422"])
     assert [answer_problem(r).kind for r in out] == ["provider error", "provider error"]

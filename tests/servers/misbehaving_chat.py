@@ -174,6 +174,9 @@ def _misbehave(kind: str, arg: float, body: dict[str, Any]) -> web.Response:
         return web.json_response(
             {"error": {"code": int(arg), "message": "Provider returned error", "metadata": meta}}
         )
+    if kind == "errorstring":  # a proxy's bare error string, no code: what it says decides
+        words = {1: "Model is overloaded, please try again later", 2: "Invalid request: unknown field 'foo'"}
+        return web.json_response({"error": words[int(arg) or 1]})
     if kind == "litellm429":
         msg = "litellm.RateLimitError: RateLimitError: upstream rate limit, retry later"
         return web.json_response({"error": {"message": msg, "type": "None", "param": None, "code": "429"}})

@@ -51,12 +51,35 @@ _WORD_CODES = {
 }
 
 
+#: What an error without a code says when trying again later would help (a proxy's bare
+#: ``{"error": "Model is overloaded, please try again later"}``), as the status it stands for.
+_TRANSIENT_WORDS = (
+    (re.compile(r"rate.?limit|too many requests", re.I), 429),
+    (re.compile(r"overload|try again|temporar|unavailable|capacity|timed? ?out|busy", re.I), 503),
+)
+
+
+#: Words of a request that will fail again however long one waits ("… too long, try again with
+#: a shorter prompt"): they win over the transient words.
+_PERMANENT_WORDS = re.compile(
+    r"context|too long|maximum|max_tokens|invalid|not found|does not exist|unsupported|not supported", re.I
+)
+
+
+def _status_of_words(message: Any) -> int:
+    text = message if isinstance(message, str) else ""
+    if _PERMANENT_WORDS.search(text):
+        return 400
+    return next((status for words, status in _TRANSIENT_WORDS if words.search(text)), 400)
+
+
 def body_status(err: Any) -> int:
     """The status an error object in a 200 body stands for: its ``code`` (or ``status``) when
     that is an HTTP status (OpenRouter's 502, vLLM's 400, a string "503"), else what its word
-    code means; 400 (not retried: the same request gets the same body) when it says nothing."""
+    code means, else what its message says (an overload, a rate limit: retried); 400 (not
+    retried: the same request gets the same body) when it says nothing of the kind."""
     if not isinstance(err, dict):
-        return 400
+        return _status_of_words(err)
     for key in ("code", "status"):
         value = err.get(key)
         if isinstance(value, bool):
@@ -69,7 +92,7 @@ def body_status(err: Any) -> int:
         value = err.get(key)
         if isinstance(value, str) and value.lower() in _WORD_CODES:
             return _WORD_CODES[value.lower()]
-    return 400
+    return _status_of_words(err.get("message"))
 
 
 def error_detail(payload: bytes) -> str:
