@@ -80,7 +80,8 @@ def test_a_bench_show_folder_is_shown_from_the_benches_it_names(tmp_path: Path) 
     write_report([show], tmp_path / "r.html")
 
 
-@pytest.mark.parametrize("stage", ["extend", "prefer", "route"])
+# route is no dataset folder: its own section (routing table) is tested in tests/route.
+@pytest.mark.parametrize("stage", ["extend", "prefer"])
 def test_a_stage_without_blocks_of_its_own_shows_the_runner_section(tmp_path: Path, stage: str) -> None:
     m = {
         "stage": stage,

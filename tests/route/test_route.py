@@ -235,6 +235,13 @@ def test_a_language_without_a_decided_comparison_is_not_routed_and_is_named(serv
     assert "language ja is not routed: none of its 3 comparisons was decided" in capsys.readouterr().err
     assert result.manifest["counts"]["languages_unrouted"] == 1
     assert "Not routed: ja" in (tmp_path / "r" / "routing.md").read_text()
+    # `tagengo report` shows the folder: the table, the unrouted language and the warning.
+    from tagengo.report.hooks import folder_sections
+
+    (section,) = folder_sections(tmp_path / "r")
+    rows = section.tables()["routing table"].rows
+    assert rows[0][:4] == ["de", 3, "a", 0] and rows[1][:3] == ["ja", "", "a (default)"]
+    assert any("language ja is not routed" in b.text for b in section.blocks if hasattr(b, "text"))
 
 
 def test_two_teachers_served_as_one_model_are_warned_about(servers, tmp_path, capsys):
