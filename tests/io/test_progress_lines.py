@@ -87,3 +87,50 @@ def test_a_stopped_phase_does_not_say_done():
     assert out.getvalue().splitlines() == [
         "curate: reading + filtering: 10,000 rows · stopped after 0:10 · 1,000.00/s"
     ]
+
+
+def test_a_due_line_says_what_is_in_flight_and_for_how_long_nothing_finished():
+    """One slow call: the line due while it runs names it and its wait (a hand-moved clock)."""
+    from tagengo.io.progress_lines import InFlight
+
+    clock, out = Clock(), io.StringIO()
+    calls = InFlight(clock)
+    p = LineProgress("generate", 2, stream=out, interval=15.0, clock=clock, in_flight=calls.snapshot)
+    first = calls.start()
+    clock.t += 5.0
+    calls.start()
+    clock.t += 20.0
+    p.set()  # a poll, nothing counted: the line due at 15 s
+    calls.end(first)
+    clock.t += 16.0
+    p.advance()  # an answer: no wait to report beyond what is still in flight
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        "generate: 0/2 (0.0%) · 0.00/s · 0:25 elapsed · ETA - · 2 in flight, the oldest for 0:25 · "
+        "nothing finished for 0:25"
+    )
+    assert lines[1].endswith("ETA 0:41 · 1 in flight, the oldest for 0:36"), lines[1]
+
+
+def test_the_timer_writes_on_time_while_nothing_finishes(monkeypatch):
+    """The real clock and thread: lines come every interval while one call is under way, none
+    of them from ``advance`` (before, one 25 s call printed nothing for 25 s)."""
+    import time
+
+    from tagengo.io import progress_lines
+    from tagengo.io.progress_lines import InFlight
+
+    monkeypatch.setattr(progress_lines, "TIMER_MIN_INTERVAL_S", 0.05)
+    out, calls = io.StringIO(), InFlight()
+    p = LineProgress("translate", 1, stream=out, interval=0.2, in_flight=calls.snapshot)
+    ticket = calls.start()
+    time.sleep(0.75)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2, lines
+    assert all(" · 1 in flight, the oldest for 0:00 · nothing finished for 0:00" in x for x in lines)
+    calls.end(ticket)
+    p.advance()
+    p.close()
+    written = p.lines
+    time.sleep(0.3)
+    assert p.lines == written  # the timer stops with the phase

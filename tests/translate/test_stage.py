@@ -197,3 +197,27 @@ def test_a_translation_whose_numbers_changed_is_rejected_naming_them(scripted_se
     # --no-check-numbers keeps it (the same calls, from the cache).
     translate(src, tmp_path / "off", TranslateConfig(to=["de"], check_numbers=False, **llm_options(server)))
     assert "q111-bad-de" in {r["id"] for r in rows(tmp_path / "off", "data")}
+
+
+def test_a_slow_call_still_gets_progress_lines_on_time(
+    scripted_server, llm_options, tmp_path, capsys, log_progress
+):
+    """One call that takes 2.5 s, lines due every second: they come while it runs (a newcomer's
+    25 s call printed nothing until it answered), saying nothing has finished yet."""
+    log_progress(1.0)
+    server = scripted_server(latency_s=2.5)
+    src = tmp_path / "one.jsonl"
+    src.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "language": "en",
+                "messages": [{"role": "user", "content": "Hi there, how are you today?"}],
+            }
+        )
+        + "\n"
+    )
+    translate(src, tmp_path / "out", TranslateConfig(to=["de"], **llm_options(server)))
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("translate: 0/1 ")]
+    assert len(lines) >= 1, lines
+    assert "nothing finished for 0:0" in lines[0]

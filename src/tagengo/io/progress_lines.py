@@ -10,6 +10,12 @@ end of each phase, with done/total, rate and ETA::
 The interval is ``TAGENGO_PROGRESS_INTERVAL`` (seconds, default 15). Never a line per item:
 ``advance`` only adds to a counter and reads the monotonic clock; the line is formatted and
 written only when one is due.
+
+A line is due on time also while nothing finishes: with only ``advance`` to write them, one
+25 s call printed nothing for 25 s. A timer thread per phase writes the due line then, and
+says for how long nothing finished (and, given ``in_flight`` - an :class:`InFlight`'s
+``snapshot`` - how many items are under way and how long the oldest has waited). Intervals
+under ``TIMER_MIN_INTERVAL_S`` (tests set tiny ones to see a line per item) get no timer.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,6 +35,11 @@ if TYPE_CHECKING:
 #: Environment variable holding the seconds between two progress lines.
 INTERVAL_ENV = "TAGENGO_PROGRESS_INTERVAL"
 DEFAULT_INTERVAL_S = 15.0
+
+
+#: Below this interval no timer thread runs: lines come from ``advance`` only (a test's tiny
+#: interval would otherwise have a thread writing a line every wake-up).
+TIMER_MIN_INTERVAL_S = 1.0
 
 
 def progress_interval() -> float:
@@ -76,6 +88,32 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+class InFlight:
+    """The items under way (calls sent, no answer yet), for a progress line written while none
+    finishes: ``start()`` gives a ticket, ``end(ticket)`` returns it, ``snapshot()`` is (how
+    many are under way, when the oldest started or None) on ``clock``. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._now = clock
+        self._started: dict[int, float] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> int:
+        with self._lock:
+            self._next += 1
+            self._started[self._next] = self._now()
+            return self._next
+
+    def end(self, ticket: int) -> None:
+        with self._lock:
+            self._started.pop(ticket, None)
+
+    def snapshot(self) -> tuple[int, float | None]:
+        with self._lock:  # dicts keep insertion order: the first left is the oldest
+            return len(self._started), next(iter(self._started.values()), None)
+
+
 class LineProgress:
     """One phase of work (``description``, ``total`` items; total may grow) reported as lines.
 
@@ -96,6 +134,8 @@ class LineProgress:
         interval: float | None = None,
         fields: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        in_flight: Callable[[], tuple[int, float | None]] | None = None,
+        timer: bool | None = None,
     ) -> None:
         self.description = description
         self.total = total
@@ -111,12 +151,40 @@ class LineProgress:
         self._due = self._start + self.interval
         self._closed = False
         self._lock = threading.Lock()
+        self._in_flight = in_flight
+        self._last_done_at = self._start  # when an item last finished (or the phase began)
+        self._stop = threading.Event()
+        # The timer reads the real clock; with a test's hand-moved clock it runs only when asked.
+        if timer is None:
+            timer = clock is time.monotonic
+        if timer and self.interval >= TIMER_MIN_INTERVAL_S:
+            self._start_timer()
+
+    def _start_timer(self) -> None:
+        """A daemon thread that writes the due line while nothing is counted. It holds the
+        progress weakly, so a phase dropped without ``close()`` does not keep it alive."""
+        ref, stop = weakref.ref(self), self._stop
+        wake = min(self.interval / 4, 1.0)  # a due line is at most this late
+
+        def tick() -> None:
+            while not stop.wait(wake):
+                progress = ref()
+                if progress is None:
+                    return
+                if progress._now() >= progress._due:
+                    progress._maybe_line()
+                del progress
+
+        threading.Thread(target=tick, name=f"progress: {self.description}", daemon=True).start()
 
     def advance(self, n: int = 1) -> None:
         """Count ``n`` items done; write a line if one is due (the only per-item work: an add
         and a clock read)."""
         self.done += n
-        if self._now() >= self._due:
+        now = self._now()
+        if n:
+            self._last_done_at = now
+        if now >= self._due:
             self._maybe_line()
 
     def skip(self, n: int) -> None:
@@ -129,6 +197,8 @@ class LineProgress:
         if total is not None:
             self.total = total
         if done is not None:
+            if done > self.done:
+                self._last_done_at = self._now()
             self.done = done
         if self._now() >= self._due:
             self._maybe_line()
@@ -164,9 +234,23 @@ class LineProgress:
                 parts.append(f"ETA {_clock(max(self.total - self.done, 0) / rate)}")
             else:
                 parts.append("ETA -")
+            parts += self._waiting(now)
         if self._fields is not None and (extra := self._fields()):
             parts.append(extra)
         return " · ".join(parts)
+
+    def _waiting(self, now: float) -> list[str]:
+        """What the line says while nothing finishes: for how long, and what is under way."""
+        out = []
+        if self._in_flight is not None:
+            n, oldest = self._in_flight()
+            if n:
+                age = f", the oldest for {_clock(max(now - oldest, 0.0))}" if oldest is not None else ""
+                out.append(f"{n:,} in flight{age}")
+        idle = now - self._last_done_at
+        if idle >= self.interval:
+            out.append(f"nothing finished for {_clock(idle)}")
+        return out
 
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stderr
@@ -181,6 +265,7 @@ class LineProgress:
             if self._closed:
                 return
             self._closed = True
+            self._stop.set()
             if self.done > 0:
                 text = self.line(final=True)
                 self._write(text.replace(" · done in ", " · stopped after ", 1) if stopped else text)
