@@ -221,3 +221,4 @@ def test_a_slow_call_still_gets_progress_lines_on_time(
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("translate: 0/1 ")]
     assert len(lines) >= 1, lines
     assert "nothing finished for 0:0" in lines[0]
+    assert "1 in flight, the oldest for 0:0" in lines[0], lines[0]  # the client marks its calls

@@ -501,6 +501,13 @@ class LLMClient:
     async def _call(self, req: ChatRequest) -> tuple[ChatResponse, bool]:
         """The answer, and True when the call failed for good with retries used up (the server
         never answered usefully), False when it answered or refused this one request."""
+        ticket = self._progress.in_flight.start()  # for the progress lines while none finishes
+        try:
+            return await self._call_until_answered(req)
+        finally:
+            self._progress.in_flight.end(ticket)
+
+    async def _call_until_answered(self, req: ChatRequest) -> tuple[ChatResponse, bool]:
         cfg = self.config
         reserved_tokens = estimate_input_tokens(req) + req.max_tokens if self._limiter.active else 0
         attempt = 0

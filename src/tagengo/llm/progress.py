@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tagengo.io.progress_lines import LineProgress, live_terminal
+from tagengo.io.progress_lines import InFlight, LineProgress, live_terminal
 
 
 class CallProgress:
@@ -38,6 +38,9 @@ class CallProgress:
         self._tok_s = 0.0
         self._spend = 0.0
         self._failed = 0
+        #: The calls sent and not yet answered (the client marks them): a progress line written
+        #: while none finishes says how many there are and how long the oldest has waited.
+        self.in_flight = InFlight()
 
     def add(self, desc: str, total: int, already_done: int, *, calls_needed: bool) -> None:
         """A new ``chat_many`` of ``total`` requests, ``already_done`` of them from the cache."""
@@ -80,7 +83,9 @@ class CallProgress:
             if not calls_needed:
                 return  # a batch replayed from the cache is no phase worth a line
             stream = self._console.file if self._console is not None else None
-            lines = self._lines = LineProgress(desc, 0, stream=stream, fields=self._fields)
+            lines = self._lines = LineProgress(
+                desc, 0, stream=stream, fields=self._fields, in_flight=self.in_flight.snapshot
+            )
         lines.total = (lines.total or 0) + total
         lines.skip(already_done)
 
