@@ -173,11 +173,6 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
         rows.append(conversation(kind, "en", item[kind], f"FAULT={kind}"))
     for kind in ROUND2_REJECTED:
         for phase, answered in (("fu", True), ("an", False)):
-            if (phase, kind) == ("fu", "plainturn"):
-                # The writer's prompt is a transcript of the chat, so the contract's plain-text
-                # turn rule stands down there (a prompt about a dialogue); role lines in a
-                # follow-up are extend's own check (extend.prompts.leaked_instructions).
-                continue
             item[f"{phase}-{kind}"] = len(item)
             rows.append(
                 conversation(
@@ -187,9 +182,7 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
     res = extend(
         write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, max_attempts=2), progress=False
     )
-    assert_complete_folder(
-        res.out, kept=len(ROUND2_KEPT), rejected=2 * len(ROUND2_REJECTED) - 1, quarantined=0
-    )
+    assert_complete_folder(res.out, kept=len(ROUND2_KEPT), rejected=2 * len(ROUND2_REJECTED), quarantined=0)
     kept = {r["id"]: r for r in _rows(res.out / "data")}
     for kind in ROUND2_KEPT:
         msgs = kept[kind]["messages"]
@@ -199,6 +192,12 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
     for kind, (head, detail) in ROUND2_REJECTED.items():
         for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
             if row_id == "fu-plainturn":
+                # The writer's prompt is a transcript, so the contract's plain-turn rule stands
+                # down there; extend's own check (extend.prompts.leaked_instructions) catches it.
+                assert (
+                    rejected[row_id]
+                    == "prompt leak at turn 2 (follow-up): the writer's transcript markup '### Human:'"
+                )
                 continue
             assert rejected[row_id].startswith(f"{head} ({where}): {detail}"), (row_id, rejected[row_id])
     per_item: Counter[int] = Counter()

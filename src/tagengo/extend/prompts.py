@@ -133,7 +133,12 @@ LEAK_WORDS = 6
 # The transcript's frame and speaker labels at the start of a line: a writer that goes on to
 # write the assistant's turn, or the next person turn after its own (one leading label is
 # removed by clean_follow_up first).
-_LEAK_MARKUP = re.compile(r"={5}|^[ \t]*(?:\*\*)?(?:Assistant|Person)(?:\*\*)?[ \t]*[:：]", re.M)
+# The role lines of other transcripts count too: a writer that runs on into a made-up exchange
+# writes them ("### Human:", "User:"), and the answer contract's plain-turn rule stands down on
+# the writer's prompt, which is itself a transcript.
+_LEAK_MARKUP = re.compile(
+    r"={5}|^[ \t]*(?:#{1,4}[ \t]*)?(?:\*\*)?(?:Assistant|Person|Human|User)(?:\*\*)?[ \t]*[:：]", re.M
+)
 
 
 def _instruction_texts() -> list[str]:
