@@ -104,3 +104,26 @@ def test_sigterm_stops_a_runner_stage_and_its_worker_processes_quietly(tmp_path)
             proc.kill()
     assert proc.returncode == 143, err[-2000:]
     assert err.strip() == "Interrupted by SIGTERM; finished work is kept and a re-run resumes."
+
+
+def test_a_forked_worker_gets_sigterms_default_action_not_the_programs_handler():
+    """The pool ends its idle workers with SIGTERM when a stage ends. A worker that inherited the
+    program's Python handler had to run Python code to die, and one blocked on the pool's queue
+    lock once never did (CI hung in `curate --workers 2`): forked children get the kernel's
+    default action back at once."""
+    from tagengo.cli import _term_as_interrupt
+
+    with _term_as_interrupt():
+        assert callable(signal.getsignal(signal.SIGTERM))  # the program's handler, in the parent
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report its handler, then wait to be stopped as the pool does
+            os.write(write, b"default" if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else b"python")
+            time.sleep(30)
+            os._exit(0)
+        os.close(write)
+        said = os.read(read, 16)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    assert said == b"default"
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM

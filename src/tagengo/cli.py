@@ -163,15 +163,10 @@ def _term_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    program = os.getpid()
+    _default_term_in_forked_children()
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if os.getpid() != program:
-            # A forked worker (the runner's process pool) inherits this handler; the pool stops
-            # its workers with SIGTERM, and a worker ends quietly, as by default.
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, stop)
@@ -179,6 +174,30 @@ def _term_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+_FORK_HOOK_SET = False
+
+
+def _default_term_in_forked_children() -> None:
+    """A forked child (the runner's process pool) gets SIGTERM's default action back at once.
+
+    The pool stops its idle workers with SIGTERM when a stage ends. With the handler above
+    inherited, a worker had to run Python code to die, and one that was blocked waiting for the
+    pool's queue lock sometimes never did: the stage hung at its end (seen once in CI, in
+    ``curate --workers 2``). The kernel's default action needs no Python. Registered once per
+    process; it acts only while SIGTERM is a Python handler (what a test or a caller set up
+    otherwise is left alone)."""
+    global _FORK_HOOK_SET
+    if _FORK_HOOK_SET:
+        return
+    _FORK_HOOK_SET = True
+
+    def child() -> None:
+        if callable(signal.getsignal(signal.SIGTERM)):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    os.register_at_fork(after_in_child=child)
 
 
 def _end_program(code: int) -> None:
