@@ -48,13 +48,9 @@ from tagengo.llm.errors import (
 from tagengo.llm.progress import CallProgress
 from tagengo.llm.ratelimit import RateLimiter
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
-from tagengo.llm.waits import long_wait_line, long_wait_stop
+from tagengo.llm.waits import ANNOUNCE_WAIT_S, long_wait_line, long_wait_stop
 
 T = TypeVar("T")
-
-#: A wait the server asks for from this long on gets a line on the terminal: the run would
-#: otherwise look hung (a 429 with ``Retry-After: 3600`` used to wait in silence).
-ANNOUNCE_WAIT_S = 15.0
 
 
 class LLMClient:

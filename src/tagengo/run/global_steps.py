@@ -115,13 +115,16 @@ def stream_selected(
     step_stats: list[dict[str, Any]],
     data_out: PartWriter,
     rejected_out: PartWriter,
+    announce: Callable[[int], None] = lambda n: None,
 ) -> None:
-    """Decide on the survivors' ``columns`` alone, then stream whole rows to the writers."""
+    """Decide on the survivors' ``columns`` alone, then stream whole rows to the writers;
+    ``announce`` is told how many survivors there are once their columns are read."""
     narrow: list[pa.Table] = []
     offset = 0
     for t in chunks(columns):
         narrow.append(t.append_column(_ROW, pa.array(range(offset, offset + t.num_rows), type=pa.int64())))
         offset += t.num_rows
+    announce(offset)
     if narrow:
         table = pa.concat_tables(narrow)
     else:  # no survivors: the steps still run (and report zeros) on an empty table of their columns

@@ -426,13 +426,16 @@ def _assemble(
         names = ", ".join(s.name for s in plan.global_steps)
         columns = selected_columns(plan.global_steps)
         if columns is not None:
-            n = sum(t.num_rows for t in _iter_chunk_tables(chunks_dir, keys, "kept", ["language"]))
-            plan.say(f"{plan.stage}: {n:,} rows through {names} ...")
 
             def chunks(cols: list[str] | None) -> Iterator[pa.Table]:
                 return _iter_chunk_tables(chunks_dir, keys, "kept", cols)
 
-            stream_selected(plan.stage, plan.global_steps, columns, chunks, step_stats, data_w, rej_w)
+            def announce(n: int) -> None:
+                plan.say(f"{plan.stage}: {n:,} rows through {names} ...")
+
+            stream_selected(
+                plan.stage, plan.global_steps, columns, chunks, step_stats, data_w, rej_w, announce
+            )
         else:
             tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
             survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
