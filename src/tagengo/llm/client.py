@@ -48,7 +48,7 @@ from tagengo.llm.errors import (
 from tagengo.llm.progress import CallProgress
 from tagengo.llm.ratelimit import RateLimiter
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
-from tagengo.llm.waits import ANNOUNCE_WAIT_S, long_wait_line, long_wait_stop
+from tagengo.llm.waits import ANNOUNCE_WAIT_S, WaitCap, long_wait_line, long_wait_stop
 
 T = TypeVar("T")
 
@@ -85,11 +85,9 @@ class LLMClient:
         #: refusal is most of them, the request is wrong, not the server (``_server_down``).
         self._refusals: dict[str, int] = {}
         self._pause_until = 0.0  # monotonic time before which no call starts (after a 429)
-        #: When a server asked for a wait past ``retry_after_max_s``: the monotonic end of the
-        #: capped wait the client took instead. A call that still hears "wait past the cap" after
-        #: it stops the run (``_stop_if_past_cap_again``); any answer, or a wait within the cap,
-        #: clears it.
-        self._capped_until: float | None = None
+        #: The --retry-after-max-s rule (tagengo.llm.waits.WaitCap, shared with the Batch API):
+        #: a wait past the cap is waited once by every call; asked past it again, the run stops.
+        self._cap = WaitCap(config.retry_after_max_s)
         self._announced_until = 0.0  # the end of the last wait a line was printed for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -531,13 +529,13 @@ class LLMClient:
                 await asyncio.sleep(delay)
                 continue
             except RequestError as e:
-                self._capped_until = None  # the server answers again
+                self._cap.clear()  # the server answers again
                 return self._failed(str(e), attempt, first_start, kind=e.kind), False
             except FatalBackendError:
                 raise
             except Exception as e:  # a bug or a backend surprise: reject the row, keep the run
                 return self._failed(f"unexpected {type(e).__name__}: {e}", attempt, first_start), False
-            self._capped_until = None  # the server answers again
+            self._cap.clear()  # the server answers again
             normalise(resp)  # the answer contract's first half, for every backend (tagengo.llm.answer)
             resp.latency_s = time.perf_counter() - start
             resp.attempts = attempt
@@ -581,29 +579,25 @@ class LLMClient:
         answer within a wait worth sleeping through, and retrying would only sleep the cap over
         and over."""
         asked = float(e.retry_after or 0.0)
-        cap = self.config.retry_after_max_s
         now = time.monotonic()
-        # A little jitter on top so that 64 workers told "1 s" do not all return at once.
-        jitter = 1.0 + 0.1 * random.random()
-        if asked <= cap:
-            self._capped_until = None
-            self._announce(asked, now + asked * jitter, e)
-            return asked * jitter
-        if self._capped_until is None:
-            self._capped_until = now + cap
-        until = self._capped_until + 0.05 * cap * random.random()
+        wait, capped = self._cap.wait(asked, now)
+        if not capped:
+            # A little jitter on top so that 64 workers told "1 s" do not all return at once.
+            wait = asked * (1.0 + 0.1 * random.random())
+            self._announce(asked, now + wait, e)
+            return wait
+        until = now + wait + 0.05 * self._cap.cap * random.random()
         self._pause_until = max(self._pause_until, until)  # the cap is the whole client's wait
-        self._announce(asked, until, e, cap=cap)
+        self._announce(asked, until, e, cap=self._cap.cap)
         return until - now
 
     def _stop_if_past_cap_again(self, e: RetryableError) -> None:
         """Raise ``FatalBackendError`` when the server asks for a wait past the cap although the
         client already waited the cap for it (``_server_wait``)."""
-        cap = self.config.retry_after_max_s
-        if e.retry_after is None or e.retry_after <= cap or self._capped_until is None:
-            return
-        if time.monotonic() >= self._capped_until:
-            raise FatalBackendError(long_wait_stop(self._server(), e.retry_after, e, cap))
+        if self._cap.past_cap_again(e.retry_after, time.monotonic()):
+            raise FatalBackendError(
+                long_wait_stop(self._server(), float(e.retry_after or 0.0), e, self._cap.cap)
+            )
 
     def _announce(self, asked: float, until: float, e: RetryableError, *, cap: float | None = None) -> None:
         """One line for a long wait (or one cut to the cap), once for all the calls told the same."""

@@ -427,5 +427,5 @@ def _count(usage: Any, key: str) -> int | None:
     return int(value)
 
 
-#: ``retry_after_s`` is read from here by the batch client (``tagengo.llm.batch.api``).
+#: ``retry_wait`` is read from here by the batch client (``tagengo.llm.batch.api``).
 __all__ = ["OpenAIHTTPBackend", "retry_after_s", "retry_wait"]

@@ -13,9 +13,11 @@ download output        ``GET {base}/files/{id}/content``          the same under
                                                                   deployment)
 =====================  =========================================  ==========================================
 
-Each call is retried like a chat call (429, 5xx, timeouts and dropped connections, honouring
-Retry-After, up to ``max_attempts``); 401/403/404 stop the run (``FatalBackendError``) with the
-hint an online call gives; any other refusal is a :class:`BatchAPIError` naming the call.
+Each call is retried like a chat call (429, 5xx, timeouts and dropped connections, up to
+``max_attempts``), waiting what the server asks in the headers a chat call honours
+(``retry-after-ms``, Retry-After, and on a 429 the ``x-ratelimit-reset-*`` of the exhausted
+limit) up to ``--retry-after-max-s``, by the chat client's rule (tagengo.llm.waits.WaitCap);
+401/403/404 stop the run (``FatalBackendError``) with the hint an online call gives; any other refusal is a :class:`BatchAPIError` naming the call.
 Uploads and downloads stream from and to files, so a 200 MB batch file never sits in memory.
 """
 
@@ -31,11 +33,11 @@ from typing import Any
 
 import aiohttp
 
-from tagengo.llm.backends.openai_http import OPENAI_DEFAULT_BASE, retry_after_s
+from tagengo.llm.backends.openai_http import OPENAI_DEFAULT_BASE, retry_wait
 from tagengo.llm.config import LLMConfig
 from tagengo.llm.errors import FatalBackendError, LLMConfigError, LLMError, RetryableError
 from tagengo.llm.secrets import Redactor, read_key
-from tagengo.llm.waits import ANNOUNCE_WAIT_S, long_wait_line, long_wait_stop
+from tagengo.llm.waits import ANNOUNCE_WAIT_S, WaitCap, long_wait_line, long_wait_stop
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529}
 #: Seconds an upload or download of a whole batch file may take (a chat call's --timeout-s is
@@ -56,9 +58,9 @@ class BatchAPI:
         self.config = config
         #: A line for the user (the batch runner's): long waits the server asks for are told.
         self.say = say or (lambda text: None)
-        #: When a wait cut to --retry-after-max-s ends: a server still asking past the cap after
-        #: it stops the run, as the chat client's calls do (tagengo.llm.waits).
-        self._capped_until: float | None = None
+        #: The --retry-after-max-s rule, the chat client's own (tagengo.llm.waits.WaitCap): a
+        #: server still asking past the cap after the capped wait stops the run.
+        self._cap = WaitCap(config.retry_after_max_s)
         self._key_env = config.key_env()
         key = read_key(self._key_env)
         self.redact = Redactor(key)
@@ -196,17 +198,20 @@ class BatchAPI:
         attempt = 0
         while True:
             attempt += 1
-            retry_after: float | None = None
+            wait: tuple[float, str] | None = None
             data = make_data() if make_data is not None else None
             try:
                 async with self._session.request(
                     method, url, params=query or None, json=body, data=data, timeout=timeout
                 ) as resp:
                     if resp.status == 200:
+                        self._cap.clear()  # the server answers again
                         await consume(resp)
                         return
                     payload = await resp.read()
-                    status, retry_after = resp.status, retry_after_s(resp.headers)
+                    # Every header the chat client honours: retry-after-ms, Retry-After, and on a
+                    # 429 the x-ratelimit-reset-* of the exhausted limit (backends.http_errors).
+                    status, wait = resp.status, retry_wait(resp.headers, rate_limited=resp.status == 429)
                 problem = f"HTTP {status}: {_detail(payload)}"
             except TimeoutError:
                 status, problem = 0, f"timeout: no answer within {timeout.total:g}s"
@@ -230,8 +235,11 @@ class BatchAPI:
                 raise BatchAPIError(f"{method} {url} answered {problem}")
             if attempt >= cfg.max_attempts:
                 raise BatchAPIError(f"{method} {url}: {problem} (gave up after {attempt} attempts)")
-            if retry_after is not None:
-                delay = self._server_wait(retry_after, RetryableError(problem, retry_after=retry_after))
+            if wait is not None:
+                asked, header = wait
+                delay = self._server_wait(
+                    asked, RetryableError(problem, retry_after=asked, wait_header=header)
+                )
             else:
                 delay = random.uniform(0.0, min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1)))
             await asyncio.sleep(delay)
@@ -239,17 +247,14 @@ class BatchAPI:
     def _server_wait(self, asked: float, e: RetryableError) -> float:
         """How long to wait when the server asks for ``asked`` seconds: up to --retry-after-max-s,
         told when long; a second ask past the cap after a capped wait stops the run."""
-        cap = self.config.retry_after_max_s
         now = time.monotonic()
-        if asked <= cap:
-            if asked >= ANNOUNCE_WAIT_S:
-                self.say(self.redact(long_wait_line(self.root, asked, e, asked, None)))
-            return asked
-        if self._capped_until is not None and now >= self._capped_until:
+        cap = self._cap.cap
+        if self._cap.past_cap_again(asked, now):
             raise FatalBackendError(self.redact(long_wait_stop(self.root, asked, e, cap)))
-        self._capped_until = now + cap
-        self.say(self.redact(long_wait_line(self.root, asked, e, cap, cap)))
-        return cap
+        wait, capped = self._cap.wait(asked, now)
+        if capped or asked >= ANNOUNCE_WAIT_S:
+            self.say(self.redact(long_wait_line(self.root, asked, e, wait, cap if capped else None)))
+        return wait
 
 
 def _close_files(data: aiohttp.FormData) -> None:
