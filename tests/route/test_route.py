@@ -19,6 +19,7 @@ import pytest
 
 from servers.loopback import started_servers
 from servers.scripted_judge import ScriptedJudgeServer
+from tagengo.errors import InputError
 from tagengo.generate.config import GenerateConfig
 from tagengo.generate.stage import generate
 from tagengo.route.checks import NoComparisonDecided
@@ -276,7 +277,7 @@ def test_the_command_writes_a_manifest_is_up_to_date_on_a_rerun_and_keeps_other_
     m = json.loads((out / "manifest.json").read_text())
     assert m["stage"] == "route" and m["input"]["path"] == str(src) and m["versions"]["tagengo"]
     assert m["counts"] == {
-        "prompts": 6, "pilot_prompts": 6, "answers": 12, "comparisons": 6, "judged": 6, "tie": 0,
+        "read": 6, "quarantined": 0, "no_prompt": 0, "prompts": 6, "pilot_prompts": 6, "answers": 12, "comparisons": 6, "judged": 6, "tie": 0,
         "forfeit": 0, "undecided": 0, "languages_routed": 2, "languages_unrouted": 0,
     }  # fmt: skip
     assert sum(v["calls"] for v in m["calls"]["judge"].values()) >= 6
@@ -301,3 +302,36 @@ def test_the_command_writes_a_manifest_is_up_to_date_on_a_rerun_and_keeps_other_
         *[mute.url if a == jdg.url else a for a in args], "--out", str(tmp_path / "mute"), "--reask", "0"
     )
     assert failed.returncode == 2 and "--judge-model" in failed.stderr, failed.stderr
+
+
+def test_unreadable_lines_are_quarantined_and_counted_not_skipped(servers, tmp_path, capsys):
+    """route read its input with the readers every stage uses but dropped what they quarantined,
+    and the records without a prompt, without a word: read did not reconcile with prompts."""
+    alpha, beta, jdg = servers(teacher("Alpha")), servers(teacher("Beta")), servers(judge)
+    src = _prompts(tmp_path / "p.jsonl", 2, ("de",))
+    with src.open("a") as f:
+        f.write('{"id": "broken", "prompt": "half a line\n')
+        f.write('{"id": "nolist", "prompt": ["not", "text"], "language": "de"}\n')
+        f.write('{"id": "de99", "prompt": "[de] tell me about the number 99", "language": "de"}\n')
+    cfg = _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=3, languages=[])
+    result = route_run(src, tmp_path / "r", cfg, progress=False)
+    counts = result.manifest["counts"]
+    assert counts["prompts"] == 3 and counts["pilot_prompts"] == 3
+    assert counts["read"] == counts["prompts"] + counts["quarantined"] + counts["no_prompt"] == 5
+    assert counts["quarantined"] == 2
+    rows = [
+        r
+        for f in sorted((tmp_path / "r" / "quarantine").glob("*.parquet"))
+        for r in pq.read_table(f).to_pylist()
+    ]
+    assert sorted(r["line"] for r in rows) == [3, 4] and all(r["file"].endswith("p.jsonl") for r in rows)
+    assert all(r["reason"] for r in rows)
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "2 unreadable input lines quarantined" in err and "p.jsonl line 3" in err
+    assert any("2 unreadable input lines quarantined" in w for w in result.manifest["warnings"])
+    # Nothing readable: the error says why, and the quarantine is there to read.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    with pytest.raises(InputError, match="1 unreadable input line quarantined"):
+        route_run(bad, tmp_path / "r2", cfg, progress=False)
+    assert list((tmp_path / "r2" / "quarantine").glob("*.parquet"))

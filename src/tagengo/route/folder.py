@@ -89,7 +89,7 @@ def write_manifest(
         "config": config.model_dump(mode="json"),
         "counts": counts,
         "calls": calls,
-        "files": [TABLE_FILE, "routing.md", "pilot.jsonl"],
+        "files": [TABLE_FILE, "routing.md", "pilot.jsonl", "quarantine/"],
         "started_at": started.isoformat(),
         "finished_at": datetime.now(started.tzinfo).isoformat(),
         "duration_s": round(duration_s, 3),

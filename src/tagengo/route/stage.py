@@ -1,7 +1,8 @@
 """`tagengo route` as a library call: the best teacher per language, from a judged pilot.
 
 1. The prompts of the input (each record up to its last user turn; rows without one are left
-   out), and per language a seeded sample of ``per_language`` (the per-language cap's own order,
+   out and counted, ``no_prompt``; lines that are no record are quarantined in ``OUT/quarantine/``
+   with file, line and reason, as every stage keeps them, and counted), and per language a seeded sample of ``per_language`` (the per-language cap's own order,
    ``tagengo.run.sampling.sample_key``).
 2. Every candidate teacher answers every pilot prompt (one ``chat_many`` per teacher, the
    teachers at the same time). An answer the answer contract rejects (``answer_problem``: failed,
@@ -44,6 +45,7 @@ from tagengo.llm import ChatClient, ChatRequest, ChatResponse
 from tagengo.llm.answer import answer_problem
 from tagengo.llm.ranking import RankingError, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
+from tagengo.records import Quarantined
 from tagengo.route import folder
 from tagengo.route.checks import one_model_warnings, stop_when_nothing_decided, undecided_languages
 from tagengo.route.config import RouteConfig
@@ -78,20 +80,70 @@ class Comparison:
     why: str = ""
 
 
-def read_prompts(
-    input_path: str | os.PathLike[str] | Source, input_format: str | None = None
-) -> list[Prompt]:
-    """Every record's prompt (up to its last user turn), in input order."""
+@dataclass
+class PromptsRead:
+    """What :func:`read_input` found: the prompts, the input lines that could not become a
+    record (quarantined with file, line and reason, as every stage keeps them), and the records
+    without a prompt (no user turn at the end). ``read`` = records + quarantined."""
+
+    prompts: list[Prompt]
+    quarantined: list[Quarantined]
+    no_prompt: int
+
+    @property
+    def read(self) -> int:
+        return len(self.prompts) + self.no_prompt + len(self.quarantined)
+
+
+def read_input(input_path: str | os.PathLike[str] | Source, input_format: str | None = None) -> PromptsRead:
+    """Every record's prompt (up to its last user turn), in input order, and what was left out."""
     source = input_path if isinstance(input_path, Source) else open_source(input_path, input_format)
     names = {str(f): source.name_for(f) for f in source.files}
-    out = []
+    out: list[Prompt] = []
+    bad: list[Quarantined] = []
+    no_prompt = 0
     for chunk in source.iter_chunks(10_000):
-        records, _ = parse_chunk(chunk, source.format, names[chunk.file])
+        records, unreadable = parse_chunk(chunk, source.format, names[chunk.file])
+        bad.extend(unreadable)
         for row in records:
             msgs = prompt_messages(row)
             if msgs and msgs[-1]["role"] == "user":
                 out.append(Prompt(row.id, row.language or "(none)", msgs))
-    return out
+            else:
+                no_prompt += 1
+    return PromptsRead(out, bad, no_prompt)
+
+
+def read_prompts(
+    input_path: str | os.PathLike[str] | Source, input_format: str | None = None
+) -> list[Prompt]:
+    """Every record's prompt (up to its last user turn), in input order."""
+    return read_input(input_path, input_format).prompts
+
+
+def _left_out(out: Path, found: PromptsRead) -> list[str]:
+    """Write the unreadable lines to ``out/quarantine/`` (every stage's place for them, the same
+    schema) and say what was left out, for stderr and the manifest: nothing leaves unnoticed."""
+    from tagengo.records import QUARANTINE_SCHEMA, quarantine_to_table
+    from tagengo.run.dataset import PartWriter
+
+    writer = PartWriter(out / "quarantine", QUARANTINE_SCHEMA)
+    writer.write(quarantine_to_table(found.quarantined))
+    writer.close()
+    said = []
+    if found.quarantined:
+        first = found.quarantined[0]
+        n = len(found.quarantined)
+        said.append(
+            f"{n:,} unreadable input {'line' if n == 1 else 'lines'} quarantined ({out / 'quarantine'}); "
+            f"the first: {Path(first.file).name} line {first.line}: {first.reason}"
+        )
+    if found.no_prompt:
+        n = found.no_prompt
+        said.append(
+            f"{n:,} {'record' if n == 1 else 'records'} without a user turn at the end: no prompt to route"
+        )
+    return said
 
 
 def pilot_sample(prompts: list[Prompt], cfg: RouteConfig) -> list[Prompt]:
@@ -159,12 +211,17 @@ def route_run(
     previous = folder.previous_run(out, fp, force)
     if previous is not None:
         return RouteResult(out, json.loads((out / TABLE_FILE).read_text()), previous, up_to_date=True)
-    prompts = read_prompts(source)
+    found = read_input(source)
+    prompts = found.prompts
     pilot = pilot_sample(prompts, config)
-    if not pilot:
-        raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route.")
-    names = [m.name for m in config.models]
     console = Console(stderr=True)
+    left_out = _left_out(out, found)
+    if not pilot:
+        why = f" ({'; '.join(left_out)})" if left_out else ""
+        raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route{why}.")
+    for w in left_out:
+        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
+    names = [m.name for m in config.models]
     with LLMStage(progress, {}, console=console) as llm:
         given = dict(clients or {})
         teacher = {m.name: llm.client(given.get(m.name), m.llm) for m in config.models}
@@ -176,8 +233,8 @@ def route_run(
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             answers = dict(zip(names, pool.map(ask, names), strict=True))
-        warnings = one_model_warnings(answers)
-        for w in warnings:
+        warnings = [*left_out, *one_model_warnings(answers)]
+        for w in warnings[len(left_out) :]:
             console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
         comparisons = _compare(pilot, names, requests, answers, judge, config)
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
@@ -188,6 +245,9 @@ def route_run(
         warnings.append(f"language {lang} is not routed: {why}, {table['default']}")
         console.print(f"warning: {warnings[-1]}", style="yellow", markup=False, highlight=False)
     counts = {
+        "read": found.read,
+        "quarantined": len(found.quarantined),
+        "no_prompt": found.no_prompt,
         "prompts": len(prompts),
         "pilot_prompts": len(pilot),
         "answers": len(pilot) * len(names),
@@ -493,4 +553,14 @@ def report(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["RouteConfig", "RouteResult", "pilot_sample", "read_prompts", "report", "route", "route_run"]
+__all__ = [
+    "PromptsRead",
+    "RouteConfig",
+    "RouteResult",
+    "pilot_sample",
+    "read_input",
+    "read_prompts",
+    "report",
+    "route",
+    "route_run",
+]
