@@ -145,6 +145,21 @@ class Calibration:
     ratio: float | None = None  # the request check's substitution ratio for a swap
     ratio_spread: float | None = None  # ... for spread differences (None: ``ratio``)
     spread_edge: float | None = None  # spread differences above this cosine: one request
+    judge: str | None = None  # --judge-band: the judge asked about the pairs the check kept apart
+
+    def judged(self, kind: str | None = None, lang: str | None = None, split: str | None = None):
+        """The judge's counts (tagengo.dedup.judge.Tally) over the pairs it was asked about."""
+        from tagengo.dedup.judge import Answer, Tally
+
+        t = Tally()
+        t.add(
+            [
+                Answer(p["judge"] if p["judge"] in ("SAME", "DIFFERENT") else None, p.get("judge_failure"))
+                for p in self._select(kind, lang)
+                if "judge" in p and (split is None or p.get("split", "tune") == split)
+            ]
+        )
+        return t
 
     def _select(self, kind: str | None, lang: str | None) -> list[dict[str, Any]]:
         return [
@@ -163,7 +178,11 @@ class Calibration:
             if t is None:  # calibrated without the check: its band edge is the plain threshold
                 t = self.threshold
             return [
-                p["similarity"] > t and _request_merged(p, self.ratio, self.ratio_spread, self.spread_edge)
+                p["similarity"] > t
+                and (
+                    _request_merged(p, self.ratio, self.ratio_spread, self.spread_edge)
+                    or p.get("judge") == "SAME"  # only pairs the check kept apart were asked
+                )
                 for p in self.pairs
             ]
         t = self.threshold if threshold is None else threshold
@@ -243,8 +262,24 @@ class Calibration:
             }
             for split in self.splits()
         }
+        judge = {}
+        if self.judge is not None:
+            judge = {
+                "judge": self.judge,
+                "judge_counts": {
+                    split: {
+                        (lang or "all"): {
+                            kind: self.judged(kind, lang, split).to_json()
+                            for kind in (*MUST_MERGE, "near_miss")
+                        }
+                        for lang in [None, *self.languages()]
+                    }
+                    for split in self.splits()
+                },
+            }
         return {
             "embedder": self.embedder_id,
+            **judge,
             "threshold": self.threshold,
             "content_threshold": self.content_threshold,
             "ratio": self.ratio,
@@ -274,13 +309,19 @@ def calibrate(
     embed: Callable[[list[str]], np.ndarray] | None = None,
     ratio_spread: float | None = None,
     spread_edge: float | None = None,
+    judge: Any = None,
 ) -> Calibration:
     """Embed the calibration pairs with ``embedder``, choose its thresholds and run the
     request check (:mod:`tagengo.dedup.request`) on every pair above the band edge.
 
     The band edge and the substitution ratio are chosen on the pairs whose ``split`` is
     ``tune`` (all pairs when none has a split) unless given: :func:`choose_band` and
-    :func:`choose_ratio`. Pairs of the other split are only measured."""
+    :func:`choose_ratio`. Pairs of the other split are only measured.
+
+    ``judge`` (a :class:`tagengo.dedup.judge.BandJudge`, ``--judge-band``): asked about every
+    pair above the band edge that the check, with the values chosen, keeps apart for a soft
+    reason (its ratio); its verdict is stored as the pair's ``judge`` (``SAME``, ``DIFFERENT``
+    or ``failed``) and a SAME counts as merged. The values are chosen without it."""
     from tagengo.dedup import request
     from tagengo.dedup.content import content_key
 
@@ -338,8 +379,28 @@ def calibrate(
             ratio_spread = choose_ratio(spread) if has_bad else ratio
         if spread_edge is None:
             spread_edge = choose_spread_edge([p for p in tuned if p.get("shape") == "spread"])
+        if judge is not None:
+            soft = [
+                p
+                for p in scored
+                if "check" in p
+                and not p["model_free"]
+                and not _request_merged(p, ratio, ratio_spread, spread_edge)
+            ]
+            for p, ans in zip(soft, judge.ask([(p["a"], p["b"]) for p in soft], desc="calibration: judge")):
+                p["judge"] = ans.verdict or "failed"
+                if ans.verdict is None:
+                    p["judge_failure"] = ans.failure
+                    p["judge_detail"] = ans.detail
     return Calibration(
-        embedder.id, choose_threshold(pos, neg), scored, band, ratio, ratio_spread, spread_edge
+        embedder.id,
+        choose_threshold(pos, neg),
+        scored,
+        band,
+        ratio,
+        ratio_spread,
+        spread_edge,
+        judge.name if judge is not None else None,
     )
 
 

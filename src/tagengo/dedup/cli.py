@@ -116,6 +116,9 @@ def _print_language_rates(summary: dict[str, Any]) -> None:
         extra = ""
         if "approx" in s and "check" in s["approx"]:
             extra = f" · approx agreement {s['approx']['check']['decision_agreement']:.2%} on {s['approx']['check']['sampled']} rows"
+        if "judge" in s:
+            j = s["judge"]
+            extra += f" · judge: {j['judged']} asked, {j['merged']} merged, {j['failed']} failed"
         click.echo(
             f"  {lang:>8}: {s['in']:>9,} in · {s['removed']:>9,} removed ({s['removal_rate']:.1%}){extra}"
         )
@@ -134,6 +137,11 @@ def _calibrate(
 
     embedder = cfg.embedder.build()
     cache = EmbeddingCache(default_cache_path(cfg.cache_dir)) if cfg.cache else None
+    judge = None
+    if cfg.judge_band:
+        from tagengo.dedup.judge import BandJudge
+
+        judge = BandJudge(cfg.judge, max_tokens=cfg.judge_max_tokens, constrain=cfg.constrain_verdict)
 
     def embed(texts: list[str]):
         return embed_texts(embedder, texts, cache, batch_size=cfg.embedder.batch_size)[0]
@@ -146,7 +154,7 @@ def _calibrate(
             pairs += written_near_misses()  # tuning only: near misses that differ in two places
         else:
             pairs = load_pairs(pairs_path) if pairs_path else None
-        cal = calibrate(embedder, pairs, band=cfg.threshold, embed=embed)
+        cal = calibrate(embedder, pairs, band=cfg.threshold, embed=embed, judge=judge)
     except OSError as exc:
         raise InputError(
             f"{exc.filename or pairs_path}: cannot read the calibration data ({exc.strerror})."
@@ -157,6 +165,8 @@ def _calibrate(
         embedder.close()
         if cache is not None:
             cache.close()
+        if judge is not None:
+            judge.close()
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(json.dumps(cal.to_json(), indent=1, ensure_ascii=False))
     plot_calibration(cal, out / "calibration.png")
@@ -167,14 +177,20 @@ def _calibrate(
             f"  with the request check (the default): band edge {cal.content_threshold}, "
             f"substitution ratio {cal.ratio} (swap) / {cal.ratio_spread} (spread, or cosine > {cal.spread_edge})"
         )
-        rules.append(("with the request check", cal.rates(content_check=True)))
+        with_judge = f" and judge {cal.judge}" if cal.judge else ""
+        rules.append((f"with the request check{with_judge}", cal.rates(content_check=True)))
     for name, rates in rules:
         shown = " · ".join(f"{k} {v:.0%}" for k, v in rates.items() if v == v)
         click.echo(f"  merged {name}: {shown}")
     if cal.content_threshold is None:
         click.echo(f"  wrote {out / 'calibration.json'} and {out / 'calibration.png'}")
         return
-    click.echo("  with the request check, per split and language: same request merged | near misses merged")
+    click.echo(
+        "  with the request check"
+        + (f" and judge {cal.judge}" if cal.judge else "")
+        + ", per split and language: same request merged | near misses merged"
+        + (" | judge: asked, said SAME, failed" if cal.judge else "")
+    )
     for split in cal.splits():
         for lang in [None, *cal.languages()]:
             parts = []
@@ -185,7 +201,11 @@ def _calibrate(
             k, n = cal.counts("near_miss", lang, split)
             if parts or n:
                 near = f"{k}/{n} = {k / n:.1%}" if n else "-"
+                judged = ""
+                if cal.judge:
+                    t = cal.judged(None, lang, split)
+                    judged = f" | judge {t.judged}, {t.same}, {t.failed}"
                 click.echo(
-                    f"    {split:>8} {lang or 'all':>4}: {' · '.join(parts) or '-'} | near misses {near}"
+                    f"    {split:>8} {lang or 'all':>4}: {' · '.join(parts) or '-'} | near misses {near}{judged}"
                 )
     click.echo(f"  wrote {out / 'calibration.json'} and {out / 'calibration.png'}")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tagengo.dedup.thresholds import DEFAULT_MINHASH_THRESHOLD
+from tagengo.llm.config import LLMConfig, check_backend, infer_backend, local_llm
 from tagengo.llm.embedders import EmbedderConfig
 
 
@@ -54,6 +55,23 @@ class DedupConfig(BaseModel):
         "the same request: the same numbers, language names and names, and the words that differ pass a "
         "substitution test. Keeps near-miss prompts (another object, number, target language, entity) "
         "apart, with or without language labels. See docs/dedup.md",
+    )
+    judge_band: bool = Field(
+        False,
+        description="With the request check: ask the judge (--judge-model, --judge-base-url ...; default the "
+        "bundled SmolLM2 in-process) whether two prompts are one request, for the candidate pairs the check "
+        "keeps apart only on its substitution ratio. Hard stops (numbers, languages named, names, swapped "
+        "roles, before/after) never reach it. SAME merges; DIFFERENT or an unusable reply keeps both. "
+        "Costs one call per such pair (cached). See docs/dedup.md",
+    )
+    judge: LLMConfig = Field(default_factory=local_llm, description="The band judge of --judge-band.")
+    judge_max_tokens: int = Field(
+        16, ge=1, description="Most tokens per judge reply (the verdict is one word)"
+    )
+    constrain_verdict: bool = Field(
+        False,
+        description="Force the judge's reply to be only SAME or DIFFERENT with a grammar: for small "
+        "llama.cpp judges (in-process or server) that cannot keep the format",
     )
     semantics: Literal["kept", "chain"] = Field(
         "kept",
@@ -100,9 +118,25 @@ class DedupConfig(BaseModel):
     )
     seed: int = Field(0, description="Seed for the approximate index and the agreement sample")
 
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _judge_backend(cls, v: object) -> object:
+        # One --judge-model or --judge-base-url means a server, as in prefer and bench judge.
+        return infer_backend(v)
+
     @model_validator(mode="after")
     def _check(self) -> DedupConfig:
         from tagengo.errors import ConfigError
+
+        if self.judge_band:
+            if not self.content_check:
+                raise ConfigError(
+                    "--judge-band asks about the request check's band: it needs --content-check."
+                )
+            try:
+                check_backend(self.judge, "judge")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
 
         if (
             self.method != "minhash"

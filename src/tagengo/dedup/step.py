@@ -179,6 +179,9 @@ class NearDuplicateFilter(GlobalStep):
         self.report_dir = Path(report_dir) if report_dir else None
         self._embedder = embedder
         self._embedder_given = embedder is not None  # then never rebuilt elsewhere from the config
+        #: --judge-band: the model asked about the pairs the request check keeps apart on its
+        #: ratio alone (tagengo.dedup.judge); built in process(), closed at its end.
+        self._judge = None
         self._embed_pids: set[int] = set()
         self._threshold: float | None = None
         self._threshold_source = ""
@@ -265,6 +268,12 @@ class NearDuplicateFilter(GlobalStep):
         cache = None
         if self.uses_embeddings and cfg.cache:
             cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
+        if self.uses_embeddings and cfg.content_check and cfg.judge_band and self._judge is None:
+            from tagengo.dedup.judge import BandJudge
+
+            self._judge = BandJudge(
+                cfg.judge, max_tokens=cfg.judge_max_tokens, constrain=cfg.constrain_verdict
+            )
         try:
             order = sorted(groups.items(), key=lambda kv: -len(kv[1]))
             prepared = {lang: self._prepare_language([batch[i] for i in idx], timing) for lang, idx in order}
@@ -297,6 +306,8 @@ class NearDuplicateFilter(GlobalStep):
             bar.close()
             if cache is not None:
                 cache.close()
+            if self._judge is not None:
+                self._judge.close()
         kept = [r for i, r in enumerate(batch) if i not in dropped]
         rejected = [dropped[i] for i in sorted(dropped)]
         self._summary = {
@@ -308,6 +319,7 @@ class NearDuplicateFilter(GlobalStep):
                     "threshold": self._threshold,
                     "threshold_source": self._threshold_source,
                     "content_check": cfg.content_check,
+                    **({"judge": self._judge.name} if self._judge is not None else {}),
                     "embeddings": {
                         **emb_counts,
                         **(
@@ -532,6 +544,10 @@ class NearDuplicateFilter(GlobalStep):
             return v
 
         verdicts = request.check_pairs(texts, code, s, vecs[r], vecs[c], embed)
+        judge_s = timing.get("judge_s", 0.0)
+        if self._judge is not None:
+            self._ask_judge(lang, texts, verdicts, stats, timing)
+        judge_s = timing.get("judge_s", 0.0) - judge_s  # counted apart from the check's own time
         same = np.array([v.same for v in verdicts], dtype=bool)
         d = decide_from_pairs(n, r[same], c[same], s[same], self._threshold, cfg.semantics)
         why = {(i, j): v.why for i, j, v in zip(r.tolist(), c.tolist(), verdicts)}
@@ -540,8 +556,37 @@ class NearDuplicateFilter(GlobalStep):
         stats["candidate_pairs"] = len(r)
         stats["check_model_free"] = sum(v.ratio is None for v in verdicts)
         stats["check_same_request"] = int(same.sum())
-        timing["check_s"] = timing.get("check_s", 0.0) + time.perf_counter() - t0
+        timing["check_s"] = timing.get("check_s", 0.0) + time.perf_counter() - t0 - judge_s
         return d
+
+    def _ask_judge(
+        self,
+        lang: str,
+        texts: list[tuple[str, str]],
+        verdicts: list,
+        stats: dict[str, Any],
+        timing: dict[str, float],
+    ) -> None:
+        """--judge-band: ask the judge about every pair kept apart for a soft reason (the
+        substitution test's ratio: ``ratio`` set, ``same`` false); a SAME turns its verdict
+        into one request, naming the judge. Hard stops (decided without a model, no ratio) are
+        never asked. Per language the summary counts judged / merged / kept apart / failed."""
+        from tagengo.dedup.judge import SAME, Tally
+        from tagengo.dedup.request import Verdict
+
+        assert self._judge is not None
+        soft = [k for k, v in enumerate(verdicts) if v.ratio is not None and not v.same]
+        t0 = time.perf_counter()
+        answers = self._judge.ask([texts[k] for k in soft], desc=f"dedup {lang}: judge")
+        timing["judge_s"] = timing.get("judge_s", 0.0) + time.perf_counter() - t0
+        tally = Tally()
+        tally.add(answers)
+        for k, a in zip(soft, answers):
+            if a.verdict == SAME:
+                v = verdicts[k]
+                why = f"judge {self._judge.name} said SAME ({v.why})"
+                verdicts[k] = Verdict(True, why, v.ratio, v.shape)
+        stats["judge"] = tally.to_json()
 
     @staticmethod
     def _apply(
@@ -615,6 +660,8 @@ class NearDuplicateFilter(GlobalStep):
         meta = dict(row.meta, dup_of=original.id, similarity=round(sim, 6), dedup_by=by)
         if why:
             meta["request_check"] = why
+            if self._judge is not None and why.startswith(f"judge {self._judge.name} said"):
+                meta["dedup_judge"] = self._judge.name  # merged on the judge's word (--judge-band)
         return Rejection(replace(row, meta=meta), self.name, reason)
 
     # -- reporting --------------------------------------------------------------------
