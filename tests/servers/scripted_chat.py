@@ -6,7 +6,9 @@ usual ``choices`` / ``usage`` body) and answers by reading the request the way t
 wrote it, so a test can steer the control flow exactly:
 
 * a translation request (our translator's system prompt) is answered in the target language:
-  a fixed sentence of that language repeated to about the source's length, every ``⟦n⟧``
+  a fixed sentence of that language repeated to about the source's length, then two of its
+  words picked by a hash of the source (so that two different sources, like two turns of one
+  conversation, get two different translations, as from a real translator), every ``⟦n⟧``
   marker copied, every number of the source's prose (``3``, ``1,000.5``) written after the
   sentences, in order, as a translator keeps them, and every control word of the source
   (``SCORE=2``, ``NOSCORE`` ...) kept;
@@ -27,6 +29,9 @@ Control words in a source text change the answers:
 ``WRONGLANG``  the translator answers in English
 ``EMPTY``      the translator answers with nothing
 ``COPY``       the translator sends the source text back untranslated
+``SAMETEXT``   the translator leaves out the words picked by the source's hash: every source of
+               about one length comes back as the same text (a translator answering one turn
+               with another's translation)
 ``BADNUM``     the translator changes the last number of the prose (adds 2: ``(3, 3)`` becomes
                ``(3, 5)``)
 ``BACKWRONG``  the instruction's back-translation comes back in English
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from typing import Any
 
 try:
@@ -71,7 +77,7 @@ INSTRUCTIONS = {
 }
 _NAMES = {"English": "en", "German": "de", "French": "fr", "Italian": "it", "Spanish": "es", "Japanese": "ja"}
 _CONTROL = re.compile(
-    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|COPY|BACKWRONG|BADNUM|ITEM\d+)\b"
+    r"\b(?:SCORE=[1-5]|NOSCORE|LATESCORE|NOINSTR|LATEINSTR|DROPMARK|WRONGLANG|EMPTY|COPY|SAMETEXT|BACKWRONG|BADNUM|ITEM\d+)\b"
 )
 _MARKER = re.compile(r"⟦\d+⟧")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -80,6 +86,20 @@ _BETWEEN = re.compile(r"-----\n(.*?)\n-----", re.S)
 
 def _wide(text: str) -> int:
     return len(text) + 2 * len(re.findall(r"[\u3040-\u9fff]", text))
+
+
+def _picked_words(prose: str, sentence: str) -> str:
+    """Two words of ``sentence`` (two-character pieces where it has no spaces) chosen by a hash
+    of ``prose``, as one more short sentence: what makes two sources' translations differ."""
+    spaced = " " in sentence
+    words = (
+        [w.strip(".") for w in sentence.split()]
+        if spaced
+        else [sentence[i : i + 2] for i in range(0, len(sentence) - 2, 2)]
+    )
+    h = zlib.crc32(prose.strip().encode("utf-8"))
+    picked = (words[h % len(words)], words[(h // len(words)) % len(words)])
+    return " ".join(picked) + "." if spaced else "".join(picked) + "。"
 
 
 def translate(text: str, target: str) -> str:
@@ -98,6 +118,8 @@ def translate(text: str, target: str) -> str:
     prose = _MARKER.sub("", _CONTROL.sub("", text))
     n = max(1, round(_wide(prose) / _wide(sentence)))
     parts = [sentence] * n
+    if "SAMETEXT" not in controls:
+        parts.append(_picked_words(prose, sentence))
     # Markers go between sentences, in order, as a translator keeps them in place.
     for i, m in enumerate(markers):
         parts.insert(min(len(parts), 1 + i), m)

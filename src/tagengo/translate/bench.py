@@ -34,7 +34,7 @@ from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem
 from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
-from tagengo.llm.translation.check import TranslationCheck
+from tagengo.llm.translation.check import TranslationCheck, same_translation
 from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.run.dataset import atomic_write_json
@@ -185,6 +185,7 @@ def _put_translations(
     the questions left out (id -> the first reason) and the chatter cut off translations."""
     failed: dict[str, str] = {}
     chatter: list[dict[str, Any]] = []
+    turns: dict[tuple[str, int, str], list[tuple[str, str, str]]] = {}  # per row, for same_translation
     for t, req, resp in zip(texts, requests, responses, strict=True):
         where = f"{t.file} question {t.qid} {'.'.join(map(str, t.path))}"
         if t.qid in failed:
@@ -210,4 +211,10 @@ def _put_translations(
             continue
         row = new_q[t.row] if t.file == QUESTION_FILE else new_refs[t.file][t.row]
         _put(row, t.path, restored)
+        turns.setdefault((t.file, t.row, t.qid), []).append((where, t.source, restored))
+    # Two turns of one question (or of one reference answer) translated to the same text: the
+    # second turn would ask the first question again.
+    for (_, _, qid), row_turns in turns.items():
+        if qid not in failed and (same := same_translation(row_turns)) is not None:
+            failed[qid] = same
     return failed, chatter

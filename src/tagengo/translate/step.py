@@ -25,7 +25,10 @@ message:
   (``numbers differ``; locale formats and numbers spelt as words allowed: tagengo.llm.translation.numbers);
 * its length is a suspicious multiple of the source's (``--min/--max-length-ratio``;
   CJK, kana and hangul characters count 3, as they carry about three Latin letters);
-* language ID does not find the target language (or a near one: Bosnian for Croatian...).
+* language ID does not find the target language (or a near one: Bosnian for Croatian...);
+
+and when two of its messages whose sources differ came back as the same text (``same
+translation of two turns``: tagengo.llm.translation.check.same_translation).
 
 Kept and rejected rows alike carry ``meta.translation``: from, to, model, the source text
 of every message, each message's LID label and score, length ratio, protected-span count,
@@ -43,7 +46,7 @@ from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import answer_meta, answer_problem, call_meta
 from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
-from tagengo.llm.translation.check import TranslationCheck, marker_free_letters
+from tagengo.llm.translation.check import TranslationCheck, marker_free_letters, same_translation
 from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
 from tagengo.records import Record, Rejection
@@ -91,6 +94,7 @@ class TranslateStep(Step):
             msgs_meta: list[dict[str, Any]] = []
             new_messages = [dict(m) for m in row.messages]
             calls: list[dict[str, Any]] = []
+            turns: list[tuple[str, str, str]] = []  # (where, source, translation) for same_translation
             for j, p, n_letters, req, resp in items:
                 m_info: dict[str, Any] = {
                     "role": row.messages[j]["role"],
@@ -110,6 +114,10 @@ class TranslateStep(Step):
                     problems[i] = problem
                 else:
                     new_messages[j]["content"] = restored
+                    where = f"message {j + 1} ({row.messages[j]['role']})"
+                    turns.append((where, row.messages[j]["content"], restored))
+            if i not in problems and (same := same_translation(turns)) is not None:
+                problems[i] = same
             info["model"] = self.client.model_id
             info["messages"] = msgs_meta
             info["calls"] = calls

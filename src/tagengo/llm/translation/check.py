@@ -221,3 +221,34 @@ class TranslationCheck:
             if not verdict.ok:
                 return f"{where} is not in {target}: language ID says {verdict.detected} ({verdict.prob:.2f})"
         return None
+
+
+#: A translation shorter than this many letters (case, spacing and punctuation folded) may well
+#: be the same for two different sources ("Yes." and "Yes, sure." both "Ja."; "OK" and "Okay"),
+#: so two such turns are never compared: the gate's --gate-min-chars, the length below which LID
+#: is not trusted either.
+SAME_TRANSLATION_MIN_LETTERS = 20
+
+
+def same_translation(turns: list[tuple[str, str, str]]) -> str | None:
+    """The rejection reason when two turns of one conversation (``(where, source, translation)``
+    each, in order) whose sources differ came back as the same text, else None. A translator
+    that answers one turn with another's translation (a server mixing up requests, a model that
+    read the wrong part of its prompt, a cache keyed on too little) makes a conversation that no
+    longer follows; each turn alone passes every other check. Compared folded (case, spacing,
+    punctuation): one comma apart is still the same sentence."""
+    seen: dict[str, tuple[str, str]] = {}
+    for where, source, translated in turns:
+        folded = _folded(translated)
+        if letters(folded) < SAME_TRANSLATION_MIN_LETTERS:
+            continue
+        first = seen.get(folded)
+        if first is not None and _folded(first[1]) != _folded(source):
+            shown = translated.strip()
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            return (
+                f"same translation of two turns: {first[0]} and {where} differ in the source but came "
+                f"back as the same text ({shown!r})"
+            )
+        seen.setdefault(folded, (where, source))
+    return None
