@@ -132,17 +132,29 @@ class Quarantined:
         return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason, "raw": raw}
 
 
+def _record_columns(records: Sequence[Record]) -> dict[str, list[Any]]:
+    """The columns of ``records``, as :meth:`Record.to_row` gives each row's values: built a
+    column at a time, not a dict per row (a worker converts every row it reads)."""
+    dumps = orjson.dumps
+    return {
+        "id": [r.id for r in records],
+        "source": [r.source for r in records],
+        "language": [r.language for r in records],
+        "messages": [r.messages for r in records],
+        "meta": [dumps(r.meta, default=str).decode() for r in records],
+    }
+
+
 def records_to_table(records: Sequence[Record]) -> pa.Table:
-    return pa.Table.from_pylist([r.to_row() for r in records], schema=RECORD_SCHEMA)
+    return pa.Table.from_pydict(_record_columns(records), schema=RECORD_SCHEMA)
 
 
 def rejections_to_table(rejections: Sequence[Rejection], stage: str) -> pa.Table:
-    rows = []
-    for rej in rejections:
-        row = rej.record.to_row()
-        row.update(stage=stage, step=rej.step, reason=rej.reason)
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=REJECTED_SCHEMA)
+    columns = _record_columns([rej.record for rej in rejections])
+    columns["stage"] = [stage] * len(rejections)
+    columns["step"] = [rej.step for rej in rejections]
+    columns["reason"] = [rej.reason for rej in rejections]
+    return pa.Table.from_pydict(columns, schema=REJECTED_SCHEMA)
 
 
 def quarantine_to_table(items: Sequence[Quarantined]) -> pa.Table:

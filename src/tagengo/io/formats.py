@@ -34,11 +34,13 @@ def _kind(value: Any) -> str:
 
 
 def _require(obj: dict, key: str, kind: type | tuple[type, ...], what: str, *, optional: bool = False) -> Any:
-    if key not in obj or obj[key] is None:
+    value = obj.get(key)
+    if type(value) is kind:  # the usual case, decided at once (True is no int: type(True) is bool)
+        return value
+    if value is None:
         if optional:
             return None
         raise BadRow(f"missing field '{key}' ({what})", key)
-    value = obj[key]
     # bool is an int subclass: never accept True where a number or string is wanted.
     bool_ok = bool in (kind if isinstance(kind, tuple) else (kind,))
     if (isinstance(value, bool) and not bool_ok) or not isinstance(value, kind):
@@ -74,6 +76,8 @@ def _content_text(message: dict, content_key: str, where: str) -> Any:
     tools (``content: null`` with ``tool_calls``).
     """
     content = message.get(content_key)
+    if type(content) is str:  # nearly every turn: nothing to check here
+        return content
     field_name = f"{where}.{content_key}"
     if content is None and message.get("tool_calls"):
         raise BadRow(f"{where} is a tool call with no text (tool use is not supported)", field_name)
@@ -103,16 +107,23 @@ def _role_content_list(obj: dict, key: str, role_key: str, content_key: str) -> 
     raw = _require(obj, key, list, "a list of messages")
     out = []
     for i, m in enumerate(raw):
-        where = f"{key}[{i}]"
+        # The field's name (``conversation[3].role``) is spelled out only for an error: this
+        # loop runs for every turn of every row read.
         if not isinstance(m, dict):
+            where = f"{key}[{i}]"
             raise BadRow(f"{where} should be an object, got {_kind(m)}", where)
         role = m.get(role_key)
         if not isinstance(role, str):
-            raise BadRow(f"{where}.{role_key} should be a string, got {_kind(role)}", f"{where}.{role_key}")
-        norm = ROLES.get(role.strip().lower())
+            where = f"{key}[{i}].{role_key}"
+            raise BadRow(f"{where} should be a string, got {_kind(role)}", where)
+        norm = ROLES.get(role) or ROLES.get(role.strip().lower())
         if norm is None:
-            raise BadRow(f"{where}.{role_key} {role_problem(role)}", f"{where}.{role_key}")
-        content = _check_text(_content_text(m, content_key, where), f"{where}.{content_key}")
+            where = f"{key}[{i}].{role_key}"
+            raise BadRow(f"{where} {role_problem(role)}", where)
+        content = m.get(content_key)
+        if type(content) is not str or len(content) > MAX_MESSAGE_CHARS or "\x00" in content:
+            where = f"{key}[{i}]"
+            content = _check_text(_content_text(m, content_key, where), f"{where}.{content_key}")
         out.append({"role": norm, "content": content})
     return _check_messages(out, key)
 
@@ -172,24 +183,34 @@ def _moderation(obj: dict, messages: list[dict[str, str]], field: str = "openai_
         return None
     if not isinstance(mods, list):
         raise BadRow(f"field '{field}' should be a list, got {_kind(mods)}", field)
-    first_user = next(i for i, m in enumerate(messages) if m["role"] == "user")
+    first_user = (
+        0 if messages[0]["role"] == "user" else next(i for i, m in enumerate(messages) if m["role"] == "user")
+    )
     if first_user >= len(mods):
         return None
     entry = mods[first_user]
-    where = f"{field}[{first_user}]"
     if not isinstance(entry, dict):
+        where = f"{field}[{first_user}]"
         raise BadRow(f"{where} should be an object, got {_kind(entry)}", where)
     flagged = entry.get("flagged", False)
     if not isinstance(flagged, bool):
-        raise BadRow(f"{where}.flagged should be a boolean, got {_kind(flagged)}", f"{where}.flagged")
+        where = f"{field}[{first_user}].flagged"
+        raise BadRow(f"{where} should be a boolean, got {_kind(flagged)}", where)
     cats = entry.get("categories") or {}
     if not isinstance(cats, dict):
-        raise BadRow(f"{where}.categories should be an object", f"{where}.categories")
+        where = f"{field}[{first_user}].categories"
+        raise BadRow(f"{where} should be an object", where)
     scores = entry.get("category_scores") or {}
     if not isinstance(scores, dict):
-        raise BadRow(f"{where}.category_scores should be an object", f"{where}.category_scores")
-    true_cats = sorted(k for k, v in cats.items() if v is True)
-    numeric = [v for v in scores.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+        where = f"{field}[{first_user}].category_scores"
+        raise BadRow(f"{where} should be an object", where)
+    # Most entries set no category: no list to sort then (the reader runs this on every row).
+    true_cats = sorted(k for k, v in cats.items() if v is True) if True in cats.values() else []
+    numeric = [
+        v
+        for v in scores.values()
+        if type(v) is float or (isinstance(v, int | float) and not isinstance(v, bool))
+    ]
     return {"flagged": flagged, "categories": true_cats, "max_score": max(numeric) if numeric else None}
 
 

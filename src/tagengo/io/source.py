@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,11 @@ class Source:
     #: What is wrong with the files as a whole (missing shards, damaged files), one sentence
     #: each naming the file; damage is added as the chunks are read.
     warnings: list[str] = field(default_factory=list)
+    #: Called once, just before the first chunk is handed out (not on each read of the source).
+    #: A process pool pulls its chunks from a feeding thread only once its workers are forked,
+    #: so what this starts in a thread (curate's end-of-run imports) cannot be caught mid-import
+    #: by a fork.
+    on_first_chunk: Callable[[], object] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_dataset(self) -> bool:
@@ -97,7 +102,11 @@ class Source:
                 if f.suffix == ".parquet"
                 else _jsonl_chunks(fi, f, chunk_rows)
             )
-            yield from self.noting_damage(chunks)
+            for chunk in self.noting_damage(chunks):
+                if self.on_first_chunk is not None:
+                    hook, self.on_first_chunk = self.on_first_chunk, None
+                    hook()
+                yield chunk
 
     def noting_damage(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         """``chunks``, with the damage they report to their files added to ``warnings`` (a
@@ -243,7 +252,10 @@ def parse_chunk(chunk: Chunk, fmt: str, source_name: str) -> tuple[list[Record],
 
 
 def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, object, bytes]]:
+    import orjson
+
     assert chunk.lines is not None
+    loads = orjson.loads
     for i, raw in enumerate(chunk.lines):
         lineno = chunk.first_line + i
         if len(raw) > MAX_LINE_BYTES:
@@ -251,11 +263,13 @@ def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, 
                 Quarantined(chunk.file, lineno, f"line is {len(raw):,} bytes (limit {MAX_LINE_BYTES:,})")
             )
             continue
-        if not raw.strip():
+        # ``not raw.strip()``, without copying every line: bytes.isspace is False at the first
+        # byte that is no ASCII whitespace, the set strip() removes.
+        if not raw or raw.isspace():
             bad.append(Quarantined(chunk.file, lineno, "blank line"))
             continue
         try:
-            obj = _decode(raw)
+            obj = loads(raw)
         except Exception as exc:  # orjson.JSONDecodeError, also for invalid UTF-8 and lone surrogates
             msg = str(exc)
             if "utf-8" in msg.lower():
