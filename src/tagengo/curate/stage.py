@@ -21,6 +21,7 @@ from tagengo.run.options import config_from_preset, describe_preset
 from tagengo.run.runner import StageResult, run_stage
 from tagengo.run.sampling import PerLanguageCap
 from tagengo.run.steps import Step
+from tagengo.run.warm import wait_for_warm_up, warm_imports_in_background
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -89,6 +90,7 @@ def curate(
     neither names one, it records the preset ``config`` equals (or is closest to)."""
     cfg = config or preset_config(preset or "default")
     source = open_source(input_path or bundled_sample(), input_format)
+    source.on_first_chunk = warm_reports
     steps = build_steps(cfg, out)
     try:
         return run_stage(
@@ -104,7 +106,20 @@ def curate(
             **run_kw,
         )
     finally:
+        # No warm-up thread outlives the call: a caller that forks next (a test, a pipeline
+        # running the next stage in workers) must not fork while it imports.
+        wait_for_warm_up()
         for step in steps:  # a step holding connections (the moderation endpoint's client)
             close = getattr(step, "close", None)
             if callable(close):
                 close()
+
+
+def warm_reports() -> None:
+    """Import, in a background thread, what the end of the run needs (pandas, matplotlib) and
+    draw a throwaway language chart, while the workers filter (tagengo.run.warm): the stage
+    reports came after the parallel part, 1-2 s of one core that a user waited for. Started
+    when the first chunk is handed out (``Source.on_first_chunk``), i.e. after the pool has
+    forked its workers: a fork while a thread imports can leave the child stuck on an import
+    lock."""
+    warm_imports_in_background()
