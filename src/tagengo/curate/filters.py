@@ -287,7 +287,10 @@ class LanguageIDFilter(BatchFilter):
         row.meta["lid_score"] = round(pred.score, 4)
         if score != pred.score:
             row.meta["lid_group_score"] = round(score, 4)
-        c = self._stats.setdefault(row.language or NO_LANGUAGE, Counter())
+        key = row.language or NO_LANGUAGE
+        c = self._stats.get(key)
+        if c is None:  # not setdefault: it would build a Counter for every row
+            c = self._stats[key] = Counter()
         c["checked"] += 1
         if how:
             c[f"kept_by_{how}"] += 1
