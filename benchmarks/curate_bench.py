@@ -198,6 +198,13 @@ def main() -> None:
         help="Also run tagengo with --langid-second-opinion none: what lingua's second opinion costs.",
     )
     ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="Also run tagengo from this source tree (a copy of src/ from before a change), "
+        "interleaved with the current one: a before/after in the same rounds and load.",
+    )
+    ap.add_argument(
         "--bound-only", type=Path, default=None, help=argparse.SUPPRESS
     )  # the bound's own process
     args = ap.parse_args()
@@ -226,10 +233,11 @@ def main() -> None:
         bound_rounds.append(json.loads(fig.stdout.strip().splitlines()[-1]))
         return fig
 
-    def tagengo(*extra: str, name: str = "tagengo") -> RunFigures:
+    def tagengo(*extra: str, name: str = "tagengo", src: Path | None = None) -> RunFigures:
         out = tmp / "tagengo"
         cmd = [sys.executable, "-m", "tagengo.cli", "curate", "--input", inp, "--out", out, *extra]
-        fig = timed_run([*cmd, "--workers", args.workers, "--force", "--no-progress"], env=env)
+        run_env = env if src is None else {"PYTHONPATH": str(src.resolve())}
+        fig = timed_run([*cmd, "--workers", args.workers, "--force", "--no-progress"], env=run_env)
         kept[name] = json.loads((out / "manifest.json").read_text())["counts"]["kept"]
         return fig
 
@@ -239,6 +247,9 @@ def main() -> None:
         contenders.append(
             Contender(name, lambda: tagengo("--langid-second-opinion", "none", name="tagengo, no lingua"))
         )
+    if args.baseline_src:
+        base = args.baseline_src
+        contenders.append(Contender("tagengo, baseline src", lambda: tagengo(name="baseline", src=base)))
     if not args.no_peers:
         dt_python = peer_python("datatrove", DATATROVE)
         pd_python = peer_python("pandas-fasttext", PANDAS)
