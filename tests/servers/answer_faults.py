@@ -57,6 +57,13 @@ kind                what is sent (who sends it)
                     that writes its calls in its own format)
 ``wrapped``         the whole message JSON-encoded as the content
                     (``{"role": "assistant", "content": ...}``: a proxy that serialised it twice)
+``drift``           one German clause, then four English sentences, whatever the prompt's language
+                    (a teacher that starts in the user's language and slides into English; scored
+                    'en' at 0.86 as a whole, under the gate's 0.9): put it on German rows
+``fallback``        the answer as is, with ``model`` set to another model than the one asked for
+                    (LiteLLM, OpenRouter: a gateway that served a fallback model)
+``dated``           the answer as is, with ``model`` the asked name plus a date suffix
+                    (``gpt-4o`` -> ``gpt-4o-2024-08-06``: the same model, as OpenAI names it)
 ==================  ===================================================================================
 """
 
@@ -96,6 +103,9 @@ KINDS = (
     "plainturn",
     "toolcall",
     "wrapped",
+    "drift",
+    "fallback",
+    "dated",
 )
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
@@ -108,6 +118,14 @@ ENGLISH = (
     "Rain forms when water vapour in the air cools and condenses into droplets, which grow until they "
     "are heavy enough to fall to the ground."
 )
+#: What ``drift`` answers: one German clause, then English (lid.176: 'en' 0.86 over the whole).
+DRIFTING = (
+    "Regen entsteht, wenn Wasserdampf in der Luft abkühlt. The droplets grow as they collide with one "
+    "another inside the cloud. Once they are heavy enough, gravity pulls them down to the ground. Warm air "
+    "can hold more moisture than cold air. This is why summer storms are often so intense."
+)
+#: The model ``fallback`` says it served.
+FALLBACK_MODEL = "fallback-small"
 #: The sentence ``repetition`` loops.
 LOOPED = "I will now explain it again in other words. "
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
@@ -240,6 +258,12 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         message["content"] = f"{content}\n\n### Human: And what about cats?\n### Assistant: Cats sleep a lot."
     elif kind == "toolcall":
         message["content"] = json.dumps({"name": "get_weather", "arguments": {"city": "Boston"}})
+    elif kind == "drift":
+        message["content"] = DRIFTING
+    elif kind == "fallback":
+        out["model"] = FALLBACK_MODEL
+    elif kind == "dated":
+        out["model"] = f"{body.get('model') or out.get('model')}-2024-08-06"
     elif kind == "wrapped":
         message["content"] = json.dumps({"role": "assistant", "content": content}, ensure_ascii=False)
     elif kind == "filteranswer":
