@@ -27,7 +27,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -102,15 +102,25 @@ class LLMClient:
 
     # -- public API ----------------------------------------------------------------------------
 
-    def chat_many(self, requests: list[ChatRequest], *, desc: str = "") -> list[ChatResponse]:
+    def chat_many(
+        self,
+        requests: list[ChatRequest],
+        *,
+        desc: str = "",
+        on_answer: Callable[[int, ChatResponse], None] | None = None,
+    ) -> list[ChatResponse]:
         """Answers in request order. Failed calls carry ``error``; nothing raises for a row.
 
         Raises ``BudgetExhausted`` when the budget stops the run and ``RunAborted`` when the
         server refuses everything (bad key, unknown model, down: ``abort_after_failures`` calls
         in a row failed for good, or every call of this batch used up its retries without an
         answer, however few): both after the calls in flight finished and were cached, with the
-        finished answers in ``.responses``."""
-        return self._submit(self._chat_many(list(requests), desc, stop_when_down=True))
+        finished answers in ``.responses``.
+
+        ``on_answer(i, response)``: called as each answer takes its place (cached ones first),
+        on the client's loop thread, so that a caller can work on answers while the others are
+        in flight (generate checks them); it must return at once (a queue's put) and not raise."""
+        return self._submit(self._chat_many(list(requests), desc, stop_when_down=True, on_answer=on_answer))
 
     async def achat_many(self, requests: list[ChatRequest], *, desc: str = "") -> list[ChatResponse]:
         """``chat_many`` for async callers (any event loop: the work runs on the client's)."""
@@ -204,9 +214,16 @@ class LLMClient:
     # -- one chat_many ------------------------------------------------------------------------
 
     async def _chat_many(
-        self, requests: list[ChatRequest] | list[EndpointRequest], desc: str, *, stop_when_down: bool
+        self,
+        requests: list[ChatRequest] | list[EndpointRequest],
+        desc: str,
+        *,
+        stop_when_down: bool,
+        on_answer: Callable[[int, ChatResponse], None] | None = None,
     ) -> list[ChatResponse]:
-        results: list[ChatResponse | None] = [None] * len(requests)
+        results: list[ChatResponse | None] = (
+            [None] * len(requests) if on_answer is None else _Told(len(requests), on_answer)
+        )
         where, canonical = self._group(requests)
         hits = self.cache.get_many(where) if self.cache is not None else {}
         n_cached = self._fill_from_cache(hits, where, results)
@@ -629,6 +646,19 @@ class LLMClient:
     def unpriced_models(self) -> set[str]:
         """Models that answered but have no entry in the price table (counted at cost 0)."""
         return set(self._unpriced)
+
+
+class _Told(list):  # type: ignore[type-arg]
+    """``_chat_many``'s answers, telling ``on_answer`` of each as it takes its place: every path
+    (the cache, the calls, the Batch API) puts its answers here, so none goes untold."""
+
+    def __init__(self, n: int, on_answer: Callable[[int, ChatResponse], None]) -> None:
+        super().__init__([None] * n)
+        self._on_answer = on_answer
+
+    def __setitem__(self, i: Any, resp: Any) -> None:
+        super().__setitem__(i, resp)
+        self._on_answer(i, resp)
 
 
 def _shape(error: str) -> str:
