@@ -350,3 +350,41 @@ def test_roles_swap_only_when_the_names_alone_trade_places(lang, a, b, same):
     v = request.prepare(a, b, lang)
     assert isinstance(v, request.Verdict) and v.same is same, v
     assert same or v.why == "the roles swap"
+
+
+# Target languages named in languages the first table did not read: written as words of their own
+# (Thai, Hindi, Arabic, Persian, Hebrew: found anywhere, as Thai has no spaces), as two words
+# ("tiếng Anh", "bahasa Inggris": "anh" alone is also "you"), or as a stem with a suffix
+# (Turkish "İngilizce", Greek, Ukrainian, Swedish). Pairs written for this test.
+OTHER_SCRIPTS = [
+    ("th", "คำว่า 'ขอบคุณ' ภาษาอังกฤษพูดว่าอะไร", "คำว่า 'ขอบคุณ' ภาษาญี่ปุ่นพูดว่าอะไร"),
+    ("vi", "Hãy trả lời bằng Tiếng Anh.", "Hãy trả lời bằng tiếng Đức."),
+    (
+        "id",
+        "Terjemahkan kalimat ini ke dalam bahasa Inggris.",
+        "Terjemahkan kalimat ini ke dalam bahasa Jepang.",
+    ),
+    ("tr", "Bu cümleyi İngilizceye çevir.", "Bu cümleyi Almancaya çevir."),
+    ("hi", "इस वाक्य का अंग्रेज़ी में अनुवाद करें।", "इस वाक्य का जापानी में अनुवाद करें।"),
+    ("ar", "ترجم هذه الجملة إلى الإنجليزية", "ترجم هذه الجملة إلى الفرنسية"),
+    ("fa", "این جمله را به انگلیسی ترجمه کن", "این جمله را به فرانسوی ترجمه کن"),
+    ("he", "תרגם את המשפט הזה לאנגלית", "תרגם את המשפט הזה לצרפתית"),
+    ("el", "Μετάφρασε αυτή την πρόταση στα αγγλικά.", "Μετάφρασε αυτή την πρόταση στα γαλλικά."),
+    ("uk", "Перекладіть це речення англійською мовою.", "Перекладіть це речення німецькою мовою."),
+    ("sv", "Översätt meningen till engelska.", "Översätt meningen till tyska."),
+]
+
+
+@pytest.mark.parametrize("lang, a, b", OTHER_SCRIPTS, ids=[p[0] for p in OTHER_SCRIPTS])
+def test_a_target_language_named_in_other_scripts_is_a_hard_stop(lang, a, b):
+    for label in (lang, None):
+        v = request.prepare(a, b, label)
+        assert isinstance(v, request.Verdict) and v.why == "another language named", (label, v)
+    # The same language named on both sides, written with another case, is no difference
+    # (not for Turkish: Python lower-cases "İ" to "i" and a combining dot, another word split).
+    if lang != "tr":
+        assert request.parse(a, lang).languages == request.parse(a.lower(), lang).languages != frozenset()
+
+
+def test_vietnamese_anh_alone_names_no_language():
+    assert request.parse("Anh có thể giúp tôi viết một bài thơ không?", "vi").languages == frozenset()

@@ -114,30 +114,30 @@ _CJK_NUMERALS = dict(zip("二两三四五六七八九十百千万", [2, 2, 3, 4,
 #: lower case; a word starting with a stem names the language) and, for scripts without
 #: spaces, the name as written (found anywhere in the text). Written for this project.
 LANGUAGE_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "en": (("english", "englisch", "anglais", "ingles", "inglese", "engels", "angielsk", "английск", "anglick"), ("英语", "英文", "英語", "영어")),
-    "de": (("german", "deutsch", "allemand", "aleman", "tedesc", "duits", "niemieck", "немецк", "nemeck"), ("德语", "德文", "ドイツ語", "독일어")),
-    "fr": (("french", "franzos", "francais", "frances", "frances", "frances", "francese", "frans", "francusk", "французск"), ("法语", "法文", "フランス語", "프랑스어")),
-    "es": (("spanish", "spanisch", "espagnol", "espanol", "spagnol", "spaans", "hiszpansk", "испанск", "castellano"), ("西班牙语", "スペイン語", "스페인어")),
-    "it": (("italian", "italienisch", "italien", "italiano", "italiaans", "wlosk", "итальянск"), ("意大利语", "イタリア語", "이탈리아어")),
-    "pt": (("portugues", "portugies", "portoghes", "portugees", "portugalsk", "португальск"), ("葡萄牙语", "ポルトガル語", "포르투갈어")),
-    "ru": (("russian", "russisch", "russe", "ruso", "russo", "russisch", "rosyjsk", "русск"), ("俄语", "ロシア語", "러시아어")),
-    "ja": (("japanese", "japanisch", "japonais", "japones", "giappones", "japans", "japonsk", "японск"), ("日语", "日文", "日本語", "일본어")),
-    "zh": (("chinese", "chinesisch", "chinois", "chino", "cinese", "chinees", "chinsk", "китайск", "mandarin"), ("中文", "汉语", "漢語", "中国語", "중국어")),
-    "ko": (("korean", "koreanisch", "coreen", "coreano", "koreaans", "koreansk", "корейск"), ("韩语", "韓国語", "한국어")),
-    "ar": (("arabic", "arabisch", "arabe", "arabo", "arabsk", "арабск"), ("阿拉伯语", "アラビア語", "아랍어")),
-    "hi": (("hindi", "хинди"), ("印地语", "ヒンディー語", "힌디어")),
-    "nl": (("dutch", "niederlandisch", "hollandisch", "neerlandais", "neerlandes", "olandes", "nederlands", "niderlandzk", "нидерландск", "голландск"), ("荷兰语", "オランダ語", "네덜란드어")),
-    "pl": (("polish", "polnisch", "polonais", "polaco", "polacco", "pools", "polsk", "польск"), ("波兰语", "ポーランド語", "폴란드어")),
-    "tr": (("turkish", "turkisch", "turc", "turco", "turks", "tureck", "турецк"), ("土耳其语", "トルコ語", "터키어")),
-    "sv": (("swedish", "schwedisch", "suedois", "sueco", "svedes", "zweeds", "szwedzk", "шведск"), ("瑞典语", "スウェーデン語", "스웨덴어")),
-    "el": (("greek", "griechisch", "grec", "griego", "greco", "grieks", "greck", "греческ"), ("希腊语", "ギリシャ語", "그리스어")),
-    "uk": (("ukrainian", "ukrainisch", "ukrainien", "ucraniano", "ucraino", "oekraiens", "ukrainsk", "украинск"), ("乌克兰语", "ウクライナ語", "우크라이나어")),
+    "en": (("english", "englisch", "anglais", "ingles", "inglese", "engels", "angielsk", "английск", "anglick", "ingilizce", "inggris", "англійськ", "αγγλικ", "engelsk", "englann", "englez"), ("英语", "英文", "英語", "영어", "ภาษาอังกฤษ", "tiếng anh", "bahasa inggris", "अंग्रेज़ी", "अंग्रेजी", "الإنجليزية", "الانجليزية", "انگلیسی", "אנגלית")),
+    "de": (("german", "deutsch", "allemand", "aleman", "tedesc", "duits", "niemieck", "немецк", "nemeck", "almanca", "німецьк", "γερμανικ", "tysk", "nemet", "saksa", "germana"), ("德语", "德文", "ドイツ語", "독일어", "ภาษาเยอรมัน", "tiếng đức", "bahasa jerman", "जर्मन", "الألمانية", "آلمانی", "גרמנית")),
+    "fr": (("french", "franzos", "francais", "frances", "frances", "frances", "francese", "frans", "francusk", "французск", "fransizca", "prancis", "perancis", "французьк", "γαλλικ", "fransk", "ranska", "francez", "francouzsk"), ("法语", "法文", "フランス語", "프랑스어", "ภาษาฝรั่งเศส", "tiếng pháp", "bahasa prancis", "bahasa perancis", "फ़्रेंच", "फ्रेंच", "फ्रांसीसी", "الفرنسية", "فرانسوی", "צרפתית")),
+    "es": (("spanish", "spanisch", "espagnol", "espanol", "spagnol", "spaans", "hiszpansk", "испанск", "castellano", "ispanyolca", "spanyol", "іспанськ", "ισπανικ", "spansk", "espanja", "spaniol", "spanelsk"), ("西班牙语", "スペイン語", "스페인어", "ภาษาสเปน", "tiếng tây ban nha", "bahasa spanyol", "स्पेनिश", "स्पैनिश", "الإسبانية", "اسپانیایی", "ספרדית")),
+    "it": (("italian", "italienisch", "italien", "italiano", "italiaans", "wlosk", "итальянск", "italyanca", "італійськ", "ιταλικ", "italiensk", "olasz", "italsk"), ("意大利语", "イタリア語", "이탈리아어", "ภาษาอิตาลี", "tiếng ý", "bahasa italia", "इतालवी", "الإيطالية", "ایتالیایی", "איטלקית")),
+    "pt": (("portugues", "portugies", "portoghes", "portugees", "portugalsk", "португальск", "portekizce", "portugis", "португальськ", "πορτογαλικ", "portugisisk", "portugal"), ("葡萄牙语", "ポルトガル語", "포르투갈어", "ภาษาโปรตุเกส", "tiếng bồ đào nha", "bahasa portugis", "पुर्तगाली", "البرتغالية", "پرتغالی", "פורטוגזית")),
+    "ru": (("russian", "russisch", "russe", "ruso", "russo", "russisch", "rosyjsk", "русск", "rusca", "російськ", "ρωσικ", "rysk", "russisk", "orosz", "venaja", "rusesc", "ruštin", "rustin"), ("俄语", "ロシア語", "러시아어", "ภาษารัสเซีย", "tiếng nga", "bahasa rusia", "रूसी", "الروسية", "روسی", "רוסית")),
+    "ja": (("japanese", "japanisch", "japonais", "japones", "giappones", "japans", "japonsk", "японск", "japonca", "японськ", "ιαπωνικ", "japansk", "japanisch", "japani", "japonez"), ("日语", "日文", "日本語", "일본어", "ภาษาญี่ปุ่น", "tiếng nhật", "bahasa jepang", "जापानी", "اليابانية", "ژاپنی", "יפנית")),
+    "zh": (("chinese", "chinesisch", "chinois", "chino", "cinese", "chinees", "chinsk", "китайск", "mandarin", "cince", "китайськ", "κινεζικ", "kinesisk", "kinai", "kiina", "chinez", "cinstin"), ("中文", "汉语", "漢語", "中国語", "중국어", "ภาษาจีน", "tiếng trung", "tiếng hoa", "bahasa mandarin", "bahasa tionghoa", "bahasa cina", "الصينية", "چینی", "סינית", "普通话", "華語", "华语")),
+    "ko": (("korean", "koreanisch", "coreen", "coreano", "koreaans", "koreansk", "корейск", "korece", "корейськ", "κορεατικ", "koreai", "korea"), ("韩语", "韓国語", "한국어", "ภาษาเกาหลี", "tiếng hàn", "bahasa korea", "कोरियाई", "الكورية", "کره‌ای", "קוריאנית")),
+    "ar": (("arabic", "arabisch", "arabe", "arabo", "arabsk", "арабск", "arapca", "арабськ", "αραβικ", "arabisk", "arab"), ("阿拉伯语", "アラビア語", "아랍어", "ภาษาอาหรับ", "tiếng ả rập", "bahasa arab", "अरबी", "العربية", "عربی", "ערבית")),
+    "hi": (("hindi", "хинди", "hintce"), ("印地语", "ヒンディー語", "힌디어", "ภาษาฮินดี", "tiếng hindi", "bahasa hindi", "हिंदी", "हिन्दी", "الهندية", "هندی", "הינדי")),
+    "nl": (("dutch", "niederlandisch", "hollandisch", "neerlandais", "neerlandes", "olandes", "nederlands", "niderlandzk", "нидерландск", "голландск", "hollandaca", "нідерландськ", "nederlandsk", "hollandi"), ("荷兰语", "オランダ語", "네덜란드어", "ภาษาดัตช์", "tiếng hà lan", "bahasa belanda", "डच", "الهولندية", "هلندی", "הולנדית")),
+    "pl": (("polish", "polnisch", "polonais", "polaco", "polacco", "pools", "polsk", "польск", "lehce", "польськ", "polsk"), ("波兰语", "ポーランド語", "폴란드어", "ภาษาโปแลนด์", "tiếng ba lan", "bahasa polandia", "पोलिश", "البولندية", "لهستانی", "פולנית")),
+    "tr": (("turkish", "turkisch", "turc", "turco", "turks", "tureck", "турецк", "turkce", "турецьк", "τουρκικ", "turkisk", "tyrkisk", "torok", "turki"), ("土耳其语", "トルコ語", "터키어", "ภาษาตุรกี", "tiếng thổ nhĩ kỳ", "bahasa turki", "तुर्की", "التركية", "ترکی", "טורקית")),
+    "sv": (("swedish", "schwedisch", "suedois", "sueco", "svedes", "zweeds", "szwedzk", "шведск", "isvecce", "шведськ", "svensk"), ("瑞典语", "スウェーデン語", "스웨덴어")),
+    "el": (("greek", "griechisch", "grec", "griego", "greco", "grieks", "greck", "греческ", "yunanca", "грецьк", "ελληνικ", "gresk", "grekisk"), ("希腊语", "ギリシャ語", "그리스어")),
+    "uk": (("ukrainian", "ukrainisch", "ukrainien", "ucraniano", "ucraino", "oekraiens", "ukrainsk", "украинск", "украинск", "українськ", "ukraynaca"), ("乌克兰语", "ウクライナ語", "우크라이나어", "ภาษายูเครน", "tiếng ukraina", "bahasa ukraina", "यूक्रेनी", "الأوكرانية", "اوکراینی", "אוקראינית")),
     "la": (("latin", "latein", "latino", "latijn", "łacin", "латинск", "latinsk"), ("拉丁语", "ラテン語", "라틴어")),
-    "vi": (("vietnames", "vietnamien", "vietnamita", "wietnamsk", "вьетнамск"), ("越南语", "ベトナム語", "베트남어")),
-    "id": (("indonesian", "indonesisch", "indonesien", "indonesio", "indonesiano", "indonezyjsk", "индонезийск"), ("印尼语", "インドネシア語", "인도네시아어")),
-    "he": (("hebrew", "hebraisch", "hebreu", "hebreo", "ebraico", "hebreeuws", "hebrajsk", "иврит"), ("希伯来语", "ヘブライ語", "히브리어")),
-    "th": (("thai", "thailandisch", "thailandais", "tailandes", "tailandese", "tajsk", "тайск"), ("泰语", "タイ語", "태국어")),
-    "fa": (("persian", "persisch", "persan", "persa", "perzisch", "persk", "персидск", "farsi"), ("波斯语", "ペルシャ語", "페르시아어")),
+    "vi": (("vietnames", "vietnamien", "vietnamita", "wietnamsk", "вьетнамск", "vietnamca", "в'єтнамськ", "vietnamesisk"), ("越南语", "ベトナム語", "베트남어", "ภาษาเวียดนาม", "tiếng việt", "bahasa vietnam", "वियतनामी", "الفيتنامية", "ویتنامی", "וייטנאמית")),
+    "id": (("indonesian", "indonesisch", "indonesien", "indonesio", "indonesiano", "indonezyjsk", "индонезийск", "endonezce", "індонезійськ", "indonesisk"), ("印尼语", "インドネシア語", "인도네시아어", "ภาษาอินโดนีเซีย", "tiếng indonesia", "bahasa indonesia", "इंडोनेशियाई", "الإندونيسية", "اندونزیایی", "אינדונזית")),
+    "he": (("hebrew", "hebraisch", "hebreu", "hebreo", "ebraico", "hebreeuws", "hebrajsk", "иврит"), ("希伯来语", "ヘブライ語", "히브리어", "ภาษาฮีบรู", "tiếng do thái", "bahasa ibrani", "हिब्रू", "العبرية", "عبری", "עברית")),
+    "th": (("thai", "thailandisch", "thailandais", "tailandes", "tailandese", "tajsk", "тайск", "tayca", "тайськ"), ("泰语", "タイ語", "태국어", "ภาษาไทย", "tiếng thái", "bahasa thai", "थाई", "التايلاندية", "تایلندی", "תאית")),
+    "fa": (("persian", "persisch", "persan", "persa", "perzisch", "persk", "персидск", "farsi"), ("波斯语", "ペルシャ語", "페르시아어", "ภาษาเปอร์เซีย", "tiếng ba tư", "bahasa persia", "फ़ारसी", "फारसी", "الفارسية", "فارسی", "פרסית")),
     "cs": (("czech", "tschechisch", "tcheque", "checo", "ceco", "tsjechisch", "czesk", "чешск"), ("捷克语", "チェコ語", "체코어")),
 }  # fmt: skip
 
@@ -301,11 +301,21 @@ def _name_stems(lang: str) -> tuple[str, ...]:
     return tuple(_strip_accents(s) for s in LANGUAGE_NAMES[lang][0])
 
 
+@cache
+def _written_names(lang: str) -> tuple[str, ...]:
+    """A language's written names as text is searched: NFKC and case folded, so "Tiếng Anh" and
+    "tiếng anh" are one name and a Devanagari nukta is written one way."""
+    return tuple(unicodedata.normalize("NFKC", n).casefold() for n in LANGUAGE_NAMES[lang][1])
+
+
 def _language_ids(lows: Sequence[str], text: str) -> frozenset[str]:
     found = set()
-    for lang, (_, written) in LANGUAGE_NAMES.items():
+    folded = text.casefold()
+    for lang in LANGUAGE_NAMES:
         stems = _name_stems(lang)
-        if any(w.startswith(s) for w in lows for s in stems) or any(n in text for n in written):
+        if any(w.startswith(s) for w in lows for s in stems) or any(
+            n in folded for n in _written_names(lang)
+        ):
             found.add(lang)
     return frozenset(found)
 
@@ -394,9 +404,9 @@ def _language_order(lows: Sequence[str], text: str, languages: frozenset[str]) -
     """The languages named, by where each is first named ("from English to German": en, de)."""
     first: dict[str, int] = {}
     for lg in languages:
-        stems, written = _name_stems(lg), LANGUAGE_NAMES[lg][1]
+        stems, folded = _name_stems(lg), text.casefold()
         at = [i * 1000 for i, w in enumerate(lows) if w.startswith(stems)]
-        at += [text.find(n) for n in written if n in text]
+        at += [folded.find(n) for n in _written_names(lg) if n in folded]
         first[lg] = min(at) if at else 10**9
     return tuple(sorted(languages, key=first.__getitem__))
 
