@@ -55,7 +55,6 @@ from tagengo.run.dataset import (
 )
 from tagengo.run.executors import ChunkJob, ChunkResult, Executor, LocalExecutor
 from tagengo.run.executors import step_stats as step_stats_of
-from tagengo.run.global_steps import run_global_steps, selected_columns, stream_selected
 from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 from tagengo.run.steps import Step
 
@@ -420,6 +419,10 @@ def _assemble(
     for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
         quar_w.write(t)
     if plan.global_steps:
+        # Here, not at the top: it imports pyarrow.compute (0.05 s), which a stage without
+        # global steps never needs, and generate would pay before its first call.
+        from tagengo.run.global_steps import run_global_steps, selected_columns, stream_selected
+
         batch_map = executor.batch_map()
         for step in plan.global_steps:
             step.batch_map = batch_map
@@ -469,6 +472,13 @@ def _manifest(
     }
     source = plan.source
     finished = datetime.now(UTC)
+    # The input's missing shards and damaged files (io/source.py), then the models a server answered
+    # with in place of the one asked for (a gateway's fallback); printed by summary.py.
+    from tagengo.llm.accounting import served_model_warnings  # here: curate and dedup never load llm/
+
+    warnings = list(getattr(source, "warnings", None) or [])
+    for s in step_stats:
+        warnings += served_model_warnings((s["summary"] or {}).get("models") or {})
     return {
         "stage": plan.stage,
         "tagengo_version": __version__,
@@ -476,8 +486,7 @@ def _manifest(
         "fingerprint": plan.fp,
         "input_fingerprint": plan.input_fp,
         "input": {"path": str(source.path), "format": source.format, "files": [str(f) for f in source.files]},
-        # Missing shards and damaged files, one sentence each (io/source.py); printed by summary.py.
-        **({"warnings": list(source.warnings)} if getattr(source, "warnings", None) else {}),
+        **({"warnings": warnings} if warnings else {}),
         "config": plan.config.model_dump(mode="json"),
         "counts": counts,
         "steps": [
