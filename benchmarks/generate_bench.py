@@ -19,6 +19,8 @@
     .venv/bin/python benchmarks/generate_bench.py                         # 2,000 and 5,000, 3 rounds
     .venv/bin/python benchmarks/generate_bench.py --sizes 2000 --repeats 1
     .venv/bin/python benchmarks/generate_bench.py --sizes 0 --llama       # the llama.cpp part only
+    .venv/bin/python benchmarks/generate_bench.py --sizes 2000 --peers threadpool --timeline
+        # also where tagengo's time went: first call, last answer, folder written, process gone
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ REPO = Path(__file__).resolve().parent.parent
 #: The fake server is a test server (tests/servers/), run as a script in its own process.
 FAKE_SERVER = REPO / "tests" / "servers" / "fake_chat_server.py"
 PEER_SCRIPTS = Path(__file__).resolve().parent / "peer_scripts"
+#: Runs the `tagengo` program noting its moments (--timeline).
+TIMELINE = Path(__file__).resolve().parent / "generate_timeline.py"
+#: The moments generate_timeline.py notes, in their order.
+MOMENTS = ("first call", "last answer", "folder written", "process gone")
 #: Pinned so figures compare run to run; the newest releases on PyPI when this was written.
 HTTPX = "httpx==0.28.1"
 OPENAI = "openai==3.57.0"
@@ -116,9 +122,11 @@ def contenders(
     max_tokens: int,
     peers: list[str],
     variants: list[tuple[str, dict[str, str]]] = (),
+    timeline: bool = False,
 ) -> list[Contender]:
     """tagengo's CLI, its ``variants`` (name, environment: another source tree) and the two peers, each run in a fresh output folder (and, for tagengo, a fresh
-    request cache: every round makes every call)."""
+    request cache: every round makes every call). ``timeline``: tagengo runs through
+    generate_timeline.py, and each round's moments are kept on its figures (``.moments``)."""
     env = _src_env(REPO / "src")
     common = [
         "--base-url",
@@ -139,19 +147,14 @@ def contenders(
     def tagengo(env: dict[str, str]):
         def run() -> object:
             out = fresh("tagengo")
-            cmd = [
-                sys.executable,
-                "-m",
-                "tagengo.cli",
-                "generate",
-                "--input",
-                str(prompts),
-                "--out",
-                str(out),
-            ]
+            moments = Path(str(out) + ".timeline.json")
+            program = [str(TIMELINE), str(moments)] if timeline else ["-m", "tagengo.cli"]
+            cmd = [sys.executable, *program, "generate", "--input", str(prompts), "--out", str(out)]
             fig = timed_run([*cmd, *common, "--cache-path", str(out) + ".sqlite"], env=env)
             got = _count_rows(out)
             assert got == n, f"tagengo wrote {got} of {n} rows: {fig.stderr[-2000:]}"
+            if timeline:
+                fig.moments = json.loads(moments.read_text())  # type: ignore[attr-defined]
             return fig
 
         return run
@@ -184,6 +187,7 @@ def bench_end_to_end(
     repeats: int,
     peers: list[str],
     variants: list[tuple[str, dict[str, str]]] = (),
+    timeline: bool = False,
 ) -> dict:
     compile_package(REPO / "src" / "tagengo")  # as installed: bytecode on disk
     for _, v_env in variants:
@@ -195,13 +199,19 @@ def bench_end_to_end(
             prompts = write_prompts(root / f"prompts-{n}.jsonl", n)
             load_before = load_average()
             results = interleaved(
-                contenders(root, prompts, n, server.url, concurrency, max_tokens, peers, variants), repeats
+                contenders(root, prompts, n, server.url, concurrency, max_tokens, peers, variants, timeline),
+                repeats,
             )
             load_after = load_average()
     finally:
         server.close()
     ideal = n * latency / concurrency
     rows = summarise(results, ideal)
+    for row, c in zip(rows, results, strict=True):
+        if all(hasattr(r, "moments") for r in c.results):
+            row["timeline_median_s"] = {
+                m: round(statistics.median(r.moments[m] for r in c.results), 2) for m in MOMENTS
+            }
     return {
         "requests": n,
         "latency_s": latency,
@@ -221,6 +231,18 @@ def print_end_to_end(r: dict) -> None:
     )
     print(f"  {r['load_before']} (before), {r['load_after']} (after)")
     print_summary(r["contenders"])
+    timed = [c for c in r["contenders"] if "timeline_median_s" in c]
+    if timed:
+        print(f"  timeline, s since the process started (median of {r['repeats']}):")
+        print(f"  {'contender':<22} " + " ".join(f"{m:>15}" for m in MOMENTS) + f" {'calls':>7} {'after':>7}")
+        for c in timed:
+            t = c["timeline_median_s"]
+            calls, after = t["last answer"] - t["first call"], t["process gone"] - t["last answer"]
+            print(
+                f"  {c['name']:<22} "
+                + " ".join(f"{t[m]:>15.2f}" for m in MOMENTS)
+                + f" {calls:>7.2f} {after:>7.2f}"
+            )
     ours = r["contenders"][0]
     pool = next((c for c in r["contenders"] if c["name"] == "threadpool"), None)
     if pool is not None:
@@ -310,6 +332,11 @@ def main() -> None:
         type=Path,
         help="also run tagengo from this copy of src/ (an older version), interleaved with this one",
     )
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="note when tagengo's first call left, its last answer came, its folder was written and it ended",
+    )
     p.add_argument("--llama", action="store_true", help="also measure the in-process llama.cpp backend")
     p.add_argument("--rounds", type=int, default=3, help="llama.cpp part: interleaved rounds")
     p.add_argument("--n-threads", type=int, default=None)
@@ -321,7 +348,9 @@ def main() -> None:
     variants = [] if a.baseline_src is None else [("tagengo baseline", _src_env(a.baseline_src.resolve()))]
     peers = [p for p in a.peers.split(",") if p]
     for n in (int(s) for s in a.sizes.split(",") if int(s) > 0):
-        r = bench_end_to_end(n, a.latency, a.concurrency, a.max_tokens, a.repeats, peers, variants)
+        r = bench_end_to_end(
+            n, a.latency, a.concurrency, a.max_tokens, a.repeats, peers, variants, a.timeline
+        )
         print_end_to_end(r)
         print(json.dumps({"end_to_end": r}))
     if a.llama:
