@@ -212,15 +212,15 @@ class GenerateStep(Step):
         """The client's answers to ``requests``; each judged into ``outcome`` as it arrives, by a
         thread of its own, while the other calls are in flight.
 
-        Judging an answer (the answer contract, lid.176 on it) takes 0.25-0.9 ms of CPU: 0.5-1.8 s
-        for 2,000 answers that the user waited for after the last one came back, on a core
-        the event loop leaves mostly idle during the calls (docs/benchmarks.md, "generate").
+        Judging an answer (the answer contract, lid.176 on it) takes 0.25-0.9 ms of CPU: 0.6-2.2 s
+        per 2,000 answers on loaded cores that the user waited for after the last one came back,
+        on a core the event loop leaves mostly idle during the calls (docs/benchmarks.md, "generate").
         Each row's verdict depends on its own answer only, so the rows, reasons and order are
         the ones judging after the calls gives. The main thread keeps waiting in ``chat_many``,
         where Ctrl-C and a stop (budget, server down) reach it as before; on either, what was
         judged is dropped (the chunk is not written) and the thread stops at the next answer.
         It hands the GIL to the event loop when the interpreter asks it to (every 5 ms): a
-        ``time.sleep(0)`` after each answer, tried, cost 10-20 % more CPU in twice the context
+        ``time.sleep(0)`` after each answer, tried, cost about 10 % more CPU in twice the context
         switches and gained nothing measurable on loaded cores (docs/benchmarks.md)."""
         assert self.client is not None
         if not _tells_each_answer(self.client):
