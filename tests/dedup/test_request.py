@@ -222,8 +222,9 @@ def test_a_moved_phrase_or_a_relation_on_one_side_only_decides_nothing_by_itself
         # the same content words, no shape at all.)
         ("it", "Ora siete un ingegnere: spiegate il vostro prodotto ai clienti.",
          "Ora sei un tecnico: spiega il tuo prodotto agli utenti.", "spread"),
-        # Scripts without spaces: every character is a word, runs say nothing about slots.
-        ("zh", "写一首关于秋天落叶的短诗。", "写一篇关于秋天落叶的短篇故事。", "swap"),
+        # Scripts without spaces: every character is a word, runs say nothing about slots; a
+        # swap of its own, held to RATIO_UNSPACED.
+        ("zh", "写一首关于秋天落叶的短诗。", "写一篇关于秋天落叶的短篇故事。", "unspaced"),
     ],
 )  # fmt: skip
 def test_the_shape_of_the_difference(lang, a, b, want):
@@ -388,3 +389,32 @@ def test_a_target_language_named_in_other_scripts_is_a_hard_stop(lang, a, b):
 
 def test_vietnamese_anh_alone_names_no_language():
     assert request.parse("Anh có thể giúp tôi viết một bài thơ không?", "vi").languages == frozenset()
+
+
+# Near misses in a script without spaces, written for this test: the requested object swapped
+# ("a function" / "a class", "an article" / "a report"). Both sit under the swap bar of spaced
+# languages, so the old rule merged them.
+UNSPACED_NEAR_MISSES = [
+    (
+        "zh",
+        "给你两个已排序的数组，实现一个函数，用线性时间找出合并后的第k小元素。",
+        "给你两个已排序的数组，实现一个类，用线性时间找出合并后的第k小元素。",
+    ),
+    (
+        "zh",
+        "请为一篇介绍可再生能源最新发现的文章拟四个吸引人的标题。",
+        "请为一篇介绍可再生能源最新发现的报告拟四个吸引人的标题。",
+    ),
+]
+
+
+@pytest.mark.embedder
+@pytest.mark.parametrize("lang, a, b", UNSPACED_NEAR_MISSES, ids=["function-class", "article-report"])
+def test_a_swap_without_spaces_is_held_to_its_own_bar(e5, lang, a, b):
+    va, vb = e5.embed([a, b])
+    (v,) = request.check_pairs([(a, b)], lang, [float(va @ vb)], va[None], vb[None], e5.embed)
+    assert v.shape == "unspaced" and not v.same, v
+    assert f"> {request.RATIO_UNSPACED}" in v.why
+    # The bar is what decides: under the swap bar of a spaced language this ratio would merge.
+    assert request.RATIO_UNSPACED < v.ratio <= request.RATIO
+    assert request.prepare(a, a + " ", lang).same  # the same characters: one request, no model

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from tagengo.dedup.request import RATIO_UNSPACED
 from tagengo.llm.embedders import Embedder
 
 KINDS = (
@@ -82,6 +83,8 @@ def _request_merged(
     if spread and spread_edge is not None and p["similarity"] > spread_edge:
         return True
     limit = ratio_spread if spread and ratio_spread is not None else ratio
+    if p.get("shape") == "unspaced" and limit is not None:
+        limit = min(limit, RATIO_UNSPACED)  # a swap in a script without spaces: its own bar
     return limit is not None and p["ratio"] is not None and p["ratio"] <= limit
 
 
