@@ -418,3 +418,28 @@ def test_a_swap_without_spaces_is_held_to_its_own_bar(e5, lang, a, b):
     # The bar is what decides: under the swap bar of a spaced language this ratio would merge.
     assert request.RATIO_UNSPACED < v.ratio <= request.RATIO
     assert request.prepare(a, a + " ", lang).same  # the same characters: one request, no model
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("zh", "怎么才能在一个月内健康地减肥？", "一个月内怎样健康减肥？"),
+        ("zh", "请告诉我红烧肉的做法。", "告诉我红烧肉的做法吧。"),
+        ("ja", "東京でおすすめのラーメン屋を教えて。", "東京のおすすめのラーメン屋を教えてください。"),
+    ],
+)  # fmt: skip
+def test_particles_and_politeness_without_spaces_are_function_characters(lang, a, b):
+    v = request.prepare(a, b, lang)
+    assert isinstance(v, request.Verdict) and v.same and v.why == "same content words", v
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("zh", "为什么天空是蓝色的？", "天空怎么是蓝色的？"),  # "why" is not "how"
+        ("zh", "这个问题可以用递归解决吗？", "这个问题不可以用递归解决吗？"),  # a negation
+        ("ja", "この文を英語に訳してください。", "この文を英語に訳さないでください。"),  # a negation
+    ],
+)  # fmt: skip
+def test_question_characters_and_negations_without_spaces_stay_content(lang, a, b):
+    assert isinstance(request.prepare(a, b, lang), request.Pending)

@@ -148,6 +148,20 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         если что чтобы который которая которое которые потому как
         пожалуйста спасибо привет здравствуйте уважаемый дорогой"""
     ),
+    # Scripts without spaces: every character is a word (tagengo.dedup.request), so these are
+    # characters. Chinese: structural particles, aspect and sentence-final particles, pronouns,
+    # demonstratives and measure words, common prepositions, conjunctions and modal helpers, and
+    # the second characters of "how" (怎么/怎样) and "so" (这么/那么), whose first character stays
+    # content: "why" (为什么) is not "how" (怎么). Left content: negations (不, 没, 别), numbers,
+    # quantifiers (都, 每, 只, 最), question characters (怎, 什, 谁, 哪, 几).
+    "zh": frozenset(
+        "的地得了着过吗呢吧啊呀嘛么样请您你我他她它们咱这那些个种位在于把被给对向从和与及或而且就也还才又再很太非常吧能可以会要想应该需"
+    ),
+    # Japanese: hiragana write particles, inflections, auxiliaries and politeness (を, は, が, に,
+    # で, ください, ます); the request is named in kanji and katakana. Every hiragana character is
+    # a function character, except the negative ない/ず/ぬ stems, which stay content.
+    "ja": frozenset(chr(c) for c in range(0x3041, 0x3097) if chr(c) not in "なずぬ")
+    | frozenset("ー、。・「」"),
 }
 
 
