@@ -93,6 +93,8 @@ class ModelUsage:
     errors: Counter = field(default_factory=Counter)
     reasoning: int = 0  # answers that came with reasoning, split from the answer (tagengo.llm.answer)
     replaced_chars: int = 0  # characters that were not valid Unicode, replaced by U+FFFD
+    #: Answers this model gave for another model asked for (a gateway's fallback), per name asked.
+    requested: Counter = field(default_factory=Counter)
     _seen_latency: int = 0
 
     def add_latency(self, s: float) -> None:
@@ -171,6 +173,8 @@ class Accounting:
 
     @staticmethod
     def _count_finish(u: ModelUsage, response: ChatResponse) -> None:
+        if asked := response.raw.get("requested_model"):  # tagengo.llm.client._served
+            u.requested[asked] += 1
         u.reasoning += response.reasoning is not None
         u.replaced_chars += response.replaced_chars
         reason = response.finish_reason or "none"
@@ -209,6 +213,8 @@ class Accounting:
                 d["reasoning"] = u.reasoning
             if u.replaced_chars:
                 d["replaced_chars"] = u.replaced_chars
+            if u.requested:
+                d["requested"] = dict(u.requested)
             if u.tokens_estimated:
                 # Calls whose tokens (and so cost) were counted here: the server sent no usage.
                 d["tokens_estimated"] = u.tokens_estimated
@@ -237,6 +243,8 @@ def summary_table(summary: dict[str, Any], title: str = "LLM calls") -> Table:
             reasons += f" (unknown: {raw})"
         if s.get("tokens_estimated"):
             reasons += f"; tokens counted locally for {s['tokens_estimated']:,} calls (no usage sent)"
+        if s.get("requested"):
+            reasons += "; served for " + ", ".join(f"{k!r} {v:,}" for k, v in sorted(s["requested"].items()))
         errors = ", ".join(f"{k} {v:,}" for k, v in sorted(s.get("errors", {}).items()))
         calls = s.get("calls", 0)
         if "latency_s_p50" in s:
@@ -257,6 +265,21 @@ def summary_table(summary: dict[str, Any], title: str = "LLM calls") -> Table:
             "; ".join(x for x in (reasons, errors) if x),
         )
     return t
+
+
+def served_model_warnings(summary: dict[str, Any]) -> list[str]:
+    """One sentence per model a server answered with in place of the one asked for (the
+    ``requested`` counts of ``Accounting.summary()``, or of several merged): for stderr and the
+    manifest's warnings."""
+    out = []
+    for served, s in sorted(summary.items()):
+        for asked, n in sorted((s.get("requested") or {}).items()):
+            out.append(
+                f"asked for model {asked!r}, the server answered {n:,} {'call' if n == 1 else 'calls'} with "
+                f"{served!r} (a gateway's fallback model?); the rows keep it in meta (requested_model), and "
+                "--require-served-model rejects such answers as 'other model'"
+            )
+    return out
 
 
 def _error_kind(error: str) -> str:

@@ -51,6 +51,9 @@ manifest and the report count):
 ``tool call``              the answer is only a tool call written as text (JSON with ``name``
                            and ``arguments``, ``<tool_call>``, ``[TOOL_CALLS]``) though the
                            request offered no tools and the prompt asked for no JSON
+``other model``            with --require-served-model: the server says another model than the
+                           one asked for served the answer (a gateway's fallback; a dated
+                           version of the name asked, ``gpt-4o-2024-08-06``, is the same model)
 =========================  =================================================================
 
 Stages add their own checks after these (language, protected spans, score parsing), always on
@@ -85,6 +88,7 @@ CONTROL_CHARS = "control characters"
 REPETITION = "repetition"
 ECHO = "echo"
 TOOL_CALL = "tool call"
+OTHER_MODEL = "other model"
 WRONG_LANGUAGE = "wrong language"
 PROBLEM_KINDS = (
     CALL_FAILED,
@@ -99,6 +103,7 @@ PROBLEM_KINDS = (
     REPETITION,
     ECHO,
     TOOL_CALL,
+    OTHER_MODEL,
     WRONG_LANGUAGE,
 )
 
@@ -443,6 +448,12 @@ def answer_problem(
     if resp.error is not None:
         kind = resp.error_kind if resp.error_kind in (FILTERED, PROVIDER_ERROR) else CALL_FAILED
         return Problem(kind, resp.error)
+    if resp.raw.get("require_served_model"):
+        return Problem(
+            OTHER_MODEL,
+            f"asked for {resp.raw.get('requested_model')!r}, the server says {resp.model!r} answered "
+            "(a gateway's fallback model; --no-require-served-model keeps such answers)",
+        )
     raw = resp.raw.get("finish_reason", resp.finish_reason)
     said = f" (the server said {raw!r})" if raw != resp.finish_reason else ""
     if resp.finish_reason == CONTENT_FILTER:
@@ -865,4 +876,32 @@ def answer_meta(resp: ChatResponse) -> dict[str, Any]:
         out["replaced_chars"] = resp.replaced_chars
     if resp.raw.get("normalised"):
         out["normalised"] = list(resp.raw["normalised"])
+    if resp.raw.get("requested_model"):  # another model served it (tagengo.llm.client._served)
+        out["requested_model"] = resp.raw["requested_model"]
     return out
+
+
+#: What may follow a model's name in the name the server answers with and still be that model: a
+#: date (OpenAI's ``gpt-4o-2024-08-06``, Anthropic's ``-20241022``, ``-0613``), Ollama's
+#: ``:latest``, a ``-latest`` alias.
+_VERSION_SUFFIX = re.compile(r"(?:[-@:_](?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|\d{6}|latest|v\d+(?:\.\d+)*))+")
+
+
+def same_model(asked: str, served: str) -> bool:
+    """Whether the model a server says answered (``served``) is the one ``asked`` for: equal
+    once case, a provider prefix (``openai/``) and a version suffix (a date, ``:latest``) are set
+    aside. ``gpt-4o`` and ``gpt-4o-2024-08-06`` are one model; ``gpt-4o`` and ``gpt-4o-mini``,
+    or ``claude-3-opus`` served for ``gpt-4o``, are not."""
+    if asked == served:
+        return True
+    a, s = asked.strip().lower().rsplit("/", 1)[-1], served.strip().lower().rsplit("/", 1)[-1]
+    if a == s:
+        return True
+    # The served name is the asked one plus a version suffix, or both are one name with two
+    # suffixes (``gpt-4o-2024-05-13`` asked, ``gpt-4o-2024-08-06`` served: versions differ, and
+    # that is a change worth telling: not the same).
+    return (
+        s.startswith(a)
+        and _VERSION_SUFFIX.fullmatch(s[len(a) :]) is not None
+        or (a.startswith(s) and _VERSION_SUFFIX.fullmatch(a[len(s) :]) is not None)
+    )

@@ -32,8 +32,13 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from tagengo.llm.accounting import Accounting, encoding_for_model, estimate_input_tokens
-from tagengo.llm.answer import normalise
+from tagengo.llm.accounting import (
+    Accounting,
+    encoding_for_model,
+    estimate_input_tokens,
+    served_model_warnings,
+)
+from tagengo.llm.answer import normalise, same_model
 from tagengo.llm.backends.base import Backend
 from tagengo.llm.cache import COMMIT_EVERY_S, RequestCache
 from tagengo.llm.config import LLMConfig
@@ -153,6 +158,8 @@ class LLMClient:
     def print_summary(self, console: Console | None = None, title: str = "LLM calls") -> None:
         console = console or self.console or _wide_console()
         console.print(self.accounting.table(title))
+        for warning in served_model_warnings(self.accounting.summary(percentiles=False)):
+            console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
 
     def close(self) -> None:
         """Close connections, free the model, stop the loop thread, close the cache."""
@@ -284,7 +291,7 @@ class LLMClient:
         n_cached = 0
         for key, resp in hits.items():
             for i in where[key]:
-                results[i] = dataclasses.replace(resp)
+                results[i] = self._served(dataclasses.replace(resp))
                 self.accounting.record(resp, self.model_name)
                 n_cached += 1
         return n_cached
@@ -349,9 +356,25 @@ class LLMClient:
             self.cache.put(key, self.model_id, req, resp, canonical=canonical[key], commit=False)
             self._commit_soon()
         for n, i in enumerate(where[key]):
-            r = resp if n == 0 else dataclasses.replace(resp, cached=True)
+            r = self._served(resp if n == 0 else dataclasses.replace(resp, cached=True))
             results[i] = r
             self.accounting.record(r, self.model_name)
+
+    def _served(self, resp: ChatResponse) -> ChatResponse:
+        """``resp``, or a copy naming the model asked for when the server says another served it
+        (a gateway's fallback: LiteLLM, OpenRouter), before it takes its place: the accounting
+        counts it per model (the run's warning), the row's meta keeps it, and with
+        --require-served-model the answer contract rejects it (``other model``). The cached
+        answer is left as the server sent it: the flag is this run's choice."""
+        asked = self.model_name
+        if resp.error is not None or not resp.model or not asked or self.config.backend != "openai":
+            return resp  # azure: the name asked is a deployment's, never the model's; llamacpp: a file
+        if same_model(asked, resp.model):
+            return resp
+        extra = {"requested_model": asked}
+        if self.config.require_served_model:
+            extra["require_served_model"] = True
+        return dataclasses.replace(resp, raw={**resp.raw, **extra})
 
     def _note_outcome(self, resp: ChatResponse) -> RunAborted | None:
         """Count a call's outcome in the failures in a row; the stop to raise once there are
@@ -419,7 +442,7 @@ class LLMClient:
 
         def deliver(key: str, resp: ChatResponse) -> None:
             for n, i in enumerate(where[key]):
-                r = resp if n == 0 else dataclasses.replace(resp, cached=True)
+                r = self._served(resp if n == 0 else dataclasses.replace(resp, cached=True))
                 results[i] = r
                 self.accounting.record(r, self.model_name)
             if resp.error is not None:

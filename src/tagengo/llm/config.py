@@ -141,6 +141,12 @@ class LLMConfig(BaseModel):
         description="Stop the run (resumable) after this many calls in a row failed for good: "
         "the server is down or misconfigured, rejecting every row would only hide it.",
     )
+    require_served_model: bool = Field(
+        False,
+        description="Reject an answer the server says another model served than --model (a gateway's "
+        "fallback: LiteLLM, OpenRouter) as 'other model'; a dated version of the name (gpt-4o-2024-08-06 "
+        "for gpt-4o) is the same model. Off: such answers are kept, counted and warned about.",
+    )
 
     cache: bool = Field(True, description="Use the SQLite request cache.")
     cache_path: Path | None = Field(

@@ -42,6 +42,7 @@ import numpy as np
 from tagengo.errors import ConfigError, InputError
 from tagengo.io.source import Source, open_source, parse_chunk
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse
+from tagengo.llm.accounting import served_model_warnings
 from tagengo.llm.answer import answer_problem
 from tagengo.llm.ranking import RankingError, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
@@ -240,6 +241,11 @@ def route_run(
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
         judge_id = getattr(judge, "model_id", "judge")
         calls = {"teachers": {n: _calls(teacher[n]) for n in names}, "judge": _calls(judge)}
+        # A gateway that served another model than a teacher's: that teacher's win rate is not its own.
+        for summary in [*calls["teachers"].values(), calls["judge"]]:
+            for w in served_model_warnings(summary):
+                warnings.append(w)
+                console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
     table, unrouted = _write_outputs(out, pilot, config, requests, answers, comparisons, model_ids, judge_id)
     for lang, why in unrouted.items():
         warnings.append(f"language {lang} is not routed: {why}, {table['default']}")
