@@ -171,3 +171,29 @@ def test_translate_rejects_a_translation_that_drifts(chat_server, tmp_path):
     (rejected,) = _rows(tmp_path / "out" / "rejected")
     assert rejected["reason"].startswith("message 1 (user) is not in de: language ID says en")
     assert result.manifest["counts"]["rejected"] == 1
+
+
+def test_reverse_rejects_a_drifting_instruction_and_a_fallback_one_on_request(chat_server, tmp_path):
+    """reverse's written instruction passes the same check (the gate's), and the served-model
+    rule of the client (tests/llm/test_served_model.py) reaches it too."""
+    from tagengo.reverse.config import ReverseConfig
+    from tagengo.reverse.stage import reverse
+
+    base = (Path(__file__).parent.parent / "reverse" / "fixtures" / "faults_de.txt").read_text()
+    base = base.split("\n\n")[0].strip()
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n\n".join([base, f"{base} Noch ein Satz. FAULT=drift", f"{base} Ein anderer. FAULT=fallback"])
+    )
+    server = chat_server()
+    cfg = ReverseConfig(language="de", mode="direct", check_back_translation=False, model="scripted",
+                        base_url=server.url, timeout_s=10.0, cache_path=tmp_path / "c.sqlite",
+                        require_served_model=True)  # fmt: skip
+    result = reverse(corpus, tmp_path / "out", cfg)
+    reasons = sorted(r["reason"] for r in _rows(tmp_path / "out" / "rejected"))
+    assert result.manifest["counts"]["rejected"] == 2, reasons
+    assert reasons[0].startswith("other model (instruction): asked for 'scripted'"), reasons
+    assert (
+        reasons[1].startswith("wrong language (instruction): lid.176 says ")
+        and "drifts into 'en'" in reasons[1]
+    )
