@@ -1,4 +1,4 @@
-"""An answer that starts in the row's language and drifts into another (tagengo.llm.answer.drifts):
+"""An answer that starts in the row's language and drifts into another (tagengo.lang.drift):
 one German clause, then four English sentences, scored 'en' at 0.86 as a whole (under the gate's
 0.9) and was kept. The answer-language check now reads it block by block (sentences and lines,
 short ones joined up to --gate-min-chars letters, code removed) and rejects it as ``wrong
@@ -18,13 +18,9 @@ import pytest
 from servers.answer_faults import DRIFTING
 from servers.loopback import started_servers
 from servers.scripted_chat import ScriptedChatServer
-from tagengo.llm.answer import (
-    DRIFT_MIN_SHARE,
-    WRONG_LANGUAGE,
-    AnswerLanguage,
-    AnswerLanguageConfig,
-    text_runs,
-)
+from tagengo.lang.drift import DRIFT_MIN_SHARE, text_runs
+from tagengo.lang.gate import GateConfig, LanguageGate
+from tagengo.llm.answer import WRONG_LANGUAGE, AnswerLanguage, AnswerLanguageConfig
 
 ENGLISH = (
     "The droplets grow as they collide with one another inside the cloud. Once they are heavy enough, gravity "
@@ -93,6 +89,19 @@ def test_answers_in_the_rows_language_pass(check, language, text):
     problem, found = check.problem(text, language)
     assert problem is None, (problem and problem.detail, found)
     assert "drift" not in found
+
+
+def test_bench_and_prefer_gate_fails_a_drifting_answer_without_a_judge_call():
+    gate = LanguageGate(GateConfig(enabled=True))
+    verdict = gate.check(DRIFTING, "de")
+    assert verdict.failed and verdict.drift is not None and verdict.drift.language == "en"
+    assert verdict.reason.startswith("language gate: answer drifts into 'en' (81% of it), question is 'de'")
+    assert verdict.to_dict()["drift"]["share"] > 0.8
+    assert gate.check(DRIFTING, "de", category="coding") is not None  # no skip list given
+    assert (
+        LanguageGate(GateConfig(enabled=True, skip_categories=["coding"])).check(DRIFTING, "de", "coding")
+        is None
+    )
 
 
 def test_the_exemptions_of_the_whole_text_check_hold(check):

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tagengo.lang.drift import Drift, drifts
 from tagengo.lang.verdict import expect, letters
 
 
@@ -50,9 +51,14 @@ class GateVerdict:
     prob: float
     expected: str
     reason: str = ""
+    #: Set when the answer passed as a whole but drifts into another language (tagengo.lang.drift).
+    drift: Drift | None = None
 
     def to_dict(self) -> dict:
-        return {"detected": self.detected, "prob": round(self.prob, 4), "expected": self.expected}
+        out = {"detected": self.detected, "prob": round(self.prob, 4), "expected": self.expected}
+        if self.drift is not None:
+            out["drift"] = self.drift.to_dict()
+        return out
 
 
 class LanguageDetector:
@@ -113,6 +119,15 @@ class LanguageGate:
         if not verdict.checked:
             return None
         code, prob, failed = verdict.detected, verdict.prob, not verdict.ok
+        if not failed:
+            # Passed as a whole: read again in runs, for an answer that drifts into another language.
+            drift = drifts(answer, expected, self.detector.detect, cfg.min_prob, cfg.min_chars)
+            if drift is not None:
+                reason = (
+                    f"language gate: answer drifts into '{drift.language}' ({drift.share:.0%} of it), "
+                    f"question is '{expected}'"
+                )
+                return GateVerdict(True, code, prob, expected, reason, drift)
         reason = (
             f"language gate: answer detected as '{code}' (p={prob:.2f}), question is '{expected}'"
             if failed

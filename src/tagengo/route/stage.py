@@ -95,6 +95,9 @@ class PromptsRead:
     def read(self) -> int:
         return len(self.prompts) + self.no_prompt + len(self.quarantined)
 
+    def counts(self) -> dict[str, int]:
+        return {"read": self.read, "quarantined": len(self.quarantined), "no_prompt": self.no_prompt}
+
 
 def read_input(input_path: str | os.PathLike[str] | Source, input_format: str | None = None) -> PromptsRead:
     """Every record's prompt (up to its last user turn), in input order, and what was left out."""
@@ -120,6 +123,28 @@ def read_prompts(
 ) -> list[Prompt]:
     """Every record's prompt (up to its last user turn), in input order."""
     return read_input(input_path, input_format).prompts
+
+
+def _pilot(
+    input_path: Any, out: Path, source: Source, config: RouteConfig, console: Any, warnings: list[str]
+) -> tuple[PromptsRead, list[Prompt]]:
+    """The input read (what was left out quarantined, counted and warned about) and the pilot
+    prompts; ``InputError`` when there is none."""
+    found = read_input(source)
+    pilot = pilot_sample(found.prompts, config)
+    left_out = _left_out(out, found)
+    if not pilot:
+        why = f" ({'; '.join(left_out)})" if left_out else ""
+        raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route{why}.")
+    _say(console, warnings, left_out)
+    return found, pilot
+
+
+def _say(console: Any, warnings: list[str], lines: list[str]) -> None:
+    """Add ``lines`` to the run's warnings (the manifest's) and print each on stderr."""
+    for w in lines:
+        warnings.append(w)
+        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
 
 
 def _left_out(out: Path, found: PromptsRead) -> list[str]:
@@ -212,16 +237,10 @@ def route_run(
     previous = folder.previous_run(out, fp, force)
     if previous is not None:
         return RouteResult(out, json.loads((out / TABLE_FILE).read_text()), previous, up_to_date=True)
-    found = read_input(source)
-    prompts = found.prompts
-    pilot = pilot_sample(prompts, config)
     console = Console(stderr=True)
-    left_out = _left_out(out, found)
-    if not pilot:
-        why = f" ({'; '.join(left_out)})" if left_out else ""
-        raise InputError(f"{input_path}: no prompt (a record ending with a user turn) to route{why}.")
-    for w in left_out:
-        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
+    warnings: list[str] = []
+    found, pilot = _pilot(input_path, out, source, config, console, warnings)
+    prompts = found.prompts
     names = [m.name for m in config.models]
     with LLMStage(progress, {}, console=console) as llm:
         given = dict(clients or {})
@@ -234,26 +253,25 @@ def route_run(
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             answers = dict(zip(names, pool.map(ask, names), strict=True))
-        warnings = [*left_out, *one_model_warnings(answers)]
-        for w in warnings[len(left_out) :]:
-            console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
+        _say(console, warnings, one_model_warnings(answers))
         comparisons = _compare(pilot, names, requests, answers, judge, config)
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
         judge_id = getattr(judge, "model_id", "judge")
         calls = {"teachers": {n: _calls(teacher[n]) for n in names}, "judge": _calls(judge)}
         # A gateway that served another model than a teacher's: that teacher's win rate is not its own.
-        for summary in [*calls["teachers"].values(), calls["judge"]]:
-            for w in served_model_warnings(summary):
-                warnings.append(w)
-                console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
+        _say(
+            console,
+            warnings,
+            [w for c in [*calls["teachers"].values(), calls["judge"]] for w in served_model_warnings(c)],
+        )
     table, unrouted = _write_outputs(out, pilot, config, requests, answers, comparisons, model_ids, judge_id)
-    for lang, why in unrouted.items():
-        warnings.append(f"language {lang} is not routed: {why}, {table['default']}")
-        console.print(f"warning: {warnings[-1]}", style="yellow", markup=False, highlight=False)
+    _say(
+        console,
+        warnings,
+        [f"language {lang} is not routed: {why}, {table['default']}" for lang, why in unrouted.items()],
+    )
     counts = {
-        "read": found.read,
-        "quarantined": len(found.quarantined),
-        "no_prompt": found.no_prompt,
+        **found.counts(),
         "prompts": len(prompts),
         "pilot_prompts": len(pilot),
         "answers": len(pilot) * len(names),
