@@ -27,6 +27,11 @@ Parts (each runs in its own process, so "peak RSS" is that part's own high-water
   interleaved, 3 rounds; the rate counts the embedding only (not imports or loading), the
   wall column the whole process. Goal (issue 15): >= 300 sentences/s on 2 cores.
 * ``e5dtypes``: e5-torch in bfloat16 and float32, calls of 256 and 1,024 (one process).
+* ``judge``: the band judge (``--judge-band``, opt-in) on the ``check`` part's dataset: the
+  bundled SmolLM2-135M in-process through llama.cpp, verdict constrained by its grammar, an
+  empty request cache. It is asked only about the pairs the request check keeps apart on its
+  ratio: the calls, their seconds, and both against the embedding bound (``judge_vs_embedding``).
+  A served teacher costs its calls (the same count) at its own latency and price.
 * ``content``: content keys/s (the content check, one core) on the calibration prompts made
   distinct by a number, 200,000 at full size. Bound: the embedder, one thread (``embed1``):
   keys must cost less than 10% of embedding the same prompts.
@@ -265,6 +270,58 @@ def part_check(scale: float) -> dict:
     }
 
 
+def part_judge(scale: float) -> dict:
+    """The band judge's cost (issue 21, item 1): the ``check`` part's dataset with
+    ``--judge-band``, the bundled SmolLM2 in-process (grammar-constrained verdict), no
+    embedding cache and an empty request cache, so every judge call is paid."""
+    from tagengo.dedup.calibration import load_pairs
+    from tagengo.dedup.config import DedupConfig
+    from tagengo.dedup.step import NearDuplicateFilter
+    from tagengo.records import Record
+
+    pairs = load_pairs()
+    pairs = pairs[: max(20, int(len(pairs) * min(1.0, scale * 10)))]
+    rows = [
+        Record(
+            id=f"{k}{side}", source="b", language=p["lang"], messages=[{"role": "user", "content": p[side]}]
+        )
+        for k, p in enumerate(pairs)
+        for side in ("a", "b")
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = DedupConfig(
+            cache=False,
+            judge_band=True,
+            constrain_verdict=True,
+            judge={"backend": "llamacpp", "cache_path": str(Path(tmp) / "llm.sqlite")},
+        )
+        step = NearDuplicateFilter(cfg, progress=False)
+        t0 = time.perf_counter()
+        kept, rejected = step.process(rows)
+        wall = time.perf_counter() - t0
+    summ = step.summary()
+    sec = summ["seconds"]
+    langs = summ["languages"].values()
+    judged = [s["judge"] for s in langs if "judge" in s]
+    calls = sum(j["judged"] for j in judged)
+    return {
+        "prompts": len(rows),
+        "removed": len(rejected),
+        "judge": summ.get("judge"),
+        "candidate_pairs": sum(s.get("candidate_pairs", 0) for s in langs),
+        "judge_calls": calls,
+        "judge_merged": sum(j["merged"] for j in judged),
+        "judge_failed": sum(j["failed"] for j in judged),
+        "judge_calls_per_prompt": round(calls / len(rows), 4),
+        "embed_s": sec["embed_s"],
+        "check_s": sec.get("check_s", 0.0),
+        "judge_s": round(sec.get("judge_s", 0.0), 2),
+        "judge_s_per_call": round(sec.get("judge_s", 0.0) / max(calls, 1), 3),
+        "judge_vs_embedding": round(sec.get("judge_s", 0.0) / max(sec["embed_s"], 1e-9), 3),
+        "wall_s": round(wall, 2),
+    }
+
+
 # --------------------------------------------------------------------------- peers (issue 15)
 
 #: faiss as a user installs it, pinned so figures compare run to run.
@@ -481,6 +538,7 @@ def part_e5dtypes(scale: float, n: int | None = None) -> dict:
 
 PARTS = {
     "check": part_check,
+    "judge": part_judge,
     "content": part_content,
     "e5dtypes": part_e5dtypes,
     "exact": part_exact,
@@ -546,6 +604,13 @@ def report(name: str, r: dict) -> None:
                 f"e5-torch {run['dtype']}, calls of {run['call']}: {run['sentences_per_s']} sentences/s "
                 f"({run['cpu_s']} s CPU, {r['prompts']:,} prompts; bf16 native: {r['bf16_native']})"
             )
+    elif name == "judge":
+        print(
+            f"band judge ({r['judge']}): {r['judge_calls']} calls for {r['prompts']} prompts "
+            f"({r['candidate_pairs']} candidate pairs), {r['judge_s']} s ({r['judge_s_per_call']} s a call), "
+            f"{r['judge_vs_embedding']}x the embedding bound ({r['embed_s']} s); merged {r['judge_merged']}, "
+            f"failed {r['judge_failed']}"
+        )
     elif name == "content":
         print(f"content keys: {r['keys_per_s']:,}/s on one core ({r['prompts']:,} prompts)")
     elif name.startswith("embed"):
