@@ -325,7 +325,6 @@ def calibrate(
     pair above the band edge that the check, with the values chosen, keeps apart for a soft
     reason (its ratio); its verdict is stored as the pair's ``judge`` (``SAME``, ``DIFFERENT``
     or ``failed``) and a SAME counts as merged. The values are chosen without it."""
-    from tagengo.dedup import request
     from tagengo.dedup.content import content_key
 
     pairs = pairs if pairs is not None else load_pairs()
@@ -352,24 +351,7 @@ def calibrate(
     if check and band is None and (want & tuning).any():
         band = choose_band(sims[want & tuning])
     if check and band is not None:
-        # The check on every pair above the band edge, ratio measured (decided later).
-        idx = [i for i, s in enumerate(sims) if s > np.float32(band)]
-        verdicts = request.check_pairs(
-            [(pairs[i]["a"], pairs[i]["b"]) for i in idx],
-            None,
-            sims[idx],
-            a[idx],
-            b[idx],
-            embed,
-            ratio=float("inf"),
-            langs=[pairs[i]["lang"] for i in idx],
-        )
-        for i, v in zip(idx, verdicts):
-            scored[i]["check"] = v.why.split(" ratio")[0] if v.ratio is not None else v.why
-            scored[i]["ratio"] = v.ratio
-            scored[i]["model_free"] = v.ratio is None
-            scored[i]["same_words"] = v.same if v.ratio is None else None
-            scored[i]["shape"] = v.shape
+        _measure_check(pairs, scored, sims, a, b, band, embed)
         tuned = [p for p, t in zip(scored, tuning) if t]
         if ratio is None:
             ratio = choose_ratio([p for p in tuned if p.get("shape") != "spread"])
@@ -383,18 +365,7 @@ def calibrate(
         if spread_edge is None:
             spread_edge = choose_spread_edge([p for p in tuned if p.get("shape") == "spread"])
         if judge is not None:
-            soft = [
-                p
-                for p in scored
-                if "check" in p
-                and not p["model_free"]
-                and not _request_merged(p, ratio, ratio_spread, spread_edge)
-            ]
-            for p, ans in zip(soft, judge.ask([(p["a"], p["b"]) for p in soft], desc="calibration: judge")):
-                p["judge"] = ans.verdict or "failed"
-                if ans.verdict is None:
-                    p["judge_failure"] = ans.failure
-                    p["judge_detail"] = ans.detail
+            _ask_judge(judge, scored, ratio, ratio_spread, spread_edge)
     return Calibration(
         embedder.id,
         choose_threshold(pos, neg),
@@ -405,6 +376,55 @@ def calibrate(
         spread_edge,
         judge.name if judge is not None else None,
     )
+
+
+def _measure_check(
+    pairs: list[dict[str, str]],
+    scored: list[dict[str, Any]],
+    sims: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    band: float,
+    embed: Callable[[list[str]], np.ndarray],
+) -> None:
+    """The request check on every pair above the band edge, its ratio measured (decided
+    later, with the values chosen), written into ``scored``."""
+    from tagengo.dedup import request
+
+    idx = [i for i, s in enumerate(sims) if s > np.float32(band)]
+    verdicts = request.check_pairs(
+        [(pairs[i]["a"], pairs[i]["b"]) for i in idx],
+        None,
+        sims[idx],
+        a[idx],
+        b[idx],
+        embed,
+        ratio=float("inf"),
+        langs=[pairs[i]["lang"] for i in idx],
+    )
+    for i, v in zip(idx, verdicts):
+        scored[i]["check"] = v.why.split(" ratio")[0] if v.ratio is not None else v.why
+        scored[i]["ratio"] = v.ratio
+        scored[i]["model_free"] = v.ratio is None
+        scored[i]["same_words"] = v.same if v.ratio is None else None
+        scored[i]["shape"] = v.shape
+
+
+def _ask_judge(
+    judge: Any, scored: list[dict[str, Any]], ratio: float, ratio_spread: float, spread_edge: float
+) -> None:
+    """``--judge-band``: the judge's verdict on every pair the check keeps apart for a soft
+    reason (its ratio), stored as the pair's ``judge`` (a failure with its kind and detail)."""
+    soft = [
+        p
+        for p in scored
+        if "check" in p and not p["model_free"] and not _request_merged(p, ratio, ratio_spread, spread_edge)
+    ]
+    for p, ans in zip(soft, judge.ask([(p["a"], p["b"]) for p in soft], desc="calibration: judge")):
+        p["judge"] = ans.verdict or "failed"
+        if ans.verdict is None:
+            p["judge_failure"] = ans.failure
+            p["judge_detail"] = ans.detail
 
 
 def choose_spread_edge(

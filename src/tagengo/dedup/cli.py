@@ -131,7 +131,7 @@ def _calibrate(
     mtbench_x: str | None = None,
     translations: tuple[tuple[str, str, str], ...] = (),
 ) -> None:
-    from tagengo.dedup.calibration import MUST_MERGE, calibrate, load_pairs, plot_calibration
+    from tagengo.dedup.calibration import calibrate, load_pairs, plot_calibration
     from tagengo.dedup.heldout import mtbench_sets, written_near_misses
     from tagengo.llm.embedding_cache import EmbeddingCache, default_cache_path, embed_texts
 
@@ -170,7 +170,15 @@ def _calibrate(
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(json.dumps(cal.to_json(), indent=1, ensure_ascii=False))
     plot_calibration(cal, out / "calibration.png")
-    click.echo(f"{embedder.id}: suggested threshold {cal.threshold} (embeddings alone)")
+    _print_calibration(cal, embedder.id, out)
+
+
+def _print_calibration(cal: Any, embedder_id: str, out: Path) -> None:
+    """The suggested values, the rates merged by each rule, and per split and language the
+    must-merge kinds and near misses merged (with the judge's counts under --judge-band)."""
+    from tagengo.dedup.calibration import MUST_MERGE
+
+    click.echo(f"{embedder_id}: suggested threshold {cal.threshold} (embeddings alone)")
     rules = [("embeddings alone", cal.rates())]
     if cal.content_threshold is not None:
         click.echo(

@@ -126,7 +126,7 @@ class Tally:
 
 class BandJudge:
     """Asks the configured model about pairs; the client is built on the first call (through
-    :func:`tagengo.llm.build_client`, never by hand) and closed by :meth:`close`."""
+    :class:`tagengo.run.llm_stage.LLMStage`, never by hand) and closed by :meth:`close`."""
 
     def __init__(
         self,
@@ -144,6 +144,7 @@ class BandJudge:
         self.name = judge_name(llm)
         self._client = client
         self._own = client is None
+        self._stage: Any = None  # the LLMStage that built the client, when this judge built it
 
     def request(self, a: str, b: str):
         from tagengo.llm import ChatRequest
@@ -161,9 +162,12 @@ class BandJudge:
         from tagengo.llm.answer import answer_problem
 
         if self._client is None:
-            from tagengo.llm import build_client
+            # Built on the first call, in the process that runs the step (never when no pair
+            # is asked), by the LLM-stage floor every stage gets its clients from; closed with it.
+            from tagengo.run.llm_stage import LLMStage
 
-            self._client = build_client(self.llm, progress=self.progress)
+            self._stage = LLMStage(self.progress)
+            self._client = self._stage.client(None, self.llm)
         requests = [self.request(a, b) for a, b in pairs]
         out = []
         for req, resp in zip(requests, self._client.chat_many(requests, desc=desc), strict=True):
@@ -180,9 +184,10 @@ class BandJudge:
         return out
 
     def close(self) -> None:
-        if self._client is not None and self._own:
-            self._client.close()
-        self._client = None
+        if self._stage is not None:
+            self._stage.close()  # closes the client it built
+        self._stage = None
+        self._client = None if self._own else self._client
 
     def __enter__(self) -> BandJudge:
         return self

@@ -268,12 +268,7 @@ class NearDuplicateFilter(GlobalStep):
         cache = None
         if self.uses_embeddings and cfg.cache:
             cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
-        if self.uses_embeddings and cfg.content_check and cfg.judge_band and self._judge is None:
-            from tagengo.dedup.judge import BandJudge
-
-            self._judge = BandJudge(
-                cfg.judge, max_tokens=cfg.judge_max_tokens, constrain=cfg.constrain_verdict
-            )
+        self._open_judge()
         try:
             order = sorted(groups.items(), key=lambda kv: -len(kv[1]))
             prepared = {lang: self._prepare_language([batch[i] for i in idx], timing) for lang, idx in order}
@@ -310,6 +305,24 @@ class NearDuplicateFilter(GlobalStep):
                 self._judge.close()
         kept = [r for i, r in enumerate(batch) if i not in dropped]
         rejected = [dropped[i] for i in sorted(dropped)]
+        self._summarise(langs, timing, emb_counts)
+        if cfg.report and self.report_dir is not None:
+            self.write_report(self.report_dir)
+        return kept, rejected
+
+    def _open_judge(self) -> None:
+        """--judge-band: the band judge (its client is built on its first question)."""
+        cfg = self.config
+        if self.uses_embeddings and cfg.content_check and cfg.judge_band and self._judge is None:
+            from tagengo.dedup.judge import BandJudge
+
+            self._judge = BandJudge(
+                cfg.judge, max_tokens=cfg.judge_max_tokens, constrain=cfg.constrain_verdict
+            )
+
+    def _summarise(self, langs: dict[str, Any], timing: dict[str, float], emb_counts: dict[str, int]) -> None:
+        """The step's summary of the last run (the manifest's ``dedup`` entry)."""
+        cfg = self.config
         self._summary = {
             "method": cfg.method,
             "semantics": cfg.semantics,
@@ -336,9 +349,6 @@ class NearDuplicateFilter(GlobalStep):
             "seconds": {k: round(v, 3) for k, v in timing.items()},
             "languages": dict(sorted(langs.items(), key=lambda kv: -kv[1]["in"])),
         }
-        if cfg.report and self.report_dir is not None:
-            self.write_report(self.report_dir)
-        return kept, rejected
 
     def _prepare_language(self, rows: list[Record], timing: dict[str, float]) -> _Language:
         """A language's distinct prompts and what MinHash decided: the prompts still alive are
