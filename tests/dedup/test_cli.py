@@ -188,11 +188,19 @@ def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
     err = b""
     try:
         deadline = time.monotonic() + 240
-        started = re.compile(rb": embedding: [1-9]")  # a progress line past 0: embedding is under way
-        while not started.search(err):
+        # Progress lines past 0: embedding is under way. Wait for two counts, and time the
+        # embedder's calls between them on this machine as it is loaded right now.
+        done = re.compile(rb": embedding: ([1-9][0-9]*)")
+        counts: list[tuple[int, float]] = []
+        while len({c for c, _ in counts}) < 2:
             assert time.monotonic() < deadline and proc.poll() is None, err.decode(errors="replace")
-            if select.select([proc.stderr], [], [], 0.5)[0]:
+            if select.select([proc.stderr], [], [], 0.05)[0]:
                 err += os.read(proc.stderr.fileno(), 65536)
+                seen = [int(m.group(1)) for m in done.finditer(err)]
+                if seen and (not counts or seen[-1] != counts[-1][0]):
+                    counts.append((seen[-1], time.monotonic()))
+        (n0, t0), (n1, t1) = counts[0], counts[-1]
+        per_call = (t1 - t0) / max(1, (n1 - n0) / 16)  # 16 prompts a call
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
@@ -203,5 +211,8 @@ def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
     err += proc.stderr.read()
     assert code == 130, err.decode(errors="replace")[-2000:]
     assert "Interrupted" in err.decode(errors="replace")
-    # 16 prompts a call take ~0.2 s on 2 quiet cores; the bound leaves room for a loaded machine.
-    assert took < 3.0, f"took {took:.1f} s to stop after Ctrl-C"
+    # 16 prompts a call take ~0.2 s on 2 quiet cores: 3 s there. A loaded machine stretches
+    # every call; the stop may wait out the call under way and a few more, never the ~60 calls
+    # of the whole language (what this test catches).
+    bound = max(3.0, 5 * per_call)
+    assert took < bound, f"took {took:.1f} s to stop after Ctrl-C (one call: {per_call:.2f} s)"
