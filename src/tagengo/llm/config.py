@@ -231,6 +231,14 @@ class LLMConfig(BaseModel):
         all defaults (its --help shows them), so these checks run when a client is built."""
         from tagengo.llm.errors import LLMConfigError
 
+        if self.backend == "llamacpp" and self.base_url:
+            # Every stage and flag prefix comes through here; without it the in-process model
+            # answered a run that named a server, and nothing said the server was never called.
+            raise LLMConfigError(
+                f"--base-url {self.base_url} is for an HTTP server, but backend 'llamacpp' runs a GGUF "
+                "in-process and would ignore it: add --backend openai (or azure) to call that server, "
+                "or drop --base-url (a stage's own model takes its prefix: --judge-base-url, --judge-backend)"
+            )
         if self.backend == "openai" and not self.model:
             raise LLMConfigError("backend 'openai' needs a model name: give --model")
         if self.backend == "azure" and not (self.azure_deployment or self.model):

@@ -1,0 +1,50 @@
+"""A server URL given to the in-process backend is refused, in the config check every stage's
+client goes through (it was once ignored: the bundled model answered a run that named a server)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tagengo.llm import LLMConfig, LLMConfigError, build_client
+
+
+def test_base_url_with_llamacpp_is_refused_naming_the_fix() -> None:
+    with pytest.raises(LLMConfigError) as exc:
+        build_client(LLMConfig(backend="llamacpp", base_url="http://127.0.0.1:9/v1", cache=False))
+    text = str(exc.value)
+    assert "--base-url http://127.0.0.1:9/v1" in text and "--backend openai" in text
+
+
+def test_base_url_with_a_server_backend_still_builds() -> None:
+    LLMConfig(backend="openai", model="m", base_url="http://127.0.0.1:9/v1").check()
+
+
+def test_generate_refuses_before_reading_or_writing(tmp_path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "messages": [{"role": "user", "content": "Hi there"}]}\n')
+    out = tmp_path / "o"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tagengo.cli",
+            "generate",
+            "--input",
+            str(src),
+            "--out",
+            str(out),
+            "--backend",
+            "llamacpp",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "ok",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "--base-url http://127.0.0.1:9/v1 is for an HTTP server" in r.stderr
+    assert not out.exists()
