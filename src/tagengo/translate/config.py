@@ -79,6 +79,12 @@ class TranslateConfig(SamplingConfig):
     @field_validator("source_language")
     @classmethod
     def _src(cls, value: str | None) -> str | None:
-        return value.strip().lower() if value else None
+        # Checked as --to is: an unknown code was once sent to the model as "from zz into French".
+        from tagengo.lang.languages import is_known_code
+
+        code = value.strip().lower() if value else None
+        if code and not is_known_code(code):
+            raise ValueError(f"unknown language code {code!r}; see docs/languages.md")
+        return code
 
     _ratio = field_validator("max_length_ratio")(above_min_ratio)
