@@ -223,13 +223,29 @@ def _chat_log(obj: dict, source: str, id_key: str, fields: tuple[tuple[str, type
     messages = _role_content_list(obj, "conversation", "role", "content")
     meta: dict[str, Any] = {"language_label": _language_label(obj, required=True)}
     for key, kind, what in fields:
-        value = _require(obj, key, kind, what, optional=True)
+        try:
+            value = _require(obj, key, kind, what, optional=True)
+        except BadRow:
+            value = _digits(obj.get(key)) if kind is int else None
+            if value is None:
+                raise
         if value is not None:
             meta[key] = value
     mod = _moderation(obj, messages)  # its entries follow the logged turns: before shaping
     if mod is not None:
         meta["moderation"] = mod
     return Record(_id(obj, id_key), source, None, _shaped(messages, meta, "conversation", "role"), meta)
+
+
+def _digits(value: object) -> int | None:
+    """The number a string of ASCII digits such as ``"1"`` spells, else None. A log re-saved
+    through a CSV or a dataframe tool carries ``"turn": "1"``; the number is all that is read,
+    so such a row is kept rather than quarantined."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+    return None
 
 
 def from_lmsys(obj: dict, source: str) -> Record:
