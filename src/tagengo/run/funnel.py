@@ -33,11 +33,26 @@ def funnel_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _lines(counts: dict[str, int]) -> str:
-    """The input's lines, and the rows they became where a stage makes several of one line."""
+def input_unit(manifest: dict[str, Any]) -> tuple[str, str]:
+    """What one input entry is called, singular and plural: a Parquet file holds rows, not
+    lines, so a funnel that said "12 lines" of one sent its reader looking for a text file."""
+    files = [str(f) for f in manifest.get("input", {}).get("files") or []]
+    parquet = sum(f.endswith(".parquet") for f in files)
+    if files and parquet == len(files):
+        return "row", "rows"
+    if parquet:
+        return "record", "records"  # a folder of both JSONL and Parquet files
+    return "line", "lines"
+
+
+def _lines(manifest: dict[str, Any]) -> str:
+    """The input's lines (rows for Parquet), and the rows they became where a stage makes
+    several of one."""
+    counts = manifest["counts"]
     rows = counts["read"] + counts["quarantined"]
     lines = counts.get("lines", rows)
-    said = f"{lines:,} {'line' if lines == 1 else 'lines'}"
+    one, many = input_unit(manifest)
+    said = f"{lines:,} {one if lines == 1 else many}"
     return said if lines == rows else f"{said} made into {rows:,} rows by the stage"
 
 
@@ -47,7 +62,7 @@ def funnel_markdown(manifest: dict[str, Any]) -> str:
         f"# {manifest['stage']} funnel",
         "",
         f"Input: `{manifest['input']['path']}` ({manifest['input']['format']}), "
-        f"{_lines(counts)}: {counts['read']:,} read, {counts['quarantined']:,} quarantined "
+        f"{_lines(manifest)}: {counts['read']:,} read, {counts['quarantined']:,} quarantined "
         "(unreadable; see `quarantine/`).",
         "",
         "| step | removed | remaining |",
