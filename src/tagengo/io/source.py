@@ -29,7 +29,7 @@ from tagengo.io.damage import COMPRESSIONS, READ_ERRORS, damage_reason, empty_re
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
 from tagengo.io.parquet import iter_parquet_batches, parquet_rows, read_parquet_schema
 from tagengo.io.shards import missing_shards
-from tagengo.io.text import strip_bom
+from tagengo.io.text import cut_off_reason, strip_bom
 from tagengo.records import Quarantined, Record
 
 FORMATS = tuple(CONVERTERS)
@@ -282,7 +282,9 @@ def _decoded_lines(chunk: Chunk, bad: list[Quarantined]) -> Iterator[tuple[int, 
             elif "surrogate" in msg.lower():  # a \\ud800 escape with no pair: not a Unicode character
                 reason = "invalid JSON string (an unpaired UTF-16 surrogate escape)"
             else:
-                reason = "invalid JSON"
+                # "invalid JSON" stays first: reasons are grouped by what comes before the colon.
+                cut = cut_off_reason(raw)
+                reason = f"invalid JSON: {cut}" if cut else "invalid JSON"
             bad.append(Quarantined(chunk.file, lineno, f"{reason}: {msg}", None, _raw_text(raw, None)))
             continue
         yield lineno, obj, raw

@@ -72,6 +72,26 @@ def _has_surrogate(obj: Any) -> bool:
     return False
 
 
+def cut_off_reason(raw: bytes) -> str | None:
+    """Why a line that is not valid JSON looks cut off, else None: its JSON stops at the end
+    of the line, inside a string or before its closing brackets (a partial download or copy).
+    Only asked of lines that already failed to parse. The line end is dropped first: with CRLF
+    endings a string left open swallows the ``\r``, and the parser then blames a "control
+    character in string", which names the symptom and hides the cut."""
+    body = raw.rstrip(b"\r\n")
+    text = body.decode("utf-8", errors="replace")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string"):
+            return "line looks cut off: an unterminated string at the end of the line"
+        if exc.pos >= len(text.rstrip()):
+            return "line looks cut off: the JSON stops before its closing brackets"
+    except RecursionError:
+        return None
+    return None
+
+
 def parse_json_line(raw: bytes) -> tuple[Any, str | None]:
     """``(object, None)`` for a line that is one JSON value, else ``(None, reason)``: invalid
     UTF-8 (naming the byte), invalid JSON (``not valid JSON (message at column c)``), or a string
@@ -84,6 +104,9 @@ def parse_json_line(raw: bytes) -> tuple[Any, str | None]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
+        cut = cut_off_reason(raw)
+        if cut is not None:
+            return None, f"not valid JSON: {cut}"
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
