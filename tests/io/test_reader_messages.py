@@ -89,3 +89,23 @@ def _manifest(files: list[str]) -> dict:
 )
 def test_the_funnel_counts_a_parquet_inputs_rows_not_lines(files: list[str], said: str) -> None:
     assert said in funnel_markdown(_manifest(files))
+
+
+def test_the_stage_summary_of_a_parquet_input_says_unreadable_rows(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from rich.console import Console
+
+    from tagengo.mix.stage import mix
+    from tagengo.run.summary import print_stage_summary
+
+    # A string column of turns: "1" is read as 1 now, "one" is still unreadable.
+    rows = [_lmsys(f"c{i}", turn="1") for i in range(3)] + [_lmsys("bad", turn="one")]
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    result = mix(path, tmp_path / "out", input_format="lmsys", workers=1, progress=False)
+    console = Console(record=True, width=200)
+    print_stage_summary(result, console)
+    text = console.export_text()
+    assert "quarantined 1 unreadable row;" in text
+    assert "4 rows: 3 read, 1 quarantined" in (result.out / "funnel.md").read_text()

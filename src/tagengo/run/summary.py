@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tagengo.errors import InputError
 from tagengo.run.dataset import iter_tables, read_table
-from tagengo.run.funnel import funnel_rows
+from tagengo.run.funnel import funnel_rows, input_unit
 from tagengo.run.runner import StageResult
 from tagengo.run.wording import plural, rows_in_languages
 
@@ -33,7 +33,7 @@ def print_stage_summary(result: StageResult, console: Console | None = None) -> 
     kept = rows_in_languages({lang: v["kept"] for lang, v in m["languages"].items()})
     warnings = m.get("warnings") or []
     # A damaged file is one quarantine entry (and a warning): not an "unreadable line".
-    quarantined = plural(c["quarantined"], "unreadable line")
+    quarantined = plural(c["quarantined"], f"unreadable {input_unit(m)[0]}")  # Parquet: rows
     if warnings and c["quarantined"]:
         quarantined = f"{plural(c['quarantined'], 'entry', 'entries')} (unreadable lines and damaged files)"
     console.print(
