@@ -64,6 +64,14 @@ kind                what is sent (who sends it)
                     (LiteLLM, OpenRouter: a gateway that served a fallback model)
 ``dated``           the answer as is, with ``model`` the asked name plus a date suffix
                     (``gpt-4o`` -> ``gpt-4o-2024-08-06``: the same model, as OpenAI names it)
+``fffd``            the answer with U+FFFD in place of its letters (a server that lost bytes it
+                    could not decode: ``Atmosph\ufffdre``): ``replacement characters``
+``toolcallsfield``  structured ``tool_calls`` with ``content: null`` and ``finish_reason: stop``
+                    though no tool was offered (a tool parser that took the text for a call):
+                    ``tool call``
+``contentnumber``   ``content: 42`` (a broken server or proxy): ``provider error`` naming it
+``ollamaempty``     ``content: ""``, ``finish_reason: null``, usage 0/0 (Ollama losing the request):
+                    retried like ``abort``
 ==================  ===================================================================================
 """
 
@@ -106,11 +114,17 @@ KINDS = (
     "drift",
     "fallback",
     "dated",
+    "fffd",
+    "toolcallsfield",
+    "contentnumber",
 )
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
 #: once, and tests/llm/test_batch.py compares one batch line with one online call for each).
 RETRIED = ("abort", "ollamanull")
+#: Retried too, bent by ``bend`` for every scripted server, but not yet in ``RETRIED``: the stage
+#: contract tests loop over ``RETRIED`` with rows of their own, so a stage's owner adds it there.
+RETRIED_LATER = ("ollamaempty",)
 #: DeepSeek's end-of-sentence token (fullwidth bars, U+2581 for the spaces).
 DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 #: What ``wronglang`` answers: English, long enough and plain enough for LID to be sure.
@@ -266,6 +280,23 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         out["model"] = f"{body.get('model') or out.get('model')}-2024-08-06"
     elif kind == "wrapped":
         message["content"] = json.dumps({"role": "assistant", "content": content}, ensure_ascii=False)
+    elif kind == "fffd":
+        message["content"] = re.sub(r"[^\x00-\x7f]", "\ufffd", content) + " Atmosph\ufffdre"
+    elif kind == "toolcallsfield":
+        message["content"] = None
+        message["tool_calls"] = [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Berlin"}'},
+            }
+        ]
+    elif kind == "contentnumber":
+        message["content"] = 42
+    elif kind == "ollamaempty":
+        message["content"] = ""
+        choice["finish_reason"] = None
+        out["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     elif kind == "filteranswer":
         message["content"] = None
         choice["finish_reason"] = "content_filter"

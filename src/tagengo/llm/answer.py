@@ -49,8 +49,11 @@ manifest and the report count):
                            added (a server that returns the prompt, a base model without a
                            chat template)
 ``tool call``              the answer is only a tool call written as text (JSON with ``name``
-                           and ``arguments``, ``<tool_call>``, ``[TOOL_CALLS]``) though the
-                           request offered no tools and the prompt asked for no JSON
+                           and ``arguments``, ``<tool_call>``, ``[TOOL_CALLS]``), or structured
+                           ``tool_calls`` with no text, though the request offered no tools
+                           (and, for the text form, the prompt asked for no JSON)
+``replacement characters`` U+FFFD from the server (bytes it could not decode: letters lost),
+                           unless a user turn holds U+FFFD itself
 ``other model``            with --require-served-model: the server says another model than the
                            one asked for served the answer (a gateway's fallback; a dated
                            version of the name asked, ``gpt-4o-2024-08-06``, is the same model)
@@ -90,6 +93,7 @@ ECHO = "echo"
 TOOL_CALL = "tool call"
 OTHER_MODEL = "other model"
 WRONG_LANGUAGE = "wrong language"
+REPLACEMENT = "replacement characters"
 PROBLEM_KINDS = (
     CALL_FAILED,
     FILTERED,
@@ -105,6 +109,7 @@ PROBLEM_KINDS = (
     TOOL_CALL,
     OTHER_MODEL,
     WRONG_LANGUAGE,
+    REPLACEMENT,
 )
 
 #: The kinds that are the model's own failure, not the server's nor the run's: an evaluation
@@ -480,6 +485,12 @@ def answer_problem(
         if resp.finish_reason != STOP:
             return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
     if is_blank(resp.content or ""):
+        if (calls := resp.raw.get("tool_calls")) and not _offers_tools(request):
+            return Problem(
+                TOOL_CALL,
+                f"the answer is only a structured tool call ({', '.join(map(repr, calls))}) though the "
+                "request offered no tools: the server's tool parser took the model's text for a call",
+            )
         return Problem(EMPTY, "only reasoning, no answer after it" if resp.reasoning else "")
     if (marker := template_leak(resp.content or "", request)) is not None:
         return Problem(
@@ -493,7 +504,31 @@ def answer_problem(
             f"the answer is only a tool call written as text ({call}) though the request offered no "
             "tools: the model's tool format leaked (check the server's chat template / tool parser)",
         )
+    if (bad := replacement_chars(resp, request)) is not None:
+        return Problem(REPLACEMENT, bad)
     return degenerate(resp.content or "", request)
+
+
+def replacement_chars(resp: ChatResponse, request: ChatRequest | None = None) -> str | None:
+    """Why the U+FFFD in ``resp.content`` shows text lost on the server, or None. The server
+    replaced bytes it could not decode (a tokenizer that split a character, a proxy that read
+    UTF-8 as another charset and back): the letters are gone ("Atmosph\ufffdre"). Not counted:
+    those normalise made of lone surrogates (``replaced_chars``, kept and noted in meta), and
+    any when a user turn holds U+FFFD itself (the answer may quote it)."""
+    n = (resp.content or "").count("\ufffd") - resp.replaced_chars
+    if n <= 0 or any("\ufffd" in t for t in _user_turns(request)):
+        return None
+    at = (resp.content or "").index("\ufffd")
+    around = (resp.content or "")[max(0, at - 20) : at + 20]
+    return (
+        f"{n:,} U+FFFD replacement {'character' if n == 1 else 'characters'} from the server (the first in "
+        f"{around!r}): it lost bytes it could not decode; check its tokenizer or charset"
+    )
+
+
+def _offers_tools(request: ChatRequest | None) -> bool:
+    extra = dict(getattr(request, "extra", ()) or ())
+    return bool(extra.get("tools") or extra.get("functions"))
 
 
 def degenerate(text: str, request: ChatRequest | None = None) -> Problem | None:

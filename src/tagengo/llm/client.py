@@ -234,6 +234,10 @@ class LLMClient:
         where, canonical = self._group(requests)
         hits = self.cache.get_many(where) if self.cache is not None else {}
         n_cached = self._fill_from_cache(hits, where, results)
+        if hits and hasattr(self.backend, "answered"):
+            # Answers cached from this endpoint (the cache key holds it) show it speaks the chat API:
+            # an HTML page on the one call a resume makes is that call's failure, not a wrong URL.
+            self.backend.answered = True
         todo = [(key, requests[idx[0]]) for key, idx in where.items() if key not in hits]
 
         self._progress.add(desc, len(requests), n_cached, calls_needed=bool(todo))
@@ -562,7 +566,9 @@ class LLMClient:
                     failed = self._failed(
                         f"{e} (gave up after {attempt} attempts)", attempt, first_start, e.kind
                     )
-                    return failed, True
+                    # gave_up counts calls that never reached a working server; a page from one
+                    # that answered other calls (openai_http: an HTML error page) is not that.
+                    return failed, not getattr(e, "server_answered", False)
                 delay = self._server_wait(e) if e.retry_after is not None else self._backoff(attempt)
                 if e.rate_limited:
                     self._pause_until = max(self._pause_until, time.monotonic() + delay)

@@ -79,6 +79,10 @@ class OpenAIHTTPBackend:
         self._session: aiohttp.ClientSession | None = None
         self._proxy: URL | None = None
         self._proxy_auth: aiohttp.BasicAuth | None = None
+        #: Whether this endpoint has answered a chat completion (in this run, or an answer cached
+        #: from it: the client sets it on a cache hit). An HTML page after that is one call's
+        #: proxy error page, not a wrong --base-url (see ``_not_json``).
+        self.answered = False
 
     def redact(self, text: str) -> str:
         return self._redactor(text)
@@ -125,6 +129,7 @@ class OpenAIHTTPBackend:
         if status != 200:
             self._raise_for_status(status, headers, payload)
         resp = self._parse(payload, headers)
+        self.answered = True
         if resp.tokens_estimated:
             resp.input_tokens, resp.output_tokens = count_usage(request, resp.content, resp.model)
         return resp
@@ -203,6 +208,7 @@ class OpenAIHTTPBackend:
         except (KeyError, IndexError, TypeError, AttributeError):
             snippet = payload[:120].decode("utf-8", "replace")
             raise RetryableError(self.redact(f"malformed response: {snippet!r}")) from None
+        _raise_if_not_text(message.get("content"))
         _raise_if_transient(finish, message, content, d.get("usage"))
         # vLLM/DeepSeek: reasoning_content; Ollama, OpenRouter, llama.cpp server: reasoning.
         reasoning = next(
@@ -220,6 +226,8 @@ class OpenAIHTTPBackend:
         n_out = _count(usage, "completion_tokens")
         raw = {k: d[k] for k in ("id", "system_fingerprint", "created") if k in d}
         raw["finish_reason"] = finish  # the server's own word; finish_reason below is normalised
+        if calls := _tool_call_names(message):
+            raw["tool_calls"] = calls  # the answer contract counts them when no tool was offered
         return ChatResponse(
             content=content,
             finish_reason=normalise_finish_reason(finish),
@@ -251,8 +259,11 @@ class OpenAIHTTPBackend:
 
     def _not_json(self, payload: bytes, *, where: str | None = None, stream: bool = True) -> dict[str, Any]:
         """A 200 whose body is not JSON: an event stream nobody asked for (joined into the one
-        answer it carries), an HTML page (a wrong --base-url, a proxy's login page: every call
-        gets the same, so the run stops), or a garbled body (retried)."""
+        answer it carries), an HTML page, or a garbled body (retried). An HTML page before the
+        endpoint ever answered is a wrong --base-url or a proxy's login page (every call gets the
+        same, so the run stops); after it answered, it is a proxy's error page for this one call
+        (a gateway between the replicas), retried and then this row's failed call, so one such
+        page among thousands of calls neither stops the run nor kills every resume on that row."""
         head = payload[:512].lstrip().lower()
         if stream and head.startswith((b"data:", b"event:", b":")):
             try:
@@ -260,6 +271,16 @@ class OpenAIHTTPBackend:
             except StreamError as e:
                 raise RetryableError(self.redact(f"HTTP 200 with a broken event stream: {e}")) from None
         if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+            if self.answered:
+                err = RetryableError(
+                    self.redact(
+                        f"malformed response: HTTP 200 with an HTML page ({error_detail(payload)}), not a "
+                        "chat completion, from an endpoint that answered other calls (a proxy's error page)"
+                    )
+                )
+                # The server is up (it answers): a resume that asks only this row is no "server down".
+                err.server_answered = True
+                raise err
             raise FatalBackendError(
                 f"{where or self._where()} answered HTTP 200 with an HTML page ({self.redact(error_detail(payload))}), "
                 "not a chat completion: --base-url must be the root of an OpenAI-compatible API (it "
@@ -370,16 +391,65 @@ def _raise_if_transient(finish: Any, message: dict[str, Any], content: str | Non
             "the server finished with stop but sent content null and no completion tokens (an Ollama "
             "runner that lost the request, ollama issue 13371): asked again"
         )
+    if (
+        finish is None
+        and not (content or "").strip()
+        and not any(message.get(k) for k in _OTHER_ANSWERS)
+        and not _count(usage, "completion_tokens")
+    ):
+        # The same lost request in Ollama's other shape: no finish reason at all, empty content,
+        # usage 0/0. No generation ended here, so it is asked again and never cached (it was
+        # ``unknown finish reason``, cached, and every re-run read it back).
+        raise RetryableError(
+            "the server sent no finish reason, no content and no completion tokens (a runner that "
+            "lost the request): asked again"
+        )
+
+
+def _raise_if_not_text(content: Any) -> None:
+    """Raise ``RequestError`` for a ``content`` that is neither text, a list of parts nor null (a
+    number, an object, a boolean: a broken server or proxy), so the row's reason says so rather
+    than ``empty answer``."""
+    if content is None or isinstance(content, str | list):
+        return
+    shown = json.dumps(content, ensure_ascii=False)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise RequestError(
+        f"malformed response: the message's content is {type(content).__name__} {shown}, not text",
+        kind="provider error",
+    )
+
+
+def _tool_call_names(message: dict[str, Any]) -> list[str]:
+    """The functions a message's structured ``tool_calls`` (or legacy ``function_call``) call."""
+    calls = message.get("tool_calls")
+    calls = calls if isinstance(calls, list) else []
+    if isinstance(message.get("function_call"), dict):
+        calls = [*calls, {"function": message["function_call"]}]
+    names = []
+    for c in calls:
+        fn = c.get("function") if isinstance(c, dict) else None
+        name = fn.get("name") if isinstance(fn, dict) else None
+        names.append(name if isinstance(name, str) else "?")
+    return names
 
 
 def _as_utf8(payload: bytes, headers: Any) -> bytes:
-    """The body in UTF-8 (what JSON must be, and what the parsers read): a body whose
-    Content-Type declares another charset (``charset=iso-8859-1`` from some proxies and
-    Windows servers) is decoded by it first, not called malformed."""
+    """The body in UTF-8 (what JSON must be, and what the parsers read): a body that is not valid
+    UTF-8 and whose Content-Type declares another charset (``charset=iso-8859-1`` from some
+    proxies and Windows servers) is decoded by that charset first, not called malformed."""
     ctype = (headers or {}).get("Content-Type", "") if hasattr(headers, "get") else ""
     m = _CHARSET.search(ctype or "")
     if m is None:
         return payload
+    try:
+        # RFC 8259: JSON between systems is UTF-8. Bytes that are valid UTF-8 are read as such,
+        # whatever the header says (a proxy that labels every body iso-8859-1 would otherwise turn
+        # "Atmosphäre" into "AtmosphÃ¤re"); Latin-1 text is almost never valid UTF-8 by chance.
+        payload.decode("utf-8")
+        return payload
+    except UnicodeDecodeError:
+        pass
     charset = m.group(1).strip("\"'").lower()
     if charset.replace("-", "").replace("_", "") in ("utf8", "usascii", "ascii"):
         return payload
