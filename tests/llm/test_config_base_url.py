@@ -48,3 +48,19 @@ def test_generate_refuses_before_reading_or_writing(tmp_path) -> None:
     )
     assert r.returncode == 2 and "--base-url http://127.0.0.1:9/v1 is for an HTTP server" in r.stderr
     assert not out.exists()
+
+
+def test_a_local_role_beside_a_server_teacher_does_not_inherit_its_url() -> None:
+    # extend's writer and reverse's judge/translator start from --model's config: a
+    # --writer-backend llamacpp must not carry the teacher's --base-url into the check above.
+    from tagengo.extend.config import ExtendConfig
+    from tagengo.reverse.config import ReverseConfig
+
+    url = "http://127.0.0.1:9/v1"
+    ExtendConfig(model="t", base_url=url, writer_backend="llamacpp").writer_llm_config().check()
+    for role in ("judge", "translator"):
+        cfg = ReverseConfig(model="t", base_url=url, **{f"{role}_backend": "llamacpp"})
+        cfg.role_llm_config(role).check()
+    given = ExtendConfig(model="t", writer_backend="llamacpp", writer_base_url=url).writer_llm_config()
+    with pytest.raises(LLMConfigError, match="is for an HTTP server"):
+        given.check()

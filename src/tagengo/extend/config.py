@@ -145,6 +145,8 @@ class ExtendConfig(AnswerConfig):
         data["cache_id"] = None
         if self.writer_backend == "llamacpp" and self.writer_model is None:
             data["model"] = None  # the GGUF's own name, not the teacher's API model name
+        if self.writer_backend == "llamacpp" and self.writer_base_url is None:
+            data["base_url"] = None  # the teacher's server; LLMConfig.check refuses one on llamacpp
         return LLMConfig.model_validate(data)
 
     def answer_request(self, messages: list[dict[str, str]]) -> ChatRequest:

@@ -138,6 +138,8 @@ class ReverseConfig(SamplingConfig):
             data["azure_deployment"] = None
         if getattr(self, f"{role}_backend") == "llamacpp" and getattr(self, f"{role}_model") is None:
             data["model"] = None  # the GGUF's own name, not --model's API model name
+        if getattr(self, f"{role}_backend") == "llamacpp" and getattr(self, f"{role}_base_url") is None:
+            data["base_url"] = None  # --model's server; LLMConfig.check refuses one on llamacpp
         return LLMConfig.model_validate(data)
 
     @field_validator("task_types")
