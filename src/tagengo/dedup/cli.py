@@ -81,6 +81,7 @@ def command(
         return
     if not input_path:
         raise InputError("tagengo dedup needs --input (a dataset folder or a .jsonl/.parquet file).")
+    _warn_ignored(cfg)
     from tagengo.dedup.stage import dedup
 
     result = run_stage(
@@ -97,6 +98,25 @@ def command(
         ray_address=ray_address,
     )
     _print_language_rates(step_summary(result, "dedup"))
+
+
+def _warn_ignored(cfg: DedupConfig) -> None:
+    """Say on stderr which options the chosen --method never reads (they were set for a reason)."""
+    ignored = cfg.ignored_options()
+    if not ignored:
+        return
+    if cfg.method == "minhash":
+        why = "uses no embeddings"
+        hint = f"; the MinHash pass's threshold is --minhash-threshold ({cfg.minhash.threshold})"
+    else:
+        why = "runs no MinHash pass"
+        hint = "; --method both runs the MinHash pass, then the embeddings"
+    click.secho(
+        f"warning: --method {cfg.method} {why}, so {', '.join(ignored)} "
+        f"{'is' if len(ignored) == 1 else 'are'} ignored{hint}.",
+        fg="yellow",
+        err=True,
+    )
 
 
 def _print_language_rates(summary: dict[str, Any]) -> None:

@@ -150,6 +150,62 @@ class DedupConfig(BaseModel):
             raise ConfigError("--embedder-kind openai needs --embedder-url (e.g. http://127.0.0.1:8000/v1).")
         return self
 
+    def ignored_options(self) -> list[str]:
+        """The options set (on the command line, in a config file or a preset) that ``method``
+        never reads, as flags: the embedding ones under ``minhash``, the MinHash ones under
+        ``embedding``. Setting one is almost always a mistake ("--method minhash --threshold
+        0.5" meant --minhash-threshold), so the command warns instead of ignoring it silently."""
+        unused = _MINHASH_ONLY if self.method == "embedding" else ()
+        if self.method == "minhash":
+            unused = _EMBEDDING_ONLY
+        paths = [path for path in _set_paths(self) if path[0] in unused]
+        if ("judge", "backend") in paths and len([p for p in paths if p[0] == "judge"]) > 1:
+            # One --judge-model sets the backend too (_judge_backend): name only what was given.
+            paths.remove(("judge", "backend"))
+        # The flag of a field path, as tagengo.run.options names it (a floor above this one).
+        return ["--" + "-".join(p.replace("_", "-") for p in path) for path in paths]
+
+
+#: Fields only the embedding pass reads (``--method embedding`` or ``both``).
+_EMBEDDING_ONLY = frozenset(
+    {
+        "embedder",
+        "threshold",
+        "judge_band",
+        "judge",
+        "judge_max_tokens",
+        "constrain_verdict",
+        "search",
+        "approx_above",
+        "exact_backend",
+        "block_size",
+        "cells",
+        "probes",
+        "check_sample",
+        "cache",
+        "cache_dir",
+        "report",
+        "seed",
+    }
+)
+#: Fields only the MinHash pass reads (``--method minhash`` or ``both``).
+_MINHASH_ONLY = frozenset({"minhash"})
+
+
+def _set_paths(model: BaseModel, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Field paths of the leaves set explicitly (pydantic's ``model_fields_set``), nested
+    models walked, in field order."""
+    out: list[tuple[str, ...]] = []
+    for name in type(model).model_fields:
+        if name not in model.model_fields_set:
+            continue
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out += _set_paths(value, (*prefix, name))
+        else:
+            out.append((*prefix, name))
+    return out
+
 
 #: Named recipes. ``tagengo-2024`` is the paper's: BGE-M3 (give its folder with
 #: --embedder-path), cosine above 0.8, the released code's chained removal, exact search.

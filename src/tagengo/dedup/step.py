@@ -38,7 +38,7 @@ from tagengo.dedup.approx import (
 )
 from tagengo.dedup.config import DedupConfig
 from tagengo.dedup.decide import Decisions, decide_from_pairs
-from tagengo.dedup.minhash import minhash_decide
+from tagengo.dedup.minhash import minhash_check
 from tagengo.dedup.search import candidate_pairs, exact_decide, nearest_neighbour_similarity, top_per_row
 from tagengo.dedup.thresholds import default_threshold
 from tagengo.llm.embedders import Embedder, EmbedWorker
@@ -271,7 +271,9 @@ class NearDuplicateFilter(GlobalStep):
         self._open_judge()
         try:
             order = sorted(groups.items(), key=lambda kv: -len(kv[1]))
-            prepared = {lang: self._prepare_language([batch[i] for i in idx], timing) for lang, idx in order}
+            prepared = {
+                lang: self._prepare_language(lang, [batch[i] for i in idx], timing) for lang, idx in order
+            }
             # Locally each language is embedded in turn (only one language's vectors in memory);
             # through the executor all at once, so that its actors start once.
             vectors: dict[str, np.ndarray] = {}
@@ -346,13 +348,16 @@ class NearDuplicateFilter(GlobalStep):
                 else {}
             ),
             **({"minhash_threshold": cfg.minhash.threshold} if cfg.method != "embedding" else {}),
+            **({"ignored_options": cfg.ignored_options()} if cfg.ignored_options() else {}),
             "seconds": {k: round(v, 3) for k, v in timing.items()},
             "languages": dict(sorted(langs.items(), key=lambda kv: -kv[1]["in"])),
         }
 
-    def _prepare_language(self, rows: list[Record], timing: dict[str, float]) -> _Language:
+    def _prepare_language(self, lang: str, rows: list[Record], timing: dict[str, float]) -> _Language:
         """A language's distinct prompts and what MinHash decided: the prompts still alive are
-        the ones to embed."""
+        the ones to embed. With the request check, a MinHash pair counts only when it is one
+        request without a model (tagengo.dedup.minhash.same_request); the summary counts the
+        pairs above the threshold kept apart (``minhash_stopped``, by reason)."""
         cfg = self.config
         texts = [r.first_user() for r in rows]
         firsts, which = _first_occurrences(texts)
@@ -368,17 +373,26 @@ class NearDuplicateFilter(GlobalStep):
         alive = np.arange(n_u)
         if cfg.method in ("minhash", "both") and n_u > 1:
             t0 = time.perf_counter()
-            d = minhash_decide(
+            res = minhash_check(
                 uniq,
                 cfg.minhash.threshold,
                 cfg.semantics,
                 ngram=cfg.minhash.ngram,
                 num_perm=cfg.minhash.num_perm,
                 seed=cfg.minhash.seed,
+                check=cfg.content_check,
+                lang=None if lang == NO_LANGUAGE else lang,
             )
+            d = res.decisions
             timing["minhash_s"] += time.perf_counter() - t0
             self._apply(d, alive, u_kept, u_dup, u_sim, u_by, "minhash")
+            for i in np.flatnonzero(~d.kept).tolist():  # alive is every prompt here
+                if (i, int(d.dup_of[i])) in res.why:  # only with the request check
+                    self._why[(lang, i)] = res.why[(i, int(d.dup_of[i]))]
             stats["minhash_removed"] = d.n_removed
+            if cfg.content_check:
+                stats["minhash_stopped"] = sum(res.stopped.values())
+                stats["minhash_stopped_by"] = dict(res.stopped.most_common())
             alive = alive[d.kept]
         return _Language(texts, firsts, which, uniq, u_kept, u_dup, u_sim, u_by, stats, alive)
 
@@ -663,7 +677,8 @@ class NearDuplicateFilter(GlobalStep):
         if by == "exact-text":
             reason = f"exact duplicate of {original.id} (same first user turn)"
         elif by == "minhash":
-            reason = f"lexical near-duplicate of {original.id} (MinHash Jaccard {sim:.3f} > {self.config.minhash.threshold})"
+            reason = f"lexical near-duplicate of {original.id} (MinHash Jaccard {sim:.3f} > {self.config.minhash.threshold}"
+            reason += f", same request: {why})" if why else ")"
         else:
             reason = f"near-duplicate of {original.id} (cosine {sim:.4f} > {self._threshold}"
             reason += f", same request: {why})" if why else ")"
