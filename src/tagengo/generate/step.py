@@ -187,7 +187,7 @@ class GenerateStep(Step):
 
         acc = Accounting()
         for (i, msgs, dropped), req, resp, teacher in zip(todo, requests, responses, teachers, strict=True):
-            acc.record(resp, resp.model)
+            acc.record(resp, resp.model, req)  # req: the answers many prompts got alike are counted
             if outcome[i] is None:  # not judged as it arrived (--routing, a client that does not tell)
                 outcome[i] = self._judge(batch[i], msgs, dropped, req, resp, teacher)
         self._summary = {"models": acc.summary(percentiles=False)} if todo else {}

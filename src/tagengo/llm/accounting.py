@@ -8,6 +8,7 @@ table printed at the end of a run.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import time
 from collections import Counter
@@ -19,6 +20,18 @@ from rich.table import Table
 from tagengo.llm.types import ChatRequest, ChatResponse
 
 _LATENCY_SAMPLE = 20_000  # latencies kept for percentiles; beyond that every k-th is kept
+#: A run warns when at least this many distinct prompts got one identical answer: a canned reply
+#: ("the service is overloaded, try again later") sent with status 200 and finish stop passes
+#: every check of the answer contract, and 40 of 40 were kept in the s31 newcomer trial.
+SAME_ANSWER_MIN = 5
+#: Only answers this short are compared (canned replies are a sentence or two); longer ones cost
+#: memory and are never the same by accident of a server.
+SAME_ANSWER_MAX_CHARS = 500
+#: Distinct short answers remembered per model and summary (a bound on memory; past it, answers
+#: already seen are still counted).
+SAME_ANSWER_KEEP = 50_000
+#: Characters of the repeated answer shown in the warning.
+SAME_ANSWER_SHOWN = 60
 
 
 def estimate_input_tokens(request: ChatRequest) -> int:
@@ -95,6 +108,8 @@ class ModelUsage:
     replaced_chars: int = 0  # characters that were not valid Unicode, replaced by U+FFFD
     #: Answers this model gave for another model asked for (a gateway's fallback), per name asked.
     requested: Counter = field(default_factory=Counter)
+    #: Short answers by digest: [distinct prompts that got it, its first characters].
+    same_answers: dict[str, list[Any]] = field(default_factory=dict)
     _seen_latency: int = 0
 
     def add_latency(self, s: float) -> None:
@@ -122,6 +137,8 @@ class Accounting:
         self.reserved_calls = 0  # how many: a float sum never returns to exactly 0
         self.output_tokens = 0  # of paid calls, for tokens/s
         self.started = time.monotonic()
+        #: (answer digest, prompt digest) of short answers counted (``note_answer``).
+        self._answered_prompts: set[tuple[str, str]] = set()
 
     def _usage(self, model: str) -> ModelUsage:
         u = self.models.get(model)
@@ -145,7 +162,10 @@ class Accounting:
 
     # -- recording --------------------------------------------------------------------------
 
-    def record(self, response: ChatResponse, model: str) -> None:
+    def record(self, response: ChatResponse, model: str, request: Any = None) -> None:
+        """Count one row's response; with ``request`` its answer text too (``note_answer``)."""
+        if request is not None:
+            self.note_answer(response, model, request)
         u = self._usage(response.model or model)
         if response.cached:
             u.cached += 1
@@ -170,6 +190,26 @@ class Accounting:
             u.tokens_estimated += 1
         self.spent += response.cost
         self.output_tokens += response.output_tokens
+
+    def note_answer(self, response: ChatResponse, model: str, request: Any = None) -> None:
+        """Count an answer's text once per distinct prompt (``request``; without one, once per
+        call), so a reply the server gives to many prompts shows in the summary."""
+        text = (response.content or "").strip()
+        if response.error is not None or not text or len(text) > SAME_ANSWER_MAX_CHARS:
+            return
+        u = self._usage(response.model or model)
+        digest = _digest(" ".join(text.split()))
+        if isinstance(request, ChatRequest):
+            pair = (digest, _digest("\x00".join(map(str, request.prompt_texts()))))
+            if pair in self._answered_prompts:
+                return  # the same prompt again (a repeat in the input): not another prompt
+            if len(self._answered_prompts) < SAME_ANSWER_KEEP:
+                self._answered_prompts.add(pair)
+        seen = u.same_answers.get(digest)
+        if seen is not None:
+            seen[0] += 1
+        elif len(u.same_answers) < SAME_ANSWER_KEEP:
+            u.same_answers[digest] = [1, text[:SAME_ANSWER_SHOWN]]
 
     @staticmethod
     def _count_finish(u: ModelUsage, response: ChatResponse) -> None:
@@ -215,6 +255,9 @@ class Accounting:
                 d["replaced_chars"] = u.replaced_chars
             if u.requested:
                 d["requested"] = dict(u.requested)
+            if same := {k: {"prompts": n, "text": t} for k, (n, t) in u.same_answers.items() if n >= 2}:
+                # Twice or more only: chunks' summaries add up the counts (Step.merge_summaries).
+                d["same_answers"] = same
             if u.tokens_estimated:
                 # Calls whose tokens (and so cost) were counted here: the server sent no usage.
                 d["tokens_estimated"] = u.tokens_estimated
@@ -279,6 +322,28 @@ def served_model_warnings(summary: dict[str, Any]) -> list[str]:
                 f"{served!r} (a gateway's fallback model?); the rows keep it in meta (requested_model), and "
                 "--require-served-model rejects such answers as 'other model'"
             )
+    return out
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+def same_answer_warnings(summary: dict[str, Any]) -> list[str]:
+    """One sentence per answer text that at least ``SAME_ANSWER_MIN`` distinct prompts got from one
+    model (the ``same_answers`` of ``Accounting.summary()``, or of several merged): for stderr and
+    the manifest's warnings. A warning, not a rejection: a short reply may rightly repeat ("Yes.")."""
+    out = []
+    for model, s in sorted(summary.items()):
+        found = (s.get("same_answers") or {}).values()
+        for item in sorted(found, key=lambda d: -int(d.get("prompts", 0))):
+            n = int(item.get("prompts", 0))
+            if n >= SAME_ANSWER_MIN:
+                out.append(
+                    f"{n:,} distinct prompts got the identical answer {item.get('text', '')!r} from {model!r} "
+                    "(a canned reply: an overloaded service or a proxy's error text sent as an answer?); "
+                    "read those rows before using them"
+                )
     return out
 
 

@@ -36,6 +36,7 @@ from tagengo.llm.accounting import (
     Accounting,
     encoding_for_model,
     estimate_input_tokens,
+    same_answer_warnings,
     served_model_warnings,
 )
 from tagengo.llm.answer import normalise, same_model
@@ -158,7 +159,8 @@ class LLMClient:
     def print_summary(self, console: Console | None = None, title: str = "LLM calls") -> None:
         console = console or self.console or _wide_console()
         console.print(self.accounting.table(title))
-        for warning in served_model_warnings(self.accounting.summary(percentiles=False)):
+        summary = self.accounting.summary(percentiles=False)
+        for warning in [*served_model_warnings(summary), *same_answer_warnings(summary)]:
             console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
 
     def close(self) -> None:
@@ -238,6 +240,9 @@ class LLMClient:
             # Answers cached from this endpoint (the cache key holds it) show it speaks the chat API:
             # an HTML page on the one call a resume makes is that call's failure, not a wrong URL.
             self.backend.answered = True
+        for key, resp in hits.items():
+            if isinstance(requests[where[key][0]], ChatRequest):
+                self.accounting.note_answer(resp, self.model_name, requests[where[key][0]])
         todo = [(key, requests[idx[0]]) for key, idx in where.items() if key not in hits]
 
         self._progress.add(desc, len(requests), n_cached, calls_needed=bool(todo))
@@ -363,6 +368,8 @@ class LLMClient:
             r = self._served(resp if n == 0 else dataclasses.replace(resp, cached=True))
             results[i] = r
             self.accounting.record(r, self.model_name)
+        if isinstance(req, ChatRequest):
+            self.accounting.note_answer(resp, self.model_name, req)
 
     def _served(self, resp: ChatResponse) -> ChatResponse:
         """``resp``, or a copy naming the model asked for when the server says another served it
@@ -449,6 +456,7 @@ class LLMClient:
                 r = self._served(resp if n == 0 else dataclasses.replace(resp, cached=True))
                 results[i] = r
                 self.accounting.record(r, self.model_name)
+            self.accounting.note_answer(resp, self.model_name)  # batches carry chat requests only
             if resp.error is not None:
                 failed.append(resp.error)
             down = self._note_outcome(resp)

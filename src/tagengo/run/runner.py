@@ -473,12 +473,14 @@ def _manifest(
     source = plan.source
     finished = datetime.now(UTC)
     # The input's missing shards and damaged files (io/source.py), then the models a server answered
-    # with in place of the one asked for (a gateway's fallback); printed by summary.py.
-    from tagengo.llm.accounting import served_model_warnings  # here: curate and dedup never load llm/
+    # with in place of the one asked for (a gateway's fallback), then one answer many prompts got
+    # (a canned reply); printed by summary.py. Imported here: curate and dedup never load llm/.
+    from tagengo.llm.accounting import same_answer_warnings, served_model_warnings
 
     warnings = list(getattr(source, "warnings", None) or [])
     for s in step_stats:
-        warnings += served_model_warnings((s["summary"] or {}).get("models") or {})
+        models = (s["summary"] or {}).get("models") or {}
+        warnings += served_model_warnings(models) + same_answer_warnings(models)
     return {
         "stage": plan.stage,
         "tagengo_version": __version__,
