@@ -54,7 +54,8 @@ class DedupConfig(BaseModel):
         description="The request check: a pair above the threshold (the band edge) counts only when it is "
         "the same request: the same numbers, language names and names, and the words that differ pass a "
         "substitution test. Keeps near-miss prompts (another object, number, target language, entity) "
-        "apart, with or without language labels. See docs/dedup.md",
+        "apart, with or without language labels. MinHash pairs (--method minhash, both) too, without a "
+        "model: the same numbers, names and languages, and the same content words. See docs/dedup.md",
     )
     judge_band: bool = Field(
         False,
