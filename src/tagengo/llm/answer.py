@@ -810,7 +810,21 @@ def answer_meta(resp: ChatResponse) -> dict[str, Any]:
         out["normalised"] = list(resp.raw["normalised"])
     if resp.raw.get("requested_model"):  # another model served it (tagengo.llm.client._served)
         out["requested_model"] = resp.raw["requested_model"]
+    if ends_mid_sentence(resp):
+        out["ends_mid_sentence"] = True
     return out
+
+
+def ends_mid_sentence(resp: ChatResponse) -> bool:
+    """True for an answer that says ``stop``, came with no token usage, and ends on a letter: the
+    shape of one cut off by a server that still says stop and sends no usage to tell (LocalAI,
+    LiteLLM reports; the s31 newcomer trial's "... Diese Tröpfchen"). Only a flag in meta
+    (``ends_mid_sentence``), never a rejection: lists, headings, code and titles end on a letter
+    too, so punctuation cannot decide."""
+    if not resp.tokens_estimated or resp.finish_reason != STOP or resp.error is not None:
+        return False
+    text = (resp.content or "").rstrip()
+    return bool(text) and not text.endswith("```") and _LETTER.fullmatch(text[-1]) is not None
 
 
 #: What may follow a model's name in the name the server answers with and still be that model: a

@@ -62,6 +62,14 @@ class BodyServer(LoopbackServer):
             return json.dumps(_chat(None, tool_calls=calls)).encode(), "application/json"
         if mode == "nullfinish":
             return json.dumps(_chat("", finish=None, usage=(0, 0))).encode(), "application/json"
+        if mode == "cutnousage":  # LocalAI / LiteLLM: cut off, says stop, no usage
+            return json.dumps(
+                _chat("Regen entsteht, wenn Wasserdampf kondensiert. Diese Tröpfchen", usage=None)
+            ).encode(), ("application/json")
+        if mode == "wholenousage":
+            return json.dumps(
+                _chat("Regen entsteht, wenn Wasserdampf kondensiert.", usage=None)
+            ).encode(), "application/json"
         if mode == "fffd":
             return json.dumps(
                 _chat("Regen in der Atmosph\ufffdre, abk\ufffdhlt.")
@@ -150,3 +158,16 @@ def test_replacement_characters_from_the_server_are_rejected_unless_the_prompt_h
     p = answer_problem(bad, reqs[0])
     assert p.kind == REPLACEMENT and p.detail.startswith("2 U+FFFD replacement characters"), p
     assert answer_problem(quoted, reqs[1]) is None
+
+
+def test_an_answer_cut_mid_sentence_with_stop_and_no_usage_is_flagged_in_meta_not_rejected(
+    body_server, tmp_path
+):
+    from tagengo.llm.answer import answer_meta
+
+    server = body_server()
+    _, (cut, whole, counted) = _ask(
+        server, tmp_path, ["q MODE:cutnousage", "q MODE:wholenousage", "q MODE:clean"]
+    )
+    assert answer_problem(cut) is None and answer_meta(cut) == {"ends_mid_sentence": True}
+    assert answer_meta(whole) == {} and answer_meta(counted) == {}  # "fine" ends on a letter, but usage came
