@@ -443,3 +443,44 @@ def test_particles_and_politeness_without_spaces_are_function_characters(lang, a
 )  # fmt: skip
 def test_question_characters_and_negations_without_spaces_stay_content(lang, a, b):
     assert isinstance(request.prepare(a, b, lang), request.Pending)
+
+
+# One person, direction or modality put for another is another request, though each word alone
+# is a function word or a filler. Pairs written for this test.
+SWAPPED_FUNCTION_WORDS = [
+    ("en", "Write a poem about me.", "Write a poem about you.", "another person"),
+    ("en", "Is he right about climate change?", "Is she right about climate change?", "another person"),
+    ("fr", "Est-ce qu'il a raison ?", "Est-ce qu'elle a raison ?", "another person"),
+    ("en", "Write a letter to my boss asking for a raise.", "Write a letter from my boss asking for a raise.",
+     "another direction"),
+    ("de", "Schreibe einen Brief an meinen Chef.", "Schreibe einen Brief von meinem Chef.", "another direction"),
+    ("es", "Escribe una carta para mi jefe.", "Escribe una carta de mi jefe.", "another direction"),
+    ("fr", "Écris une lettre à mon patron.", "Écris une lettre de mon patron.", "another direction"),
+    ("en", "Can I eat raw eggs?", "Must I eat raw eggs?", "another modal"),
+    ("de", "Kann ich rohe Eier essen?", "Muss ich rohe Eier essen?", "another modal"),
+    ("zh", "他比我高吗？", "我比他高吗？", "the roles swap"),
+    ("ja", "私から彼に手紙を書いてください。", "彼から私に手紙を書いてください。", "the roles swap"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "lang, a, b, why", SWAPPED_FUNCTION_WORDS, ids=[f"{p[0]}-{p[3]}" for p in SWAPPED_FUNCTION_WORDS]
+)
+def test_a_person_direction_or_modal_put_for_another_is_another_request(lang, a, b, why):
+    v = request.prepare(a, b, lang)
+    assert isinstance(v, request.Verdict) and not v.same and v.why == why, v
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("en", "Can you write me a poem about the sea?", "Write me a poem about the sea."),  # a person on one side only
+        ("en", "How to convert 30 degrees from Celsius to Fahrenheit?", "Convert 30 degrees from Celsius to Fahrenheit."),
+        ("de", "Kannst du mir einen Brief schreiben?", "Können Sie mir einen Brief schreiben?"),  # du / Sie
+        ("it", "Puoi spiegarmi la ricorsione?", "Può spiegarmi la ricorsione?"),
+        ("fr", "Peux-tu m'expliquer la récursivité ?", "Pouvez-vous m'expliquer la récursivité ?"),
+    ],
+)  # fmt: skip
+def test_politeness_and_one_sided_persons_are_no_swap(lang, a, b):
+    v = request.prepare(a, b, lang)
+    assert not (isinstance(v, request.Verdict) and v.why.startswith("another ")), v
