@@ -110,19 +110,17 @@ def same_request(a: str, b: str, lang: str | None) -> str | None:
     (MinHash has no substitution test) any content word that differs."""
     from tagengo.dedup import request
 
-    pa, pb = request.parse(a, lang), request.parse(b, lang)
-    stop = request.hard_stop(pa, pb)
-    if stop:
-        return stop
     if _symbols(a) != _symbols(b):
         # Not words, so the check never sees them, but they can be the request: "a tweet about
         # ☕" / "… 🍵", "5 + 3" / "5 × 3".
         return "another symbol"
-    if any(request.differing(pa, pb)):
-        return CONTENT_DIFFERS
-    if request._roles_swapped(pa, pb):  # the request check's own test, as prepare() runs it
-        return "the roles swap"
-    return None
+    # Everything the request check decides without a model (request.prepare): its hard stops,
+    # swapped roles, another person, direction or modality; a pair it would send on to the
+    # substitution test has content words that differ.
+    verdict = request.prepare(a, b, lang)
+    if isinstance(verdict, request.Verdict):
+        return None if verdict.same else verdict.why
+    return CONTENT_DIFFERS
 
 
 def _symbols(text: str) -> Counter:
