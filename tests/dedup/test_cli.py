@@ -193,15 +193,15 @@ def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
         # embedder's calls between them on this machine as it is loaded right now.
         done = re.compile(rb": embedding: ([1-9][0-9]*)")
         counts: list[tuple[int, float]] = []
-        while len({c for c, _ in counts}) < 2:
+        while len({c for c, _ in counts}) < 4:
             assert time.monotonic() < deadline and proc.poll() is None, err.decode(errors="replace")
             if select.select([proc.stderr], [], [], 0.05)[0]:
                 err += os.read(proc.stderr.fileno(), 65536)
                 seen = [int(m.group(1)) for m in done.finditer(err)]
                 if seen and (not counts or seen[-1] != counts[-1][0]):
                     counts.append((seen[-1], time.monotonic()))
-        (n0, t0), (n1, t1) = counts[0], counts[-1]
-        per_call = (t1 - t0) / max(1, (n1 - n0) / 16)  # 16 prompts a call
+        # The slowest call seen (16 prompts a call): a loaded machine's calls vary.
+        per_call = max((t1 - t0) / max(1, (n1 - n0) / 16) for (n0, t0), (n1, t1) in zip(counts, counts[1:]))
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
@@ -212,8 +212,8 @@ def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
     err += proc.stderr.read()
     assert code == 130, err.decode(errors="replace")[-2000:]
     assert "Interrupted" in err.decode(errors="replace")
-    # 16 prompts a call take ~0.2 s on 2 quiet cores: 3 s there. A loaded machine stretches
+    # 16 prompts a call take ~0.2 s on 2 quiet cores: 4 s there. A loaded machine stretches
     # every call; the stop may wait out the call under way and a few more, never the ~60 calls
     # of the whole language (what this test catches).
-    bound = max(3.0, 5 * per_call)
+    bound = max(4.0, 8 * per_call)
     assert took < bound, f"took {took:.1f} s to stop after Ctrl-C (one call: {per_call:.2f} s)"
