@@ -21,6 +21,14 @@ from servers.scripted_judge import ScriptedJudgeServer
 PROGRAM = [sys.executable, "-c", "from tagengo.cli import main; main()"]
 
 
+def _as_in_a_terminal() -> None:
+    """The child starts with SIGINT's default action, as a program started from a terminal
+    does. A run started in the background (``cmd &``, ``nohup``) inherits SIGINT ignored, by the
+    shell's design, and Python then keeps ignoring it: a test run launched that way would send
+    Ctrl-C to a child that cannot hear it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def servers() -> Iterator[Callable[..., ScriptedJudgeServer]]:
     yield from started_servers(ScriptedJudgeServer)
@@ -66,7 +74,8 @@ def test_a_signal_ends_a_run_with_the_sentence_and_a_rerun_pays_nothing_twice(
     src, out, cache = _rows(tmp_path / "in.jsonl", 40), tmp_path / "out", tmp_path / "cache.sqlite"
     env = {**os.environ, "TAGENGO_PROGRESS_INTERVAL": "0.2"}
     proc = subprocess.Popen(_generate(src, out, server, cache), stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, env=env)  # fmt: skip
+                            stdout=subprocess.DEVNULL, text=True, env=env,
+                            preexec_fn=_as_in_a_terminal)  # fmt: skip
     got, err = _stop(proc, sig, server, answered=3)
     assert got == code, err[-2000:]
     assert said in err

@@ -185,7 +185,15 @@ def test_ctrl_c_while_embedding_stops_within_seconds(tmp_path):
     env["TAGENGO_PROGRESS_INTERVAL"] = "0.001"
     cmd = [sys.executable, "-c", "import sys; from tagengo.cli import main; sys.exit(main(sys.argv[1:]))"]
     args = ["dedup", "--input", str(rows), "--out", str(tmp_path / "out"), "--workers", "1", "--no-cache"]
-    proc = subprocess.Popen(cmd + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+    # SIGINT's default action in the child, as from a terminal: a test run started in the
+    # background (`cmd &`, nohup) would otherwise hand it SIGINT ignored (tests/test_signals.py).
+    proc = subprocess.Popen(
+        cmd + args,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     err = b""
     try:
         deadline = time.monotonic() + 240
