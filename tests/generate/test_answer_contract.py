@@ -82,7 +82,17 @@ REJECTED = {
     "toolcall": "tool call: the answer is only a tool call written as text (a JSON call of 'get_weather')",
     "abort": "call failed: the server aborted the generation (finish_reason='abort'",
     "ollamanull": "call failed: the server finished with stop but sent content null",
+    "ollamaempty": "call failed: the server sent no finish reason, no content and no completion tokens",
+    "fffd": "replacement characters: 1 U+FFFD replacement character from the server (the first in "
+    "'his request. Atmosph\ufffdre'): it lost bytes",
+    "toolcallsfield": "tool call: the answer is only a structured tool call ('get_weather') though the "
+    "request offered no tools",
+    "contentnumber": "provider error: malformed response: the message's content is int 42, not text",
 }
+#: In KINDS but not above, each tested through this stage elsewhere: ``refuse`` stops a run whose
+#: every call is refused (tests/run/test_no_call_succeeded.py), ``drift`` needs German rows
+#: (tests/llm/test_answer_drift.py), ``fallback`` and ``dated`` are kept unless
+#: --require-served-model (tests/llm/test_served_model.py).
 
 
 def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_server, tmp_path):

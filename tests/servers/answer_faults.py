@@ -121,10 +121,7 @@ KINDS = (
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
 #: once, and tests/llm/test_batch.py compares one batch line with one online call for each).
-RETRIED = ("abort", "ollamanull")
-#: Retried too, bent by ``bend`` for every scripted server, but not yet in ``RETRIED``: the stage
-#: contract tests loop over ``RETRIED`` with rows of their own, so a stage's owner adds it there.
-RETRIED_LATER = ("ollamaempty",)
+RETRIED = ("abort", "ollamanull", "ollamaempty")
 #: DeepSeek's end-of-sentence token (fullwidth bars, U+2581 for the spaces).
 DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 #: What ``wronglang`` answers: English, long enough and plain enough for LID to be sure.

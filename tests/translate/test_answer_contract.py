@@ -143,6 +143,61 @@ def test_round_two_faults_are_retried_normalised_or_rejected(keeping_server, llm
     }
 
 
+#: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach a
+#: translation, and how it ends with each. Tested through this stage elsewhere: ``refuse`` (a run
+#: whose every call is refused stops: tests/run/test_no_call_succeeded.py), ``drift``
+#: (tests/llm/test_answer_drift.py), ``fallback`` and ``dated`` (tests/llm/test_served_model.py).
+MORE_KEPT = ("seedthink", "kimithink")
+MORE_REJECTED = {
+    "instleak": f"template leak {WHERE}: the answer holds the chat-template marker '[/INST]'",
+    # translate's own target-language check (tagengo.llm.translation.check) comes first
+    "wronglang": "message 1 (user) is not in de: language ID says en",
+    "repetition": f"repetition {WHERE}: the answer ends in 'I will now explain it again in other words.'",
+    "echo": f"echo {WHERE}: the answer is the last user turn sent back",
+    "nul": f"control characters {WHERE}: 3 C0 control characters",
+    "fffd": f"replacement characters {WHERE}: 5 U+FFFD replacement characters from the server",
+    "toolcallsfield": f"tool call {WHERE}: the answer is only a structured tool call ('get_weather') though "
+    "the request offered no tools",
+    "contentnumber": f"provider error {WHERE}: malformed response: the message's content is int 42, not text",
+    "ollamaempty": f"call failed {WHERE}: the server sent no finish reason, no content and no completion tokens",
+}
+
+
+def test_the_other_faults_are_normalised_or_rejected_once_and_retried_ones_max_attempts_times(
+    keeping_server, llm_options, tmp_path
+) -> None:
+    server = keeping_server()
+    src = tmp_path / "faults.jsonl"
+    kinds = ("clean", *MORE_KEPT, *MORE_REJECTED)
+    src.write_text(
+        "".join(
+            json.dumps({"id": k, "language": "en", "messages": [
+                {"role": "user", "content": f"How do I keep bread fresh for longer? FAULT={k}"},
+                {"role": "assistant", "content": "Keep it in a cloth bag at room temperature."}]}) + "\n"
+            for k in kinds
+        )
+    )  # fmt: skip
+    cfg = TranslateConfig(to=["de"], include_source=False, **llm_options(server))
+    result = translate(src, tmp_path / "out", cfg)
+    counts = result.manifest["counts"]
+    assert counts["read"] == len(kinds) == counts["kept"] + counts["rejected"] + counts.get("quarantined", 0)
+    kept = {r["id"].removesuffix("-de"): r for r in rows(tmp_path / "out", "data")}
+    rejected = {r["id"].removesuffix("-de"): r for r in rows(tmp_path / "out", "rejected")}
+    assert set(kept) == {"clean", *MORE_KEPT} and set(rejected) == set(MORE_REJECTED)
+    for name in MORE_KEPT:
+        user = kept[name]["messages"][0]["content"]
+        assert user.startswith(SENTENCES["de"]) and "DECOY" not in user and "think" not in user, name
+        assert DECOY in kept[name]["meta"]["translation"]["calls"][0]["reasoning"], name
+    for name, reason in MORE_REJECTED.items():
+        assert rejected[name]["reason"].startswith(reason), (name, rejected[name]["reason"])
+        # nothing of the bent translation is kept: the row is the source, untranslated
+        assert rejected[name]["messages"][0]["content"].startswith("How do I keep bread fresh"), name
+    # a passing fault is asked --max-attempts (2) times; the others once
+    assert {k: calls_with(server, f"FAULT={k}") for k in MORE_REJECTED} == {
+        k: 2 if k == "ollamaempty" else 1 for k in MORE_REJECTED
+    }
+
+
 # -- chatter around a translation ------------------------------------------------------------------
 
 _NAMES = {"German": "de", "French": "fr", "Japanese": "ja", "English": "en"}
@@ -220,6 +275,10 @@ def test_translate_bench_cuts_chatter_and_counts_it(chatty_server, scripted, llm
     assert all(set(c["removed"]) == {"preamble", "note"} for c in report["chatter_removed"])
 
 
+#: question id -> the last kinds added to tests/servers/answer_faults.py, through translate --bench
+NEW_BENCH_FAULTS = {5: "fffd", 6: "toolcallsfield", 7: "contentnumber", 8: "ollamaempty"}
+
+
 def test_translate_bench_answers_pass_the_contract(keeping_server, llm_options, tmp_path) -> None:
     bench = tmp_path / "mini"
     bench.mkdir()
@@ -244,6 +303,10 @@ def test_translate_bench_answers_pass_the_contract(keeping_server, llm_options, 
             "category": "writing",
             "turns": ["Write a short note to a colleague. FAULT=thinkonly"],
         },
+        *(
+            {"question_id": q, "category": "writing", "turns": [f"Write a short note to a friend. FAULT={k}"]}
+            for q, k in NEW_BENCH_FAULTS.items()
+        ),
     ]
     (bench / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     server = keeping_server()
@@ -257,3 +320,7 @@ def test_translate_bench_answers_pass_the_contract(keeping_server, llm_options, 
     assert reasons["3"].startswith(f"provider error {where.format(3)}: ")
     assert reasons["4"] == f"empty answer {where.format(4)}: only reasoning, no answer after it"
     assert calls_with(server, "FAULT=errorbody") == 1
+    for q, k in NEW_BENCH_FAULTS.items():
+        assert reasons[str(q)].startswith(f"{MORE_REJECTED[k].split(' (', 1)[0]} {where.format(q)}: "), k
+        assert calls_with(server, f"FAULT={k}") == (2 if k == "ollamaempty" else 1), k
+    assert len(kept) + len(report["left_out"]) == len(questions)
