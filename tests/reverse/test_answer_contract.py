@@ -176,6 +176,63 @@ def test_round_two_faults_in_the_fragments_translation(keeping_server, llm_optio
     }
 
 
+#: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach
+#: reverse's calls, in both modes. Tested through this stage elsewhere: ``refuse`` (a run whose every
+#: call is refused stops: tests/run/test_no_call_succeeded.py), ``drift`` and ``fallback``
+#: (tests/llm/test_answer_drift.py); ``dated`` is the asked model, kept like ``clean``.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+MORE_REJECTED = {
+    "filterempty": "filtered {what}: ",
+    "templateleak": "template leak {what}: the answer holds the chat-template marker '<|im_end|>'",
+    "instleak": "template leak {what}: the answer holds the chat-template marker '[/INST]'",
+    "fffd": "replacement characters {what}: ",
+    "toolcallsfield": "tool call {what}: the answer is only a structured tool call ('get_weather') though "
+    "the request offered no tools",
+    "contentnumber": "provider error {what}: malformed response: the message's content is int 42, not text",
+    "ollamaempty": "call failed {what}: the server sent no finish reason, no content and no completion tokens",
+}
+
+
+@pytest.mark.parametrize(
+    ("mode", "what"),
+    [("roundtrip", "(translation of the fragment into English)"), ("direct", "(instruction)")],
+)
+def test_the_other_faults_in_either_mode(keeping_server, llm_options, tmp_path, mode, what) -> None:
+    server = keeping_server()
+    base = FAULTS.read_text().split("\n\n")[0].strip()  # the fragment without a fault
+    kinds = ("clean", *MORE_KEPT, *MORE_REJECTED)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n\n".join(
+            base if k == "clean" else f"{base} Noch ein Satz zu Fall {i}. FAULT={k}"
+            for i, k in enumerate(kinds)
+        )
+        + "\n"
+    )
+    extra = {"check_back_translation": False} if mode == "direct" else {}
+    result = reverse(
+        corpus, tmp_path / "out", ReverseConfig(language="de", mode=mode, **extra, **llm_options(server))
+    )
+    counts = result.manifest["counts"]
+    assert counts["read"] == len(kinds) == counts["kept"] + counts["rejected"] + counts.get("quarantined", 0)
+    kept, rejected = by_fault(rows(tmp_path / "out", "data")), by_fault(rows(tmp_path / "out", "rejected"))
+    assert set(kept) == {"clean", *MORE_KEPT}, {k: r["reason"] for k, r in rejected.items()}
+    assert set(rejected) == set(MORE_REJECTED)
+    first = "translate_fragment" if mode == "roundtrip" else "instruction"
+    for name in MORE_KEPT:
+        meta = kept[name]["meta"]["reverse"]
+        _no_decoy(meta["instruction"], kept[name]["messages"][0]["content"])
+        if name != "dated":
+            assert DECOY in meta["calls"][first][0]["reasoning"], name
+    for name, reason in MORE_REJECTED.items():
+        assert rejected[name]["reason"].startswith(reason.format(what=what)), (name, rejected[name]["reason"])
+        assert rejected[name]["step"] == "reverse"
+    # a passing fault is asked --max-attempts (2) times; the others once
+    assert {k: calls_with(server, f"FAULT={k}") for k in MORE_REJECTED} == {
+        k: 2 if k == "ollamaempty" else 1 for k in MORE_REJECTED
+    }
+
+
 _NAMES = {"German": "de", "English": "en"}
 CHATTER = {
     "en": 'Sure! Here is the English translation:\n\n"{t}"\n\nNote: I kept the informal tone.',
