@@ -209,3 +209,79 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
         want = 2 if kind in ("abort", "ollamanull") else 1  # a passing fault is asked --max-attempts times
         for row_id in (f"fu-{kind}", f"an-{kind}"):
             assert row_id not in item or per_item[item[row_id]] == want, row_id
+
+
+#: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach
+#: extend's calls: kind -> the reason's start after its head (the head's own words where extend's
+#: check, not the contract's, rejects it). Tested through this stage elsewhere: ``refuse`` (a run
+#: whose every call is refused stops: tests/run/test_no_call_succeeded.py); ``drift`` and
+#: ``fallback`` are the gate's and the client's, tested on generate, translate and reverse
+#: (tests/llm/test_answer_drift.py, tests/llm/test_served_model.py); ``dated`` is the asked model.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+MORE_REJECTED = {
+    "templateleak": ("template leak", "the answer holds the chat-template marker '<|im_end|>'"),
+    "instleak": ("template leak", "the answer holds the chat-template marker '[/INST]'"),
+    "fffd": ("replacement characters", "1 U+FFFD replacement character from the server"),
+    "toolcallsfield": (
+        "tool call",
+        "the answer is only a structured tool call ('get_weather') though the request offered no tools",
+    ),
+    "contentnumber": ("provider error", "malformed response: the message's content is int 42, not text"),
+    "ollamaempty": (
+        "call failed",
+        "the server sent no finish reason, no content and no completion tokens",
+    ),
+    # extend's own language check (extend.step) comes first: its reason says where the turn drifted
+    "wronglang": ("language drift", "language ID says en"),
+}
+
+
+def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
+    server = extend_server()
+    server.keep_requests = True
+    rows, item = [], {}
+    for kind in ("clean", *MORE_KEPT):
+        item[kind] = len(item)
+        rows.append(conversation(kind, "en", item[kind], *([f"FAULT={kind}"] if kind != "clean" else [])))
+    for kind in MORE_REJECTED:
+        for phase, answered in (("fu", True), ("an", False)):
+            row_id = f"{phase}-{kind}"
+            item[row_id] = len(item)
+            # an English answer is wrong only in a conversation in another language
+            language = "de" if kind == "wronglang" else "en"
+            rows.append(conversation(row_id, language, item[row_id], f"FAULT={kind}", answered=answered))
+    res = extend(
+        write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, max_attempts=2), progress=False
+    )
+    manifest = assert_complete_folder(
+        res.out, kept=1 + len(MORE_KEPT), rejected=2 * len(MORE_REJECTED), quarantined=0
+    )
+    assert manifest["counts"]["read"] == len(rows)
+    kept = {r["id"]: r for r in _rows(res.out / "data")}
+    assert set(kept) == {"clean", *MORE_KEPT}
+    for kind in MORE_KEPT:
+        msgs = kept[kind]["messages"]
+        assert [msgs[2]["content"], msgs[3]["content"]] == [FOLLOW_UPS["en"][0], answer_text("en", 2)], kind
+        added = json.loads(kept[kind]["meta"])["extend"]["added"]
+        assert [a.get("reasoning") for a in added] == [None if kind == "dated" else DECOY] * 2, kind
+    rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
+    for kind, (head, detail) in MORE_REJECTED.items():
+        for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
+            reason = rejected[row_id]["reason"]
+            if kind == "wronglang":
+                turn, phase = where.split(", ")[1], where.split(", ")[0]
+                assert reason.startswith(f"{head} at {turn} ({phase}): {detail}"), (row_id, reason)
+                continue
+            assert reason.startswith(f"{head} ({where}): {detail}"), (row_id, reason)
+            assert rejected[row_id]["step"] == "extend"
+        # The turns that passed stay: the input turns, nothing of the bent call.
+        assert len(rejected[f"fu-{kind}"]["messages"]) == 2 and len(rejected[f"an-{kind}"]["messages"]) == 1
+    per_item: Counter[int] = Counter()
+    for body in server.requests:
+        per_item.update(
+            {int(n) for n in re.findall(r"ITEM(\d+)", " ".join(m["content"] for m in body["messages"]))}
+        )
+    for kind in MORE_REJECTED:
+        want = 2 if kind == "ollamaempty" else 1  # a passing fault is asked --max-attempts times
+        assert (per_item[item[f"fu-{kind}"]], per_item[item[f"an-{kind}"]]) == (want, want), kind
+    assert all(per_item[item[k]] == 2 for k in ("clean", *MORE_KEPT))
