@@ -619,16 +619,62 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     nb = [n for n in sb if n in shared]
     if len(na) >= 2 and na != nb:
         return [n for n in sa if n not in shared] == [n for n in sb if n not in shared]
-    # Two content words close together (at most one word between them: "miles into kilometres",
-    # "miles en kilomètres") that stand the other way round on the other side, close there too:
-    # what is converted into what, compared with what.
-    where_b = {b.norms[i]: i for i in b.content}
-    for k, i in enumerate(a.content):
-        for j in a.content[k + 1 :]:
-            if j - i > 2:
+    return _connective_swapped(a, b)
+
+
+#: At most this many words stand between two content words that trade places (the connective:
+#: "into", "than", "chases the"). Further apart, a match says nothing about roles.
+CONNECTIVE_WORDS = 3
+#: Words that join two things without ranking them, per language: "the highest and lowest
+#: prices" / "the lowest and highest" is one request. "or", "than", "into", "vs", "a" (es/it/
+#: pt/fr "to") do rank them ("Newton or Leibniz, who came first?"), so they are not here.
+#: Written for this project.
+SYMMETRIC: dict[str, frozenset[str]] = {
+    "en": frozenset(["and", "plus"]), "de": frozenset(["und", "sowie"]), "fr": frozenset(["et"]),
+    "es": frozenset(["y", "e"]), "it": frozenset(["e", "ed"]), "pt": frozenset(["e"]),
+    "nl": frozenset(["en"]), "ru": frozenset(["и"]), "pl": frozenset(["i", "oraz"]),
+    "id": frozenset(["dan"]), "vi": frozenset(["va"]), "tr": frozenset(["ve"]),
+    "sv": frozenset(["och"]), "da": frozenset(["og"]), "no": frozenset(["og"]),
+    "cs": frozenset(["a"]), "uk": frozenset(["i", "та"]), "ro": frozenset(["si"]),
+    "zh": frozenset(["和", "与", "及"]), "ja": frozenset(["と"]),
+}  # fmt: skip
+
+
+def _occurrences(p: Parsed) -> dict[tuple[str, int], int]:
+    """Each content word as (stem, its k-th occurrence) -> its position: a word said twice
+    ("più alti e più bassi") is two words, each matched to the same occurrence on the other side."""
+    seen: Counter = Counter()
+    out = {}
+    for i in p.content:
+        out[(p.norms[i], seen[p.norms[i]])] = i
+        seen[p.norms[i]] += 1
+    return out
+
+
+def _connective_swapped(a: Parsed, b: Parsed) -> bool:
+    """Two content words that trade places around the same connective: the words between them
+    are the same on both sides, one to :data:`CONNECTIVE_WORDS` of them, and none of them is a
+    :data:`SYMMETRIC` "and": "miles into kilometres" / "kilometres into miles", "de A a B" /
+    "de B a A", "the cat chases the mouse" / "the mouse chases the cat". A moved adjective or
+    phrase changes the words between ("array de enteros dado" / "array dado de enteros": none
+    against "de"; "a list in Python" / "a Python list"), so it is no swap. Only words said as
+    often on both sides are compared, occurrence by occurrence."""
+    occ_a, occ_b = _occurrences(a), _occurrences(b)
+    count_a = Counter(a.norms[i] for i in a.content)
+    count_b = Counter(b.norms[i] for i in b.content)
+    keys = [k for k in occ_a if k in occ_b and count_a[k[0]] == count_b[k[0]]]
+    joins = SYMMETRIC.get(a.lang or "", SYMMETRIC["en"])
+    for n, x in enumerate(keys):
+        i = occ_a[x]
+        for y in keys[n + 1 :]:
+            j = occ_a[y]
+            if j - i - 1 > CONNECTIVE_WORDS:
                 break
-            x, y = a.norms[i], a.norms[j]
-            if x != y and x in where_b and y in where_b and 0 < where_b[x] - where_b[y] <= 2:
+            if x[0] == y[0] or j - i < 2:
+                continue
+            bx, by = occ_b[x], occ_b[y]
+            between = a.lows[i + 1 : j]
+            if by < bx and b.lows[by + 1 : bx] == between and not joins.intersection(between):
                 return True
     return False
 
