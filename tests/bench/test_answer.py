@@ -512,3 +512,61 @@ def test_round_two_faults_written_clean_judged_as_the_models_own_or_left_out(
         for body in server.requests
     )
     assert asked == Counter({1: 2, 2: 2, 3: 2, 4: 1, 5: 1, 6: 1, 7: 3, 8: 3, 9: 2})
+
+
+def test_the_other_faults_written_judged_or_left_out(tmp_path: Path, judge_server) -> None:
+    """The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``): reasoning
+    in the other formats split off and the answer written; a dated model name is the model asked;
+    an answer in another language is written (bench judge's language gate scores it); a structured
+    tool call is the model's own answer (tagengo.llm.answer MODEL_OWN: written empty, judged,
+    counted); the server's faults leave the turn out with the contract's kind, after one request,
+    or --max-attempts for the retried one. ``refuse`` stops a run whose every call is refused
+    (tests/run/test_no_call_succeeded.py); ``fallback`` is the client's (tests/llm/test_served_model.py)."""
+    kinds = ("harmony", "seedthink", "kimithink", "dated", "wronglang", "drift", "toolcallsfield",
+             "templateleak", "instleak", "fffd", "contentnumber", "ollamaempty")  # fmt: skip
+    turns = {q: [f"Write about rain. FAULT={k}", "Make it shorter."] for q, k in enumerate(kinds, 1)}
+    turns[13] = ["Write about snow.", "Make it shorter."]
+    data = tmp_path / "en_set"
+    data.mkdir()
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": t}) + "\n" for q, t in turns.items()
+        )
+    )
+    bench = open_bench(data)
+    server = judge_server(echo)
+    cfg = AnswerConfig(llm=server_llm(server, tmp_path, max_attempts=3), model_id="m", max_tokens=4096)
+    with build_client(cfg.llm) as client:
+        (report,) = answer_bench(bench, cfg, client)
+    rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7, 13]
+    for q in (1, 2, 3, 4):
+        assert rows[q]["choices"][0]["turns"] == [
+            f"reply 1 to: {turns[q][0][:30]}",
+            "reply 3 to: Make it shorter.",
+        ]
+    assert rows[5]["choices"][0]["turns"][0].startswith("Rain forms when water vapour")
+    assert rows[6]["choices"][0]["turns"][0].startswith("Regen entsteht,")
+    assert rows[7]["choices"][0]["turns"] == ["", ""]
+    failed = {f["question_id"]: f for f in report.failed}
+    assert {q: f["kind"] for q, f in failed.items()} == {
+        8: "template leak", 9: "template leak", 10: "replacement characters", 11: "provider error", 12: "call failed",
+    }  # fmt: skip
+    assert failed[10]["error"].startswith(
+        "replacement characters: 1 U+FFFD replacement character from the server"
+    )
+    assert (
+        failed[11]["error"] == "provider error: malformed response: the message's content is int 42, not text"
+    )
+    assert failed[12]["error"].startswith(
+        "call failed: the server sent no finish reason, no content and no completion tokens"
+    )
+    assert report.answer_problems == {
+        "tool call": 2, "template leak": 2, "replacement characters": 1, "provider error": 1, "call failed": 1,
+    }  # fmt: skip
+    assert report.reconciles and (report.questions, report.answered) == (13, 8)
+    asked = Counter(
+        next(q for q, t in turns.items() if body["messages"][0]["content"] == t[0])
+        for body in server.requests
+    )
+    assert asked == Counter({**dict.fromkeys(rows, 2), 8: 1, 9: 1, 10: 1, 11: 1, 12: 3})

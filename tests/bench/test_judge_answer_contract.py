@@ -168,3 +168,117 @@ def test_failed_replies_are_errors_counted_by_kind(fixture_copy, judge_server, j
         "unfinished": 2,
     }
     assert server.calls == 8  # one call per verdict: none of them retried
+
+
+#: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) in the judge's
+#: reply, and what the verdict becomes under the fastchat policy: read as FastChat reads it (the
+#: grade is the judge's, the problem counted), no verdict (a parse failure), or an ``$ERROR$`` row
+#: with the contract's reason. (The eight above are tested in the tests before.)
+READ = (
+    "surrogate",
+    "parts",
+    "harmony",
+    "seedthink",
+    "kimithink",
+    "stoptoken",
+    "wrapped",
+    "fallback",
+    "dated",
+)
+#: read, and counted by kind (the grade before the leak or the loop is the judge's)
+READ_COUNTED = {
+    "templateleak": "template leak", "instleak": "template leak", "deepseekleak": "template leak",
+    "repetition": "repetition", "nul": "control characters", "fffd": "replacement characters",
+}  # fmt: skip
+#: a judge prompt speaks of the assistant's reply, so a made-up "### Human:" turn is no leak there
+READ_PLAIN = ("plainturn",)
+NO_VERDICT = {"wronglang": None, "drift": None, "toolcall": "tool call", "toolcallsfield": "tool call"}
+ERROR = {
+    "filterprompt": "filtered", "filterempty": "filtered", "refuse": "call failed", "textfield": "provider error",
+    "contentnumber": "provider error", "echo": "echo", "abort": "call failed", "ollamanull": "call failed",
+    "ollamaempty": "call failed",
+}  # fmt: skip
+
+
+def _fault_bench(tmp_path: Path, kinds: list[str], turns: int = 1) -> tuple[Bench, dict[int, str]]:
+    data = tmp_path / "faults"
+    data.mkdir()
+    qs = dict(enumerate(kinds, 1))
+    (data / "question.jsonl").write_text(
+        "".join(
+            json.dumps({"question_id": q, "category": "writing", "turns": ["Write about rain."] * turns})
+            + "\n"
+            for q in qs
+        )
+    )
+    bench = open_bench(data)
+    marker = {q: "" if k == "clean" else f" FAULT={k}" for q, k in qs.items()}
+    _answers(bench, "alpha", {q: [f"A careful answer.{marker[q]}"] * turns for q in qs})
+    _answers(bench, "beta", {q: ["A plain answer."] * turns for q in qs})
+    bench.judgment_dir.mkdir(exist_ok=True)
+    return bench, qs
+
+
+def test_every_other_kind_in_the_judges_reply_is_read_failed_or_an_error(
+    tmp_path, judge_server, judge_config
+) -> None:
+    from servers.answer_faults import KINDS, RETRIED
+
+    kinds = ["clean", *READ, *READ_COUNTED, *READ_PLAIN, *NO_VERDICT, *ERROR]
+    seen = {
+        "think",
+        "thinkopen",
+        "reasoningfield",
+        "thinkonly",
+        "filteranswer",
+        "errorbody",
+        "truncated",
+        "budget",
+    }
+    assert set(kinds[1:]) | seen == {*KINDS, *RETRIED}  # every kind is in exactly one list
+    bench, qs = _fault_bench(tmp_path, kinds)
+    server = judge_server(judge_reply)
+    cfg = judge_config(server, models=["alpha"])
+    with build_client(cfg.judge) as client:
+        (report,) = judge_bench(bench, cfg, client)
+    rows = {qs[q]: r for (q, _, _), r in _single_rows(bench).items()}
+    assert set(rows) == set(kinds)
+    for kind in ("clean", *READ, *READ_COUNTED, *READ_PLAIN):
+        assert rows[kind]["score"] == 8 and "error" not in rows[kind], (kind, rows[kind])
+    for kind in NO_VERDICT:
+        assert rows[kind]["score"] == -1 and rows[kind]["judgment"] != API_ERROR_OUTPUT, kind
+    for kind, why in ERROR.items():
+        row = rows[kind]
+        assert row["score"] == -1 and row["judgment"] == API_ERROR_OUTPUT, kind
+        assert row["error"].startswith(f"{why}: "), (kind, row["error"])
+    # An echo holds the prompt's own format example: never read as the judge's grade.
+    assert rows["echo"]["error"] == "echo: the answer is the last user turn sent back"
+    assert rows["contentnumber"]["error"].endswith("the message's content is int 42, not text")
+    counted: dict[str, int] = {}
+    for why in (*READ_COUNTED.values(), *(w for w in NO_VERDICT.values() if w), *ERROR.values()):
+        counted[why] = counted.get(why, 0) + 1
+    assert report.answer_problems == counted
+    assert report.api_errors == len(ERROR) and report.parse_failures_final == len(NO_VERDICT)
+    assert report.reconciles
+    retried = ("abort", "ollamanull", "ollamaempty")  # asked --max-attempts (2) times, the rest once
+    assert sorted(RETRIED) == sorted(retried)
+    assert server.calls == len(kinds) + len(retried)
+
+
+@pytest.mark.parametrize("policy", ["fastchat", "robust"])
+def test_an_echoed_pair_prompt_is_no_verdict(tmp_path, judge_server, judge_config, policy) -> None:
+    """The pair prompt names "[[A]]", "[[B]]" and "[[C]]" as its verdicts: sent back, FastChat's
+    parser would read A's win from it. It is an ``$ERROR$`` game with the contract's reason, one
+    call each, under either policy."""
+    bench, _ = _fault_bench(tmp_path, ["clean", "echo"])
+    server = judge_server(judge_reply)
+    extra = {"reask": 1} if policy == "robust" else {}
+    cfg = judge_config(server, judge_policy=policy, mode="pairwise-all", models=["alpha", "beta"], **extra)
+    with build_client(cfg.judge) as client:
+        (report,) = judge_bench(bench, cfg, client)
+    rows = {r.question_id: r for r in read_pair_judgments(bench.judgment_path("judge-x", "pair"))}
+    assert (rows[1].g1_winner, rows[1].g2_winner) == ("model_2", "model_1")
+    assert (rows[2].g1_winner, rows[2].g2_winner) == ("error", "error")
+    assert rows[2].g1_judgment == rows[2].g2_judgment == API_ERROR_OUTPUT
+    assert report.answer_problems == {"echo": 2} and report.api_errors == 2 and report.reconciles
+    assert server.calls == 4

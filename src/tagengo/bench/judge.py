@@ -26,8 +26,9 @@ Beyond FastChat:
   reasoning (a ``<think>`` block or ``reasoning_content``, split off by the client; kept in the
   row's ``reasoning`` field), so a grade the judge considered while thinking is never taken for
   its verdict. A reply with nothing after its reasoning has no verdict (a parse failure, asked
-  again under ``robust``). A call that failed, a reply a content filter withheld, an error body
-  and a prompt the server cut (the judge never saw the whole answer) are ``$ERROR$`` rows. Every
+  again under ``robust``). A call that failed, a reply a content filter withheld, an error body,
+  a prompt the server cut (the judge never saw the whole answer) and the prompt sent back as the
+  reply (its format example is no verdict) are ``$ERROR$`` rows. Every
   reply the contract finds a problem with is counted by kind (``answer_problems``); a reply cut
   at the token limit is still read as FastChat reads it.
 """
@@ -73,7 +74,7 @@ from tagengo.io.fastchat import (
 )
 from tagengo.lang.bench_names import language_name
 from tagengo.lang.gate import GateVerdict, LanguageGate
-from tagengo.llm.answer import CALL_FAILED, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
+from tagengo.llm.answer import CALL_FAILED, ECHO, FILTERED, PROMPT_TRUNCATED, PROVIDER_ERROR, answer_problem
 from tagengo.llm.types import ChatClient, ChatRequest
 from tagengo.run.llm_stage import NoCallSucceeded
 from tagengo.run.wording import plural
@@ -81,9 +82,11 @@ from tagengo.run.wording import plural
 GATE_MARK = "$LANGUAGE_GATE$"
 #: Answer-contract problems that leave no verdict to read: the call failed, a content filter
 #: withheld the reply, the server sent an error body, or it cut the prompt (the judge judged
-#: part of the answer). Other problems (cut at the token limit, nothing after the reasoning)
-#: are read as FastChat reads them: a verdict if there is one, else a parse failure.
-_NO_VERDICT = (CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED)
+#: part of the answer), or it sent the prompt back (whose format example, "Rating: [[5]]" or
+#: "[[A]]", parses as a verdict nobody gave). Other problems (cut at the token limit, nothing
+#: after the reasoning) are read as FastChat reads them: a verdict if there is one, else a parse
+#: failure.
+_NO_VERDICT = (CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED, ECHO)
 
 
 @dataclass
