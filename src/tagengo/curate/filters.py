@@ -10,6 +10,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from tagengo.curate.config import (
     AnonymisedConfig,
@@ -24,6 +25,9 @@ from tagengo.io.shape import normalise_turns
 from tagengo.lang.langid import Prediction
 from tagengo.records import NO_LANGUAGE, Record
 from tagengo.run.steps import BatchFilter, Filter, Mapper
+
+if TYPE_CHECKING:
+    from tagengo.lang.verdict import Verdict
 
 
 class FirstPrompt(Mapper):
@@ -203,77 +207,94 @@ class LanguageIDFilter(BatchFilter):
 
     def keep_batch(self, batch: Sequence[Record]) -> list[tuple[bool, str]]:
         from tagengo.lang.langid import detector_text
-        from tagengo.lang.languages import near_group
-        from tagengo.lang.verdict import expect
+        from tagengo.lang.verdict import PendingVerdict, expect_deferred
 
         if self._lid is None:
             self.setup()
         lid = self._lid
         cfg = self.cfg
-        out: list[tuple[bool, str]] = []
+        # Two passes. The first reads every labelled row with lid.176 and sends the rows it cannot
+        # settle to the second opinion without waiting (lingua's server may be loading a model
+        # for one: 0.3-0.7 s that the worker used to sit out). The second decides every row in
+        # batch order, reading those answers: meta, reasons and the tallies come out as they did
+        # when each row waited for its answer.
+        lines: list[str] = []
+        verdicts: list[object] = []
         for row in batch:
             line = detector_text(row.first_user(), cfg.strip_code, cfg.strip_technical, cfg.fold_case)
-            if not line.strip():  # lid.176 still answers for "" (en 0.12): name the real fault
-                out.append((False, "language ID: the prompt is empty (no text to identify)"))
-                continue
-            want = row.language
-            if want is None:
-                pred = lid.predict(line, 1)
-                group_score = pred.score
-                if cfg.rule == "group":
-                    pred = lid.predict(line, cfg.top_k)
-                    group_score = pred.group_score(near_group(pred.top))
-                ok = cfg.assign_unlabelled and self._passes(group_score)
-                self._note(row, pred, group_score, ok, frozenset({pred.top}))
-                if ok:
-                    row.language = pred.top
-                    row.meta["language_from_lid"] = True
-                    out.append((True, ""))
-                else:
-                    out.append(
-                        (
-                            False,
-                            f"language ID: no label and detection not confident ({pred.top} {group_score:.2f})",
-                        )
-                    )
+            lines.append(line)
+            if not line.strip() or row.language is None:
+                verdicts.append(None)
                 continue
             # One top-1 call settles most rows (the label is the top label); only the rest pay for
             # the top-k call, and those still unsettled for the second opinion.
-            verdict = expect(
-                line,
-                want,
-                identifier=lid,
-                strip=False,  # ``line`` is the detector's text already
-                threshold=cfg.threshold,
-                strict=cfg.strict,
-                near=cfg.rule == "group",
-                k=cfg.top_k,
-                settle_on_top=True,
-                top_in_group=True,
-                agree_threshold=cfg.agree_threshold,
-                second_opinion=self._second,
-                second_opinion_min=cfg.second_opinion_min,
-                trust_other_above=cfg.trust_other_above,
+            verdicts.append(
+                expect_deferred(
+                    line,
+                    row.language,
+                    identifier=lid,
+                    strip=False,  # ``line`` is the detector's text already
+                    threshold=cfg.threshold,
+                    strict=cfg.strict,
+                    near=cfg.rule == "group",
+                    k=cfg.top_k,
+                    settle_on_top=True,
+                    top_in_group=True,
+                    agree_threshold=cfg.agree_threshold,
+                    second_opinion=self._second,
+                    second_opinion_min=cfg.second_opinion_min,
+                    trust_other_above=cfg.trust_other_above,
+                )
             )
-            pred, score, group, how = verdict.prediction, verdict.score, verdict.group, verdict.kept_by
-            ok = verdict.ok
-            assert pred is not None  # no min_letters: every line is read
-            second = None
-            if verdict.second_opinion is not None:
-                second = verdict.second_opinion[0]
-                row.meta["lid_second_opinion"] = second
-                row.meta["lid_second_opinion_score"] = round(verdict.second_opinion[1], 4)
-            if how:
-                row.meta["lid_kept_by"] = how
-            self._note(row, pred, score, ok, group, how)
-            if ok:
-                out.append((True, ""))
+        out: list[tuple[bool, str]] = []
+        for row, line, verdict in zip(batch, lines, verdicts, strict=True):
+            if not line.strip():  # lid.176 still answers for "" (en 0.12): name the real fault
+                out.append((False, "language ID: the prompt is empty (no text to identify)"))
+            elif verdict is None:
+                out.append(self._assign(row, line))
             else:
-                reason = self._reason(want, group, pred, score)
-                if second is not None:
-                    reason += f"; lingua: {second} {row.meta['lid_second_opinion_score']:.2f}"
-                out.append((False, reason))
+                if isinstance(verdict, PendingVerdict):
+                    verdict = verdict.settle()
+                out.append(self._decide(row, verdict))
         return out
+
+    def _assign(self, row: Record, line: str) -> tuple[bool, str]:
+        """A row without a label gets the detected language when detection is confident."""
+        from tagengo.lang.languages import near_group
+
+        cfg = self.cfg
+        lid = self._lid
+        pred = lid.predict(line, 1)
+        group_score = pred.score
+        if cfg.rule == "group":
+            pred = lid.predict(line, cfg.top_k)
+            group_score = pred.group_score(near_group(pred.top))
+        ok = cfg.assign_unlabelled and self._passes(group_score)
+        self._note(row, pred, group_score, ok, frozenset({pred.top}))
+        if ok:
+            row.language = pred.top
+            row.meta["language_from_lid"] = True
+            return True, ""
+        return False, f"language ID: no label and detection not confident ({pred.top} {group_score:.2f})"
+
+    def _decide(self, row: Record, verdict: Verdict) -> tuple[bool, str]:
+        """A labelled row's decision, its meta and tallies from lid.176's (and lingua's) verdict."""
+        pred, score, group, how = verdict.prediction, verdict.score, verdict.group, verdict.kept_by
+        assert pred is not None  # no min_letters: every line is read
+        second = None
+        if verdict.second_opinion is not None:
+            second = verdict.second_opinion[0]
+            row.meta["lid_second_opinion"] = second
+            row.meta["lid_second_opinion_score"] = round(verdict.second_opinion[1], 4)
+        if how:
+            row.meta["lid_kept_by"] = how
+        self._note(row, pred, score, verdict.ok, group, how)
+        if verdict.ok:
+            return True, ""
+        reason = self._reason(row.language, group, pred, score)
+        if second is not None:
+            reason += f"; lingua: {second} {row.meta['lid_second_opinion_score']:.2f}"
+        return False, reason
 
     def _reason(self, want: str, group: frozenset[str], pred: Prediction, score: float) -> str:
         if pred.top not in group:

@@ -9,6 +9,7 @@ probabilities.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -214,6 +215,12 @@ class SecondOpinion:
             return None
         return values[0].language.iso_code_639_1.name.lower(), float(values[0].value)
 
+    def ask(self, line: str, candidates: list[str]) -> Callable[[], tuple[str, float] | None]:
+        """:meth:`choose`'s answer, to be read by calling what this returns (here it is
+        computed at once; :class:`SharedSecondOpinion` answers later, while its caller goes on)."""
+        answer = self.choose(line, candidates)
+        return lambda: answer
+
 
 class SharedSecondOpinion:
     """One process that answers :meth:`SecondOpinion.choose` for every forked worker of a run.
@@ -244,6 +251,11 @@ class SharedSecondOpinion:
         self._process: Any = None
         self._conn: Connection | None = None
         self._pid = -1
+        # Pipelined requests of this process (reset in a forked worker, which has its own
+        # connection): the server answers one connection's requests in the order sent.
+        self._sent = 0
+        self._received = 0
+        self._answers: dict[int, tuple[str, float] | None] = {}
 
     def __enter__(self) -> SharedSecondOpinion:
         import os
@@ -293,17 +305,55 @@ class SharedSecondOpinion:
 
     def choose(self, line: str, candidates: list[str]) -> tuple[str, float] | None:
         """What ``SecondOpinion.choose(line, candidates)`` returns, computed by the server."""
+        return self.ask(line, candidates)()
+
+    def ask(self, line: str, candidates: list[str]) -> Callable[[], tuple[str, float] | None]:
+        """Send ``(line, candidates)`` to the server without waiting; calling what this returns
+        waits for the answer (``SecondOpinion.choose``'s). The caller goes on meanwhile, so a
+        model the server loads for this question (0.3-0.7 s of CPU) overlaps the caller's work
+        instead of stalling it. Answers may be read in any order."""
+        try:
+            conn = self._connection()
+            conn.send((line, candidates))
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"the lingua second-opinion process stopped ({exc!r})") from exc
+        self._sent += 1
+        ticket = self._sent
+        if self._sent - self._received > _MAX_UNREAD:
+            # Read some answers now: unread ones fill the socket's buffer, and a server blocked
+            # on sending would stop reading this process's questions.
+            self._read_until(self._received + 1)
+        return lambda: self._answer(ticket)
+
+    def _connection(self) -> Connection:
         import os
         from multiprocessing.connection import Client
 
+        if self._conn is None or self._pid != os.getpid():  # one connection per worker process
+            self._conn = Client(self._address, family="AF_UNIX")
+            self._pid = os.getpid()
+            self._sent = self._received = 0
+            self._answers = {}
+        return self._conn
+
+    def _read_until(self, ticket: int) -> None:
+        assert self._conn is not None
         try:
-            if self._conn is None or self._pid != os.getpid():  # one connection per worker process
-                self._conn = Client(self._address, family="AF_UNIX")
-                self._pid = os.getpid()
-            self._conn.send((line, candidates))
-            return self._conn.recv()
+            while self._received < ticket:
+                answer = self._conn.recv()
+                self._received += 1
+                self._answers[self._received] = answer
         except (OSError, EOFError) as exc:
             raise RuntimeError(f"the lingua second-opinion process stopped ({exc!r})") from exc
+
+    def _answer(self, ticket: int) -> tuple[str, float] | None:
+        if ticket not in self._answers:
+            self._read_until(ticket)
+        return self._answers.pop(ticket)
+
+
+#: Questions a process may have sent the second-opinion server before it reads an answer.
+_MAX_UNREAD = 256
 
 
 def _ready_within(stream: Any, timeout_s: float) -> bool:

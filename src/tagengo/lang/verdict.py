@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,7 +36,9 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 class Chooser(Protocol):
-    """A second opinion: ``SecondOpinion`` or ``SharedSecondOpinion`` of tagengo.lang.langid."""
+    """A second opinion: ``SecondOpinion`` or ``SharedSecondOpinion`` of tagengo.lang.langid.
+    One that also has ``ask(line, candidates)`` (send the question; calling what it returns gives
+    the answer, later for a server) is asked that way by :func:`expect_deferred`."""
 
     def choose(self, line: str, candidates: list[str]) -> tuple[str, float] | None: ...
 
@@ -72,6 +75,26 @@ class Verdict:
     def agrees(self) -> bool:
         """The top label is the language or in its near group."""
         return self.detected in self.group
+
+
+@dataclass(slots=True)
+class PendingVerdict:
+    """A :class:`Verdict` that waits for the second opinion's answer (:func:`expect_deferred`):
+    ``settle()`` reads it and decides as :func:`expect` would have."""
+
+    verdict: Verdict
+    answer: Callable[[], tuple[str, float] | None]
+    second_opinion_min: float
+
+    def settle(self) -> Verdict:
+        v = self.verdict
+        pick = self.answer()
+        # A clear pick only: on a line with little language in it ("h e l l o") lingua spreads
+        # its confidence over the candidates.
+        if pick is not None and pick[0] in v.group and pick[1] >= self.second_opinion_min:
+            v.ok, v.kept_by = True, "second_opinion"
+        v.second_opinion = pick
+        return v
 
 
 def letters(text: str) -> int:
@@ -132,6 +155,54 @@ def expect(
     ``second_opinion_min``. ``other_above``: instead of the score rule, fail only a text whose top
     label is another language with at least this probability.
     """
+    out = expect_deferred(
+        text,
+        language,
+        identifier=identifier,
+        threshold=threshold,
+        strict=strict,
+        near=near,
+        k=k,
+        min_letters=min_letters,
+        strip=strip,
+        technical=technical,
+        fold_upper=fold_upper,
+        settle_on_top=settle_on_top,
+        top_in_group=top_in_group,
+        agree_threshold=agree_threshold,
+        second_opinion=second_opinion,
+        second_opinion_min=second_opinion_min,
+        trust_other_above=trust_other_above,
+        other_above=other_above,
+    )
+    return out.settle() if isinstance(out, PendingVerdict) else out
+
+
+def expect_deferred(
+    text: str,
+    language: str,
+    *,
+    identifier: LanguageIdentifier | None = None,
+    threshold: float = 0.5,
+    strict: bool = False,
+    near: bool = True,
+    k: int = 3,
+    min_letters: int = 0,
+    strip: bool = True,
+    technical: bool = False,
+    fold_upper: bool = False,
+    settle_on_top: bool = False,
+    top_in_group: bool = False,
+    agree_threshold: float | None = None,
+    second_opinion: Chooser | None = None,
+    second_opinion_min: float = 0.5,
+    trust_other_above: float = 0.9,
+    other_above: float | None = None,
+) -> Verdict | PendingVerdict:
+    """:func:`expect`, except that a text sent to the second opinion comes back as a
+    :class:`PendingVerdict` without waiting for the answer: a caller checking a batch sends its
+    questions as it goes and settles those texts after the rest (:meth:`PendingVerdict.settle`,
+    in the order it chooses), so the second opinion's model loading overlaps its work."""
     if min_letters > 0 and letters(text) < min_letters:
         return Verdict(language, checked=False)
     lid = identifier if identifier is not None else bundled_identifier()
@@ -159,16 +230,17 @@ def expect(
     how = ""
     if not ok and top_in_group and agrees and agree_threshold is not None and score >= agree_threshold:
         ok, how = True, "label_prior"
-    pick = None
+    verdict = Verdict(language, ok=ok, prediction=pred, score=score, group=group, kept_by=how)
     if not ok and second_opinion is not None and (agrees or pred.score < trust_other_above):
-        pick = second_opinion.choose(line, [language, *pred.labels])
-        # A clear pick only: on a line with little language in it ("h e l l o") lingua spreads
-        # its confidence over the candidates.
-        if pick is not None and pick[0] in group and pick[1] >= second_opinion_min:
-            ok, how = True, "second_opinion"
-    return Verdict(
-        language, ok=ok, prediction=pred, score=score, group=group, kept_by=how, second_opinion=pick
-    )
+        candidates = [language, *pred.labels]
+        ask = getattr(second_opinion, "ask", None)
+        if ask is not None:
+            answer = ask(line, candidates)
+        else:
+            pick = second_opinion.choose(line, candidates)
+            answer = lambda: pick  # noqa: E731 - the answer is known already
+        return PendingVerdict(verdict, answer, second_opinion_min)
+    return verdict
 
 
 def _passes(score: float, threshold: float, strict: bool) -> bool:
