@@ -192,6 +192,70 @@ def test_round_two_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
     assert sent == Counter({k: len(ROLES) * (2 if k in ("abort", "ollamanull") else 1) for k in kinds})
 
 
+#: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach the
+#: answering models. ``wronglang`` and ``drift`` on German prompts (an English answer is wrong only
+#: there). Tested through this stage elsewhere: ``refuse`` (a run whose every call is refused
+#: stops: tests/run/test_no_call_succeeded.py); ``fallback`` is the client's
+#: (tests/llm/test_served_model.py); ``dated`` is the asked model, kept like ``clean``.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+MORE_REJECTED = {
+    "templateleak": "template leak: the answer holds the chat-template marker '<|im_end|>'",
+    "instleak": "template leak: the answer holds the chat-template marker '[/INST]'",
+    "fffd": "replacement characters: ",
+    "toolcallsfield": "tool call: the answer is only a structured tool call ('get_weather') though the "
+    "request offered no tools",
+    "contentnumber": "provider error: malformed response: the message's content is int 42, not text",
+    "ollamaempty": "call failed: the server sent no finish reason, no content and no completion tokens",
+}
+#: An answer in another language is prefer's to rank below the in-language ones (step.py), not
+#: a problem of the answer: with every answer in English the prompt has no pair.
+GERMAN = ("wronglang", "drift")
+
+
+def test_the_other_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
+    models, judge = prefer_server(), unbent_judge()
+    kinds = ("clean", *MORE_KEPT, *MORE_REJECTED, *GERMAN)
+    prompts = {k: f"Nenne drei Früchte. FAULT={k}" if k in GERMAN else _prompt(k) for k in kinds}
+    src = write_prompts(
+        tmp_path / "prompts.jsonl", [(k, "de" if k in GERMAN else "en", prompts[k]) for k in kinds]
+    )
+    result = prefer(src, tmp_path / "out", _config(models, judge, tmp_path))
+    counts = result.manifest["counts"]
+    assert counts["read"] == len(kinds) == counts["kept"] + counts["rejected"] + counts.get("quarantined", 0)
+    rows = {r.id: r for r in read_records(result.out)}
+    assert set(rows) == {"clean", *MORE_KEPT}
+    for kind in MORE_KEPT:
+        answers = {a["model"]: a for a in rows[kind].meta["preference"]["answers"]}
+        assert answers["plain"]["content"] == SENTENCES["en"], kind
+        assert answers["best"]["content"] == "BEST " + SENTENCES["en"], kind
+        assert all(a.get("reasoning") == (None if kind == "dated" else DECOY) for a in answers.values()), kind
+        assert rows[kind].meta["preference"]["ranked"] == [["best"], ["plain"], ["weak"]], kind
+    rejected = {r["id"]: r for r in read_table(result.out, "rejected").to_pylist()}
+    assert set(rejected) == {*MORE_REJECTED, *GERMAN}
+    for kind in GERMAN:
+        r = rejected[kind]
+        assert (r["step"], r["reason"]) == (
+            "pairs",
+            "no preference pair: every answer is in another language than the prompt",
+        ), kind
+        answers = json.loads(r["meta"])["preference"]["answers"]
+        assert all(a["wrong_language"] and a["language"]["detected"] == "en" for a in answers), kind
+    for kind, reason in MORE_REJECTED.items():
+        r = rejected[kind]
+        assert r["step"] == "answer" and r["reason"].startswith("fewer than 2 usable answers ("), kind
+        for role in ROLES:
+            assert f"{role}: {reason}" in r["reason"], (kind, role, r["reason"])
+        answers = json.loads(r["meta"])["preference"]["answers"]
+        assert all(a["problem"].startswith(reason) for a in answers), kind
+    sent: Counter[str] = Counter()
+    for body in models.requests:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        sent[next(k for k in kinds if user == prompts[k])] += 1
+    # a passing fault is asked --max-attempts (2) times per model, the others once
+    assert sent == Counter({k: len(ROLES) * (2 if k == "ollamaempty" else 1) for k in kinds})
+    assert judge.calls == 1 + len(MORE_KEPT)
+
+
 def test_the_judges_ranking_is_read_after_its_reasoning(prefer_server, tmp_path):
     # Models and judge on the same bending server: the judge's replies carry the reasoning too.
     server = prefer_server()
@@ -244,3 +308,53 @@ def test_a_judge_call_that_gives_nothing_to_read_rejects_the_prompt_without_a_re
     assert asked == Counter(
         {"errorbody": 1, "filterprompt": 1, "filterempty": 1, "truncated": 1, "thinkonly": 3, "surrogate": 3}
     )
+
+
+#: The rest of the kinds of tests/servers/answer_faults.py in the judge's reply (the ones above:
+#: test_a_judge_call_that_gives_nothing_to_read... and test_the_judges_ranking_is_read...).
+JUDGE_READ = ("harmony", "seedthink", "kimithink", "stoptoken", "wrapped", "fallback", "dated")
+#: No reply to read, or the server's damage to it: the prompt is rejected at once, with the
+#: contract's kind ("judge <kind>: ..."); the retried ones after --max-attempts (2) calls.
+JUDGE_FATAL_KINDS = {
+    "filteranswer": "filtered", "refuse": "call failed", "textfield": "provider error",
+    "contentnumber": "provider error", "echo": "echo", "templateleak": "template leak",
+    "instleak": "template leak", "deepseekleak": "template leak", "nul": "control characters",
+    "fffd": "replacement characters", "abort": "call failed", "ollamanull": "call failed",
+    "ollamaempty": "call failed",
+}  # fmt: skip
+#: A reply with no valid ranking line, re-asked about (--reask 2) like any other: the model's own
+#: (another language, a loop after the line, a tool call instead), or a made-up "### Human:" turn
+#: (no leak where the prompt speaks of users and assistants).
+JUDGE_REASKED = ("wronglang", "drift", "repetition", "toolcall", "toolcallsfield", "plainturn")
+
+
+def test_every_other_kind_in_the_judges_reply(prefer_server, unbent_judge, tmp_path):
+    models, judge = unbent_judge(), prefer_server()
+    kinds = (*JUDGE_READ, *JUDGE_FATAL_KINDS, *JUDGE_REASKED)
+    src = write_prompts(tmp_path / "prompts.jsonl", [(k, "en", _prompt(k)) for k in kinds])
+    result = prefer(src, tmp_path / "out", _config(models, judge, tmp_path))
+    counts = result.manifest["counts"]
+    assert counts["read"] == len(kinds) == counts["kept"] + counts["rejected"] + counts.get("quarantined", 0)
+    rows = {r.id: r for r in read_records(result.out)}
+    assert set(rows) == set(JUDGE_READ)
+    for kind, row in rows.items():
+        assert row.meta["preference"]["ranked"] == [["best"], ["plain"], ["weak"]], kind
+        assert len(row.meta["preference"]["judge"]["replies"]) == 1, kind
+    rejected = {r["id"]: r for r in read_table(result.out, "rejected").to_pylist()}
+    assert {k: r["step"] for k, r in rejected.items()} == dict.fromkeys(
+        (*JUDGE_FATAL_KINDS, *JUDGE_REASKED), "rank"
+    )
+    for kind, why in JUDGE_FATAL_KINDS.items():
+        assert rejected[kind]["reason"].startswith(f"judge {why}: "), (kind, rejected[kind]["reason"])
+    # The prompt sent back holds the prompt's example ranking: never read as the judge's.
+    assert rejected["echo"]["reason"] == "judge echo: the answer is the last user turn sent back"
+    for kind in JUDGE_REASKED:
+        assert rejected[kind]["reason"].startswith("no valid ranking after 2 re-asks: "), kind
+    asked: Counter[str] = Counter()
+    for body in judge.requests:
+        asked[next(k for k in kinds if f"{_prompt(k)}\n" in body["messages"][1]["content"])] += 1
+    retried = ("abort", "ollamanull", "ollamaempty")
+    assert asked == Counter(
+        {**dict.fromkeys(JUDGE_READ, 1), **{k: 2 if k in retried else 1 for k in JUDGE_FATAL_KINDS},
+         **dict.fromkeys(JUDGE_REASKED, 3)}
+    )  # fmt: skip

@@ -16,8 +16,9 @@
   and a ranking line (``ranking.py``), read from the reply after its reasoning is removed; an
   unreadable reply is followed up in the same conversation up to ``reask`` times, then the
   prompt is rejected with the parser's reason. A judge call the answer contract rejects for
-  what the server did (failed, filtered, error body, prompt cut) rejects the prompt ("judge
-  call failed: ...", "judge filtered: ...").
+  what the server did (failed, filtered, error body, prompt cut, the prompt sent back, a
+  template leak, control characters, replacement characters) rejects the prompt at once ("judge
+  call failed: ...", "judge echo: ...").
 * ``PairStep``: best vs worst (one pair), or every ordered pair whose rank gap is at least
   ``margin``; tied answers never make a pair. A prompt whose ranking gives no pair is rejected.
 
@@ -39,9 +40,13 @@ from tagengo.llm import ChatClient, ChatRequest, ChatResponse, build_client
 from tagengo.llm.accounting import Accounting
 from tagengo.llm.answer import (
     CALL_FAILED,
+    CONTROL_CHARS,
+    ECHO,
     FILTERED,
     PROMPT_TRUNCATED,
     PROVIDER_ERROR,
+    REPLACEMENT,
+    TEMPLATE_LEAK,
     answer_meta,
     answer_problem,
     language_problem,
@@ -421,8 +426,13 @@ class RankStep(_LLMStep):
 
 
 #: Judge problems that end a prompt's ranking: the server gave no reply to read, or read a cut
-#: prompt (its ranking would be of answers it did not see).
-JUDGE_FATAL = (CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED)
+#: prompt (its ranking would be of answers it did not see); the prompt sent back (its example
+#: "Ranking: C>B=A" parses as a verdict nobody gave); and the server's own damage to a reply (a
+#: template leak, control characters, letters lost to U+FFFD), which the same server does again
+#: when re-asked.
+JUDGE_FATAL = (
+    CALL_FAILED, FILTERED, PROVIDER_ERROR, PROMPT_TRUNCATED, ECHO, TEMPLATE_LEAK, CONTROL_CHARS, REPLACEMENT,
+)  # fmt: skip
 
 
 def judge_info(resp: ChatResponse, replies: list[str], found: list[dict[str, Any]]) -> dict[str, Any]:
