@@ -103,3 +103,57 @@ def test_the_connective_must_be_the_same_and_short():
     assert request._connective_swapped(
         request.parse("cat one two three dog", "en"), request.parse("dog one two three cat", "en")
     )
+
+
+# Hard stops that stopped the same request (issue 21, held-out MT-Bench-X pairs): a capital in
+# code, and a number said in words. Pairs written for these tests.
+
+
+def test_a_capital_in_code_names_nothing():
+    a = "Was gibt diese Funktion zurück?\n```\ndef f(x):\n    if x: return None\n    return Ninguno\n```"
+    b = "Was gibt diese Funktion zurück?\n```\ndef f(x):\n    if x: return None\n    return None\n```"
+    assert request.hard_stop(request.parse(a, "de"), request.parse(b, "de")) is None
+    assert not request.parse("Gib `True` zurück.", "en").entities
+    # Outside code a capital inside a sentence still names: "Java" is another request.
+    c, d = "Can you explain what None means in Python?", "Can you explain what None means in Java?"
+    assert request.hard_stop(request.parse(c, "en"), request.parse(d, "en")) == "another name"
+    # Digits and inner capitals name in code too: another identifier, another snippet.
+    e = "Fix this: ```print(firstName)```"
+    f = "Fix this: ```print(myString)```"
+    assert request.hard_stop(request.parse(e, "en"), request.parse(f, "en")) == "another name"
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        (
+            "de",
+            "Finde die Top-2 der häufigsten Wörter im Text.",
+            "Finde die beiden häufigsten Wörter im Text.",
+        ),
+        ("en", "Compare the 2 approaches below.", "Compare both approaches below."),
+        ("es", "Compara los 2 métodos siguientes.", "Compara ambos métodos siguientes."),
+        (
+            "de",
+            "Jeder Knoten hat entweder null oder zwei Kinder.",
+            "Jeder Knoten hat entweder keine oder zwei Kinder.",
+        ),
+    ],
+)
+def test_a_number_said_in_words_is_the_same_number(lang, a, b):
+    assert request.hard_stop(request.parse(a, lang), request.parse(b, lang)) is None
+    assert request.hard_stop(request.parse(b, lang), request.parse(a, lang)) is None
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("en", "Compare the 3 approaches below.", "Compare both approaches below."),
+        ("de", "Nenne 2 Gründe.", "Nenne die Gründe."),
+        # "both" answers one 2, not two of them.
+        ("en", "Pick 2 of the 2 options.", "Pick both of the options."),
+        ("es", "Compara 2 métodos con 3 ejemplos.", "Compara ambos métodos con ambos ejemplos."),
+    ],
+)
+def test_a_quantity_word_answers_only_its_own_number(lang, a, b):
+    assert request.hard_stop(request.parse(a, lang), request.parse(b, lang)) == "another number"

@@ -115,6 +115,16 @@ NUMBER_WORDS: dict[str, dict[str, int]] = {
 # "sei" are then no longer the same number; "sei" against another number still differs.
 del NUMBER_WORDS["it"]["sei"]
 _NUMBER_WORDS_ALL = {w: v for table in NUMBER_WORDS.values() for w, v in table.items()}
+#: Words that say a number without being one: "both" (the two), "none" (zero). They never make
+#: two prompts differ, but they answer a number on the other side: "die Top-2 der häufigsten
+#: Wörter" / "die beiden häufigsten Wörter", "null oder zwei Kinder" / "keine oder zwei Kinder"
+#: (MT-Bench-X's two German translations) are one request. Accents dropped. Written for this project.
+QUANTITY_WORDS: dict[str, float] = {
+    **dict.fromkeys(["both", "beide", "beiden", "beider", "beides", "ambos", "ambas", "entrambi", "entrambe",
+                     "ambedue", "oba", "obie", "obu", "obydwa", "оба", "обе", "обоих", "обеих"], 2.0),
+    **dict.fromkeys(["none", "kein", "keine", "keinen", "keiner", "aucun", "aucune", "ninguno", "ninguna",
+                     "nessuno", "nessuna", "nenhum", "nenhuma", "geen", "zaden", "zadna"], 0.0),
+}  # fmt: skip
 #: Chinese and Japanese numerals (one character each): 一 is left out, it is also "a".
 _CJK_NUMERALS = dict(zip("二两三四五六七八九十百千万", [2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000, 10**4]))
 
@@ -246,6 +256,8 @@ DIRECTIONS: dict[str, dict[str, str]] = {
     "nl": {**dict.fromkeys(["naar", "aan"], "to"), **dict.fromkeys(["van", "uit"], "from")},
 }  # fmt: skip
 _ESCAPES = re.compile(r"\\[nrt]")
+#: Code: a fenced block (to its end, or the end of the text when unclosed) or inline backticks.
+_CODE = re.compile(r"```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]+`", re.DOTALL)
 _ALL_FILLERS = frozenset().union(*FILLERS.values())
 _NOT_CONTRACTION = re.compile(r"n[’']t\b", re.IGNORECASE)
 
@@ -334,7 +346,10 @@ def _number_value(token: str) -> str:
         return t
 
 
-def _is_entity(word: str, initial: bool, lang: str | None) -> bool:
+def _is_entity(word: str, initial: bool, lang: str | None, in_code: bool = False) -> bool:
+    """A named entity (module doc, step 2). In code a capital says nothing: keywords and types
+    are written so ("None", "True", "String"), and a post-edit puts back the "None" that a
+    machine translation wrote "Ninguno" (MT-Bench-X, es); digits and inner capitals still name."""
     if len(word) < 2:
         return False
     letters = [c for c in word if c.isalpha()]
@@ -346,7 +361,7 @@ def _is_entity(word: str, initial: bool, lang: str | None) -> bool:
         return True  # CSV, NASA
     if any(c.isupper() for c in word[1:]) and any(c.islower() for c in word):
         return True  # iPhone, JavaScript
-    if word[0].isupper() and not initial and lang not in _NOUNS_CAPITALISED:
+    if word[0].isupper() and not initial and not in_code and lang not in _NOUNS_CAPITALISED:
         return not _unspaced(word)
     return False
 
@@ -397,6 +412,7 @@ def parse(text: str, lang: str | None) -> Parsed:
     entities = set()
     names: list[bool] = []
     n_neg = len(_NOT_CONTRACTION.findall(text))
+    code = [m.span() for m in _CODE.finditer(text)]
     prev_end = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
@@ -421,7 +437,10 @@ def parse(text: str, lang: str | None) -> Parsed:
             continue
         if w in negations or low in negations:
             n_neg += 1  # a content word like any other: it differs, the substitution test decides
-        elif _is_entity(word, initial, lang) and low not in _ALL_FILLERS:
+        elif (
+            _is_entity(word, initial, lang, any(s <= m.start() < e for s, e in code))
+            and low not in _ALL_FILLERS
+        ):
             entities.add(low)
         if w in fillers:
             continue
@@ -569,7 +588,7 @@ def shape(a: Parsed, da: Sequence[int], db: Sequence[int]) -> str:
 
 def hard_stop(a: Parsed, b: Parsed) -> str | None:
     """What makes the two prompts different requests before any model is asked, or None."""
-    if a.numbers != b.numbers:
+    if a.numbers != b.numbers and not _numbers_in_words(a, b):
         return "another number"
     if a.languages != b.languages:
         return "another language named"
@@ -587,6 +606,17 @@ def hard_stop(a: Parsed, b: Parsed) -> str | None:
             if ent not in other and ent not in joined:
                 return "another name"
     return None
+
+
+def _numbers_in_words(a: Parsed, b: Parsed) -> bool:
+    """Every number one side has and the other lacks is said on the other side by a word of
+    :data:`QUANTITY_WORDS` ("Top-2" / "die beiden"), one word for each number."""
+    for x, y in ((a, b), (b, a)):
+        said = Counter(repr(QUANTITY_WORDS[w]) for w in y.lows if w in QUANTITY_WORDS)
+        said -= Counter(repr(QUANTITY_WORDS[w]) for w in x.lows if w in QUANTITY_WORDS)
+        if x.numbers - y.numbers - said:
+            return False
+    return True
 
 
 def _masked(p: Parsed) -> tuple[str, ...]:
