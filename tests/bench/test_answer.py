@@ -520,12 +520,13 @@ def test_the_other_faults_written_judged_or_left_out(tmp_path: Path, judge_serve
     an answer in another language is written (bench judge's language gate scores it); a structured
     tool call is the model's own answer (tagengo.llm.answer MODEL_OWN: written empty, judged,
     counted); the server's faults leave the turn out with the contract's kind, after one request,
-    or --max-attempts for the retried one. ``refuse`` stops a run whose every call is refused
-    (tests/run/test_no_call_succeeded.py); ``fallback`` is the client's (tests/llm/test_served_model.py)."""
+    or --max-attempts for the retried one; a refusal is ``call failed`` (a run whose every call is
+    refused stops: tests/run/test_no_call_succeeded.py); another model than the one asked is written
+    unless --require-served-model (tests/llm/test_served_model.py)."""
     kinds = ("harmony", "seedthink", "kimithink", "dated", "wronglang", "drift", "toolcallsfield",
-             "templateleak", "instleak", "fffd", "contentnumber", "ollamaempty")  # fmt: skip
+             "templateleak", "instleak", "fffd", "contentnumber", "ollamaempty", "fallback", "refuse")  # fmt: skip
     turns = {q: [f"Write about rain. FAULT={k}", "Make it shorter."] for q, k in enumerate(kinds, 1)}
-    turns[13] = ["Write about snow.", "Make it shorter."]
+    turns[15] = ["Write about snow.", "Make it shorter."]
     data = tmp_path / "en_set"
     data.mkdir()
     (data / "question.jsonl").write_text(
@@ -539,8 +540,8 @@ def test_the_other_faults_written_judged_or_left_out(tmp_path: Path, judge_serve
     with build_client(cfg.llm) as client:
         (report,) = answer_bench(bench, cfg, client)
     rows = {r["question_id"]: r for r in map(json.loads, bench.answer_path("m").read_text().splitlines())}
-    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7, 13]
-    for q in (1, 2, 3, 4):
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7, 13, 15]
+    for q in (1, 2, 3, 4, 13):
         assert rows[q]["choices"][0]["turns"] == [
             f"reply 1 to: {turns[q][0][:30]}",
             "reply 3 to: Make it shorter.",
@@ -551,7 +552,9 @@ def test_the_other_faults_written_judged_or_left_out(tmp_path: Path, judge_serve
     failed = {f["question_id"]: f for f in report.failed}
     assert {q: f["kind"] for q, f in failed.items()} == {
         8: "template leak", 9: "template leak", 10: "replacement characters", 11: "provider error", 12: "call failed",
+        14: "call failed",
     }  # fmt: skip
+    assert failed[14]["error"].startswith("call failed: HTTP 400: Unsupported parameter: 'max_tokens'")
     assert failed[10]["error"].startswith(
         "replacement characters: 1 U+FFFD replacement character from the server"
     )
@@ -562,11 +565,11 @@ def test_the_other_faults_written_judged_or_left_out(tmp_path: Path, judge_serve
         "call failed: the server sent no finish reason, no content and no completion tokens"
     )
     assert report.answer_problems == {
-        "tool call": 2, "template leak": 2, "replacement characters": 1, "provider error": 1, "call failed": 1,
+        "tool call": 2, "template leak": 2, "replacement characters": 1, "provider error": 1, "call failed": 2,
     }  # fmt: skip
-    assert report.reconciles and (report.questions, report.answered) == (13, 8)
+    assert report.reconciles and (report.questions, report.answered) == (15, 9)
     asked = Counter(
         next(q for q, t in turns.items() if body["messages"][0]["content"] == t[0])
         for body in server.requests
     )
-    assert asked == Counter({**dict.fromkeys(rows, 2), 8: 1, 9: 1, 10: 1, 11: 1, 12: 3})
+    assert asked == Counter({**dict.fromkeys(rows, 2), 8: 1, 9: 1, 10: 1, 11: 1, 12: 3, 14: 1})

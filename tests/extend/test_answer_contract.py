@@ -213,12 +213,11 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
 
 #: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach
 #: extend's calls: kind -> the reason's start after its head (the head's own words where extend's
-#: check, not the contract's, rejects it). Tested through this stage elsewhere: ``refuse`` (a run
-#: whose every call is refused stops: tests/run/test_no_call_succeeded.py); ``drift`` and
-#: ``fallback`` are the gate's and the client's, tested on generate, translate and reverse
-#: (tests/llm/test_answer_drift.py, tests/llm/test_served_model.py); ``dated`` is the asked model.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+#: check, not the contract's, rejects it). ``fallback`` is kept unless --require-served-model (the
+#: client's rule: tests/llm/test_served_model.py); ``dated`` is the asked model.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
 MORE_REJECTED = {
+    "refuse": ("call failed", "HTTP 400: Unsupported parameter: 'max_tokens'"),
     "templateleak": ("template leak", "the answer holds the chat-template marker '<|im_end|>'"),
     "instleak": ("template leak", "the answer holds the chat-template marker '[/INST]'"),
     "fffd": ("replacement characters", "1 U+FFFD replacement character from the server"),
@@ -233,7 +232,10 @@ MORE_REJECTED = {
     ),
     # extend's own language check (extend.step) comes first: its reason says where the turn drifted
     "wronglang": ("language drift", "language ID says en"),
+    "drift": ("language drift", "language ID says en"),
 }
+#: Whose English answer is wrong only in a conversation in another language.
+GERMAN = ("wronglang", "drift")
 
 
 def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
@@ -248,7 +250,7 @@ def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
             row_id = f"{phase}-{kind}"
             item[row_id] = len(item)
             # an English answer is wrong only in a conversation in another language
-            language = "de" if kind == "wronglang" else "en"
+            language = "de" if kind in GERMAN else "en"
             rows.append(conversation(row_id, language, item[row_id], f"FAULT={kind}", answered=answered))
     res = extend(
         write_rows(rows), tmp_path / "out", _cfg(server, tmp_path, turns=2, max_attempts=2), progress=False
@@ -263,12 +265,14 @@ def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
         msgs = kept[kind]["messages"]
         assert [msgs[2]["content"], msgs[3]["content"]] == [FOLLOW_UPS["en"][0], answer_text("en", 2)], kind
         added = json.loads(kept[kind]["meta"])["extend"]["added"]
-        assert [a.get("reasoning") for a in added] == [None if kind == "dated" else DECOY] * 2, kind
+        assert [a.get("reasoning") for a in added] == [
+            None if kind in ("fallback", "dated") else DECOY
+        ] * 2, kind
     rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
     for kind, (head, detail) in MORE_REJECTED.items():
         for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
             reason = rejected[row_id]["reason"]
-            if kind == "wronglang":
+            if kind in GERMAN:
                 turn, phase = where.split(", ")[1], where.split(", ")[0]
                 assert reason.startswith(f"{head} at {turn} ({phase}): {detail}"), (row_id, reason)
                 continue

@@ -60,7 +60,10 @@ def _requests_by_fault(server: RecordingChatServer) -> Counter[str]:
 SPLIT = ("think", "thinkopen", "reasoningfield", "harmony", "seedthink", "kimithink")
 #: Normalised and kept: a lone stop token cut off the end, a JSON-encoded message unwrapped.
 FIXED = ("stoptoken", "wrapped")
-KEPT = ("clean", "surrogate", "parts", *SPLIT, *FIXED)
+#: Kept as they are: another model than the one asked (counted in meta; rejected only with
+#: --require-served-model: tests/llm/test_served_model.py) and a dated name of the asked one.
+SERVED = ("fallback", "dated")
+KEPT = ("clean", "surrogate", "parts", *SPLIT, *FIXED, *SERVED)
 REJECTED = {
     "thinkonly": "empty answer: only reasoning, no answer after it",
     "budget": "unfinished: the answer used all 64 tokens of max_tokens although the server said "
@@ -89,10 +92,8 @@ REJECTED = {
     "request offered no tools",
     "contentnumber": "provider error: malformed response: the message's content is int 42, not text",
 }
-#: In KINDS but not above, each tested through this stage elsewhere: ``refuse`` stops a run whose
-#: every call is refused (tests/run/test_no_call_succeeded.py), ``drift`` needs German rows
-#: (tests/llm/test_answer_drift.py), ``fallback`` and ``dated`` are kept unless
-#: --require-served-model (tests/llm/test_served_model.py).
+REJECTED["refuse"] = "call failed: HTTP 400: Unsupported parameter: 'max_tokens'"
+REJECTED["drift"] = "wrong language: "  # on a German row: more in tests/llm/test_answer_drift.py
 
 
 def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_server, tmp_path):
@@ -103,8 +104,8 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
         if kind == "truncated":
             text = f"{LONG} FAULT=truncated"
         language = "en"
-        if kind == "wronglang":  # a German prompt answered in English
-            text, language = "Erzähl mir bitte etwas über den Regen. FAULT=wronglang", "de"
+        if kind in ("wronglang", "drift"):  # a German prompt answered in English
+            text, language = f"Erzähl mir bitte etwas über den Regen. FAULT={kind}", "de"
         rows.append({"id": kind, "prompt": text, "language": language})
     src = write_jsonl(tmp_path / "prompts.jsonl", rows)
     cfg = GenerateConfig(
@@ -135,7 +136,9 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
                 if kind == "stoptoken"
                 else "unwrapped a JSON-encoded assistant message"
             ], kind
-        if kind in ("clean", "parts"):
+        if kind == "fallback":
+            assert gen["requested_model"] == "teacher", kind
+        if kind in ("clean", "parts", "dated"):
             # A clean answer's meta is what it always was.
             assert not {"reasoning", "replaced_chars", "partial_answer", "normalised"} & set(gen), kind
 

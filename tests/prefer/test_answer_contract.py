@@ -194,11 +194,11 @@ def test_round_two_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
 
 #: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach the
 #: answering models. ``wronglang`` and ``drift`` on German prompts (an English answer is wrong only
-#: there). Tested through this stage elsewhere: ``refuse`` (a run whose every call is refused
-#: stops: tests/run/test_no_call_succeeded.py); ``fallback`` is the client's
-#: (tests/llm/test_served_model.py); ``dated`` is the asked model, kept like ``clean``.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+#: there). ``fallback`` is kept unless --require-served-model (the client's rule:
+#: tests/llm/test_served_model.py); ``dated`` is the asked model, kept like ``clean``.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
 MORE_REJECTED = {
+    "refuse": "call failed: HTTP 400: Unsupported parameter: 'max_tokens'",
     "templateleak": "template leak: the answer holds the chat-template marker '<|im_end|>'",
     "instleak": "template leak: the answer holds the chat-template marker '[/INST]'",
     "fffd": "replacement characters: ",
@@ -228,7 +228,9 @@ def test_the_other_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
         answers = {a["model"]: a for a in rows[kind].meta["preference"]["answers"]}
         assert answers["plain"]["content"] == SENTENCES["en"], kind
         assert answers["best"]["content"] == "BEST " + SENTENCES["en"], kind
-        assert all(a.get("reasoning") == (None if kind == "dated" else DECOY) for a in answers.values()), kind
+        assert all(
+            a.get("reasoning") == (None if kind in ("fallback", "dated") else DECOY) for a in answers.values()
+        ), kind
         assert rows[kind].meta["preference"]["ranked"] == [["best"], ["plain"], ["weak"]], kind
     rejected = {r["id"]: r for r in read_table(result.out, "rejected").to_pylist()}
     assert set(rejected) == {*MORE_REJECTED, *GERMAN}

@@ -177,11 +177,12 @@ def test_round_two_faults_in_the_fragments_translation(keeping_server, llm_optio
 
 
 #: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach
-#: reverse's calls, in both modes. Tested through this stage elsewhere: ``refuse`` (a run whose every
-#: call is refused stops: tests/run/test_no_call_succeeded.py), ``drift`` and ``fallback``
-#: (tests/llm/test_answer_drift.py); ``dated`` is the asked model, kept like ``clean``.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "dated")
+#: reverse's calls, in both modes. ``drift`` in the written instruction, and ``fallback`` with
+#: --require-served-model: tests/llm/test_answer_drift.py; without it ``fallback`` is kept, and
+#: ``dated`` is the asked model.
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
 MORE_REJECTED = {
+    "refuse": "call failed {what}: HTTP 400: Unsupported parameter: 'max_tokens'",
     "filterempty": "filtered {what}: ",
     "templateleak": "template leak {what}: the answer holds the chat-template marker '<|im_end|>'",
     "instleak": "template leak {what}: the answer holds the chat-template marker '[/INST]'",
@@ -222,8 +223,8 @@ def test_the_other_faults_in_either_mode(keeping_server, llm_options, tmp_path, 
     for name in MORE_KEPT:
         meta = kept[name]["meta"]["reverse"]
         _no_decoy(meta["instruction"], kept[name]["messages"][0]["content"])
-        if name != "dated":
-            assert DECOY in meta["calls"][first][0]["reasoning"], name
+        call = meta["calls"][first][0]
+        assert call.get("reasoning") == (DECOY if name.endswith(("think", "harmony")) else None), name
     for name, reason in MORE_REJECTED.items():
         assert rejected[name]["reason"].startswith(reason.format(what=what)), (name, rejected[name]["reason"])
         assert rejected[name]["step"] == "reverse"

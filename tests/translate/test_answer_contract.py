@@ -144,11 +144,12 @@ def test_round_two_faults_are_retried_normalised_or_rejected(keeping_server, llm
 
 
 #: The rest of the kinds of tests/servers/answer_faults.py (``KINDS`` + ``RETRIED``) that reach a
-#: translation, and how it ends with each. Tested through this stage elsewhere: ``refuse`` (a run
-#: whose every call is refused stops: tests/run/test_no_call_succeeded.py), ``drift``
-#: (tests/llm/test_answer_drift.py), ``fallback`` and ``dated`` (tests/llm/test_served_model.py).
-MORE_KEPT = ("seedthink", "kimithink")
+#: translation, and how it ends with each. ``fallback`` is kept unless --require-served-model
+#: (tests/llm/test_served_model.py), ``dated`` is the model asked. ``drift`` needs a source as long
+#: as its five sentences (here the length check would reject it first): tests/llm/test_answer_drift.py.
+MORE_KEPT = ("seedthink", "kimithink", "fallback", "dated")
 MORE_REJECTED = {
+    "refuse": f"call failed {WHERE}: HTTP 400: Unsupported parameter: 'max_tokens'",
     "instleak": f"template leak {WHERE}: the answer holds the chat-template marker '[/INST]'",
     # translate's own target-language check (tagengo.llm.translation.check) comes first
     "wronglang": "message 1 (user) is not in de: language ID says en",
@@ -187,7 +188,9 @@ def test_the_other_faults_are_normalised_or_rejected_once_and_retried_ones_max_a
     for name in MORE_KEPT:
         user = kept[name]["messages"][0]["content"]
         assert user.startswith(SENTENCES["de"]) and "DECOY" not in user and "think" not in user, name
-        assert DECOY in kept[name]["meta"]["translation"]["calls"][0]["reasoning"], name
+        call = kept[name]["meta"]["translation"]["calls"][0]
+        assert call.get("reasoning") == (DECOY if name.endswith("think") else None), name
+        assert call.get("requested_model") == ("scripted" if name == "fallback" else None), name
     for name, reason in MORE_REJECTED.items():
         assert rejected[name]["reason"].startswith(reason), (name, rejected[name]["reason"])
         # nothing of the bent translation is kept: the row is the source, untranslated
