@@ -335,3 +335,24 @@ def test_unreadable_lines_are_quarantined_and_counted_not_skipped(servers, tmp_p
     with pytest.raises(InputError, match="1 unreadable input line quarantined"):
         route_run(bad, tmp_path / "r2", cfg, progress=False)
     assert list((tmp_path / "r2" / "quarantine").glob("*.parquet"))
+
+
+def test_a_judge_reply_that_is_its_prompt_sent_back_decides_nothing(servers, tmp_path):
+    """The judge prompt ends with an example ranking line ("Ranking: B>A"): a server that sends the
+    prompt back (tests/servers/answer_faults.py ``echo``, steered here through the teachers'
+    answers, which the judge prompt quotes) must leave the comparison undecided with the answer
+    contract's reason, never decided by the example."""
+
+    def marked(name: str) -> Callable[[list[dict[str, str]]], str]:
+        return lambda messages: teacher(name)(messages) + " FAULT=echo"
+
+    alpha, beta, jdg = servers(marked("Alpha")), servers(marked("Beta")), servers(judge)
+    src = _prompts(tmp_path / "p.jsonl", 3, ("de", "ja"))
+    out = tmp_path / "r"
+    cfg = _config(alpha, beta, jdg, tmp_path / "c.sqlite", per_language=3, languages=[], reask=1)
+    with pytest.raises(NoComparisonDecided, match=r"decided none of the 6 comparisons \(6 × judge echo"):
+        route(src, out, cfg, progress=False)
+    rows = [json.loads(line) for line in (out / "pilot.jsonl").read_text().splitlines()]
+    whys = {c["why"] for r in rows for c in r["comparisons"]}
+    assert whys == {"judge echo: the answer is the last user turn sent back"}, whys
+    assert jdg.calls == 6  # not asked again: the same server sends the same prompt back

@@ -357,10 +357,13 @@ def _compare(
     for attempt in range(cfg.reask + 1):
         if not asks:
             break
-        replies = judge.chat_many([cfg.judge_request(m) for _, m in asks], desc="route: judge")
+        reqs = [cfg.judge_request(m) for _, m in asks]
+        replies = judge.chat_many(reqs, desc="route: judge")
         again: list[tuple[Comparison, list[dict[str, str]]]] = []
-        for (c, msgs), resp in zip(asks, replies, strict=True):
-            problem = answer_problem(resp, None)
+        for (c, msgs), req, resp in zip(asks, reqs, replies, strict=True):
+            # With its request: the checks that compare with the prompt (an echo would be decided
+            # by the prompt's example ranking line) need it.
+            problem = answer_problem(resp, req)
             if problem is not None:
                 c.how, c.why = "undecided", f"judge {problem.reason()}"
                 continue
