@@ -9,12 +9,12 @@ stays open. DuckDB/Polars/pandas can still query it with their JSON functions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
 #: Bump when a column is added, removed or changes type. Written into every Parquet file.
 SCHEMA_VERSION = 1
@@ -26,44 +26,82 @@ ROLES = ("system", "user", "assistant")
 #: table must agree on it.
 NO_LANGUAGE = "(none)"
 
-MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
+#: The Arrow schemas below (``MESSAGE_TYPE``, ``RECORD_FIELDS``, ``RECORD_SCHEMA``,
+#: ``REJECTED_SCHEMA``, ``QUARANTINE_SCHEMA``) are built on first use, not at import: pyarrow
+#: (with numpy, 0.15-0.2 s of CPU) is then imported once a stage writes or reads a table, and
+#: ``tagengo generate`` sends its first request without waiting for it (docs/benchmarks.md,
+#: "generate"). ``from tagengo.records import RECORD_SCHEMA`` works as before (``__getattr__``).
+_SCHEMA_NAMES = ("MESSAGE_TYPE", "RECORD_FIELDS", "RECORD_SCHEMA", "REJECTED_SCHEMA", "QUARANTINE_SCHEMA")
 
-RECORD_FIELDS = [
-    pa.field("id", pa.string(), nullable=False),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("language", pa.string(), nullable=True),
-    pa.field("messages", pa.list_(MESSAGE_TYPE), nullable=False),
-    pa.field("meta", pa.string(), nullable=False),
-]
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-_VERSION_META = {b"tagengo.schema_version": str(SCHEMA_VERSION).encode()}
+    MESSAGE_TYPE: pa.StructType
+    RECORD_FIELDS: list[pa.Field]
+    RECORD_SCHEMA: pa.Schema
+    REJECTED_SCHEMA: pa.Schema
+    QUARANTINE_SCHEMA: pa.Schema
 
-#: Rows that passed a stage.
-RECORD_SCHEMA = pa.schema(RECORD_FIELDS, metadata=_VERSION_META)
 
-#: Rows a step dropped: the record plus which step dropped it and why.
-REJECTED_SCHEMA = pa.schema(
-    [
-        *RECORD_FIELDS,
-        pa.field("stage", pa.string(), nullable=False),
-        pa.field("step", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-    ],
-    metadata=_VERSION_META,
-)
+def _build_schemas() -> dict[str, Any]:
+    import pyarrow as pa
 
-#: Input lines that could not be read as a record at all.
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("file", pa.string(), nullable=False),
-        pa.field("line", pa.int64(), nullable=False),
-        pa.field("field", pa.string(), nullable=True),
-        pa.field("reason", pa.string(), nullable=False),
-        # The raw text, cut to a few KB: enough to see what was wrong, never the whole 1 GB line.
-        pa.field("raw", pa.string(), nullable=True),
-    ],
-    metadata=_VERSION_META,
-)
+    message_type = pa.struct([("role", pa.string()), ("content", pa.string())])
+    record_fields = [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("language", pa.string(), nullable=True),
+        pa.field("messages", pa.list_(message_type), nullable=False),
+        pa.field("meta", pa.string(), nullable=False),
+    ]
+    version_meta = {b"tagengo.schema_version": str(SCHEMA_VERSION).encode()}
+    return {
+        "MESSAGE_TYPE": message_type,
+        "RECORD_FIELDS": record_fields,
+        # Rows that passed a stage.
+        "RECORD_SCHEMA": pa.schema(record_fields, metadata=version_meta),
+        # Rows a step dropped: the record plus which step dropped it and why.
+        "REJECTED_SCHEMA": pa.schema(
+            [
+                *record_fields,
+                pa.field("stage", pa.string(), nullable=False),
+                pa.field("step", pa.string(), nullable=False),
+                pa.field("reason", pa.string(), nullable=False),
+            ],
+            metadata=version_meta,
+        ),
+        # Input lines that could not be read as a record at all.
+        "QUARANTINE_SCHEMA": pa.schema(
+            [
+                pa.field("file", pa.string(), nullable=False),
+                pa.field("line", pa.int64(), nullable=False),
+                pa.field("field", pa.string(), nullable=True),
+                pa.field("reason", pa.string(), nullable=False),
+                # The raw text, cut to a few KB: enough to see what was wrong, never the whole 1 GB line.
+                pa.field("raw", pa.string(), nullable=True),
+            ],
+            metadata=version_meta,
+        ),
+    }
+
+
+_schemas_lock = threading.Lock()
+
+
+def arrow_schema(name: str) -> Any:
+    """The schema (or type) ``name`` of ``_SCHEMA_NAMES``, built with the others on first use.
+    Built once under a lock: a table written from two threads must carry the same objects."""
+    if name not in globals():
+        with _schemas_lock:
+            if name not in globals():
+                globals().update(_build_schemas())
+    return globals()[name]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SCHEMA_NAMES:
+        return arrow_schema(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(slots=True)
@@ -146,7 +184,9 @@ def _record_columns(records: Sequence[Record]) -> dict[str, list[Any]]:
 
 
 def records_to_table(records: Sequence[Record]) -> pa.Table:
-    return pa.Table.from_pydict(_record_columns(records), schema=RECORD_SCHEMA)
+    import pyarrow as pa
+
+    return pa.Table.from_pydict(_record_columns(records), schema=arrow_schema("RECORD_SCHEMA"))
 
 
 def rejections_to_table(rejections: Sequence[Rejection], stage: str) -> pa.Table:
@@ -154,11 +194,15 @@ def rejections_to_table(rejections: Sequence[Rejection], stage: str) -> pa.Table
     columns["stage"] = [stage] * len(rejections)
     columns["step"] = [rej.step for rej in rejections]
     columns["reason"] = [rej.reason for rej in rejections]
-    return pa.Table.from_pydict(columns, schema=REJECTED_SCHEMA)
+    import pyarrow as pa
+
+    return pa.Table.from_pydict(columns, schema=arrow_schema("REJECTED_SCHEMA"))
 
 
 def quarantine_to_table(items: Sequence[Quarantined]) -> pa.Table:
-    return pa.Table.from_pylist([q.to_row() for q in items], schema=QUARANTINE_SCHEMA)
+    import pyarrow as pa
+
+    return pa.Table.from_pylist([q.to_row() for q in items], schema=arrow_schema("QUARANTINE_SCHEMA"))
 
 
 def table_to_records(table: pa.Table | pa.RecordBatch) -> list[Record]:

@@ -18,17 +18,39 @@ import bz2
 import gzip
 import io
 import lzma
+import sys
 import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-import pyarrow as pa
-
 #: Suffix -> the archive kind named in messages.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
-#: What reading a damaged archive raises: EOFError (cut short), BadGzipFile (an OSError: not
-#: gzip at all), zlib.error (corrupt data inside), LZMAError, and pyarrow's OSError for zstd.
-READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException)
+
+
+#: What reading a damaged archive raises, pyarrow's aside: EOFError (cut short), BadGzipFile (an
+#: OSError: not gzip at all), zlib.error (corrupt data inside), LZMAError.
+_PLAIN_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError)
+_read_errors: tuple[type[BaseException], ...] | None = None
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged archive raises: the plain errors above, and pyarrow's
+    ``ArrowException`` (its zstd reader; its OSError is an OSError already).
+
+    A function, evaluated where the exception is caught (``except read_errors():``), not a
+    constant, and it never imports pyarrow: until something imported pyarrow no exception of its
+    can exist, so the plain errors catch all there is. The JSONL readers need pyarrow only for
+    .zst files, and `tagengo generate` reads its input before its first call: importing pyarrow
+    there (with numpy, 0.15-0.2 s) delayed the call (docs/benchmarks.md, "generate")."""
+    global _read_errors
+    if _read_errors is not None:
+        return _read_errors
+    arrow_error = getattr(sys.modules.get("pyarrow"), "ArrowException", None)
+    if arrow_error is None:
+        return _PLAIN_READ_ERRORS
+    _read_errors = (*_PLAIN_READ_ERRORS, arrow_error)
+    return _read_errors
+
 
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml")
 
@@ -48,6 +70,8 @@ def open_bytes(path: Path) -> BinaryIO:
     if kind == "xz":
         return lzma.open(path, "rb")  # type: ignore[return-value]
     if kind == "zstd":
+        import pyarrow as pa
+
         return io.BufferedReader(pa.input_stream(str(path), compression="zstd"))  # type: ignore[arg-type]
     return path.open("rb")
 

@@ -21,16 +21,18 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from tagengo.errors import BadRow, InputError
-from tagengo.io.damage import COMPRESSIONS, READ_ERRORS, damage_reason, empty_reason, open_bytes
+from tagengo.io.damage import COMPRESSIONS, damage_reason, empty_reason, open_bytes, read_errors
 from tagengo.io.formats import CONVERTERS, DATASET_NAMES, _kind, sniff_format
 from tagengo.io.parquet import iter_parquet_batches, parquet_rows, read_parquet_schema
 from tagengo.io.shards import missing_shards
 from tagengo.io.text import cut_off_reason, strip_bom
 from tagengo.records import Quarantined, Record
+
+if TYPE_CHECKING:  # imported by the Parquet reader: `tagengo generate` calls before it needs pyarrow
+    import pyarrow as pa
 
 FORMATS = tuple(CONVERTERS)
 #: Longest input line accepted, in bytes. Longer lines are quarantined without being parsed.
@@ -148,7 +150,7 @@ def _jsonl_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
                     k += 1
                     first = lineno + 1
                     lines = []
-        except READ_ERRORS as exc:
+        except read_errors() as exc:
             # A truncated or corrupt archive: keep what was read, quarantine the rest as one entry.
             problem = Quarantined(str(path), lineno + 1, damage_reason(path, exc, lineno, "line"))
             yield Chunk(f"{fi:03d}-{k:05d}", str(path), first, lines, problems=[problem])
@@ -166,7 +168,7 @@ def _is_json_array(path: Path) -> bool:
     try:
         with open_bytes(path) as fh:
             head = strip_bom(fh.read(4096)).lstrip()
-    except READ_ERRORS:
+    except read_errors():
         return False  # damaged: the line reader keeps what it can and names the damage
     return head.startswith(b"[")
 
@@ -178,7 +180,7 @@ def _json_array_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     try:
         with open_bytes(path) as fh:
             data = fh.read()
-    except READ_ERRORS as exc:  # an array cut short has no item to keep
+    except read_errors() as exc:  # an array cut short has no item to keep
         yield _damaged(fi, 0, path, 1, damage_reason(path, exc, 0, "item"))
         return
     try:
@@ -206,6 +208,8 @@ def _parquet_chunks(fi: int, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     if (reason := empty_reason(path)) is not None:
         yield _damaged(fi, 0, path, 1, reason)
         return
+    import pyarrow as pa
+
     first = 1
     k = 0
     try:
@@ -373,7 +377,7 @@ def _refuse_utf16(path: Path) -> None:
     try:
         with open_bytes(path) as fh:
             head = fh.read(4)
-    except READ_ERRORS:
+    except read_errors():
         return  # unreadable: the reader quarantines it with the reason
     for bom, name in _OTHER_BOMS:
         if head.startswith(bom):

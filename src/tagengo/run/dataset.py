@@ -17,18 +17,19 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from tagengo.errors import ConfigError, InputError
 from tagengo.io.parquet import iter_parquet_batches, read_parquet, read_parquet_schema
-from tagengo.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA, Record, table_to_records
+from tagengo.records import Record, arrow_schema, table_to_records
+
+if TYPE_CHECKING:  # imported where a table is written or read: see tagengo.records
+    import pyarrow as pa
 
 MANIFEST = "manifest.json"
 SUBDIRS = ("data", "rejected", "quarantine")
-_PART_SCHEMAS = {"data": RECORD_SCHEMA, "rejected": REJECTED_SCHEMA, "quarantine": QUARANTINE_SCHEMA}
+#: Each part's schema, by its name in tagengo.records (built on first use there).
+_PART_SCHEMAS = {"data": "RECORD_SCHEMA", "rejected": "REJECTED_SCHEMA", "quarantine": "QUARANTINE_SCHEMA"}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -51,6 +52,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def write_parquet_atomic(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    import pyarrow.parquet as pq
+
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
@@ -71,6 +74,8 @@ class PartWriter:
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        import pyarrow as pa
+
         self._pending.append(table)
         self._pending_rows += table.num_rows
         while self._pending_rows >= self.rows_per_part:
@@ -82,6 +87,8 @@ class PartWriter:
 
     def close(self) -> None:
         if self._pending_rows or self.parts == 0:
+            import pyarrow as pa
+
             table = pa.concat_tables(self._pending) if self._pending else self.schema.empty_table()
             self._flush(table)
         self._pending, self._pending_rows = [], 0
@@ -147,8 +154,10 @@ def read_table(
     if not tables:
         if read_manifest(folder) is None:
             raise InputError(f"{folder}: not a tagengo dataset folder (no {MANIFEST}).")
-        empty = _PART_SCHEMAS.get(part, RECORD_SCHEMA).empty_table()
+        empty = arrow_schema(_PART_SCHEMAS.get(part, "RECORD_SCHEMA")).empty_table()
         return empty if columns is None else empty.select([c for c in columns if c in empty.column_names])
+    import pyarrow as pa
+
     return pa.concat_tables(tables, promote_options="default")
 
 

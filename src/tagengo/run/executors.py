@@ -16,23 +16,22 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from tagengo.io.source import Chunk, parse_chunk
 from tagengo.records import (
     NO_LANGUAGE,
-    QUARANTINE_SCHEMA,
-    RECORD_SCHEMA,
-    REJECTED_SCHEMA,
     Record,
     Rejection,
+    arrow_schema,
     quarantine_to_table,
     records_to_table,
     rejections_to_table,
 )
 from tagengo.run.steps import Step
+
+if TYPE_CHECKING:  # the tables are built by tagengo.records, which imports pyarrow on first use
+    import pyarrow as pa
 
 
 @dataclass
@@ -114,12 +113,13 @@ def work_chunk(chunk: Chunk) -> ChunkResult:
     if not job.steps and job.fmt == "tagengo" and chunk.table is not None:
         # A dataset folder feeding only global steps (mix, dedup): its rows were validated
         # when written, so they pass as Arrow without becoming Python records and back.
-        table = chunk.table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
+        record_schema = arrow_schema("RECORD_SCHEMA")
+        table = chunk.table.select(record_schema.names).cast(record_schema)
         return ChunkResult(
             key=chunk.key,
             kept=table,
-            rejected=REJECTED_SCHEMA.empty_table(),
-            quarantined=QUARANTINE_SCHEMA.empty_table(),
+            rejected=arrow_schema("REJECTED_SCHEMA").empty_table(),
+            quarantined=arrow_schema("QUARANTINE_SCHEMA").empty_table(),
             read=table.num_rows,
         )
     records, bad = parse_chunk(chunk, job.fmt, job.source_names[chunk.file])

@@ -29,22 +29,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from pydantic import BaseModel
 
 from tagengo import __version__
 from tagengo.errors import ConfigError
 from tagengo.io.parquet import read_parquet
 from tagengo.io.source import Source
-from tagengo.records import (
-    NO_LANGUAGE,
-    QUARANTINE_SCHEMA,
-    RECORD_SCHEMA,
-    REJECTED_SCHEMA,
-    SCHEMA_VERSION,
-)
+from tagengo.records import NO_LANGUAGE, SCHEMA_VERSION, arrow_schema
 from tagengo.run.dataset import (
     MANIFEST,
     SUBDIRS,
@@ -57,6 +50,9 @@ from tagengo.run.executors import ChunkJob, ChunkResult, Executor, LocalExecutor
 from tagengo.run.executors import step_stats as step_stats_of
 from tagengo.run.manifest import STAGE_PACKAGES, package_versions
 from tagengo.run.steps import Step
+
+if TYPE_CHECKING:  # imported once the first chunk is written (tagengo.records builds the schemas)
+    import pyarrow as pa
 
 
 @dataclass
@@ -194,6 +190,19 @@ def _check_out_is_not_input(out: Path, source: Source) -> None:
             )
 
 
+def _check_pyarrow() -> None:
+    """Refuse to start without pyarrow. It is imported when the first chunk is written, not
+    before (tagengo.records: `tagengo generate` sends its first request without waiting 0.15-0.2 s
+    for it), so a missing one would be found only after the calls of a chunk were paid for."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError(
+            "pyarrow is not installed, and every stage writes its dataset folder with it: "
+            "install it (pip install pyarrow) and run again."
+        )
+
+
 def run_stage(
     *,
     stage: str,
@@ -276,6 +285,7 @@ def _plan(
     else prepare ``out/.work`` (kept when it is this run's, to resume) and return the plan."""
     out = check_out_folder(out)
     _check_out_is_not_input(out, source)
+    _check_pyarrow()
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers is {workers}; give 1 or more worker processes (or leave it out).")
     say = log or (lambda msg: print(msg, file=sys.stderr))
@@ -411,9 +421,9 @@ def _assemble(
     Returns the rows kept and rejected."""
     chunks_dir = plan.chunks_dir
     shutil.rmtree(final, ignore_errors=True)
-    data_w = PartWriter(final / "data", RECORD_SCHEMA, rows_per_part)
-    rej_w = PartWriter(final / "rejected", REJECTED_SCHEMA, rows_per_part)
-    quar_w = PartWriter(final / "quarantine", QUARANTINE_SCHEMA, rows_per_part)
+    data_w = PartWriter(final / "data", arrow_schema("RECORD_SCHEMA"), rows_per_part)
+    rej_w = PartWriter(final / "rejected", arrow_schema("REJECTED_SCHEMA"), rows_per_part)
+    quar_w = PartWriter(final / "quarantine", arrow_schema("QUARANTINE_SCHEMA"), rows_per_part)
     for t in _iter_chunk_tables(chunks_dir, keys, "rejected"):
         rej_w.write(t)
     for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
@@ -440,8 +450,10 @@ def _assemble(
                 plan.stage, plan.global_steps, columns, chunks, step_stats, data_w, rej_w, announce
             )
         else:
+            import pyarrow as pa
+
             tables = list(_iter_chunk_tables(chunks_dir, keys, "kept"))
-            survivors = pa.concat_tables(tables) if tables else RECORD_SCHEMA.empty_table()
+            survivors = pa.concat_tables(tables) if tables else arrow_schema("RECORD_SCHEMA").empty_table()
             plan.say(f"{plan.stage}: {survivors.num_rows:,} rows through {names} ...")
             data_w.write(run_global_steps(plan.stage, plan.global_steps, survivors, step_stats, rej_w))
     else:

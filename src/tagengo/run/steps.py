@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from tagengo.records import Record, Rejection
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Step:
