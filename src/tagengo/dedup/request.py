@@ -19,12 +19,16 @@ module decides each candidate pair by aligning what differs between the two prom
    gets one guessed from its filler and function words and script (:func:`guess_language`).
 2. **What defines a request must match** (each a hard stop, checked first, no model):
    * numbers, as values ("5", "five", "fünf", "五" are 5; "1,000" is 1000): another number
-     is another request;
+     is another request, unless a word says it on the other side ("Top-2" / "die beiden",
+     "null" / "keine": :data:`QUANTITY_WORDS`);
    * language names ("into German" / "into English", "auf Deutsch", "en français", "日本語"):
      another target language is another request;
    * named entities: words capitalised inside a sentence (not in German, where every noun
      is), acronyms, words mixing letters and digits or with an inner capital ("Hawaii",
-     "CSV", "iPhone", "GPT4"): one side naming what the other does not is another request;
+     "CSV", "iPhone", "GPT4"; in code a capital alone names nothing: "None", "True"): one side
+     naming what the other does not is another request;
+   * roles: the same words, with two names, or two content words around the same connective
+     ("miles into kilometres" / "kilometres into miles"), standing the other way round;
 3. **The words that differ** (content words left on one side once both sides' words are
    matched, stems and compounds allowed: "Blogbeitrag"/"Blog-Beitrag") are tested in
    context, by substitution. Each differing word of A is replaced by a neutral noun of the
@@ -632,7 +636,9 @@ def _rotations_equal(x: list[str], y: list[str]) -> bool:
 def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     """The same words, but the names (words capitalised inside a sentence, in German too) stand
     in another order that no moved phrase explains: "Is Python faster than Java?" / "Is Java
-    faster than Python?". A phrase moved from the front to the back rotates the content words."""
+    faster than Python?"; or two content words trade places around the same connective
+    (:func:`_connective_swapped`). A phrase moved from the front to the back rotates the
+    content words."""
     sa = [a.norms[i] for i in a.content]
     sb = [b.norms[i] for i in b.content]
     if _rotations_equal(list(dict.fromkeys(sa)), list(dict.fromkeys(sb))):
