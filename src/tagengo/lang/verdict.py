@@ -129,6 +129,7 @@ def expect(
     strip: bool = True,
     technical: bool = False,
     fold_upper: bool = False,
+    prepared: bool = False,
     settle_on_top: bool = False,
     top_in_group: bool = False,
     agree_threshold: float | None = None,
@@ -144,7 +145,8 @@ def expect(
     ``near``: count the language's near-language group (False: the ``exact`` rule, the top label
     must be the language and the score is its probability). ``k``: labels read for the group sum.
     ``min_letters``: texts with fewer letters (:func:`letters`) are not checked.
-    ``strip``/``technical``/``fold_upper``: how the text is prepared (:func:`detector_text`).
+    ``strip``/``technical``/``fold_upper``: how the text is prepared (:func:`detector_text`);
+    ``prepared``: ``text`` is :func:`detector_text`'s line already, read as it is.
     ``settle_on_top``: ask for the top label alone first; a text whose top label is the language
     at the threshold is settled by it (a fast path: most texts need no top-``k`` call; the score is
     then the top label's). ``top_in_group``: the top label must be in the group too.
@@ -167,6 +169,7 @@ def expect(
         strip=strip,
         technical=technical,
         fold_upper=fold_upper,
+        prepared=prepared,
         settle_on_top=settle_on_top,
         top_in_group=top_in_group,
         agree_threshold=agree_threshold,
@@ -191,6 +194,7 @@ def expect_deferred(
     strip: bool = True,
     technical: bool = False,
     fold_upper: bool = False,
+    prepared: bool = False,
     settle_on_top: bool = False,
     top_in_group: bool = False,
     agree_threshold: float | None = None,
@@ -206,7 +210,7 @@ def expect_deferred(
     if min_letters > 0 and letters(text) < min_letters:
         return Verdict(language, checked=False)
     lid = identifier if identifier is not None else bundled_identifier()
-    line = detector_text(text, strip, technical, fold_upper)
+    line = text if prepared else detector_text(text, strip, technical, fold_upper)
     group = near_group(language) if near else frozenset({language})
     pred = None
     if settle_on_top:
