@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,30 @@ class PartWriter:
             rest = whole.slice(self.rows_per_part)
             self._pending = [rest] if rest.num_rows else []
             self._pending_rows = rest.num_rows
+
+    def take_file(self, path: Path) -> bool:
+        """Take the Parquet file ``path`` as this writer's first and only part, copied as it is,
+        when that is the file writing its table here would give: nothing written yet, at most
+        ``rows_per_part`` rows, this writer's columns and types (the file written by
+        ``write_parquet_atomic`` from a table of this schema: the runner's chunks). Returns
+        whether it did; the caller then writes no other table (it would start a second part)."""
+        import pyarrow.parquet as pq
+
+        if self.parts or self._pending:
+            return False
+        meta = pq.read_metadata(path)  # the footer only
+        if not 0 < meta.num_rows <= self.rows_per_part or meta.num_row_groups != 1:
+            return False
+        if not meta.schema.to_arrow_schema().equals(self.schema):
+            return False
+        target = self.directory / f"part-{self.parts:05d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        self.parts += 1
+        self.rows += meta.num_rows
+        return True
 
     def close(self) -> None:
         if self._pending_rows or self.parts == 0:

@@ -175,6 +175,20 @@ def _iter_chunk_tables(
             yield read_parquet(path, columns=columns)
 
 
+def _write_chunks(
+    writer: PartWriter, chunks_dir: Path, keys: list[str], kind: str, whole: bool = True
+) -> None:
+    """Every chunk's ``kind`` table, in key order, into ``writer``. One chunk file that is the
+    whole of what ``writer`` gets (``whole``) is copied as its one part, byte for byte what
+    decoding and encoding it again gave (``PartWriter.take_file``): a run of one chunk
+    (`tagengo generate` of up to 5,000 rows) spent 0.1 s of CPU after its last answer on that."""
+    files = [p for key in keys if (p := chunks_dir / f"{key}.{kind}.parquet").exists()]
+    if whole and len(files) == 1 and writer.take_file(files[0]):
+        return
+    for f in files:
+        writer.write(read_parquet(f))
+
+
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -424,10 +438,9 @@ def _assemble(
     data_w = PartWriter(final / "data", arrow_schema("RECORD_SCHEMA"), rows_per_part)
     rej_w = PartWriter(final / "rejected", arrow_schema("REJECTED_SCHEMA"), rows_per_part)
     quar_w = PartWriter(final / "quarantine", arrow_schema("QUARANTINE_SCHEMA"), rows_per_part)
-    for t in _iter_chunk_tables(chunks_dir, keys, "rejected"):
-        rej_w.write(t)
-    for t in _iter_chunk_tables(chunks_dir, keys, "quarantined"):
-        quar_w.write(t)
+    # Global steps add rejected rows of their own after these: then the chunks' are re-encoded.
+    _write_chunks(rej_w, chunks_dir, keys, "rejected", whole=not plan.global_steps)
+    _write_chunks(quar_w, chunks_dir, keys, "quarantined")
     if plan.global_steps:
         # Here, not at the top: it imports pyarrow.compute (0.05 s), which a stage without
         # global steps never needs, and generate would pay before its first call.
@@ -457,8 +470,7 @@ def _assemble(
             plan.say(f"{plan.stage}: {survivors.num_rows:,} rows through {names} ...")
             data_w.write(run_global_steps(plan.stage, plan.global_steps, survivors, step_stats, rej_w))
     else:
-        for t in _iter_chunk_tables(chunks_dir, keys, "kept"):
-            data_w.write(t)
+        _write_chunks(data_w, chunks_dir, keys, "kept")
     for w in (data_w, rej_w, quar_w):
         w.close()
     return data_w.rows, rej_w.rows
