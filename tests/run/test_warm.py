@@ -30,3 +30,24 @@ print("ok")
 def test_the_warm_up_thread_loads_the_answer_language_model_first() -> None:
     done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+SWITCH = """
+import sys
+from tagengo.run import warm
+
+before = sys.getswitchinterval()
+during = []
+warm.warm_imports_in_background(lambda: during.append(sys.getswitchinterval()))
+warm.wait_for_warm_up()
+assert during == [warm.WARM_SWITCH_INTERVAL_S] and during[0] < before, (during, before)
+assert sys.getswitchinterval() == before, sys.getswitchinterval()
+print("ok")
+"""
+
+
+def test_while_the_warm_up_runs_other_threads_get_the_interpreter_back_sooner_and_then_as_before() -> None:
+    # The event loop waits for the warm-up thread's imports to hand over the GIL: at most the
+    # switch interval, shortened while they run (tagengo.run.warm), and restored after them.
+    done = subprocess.run([sys.executable, "-c", SWITCH], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

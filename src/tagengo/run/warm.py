@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import sys
 import threading
 from collections.abc import Callable
 
@@ -34,7 +35,20 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
+#: The interpreter's switch interval while the warm-up runs (the default is 5 ms).
+WARM_SWITCH_INTERVAL_S = 0.0005
+
+
 def _import_all(first: tuple[Callable[[], object], ...] = ()) -> None:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, WARM_SWITCH_INTERVAL_S))
+    try:
+        _import_all_now(first)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _import_all_now(first: tuple[Callable[[], object], ...]) -> None:
     # What the caller needs as soon as the answers are back (a model the checks use) comes first.
     for load in first:
         with contextlib.suppress(Exception):  # it fails again, with its own message, where it is used
