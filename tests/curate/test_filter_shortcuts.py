@@ -93,3 +93,19 @@ def test_model_mentions_decide_as_the_word_regex() -> None:
         m = step._word.search(text.lower())
         want = (True, "") if m is None else (False, f"model mention: '{m.group(0)}'")
         assert step.keep(_row(text)) == want, text
+
+
+def test_first_prompt_of_a_prompt_and_its_answer() -> None:
+    """The two-turn shortcut writes what the general case writes, in the same order."""
+    from tagengo.curate.filters import FirstPrompt
+
+    two = [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]
+    three = [*two, {"role": "user", "content": "More?"}]
+    for msgs, response, turns in ((two, "Hello.", 1), (three, "Hello.", 2), (two[:1], None, 1)):
+        row = FirstPrompt().map(Record("r", "t", "en", list(msgs), {"language_label": "English"}))
+        assert row.messages == [two[0]]
+        assert list(row.meta.items()) == [
+            ("language_label", "English"),
+            ("logged_response", response),
+            ("source_turns", turns),
+        ]

@@ -43,6 +43,13 @@ class FirstPrompt(Mapper):
 
     def map(self, row: Record) -> Record:
         msgs = row.messages = normalise_turns(row.messages, row.meta)
+        if len(msgs) == 2 and msgs[0]["role"] == "user" and msgs[1]["role"] == "assistant":
+            # A prompt and its answer, most logs' rows: what the general case below finds,
+            # without its three generators (this runs on every row).
+            row.meta["logged_response"] = msgs[1]["content"]
+            row.meta["source_turns"] = 1
+            row.messages = msgs[:1]
+            return row
         i = next(i for i, m in enumerate(msgs) if m["role"] == "user")
         response = next((m["content"] for m in msgs[i + 1 :] if m["role"] == "assistant"), None)
         row.meta["logged_response"] = response

@@ -223,6 +223,10 @@ def _chat_log(obj: dict, source: str, id_key: str, fields: tuple[tuple[str, type
     messages = _role_content_list(obj, "conversation", "role", "content")
     meta: dict[str, Any] = {"language_label": _language_label(obj, required=True)}
     for key, kind, what in fields:
+        value = obj.get(key)
+        if type(value) is kind:  # the usual case: no call, no try
+            meta[key] = value
+            continue
         try:
             value = _require(obj, key, kind, what, optional=True)
         except BadRow:
