@@ -91,3 +91,29 @@ def test_a_stage_without_blocks_of_its_own_shows_the_runner_section(tmp_path: Pa
     }
     (section,) = folder_sections(_folder(tmp_path, stage, json.dumps(m)))
     assert section.kind == stage and section.summary.startswith("3 rows read → 2 kept")
+
+
+def test_a_manifests_warnings_are_on_the_page(tmp_path: Path) -> None:
+    """The warnings a run prints and writes to its manifest (here: a shard missing from the
+    input) head the stage's section; a reader of the page alone sees them (newcomer 32, item 9)."""
+    from tagengo.report.hooks import add_warnings
+    from tagengo.run.blocks import Note, Section
+
+    (tmp_path / "in").mkdir()
+    row = {"messages": [{"role": "user", "content": "Wie spät ist es in Berlin?"}]}
+    row["messages"].append({"role": "assistant", "content": "Schau bitte auf die Uhr, ich sehe sie nicht."})
+    (tmp_path / "in" / "train-00000-of-00002.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    out = tmp_path / "cur"
+    assert main(["curate", "--input", str(tmp_path / "in"), "--out", str(out)]) == 0
+    (warning,) = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["warnings"]
+    html = tmp_path / "r.html"
+    assert main(["report", str(out), "--out", str(html)]) == 0
+    first = folder_sections(out)[0].blocks[0]
+    assert isinstance(first, Note) and first.text == f"warning: {warning}"
+    assert first.source == "manifest.json (warnings)"
+    page = html.read_text(encoding="utf-8")
+    assert 'class="note warning"' in page and "train-*-of-00002.jsonl is missing" in page
+    # A warning the stage's own hook already shows (route, train) is not shown twice.
+    sections = [Section("a", "t", "f", "train", [Note("Warning: fell back to CPU", "x")])]
+    add_warnings(sections, {"stage": "train", "warnings": ["fell back to CPU", "other"]}, tmp_path)
+    assert [b.text for b in sections[0].blocks] == ["warning: other", "Warning: fell back to CPU"]

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tagengo.run.blocks import NotShown, Section
+from tagengo.run.blocks import Note, NotShown, Section
 
 #: Every stage whose folders the page shows, and the package holding its report hook (a stage is
 #: its package's name, except export, which lives in mix/).
@@ -82,4 +82,23 @@ def folder_sections(folder: Path) -> list[Section] | None:
             extra = hook(package, "step_blocks")(folder, m, step)
             sections[at:at] = extra
             at += len(extra)
+    add_warnings(sections, m, folder)
     return sections
+
+
+def add_warnings(sections: list[Section], m: dict[str, Any], folder: Path) -> None:
+    """Put the manifest's ``warnings`` (a canned reply many prompts got, a shared id, the model a
+    gateway answered with in place of the one asked for, missing shards) at the top of the stage's
+    first section: the terminal and ``tagengo inspect`` show them, and a reader of the page alone
+    must see them too. A warning a stage's own hook already shows (route, train) is not repeated."""
+    got = m.get("warnings")
+    if not sections or not isinstance(got, list):
+        return
+    name = (
+        "export.json"
+        if m.get("stage") == "export" and not (folder / "manifest.json").exists()
+        else "manifest.json"
+    )
+    shown = " ".join(b.text for s in sections for b in s.blocks if isinstance(b, Note))
+    new = [str(w) for w in got if str(w) not in shown]
+    sections[0].blocks[0:0] = [Note(f"warning: {w}", f"{name} (warnings)", kind="warning") for w in new]
