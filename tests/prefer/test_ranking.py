@@ -65,12 +65,38 @@ def test_malformed_rankings_are_refused_with_the_reason(line, problem):
         ("A is better than B.", "no line starting with 'Ranking:'"),
         ("Ranking: A>B\nI hope this helps.", "text after"),
         ("Ranking: A>B because A is right", "'because' where '>' or '=' was expected"),
-        ("**Ranking:** A>B", "no line starting"),
+        ("**Ranking: A>B", "'\\*\\*' opens the 'Ranking:' line and is never closed"),
+        ("**Ranking:* A>B", "never closed"),
+        ("Ranking: **A>B", "unknown label '\\*\\*A'"),
+        ("Ranking: A>B**", "unknown label 'B\\*\\*'"),
+        ("**Ranking:** A>B**", "unknown label 'B\\*\\*'"),
+        ("**Ranking:** A>B\nI hope this helps.", "text after"),
     ],
 )
 def test_replies_with_extra_text_are_refused(reply, problem):
     with pytest.raises(RankingError, match=problem):
         parse_ranking(reply, ["A", "B"])
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "**Ranking:** B>A",
+        "**Ranking**: B>A",
+        "**Ranking: B>A**",
+        "*Ranking:* B>A",
+        "__Ranking:__ B>A",
+        "_Ranking_: B>A",
+        "***Ranking:*** B>A",
+        "Ranking: **B>A**",
+        "Ranking: `B>A`",
+        "Ranking: **B** > **A**",
+        "A: thin.\nB: thorough.\n\n**Ranking:** **B>A**\n",
+    ],
+)
+def test_markdown_emphasis_around_the_label_or_the_ranking_is_read_through(reply):
+    # Judges bold their verdict line (newcomer 32, item 14: 0 of 55 prompts kept).
+    assert str(parse_ranking(reply, ["A", "B"])[0]) == "B>A"
 
 
 def test_the_prefix_is_read_in_any_case_but_labels_are_not():

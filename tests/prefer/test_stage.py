@@ -237,6 +237,27 @@ def test_two_answers_of_the_same_text_make_no_pair_whatever_the_judge_says(prefe
     assert reasons and all(r.startswith("no preference pair: same_answer") for r in reasons), reasons
 
 
+def test_a_judge_that_bolds_its_ranking_line_is_read(prefer_server, tmp_path):
+    """A judge ending '**Ranking:** B>A' (markdown) ranks: every prompt kept, no re-ask."""
+
+    def bold(messages: list[dict[str, str]]) -> str:
+        text = reply(messages)
+        return text.replace("\nRanking: ", "\n**Ranking:** ") if "\nRanking: " in text else text
+
+    server = prefer_server(bold)
+    cache = tmp_path / "cache.sqlite"
+    cfg = PreferConfig(
+        models=[scripted_model(server, r, cache) for r in ("weak", "best")],
+        judge=scripted_judge(server, cache),
+    )
+    prompts = [PROMPTS[0], ("e4", "en", "Name three colours.")]
+    result = prefer(write_prompts(tmp_path / "p.jsonl", prompts), tmp_path / "out", cfg)
+    assert result.manifest["counts"]["kept"] == 2
+    assert len(_judge_requests(server)) == 2  # one call per prompt: nothing re-asked
+    for row in read_records(result.out):
+        assert row.meta["preference"]["pairs"][0]["chosen"] == "best"
+
+
 def test_tied_wrong_language_answers_are_rejected_without_a_model_order_bias(prefer_server, tmp_path):
     """Several English answers to German prompts are tied last: which of them becomes the
     rejected side depends on the row (a seeded hash), not on its --model position."""

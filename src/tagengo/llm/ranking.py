@@ -10,6 +10,12 @@ that the stage hands back to the judge when it asks again:
 * a label missing, or named twice;
 * any other character in the ranking (``,``, ``>>``, ``<``, words).
 
+Markdown emphasis is the one decoration read through, as judges bold the verdict line:
+``**Ranking:** A>B``, ``**Ranking**: A>B``, ``**Ranking: A>B**``, ``Ranking: **A>B**``,
+``Ranking: `A>B` `` and ``**A** > **B**`` are ``A>B``. A marker must close where it opened
+(``**Ranking: A>B`` is refused: where the emphasis ends is a guess), and the rules above hold
+for what is inside.
+
 Ranks are tier positions, best first and counting from 1: in ``C>A=B>D`` C has rank 1, A and
 B rank 2, D rank 3. Tied answers share a rank and never make a preference pair. Where one
 member of a tier must be picked (the worst of several wrong-language answers, the best of a tied
@@ -26,8 +32,15 @@ from dataclasses import dataclass
 #: Labels the answers get, in order: A, B, C ...
 LABELS = string.ascii_uppercase
 RANKING_PREFIX = "Ranking:"
-_PREFIX = re.compile(r"^\s*ranking\s*:", re.IGNORECASE)
+# The label, in an emphasis marker that closes before or after the colon (``**Ranking:**``,
+# ``**Ranking**:``) or, when neither, at the end of the line (``**Ranking: A>B**``).
+_PREFIX = re.compile(
+    r"^\s*(?P<open>\*{1,3}|_{1,3})?\s*ranking\s*(?P<shut>(?P=open))?\s*:\s*(?(shut)|(?P<shut2>(?P=open))?)",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"\s*([^\s>=]+|[>=])")
+#: The whole ranking, or one label, in one emphasis or code marker: ``**A>B**``, ```A>B```, ``*A*``.
+_WRAPPED = re.compile(r"^(?P<m>\*{1,3}|_{1,3}|`)(?P<inner>[^*_`]+)(?P=m)$")
 
 
 class RankingError(ValueError):
@@ -77,13 +90,27 @@ def parse_ranking(reply: str, labels: list[str]) -> tuple[Ranking, str]:
         raise RankingError(f"no line starting with '{RANKING_PREFIX}'")
     if any(line.strip() for line in lines[at + 1 :]):
         raise RankingError(f"text after the '{RANKING_PREFIX}' line")
-    ranking = parse_ranking_line(_PREFIX.sub("", lines[at], count=1), labels)
+    ranking = parse_ranking_line(_after_label(lines[at]), labels)
     return ranking, "\n".join(lines[:at]).strip()
+
+
+def _after_label(line: str) -> str:
+    """The ranking text of a ``Ranking:`` line, its label's emphasis markers removed (see the
+    module doc). Raises ``RankingError`` for a marker left open."""
+    m = _PREFIX.match(line)
+    assert m is not None  # the caller found the line with _PREFIX
+    rest = line[m.end() :].strip()
+    mark = m["open"]
+    if mark and not (m["shut"] or m["shut2"]):
+        if not (rest.endswith(mark) and not rest.endswith(mark + mark[0])):
+            raise RankingError(f"'{mark}' opens the '{RANKING_PREFIX}' line and is never closed")
+        rest = rest[: -len(mark)].strip()
+    return rest
 
 
 def parse_ranking_line(text: str, labels: list[str]) -> Ranking:
     """``'C > A = B > D'`` -> Ranking. Raises ``RankingError`` (see the module doc)."""
-    text = text.strip()
+    text = _unwrapped(text.strip())
     if not text:
         raise RankingError("the ranking is empty")
     tokens: list[str] = []
@@ -92,7 +119,7 @@ def parse_ranking_line(text: str, labels: list[str]) -> Ranking:
         m = _TOKEN.match(text, pos)
         if m is None:  # only trailing white space is left
             break
-        tokens.append(m.group(1))
+        tokens.append(_unwrapped(m.group(1)))
         pos = m.end()
     known = set(labels)
     tiers: list[list[str]] = [[]]
@@ -119,3 +146,10 @@ def parse_ranking_line(text: str, labels: list[str]) -> Ranking:
     if missing:
         raise RankingError(f"label{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}")
     return Ranking(tuple(tuple(t) for t in tiers))
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` without one emphasis or code marker around all of it (``**A>B**`` -> ``A>B``);
+    anything else as it is, for the parser to judge."""
+    m = _WRAPPED.match(text)
+    return m["inner"].strip() if m else text
