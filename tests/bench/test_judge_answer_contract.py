@@ -184,15 +184,19 @@ READ = (
     "wrapped",
     "fallback",
     "dated",
+    "roleheader",
+    "mojibake",
 )
 #: read, and counted by kind (the grade before the leak or the loop is the judge's)
 READ_COUNTED = {
     "templateleak": "template leak", "instleak": "template leak", "deepseekleak": "template leak",
     "repetition": "repetition", "nul": "control characters", "fffd": "replacement characters",
+    "numloop": "repetition",
 }  # fmt: skip
 #: a judge prompt speaks of the assistant's reply, so a made-up "### Human:" turn is no leak there
 READ_PLAIN = ("plainturn",)
-NO_VERDICT = {"wronglang": None, "drift": None, "toolcall": "tool call", "toolcallsfield": "tool call"}
+NO_VERDICT = {"wronglang": None, "drift": None, "toolcall": "tool call", "toolcallsfield": "tool call",
+              "toolcallsfinish": "tool call", "refusal": "refusal", "nearbudget": "unfinished"}  # fmt: skip
 ERROR = {
     "filterprompt": "filtered", "filterempty": "filtered", "refuse": "call failed", "textfield": "provider error",
     "contentnumber": "provider error", "echo": "echo", "abort": "call failed", "ollamanull": "call failed",

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from folder_checks import assert_complete_folder
-from servers.answer_faults import DECOY, FAULT, RETRIED
+from servers.answer_faults import ACCENTED, COUNTED, DECOY, FAULT, REFUSED, RETRIED
 from servers.loopback import started_servers
 from servers.scripted_chat import ScriptedChatServer
 from tagengo.generate.config import GenerateConfig
@@ -58,8 +58,15 @@ def _requests_by_fault(server: RecordingChatServer) -> Counter[str]:
 
 #: Reasoning the contract splits off: as <think> blocks, Seed-OSS's, Kimi's, and gpt-oss's channels.
 SPLIT = ("think", "thinkopen", "reasoningfield", "harmony", "seedthink", "kimithink")
-#: Normalised and kept: a lone stop token cut off the end, a JSON-encoded message unwrapped.
-FIXED = ("stoptoken", "wrapped")
+#: Normalised and kept: a lone stop token cut off the end, a JSON-encoded message unwrapped, a
+#: bare role header cut off the start, mojibake repaired (ftfy).
+FIXED = ("stoptoken", "wrapped", "roleheader", "mojibake")
+NOTED = {
+    "stoptoken": "cut the end-of-turn token '<\uff5cend\u2581of\u2581sentence\uff5c>' at the end",
+    "wrapped": "unwrapped a JSON-encoded assistant message",
+    "roleheader": "cut the role header 'assistant' at the start",
+    "mojibake": "repaired mojibake with ftfy (encode latin-1 then decode utf-8): UTF-8 read in another charset",
+}
 #: Kept as they are: another model than the one asked (counted in meta; rejected only with
 #: --require-served-model: tests/llm/test_served_model.py) and a dated name of the asked one.
 SERVED = ("fallback", "dated")
@@ -91,6 +98,12 @@ REJECTED = {
     "toolcallsfield": "tool call: the answer is only a structured tool call ('get_weather') though the "
     "request offered no tools",
     "contentnumber": "provider error: malformed response: the message's content is int 42, not text",
+    # the s32 newcomer trial's
+    "numloop": f"repetition: the answer ends in {COUNTED!r} repeated 40 times, each with its own number",
+    "nearbudget": "unfinished: the answer used 63 of the 64 tokens of max_tokens and ends mid-sentence",
+    "toolcallsfinish": "tool call: the answer is only a structured tool call ('search') though the request "
+    "offered no tools: finish_reason='tool_calls'",
+    "refusal": f"refusal: the answer is only a refusal ({REFUSED!r})",
 }
 REJECTED["refuse"] = "call failed: HTTP 400: Unsupported parameter: 'max_tokens'"
 REJECTED["drift"] = "wrong language: "  # on a German row: more in tests/llm/test_answer_drift.py
@@ -126,16 +139,14 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
         if kind == "surrogate":
             assert answer["content"] == f"{ANSWER} \ufffd and more"
             assert gen["replaced_chars"] == 1 and "reasoning" not in gen
+        elif kind == "mojibake":
+            assert answer["content"] == ANSWER + ACCENTED
         else:
             assert answer["content"] == ANSWER, kind
         if kind in SPLIT:
             assert gen["reasoning"] == DECOY and "replaced_chars" not in gen, kind
         if kind in FIXED:
-            assert gen["normalised"] == [
-                "cut the end-of-turn token '<\uff5cend\u2581of\u2581sentence\uff5c>' at the end"
-                if kind == "stoptoken"
-                else "unwrapped a JSON-encoded assistant message"
-            ], kind
+            assert gen["normalised"] == [NOTED[kind]], kind
         if kind == "fallback":
             assert gen["requested_model"] == "teacher", kind
         if kind in ("clean", "parts", "dated"):
@@ -161,8 +172,10 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
     assert wrong["language"]["prob"] >= 0.9 and wrong["rejected_answer"].startswith("Rain forms")
     assert "the row's language is 'de'" in rejected["wronglang"]["reason"]
     assert json.loads(kept["clean"]["meta"])["generation"]["language"]["detected"] == "en"
-    for kind in ("repetition", "echo", "nul"):
+    for kind in ("repetition", "echo", "nul", "numloop", "refusal"):
         assert json.loads(rejected[kind]["meta"])["generation"]["rejected_answer"], kind
+    near = json.loads(rejected["nearbudget"]["meta"])["generation"]
+    assert near["partial_answer"].endswith("inter") and near["finish_reason"] == "stop"
 
     # No retry for an answer that will not change: one request per row; a passing fault is
     # asked --max-attempts times, and its reason says so.

@@ -72,6 +72,17 @@ kind                what is sent (who sends it)
 ``contentnumber``   ``content: 42`` (a broken server or proxy): ``provider error`` naming it
 ``ollamaempty``     ``content: ""``, ``finish_reason: null``, usage 0/0 (Ollama losing the request):
                     retried like ``abort``
+``numloop``         the answer, then "1. I will check the cause again." ... "40. ..." (a loop that
+                    counts, s32 newcomer trial): ``repetition``
+``roleheader``      ``assistant`` and a blank line before the answer (Llama 3's header with its special
+                    tokens stripped): cut, the answer kept, ``normalised`` in meta
+``mojibake``        the answer plus " Grüße!", its UTF-8 read as Latin-1 ("GrÃ¼Ã\x9fe"): repaired
+                    with ftfy, kept, ``normalised`` in meta
+``nearbudget``      the answer cut mid-word, ``completion_tokens == max_tokens - 1``, ``finish_reason:
+                    stop``: ``unfinished``
+``toolcallsfinish`` structured ``tool_calls``, ``content: null``, ``finish_reason: tool_calls`` (no tool
+                    offered): ``tool call`` naming the function
+``refusal``         "I'm sorry, but I can't help with that." and nothing else: ``refusal``
 ==================  ===================================================================================
 """
 
@@ -117,6 +128,12 @@ KINDS = (
     "fffd",
     "toolcallsfield",
     "contentnumber",
+    "numloop",
+    "roleheader",
+    "mojibake",
+    "nearbudget",
+    "toolcallsfinish",
+    "refusal",
 )
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
@@ -139,6 +156,12 @@ DRIFTING = (
 FALLBACK_MODEL = "fallback-small"
 #: The sentence ``repetition`` loops.
 LOOPED = "I will now explain it again in other words. "
+#: The sentence ``numloop`` numbers 40 times.
+COUNTED = "I will check the cause again."
+#: What ``mojibake`` adds to the answer before reading its UTF-8 as Latin-1.
+ACCENTED = " Grüße!"
+#: What ``refusal`` answers.
+REFUSED = "I'm sorry, but I can't help with that."
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
 DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
 
@@ -294,6 +317,25 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         message["content"] = ""
         choice["finish_reason"] = None
         out["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    elif kind == "numloop":
+        message["content"] = content + "\n" + "\n".join(f"{i}. {COUNTED}" for i in range(1, 41))
+    elif kind == "roleheader":
+        message["content"] = f"assistant\n\n{content}"
+    elif kind == "mojibake":
+        message["content"] = (content + ACCENTED).encode("utf-8").decode("latin-1")
+    elif kind == "nearbudget":
+        cap = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
+        message["content"] = content[: max(1, len(content) // 2)] + "inter"
+        choice["finish_reason"] = "stop"
+        out["usage"]["completion_tokens"] = cap - 1
+    elif kind == "toolcallsfinish":
+        message["content"] = None
+        message["tool_calls"] = [
+            {"id": "c1", "type": "function", "function": {"name": "search", "arguments": '{"q": "rain"}'}}
+        ]
+        choice["finish_reason"] = "tool_calls"
+    elif kind == "refusal":
+        message["content"] = REFUSED
     elif kind == "filteranswer":
         message["content"] = None
         choice["finish_reason"] = "content_filter"

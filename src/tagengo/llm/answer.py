@@ -76,7 +76,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tagengo.invisible import is_blank
-from tagengo.llm.finish import CONTENT_FILTER, LENGTH, STOP, UNKNOWN
+from tagengo.llm.finish import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, UNKNOWN
 from tagengo.llm.types import ChatRequest, ChatResponse
 
 CALL_FAILED = "call failed"
@@ -94,6 +94,7 @@ TOOL_CALL = "tool call"
 OTHER_MODEL = "other model"
 WRONG_LANGUAGE = "wrong language"
 REPLACEMENT = "replacement characters"
+REFUSAL = "refusal"
 PROBLEM_KINDS = (
     CALL_FAILED,
     FILTERED,
@@ -110,6 +111,7 @@ PROBLEM_KINDS = (
     OTHER_MODEL,
     WRONG_LANGUAGE,
     REPLACEMENT,
+    REFUSAL,
 )
 
 #: The kinds that are the model's own failure, not the server's nor the run's: an evaluation
@@ -117,7 +119,7 @@ PROBLEM_KINDS = (
 #: weak model's average; a dataset stage rejects it like any other. A tool call written as text
 #: when no tool was offered is the model's choice, so it is judged too (a template leak is the
 #: server's: its stop tokens or its template).
-MODEL_OWN = (EMPTY, REPETITION, ECHO, TOOL_CALL)
+MODEL_OWN = (EMPTY, REPETITION, ECHO, TOOL_CALL, REFUSAL)
 
 #: A prompt counts as cut by the server when the server reports fewer than this share of the
 #: prompt tokens counted here (o200k) *and* at least ``TRUNCATED_MIN_GAP`` fewer. Measured with
@@ -374,6 +376,58 @@ def strip_end_token(text: str) -> tuple[str, str | None]:
     return text, ("".join(cut) or None)
 
 
+#: A role label alone on the answer's first line: Llama 3's ``<|start_header_id|>assistant<|end_header_id|>``
+#: with its special tokens stripped ("assistant\n\n..."), Gemma's "model", the plain-text labels
+#: of templates without special tokens ("Assistant:", "### Assistant:", "ASSISTANT:"). The model
+#: wrote the header of its own turn (a template without the generation prompt): the answer after
+#: it is whole. Only at the very start and only on a line of its own: "Assistant: Hello" in a
+#: dialogue the prompt asked for is text.
+_ROLE_HEADER = re.compile(
+    r"\A[ \t]*(?:assistant|model|(?:#{2,4}[ \t]*)?assistant[ \t]*:|(?:#{2,4}[ \t]*)?gpt[ \t]*:)[ \t]*\n\s*(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def strip_role_header(text: str) -> tuple[str, str | None]:
+    """(``text`` without a bare role header on its first line, the header cut or None)."""
+    m = _ROLE_HEADER.match(text)
+    header = m.group(0).strip() if m is not None else ""
+    if m is None or (header.lower() == "model" and header != "model"):
+        return text, None  # Gemma writes "model" in lower case; "Model" may be a heading
+    return text[m.end() :], header
+
+
+#: Two characters that UTF-8 read as Latin-1 or Windows-1252 makes of one letter: a lead byte
+#: (Ã for ä ö ü é ñ, Â, Ð and Ñ for Cyrillic, â for curly quotes and dashes ...) then a
+#: continuation byte (U+0080-U+00BF, or what cp1252 puts at 0x80-0x9F). Clean text almost never
+#: holds such a pair, so ftfy (slow: ~1 ms per 10k characters, 0.2 s to import) runs only
+#: on text that does.
+_MOJIBAKE_PAIR = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+def repair_mojibake(text: str) -> tuple[str, str | None]:
+    """(``text`` with UTF-8 that was decoded as Latin-1 / Windows-1252 decoded right, what was done
+    or None). ftfy's ``fix_encoding`` decides (it undoes only what its badness measure shows to be
+    mojibake, and only what re-encodes to valid UTF-8), so clean text, in any script, is returned
+    as it is. The repair is exact: the server's bytes were right, its decoding was not (the s32
+    newcomer trial's "mÃ¶glichen" is "möglichen" again). An answer that quotes such pairs in code
+    (`` `Ã¶` is ö read as Latin-1 ``) is about encodings: left as it is."""
+    if _MOJIBAKE_PAIR.search(text) is None:
+        return text, None
+    if any(_MOJIBAKE_PAIR.search(m.group(0)) for m in _CODE.finditer(text)):
+        return text, None  # it quotes mojibake in code: an answer about encodings, kept as written
+    from ftfy import fix_encoding_and_explain
+
+    fixed = fix_encoding_and_explain(text)
+    if fixed.text == text or not fixed.explanation:
+        return text, None
+    steps = " then ".join(f"{op} {arg}" for op, arg in fixed.explanation)
+    return fixed.text, f"repaired mojibake with ftfy ({steps}): UTF-8 read in another charset"
+
+
 def valid_unicode(text: str) -> tuple[str, int]:
     """``text`` with every lone surrogate replaced by U+FFFD, and how many were replaced.
     A pair of surrogates that stand for one character is joined into it."""
@@ -404,6 +458,12 @@ def normalise(resp: ChatResponse) -> ChatResponse:
         resp.content, cut = strip_end_token(resp.content)
         if cut is not None:
             _note(resp, f"cut the end-of-turn token {cut!r} at the end")
+        resp.content, header = strip_role_header(resp.content)
+        if header is not None:
+            _note(resp, f"cut the role header {header!r} at the start")
+        resp.content, how = repair_mojibake(resp.content)
+        if how is not None:
+            _note(resp, how)
     if resp.reasoning is not None:
         resp.reasoning, n = valid_unicode(resp.reasoning)
         replaced += n
@@ -468,6 +528,17 @@ def answer_problem(
         )
     if request is not None and (cut := prompt_cut(resp, request)) is not None:
         return Problem(PROMPT_TRUNCATED, cut)
+    if resp.finish_reason == TOOL_CALLS:
+        # The model stopped to call a tool: no stage runs one, so the turn has no answer. Named
+        # for what it is (not "unfinished": more tokens would not have finished it).
+        calls = resp.raw.get("tool_calls") or []
+        what = f"a structured tool call ({', '.join(map(repr, calls))})" if calls else "a tool call"
+        offered = "" if _offers_tools(request) else " though the request offered no tools"
+        return Problem(
+            TOOL_CALL,
+            f"the answer is only {what}{offered}: finish_reason={raw!r} (the server's tool parser took "
+            "the model's text for a call, or the model called a tool nobody runs)",
+        )
     if require_stop:
         if resp.finish_reason == LENGTH:
             return Problem(UNFINISHED, f"finish_reason={LENGTH}{said}")
@@ -477,6 +548,8 @@ def answer_problem(
                 f"the answer used all {request.max_tokens:,} tokens of max_tokens although the server "
                 f"said finish_reason={raw!r}: it was cut at the limit",
             )
+        if request is not None and (near := cut_near_budget(resp, request)) is not None:
+            return Problem(UNFINISHED, near)
         if resp.finish_reason == UNKNOWN:
             return Problem(
                 UNKNOWN_FINISH,
@@ -506,7 +579,7 @@ def answer_problem(
         )
     if (bad := replacement_chars(resp, request)) is not None:
         return Problem(REPLACEMENT, bad)
-    return degenerate(resp.content or "", request)
+    return degenerate(resp.content or "", request) or refusal(resp.content or "", request)
 
 
 def replacement_chars(resp: ChatResponse, request: ChatRequest | None = None) -> str | None:
@@ -541,10 +614,15 @@ def degenerate(text: str, request: ChatRequest | None = None) -> Problem | None:
             f"{n:,} C0 control {'character' if n == 1 else 'characters'} (the first U+{ord(bad.group()):04X} "
             f"at character {bad.start():,}): a broken stream or decoder on the server",
         )
-    if (loop := repeated_tail(text)) is not None:
+    loop, counted = repeated_tail(text), ""
+    if loop is None and (loop := counted_loop(text)) is not None:
+        counted = ", each with its own number"
+    if loop is not None:
         unit, times = loop
         shown = unit if len(unit) <= 60 else unit[:57] + "..."
-        return Problem(REPETITION, f"the answer ends in {shown!r} repeated {times:,} times: the model looped")
+        return Problem(
+            REPETITION, f"the answer ends in {shown!r} repeated {times:,} times{counted}: the model looped"
+        )
     if request is not None and (added := echo_of_prompt(text, request)) is not None:
         return Problem(
             ECHO,
@@ -599,6 +677,38 @@ def repeated_tail(text: str) -> tuple[str, int] | None:
         if times >= LOOP_MIN_REPEATS and span >= least:
             return unit.strip() or unit, times
     return None
+
+
+#: What numbers a list item or a step, where a loop that counts puts it ("1. Check the cause." 40
+#: times, "Schritt 3: ...", "(c) ...", "iv) ...", "第3步：..."): at the start of a line (after an
+#: optional bullet), or a "Step N" / "第N步" word anywhere. Replaced by one mark, so the repetition
+#: check compares the items themselves; items that differ (a real 40-item list) still differ.
+_ENUMERATOR = re.compile(
+    r"(?m)^[ \t]*(?:[-*\u2022][ \t]*)?(?:\d{1,4}[.):\u3001\uff0e]|\(?[a-zA-Z][.)]|\([a-zA-Z]{1,2}\)"
+    r"|\(?(?:[ivxlcdm]{1,7}|[IVXLCDM]{1,7})[.)])[ \t]*"
+    r"|\b(?:step|schritt|paso|[\u00e9e]tape|passo|stap|krok|ad\u0131m|\u0448\u0430\u0433|punkt|point|item)"
+    r"[ \t]*#?\d{1,4}[ \t]*[:.)\-\u2013\u2014]?[ \t]*"
+    r"|\u7b2c[ \t]*[0-9\u96f6\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341\u767e\u5343]{1,6}"
+    r"[ \t]*[\u6b65\u6761\u689d\u9879\u9805\u70b9\u70b9\u7ae0][ \t]*[:\uff1a\u3001.\uff0e]?[ \t]*",
+    re.IGNORECASE,
+)
+_ENUM_MARK = "\u00a7 "
+
+
+def counted_loop(text: str) -> tuple[str, int] | None:
+    """(unit, times) of a loop whose repeats differ only in their number ("1. Prüfe die Ursache.",
+    "2. Prüfe die Ursache.", ... "Step 7: ..."), or None: :func:`repeated_tail` on the text with
+    each enumerator (``_ENUMERATOR``) replaced by one mark. The unit is shown without the mark."""
+    if len(text) < LOOP_MIN_CHARS:
+        return None
+    marked, n = _ENUMERATOR.subn(_ENUM_MARK, text)
+    if n < LOOP_MIN_REPEATS:
+        return None
+    loop = repeated_tail(marked)
+    if loop is None:
+        return None
+    unit, times = loop
+    return (" ".join(unit.replace(_ENUM_MARK.strip(), " ").split()) or unit), times
 
 
 #: An echo is the last user turn with at most this many letters and digits added (a "Sure" or
@@ -735,6 +845,35 @@ def used_whole_budget(resp: ChatResponse, request: ChatRequest) -> bool:
     return not resp.tokens_estimated and request.max_tokens > 0 and resp.output_tokens >= request.max_tokens
 
 
+#: An answer that says ``stop`` with at most this many tokens of ``max_tokens`` left, and whose
+#: text ends mid-word or mid-sentence, was cut at the limit (the s32 newcomer trial's 2,047 of
+#: 2,048 tokens, "... dann die mögli"): a server that counts its stop token, or the template's,
+#: in the completion, or one that stops a token early, reports one or two short of the budget.
+NEAR_BUDGET_TOKENS = 2
+#: The last character of an answer that ends cleanly: sentence punctuation in the scripts the
+#: stages serve, closing quotes and brackets, a code fence's backtick, an emoji or symbol. A letter,
+#: a digit, a combining mark or a comma/colon/dash (a clause left open) is mid-sentence.
+_OPEN_END = re.compile(r"[\w\u0300-\u036f\u0900-\u0dff,;:\-\u2013\u2014\u3001\uff0c(\[{/]\Z")
+
+
+def cut_near_budget(resp: ChatResponse, request: ChatRequest) -> str | None:
+    """Why an answer that says ``stop`` was cut at the token limit though it did not use all of
+    it, or None: within ``NEAR_BUDGET_TOKENS`` of ``max_tokens`` (the server's own count) and
+    ending mid-word or mid-sentence. One that ends cleanly that near the limit is kept."""
+    if resp.tokens_estimated or request.max_tokens <= 0 or resp.finish_reason != STOP:
+        return None
+    if resp.output_tokens < request.max_tokens - NEAR_BUDGET_TOKENS:
+        return None
+    text = (resp.content or "").rstrip()
+    if not text or _OPEN_END.search(text) is None:
+        return None
+    return (
+        f"the answer used {resp.output_tokens:,} of the {request.max_tokens:,} tokens of max_tokens and ends "
+        f"mid-sentence ({text[-20:]!r}) although the server said finish_reason={resp.raw.get('finish_reason', STOP)!r}: "
+        "it was cut at the limit"
+    )
+
+
 def prompt_cut(resp: ChatResponse, request: ChatRequest) -> str | None:
     """Why the server must have cut the prompt, or None. Needs the server's own usage."""
     reported = resp.input_tokens
@@ -850,4 +989,109 @@ def same_model(asked: str, served: str) -> bool:
         s.startswith(a)
         and _VERSION_SUFFIX.fullmatch(s[len(a) :]) is not None
         or (a.startswith(s) and _VERSION_SUFFIX.fullmatch(a[len(s) :]) is not None)
+    )
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+#: The refusal sentences of 14 languages: "I can't help with that", "I cannot answer", each
+#: language's own turns of phrase (written for tagengo from how the languages say it; no list
+#: was copied). Matched against one sentence of an answer that has nothing else in it.
+_REFUSE = (
+    # en
+    r"\bI(?:'m|\u2019m| am)? ?(?:can(?:'|\u2019)?t|cannot|can not|won(?:'|\u2019)t|will not|not able to|unable to|"
+    r"not allowed to|not permitted to|must decline|have to decline)\b[^.!?]{0,20}?\b(?:help|assist|answer|comply|"
+    r"provide|do|fulfil|fulfill|respond|support|engage|create|write|generate|give|share|offer|discuss|tell|"
+    r"complete|continue|process|produce|make|decline)",
+    # de
+    r"\b(?:ich kann|kann ich)\b[^.!?]{0,40}?\bnicht\b[^.!?]{0,30}?\b(?:helfen|beantworten|antworten|erf\u00fcllen|"
+    r"unterst\u00fctzen|nachkommen|tun|machen|behilflich sein|geben|liefern)",
+    r"\bich bin (?:leider )?nicht in der lage\b",
+    # fr
+    r"\bje ne (?:peux|pourrai|suis pas en mesure d[e']|saurais)\b[^.!?]{0,25}?\b(?:aider|r\u00e9pondre|fournir|"
+    r"faire|satisfaire|donner|traiter|accomplir|assister)",
+    # es
+    r"\bno (?:puedo|podr\u00e9|estoy en condiciones de)\b[^.!?]{0,25}?\b(?:ayudar|responder|proporcionar|hacer|"
+    r"cumplir|dar|ofrecer|asistir|atender|contestar)",
+    # it
+    r"\bnon (?:posso|sono in grado di|riesco a)\b[^.!?]{0,25}?\b(?:aiutar|rispondere|fornire|fare|soddisfare|dare|"
+    r"assister|esaudire)",
+    # pt
+    r"\bn\u00e3o (?:posso|consigo|sou capaz de|estou em condi\u00e7\u00f5es de)\b[^.!?]{0,25}?\b(?:ajudar|"
+    r"responder|fornecer|fazer|atender|dar|cumprir|auxiliar)",
+    # nl
+    r"\bik kan\b[^.!?]{0,30}?\bniet\b[^.!?]{0,20}?\b(?:helpen|beantwoorden|antwoorden|doen|geven|leveren)",
+    # pl
+    r"\bnie (?:mog\u0119|jestem w stanie)\b[^.!?]{0,25}?(?:pom\u00f3c|pomaga\u0107|odpowiedzie\u0107|udzieli\u0107|"
+    r"spe\u0142ni\u0107|zrobi\u0107)",
+    # tr
+    r"(?:yard\u0131mc\u0131 olamam|cevap veremem|yan\u0131t veremem|bunu yapamam)",
+    # ru
+    r"\b\u043d\u0435 \u043c\u043e\u0433\u0443\b[^.!?]{0,25}?(?:\u043f\u043e\u043c\u043e\u0447\u044c|"
+    r"\u043f\u043e\u043c\u043e\u0433\u0430\u0442\u044c|\u043e\u0442\u0432\u0435\u0442\u0438\u0442\u044c|"
+    r"\u043f\u0440\u0435\u0434\u043e\u0441\u0442\u0430\u0432\u0438\u0442\u044c|\u0432\u044b\u043f\u043e\u043b"
+    r"\u043d\u0438\u0442\u044c|\u0441\u0434\u0435\u043b\u0430\u0442\u044c)",
+    # ja: お答え / 回答 / お手伝い / 対応 / 提供 (する) ことはできません
+    r"(?:\u304a\u7b54\u3048|\u56de\u7b54|\u304a\u624b\u4f1d\u3044|\u5bfe\u5fdc|\u63d0\u4f9b)"
+    r"(?:\u3059\u308b\u3053\u3068|\u3059\u308b\u306e)?(?:\u306f|\u304c)?\u3067\u304d\u307e\u305b\u3093",
+    # zh: 无法 / 不能 + 回答 / 帮助 / 提供 / 协助 / 帮忙 / 满足 / 处理 (simplified and traditional)
+    r"(?:\u65e0\u6cd5|\u4e0d\u80fd|\u7121\u6cd5)(?:\u56de\u7b54|\u5e2e\u52a9|\u5e6b\u52a9|\u63d0\u4f9b|"
+    r"\u534f\u52a9|\u5354\u52a9|\u5e2e\u5fd9|\u5e6b\u5fd9|\u6ee1\u8db3|\u6eff\u8db3|\u5904\u7406|\u8655\u7406)",
+    # ko: 도와드릴 / 답변해 드릴 / 답변할 수 없습니다
+    r"(?:\ub3c4\uc640\ub4dc\ub9b4|\ub2f5\ubcc0(?:\ud574 \ub4dc\ub9b4|\ud560|\ub4dc\ub9b4)) \uc218 \uc5c6\uc2b5\ub2c8\ub2e4",
+    # ar: لا أستطيع / لا يمكنني + المساعدة / الإجابة / تقديم
+    r"(?:\u0644\u0627 (?:\u0623\u0633\u062a\u0637\u064a\u0639|\u064a\u0645\u0643\u0646\u0646\u064a)) "
+    r"(?:\u0627\u0644\u0645\u0633\u0627\u0639\u062f\u0629|\u0627\u0644\u0625\u062c\u0627\u0628\u0629|"
+    r"\u062a\u0642\u062f\u064a\u0645|\u0645\u0633\u0627\u0639\u062f\u062a\u0643)",
+    # he: אינני יכול / אני לא יכול(ה) לעזור / לענות
+    r"(?:\u05d0\u05d9\u05e0\u05e0\u05d9|\u05d0\u05e0\u05d9 \u05dc\u05d0) \u05d9\u05db\u05d5\u05dc\u05d4? "
+    r"(?:\u05dc\u05e2\u05d6\u05d5\u05e8|\u05dc\u05e2\u05e0\u05d5\u05ea)",
+)
+_REFUSAL = re.compile("|".join(f"(?:{p})" for p in _REFUSE), re.IGNORECASE)
+#: A sentence that only apologises ("I'm sorry.", "Es tut mir leid.", "申し訳ありません。"): it may
+#: stand before the refusal in an answer that is only a refusal.
+_APOLOGY = re.compile(
+    r"(?:i(?:'m| am) (?:very |so |truly )?sorry|sorry|i apologi[sz]e|my apologies|unfortunately|es tut mir "
+    r"(?:sehr )?leid|entschuldigung|leider|je suis (?:d\u00e9sol\u00e9e?|navr\u00e9e?)|d\u00e9sol\u00e9e?|lo siento|"
+    r"lo lamento|mi dispiace|desculpe|sinto muito|lamento|het spijt me|przepraszam|\u00fczg\u00fcn\u00fcm|"
+    r"\u0438\u0437\u0432\u0438\u043d\u0438\u0442\u0435|\u043a \u0441\u043e\u0436\u0430\u043b\u0435\u043d\u0438\u044e|"
+    r"\u7533\u3057\u8a33\u3042\u308a\u307e\u305b\u3093|\u3059\u307f\u307e\u305b\u3093|\u62b1\u6b49|\u5bf9\u4e0d\u8d77|"
+    r"\u5c0d\u4e0d\u8d77|\uc8c4\uc1a1\ud569\ub2c8\ub2e4|\u0639\u0630\u0631\u0627\u064b?|\u0622\u0633\u0641|\u05e1\u05dc\u05d9\u05d7\u05d4)"
+    r"[\s,.!\u3002\uff01\u060c]*",
+    re.IGNORECASE,
+)
+#: An answer longer than this is more than a refusal, whatever its first sentence says.
+REFUSAL_MAX_CHARS = 200
+#: One refusal sentence holds no number, colon or list: "Sorry, I can't browse, but 5 miles is
+#: 8.05 km" answers. Nor a contrast ("..., but here is ..."; aber, mais, pero, ma, mas, maar).
+_ANSWERS_TOO = re.compile(
+    r"[\d:;\n\uff1a]|\b(?:but here|however|here is|here are|instead|aber hier|stattdessen|mais voici|cependant|"
+    r"pero aqu\u00ed|sin embargo|en cambio|per\u00f2|invece|por\u00e9m|mas aqui|maar hier|zamiast)\b|\u4f46\u662f|\u305f\u3060\u3057|\u305f\u3060\u3001",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f\u061f])\s*")
+
+
+def refusal(text: str, request: ChatRequest | None = None) -> Problem | None:
+    """A ``refusal`` Problem when ``text`` is only a refusal ("I'm sorry, but I can't help with
+    that.", "Ich kann diese Frage nicht beantworten.", "申し訳ありませんが、お答えできません。"):
+    short (``REFUSAL_MAX_CHARS``), every sentence an apology or a refusal (``_REFUSE``, 14
+    languages) and no number, list or "but here is" after it. An answer that apologises and then
+    answers is kept; so is any answer to a prompt that asks for a translation (the refusal may be
+    the text translated)."""
+    body = " ".join(text.split())
+    if not body or len(body) > REFUSAL_MAX_CHARS or _ANSWERS_TOO.search(body) is not None:
+        return None
+    if request is not None and asks_for_translation(" ".join(map(str, request.prompt_texts()))):
+        return None
+    refused = False
+    for sentence in filter(None, _SENTENCE_END.split(body)):
+        if _REFUSAL.search(sentence) is not None:
+            refused = True
+        elif _APOLOGY.fullmatch(sentence) is None:
+            return None  # a sentence that is neither: the answer says something
+    if not refused:
+        return None
+    return Problem(
+        REFUSAL, f"the answer is only a refusal ({body[:80]!r}): the model declined an ordinary request"
     )
