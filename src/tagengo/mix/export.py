@@ -24,6 +24,7 @@ validation.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -101,12 +102,14 @@ def export(
     config: ExportConfig | None = None,
     *,
     progress: bool | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Write the training files of the dataset folder ``input_path`` into the folder ``out``
-    (preference pairs when it is the output of `tagengo prefer`: ``export_pairs``)."""
+    (preference pairs when it is the output of `tagengo prefer`: ``export_pairs``). An export
+    always writes its files again; ``force`` lets it replace another stage's folder at ``out``."""
     cfg = config or ExportConfig()
     src, out = Path(input_path), Path(out)
-    upstream = _check_folders(src, out)
+    upstream = _check_folders(src, out, force)
     if upstream.get("stage") == "prefer":
         from tagengo.mix.export_pairs import export_pairs
 
@@ -146,9 +149,15 @@ def export(
     return _write_manifest(src, out, upstream, cfg, counts, written, started, t0)
 
 
-def _check_folders(src: Path, out: Path) -> dict[str, Any]:
+#: What a stage's dataset folder holds (run/dataset.py): removed when --force makes it an export folder.
+STAGE_FILES = ("manifest.json", "funnel.md", "funnel.json", "languages.md", "languages.png")
+STAGE_FOLDERS = ("data", "rejected", "quarantine", ".work")
+
+
+def _check_folders(src: Path, out: Path, force: bool = False) -> dict[str, Any]:
     """The input folder's manifest, once the input is a finished stage folder and ``out`` a
-    folder of its own."""
+    folder of its own: not another stage's folder, unless ``force``, which removes that stage's
+    files first (the folder would otherwise read as that stage's, with training files in it)."""
     upstream = read_manifest(src)
     if upstream is None:
         raise InputError(
@@ -159,6 +168,18 @@ def _check_folders(src: Path, out: Path) -> dict[str, Any]:
         raise ConfigError(f"{out}: --out is the input folder; export into a folder of its own.")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder; --out names a folder for the files.")
+    previous = read_manifest(out) if (out / MANIFEST).exists() else None
+    if previous is not None and not force:
+        raise ConfigError(
+            f"--out {out} holds a finished `{previous.get('stage')}` folder (finished at "
+            f"{previous.get('finished_at')}); exporting there would replace it. Give --out a new folder, "
+            "or pass --force to replace it."
+        )
+    if previous is not None:
+        for name in STAGE_FILES:
+            (out / name).unlink(missing_ok=True)
+        for name in STAGE_FOLDERS:
+            shutil.rmtree(out / name, ignore_errors=True)
     return upstream
 
 

@@ -27,9 +27,16 @@ from tagengo.run.options import build_config, config_options
     "(pairs: axolotl_dpo.yaml, axolotl_orpo.yaml, trl_preference.py).",
 )
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of options.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace another stage's folder at --out (an export always writes its files again).",
+)
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 @config_options(ExportConfig)
-def command(input_path: str, out: str, config_file: str | None, progress: bool | None, **kwargs: Any) -> None:
+def command(
+    input_path: str, out: str, config_file: str | None, force: bool, progress: bool | None, **kwargs: Any
+) -> None:
     """Write the training files Axolotl and TRL read directly, with a dataset card.
 
     Only conversations every chat template accepts are written: one optional leading system
@@ -48,7 +55,7 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
     from tagengo.run.wording import plural, rows_in_languages
 
     cfg = build_config(ExportConfig, kwargs, config_file=config_file)
-    result = export(input_path, out, cfg, progress=progress)
+    result = export(input_path, out, cfg, progress=progress, force=force)
     m = result.manifest
     c = m["counts"]
     console = Console(stderr=True)
@@ -73,5 +80,7 @@ def command(input_path: str, out: str, config_file: str | None, progress: bool |
         console.print(f"  repaired {c['repaired']:,} rows ({cfg.repair})")
     for reason, n in m["skipped_by_reason"].items():
         console.print(f"  [yellow]skipped[/] {n:,}: {reason}")
+    for w in m.get("warnings") or []:
+        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
     files = [*m["files"], "README.md", *m["snippets"], "skipped.jsonl", "export.json"]
     console.print(f"→ {result.out}/ ({', '.join(files)})")

@@ -94,9 +94,11 @@ def export_manifest(
         lang: {"train": c["train"], "validation": c["validation"], "skipped": c["skipped"]}
         for lang, c in sorted(langs.items(), key=lambda kv: (-(kv[1]["train"] + kv[1]["validation"]), kv[0]))
     }
+    warnings = empty_export_warnings(counts, upstream, src, extra.get("kind") == "preference")
     return {
         "stage": "export",
         **extra,
+        **({"warnings": warnings} if warnings else {}),
         "tagengo_version": __version__,
         "name": cfg.name or out.resolve().name,
         "input": {
@@ -116,3 +118,23 @@ def export_manifest(
         "finished_at": datetime.now(UTC).isoformat(),
         "duration_s": round(time.perf_counter() - t0, 3),
     }
+
+
+def empty_export_warnings(
+    counts: dict[str, int], upstream: dict[str, Any], src: Path, pairs: bool
+) -> list[str]:
+    """A warning when the export wrote no training example: the files are valid but empty, and a
+    trainer given them fails far from the cause. Not an error: the folder still records why (the
+    input kept nothing, or skipped.jsonl says why each row was left out), and a pipeline over
+    many inputs may rightly meet an empty one."""
+    if counts["train"] + counts["validation"]:
+        return []
+    what = "preference pairs" if pairs else "rows"
+    if not counts["input"]:
+        why = (
+            f"the input kept no {'prompts' if pairs else 'rows'} ({src}/manifest.json: kept 0 of "
+            f"{upstream['counts'].get('read', 0):,} read; its rejected/ says why)"
+        )
+    else:
+        why = f"all {counts['skipped']:,} were skipped (skipped.jsonl gives each one's reason)"
+    return [f"0 {what} written: the training files are empty; {why}."]

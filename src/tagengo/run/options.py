@@ -18,6 +18,7 @@ user actually typed override anything.
 from __future__ import annotations
 
 import copy
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -182,6 +183,29 @@ def accept_old_flags(command: click.Command, renames: Mapping[str, str]) -> clic
     return command
 
 
+def _options_in_group(model: type[BaseModel], path: tuple[str, ...], desc: str) -> str:
+    """``desc`` with the options it names of its own group given their flags in ``model``: a
+    description is written for the stage that owns the group (dedup's ``--judge-model``), and
+    where the group is nested (curate's ``dedup``) that option is ``--dedup-judge-model``."""
+    group = path[:-1]
+    if not group or "--" not in desc:
+        return desc
+
+    def flag(leaf: tuple[str, ...]) -> str:
+        return option_name(leaf[:-1] if len(leaf) > 1 and leaf[-1] == "enabled" else leaf)
+
+    names = {
+        flag(leaf[len(group) :]): flag(leaf)
+        for leaf, _, _ in leaf_fields(model)
+        if leaf[: len(group)] == group
+    }
+    return re.sub(
+        r"--(no-)?([a-z0-9][a-z0-9-]*[a-z0-9])(?![a-z0-9-])",
+        lambda m: f"--{m[1] or ''}{names[m[2]]}" if m[2] in names else m[0],
+        desc,
+    )
+
+
 def config_options(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Decorate a click command with one option per leaf field of ``model``.
 
@@ -199,7 +223,7 @@ def config_options(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Cal
             flag = option_name(path[:-1] if len(path) > 1 and path[-1] == "enabled" else path)
             param = "cfg__" + "__".join(path)
             default = _default_at(defaults, path)
-            desc = (info.description or "").rstrip(".")
+            desc = _options_in_group(model, path, (info.description or "").rstrip("."))
             help_text = f"{desc}. [default: {_show(default)}]" if desc else f"[default: {_show(default)}]"
             base = _unwrap_optional(tp)
             if base is bool:
