@@ -293,3 +293,30 @@ def test_a_dialogue_or_json_the_prompt_asked_for_is_kept_and_the_same_answer_to_
     assert set(kept) == {"dialogue", "json"} and "### Human:" in kept["dialogue"]
     rejected = {r["id"]: r["reason"] for r in _rows(res.out / "rejected")}
     assert rejected["plain"].startswith("template leak: ") and rejected["nojson"].startswith("tool call: ")
+
+
+def test_the_canned_reply_warning_counts_kept_rows_only(chat_server, tmp_path):
+    """The s32 newcomer trial: "6 distinct prompts got the identical answer … read those rows", but
+    4 of the 6 were already rejected. The count is now over the rows kept: the English answer on 6
+    English rows (kept) and 4 German ones (rejected: wrong language) is 6, and 5 refusals (all
+    rejected) are no warning at all."""
+    from servers.answer_faults import ENGLISH
+
+    server = chat_server()
+    rows = [
+        {"id": f"en{i}", "prompt": f"Tell me about rain, part {i}. FAULT=wronglang", "language": "en"}
+        for i in range(6)
+    ]
+    rows += [{"id": f"de{i}", "prompt": f"Erzähl mir bitte etwas über den Regen, Teil {i}. FAULT=wronglang",
+              "language": "de"} for i in range(4)]  # fmt: skip
+    rows += [
+        {"id": f"no{i}", "prompt": f"Convert {i} miles to kilometers. FAULT=refusal", "language": "en"}
+        for i in range(5)
+    ]
+    src = write_jsonl(tmp_path / "prompts.jsonl", rows)
+    cfg = GenerateConfig(model="teacher", base_url=server.url, timeout_s=5.0, max_tokens=64,
+                         cache_path=tmp_path / "c.sqlite")  # fmt: skip
+    res = generate(src, tmp_path / "out", cfg, progress=False)
+    manifest = assert_complete_folder(res.out, kept=6, rejected=9, quarantined=0)
+    (warning,) = manifest["warnings"]
+    assert warning.startswith(f"6 distinct prompts got the identical answer {ENGLISH[:60]!r}"), warning

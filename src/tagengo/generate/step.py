@@ -186,9 +186,11 @@ class GenerateStep(Step):
 
         acc = Accounting()
         for (i, msgs, dropped), req, resp, teacher in zip(todo, requests, responses, teachers, strict=True):
-            acc.record(resp, resp.model, req)  # req: the answers many prompts got alike are counted
             if outcome[i] is None:  # not judged as it arrived (--routing, a client that does not tell)
                 outcome[i] = self._judge(batch[i], msgs, dropped, req, resp, teacher)
+            # The answers many prompts got alike (a canned reply) are counted over kept rows only:
+            # the warning tells the user to read those rows, and rejected ones are already out.
+            acc.record(resp, resp.model, req if isinstance(outcome[i], Record) else None)
         self._summary = {"models": acc.summary(percentiles=False)} if todo else {}
         if self.routing is not None and todo:
             self._summary["routing"] = {
