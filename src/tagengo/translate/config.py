@@ -15,10 +15,13 @@ from tagengo.llm.sampling import SamplingConfig
 from tagengo.llm.translation.check import (
     CheckLanguage,
     CheckNumbers,
+    CheckSentences,
+    CheckSimilarity,
     LidMinChars,
     MaxLengthRatio,
     MinLengthRatio,
     MinLidScore,
+    MinSimilarity,
     Protect,
     above_min_ratio,
 )
@@ -70,6 +73,9 @@ class TranslateConfig(SamplingConfig):
     max_length_ratio: MaxLengthRatio
     protect: Protect
     check_numbers: CheckNumbers
+    check_sentences: CheckSentences
+    check_similarity: CheckSimilarity
+    min_similarity: MinSimilarity
 
     @field_validator("to")
     @classmethod

