@@ -254,7 +254,9 @@ class SharedSecondOpinion:
     process loads each language once; workers send it ``(line, candidates)`` over a Unix socket
     and get the answer a :class:`SecondOpinion` gives (lingua's choice depends only on the line
     and the candidate set). Calls are rare (the rows fastText cannot settle, ~0.3%), so the
-    round trip costs nothing measurable.
+    round trip costs nothing measurable; the wait for a model the server is loading did (one
+    load at a time, a worker stalled for it), so :meth:`ask` sends a question without waiting
+    and the language-ID step reads its batch's answers after the rest of the batch.
 
     The server is a fresh interpreter that imports this module and lingua only (19 MiB before
     its models), not a fork of the caller: a fork carried the caller's pyarrow, tokenizer and
