@@ -241,3 +241,15 @@ def test_refusal_rejects_none_of_the_bundled_texts():
 
     hits = [t[:60] for _, _, t, p in bundled_texts() if refusal(t, _req(p) if p else None) is not None]
     assert hits == []
+
+
+def test_a_refusal_translated_with_translates_own_prompt_is_kept():
+    """translate, reverse and extend send refusals found in datasets to be translated: the
+    translation of one is a translation, not a refusal of the translator."""
+    from tagengo.llm.translation.prompts import translation_messages
+
+    request = ChatRequest.from_messages(
+        translation_messages("I'm sorry, but I can't help with that.", "en", "de")
+    )
+    resp = _resp("Es tut mir leid, aber dabei kann ich nicht helfen.")
+    assert answer_problem(resp, request) is None
