@@ -509,9 +509,28 @@ class LLMClient:
                 f"would be rejected for it, so the run stopped. {refusal_hint(last)} Finished calls "
                 "are cached: re-run to resume."
             )
+        calls = f"{n} calls in a row" if n > 1 else "1 call"
+        where = self.model_id.split("@")[-1]
+        if last is not None and getattr(self.backend, "answered", False):
+            # This endpoint answered other calls (in this run, or cached from an earlier one): the
+            # URL is right and the server was up, so "is it up?" would mislead (a --force re-run
+            # makes only the calls that failed before: here, those that timed out again).
+            if last.startswith("timeout"):
+                return RunAborted(
+                    f"{calls} timed out: no answer within --timeout-s {self.config.timeout_s:g} s "
+                    f"({self.config.max_attempts} attempt(s) each; last: {last}). The server at {where} "
+                    "answered other calls (in this run, or an earlier one's now in the cache), so it is "
+                    "up but did not answer these prompts in time; the run stopped rather than reject "
+                    "them. Raise --timeout-s (a long answer on a slow server takes minutes) and re-run "
+                    "to resume."
+                )
+            return RunAborted(
+                f"{calls} failed for good (last: {last}). The server at {where} answered other calls "
+                "(in this run, or an earlier one's now in the cache), so the URL is right: is it still "
+                "up, or failing on these prompts? Finished calls are cached: re-run to resume."
+            )
         return RunAborted(
-            f"{f'{n} calls in a row' if n > 1 else '1 call'} failed for good (last: {last}); "
-            f"is the server at {self.model_id.split('@')[-1]} up? Finished calls are "
+            f"{calls} failed for good (last: {last}); is the server at {where} up? Finished calls are "
             "cached: re-run to resume."
         )
 
