@@ -70,6 +70,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,9 +172,14 @@ _TEMPLATE_MARKERS = re.compile(
     # DeepSeek's markers use fullwidth bars and U+2581 for spaces: <｜end▁of▁sentence｜>, <｜User｜>.
     r"|<\uff5c[^\uff5c<>\n]{1,40}\uff5c>"
     r"|<(?:start_of_turn|end_of_turn|eos)>|\[/?INST\]|\[/?ASSISTANT\]|</s>\s*(?:<s>|\[INST\]|\Z)"
-    r"|(?:\A|\n)\s*</?(?:think|thinking|reasoning|seed:think)>|\u25c1/?think\u25b7",
+    r"|\n\s*</?(?:think|thinking|reasoning|seed:think)>|\u25c1/?think\u25b7",
     re.IGNORECASE,
 )
+#: The reasoning tag at the very start of the text (with ``_TEMPLATE_MARKERS``' ``\n`` form, the
+#: tag at the start of a line). Apart because an ``\A`` alternative keeps the regex engine from
+#: skipping to the few characters every other marker begins with: 3-8x the search time on long
+#: answers (benchmarks/answer_bench.py).
+_REASONING_TAG_AT_START = re.compile(r"\A\s*</?(?:think|thinking|reasoning|seed:think)>", re.IGNORECASE)
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
 #: End-of-turn (stop) tokens of the templates above. One standing alone at the very end of an
 #: answer is a stop token the server sent instead of stopping on it: the answer before it is
@@ -269,7 +275,7 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
         return text[m.end() + close.end() :], reasoning.strip() or None
     # Only a closing tag on a line of its own: an answer that mentions "</think>" in a sentence
     # ("the model writes </think> and then its answer") is an answer, not a leaked block.
-    close = _CLOSE_LINE.search(text)
+    close = _CLOSE_LINE.search(text) if "</" in text else None
     if close is not None and not re.search(rf"<{close.group(1)}>", text[: close.start()], re.IGNORECASE):
         return text[close.end() :], text[: close.start()].strip() or None
     return text, None
@@ -290,8 +296,8 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
     """The first chat-template marker in ``text`` outside code spans and blocks (a reasoning
     block's tag at the start of a line counts: a second block after the answer began), or a
     next turn made up in plain text (unless ``request``'s user turns ask for a dialogue), or None."""
-    bare = _CODE.sub(" ", text)
-    m = _TEMPLATE_MARKERS.search(bare)
+    bare = _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+    m = _REASONING_TAG_AT_START.match(bare) or _TEMPLATE_MARKERS.search(bare)
     if m:
         return m.group(0).strip()
     if asks_for_dialogue(request):
@@ -635,7 +641,6 @@ def degenerate(text: str, request: ChatRequest | None = None) -> Problem | None:
 #: C0 control characters but tab, newline and carriage return (text has no other use for them;
 #: a NUL also ends a C string in every tool downstream).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPACE = re.compile(r"\s+")
 
 #: A loop is a tail of the answer that repeats one unit (a word, a phrase, a sentence, a
 #: paragraph of up to ``LOOP_MAX_UNIT`` characters, spacing folded) at least ``LOOP_MIN_REPEATS``
@@ -651,16 +656,43 @@ LOOP_MAX_UNIT = 1000
 _LETTER = re.compile(r"[^\W\d_]")
 
 
+#: Characters of an answer's end that ``repeated_tail`` folds first; and how many of its last
+#: characters ``_twice`` looks for again to find the periods worth comparing.
+_TAIL_CHARS = 4 * LOOP_MAX_UNIT
+_PROBE = 8
+
+
+def _twice(rev: str, top: int) -> Iterator[int]:
+    """The periods p <= ``top``, ascending, at which the reversed text ``rev`` starts with the same
+    p characters twice (``rev[:p] == rev[p:2p]``: the text's end repeats with period p). Only the
+    places where its first ``_PROBE`` characters come again are compared (``str.find``, C speed),
+    not every p: a period p >= _PROBE has them at p."""
+    for p in range(1, min(_PROBE, top + 1)):
+        if rev[:p] == rev[p : 2 * p]:
+            yield p
+    head = rev[:_PROBE]
+    p = rev.find(head, _PROBE, top + _PROBE)
+    while p >= 0:
+        if rev.startswith(rev[:p], p):
+            yield p
+        p = rev.find(head, p + 1, top + _PROBE)
+
+
 def repeated_tail(text: str) -> tuple[str, int] | None:
     """(unit, times) of the loop ``text`` ends in, or None (see ``LOOP_MIN_REPEATS``)."""
-    flat = _SPACE.sub(" ", text).strip()
+    if len(text) > _TAIL_CHARS:
+        # Only the end can loop. Spacing folded, the end of the text's last characters is the end
+        # of the whole folded; when no unit repeats even twice there (most answers), the whole
+        # need not be folded (2.5 ms for 4,000 words; benchmarks/answer_bench.py).
+        tail = " ".join(text[-_TAIL_CHARS:].split())[::-1]
+        if len(tail) >= 2 * LOOP_MAX_UNIT + _PROBE and next(_twice(tail, LOOP_MAX_UNIT), None) is None:
+            return None
+    flat = " ".join(text.split())  # spacing folded: what re.sub(r"\s+", " ") and strip() give, 2x faster
     n = len(flat)
     if n < LOOP_MIN_CHARS:
         return None
     rev = flat[::-1]
-    for p in range(1, min(LOOP_MAX_UNIT, n // LOOP_MIN_REPEATS) + 1):
-        if rev[:p] != rev[p : 2 * p]:
-            continue  # not even twice: most periods end here
+    for p in _twice(rev, min(LOOP_MAX_UNIT, n // LOOP_MIN_REPEATS)):
         # The longest m with rev[:m] == rev[p:p + m] (the text repeats with period p over m + p
         # characters at its end), by bisection on slice comparisons (C speed, a 30k answer too).
         lo, hi = p, n - p
@@ -730,8 +762,14 @@ def echo_of_prompt(text: str, request: ChatRequest) -> int | None:
     turns = [c for role, c in getattr(request, "messages", ()) if role == "user" and isinstance(c, str)]
     if not turns:
         return None
-    prompt, answer = _fold(turns[-1]), _fold(text)
-    if len(prompt) < ECHO_MIN_CHARS or len(answer) > len(prompt) + ECHO_MAX_ADDED + 2:
+    prompt = _fold(turns[-1])
+    most = len(prompt) + ECHO_MAX_ADDED + 2
+    # A prefix never folds longer than the whole: an answer whose start already folds past the
+    # longest echo is none, decided without folding all of a long answer.
+    if len(prompt) < ECHO_MIN_CHARS or (len(text) > 4 * most and len(_fold(text[: 4 * most])) > most):
+        return None
+    answer = _fold(text)
+    if len(answer) > most:
         return None
     if prompt not in answer:
         return None
