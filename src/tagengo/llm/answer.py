@@ -21,6 +21,11 @@ existed are read the way a fresh one is):
   ``<eos>``: a server that did not strip its stop token) is cut off; a marker with more text
   after it stays, and is a ``template leak``. Both are listed in ``raw["normalised"]`` (the
   row's meta ``normalised``);
+* a bare role header alone on the first line (``assistant`` and a blank line: Llama 3's header
+  with its special tokens stripped; Gemma's ``model``; ``Assistant:``) is cut off and noted: the
+  model wrote its own turn's header, the answer after it is whole;
+* mojibake (UTF-8 read as Latin-1 or Windows-1252, "mÃ¶glichen") is repaired with ftfy and noted;
+  clean text is never changed;
 * text is made valid Unicode: a lone surrogate (JSON may carry ``"\\ud83d"`` alone, and
   ``json.loads`` accepts it) cannot be written to the cache, to Parquet or to a terminal; it
   becomes U+FFFD, and ``replaced_chars`` counts what was replaced.
@@ -34,7 +39,8 @@ manifest and the report count):
 ``filtered``               a content filter withheld the prompt or the answer (Azure, Gemini)
 ``provider error``         HTTP 200 whose body is an error object, not an answer
 ``unfinished``             cut at the token limit: ``finish_reason`` says length, or the
-                           completion used the whole ``max_tokens`` budget whatever it says
+                           completion used the whole ``max_tokens`` budget whatever it says,
+                           or ``stop`` within 2 tokens of it with the text ending mid-sentence
 ``unknown finish reason``  a finish reason no server in use means (tagengo.llm.finish)
 ``prompt truncated``       the server counted far fewer prompt tokens than were sent: it cut
                            the prompt to its context size (Ollama's default ``num_ctx``)
@@ -44,11 +50,12 @@ manifest and the report count):
 ``control characters``     NUL or another C0 control character (not tab, newline, carriage
                            return): a broken stream or decoder, never text a reader can see
 ``repetition``             the answer ends in one phrase repeated over and over (a small model's
-                           or a sampler's loop, usually until the token limit)
+                           or a sampler's loop, usually until the token limit), also one that
+                           counts ("1. Check it." ... "40. Check it.": numbers set aside)
 ``echo``                   the answer is the last user turn again, or it with a few characters
                            added (a server that returns the prompt, a base model without a
                            chat template)
-``tool call``              the answer is only a tool call written as text (JSON with ``name``
+``tool call``              ``finish_reason: tool_calls``; or the answer is only a tool call written as text (JSON with ``name``
                            and ``arguments``, ``<tool_call>``, ``[TOOL_CALLS]``), or structured
                            ``tool_calls`` with no text, though the request offered no tools
                            (and, for the text form, the prompt asked for no JSON)
@@ -57,6 +64,8 @@ manifest and the report count):
 ``other model``            with --require-served-model: the server says another model than the
                            one asked for served the answer (a gateway's fallback; a dated
                            version of the name asked, ``gpt-4o-2024-08-06``, is the same model)
+``refusal``                the whole answer is one short refusal ("I'm sorry, but I can't help
+                           with that."; 15 languages), nothing answered after it
 =========================  =================================================================
 
 Stages add their own checks after these (language, protected spans, score parsing), always on
@@ -715,28 +724,58 @@ def repeated_tail(text: str) -> tuple[str, int] | None:
 #: times, "Schritt 3: ...", "(c) ...", "iv) ...", "第3步：..."): at the start of a line (after an
 #: optional bullet), or a "Step N" / "第N步" word anywhere. Replaced by one mark, so the repetition
 #: check compares the items themselves; items that differ (a real 40-item list) still differ.
-_ENUMERATOR = re.compile(
-    r"(?m)^[ \t]*(?:[-*\u2022][ \t]*)?(?:\d{1,4}[.):\u3001\uff0e]|\(?[a-zA-Z][.)]|\([a-zA-Z]{1,2}\)"
-    r"|\(?(?:[ivxlcdm]{1,7}|[IVXLCDM]{1,7})[.)])[ \t]*"
-    r"|\b(?:step|schritt|paso|[\u00e9e]tape|passo|stap|krok|ad\u0131m|\u0448\u0430\u0433|punkt|point|item)"
+_STEP_WORD = (
+    r"(?:step|schritt|paso|[\u00e9e]tape|passo|stap|krok|ad\u0131m|\u0448\u0430\u0433|punkt|point|item)"
     r"[ \t]*#?\d{1,4}[ \t]*[:.)\-\u2013\u2014]?[ \t]*"
     r"|\u7b2c[ \t]*[0-9\u96f6\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341\u767e\u5343]{1,6}"
-    r"[ \t]*[\u6b65\u6761\u689d\u9879\u9805\u70b9\u70b9\u7ae0][ \t]*[:\uff1a\u3001.\uff0e]?[ \t]*",
+    r"[ \t]*[\u6b65\u6761\u689d\u9879\u9805\u70b9\u7ae0][ \t]*[:\uff1a\u3001.\uff0e]?[ \t]*"
+)
+_LINE_ENUMERATOR = re.compile(
+    r"[ \t]*(?:[-*\u2022][ \t]*)?(?:\d{1,4}[.):\u3001\uff0e]|\(?[a-zA-Z][.)]|\([a-zA-Z]{1,2}\)"
+    rf"|\(?(?:[ivxlcdm]{{1,7}}|[IVXLCDM]{{1,7}})[.)])[ \t]*|[ \t]*(?:{_STEP_WORD})",
     re.IGNORECASE,
 )
+#: The same words inside a line ("Step 1: Check it. Step 2: Check it. ..."): searched for only in
+#: the answer's last line, and only when it holds enough colons and digits, or "第" (a search at
+#: every position costs ~1.7 ms per 8,000 characters on a loaded core; the line-start match and
+#: these counts, microseconds).
+_WORD_ENUMERATOR = re.compile(rf"\b(?:{_STEP_WORD})", re.IGNORECASE)
+
+
+def _may_count_inline(line: str) -> bool:
+    """Whether ``line`` can hold ``LOOP_MIN_REPEATS`` inline steps ("Step 3:", "第3步：")."""
+    if line.count("\u7b2c") >= LOOP_MIN_REPEATS:
+        return True
+    colons = line.count(":") + line.count("\uff1a")
+    return colons >= LOOP_MIN_REPEATS and sum(line.count(d) for d in "0123456789") >= LOOP_MIN_REPEATS
+
+
 _ENUM_MARK = "\u00a7 "
+#: Characters of an answer's end a counted loop is looked for in: 8 repeats of the longest unit.
+_COUNTED_TAIL = LOOP_MIN_REPEATS * LOOP_MAX_UNIT
 
 
 def counted_loop(text: str) -> tuple[str, int] | None:
     """(unit, times) of a loop whose repeats differ only in their number ("1. Prüfe die Ursache.",
-    "2. Prüfe die Ursache.", ... "Step 7: ..."), or None: :func:`repeated_tail` on the text with
-    each enumerator (``_ENUMERATOR``) replaced by one mark. The unit is shown without the mark."""
+    "2. Prüfe die Ursache.", ... "Step 7: ..."), or None: :func:`repeated_tail` on the answer's
+    end with each enumerator replaced by one mark (times counted in that end). The unit is shown
+    without the mark."""
     if len(text) < LOOP_MIN_CHARS:
         return None
-    marked, n = _ENUMERATOR.subn(_ENUM_MARK, text)
+    lines = text[-_COUNTED_TAIL:].split("\n")
+    n = 0
+    last = lines[-1]
+    if _may_count_inline(last):
+        lines[-1], n = _WORD_ENUMERATOR.subn(_ENUM_MARK, last)
+    if n + len(lines) < LOOP_MIN_REPEATS:
+        return None  # neither enough steps in the last line nor enough lines to number
+    for i, line in enumerate(lines):
+        if (m := _LINE_ENUMERATOR.match(line)) is not None:
+            lines[i] = _ENUM_MARK + line[m.end() :]
+            n += 1
     if n < LOOP_MIN_REPEATS:
         return None
-    loop = repeated_tail(marked)
+    loop = repeated_tail("\n".join(lines))
     if loop is None:
         return None
     unit, times = loop
@@ -1117,6 +1156,8 @@ def refusal(text: str, request: ChatRequest | None = None) -> Problem | None:
     languages) and no number, list or "but here is" after it. An answer that apologises and then
     answers is kept; so is any answer to a prompt that asks for a translation (the refusal may be
     the text translated)."""
+    if len(text) > 4 * REFUSAL_MAX_CHARS:
+        return None  # decided before folding the spacing of a long answer
     body = " ".join(text.split())
     if not body or len(body) > REFUSAL_MAX_CHARS or _ANSWERS_TOO.search(body) is not None:
         return None
