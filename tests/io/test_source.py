@@ -382,10 +382,12 @@ def test_a_sharegpt_array_with_a_byte_order_mark_is_read_as_an_array(tmp_path: P
 
 
 def test_a_byte_order_mark_inside_a_text_is_content(tmp_path: Path) -> None:
+    # One at the start of the field is dropped (a cell of a file saved with a BOM:
+    # tests/io/test_bom_in_fields.py); inside the text it is a zero-width no-break space.
     path = tmp_path / "inner.jsonl"
-    path.write_bytes(_line({"prompt": "\ufeffHallo, wie geht es dir?", "language": "de"}))
+    path.write_bytes(_line({"prompt": "Hallo,\ufeff wie geht es dir?", "language": "de"}))
     _, records, bad, _ = _read_all(path)
-    assert not bad and records[0].messages[0]["content"] == "\ufeffHallo, wie geht es dir?"
+    assert not bad and records[0].messages[0]["content"] == "Hallo,\ufeff wie geht es dir?"
 
 
 def _truncated_parquet(path: Path, keep_bytes: int = 300) -> Path:

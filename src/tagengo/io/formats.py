@@ -13,6 +13,7 @@ from typing import Any
 
 from tagengo.errors import BadRow
 from tagengo.io.shape import ROLES, normalise_turns, repeated_role, role_problem
+from tagengo.io.text import BOM_CHAR, strip_leading_bom
 from tagengo.records import Record
 
 #: Longest message we accept, in characters. Real prompts are far shorter; anything bigger is
@@ -55,7 +56,7 @@ def _check_text(text: Any, field: str) -> str:
         raise BadRow(f"field '{field}' is {len(text):,} characters (limit {MAX_MESSAGE_CHARS:,})", field)
     if "\x00" in text:
         raise BadRow(f"field '{field}' contains a NUL character", field)
-    return text
+    return strip_leading_bom(text)  # a cell of a file saved with a BOM (io/text.py)
 
 
 def _check_messages(messages: list[dict[str, str]], field: str) -> list[dict[str, str]]:
@@ -121,7 +122,12 @@ def _role_content_list(obj: dict, key: str, role_key: str, content_key: str) -> 
             where = f"{key}[{i}].{role_key}"
             raise BadRow(f"{where} {role_problem(role)}", where)
         content = m.get(content_key)
-        if type(content) is not str or len(content) > MAX_MESSAGE_CHARS or "\x00" in content:
+        if (
+            type(content) is not str
+            or len(content) > MAX_MESSAGE_CHARS
+            or "\x00" in content
+            or content[:1] == BOM_CHAR
+        ):
             where = f"{key}[{i}]"
             content = _check_text(_content_text(m, content_key, where), f"{where}.{content_key}")
         out.append({"role": norm, "content": content})

@@ -4,8 +4,11 @@ JSONL line ends at ``\n`` and nowhere else.
 Windows editors (Notepad, Excel's "CSV UTF-8") and some export tools start UTF-8 files with
 the byte-order mark EF BB BF (U+FEFF). It carries no content, and every reader in tagengo
 drops it: JSON and JSONL chat logs, ShareGPT arrays, question, answer and judgment files,
-human ratings, YAML configs. Only a mark at the very start of a file is dropped; a U+FEFF
-inside a text is content and stays.
+human ratings, YAML configs. The same mark at the start of a text field (a chat turn's content,
+a prompt) is dropped by the chat-log readers too (:func:`strip_leading_bom`): it comes from a
+cell of a file saved with one (a CSV loaded into a dataframe and written as Parquet, a JSON
+value read from such a file), and a prompt kept with it differs, invisibly, from the same prompt
+without it. A U+FEFF further inside a text is content (a zero-width no-break space) and stays.
 
 JSON strings may hold U+2028, U+2029 and U+0085 raw (tagengo's own writers emit them with
 ``ensure_ascii=False``), and ``str.splitlines()`` also ends a line at those (and at ``\x0b``
@@ -38,6 +41,16 @@ ENCODING = "utf-8-sig"
 def strip_bom(data: bytes) -> bytes:
     """``data`` without a leading UTF-8 byte-order mark (unchanged when it has none)."""
     return data[len(BOM) :] if data.startswith(BOM) else data
+
+
+#: The byte-order mark as a character, as it shows at the start of a decoded text.
+BOM_CHAR = "\ufeff"
+
+
+def strip_leading_bom(text: str) -> str:
+    """``text`` without the byte-order marks it starts with (unchanged when none): a field
+    copied from a file that had one."""
+    return text.lstrip(BOM_CHAR) if text[:1] == BOM_CHAR else text
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
