@@ -264,7 +264,13 @@ def test_translate_cuts_chatter_and_records_it(chatty_server, llm_options, tmp_p
 
 def test_translate_bench_cuts_chatter_and_counts_it(chatty_server, scripted, llm_options, tmp_path) -> None:
     server = chatty_server()
-    report = translate_bench(BENCH, tmp_path / "de", "de", TranslateConfig(**llm_options(server)))
+    report = translate_bench(
+        # the scripted translator writes stock sentences by length, not one per source sentence
+        BENCH,
+        tmp_path / "de",
+        "de",
+        TranslateConfig(check_sentences=False, **llm_options(server)),
+    )
     questions = [json.loads(line) for line in (tmp_path / "de" / "question.jsonl").open()]
     assert [q["question_id"] for q in questions] == [81, 101]
     for q in questions:

@@ -105,7 +105,13 @@ def test_bench_leaves_out_a_question_whose_translation_signs_off(
 ) -> None:
     bench = tmp_path / "mt_bench"
     shutil.copytree(BENCH, bench)
-    report = translate_bench(bench, tmp_path / "out", "de", TranslateConfig(**llm_options(signoff_server())))
+    report = translate_bench(
+        # the scripted translator writes stock sentences by length, not one per source sentence
+        bench,
+        tmp_path / "out",
+        "de",
+        TranslateConfig(check_sentences=False, **llm_options(signoff_server())),
+    )
     reasons = {item["question_id"]: item["reason"] for item in report["left_out"]}
     assert reasons["81"] == (
         "translator chatter (signoff) in question.jsonl question 81 turns.0: a sign-off ends the "

@@ -99,9 +99,10 @@ def _write(tmp_path, names: list[str]):
 def test_without_the_checks_the_partial_and_the_answer_are_kept(
     fidelity_server, llm_options, tmp_path
 ) -> None:
-    """The failure the checks are for: every other check passes both."""
+    """The failure the checks are for: every other check passes both (--check-sentences is on by
+    default, so turned off here)."""
     server = fidelity_server()
-    cfg = TranslateConfig(to=["de"], include_source=False, **llm_options(server))
+    cfg = TranslateConfig(to=["de"], include_source=False, check_sentences=False, **llm_options(server))
     result = translate(_write(tmp_path, ["full", "partial", "answer"]), tmp_path / "out", cfg)
     assert result.manifest["counts"]["kept"] == 3
 

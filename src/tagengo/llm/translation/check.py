@@ -60,7 +60,7 @@ CheckNumbers = Annotated[
 CheckSentences = Annotated[
     bool,
     Field(
-        False,
+        True,
         description="Reject a translation with more or fewer sentences (lines, list items) than its source, "
         "beyond one merge or split (one more per four sentences): a translator that dropped the rest passes "
         "the length check. MT-Bench-X: 0.4% of true translations rejected, 97.5% of first halves caught "
@@ -122,7 +122,9 @@ class CheckConfig(BaseModel):
     max_length_ratio: MaxLengthRatio
     protect: Protect
     check_numbers: CheckNumbers
-    check_sentences: CheckSentences
+    # Off for reverse's back-translated instructions: they are one or two sentences, where a
+    # dropped sentence shows in the length ratio, and reverse does not expose the option.
+    check_sentences: bool = False
 
     _ratio = field_validator("max_length_ratio")(above_min_ratio)
 
@@ -236,11 +238,6 @@ class TranslationCheck:
             if problem := number_problem(src_text, tr_text, source_language, target):
                 info["numbers"] = problem
                 return f"numbers differ ({where}): {problem}"
-        if cfg.check_sentences:
-            src_text, tr_text = marked or (source, translated)
-            if problem := sentence_problem(src_text, tr_text):
-                info["sentences"] = problem
-                return f"sentences {problem.replace(':', f' ({where}):', 1)}"
         if prose_letters is None:
             if protected is None and cfg.protect:
                 protected = protect(source)
@@ -259,6 +256,13 @@ class TranslationCheck:
             info["lid"], info["lid_score"] = verdict.detected, round(verdict.prob, 4)
             if not verdict.ok:
                 return f"{where} is not in {target}: language ID says {verdict.detected} ({verdict.prob:.2f})"
+        # Last: a text in the wrong language or of the wrong length is reported as that. Short
+        # texts (under --lid-min-chars) returned above: a merge is most of a two-sentence text.
+        if cfg.check_sentences:
+            src_text, tr_text = marked or (source, translated)
+            if problem := sentence_problem(src_text, tr_text):
+                info["sentences"] = problem
+                return f"sentences {problem.replace(':', f' ({where}):', 1)}"
         return None
 
 
