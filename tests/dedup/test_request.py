@@ -437,12 +437,22 @@ def test_particles_and_politeness_without_spaces_are_function_characters(lang, a
     "lang, a, b",
     [
         ("zh", "为什么天空是蓝色的？", "天空怎么是蓝色的？"),  # "why" is not "how"
-        ("zh", "这个问题可以用递归解决吗？", "这个问题不可以用递归解决吗？"),  # a negation
-        ("ja", "この文を英語に訳してください。", "この文を英語に訳さないでください。"),  # a negation
     ],
 )  # fmt: skip
-def test_question_characters_and_negations_without_spaces_stay_content(lang, a, b):
+def test_question_characters_without_spaces_stay_content(lang, a, b):
     assert isinstance(request.prepare(a, b, lang), request.Pending)
+
+
+@pytest.mark.parametrize(
+    "lang, a, b",
+    [
+        ("zh", "这个问题可以用递归解决吗？", "这个问题不可以用递归解决吗？"),
+        ("ja", "この文を英語に訳してください。", "この文を英語に訳さないでください。"),
+    ],
+)  # fmt: skip
+def test_negations_without_spaces_are_another_polarity(lang, a, b):
+    v = request.prepare(a, b, lang)
+    assert isinstance(v, request.Verdict) and not v.same and v.why == "another polarity", v
 
 
 # One person, direction or modality put for another is another request, though each word alone

@@ -71,8 +71,11 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from tagengo.dedup.code_shape import operators
 from tagengo.dedup.content import _UNSPACED, FILLERS, _drop_enclitic, _stem, _stemmer, _strip_accents
 from tagengo.dedup.function_words import FUNCTION_WORDS, INTERCHANGEABLE
+from tagengo.dedup.polarity import negations as _negations
+from tagengo.dedup.polarity import prefix_negated
 
 #: Merge a *swap* (module doc, step 4) when the larger side's ratio (step 3) is at most this.
 #: Chosen on the tuning part of the held-out calibration (docs/dedup.md, "The request check").
@@ -93,7 +96,12 @@ RATIO_UNSPACED = 0.25
 
 _TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
 _SENTENCE_END = re.compile(r"[.!?:;\n。！？]")
-_NUMBER = re.compile(r"\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
+#: A number, with its sign: a minus (or "−") right before the digits and after no letter, digit
+#: or closing bracket ("-7", "(-7)"; not "x-1", "Top-2", "2-3") makes it another number: "the
+#: absolute value of -7" / "of 7" (a newcomer's trial, 2026-12-07).
+_NUMBER = re.compile(
+    r"(?:(?<![\w)\]])[-\u2212+](?=\d))?(?:\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)"
+)
 
 #: Number words per language -> value. "a"/"ein"/"un"/"uno" are articles, so left out.
 NUMBER_WORDS: dict[str, dict[str, int]] = {
@@ -263,7 +271,6 @@ _ESCAPES = re.compile(r"\\[nrt]")
 #: Code: a fenced block (to its end, or the end of the text when unclosed) or inline backticks.
 _CODE = re.compile(r"```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]+`", re.DOTALL)
 _ALL_FILLERS = frozenset().union(*FILLERS.values())
-_NOT_CONTRACTION = re.compile(r"n[’']t\b", re.IGNORECASE)
 
 #: A neutral noun per language for the substitution test (step 3): concrete, and unlike what
 #: prompts ask about. Languages without an entry use the English one.
@@ -332,20 +339,22 @@ class Parsed:
     numbers: Counter = field(default_factory=Counter)
     languages: frozenset[str] = frozenset()
     entities: frozenset[str] = frozenset()
-    negations: int = 0
+    negations: int = 0  # negated clauses (tagengo.dedup.polarity)
     names: list[bool] = field(default_factory=list)  # per word: capitalised inside a sentence (any language)
     relations: frozenset[str] = frozenset()  # RELATIONS named (before, after, more, less ...)
     language_order: tuple[str, ...] = ()  # the language names in the order they stand
     function: list[int] = field(default_factory=list)  # function words (not fillers): shape only
+    operators: tuple[str, ...] = ()  # the operators and brackets of its code (tagengo.dedup.code_shape)
 
 
 def _number_value(token: str) -> str:
-    t = token.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    sign = "-" if token[:1] in ("-", "\u2212") else ""
+    t = token.lstrip("-\u2212+").replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", t):
         t = t.replace(",", "").replace(".", "")
     t = t.replace(",", ".")
     try:
-        return repr(float(t))
+        return repr(float(sign + t) + 0.0)  # + 0.0: "-0" is 0
     except ValueError:  # pragma: no cover - the pattern only matches numbers
         return t
 
@@ -406,6 +415,8 @@ def parse(text: str, lang: str | None) -> Parsed:
     lang = lang or guess_language(text)
     # NFKC, and escaped line breaks written out ("\\n" in some files) as spaces of the same length.
     text = _ESCAPES.sub("  ", unicodedata.normalize("NFKC", text))
+    # Code is read line by line, with escaped line breaks as line breaks.
+    raw = re.sub(r"\\[nr]", "\n", unicodedata.normalize("NFKC", text))
     fillers = FILLERS.get(lang or "", frozenset())
     function_words = _set_aside(lang)
     number_words = NUMBER_WORDS.get(lang or "", _NUMBER_WORDS_ALL)
@@ -415,7 +426,6 @@ def parse(text: str, lang: str | None) -> Parsed:
     numbers: Counter = Counter(_number_value(m.group()) for m in _NUMBER.finditer(text))
     entities = set()
     names: list[bool] = []
-    n_neg = len(_NOT_CONTRACTION.findall(text))
     code = [m.span() for m in _CODE.finditer(text)]
     prev_end = 0
     for m in _TOKEN.finditer(text):
@@ -439,12 +449,12 @@ def parse(text: str, lang: str | None) -> Parsed:
         if word in _CJK_NUMERALS:
             numbers[repr(float(_CJK_NUMERALS[word]))] += 1
             continue
-        if w in negations or low in negations:
-            n_neg += 1  # a content word like any other: it differs, the substitution test decides
-        elif (
+        if (w in negations or low in negations) or not (
             _is_entity(word, initial, lang, any(s <= m.start() < e for s, e in code))
             and low not in _ALL_FILLERS
         ):
+            pass  # a negation is a content word, counted by tagengo.dedup.polarity; no name
+        else:
             entities.add(low)
         if w in fillers:
             continue
@@ -467,11 +477,12 @@ def parse(text: str, lang: str | None) -> Parsed:
         numbers,
         languages,
         frozenset(entities),
-        n_neg,
+        _negations(lows, text, spans, lang, [any(s <= x < e for s, e in code) for x, _ in spans]),
         names,
         relations,
         order,
         function,
+        operators(raw),
     )
 
 
@@ -594,6 +605,13 @@ def hard_stop(a: Parsed, b: Parsed) -> str | None:
     """What makes the two prompts different requests before any model is asked, or None."""
     if a.numbers != b.numbers and not _numbers_in_words(a, b):
         return "another number"
+    if a.operators != b.operators:
+        return "other code"
+    only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
+    stem = (lambda w: _stem(a.lang, w)) if _stemmer(a.lang) is not None else _strip_accents
+    pa, pb = prefix_negated(list(only_a), list(only_b), a.lang, stem)
+    if _polarity(a, b) + pa != _polarity(b, a) + pb:
+        return "another polarity"
     if a.languages != b.languages:
         return "another language named"
     if a.language_order != b.language_order and _masked(a) == _masked(b):
@@ -610,6 +628,13 @@ def hard_stop(a: Parsed, b: Parsed) -> str | None:
             if ent not in other and ent not in joined:
                 return "another name"
     return None
+
+
+def _polarity(x: Parsed, y: Parsed) -> int:
+    """``x``'s negated clauses, less those said by a word that answers a 0 on the other side
+    ("keine oder zwei Kinder" / "null oder zwei Kinder": one request, :data:`QUANTITY_WORDS`)."""
+    zeros = sum(1 for w in x.lows if QUANTITY_WORDS.get(w) == 0.0)
+    return x.negations - min(zeros, y.numbers[repr(0.0)])
 
 
 def _numbers_in_words(a: Parsed, b: Parsed) -> bool:
@@ -782,6 +807,30 @@ MODALS: dict[str, dict[str, str]] = {
 SWAP_WORDS = 3
 
 
+#: Particles of direction in scripts without spaces, as written: "駅までの行き方" / "駅からの行き方",
+#: "从北京到上海" / "到北京". Each is several characters or one, so they are found in the text, not
+#: among its one-character words. Japanese "から" is also "because" and Chinese "到" also ends a
+#: verb ("找到"): only a direction put for one of the other class counts, as in
+#: :func:`_function_word_swapped`. Written for this project.
+UNSPACED_DIRECTIONS: dict[str, dict[str, str]] = {
+    "ja": {"まで": "to", "へ": "to", "から": "from", "より": "from"},
+    "zh": {"到": "to", "往": "to", "至": "to", "从": "from", "從": "from", "自从": "from"},
+}
+#: ... read only where at most this many characters differ on each side (one slot).
+UNSPACED_SWAP_CHARS = 6
+
+
+def _unspaced_direction_swapped(a: Parsed, b: Parsed) -> bool:
+    only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
+    if sum(only_a.values()) > UNSPACED_SWAP_CHARS or sum(only_b.values()) > UNSPACED_SWAP_CHARS:
+        return False
+    words = UNSPACED_DIRECTIONS.get(a.lang or "", {})
+    ca = Counter(c for w, c in words.items() for _ in range(a.text.count(w)))
+    cb = Counter(c for w, c in words.items() for _ in range(b.text.count(w)))
+    more_a, more_b = set(ca - cb), set(cb - ca)
+    return bool(more_a and more_b and more_a != more_b)
+
+
 def _function_word_swapped(a: Parsed, b: Parsed) -> str | None:
     """A word put for one of another person, direction or modality (:data:`PERSONS`,
     :data:`DIRECTIONS`, :data:`MODALS`):
@@ -795,6 +844,8 @@ def _function_word_swapped(a: Parsed, b: Parsed) -> str | None:
         pb = [persons[w] for w in b.lows if w in persons]
         if len(pa) >= 2 and sorted(pa) == sorted(pb) and pa != pb:
             return "the roles swap"
+        if _unspaced_direction_swapped(a, b):
+            return "another direction"
     only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
     if sum(only_a.values()) > SWAP_WORDS or sum(only_b.values()) > SWAP_WORDS:
         # Many words differ: another translation, whose "Sie"/"du" and "mir"/"dir" shift with
