@@ -93,3 +93,17 @@ def test_the_marker_pretest_never_skips_a_text_the_regex_matches() -> None:
 def test_detector_text_still_strips_code_and_urls_in_any_case() -> None:
     assert detector_text("Open WWW.EXAMPLE.COM please", True) == "Open please"
     assert detector_text("see HTTPS://x.org/a and `rm -rf`", True) == "see and"
+
+
+def test_strip_code_shortcut_and_letter_count_match_the_plain_regexes() -> None:
+    """strip_code skips its three patterns for a text without a marker, and verdict.letters
+    counts by cutting non-letter runs (issue 27, session 33): the same results as the patterns
+    run on every text and a findall of single letters."""
+    from tagengo.lang.verdict import _LETTER, letters
+
+    def plain_strip(text: str) -> str:
+        return langid._URL.sub(" ", langid._INLINE_CODE.sub(" ", langid._CODE_BLOCK.sub(" ", text)))
+
+    for text in [*_texts(5000, seed=13), "日本語123_x", "عربى ١٢٣", "Straße_2 ÉÀ"]:
+        assert langid.strip_code(text) == plain_strip(text), text
+        assert letters(text) == len(_LETTER.findall(plain_strip(text))), text
