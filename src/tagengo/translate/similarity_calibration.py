@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagengo.io.fastchat import read_answers
+
 
 def _turns(path: Path) -> dict[int, list[str]]:
     out = {}
@@ -38,7 +40,8 @@ def pairs(root: Path, answers: Path | None, extra: list[Path]) -> dict[str, list
     sets += [_turns(f) for f in extra]
     ref = {}
     if answers is not None:
-        ref = {d["question_id"]: d["choices"][0]["turns"] for d in map(json.loads, answers.open())}
+        # FastChat's reader; ids as _turns reads them (MT-Bench-X writes "101_EN")
+        ref = {int(str(a.question_id).split("_")[0]): a.turns() for a in read_answers(answers).values()}
     rng = random.Random(0)
     ids = sorted(en)
     out: dict[str, list[tuple[int, str, str]]] = {"true": [], "other question": [], "answer": []}
