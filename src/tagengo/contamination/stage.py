@@ -117,7 +117,12 @@ class ContaminationFilter(GlobalStep):
             self._cache = EmbeddingCache(default_cache_path(cfg.cache_dir))
         self._embed_counts = {"cached": 0, "embedded": 0}
         self._matcher = Matcher(
-            targets, cfg, embed=embed, threshold=self.threshold, margin=self.margin or 0.0
+            targets,
+            cfg,
+            embed=embed,
+            threshold=self.threshold,
+            margin=self.margin or 0.0,
+            same_language_threshold=self.same_language_threshold,
         )
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
