@@ -53,9 +53,34 @@ def test_single_tables_and_pictures(fixture_copy: Callable[[str], Path], tmp_pat
     assert float(long[("alpha", "coding", "2")]["score"]) == pytest.approx(7.0)
     assert ("alpha", "coding", "1") not in long  # only an $ERROR$ row
     md = (tmp_path / "report" / "scores.md").read_text()
-    assert "| alpha | 6.80 [" in md and "| en | 16 | 12 | 4 | 3 | 0 | 0 | 0 |" in md
+    assert "| alpha | 6.80 [" in md and "| en | 16 | 12 | 4 | 3 | 0 | 0 | 0 | 0 |" in md
     _png(tmp_path / "report" / "radar_en.png")
     _png(tmp_path / "report" / "heatmap.png")
+
+
+def test_means_over_other_questions_and_grades_off_the_scale_are_named(fixture_copy, tmp_path: Path) -> None:
+    """A model scored on fewer (question, turn) pairs than another, and grades outside 1-10 that
+    the fastchat policy keeps, are said under the table and on the console (a newcomer's trial:
+    a model whose answers failed on two questions tied the one that answered all)."""
+    from rich.console import Console
+
+    path = fixture_copy("mt_bench")
+    judgments = path / "model_judgment" / "gpt-4_single.jsonl"
+    _shifted_run(judgments, judgments, 5.0)  # alpha's grades of 6 and up go past 10
+    console = Console(record=True, width=300)
+    out = show([open_bench(path)], ShowConfig(bootstrap_iters=0), tmp_path / "r", console=console)
+    counts = out.single.counts["en"]  # type: ignore[union-attr]
+    assert counts.out_of_range == sum(1 for r in _rows(judgments) if r["score"] > 10)
+    assert counts.out_of_range > 0
+    md = (tmp_path / "r" / "scores.md").read_text()
+    said = console.export_text()
+    for text in (md, said):
+        assert f"en: {counts.out_of_range} of 12 grades are outside the judge's 1-10 scale" in text
+        assert "en: not every model is scored on the same questions: alpha 5, beta 7 of the 8" in text
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 def _shifted_run(src: Path, dest: Path, shift: float) -> None:

@@ -50,6 +50,7 @@ class SingleCounts:
     no_verdict: int = 0
     api_errors: int = 0  # of no_verdict: rows whose judgment is $ERROR$
     gated: int = 0  # of used: scored 1 by the language gate
+    out_of_range: int = 0  # of used: a grade outside the judge's 1-10 scale (kept, as FastChat keeps it)
     unknown_question: int = 0  # of used: question id not in question.jsonl (category 'unknown')
     duplicates: int = 0  # rows repeating (question, model, turn, judge model) within one file
     by_file: dict[str, int] = field(default_factory=dict)
@@ -97,6 +98,8 @@ def scored_rows(
                 counts.api_errors += 1
             continue
         counts.used += 1
+        if not 1 <= float(r.score) <= 10:
+            counts.out_of_range += 1
         if r.extra.get("gate"):
             counts.gated += 1
         q = bench.question(r.question_id)

@@ -347,6 +347,9 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
             + [_fmt(sum(ests) / len(ests)) if ests else "-"]
         )
     parts += [_md_table(header, rows), ""]
+    caveats = single_caveats(res)
+    if caveats:
+        parts += ["## Read with care", "", *[f"- {line}" for line in caveats], ""]
     if res.runs > 1:
         parts += ["## Run-to-run spread (max - min of the per-run averages)", ""]
         rows = [
@@ -371,6 +374,36 @@ def single_markdown(res: SingleResult, ci: bool) -> str:
     return "\n".join(parts + _rows_read(res))
 
 
+def single_caveats(res: SingleResult) -> list[str]:
+    """What makes a table's means not comparable, one sentence each: grades outside the 1-10
+    scale in a mean (the fastchat policy keeps them, as FastChat does), and a model scored on
+    fewer (question, turn) pairs of a language than another (answers not written, or no verdict
+    for them: its mean is over other questions, often the easier ones)."""
+    out = []
+    for col in res.columns:
+        c = res.counts[col]
+        if c.out_of_range:
+            out.append(
+                f"{col}: {c.out_of_range} of {c.used} grades are outside the judge's 1-10 scale and are in "
+                "the means as given (fastchat policy; --judge-policy robust asks again)"
+            )
+        first = min((run for run, _ in res.judgments.get(col, [])), default=None)
+        scored: dict[str, set] = {m: set() for m in res.models}
+        for run, j in res.judgments.get(col, []):
+            if run == first and j.valid:
+                scored.setdefault(j.model, set()).add((j.key, j.turn))
+        union = set().union(*scored.values()) if scored else set()
+        short = {m: len(v) for m, v in scored.items() if union and len(v) < len(union)}
+        if short:
+            named = ", ".join(f"{m} {n}" for m, n in sorted(short.items()))
+            out.append(
+                f"{col}: not every model is scored on the same questions: {named} of the {len(union)} "
+                "(question, turn) pairs some model has a verdict for (answers not written, or no "
+                "verdict); those means are over fewer, other questions"
+            )
+    return out
+
+
 def _rows_read(res: SingleResult) -> list[str]:
     """The end of scores.md: the rows read per language (they reconcile) and the files, with
     their manifests and prompts."""
@@ -387,6 +420,7 @@ def _rows_read(res: SingleResult) -> list[str]:
                 str(c.no_verdict),
                 str(c.api_errors),
                 str(c.gated),
+                str(c.out_of_range),
                 str(c.duplicates),
                 str(c.unknown_question),
             ]
@@ -400,6 +434,7 @@ def _rows_read(res: SingleResult) -> list[str]:
                 "score -1 (dropped)",
                 "of which $ERROR$",
                 "gated (score 1)",
+                "outside 1-10",
                 "duplicates",
                 "unknown question id",
             ],
@@ -920,6 +955,9 @@ def _show_single(
         console.print(f"[yellow]{policy_line(res.policies)}[/]")
     if len(res.wordings) > 1 and console is not None:
         console.print(f"[yellow]{wording_line(res.wordings)}[/]")
+    if console is not None:
+        for line in single_caveats(res):
+            console.print(f"[yellow]{line}[/]")
     _write(out / "scores.md", single_markdown(res, ci), files)
     _write(out / "scores.csv", single_csv(res), files)
     _write(out / "scores_long.csv", long_csv(res.long_rows), files)
