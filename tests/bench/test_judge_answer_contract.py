@@ -191,10 +191,10 @@ READ = (
 READ_COUNTED = {
     "templateleak": "template leak", "instleak": "template leak", "deepseekleak": "template leak",
     "repetition": "repetition", "nul": "control characters", "fffd": "replacement characters",
-    "numloop": "repetition",
+    "numloop": "repetition", "qmarks": "replacement characters", "alpaca": "template leak",
 }  # fmt: skip
 #: a judge prompt speaks of the assistant's reply, so a made-up "### Human:" turn is no leak there
-READ_PLAIN = ("plainturn",)
+READ_PLAIN = ("plainturn", "userturn")
 NO_VERDICT = {"wronglang": None, "drift": None, "toolcall": "tool call", "toolcallsfield": "tool call",
               "toolcallsfinish": "tool call", "refusal": "refusal", "nearbudget": "unfinished"}  # fmt: skip
 ERROR = {

@@ -230,6 +230,10 @@ MORE_REJECTED = {
         "call failed",
         "the server sent no finish reason, no content and no completion tokens",
     ),
+    # the s33 newcomer trial's
+    "qmarks": ("replacement characters", "letters lost to '?' (1 inside a word, 1 word of '?' only;"),
+    "alpaca": ("template leak", "the answer holds the chat-template marker '### Instruction:'"),
+    "userturn": ("template leak", "the answer holds the chat-template marker 'User:'"),
     # extend's own language check (extend.step) comes first: its reason says where the turn drifted
     "wronglang": ("language drift", "language ID says en"),
     "drift": ("language drift", "language ID says en"),
@@ -272,6 +276,11 @@ def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
     for kind, (head, detail) in MORE_REJECTED.items():
         for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
             reason = rejected[row_id]["reason"]
+            if row_id == "fu-userturn":
+                # The writer's prompt is a transcript: extend's own check names the markup (as for
+                # plainturn in round two).
+                assert reason == "prompt leak at turn 2 (follow-up): the writer's transcript markup 'User:'"
+                continue
             if kind in GERMAN:
                 turn, phase = where.split(", ")[1], where.split(", ")[0]
                 assert reason.startswith(f"{head} at {turn} ({phase}): {detail}"), (row_id, reason)

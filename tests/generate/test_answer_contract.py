@@ -104,6 +104,11 @@ REJECTED = {
     "toolcallsfinish": "tool call: the answer is only a structured tool call ('search') though the request "
     "offered no tools: finish_reason='tool_calls'",
     "refusal": f"refusal: the answer is only a refusal ({REFUSED!r})",
+    # the s33 newcomer trial's
+    "qmarks": "replacement characters: letters lost to '?' (1 inside a word, 1 word of '?' only; the first in "
+    "'his request. Atmosph?re und ?????'): a proxy, database or server on the way converted the text to Latin-1",
+    "alpaca": "template leak: the answer holds the chat-template marker '### Instruction:'",
+    "userturn": "template leak: the answer holds the chat-template marker 'User:'",
 }
 REJECTED["refuse"] = "call failed: HTTP 400: Unsupported parameter: 'max_tokens'"
 REJECTED["drift"] = "wrong language: "  # on a German row: more in tests/llm/test_answer_drift.py

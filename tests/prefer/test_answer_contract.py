@@ -206,6 +206,10 @@ MORE_REJECTED = {
     "request offered no tools",
     "contentnumber": "provider error: malformed response: the message's content is int 42, not text",
     "ollamaempty": "call failed: the server sent no finish reason, no content and no completion tokens",
+    # the s33 newcomer trial's
+    "qmarks": "replacement characters: letters lost to '?' (1 inside a word, 1 word of '?' only;",
+    "alpaca": "template leak: the answer holds the chat-template marker '### Instruction:'",
+    "userturn": "template leak: the answer holds the chat-template marker 'User:'",
 }
 #: An answer in another language is prefer's to rank below the in-language ones (step.py), not
 #: a problem of the answer: with every answer in English the prompt has no pair.
@@ -322,12 +326,12 @@ JUDGE_FATAL_KINDS = {
     "contentnumber": "provider error", "echo": "echo", "templateleak": "template leak",
     "instleak": "template leak", "deepseekleak": "template leak", "nul": "control characters",
     "fffd": "replacement characters", "abort": "call failed", "ollamanull": "call failed",
-    "ollamaempty": "call failed",
+    "ollamaempty": "call failed", "qmarks": "replacement characters", "alpaca": "template leak",
 }  # fmt: skip
 #: A reply with no valid ranking line, re-asked about (--reask 2) like any other: the model's own
 #: (another language, a loop after the line, a tool call instead), or a made-up "### Human:" turn
 #: (no leak where the prompt speaks of users and assistants).
-JUDGE_REASKED = ("wronglang", "drift", "repetition", "toolcall", "toolcallsfield", "plainturn")
+JUDGE_REASKED = ("wronglang", "drift", "repetition", "toolcall", "toolcallsfield", "plainturn", "userturn")
 
 
 def test_every_other_kind_in_the_judges_reply(prefer_server, unbent_judge, tmp_path):

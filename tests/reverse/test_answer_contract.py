@@ -191,6 +191,10 @@ MORE_REJECTED = {
     "the request offered no tools",
     "contentnumber": "provider error {what}: malformed response: the message's content is int 42, not text",
     "ollamaempty": "call failed {what}: the server sent no finish reason, no content and no completion tokens",
+    # the s33 newcomer trial's
+    "qmarks": "replacement characters {what}: letters lost to '?' (",
+    "alpaca": "template leak {what}: the answer holds the chat-template marker '### Instruction:'",
+    "userturn": "template leak {what}: the answer holds the chat-template marker 'User:'",
 }
 
 
@@ -217,20 +221,24 @@ def test_the_other_faults_in_either_mode(keeping_server, llm_options, tmp_path, 
     counts = result.manifest["counts"]
     assert counts["read"] == len(kinds) == counts["kept"] + counts["rejected"] + counts.get("quarantined", 0)
     kept, rejected = by_fault(rows(tmp_path / "out", "data")), by_fault(rows(tmp_path / "out", "rejected"))
-    assert set(kept) == {"clean", *MORE_KEPT}, {k: r["reason"] for k, r in rejected.items()}
-    assert set(rejected) == set(MORE_REJECTED)
+    # The direct mode's prompt speaks of "the user's message": a trailing "User:" line is no made-up
+    # turn there (tagengo.llm.answer.asks_for_dialogue), so userturn passes the contract.
+    want = {k: v for k, v in MORE_REJECTED.items() if not (mode == "direct" and k == "userturn")}
+    exempt = {"userturn"} if mode == "direct" else set()
+    assert set(kept) == {"clean", *MORE_KEPT, *exempt}, {k: r["reason"] for k, r in rejected.items()}
+    assert set(rejected) == set(want)
     first = "translate_fragment" if mode == "roundtrip" else "instruction"
     for name in MORE_KEPT:
         meta = kept[name]["meta"]["reverse"]
         _no_decoy(meta["instruction"], kept[name]["messages"][0]["content"])
         call = meta["calls"][first][0]
         assert call.get("reasoning") == (DECOY if name.endswith(("think", "harmony")) else None), name
-    for name, reason in MORE_REJECTED.items():
+    for name, reason in want.items():
         assert rejected[name]["reason"].startswith(reason.format(what=what)), (name, rejected[name]["reason"])
         assert rejected[name]["step"] == "reverse"
     # a passing fault is asked --max-attempts (2) times; the others once
-    assert {k: calls_with(server, f"FAULT={k}") for k in MORE_REJECTED} == {
-        k: 2 if k == "ollamaempty" else 1 for k in MORE_REJECTED
+    assert {k: calls_with(server, f"FAULT={k}") for k in want} == {
+        k: 2 if k == "ollamaempty" else 1 for k in want
     }
 
 

@@ -83,6 +83,13 @@ kind                what is sent (who sends it)
 ``toolcallsfinish`` structured ``tool_calls``, ``content: null``, ``finish_reason: tool_calls`` (no tool
                     offered): ``tool call`` naming the function
 ``refusal``         "I'm sorry, but I can't help with that." and nothing else: ``refusal``
+``qmarks``          the answer plus " Atmosphäre und дождь", every non-ASCII character turned into
+                    ``?`` (" Atmosph?re und ?????": a proxy or database in Latin-1 or ASCII that
+                    encodes with ``errors="replace"``; s33 newcomer trial): ``replacement characters``
+``alpaca``          the answer, then "### Instruction:" and a made-up next instruction (an Alpaca-style
+                    template with no special tokens): ``template leak``
+``userturn``        the answer, then a blank line and a lone "User: thanks" at the very end (a made-up
+                    next turn, no assistant line after it): ``template leak``
 ==================  ===================================================================================
 """
 
@@ -134,6 +141,10 @@ KINDS = (
     "nearbudget",
     "toolcallsfinish",
     "refusal",
+    # the s33 newcomer trial's
+    "qmarks",
+    "alpaca",
+    "userturn",
 )
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
@@ -162,6 +173,11 @@ COUNTED = "I will check the cause again."
 ACCENTED = " Grüße!"
 #: What ``refusal`` answers.
 REFUSED = "I'm sorry, but I can't help with that."
+#: What ``qmarks`` adds to the answer before turning its non-ASCII characters into ``?``.
+LOSSY = " Atmosphäre und дождь"
+#: What ``alpaca`` and ``userturn`` add to the answer.
+ALPACA_TAIL = "\n\n### Instruction:\nWrite another question about the weather."
+USER_TAIL = "\n\nUser: thanks"
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
 DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
 
@@ -336,6 +352,12 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         choice["finish_reason"] = "tool_calls"
     elif kind == "refusal":
         message["content"] = REFUSED
+    elif kind == "qmarks":
+        message["content"] = (content + LOSSY).encode("ascii", "replace").decode("ascii")
+    elif kind == "alpaca":
+        message["content"] = content + ALPACA_TAIL
+    elif kind == "userturn":
+        message["content"] = content + USER_TAIL
     elif kind == "filteranswer":
         message["content"] = None
         choice["finish_reason"] = "content_filter"

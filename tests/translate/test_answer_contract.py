@@ -161,6 +161,10 @@ MORE_REJECTED = {
     "the request offered no tools",
     "contentnumber": f"provider error {WHERE}: malformed response: the message's content is int 42, not text",
     "ollamaempty": f"call failed {WHERE}: the server sent no finish reason, no content and no completion tokens",
+    # the s33 newcomer trial's
+    "qmarks": f"replacement characters {WHERE}: letters lost to '?' (",
+    "alpaca": f"template leak {WHERE}: the answer holds the chat-template marker '### Instruction:'",
+    "userturn": f"template leak {WHERE}: the answer holds the chat-template marker 'User:'",
 }
 
 

@@ -46,7 +46,9 @@ manifest and the report count):
                            the prompt to its context size (Ollama's default ``num_ctx``)
 ``empty answer``           nothing but white space or invisible characters, once reasoning
                            is removed
-``template leak``          a chat-template marker outside code: the server ran past its turn
+``template leak``          a chat-template marker outside code: the server ran past its turn; or
+                           a made-up turn or section in plain text (``### Human:``, a last
+                           ``User:`` line, Alpaca's ``### Instruction:`` / ``### Response:``)
 ``control characters``     NUL or another C0 control character (not tab, newline, carriage
                            return): a broken stream or decoder, never text a reader can see
 ``repetition``             the answer ends in one phrase repeated over and over (a small model's
@@ -60,7 +62,8 @@ manifest and the report count):
                            ``tool_calls`` with no text, though the request offered no tools
                            (and, for the text form, the prompt asked for no JSON)
 ``replacement characters`` U+FFFD from the server (bytes it could not decode: letters lost),
-                           unless a user turn holds U+FFFD itself
+                           unless a user turn holds U+FFFD itself; or letters a conversion to
+                           Latin-1/ASCII turned into ``?`` ("abh?ngt", a word of ``?`` only)
 ``other model``            with --require-served-model: the server says another model than the
                            one asked for served the answer (a gateway's fallback; a dated
                            version of the name asked, ``gpt-4o-2024-08-06``, is the same model)
@@ -211,6 +214,23 @@ _USER_THEN_ASSISTANT = re.compile(
     r"|\n[ \t]*user[ \t]*\n(?:.*\n)*?[ \t]*model[ \t]*\n",
     re.IGNORECASE,
 )
+#: The section headers of the plain-text instruction templates, at a line start with their colon:
+#: Alpaca's ``### Instruction:`` / ``### Response:`` (a leak even where the prompt asks for a dialogue:
+#: they are no speaker's label; only a prompt that holds the header itself may get it back) and
+#: Vicuna v0's / many fine-tunes' ``### Human:`` / ``### Assistant:`` / ``### User:`` (role labels:
+#: not where a dialogue was asked for). A model that runs past its answer writes the next section (a
+#: made-up instruction, or another response). Alpaca's ``### Input:`` is left out: it only follows an
+#: instruction, and "## Input:" heads a function's description in answers about code. A heading
+#: that begins with one of these words ("### Response time", "### Instructions for setup") has no
+#: colon after the word and is no header.
+_SECTION_HEADER = re.compile(r"(?:\A|\n)[ \t]*#{2,4}[ \t]*(?:Instruction|Response)[ \t]*:", re.IGNORECASE)
+_ROLE_SECTION = re.compile(r"(?:\A|\n)[ \t]*#{2,4}[ \t]*(?:Human|Assistant|User)[ \t]*:", re.IGNORECASE)
+#: A made-up next user turn as the answer's last line after a blank line ("...\n\nUser: thanks"), no
+#: assistant line after it (with one, ``_USER_THEN_ASSISTANT`` finds it anywhere); the blank line
+#: keeps a list of fields ("Password: x\nUser: admin") out.
+_TRAILING_USER = re.compile(
+    r"\n[ \t]*\n[ \t]*(?:#{2,4}[ \t]*)?(?:user|human)[ \t]*:[^\n]*\s*\Z", re.IGNORECASE
+)
 _ASKS_DIALOGUE = re.compile(
     r"dialog|conversation|transcript|script|interview|role-?play|chat\b|\b(?:human|user|assistant|model)s?\b|"
     r"gespräch|diálogo|conversa|對話|对话|対話|会話|대화|диалог|разговор|حوار",
@@ -309,9 +329,16 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
     m = _REASONING_TAG_AT_START.match(bare) or _TEMPLATE_MARKERS.search(bare)
     if m:
         return m.group(0).strip()
+    if "##" in bare and (m := _SECTION_HEADER.search(bare)) and not _asks_for_header(request, m.group()):
+        return m.group(0).strip()
     if asks_for_dialogue(request):
         return None
-    m = _HUMAN_LINE.search(bare) or _USER_THEN_ASSISTANT.search(bare)
+    m = (
+        _HUMAN_LINE.search(bare)
+        or _USER_THEN_ASSISTANT.search(bare)
+        or _TRAILING_USER.search(bare)
+        or (_ROLE_SECTION.search(bare) if "##" in bare else None)
+    )
     if m is None:
         return None
     label = m.group(0).strip().split("\n")[0]  # the made-up turn's role label, not its text
@@ -320,6 +347,13 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
 
 def _user_turns(request: ChatRequest | None) -> list[str]:
     return [c for role, c in getattr(request, "messages", ()) if role == "user" and isinstance(c, str)]
+
+
+def _asks_for_header(request: ChatRequest | None, header: str) -> bool:
+    """Whether a user turn of ``request`` holds the section header itself (a prompt that asks for
+    Alpaca-format examples, or quotes one): then the answer may write it."""
+    word = header.strip().lstrip("#").strip().rstrip(":").strip().lower()
+    return any(re.search(rf"#{{2,4}}[ \t]*{word}[ \t]*:", t, re.IGNORECASE) for t in _user_turns(request))
 
 
 def asks_for_dialogue(request: ChatRequest | None) -> bool:
@@ -602,6 +636,8 @@ def answer_problem(
         )
     if (bad := replacement_chars(resp, request)) is not None:
         return Problem(REPLACEMENT, bad)
+    if (lost := lost_letters(resp.content or "", request)) is not None:
+        return Problem(REPLACEMENT, lost)
     return degenerate(resp.content or "", request) or refusal(resp.content or "", request)
 
 
@@ -619,6 +655,54 @@ def replacement_chars(resp: ChatResponse, request: ChatRequest | None = None) ->
     return (
         f"{n:,} U+FFFD replacement {'character' if n == 1 else 'characters'} from the server (the first in "
         f"{around!r}): it lost bytes it could not decode; check its tokenizer or charset"
+    )
+
+
+#: Letters a lossy charset conversion turned into ``?`` (a proxy, a database column or a terminal
+#: in Latin-1 or ASCII: ``encode(..., errors="replace")``): a ``?`` run between two letters of one
+#: word ("abh?ngt", "r?ponse"), or a word that is only ``?`` (two or more: "??????. ????? ???", a
+#: Japanese answer that is one long run). Looked for outside code spans and blocks, URLs and words
+#: that hold ``/``, ``=`` or ``&`` (a query string's ``search?q=``); a ``?`` after a word
+#: ("What????") is punctuation, and so is one ``?`` or ``???`` standing alone once.
+_LOST_IN_WORD = re.compile(r"(?<=[^\W\d_])\?+(?=[^\W\d_])")
+#: A ``?`` between one letter and one letter ("a?b", "A?B": a regex or an expression written in
+#: prose) counts only with another lost letter beside it.
+_LOST_IN_LONG_WORD = re.compile(r"(?<=[^\W\d_]{2})\?+(?=[^\W\d_])|(?<=[^\W\d_])\?+(?=[^\W\d_]{2})")
+_LOST_WORD = re.compile(r"(?<![^\s\"'(\[{<«„“‘])\?{2,}(?=[\s.,:;!)\]}>»“”\"']|\Z)")
+_URLISH = re.compile(r"\S*(?:://|www\.|[/=&])\S*")
+#: How many ``?``-only words an answer may hold before they count as lost letters (a reader's
+#: "???" once is punctuation; a sentence of them is not); one of at least this many ``?`` counts.
+LOST_WORDS_MIN = 2
+LOST_WORD_LONG = 6
+
+
+def lost_letters(text: str, request: ChatRequest | None = None) -> str | None:
+    """Why ``text`` shows letters a lossy charset conversion turned into ``?``, or None: a ``?``
+    inside a word (not between two lone letters, "a?b", unless another lost letter is beside it), or
+    ``LOST_WORDS_MIN`` words of ``?`` only (one when it is ``LOST_WORD_LONG`` long), outside code
+    and URLs. Never when a user turn shows the same (the answer may quote it)."""
+    if "??" not in text and not _LOST_IN_WORD.search(text):
+        return None
+    bare = _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+    bare = _URLISH.sub(" ", bare)
+    inside = [m.start() for m in _LOST_IN_WORD.finditer(bare)]
+    words = list(_LOST_WORD.finditer(bare))
+    long_word = any(len(m.group()) >= LOST_WORD_LONG for m in words)
+    strong = len(inside) > 1 or bool(inside and _LOST_IN_LONG_WORD.search(bare))
+    if not strong and len(inside) + len(words) < LOST_WORDS_MIN and not long_word:
+        return None
+    if any(lost_letters(t) is not None for t in _user_turns(request)):
+        return None
+    at = min([*inside, *(m.start() for m in words)])
+    around = bare[max(0, at - 20) : at + 20]
+    what = []
+    if inside:
+        what.append(f"{len(inside):,} inside {'a word' if len(inside) == 1 else 'words'}")
+    if words:
+        what.append(f"{len(words):,} {'word' if len(words) == 1 else 'words'} of '?' only")
+    return (
+        f"letters lost to '?' ({', '.join(what)}; the first in {around!r}): a proxy, database or server "
+        "on the way converted the text to Latin-1 or ASCII; check its charset"
     )
 
 
