@@ -106,6 +106,8 @@ class ModelUsage:
     errors: Counter = field(default_factory=Counter)
     reasoning: int = 0  # answers that came with reasoning, split from the answer (tagengo.llm.answer)
     replaced_chars: int = 0  # characters that were not valid Unicode, replaced by U+FFFD
+    #: Kept answers that said stop, came without usage and end on a letter (meta ends_mid_sentence).
+    ends_mid_sentence: int = 0
     #: Answers this model gave for another model asked for (a gateway's fallback), per name asked.
     requested: Counter = field(default_factory=Counter)
     #: Short answers by digest: [distinct prompts that got it, its first characters].
@@ -167,6 +169,10 @@ class Accounting:
         if request is not None:
             self.note_answer(response, model, request)
         u = self._usage(response.model or model)
+        if request is not None:
+            from tagengo.llm.answer import ends_mid_sentence  # the contract's test; llm/ imports it first
+
+            u.ends_mid_sentence += ends_mid_sentence(response)
         if response.cached:
             u.cached += 1
             u.cached_cost += response.cost
@@ -253,6 +259,8 @@ class Accounting:
                 d["reasoning"] = u.reasoning
             if u.replaced_chars:
                 d["replaced_chars"] = u.replaced_chars
+            if u.ends_mid_sentence:
+                d["ends_mid_sentence"] = u.ends_mid_sentence
             if u.requested:
                 d["requested"] = dict(u.requested)
             if same := {k: {"prompts": n, "text": t} for k, (n, t) in u.same_answers.items() if n >= 2}:
@@ -344,6 +352,22 @@ def same_answer_warnings(summary: dict[str, Any]) -> list[str]:
                     "(a canned reply: an overloaded service or a proxy's error text sent as an answer?); "
                     "read those rows before using them"
                 )
+    return out
+
+
+def mid_sentence_warnings(summary: dict[str, Any]) -> list[str]:
+    """One sentence per model whose kept answers said stop with no token usage and end on a letter
+    (``ends_mid_sentence`` of ``Accounting.summary()``): the shape of a cut the server did not
+    report. A warning, not a rejection: titles, lists and code end on a letter too."""
+    out = []
+    for model, s in sorted(summary.items()):
+        n = int(s.get("ends_mid_sentence") or 0)
+        if n:
+            out.append(
+                f"{n:,} kept answers from {model!r} said finish_reason=stop without token usage and end "
+                "mid-word or mid-sentence (a cut the server did not report?): they carry "
+                "meta ends_mid_sentence; read them, or ask the server for usage"
+            )
     return out
 
 

@@ -36,6 +36,7 @@ from tagengo.llm.accounting import (
     Accounting,
     encoding_for_model,
     estimate_input_tokens,
+    mid_sentence_warnings,
     same_answer_warnings,
     served_model_warnings,
 )
@@ -160,7 +161,12 @@ class LLMClient:
         console = console or self.console or _wide_console()
         console.print(self.accounting.table(title))
         summary = self.accounting.summary(percentiles=False)
-        for warning in [*served_model_warnings(summary), *same_answer_warnings(summary)]:
+        warnings = [
+            *served_model_warnings(summary),
+            *same_answer_warnings(summary),
+            *mid_sentence_warnings(summary),
+        ]
+        for warning in warnings:
             console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
 
     def close(self) -> None:

@@ -499,12 +499,14 @@ def _manifest(
     # The input's missing shards and damaged files (io/source.py), then the models a server answered
     # with in place of the one asked for (a gateway's fallback), then one answer many prompts got
     # (a canned reply); printed by summary.py. Imported here: curate and dedup never load llm/.
-    from tagengo.llm.accounting import same_answer_warnings, served_model_warnings
+    from tagengo.llm.accounting import mid_sentence_warnings, same_answer_warnings, served_model_warnings
 
     warnings = list(getattr(source, "warnings", None) or [])
     for s in step_stats:
         models = (s["summary"] or {}).get("models") or {}
-        warnings += served_model_warnings(models) + same_answer_warnings(models)
+        warnings += (
+            served_model_warnings(models) + same_answer_warnings(models) + mid_sentence_warnings(models)
+        )
     return {
         "stage": plan.stage,
         "tagengo_version": __version__,
