@@ -134,3 +134,15 @@ def test_a_damaged_archive_is_said_once_and_not_called_an_unreadable_line(tmp_pa
     assert "quarantined 1 entry (unreadable lines and damaged files)" in text
     assert "unreadable line;" not in text
     assert text.count("gzip archive is truncated or corrupt") == 1  # the warning, not the digest too
+
+
+def test_a_file_in_another_charset_gets_the_encoding_hint_not_a_format_one(tmp_path: Path) -> None:
+    """A Latin-1 file of prompt rows: every line is invalid UTF-8, and the hint says to convert
+    it, not to pass another --format (a newcomer's trial was told 'the rows look like prompts')."""
+    inp = tmp_path / "latin1.jsonl"
+    rows = [{"id": f"r{i}", "prompt": f"Wie heißt die größte Straße, Nummer {i}?"} for i in range(3)]
+    inp.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("latin-1"))
+    text = _printed(mix(inp, tmp_path / "out", workers=1, progress=False))
+    assert "3 × invalid UTF-8" in text
+    assert "hint: the input is not UTF-8" in text and "iconv -f latin1 -t utf-8" in text
+    assert "look like" not in text

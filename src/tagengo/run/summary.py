@@ -127,6 +127,14 @@ def quarantine_digest(out: Path, manifest: dict, top: int = 3, said: list[str] =
         return []
     lines = _top_lines(reasons, top, out / "quarantine", str)
     given = (manifest.get("input") or {}).get("format")
+    if all("invalid UTF-8" in r for r in reasons):
+        # Not a format question: the file is in another charset (a Latin-1 export, a Windows
+        # editor), and its rows would read as any format once converted.
+        lines.append(
+            "hint: the input is not UTF-8 (Latin-1 or a Windows code page?): convert it, e.g. "
+            "iconv -f latin1 -t utf-8 IN > OUT, and run again."
+        )
+        return lines
     if first_raw is not None and given:
         try:
             obj = orjson.loads(first_raw)
