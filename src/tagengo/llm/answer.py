@@ -1107,7 +1107,8 @@ def call_meta(resp: ChatResponse, key: str) -> dict[str, Any]:
 
 def answer_meta(resp: ChatResponse) -> dict[str, Any]:
     """What the contract found, for a row's ``meta``: the reasoning, how many characters were
-    replaced, the server's own finish word where it differs. Empty for a clean answer, so clean
+    replaced, the server's own finish word where it differs, usage counts that were no counts
+    (``usage_ignored``: ``completion_tokens=nan``). Empty for a clean answer, so clean
     runs write what they always wrote."""
     out: dict[str, Any] = {}
     if resp.reasoning:
@@ -1118,6 +1119,10 @@ def answer_meta(resp: ChatResponse) -> dict[str, Any]:
         out["normalised"] = list(resp.raw["normalised"])
     if resp.raw.get("requested_model"):  # another model served it (tagengo.llm.client._served)
         out["requested_model"] = resp.raw["requested_model"]
+    if resp.raw.get("extra_choices"):  # choices besides index 0 the server sent: ignored
+        out["extra_choices"] = resp.raw["extra_choices"]
+    if resp.raw.get("usage_ignored"):  # NaN, negative... usage counts: tokens counted here
+        out["usage_ignored"] = resp.raw["usage_ignored"]
     if ends_mid_sentence(resp):
         out["ends_mid_sentence"] = True
     return out

@@ -9,7 +9,9 @@ and a generation run is hundreds of thousands of requests.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import math
 import os
 import re
 from typing import Any
@@ -31,7 +33,7 @@ from tagengo.llm.backends.http_errors import (
 )
 from tagengo.llm.backends.sse import StreamError, join_stream
 from tagengo.llm.config import OPENAI_DEFAULT_BASE, LLMConfig
-from tagengo.llm.errors import FatalBackendError, LLMConfigError, RequestError, RetryableError
+from tagengo.llm.errors import FatalBackendError, LLMConfigError, LLMError, RequestError, RetryableError
 from tagengo.llm.finish import STOP, normalise_finish_reason
 from tagengo.llm.secrets import Redactor, read_key
 from tagengo.llm.types import ChatRequest, ChatResponse, EndpointRequest
@@ -51,6 +53,8 @@ class OpenAIHTTPBackend:
         key = read_key(self._key_env)
         self._redactor = Redactor(key)
         self._headers = {"Content-Type": "application/json"}
+        #: Digests of request bodies whose answer was not valid UTF-8 once (retried once only).
+        self._not_utf8_once: set[bytes] = set()
         if config.backend == "azure":
             endpoint = config.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT", "").rstrip("/")
             if not endpoint:
@@ -128,7 +132,10 @@ class OpenAIHTTPBackend:
         status, headers, payload = await self._post(self.url, data, timeout_s)
         if status != 200:
             self._raise_for_status(status, headers, payload)
-        resp = self._parse(payload, headers)
+        try:
+            resp = self._parse(payload, headers)
+        except _NotUTF8 as e:
+            raise self._not_utf8_error(str(e), hashlib.blake2b(data, digest_size=16).digest()) from None
         self.answered = True
         if resp.tokens_estimated:
             resp.input_tokens, resp.output_tokens = count_usage(request, resp.content, resp.model)
@@ -191,15 +198,37 @@ class OpenAIHTTPBackend:
     def _where(self) -> str:
         return self.url.split("?", 1)[0]
 
+    def _not_utf8_error(self, msg: str, key: bytes) -> LLMError:
+        """The error for a body that is not valid UTF-8: retried once (a stream garbled on the way
+        mends), then this row's ``provider error``: a server that sends Latin-1 sends it again, and
+        six attempts only spent time. ``key`` (the request body's digest) tells the second time."""
+        if key in self._not_utf8_once:
+            self._not_utf8_once.discard(key)
+            return RequestError(f"{msg} (asked twice)", kind="provider error")
+        if len(self._not_utf8_once) >= 10_000:
+            self._not_utf8_once.clear()
+        self._not_utf8_once.add(key)
+        return RetryableError(msg, kind="provider error")
+
     def _parse(self, payload: bytes, headers: Any = None) -> ChatResponse:
+        body = _as_utf8(payload, headers)
         try:
-            d = _loads(_as_utf8(payload, headers))
+            d = _loads(body)
         except (ValueError, UnicodeDecodeError):
+            # A JSON body only: an HTML page or an event stream in another charset is still named
+            # as such by _not_json (a wrong --base-url says more than its charset).
+            if body.lstrip()[:1] == b"{" and (bad := _utf8_problem(body)) is not None:
+                raise _NotUTF8(
+                    self.redact(
+                        f"malformed response: {bad}: the server (or a proxy) sent another charset than "
+                        "UTF-8 without naming it in Content-Type"
+                    )
+                ) from None
             d = self._not_json(payload)
         if isinstance(d, dict) and not d.get("choices"):
             self._raise_for_body(d, headers or {})  # an error object, or a prompt held back by a filter
         try:
-            choice = d["choices"][0]
+            choice, others = _first_choice(d["choices"])
             if "message" not in choice and "text" in choice:
                 self._raise_text_completion(d)
             message = choice.get("message") or {}
@@ -228,6 +257,10 @@ class OpenAIHTTPBackend:
         raw["finish_reason"] = finish  # the server's own word; finish_reason below is normalised
         if calls := _tool_call_names(message):
             raw["tool_calls"] = calls  # the answer contract counts them when no tool was offered
+        if others:
+            raw["extra_choices"] = others  # choices besides index 0: ignored, counted in meta
+        if bad := _bad_usage(usage):
+            raw["usage_ignored"] = bad  # counted here instead, as for a server that sends no usage
         return ChatResponse(
             content=content,
             finish_reason=normalise_finish_reason(finish),
@@ -300,9 +333,9 @@ class OpenAIHTTPBackend:
         if err is None and d.get("object") == "error":
             err = d  # vLLM before 0.10.1 (and servers copying it): the error object is the body
         if err is not None:
-            status = body_status(err)
+            status, said = _body_status(err)
             payload = json.dumps({"error": err}).encode()
-            self._raise_for_status(status, headers, payload, where, in_body=True)
+            self._raise_for_status(status, headers, payload, where, in_body=True, said=said)
         for result in d.get("prompt_filter_results") or []:
             cats = (result or {}).get("content_filter_results") or {}
             hit = sorted(k for k, v in cats.items() if isinstance(v, dict) and v.get("filtered"))
@@ -319,12 +352,21 @@ class OpenAIHTTPBackend:
             )
 
     def _raise_for_status(
-        self, status: int, headers: Any, payload: bytes, where: str | None = None, *, in_body: bool = False
+        self,
+        status: int,
+        headers: Any,
+        payload: bytes,
+        where: str | None = None,
+        *,
+        in_body: bool = False,
+        said: str | None = None,
     ) -> None:
-        """Raise the error a status (or, ``in_body``, the code of an error object in a 200) means."""
+        """Raise the error a status (or, ``in_body``, the code of an error object in a 200) means.
+        ``said`` is how the error object named its class, when it sent no code (never a code the
+        server did not send)."""
         detail = self.redact(error_detail(payload))
         if in_body:
-            said = f"code {status} in an HTTP 200 body"
+            said = said or f"code {status} in an HTTP 200 body"
             msg = f"{detail} ({said})" if detail else said
         else:
             msg = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
@@ -361,6 +403,56 @@ class OpenAIHTTPBackend:
             }[status]
             raise FatalBackendError(f"{where} answered {msg}; {hint}")
         raise RequestError(msg, kind="provider error" if in_body else "refused")
+
+
+#: The class an error object without a code names in its ``type`` (vLLM's and FastAPI servers'
+#: exception names, OpenAI's error types): a server error is retried like a 500, a request the
+#: server calls invalid is refused like a 400.
+_SERVER_ERROR_TYPE = re.compile(
+    r"internal|server.?error|service.?unavailable|engine|overloaded|timeout", re.I
+)
+_REQUEST_ERROR_TYPE = re.compile(
+    r"invalid|bad.?request|validation|not.?found|unprocessable|request.?error", re.I
+)
+
+
+def _sent_code(err: dict[str, Any]) -> bool:
+    """Whether an error object carries an HTTP status as its ``code`` or ``status``."""
+    for key in ("code", "status"):
+        v = err.get(key)
+        if isinstance(v, int | float) and not isinstance(v, bool) and 100 <= v <= 599:
+            return True
+        if isinstance(v, str) and v.strip().isdigit() and 100 <= int(v) <= 599:
+            return True
+    return False
+
+
+def _body_status(err: Any) -> tuple[int, str | None]:
+    """(the status an error object in a 200 stands for, how to say so when it sent no code). With
+    a code, the code decides (``body_status``) and the reason names it; without one, its ``type``
+    (``InternalServerError``, ``invalid_request_error``), else its word code or its message, and
+    the reason names the type and that there was no code: never "code 400" the server did not send
+    (the s33 trial's ``{"object": "error", "message": "Internal error", "type":
+    "InternalServerError"}`` was "code 400" and rejected at once)."""
+    if isinstance(err, dict) and _sent_code(err):
+        return body_status(err), None
+    status = body_status(err)
+    if not isinstance(err, dict):  # {"error": "Model is overloaded"}: words only
+        err = {"message": err}
+    kind = next((v for k in ("code", "type") if isinstance(v := err.get(k), str) and v.strip()), None)
+    message = str(err.get("message") or "")
+    if status == 400 and not _REQUEST_ERROR_TYPE.search(f"{kind or ''} {message}"):
+        # body_status knew no word of it: the type (else the message) names the class
+        status = 500 if _SERVER_ERROR_TYPE.search(f"{kind or ''} {message}") else 400
+    read = (
+        "a server error: retried"
+        if status >= 500
+        else "a rate limit"
+        if status == 429
+        else "a refusal of this request"
+    )
+    named = f"{kind!r}" if kind else "an error object"
+    return status, f"{named} in an HTTP 200 body with no code, read as {read}"
 
 
 #: Server words for a generation the engine gave up on (vLLM's ``abort``: a preempted or
@@ -404,6 +496,40 @@ def _raise_if_transient(finish: Any, message: dict[str, Any], content: str | Non
             "the server sent no finish reason, no content and no completion tokens (a runner that "
             "lost the request): asked again"
         )
+
+
+class _NotUTF8(RetryableError):
+    """A response body that is not valid UTF-8 (what it says: the byte and where). Retryable where
+    no request is known to count the tries (the batch client's lines)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="provider error")
+
+
+def _utf8_problem(body: bytes) -> str | None:
+    """Where ``body`` is not valid UTF-8, as the input readers say it ("byte 0xdf at position
+    45", with the text around it), or None when it is valid."""
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError as e:
+        around = body[max(0, e.start - 30) : e.start + 10].decode("utf-8", "replace")
+        return f"the body is not valid UTF-8: byte 0x{body[e.start]:02x} at position {e.start + 1:,} (in {around!r})"
+
+
+def _first_choice(choices: Any) -> tuple[Any, int]:
+    """(the choice with ``index`` 0, how many others there are): the answer to the one completion
+    asked for. A server or proxy that sends more (a second sample, another model's in a fan-out)
+    may put them in any order, so the list's first is not it; without index 0, the lowest index
+    (or the first, where none has an index). Raises what a malformed list raises on ``[0]``."""
+    if not isinstance(choices, list) or len(choices) < 2:
+        return choices[0], 0
+
+    def index(c: Any) -> float:
+        i = c.get("index") if isinstance(c, dict) else None
+        return i if isinstance(i, int) and not isinstance(i, bool) else math.inf
+
+    return min(choices, key=index), len(choices) - 1
 
 
 def _raise_if_not_text(content: Any) -> None:
@@ -488,13 +614,33 @@ def _loads(payload: bytes) -> Any:
 
 
 def _count(usage: Any, key: str) -> int | None:
-    """A token count from ``usage``; None when usage, or this count, is missing or null."""
+    """A token count from ``usage``; None when usage, or this count, is missing, null or unusable
+    (``NaN``, ``Infinity``, negative, not a number: Python's json reads ``NaN`` and ``Infinity``,
+    and ``int(nan)`` raised for every row). Unusable counts are read as missing ones: the tokens
+    are counted here (``tokens_estimated``), and :func:`_bad_usage` names them for the row's meta."""
     if not isinstance(usage, dict):
         return None
     value = usage.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value < 0:
+        return None
     return int(value)
+
+
+def _bad_usage(usage: Any) -> str | None:
+    """The usage counts a server sent that cannot be counts (``completion_tokens=NaN``), or None
+    when there are none: what the row's meta ``usage_ignored`` says."""
+    if not isinstance(usage, dict):
+        return None
+    bad = [
+        f"{k}={v!r}"
+        for k in ("prompt_tokens", "completion_tokens")
+        if (v := usage.get(k)) is not None and _count(usage, k) is None
+    ]
+    return ", ".join(bad) or None
 
 
 #: ``retry_wait`` is read from here by the batch client (``tagengo.llm.batch.api``).
