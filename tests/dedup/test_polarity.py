@@ -106,3 +106,21 @@ def test_a_sign_makes_another_number():
 
 def test_a_direction_particle_without_spaces_turns_the_request_round():
     assert _stop("駅までの行き方を教えて。", "駅からの行き方を教えて。", "ja") == "another direction"
+
+
+@pytest.mark.parametrize(
+    "lang, a, b, swapped",
+    [
+        ("zh", "从北京到上海怎么走？", "从上海到北京怎么走？", True),
+        ("zh", "从北京到上海的高铁多少钱？", "从上海到北京的高铁多少钱？", True),
+        ("ja", "東京から大阪までの行き方を教えて。", "大阪から東京までの行き方を教えて。", True),
+        ("zh", "从北京到上海怎么走？", "从北京到上海要怎么走？", False),
+        ("ja", "東京から大阪までの行き方を教えて。", "東京から大阪までの行き方を教えてください。", False),
+    ],
+)  # fmt: skip
+def test_a_route_whose_places_trade_sides_without_spaces_is_another_request(lang, a, b, swapped):
+    v = request.prepare(a, b, lang)
+    if swapped:
+        assert isinstance(v, request.Verdict) and not v.same and v.why == "the roles swap", v
+    else:
+        assert isinstance(v, request.Verdict) and v.same, v

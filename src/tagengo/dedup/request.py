@@ -664,6 +664,8 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     faster than Python?"; or two content words trade places around the same connective
     (:func:`_connective_swapped`). A phrase moved from the front to the back rotates the
     content words."""
+    if _route_swapped(a, b):
+        return True
     sa = [a.norms[i] for i in a.content]
     sb = [b.norms[i] for i in b.content]
     if _rotations_equal(list(dict.fromkeys(sa)), list(dict.fromkeys(sb))):
@@ -681,6 +683,33 @@ def _roles_swapped(a: Parsed, b: Parsed) -> bool:
     if len(na) >= 2 and na != nb:
         return [n for n in sa if n not in shared] == [n for n in sb if n not in shared]
     return _connective_swapped(a, b)
+
+
+#: A route in scripts without spaces, its two places read around the direction particles:
+#: "从北京到上海" (from X to Y), "東京から大阪まで" (X from, Y to). The two places trading
+#: sides use the same characters, which a rotation explains ("北京上海" / "上海北京"), so the
+#: route is read first. The end of the second place: a particle, a question word or punctuation.
+#: Written for this project.
+_ROUTES: dict[str, re.Pattern[str]] = {
+    "zh": re.compile(
+        r"[从從]([^从從到至往，,。？?！!\s]{1,12}?)[到至往]([^的怎如要去需吗嗎呢，,。？?！!\s]{1,12})"
+    ),
+    "ja": re.compile(
+        r"([^はがをにでものへと、,。？?！!\s]{1,12})から([^はがをにでものへと、,。？?！!\s]{1,12}?)(?:まで|へ)"
+    ),
+}
+
+
+def _route_swapped(a: Parsed, b: Parsed) -> bool:
+    """The two places of a route trade sides ("从北京到上海" / "从上海到北京")."""
+    route = _ROUTES.get(a.lang or "")
+    if route is None:
+        return False
+    ma, mb = route.search(a.text), route.search(b.text)
+    if ma is None or mb is None:
+        return False
+    (xa, ya), (xb, yb) = ma.groups(), mb.groups()
+    return xa != ya and (xa, ya) == (yb, xb)
 
 
 #: At most this many words stand between two content words that trade places (the connective:
