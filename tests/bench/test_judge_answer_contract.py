@@ -186,6 +186,8 @@ READ = (
     "dated",
     "roleheader",
     "mojibake",
+    "nanusage",
+    "multichoice",
 )
 #: read, and counted by kind (the grade before the leak or the loop is the judge's)
 READ_COUNTED = {
@@ -200,7 +202,7 @@ NO_VERDICT = {"wronglang": None, "drift": None, "toolcall": "tool call", "toolca
 ERROR = {
     "filterprompt": "filtered", "filterempty": "filtered", "refuse": "call failed", "textfield": "provider error",
     "contentnumber": "provider error", "echo": "echo", "abort": "call failed", "ollamanull": "call failed",
-    "ollamaempty": "call failed",
+    "ollamaempty": "call failed", "errornocode": "provider error",
 }  # fmt: skip
 
 
@@ -264,7 +266,8 @@ def test_every_other_kind_in_the_judges_reply_is_read_failed_or_an_error(
     assert report.answer_problems == counted
     assert report.api_errors == len(ERROR) and report.parse_failures_final == len(NO_VERDICT)
     assert report.reconciles
-    retried = ("abort", "ollamanull", "ollamaempty")  # asked --max-attempts (2) times, the rest once
+    # asked --max-attempts (2) times, the rest once
+    retried = ("abort", "ollamanull", "ollamaempty", "errornocode")
     assert sorted(RETRIED) == sorted(retried)
     assert server.calls == len(kinds) + len(retried)
 

@@ -215,7 +215,9 @@ def test_round_two_faults_in_either_phase(extend_server, write_rows, tmp_path):
 #: extend's calls: kind -> the reason's start after its head (the head's own words where extend's
 #: check, not the contract's, rejects it). ``fallback`` is kept unless --require-served-model (the
 #: client's rule: tests/llm/test_served_model.py); ``dated`` is the asked model.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated", "nanusage", "multichoice")
+#: Kept as the server sent them, no reasoning to split off.
+NO_REASONING = ("fallback", "dated", "nanusage", "multichoice")
 MORE_REJECTED = {
     "refuse": ("call failed", "HTTP 400: Unsupported parameter: 'max_tokens'"),
     "templateleak": ("template leak", "the answer holds the chat-template marker '<|im_end|>'"),
@@ -234,6 +236,10 @@ MORE_REJECTED = {
     "qmarks": ("replacement characters", "letters lost to '?' (1 inside a word, 1 word of '?' only;"),
     "alpaca": ("template leak", "the answer holds the chat-template marker '### Instruction:'"),
     "userturn": ("template leak", "the answer holds the chat-template marker 'User:'"),
+    "errornocode": (
+        "provider error",
+        "Internal error ('InternalServerError' in an HTTP 200 body with no code",
+    ),
     # extend's own language check (extend.step) comes first: its reason says where the turn drifted
     "wronglang": ("language drift", "language ID says en"),
     "drift": ("language drift", "language ID says en"),
@@ -269,9 +275,7 @@ def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
         msgs = kept[kind]["messages"]
         assert [msgs[2]["content"], msgs[3]["content"]] == [FOLLOW_UPS["en"][0], answer_text("en", 2)], kind
         added = json.loads(kept[kind]["meta"])["extend"]["added"]
-        assert [a.get("reasoning") for a in added] == [
-            None if kind in ("fallback", "dated") else DECOY
-        ] * 2, kind
+        assert [a.get("reasoning") for a in added] == [None if kind in NO_REASONING else DECOY] * 2, kind
     rejected = {r["id"]: r for r in _rows(res.out / "rejected")}
     for kind, (head, detail) in MORE_REJECTED.items():
         for row_id, where in ((f"fu-{kind}", "follow-up, turn 2"), (f"an-{kind}", "answer, turn 1")):
@@ -295,6 +299,6 @@ def test_the_other_faults_in_either_phase(extend_server, write_rows, tmp_path):
             {int(n) for n in re.findall(r"ITEM(\d+)", " ".join(m["content"] for m in body["messages"]))}
         )
     for kind in MORE_REJECTED:
-        want = 2 if kind == "ollamaempty" else 1  # a passing fault is asked --max-attempts times
+        want = 2 if kind in ("ollamaempty", "errornocode") else 1  # a passing fault: --max-attempts times
         assert (per_item[item[f"fu-{kind}"]], per_item[item[f"an-{kind}"]]) == (want, want), kind
     assert all(per_item[item[k]] == 2 for k in ("clean", *MORE_KEPT))

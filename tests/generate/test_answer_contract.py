@@ -70,7 +70,9 @@ NOTED = {
 #: Kept as they are: another model than the one asked (counted in meta; rejected only with
 #: --require-served-model: tests/llm/test_served_model.py) and a dated name of the asked one.
 SERVED = ("fallback", "dated")
-KEPT = ("clean", "surrogate", "parts", *SPLIT, *FIXED, *SERVED)
+#: Kept with a note in meta: usage that is no count (NaN, counted here), extra choices (ignored).
+BODY_NOTED = {"nanusage": ("usage_ignored", "completion_tokens=nan"), "multichoice": ("extra_choices", 1)}
+KEPT = ("clean", "surrogate", "parts", *SPLIT, *FIXED, *SERVED, *BODY_NOTED)
 REJECTED = {
     "thinkonly": "empty answer: only reasoning, no answer after it",
     "budget": "unfinished: the answer used all 64 tokens of max_tokens although the server said "
@@ -109,6 +111,8 @@ REJECTED = {
     "'his request. Atmosph?re und ?????'): a proxy, database or server on the way converted the text to Latin-1",
     "alpaca": "template leak: the answer holds the chat-template marker '### Instruction:'",
     "userturn": "template leak: the answer holds the chat-template marker 'User:'",
+    "errornocode": "provider error: Internal error ('InternalServerError' in an HTTP 200 body with no code, read "
+    "as a server error: retried) (gave up after 3 attempts)",
 }
 REJECTED["refuse"] = "call failed: HTTP 400: Unsupported parameter: 'max_tokens'"
 REJECTED["drift"] = "wrong language: "  # on a German row: more in tests/llm/test_answer_drift.py
@@ -152,6 +156,9 @@ def test_bent_answers_are_cleaned_or_rejected_with_the_contracts_reason(chat_ser
             assert gen["reasoning"] == DECOY and "replaced_chars" not in gen, kind
         if kind in FIXED:
             assert gen["normalised"] == [NOTED[kind]], kind
+        if kind in BODY_NOTED:
+            key, value = BODY_NOTED[kind]
+            assert gen[key] == value, (kind, gen)
         if kind == "fallback":
             assert gen["requested_model"] == "teacher", kind
         if kind in ("clean", "parts", "dated"):

@@ -196,7 +196,9 @@ def test_round_two_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
 #: answering models. ``wronglang`` and ``drift`` on German prompts (an English answer is wrong only
 #: there). ``fallback`` is kept unless --require-served-model (the client's rule:
 #: tests/llm/test_served_model.py); ``dated`` is the asked model, kept like ``clean``.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated", "nanusage", "multichoice")
+#: Kept as the server sent them, no reasoning to split off.
+NO_REASONING = ("fallback", "dated", "nanusage", "multichoice")
 MORE_REJECTED = {
     "refuse": "call failed: HTTP 400: Unsupported parameter: 'max_tokens'",
     "templateleak": "template leak: the answer holds the chat-template marker '<|im_end|>'",
@@ -210,6 +212,7 @@ MORE_REJECTED = {
     "qmarks": "replacement characters: letters lost to '?' (1 inside a word, 1 word of '?' only;",
     "alpaca": "template leak: the answer holds the chat-template marker '### Instruction:'",
     "userturn": "template leak: the answer holds the chat-template marker 'User:'",
+    "errornocode": "provider error: Internal error ('InternalServerError' in an HTTP 200 body with no code",
 }
 #: An answer in another language is prefer's to rank below the in-language ones (step.py), not
 #: a problem of the answer: with every answer in English the prompt has no pair.
@@ -233,7 +236,7 @@ def test_the_other_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
         assert answers["plain"]["content"] == SENTENCES["en"], kind
         assert answers["best"]["content"] == "BEST " + SENTENCES["en"], kind
         assert all(
-            a.get("reasoning") == (None if kind in ("fallback", "dated") else DECOY) for a in answers.values()
+            a.get("reasoning") == (None if kind in NO_REASONING else DECOY) for a in answers.values()
         ), kind
         assert rows[kind].meta["preference"]["ranked"] == [["best"], ["plain"], ["weak"]], kind
     rejected = {r["id"]: r for r in read_table(result.out, "rejected").to_pylist()}
@@ -258,7 +261,7 @@ def test_the_other_faults_in_the_answers(prefer_server, unbent_judge, tmp_path):
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         sent[next(k for k in kinds if user == prompts[k])] += 1
     # a passing fault is asked --max-attempts (2) times per model, the others once
-    assert sent == Counter({k: len(ROLES) * (2 if k == "ollamaempty" else 1) for k in kinds})
+    assert sent == Counter({k: len(ROLES) * (2 if k in ("ollamaempty", "errornocode") else 1) for k in kinds})
     assert judge.calls == 1 + len(MORE_KEPT)
 
 
@@ -318,7 +321,9 @@ def test_a_judge_call_that_gives_nothing_to_read_rejects_the_prompt_without_a_re
 
 #: The rest of the kinds of tests/servers/answer_faults.py in the judge's reply (the ones above:
 #: test_a_judge_call_that_gives_nothing_to_read... and test_the_judges_ranking_is_read...).
-JUDGE_READ = ("harmony", "seedthink", "kimithink", "stoptoken", "wrapped", "fallback", "dated")
+JUDGE_READ = (
+    "harmony", "seedthink", "kimithink", "stoptoken", "wrapped", "fallback", "dated", "nanusage", "multichoice",
+)  # fmt: skip
 #: No reply to read, or the server's damage to it: the prompt is rejected at once, with the
 #: contract's kind ("judge <kind>: ..."); the retried ones after --max-attempts (2) calls.
 JUDGE_FATAL_KINDS = {
@@ -327,6 +332,7 @@ JUDGE_FATAL_KINDS = {
     "instleak": "template leak", "deepseekleak": "template leak", "nul": "control characters",
     "fffd": "replacement characters", "abort": "call failed", "ollamanull": "call failed",
     "ollamaempty": "call failed", "qmarks": "replacement characters", "alpaca": "template leak",
+    "errornocode": "provider error",
 }  # fmt: skip
 #: A reply with no valid ranking line, re-asked about (--reask 2) like any other: the model's own
 #: (another language, a loop after the line, a tool call instead), or a made-up "### Human:" turn
@@ -359,7 +365,7 @@ def test_every_other_kind_in_the_judges_reply(prefer_server, unbent_judge, tmp_p
     asked: Counter[str] = Counter()
     for body in judge.requests:
         asked[next(k for k in kinds if f"{_prompt(k)}\n" in body["messages"][1]["content"])] += 1
-    retried = ("abort", "ollamanull", "ollamaempty")
+    retried = ("abort", "ollamanull", "ollamaempty", "errornocode")
     assert asked == Counter(
         {**dict.fromkeys(JUDGE_READ, 1), **{k: 2 if k in retried else 1 for k in JUDGE_FATAL_KINDS},
          **dict.fromkeys(JUDGE_REASKED, 3)}

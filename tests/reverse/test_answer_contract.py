@@ -180,7 +180,7 @@ def test_round_two_faults_in_the_fragments_translation(keeping_server, llm_optio
 #: reverse's calls, in both modes. ``drift`` in the written instruction, and ``fallback`` with
 #: --require-served-model: tests/llm/test_answer_drift.py; without it ``fallback`` is kept, and
 #: ``dated`` is the asked model.
-MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated")
+MORE_KEPT = ("harmony", "seedthink", "kimithink", "fallback", "dated", "nanusage", "multichoice")
 MORE_REJECTED = {
     "refuse": "call failed {what}: HTTP 400: Unsupported parameter: 'max_tokens'",
     "filterempty": "filtered {what}: ",
@@ -195,6 +195,7 @@ MORE_REJECTED = {
     "qmarks": "replacement characters {what}: letters lost to '?' (",
     "alpaca": "template leak {what}: the answer holds the chat-template marker '### Instruction:'",
     "userturn": "template leak {what}: the answer holds the chat-template marker 'User:'",
+    "errornocode": "provider error {what}: Internal error ('InternalServerError' in an HTTP 200 body with no code",
 }
 
 
@@ -238,7 +239,7 @@ def test_the_other_faults_in_either_mode(keeping_server, llm_options, tmp_path, 
         assert rejected[name]["step"] == "reverse"
     # a passing fault is asked --max-attempts (2) times; the others once
     assert {k: calls_with(server, f"FAULT={k}") for k in want} == {
-        k: 2 if k == "ollamaempty" else 1 for k in want
+        k: 2 if k in ("ollamaempty", "errornocode") else 1 for k in want
     }
 
 

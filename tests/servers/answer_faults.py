@@ -90,6 +90,13 @@ kind                what is sent (who sends it)
                     template with no special tokens): ``template leak``
 ``userturn``        the answer, then a blank line and a lone "User: thanks" at the very end (a made-up
                     next turn, no assistant line after it): ``template leak``
+``nanusage``        the answer as is, ``usage.completion_tokens: NaN`` (Python's json writes and reads it):
+                    kept, the tokens counted here, meta ``usage_ignored``
+``multichoice``     a second choice (``index: 1``, "WRONG second choice") before the answer's (a fan-out
+                    proxy, ``n`` > 1 forced upstream): the index-0 answer kept, meta ``extra_choices``
+``errornocode``     HTTP 200 with ``{"object": "error", "message": "Internal error", "type":
+                    "InternalServerError"}``, no code: a server error, retried like ``abort``; after
+                    the retries ``provider error`` naming the type, never a code
 ==================  ===================================================================================
 """
 
@@ -145,11 +152,13 @@ KINDS = (
     "qmarks",
     "alpaca",
     "userturn",
+    "nanusage",
+    "multichoice",
 )
 #: The faults that are retried (a passing server fault): a stage asks ``--max-attempts`` times and
 #: the row ends as ``call failed``. Apart from ``KINDS``, whose answers are final (each is asked
 #: once, and tests/llm/test_batch.py compares one batch line with one online call for each).
-RETRIED = ("abort", "ollamanull", "ollamaempty")
+RETRIED = ("abort", "ollamanull", "ollamaempty", "errornocode")
 #: DeepSeek's end-of-sentence token (fullwidth bars, U+2581 for the spaces).
 DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 #: What ``wronglang`` answers: English, long enough and plain enough for LID to be sure.
@@ -178,6 +187,8 @@ LOSSY = " Atmosphäre und дождь"
 #: What ``alpaca`` and ``userturn`` add to the answer.
 ALPACA_TAIL = "\n\n### Instruction:\nWrite another question about the weather."
 USER_TAIL = "\n\nUser: thanks"
+#: What ``multichoice`` sends as a second choice, first in the list.
+WRONG_CHOICE = "WRONG second choice"
 #: The decoy inside a reasoning block: a judge parser that reads it scores 3 (or ranks B first).
 DECOY = "Hmm, maybe [[3]]? Rating: [[3]]. Score: 3. Ranking: [[B]] > [[A]]. Instruction: DECOY"
 
@@ -197,6 +208,8 @@ def error_reply(kind: str) -> tuple[int, dict[str, Any]] | None:
     """(status, body) for the faults that send no answer; None for the others."""
     if kind == "errorbody":
         return 200, {"error": {"message": "Upstream provider returned an invalid response", "code": 400}}
+    if kind == "errornocode":  # vLLM-style error object with no code (s33 trial)
+        return 200, {"object": "error", "message": "Internal error", "type": "InternalServerError"}
     if kind == "filterprompt":
         return 400, {
             "error": {
@@ -358,6 +371,11 @@ def bend(kind: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         message["content"] = content + ALPACA_TAIL
     elif kind == "userturn":
         message["content"] = content + USER_TAIL
+    elif kind == "nanusage":
+        out["usage"]["completion_tokens"] = float("nan")
+    elif kind == "multichoice":
+        wrong = {"role": "assistant", "content": WRONG_CHOICE}
+        out["choices"].insert(0, {"index": 1, "message": wrong, "finish_reason": "stop"})
     elif kind == "filteranswer":
         message["content"] = None
         choice["finish_reason"] = "content_filter"

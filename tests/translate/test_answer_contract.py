@@ -147,7 +147,7 @@ def test_round_two_faults_are_retried_normalised_or_rejected(keeping_server, llm
 #: translation, and how it ends with each. ``fallback`` is kept unless --require-served-model
 #: (tests/llm/test_served_model.py), ``dated`` is the model asked. ``drift`` needs a source as long
 #: as its five sentences (here the length check would reject it first): tests/llm/test_answer_drift.py.
-MORE_KEPT = ("seedthink", "kimithink", "fallback", "dated")
+MORE_KEPT = ("seedthink", "kimithink", "fallback", "dated", "nanusage", "multichoice")
 MORE_REJECTED = {
     "refuse": f"call failed {WHERE}: HTTP 400: Unsupported parameter: 'max_tokens'",
     "instleak": f"template leak {WHERE}: the answer holds the chat-template marker '[/INST]'",
@@ -165,6 +165,7 @@ MORE_REJECTED = {
     "qmarks": f"replacement characters {WHERE}: letters lost to '?' (",
     "alpaca": f"template leak {WHERE}: the answer holds the chat-template marker '### Instruction:'",
     "userturn": f"template leak {WHERE}: the answer holds the chat-template marker 'User:'",
+    "errornocode": f"provider error {WHERE}: Internal error ('InternalServerError' in an HTTP 200 body with no code",
 }
 
 
@@ -201,7 +202,7 @@ def test_the_other_faults_are_normalised_or_rejected_once_and_retried_ones_max_a
         assert rejected[name]["messages"][0]["content"].startswith("How do I keep bread fresh"), name
     # a passing fault is asked --max-attempts (2) times; the others once
     assert {k: calls_with(server, f"FAULT={k}") for k in MORE_REJECTED} == {
-        k: 2 if k == "ollamaempty" else 1 for k in MORE_REJECTED
+        k: 2 if k in ("ollamaempty", "errornocode") else 1 for k in MORE_REJECTED
     }
 
 
