@@ -146,3 +146,18 @@ def test_a_file_in_another_charset_gets_the_encoding_hint_not_a_format_one(tmp_p
     assert "3 × invalid UTF-8" in text
     assert "hint: the input is not UTF-8" in text and "iconv -f latin1 -t utf-8" in text
     assert "look like" not in text
+
+
+def test_nothing_readable_in_parquet_says_rows(tmp_path: Path) -> None:
+    """A Parquet input holds rows, not lines: the stop message says so, as the funnel does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    inp = tmp_path / "weird.parquet"
+    # LMSYS's columns with the wrong types: every row is quarantined
+    pq.write_table(
+        pa.table({"conversation_id": ["c1", "c2"], "conversation": ["hi", "ho"], "language": [1, 2]}), inp
+    )
+    result = mix(inp, tmp_path / "out", workers=1, progress=False)
+    with pytest.raises(NothingReadable, match="none of its rows could be read"):
+        stop_when_nothing_was_readable(result)

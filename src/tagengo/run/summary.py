@@ -89,7 +89,7 @@ def stop_when_nothing_was_readable(result: StageResult) -> None:
     if c.get("quarantined") and not c.get("read") and not c.get("kept") and not c.get("rejected"):
         where = (result.manifest.get("input") or {}).get("path") or "the input"
         raise NothingReadable(
-            f"{where}: none of its lines could be read ({plural(c['quarantined'], 'quarantine entry', 'quarantine entries')}, "
+            f"{where}: none of its {input_unit(result.manifest)[1]} could be read ({plural(c['quarantined'], 'quarantine entry', 'quarantine entries')}, "
             f"each with its reason in {result.out}/quarantine/); nothing was done. See the reasons and the "
             "hint above, then run again."
         )
