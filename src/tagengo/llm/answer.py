@@ -223,14 +223,15 @@ _USER_THEN_ASSISTANT = re.compile(
 #: instruction, and "## Input:" heads a function's description in answers about code. A heading
 #: that begins with one of these words ("### Response time", "### Instructions for setup") has no
 #: colon after the word and is no header.
-_SECTION_HEADER = re.compile(r"(?:\A|\n)[ \t]*#{2,4}[ \t]*(?:Instruction|Response)[ \t]*:", re.IGNORECASE)
-_ROLE_SECTION = re.compile(r"(?:\A|\n)[ \t]*#{2,4}[ \t]*(?:Human|Assistant|User)[ \t]*:", re.IGNORECASE)
+#: (At a line start: ``\n`` first, so the search jumps from line to line; the text's start is
+#: matched apart, as ``_REASONING_TAG_AT_START`` is. One pattern for both kinds: one scan.)
+_SECTION_HEADER = re.compile(
+    r"\n[ \t]*#{2,4}[ \t]*(?:(?P<section>Instruction|Response)|Human|Assistant|User)[ \t]*:", re.IGNORECASE
+)
 #: A made-up next user turn as the answer's last line after a blank line ("...\n\nUser: thanks"), no
 #: assistant line after it (with one, ``_USER_THEN_ASSISTANT`` finds it anywhere); the blank line
-#: keeps a list of fields ("Password: x\nUser: admin") out.
-_TRAILING_USER = re.compile(
-    r"\n[ \t]*\n[ \t]*(?:#{2,4}[ \t]*)?(?:user|human)[ \t]*:[^\n]*\s*\Z", re.IGNORECASE
-)
+#: keeps a list of fields ("Password: x\nUser: admin") out. Looked for on the last line only.
+_USER_LABEL = re.compile(r"[ \t]*(?:#{2,4}[ \t]*)?(?:user|human)[ \t]*:", re.IGNORECASE)
 _ASKS_DIALOGUE = re.compile(
     r"dialog|conversation|transcript|script|interview|role-?play|chat\b|\b(?:human|user|assistant|model)s?\b|"
     r"gespräch|diálogo|conversa|對話|对话|対話|会話|대화|диалог|разговор|حوار",
@@ -329,16 +330,19 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
     m = _REASONING_TAG_AT_START.match(bare) or _TEMPLATE_MARKERS.search(bare)
     if m:
         return m.group(0).strip()
-    if "##" in bare and (m := _SECTION_HEADER.search(bare)) and not _asks_for_header(request, m.group()):
-        return m.group(0).strip()
+    section = role = None
+    if "##" in bare:
+        for h in _line_starts(_SECTION_HEADER, bare):
+            if h.group("section") is None:
+                role = role or h
+            elif not _asks_for_header(request, h.group()):
+                section = h
+                break
+    if section is not None:
+        return section.group(0).strip()
     if asks_for_dialogue(request):
         return None
-    m = (
-        _HUMAN_LINE.search(bare)
-        or _USER_THEN_ASSISTANT.search(bare)
-        or _TRAILING_USER.search(bare)
-        or (_ROLE_SECTION.search(bare) if "##" in bare else None)
-    )
+    m = _HUMAN_LINE.search(bare) or _USER_THEN_ASSISTANT.search(bare) or _trailing_user(bare) or role
     if m is None:
         return None
     label = m.group(0).strip().split("\n")[0]  # the made-up turn's role label, not its text
@@ -347,6 +351,25 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
 
 def _user_turns(request: ChatRequest | None) -> list[str]:
     return [c for role, c in getattr(request, "messages", ()) if role == "user" and isinstance(c, str)]
+
+
+def _line_starts(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of a ``\n``-led line pattern in ``text``, its first line's included."""
+    if (first := pattern.match("\n" + text[:200])) is not None:
+        yield first
+    yield from pattern.finditer(text)
+
+
+def _trailing_user(text: str) -> re.Match[str] | None:
+    """A ``User:`` / ``Human:`` label opening the last line of ``text``, after a blank line."""
+    body = text.rstrip()
+    i = body.rfind("\n")
+    if i < 0 or (m := _USER_LABEL.match(body, i + 1)) is None:
+        return None
+    j = i - 1
+    while j >= 0 and body[j] in " \t\r":
+        j -= 1
+    return m if j >= 0 and body[j] == "\n" else None
 
 
 def _asks_for_header(request: ChatRequest | None, header: str) -> bool:
