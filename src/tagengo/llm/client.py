@@ -753,13 +753,38 @@ _REFUSAL_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+#: Failures of the server's replies themselves, which no request option changes: (words, all
+#: must appear, lower case) -> what to look at. Read before the request fixes.
+_SERVER_FAULTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("utf-8",),
+        "The server's replies are not valid UTF-8 (a proxy or gateway re-encoding them?): fix the "
+        "server or what stands in front of it; no request option changes this.",
+    ),
+    (
+        ("malformed",),
+        "The server's replies are not the OpenAI format: check --base-url points at the API "
+        "(…/v1) and not at a web page or another service.",
+    ),
+)
+#: An error body the request fixes above did not explain: the server's own error.
+_PROVIDER_ERROR = (
+    ("provider error",),
+    "The server answers every call with its own error (above): read it; a backend down behind a "
+    "gateway or a model that failed to load is the usual cause, not the request.",
+)
+
+
 def refusal_hint(error: str) -> str:
     """One sentence with the fix for a refusal the whole run gets, or a generic one."""
     low = error.lower()
-    for words, fix in _REFUSAL_FIXES:
+    for words, fix in (*_SERVER_FAULTS, *_REFUSAL_FIXES, _PROVIDER_ERROR):
         if all(w in low for w in words):
             return fix
-    return "Fix the request options this refusal names (see docs/llm.md, 'Refusals')."
+    return (
+        "Read the reason: where it names a request option, change that option (see docs/llm.md, "
+        "'Refusals'); where it is the server's own fault, fix the server."
+    )
 
 
 def _wide_console() -> Console:
