@@ -33,10 +33,24 @@ ROUTED = ("en", "de", "ja", "fr")
 ANSWER = re.compile(r"\[Answer ([AB])\]\n(.*?)\n\[End of answer \1\]", re.S)
 
 
+#: What a scripted teacher says in the prompt's language (route's answer-language check reads it).
+IN_LANGUAGE = {
+    "en": "Here is a careful answer in English, with the reasons for it and an example of each step.",
+    "de": "Hier ist eine sorgfältige Antwort auf Deutsch, mit den Gründen dafür und einem Beispiel "
+    "für jeden Schritt.",
+    "fr": "Voici une réponse soignée en français, avec ses raisons et un exemple pour chaque étape.",
+    "ja": "これは日本語で書いた丁寧な答えです。理由とそれぞれの手順の例も付けてあります。",
+    "es": "Aquí tienes una respuesta cuidadosa en español, con sus razones y un ejemplo de cada paso.",
+}
+
+
 def teacher(name: str) -> Callable[[list[dict[str, str]]], str]:
+    """Answers in the prompt's language (its ``[xx]`` tag), naming itself for the judge."""
+
     def script(messages: list[dict[str, str]]) -> str:
         last = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-        return f"{name} answers: {last}"
+        lang = re.match(r"\[(\w+)\]", last)
+        return f"{name} answers: {last}\n{IN_LANGUAGE.get(lang.group(1) if lang else 'en', '')}"
 
     return script
 
@@ -277,7 +291,7 @@ def test_the_command_writes_a_manifest_is_up_to_date_on_a_rerun_and_keeps_other_
     m = json.loads((out / "manifest.json").read_text())
     assert m["stage"] == "route" and m["input"]["path"] == str(src) and m["versions"]["tagengo"]
     assert m["counts"] == {
-        "read": 6, "quarantined": 0, "no_prompt": 0, "prompts": 6, "pilot_prompts": 6, "answers": 12, "comparisons": 6, "judged": 6, "tie": 0,
+        "read": 6, "quarantined": 0, "no_prompt": 0, "prompts": 6, "pilot_prompts": 6, "answers": 12, "wrong_language_answers": 0, "comparisons": 6, "judged": 6, "tie": 0,
         "forfeit": 0, "undecided": 0, "languages_routed": 2, "languages_unrouted": 0,
     }  # fmt: skip
     assert sum(v["calls"] for v in m["calls"]["judge"].values()) >= 6

@@ -13,8 +13,20 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from tagengo.llm.answer import AnswerLanguageConfig
 from tagengo.llm.config import LLMConfig, local_llm
 from tagengo.run.panel import AnswerModel, JudgeMaxTokens, JudgeTemperature, PanelConfig
+
+
+class RouteLanguageCheckConfig(AnswerLanguageConfig):
+    """The answer-language check every stage shares (tagengo.llm.answer, bench's gate), as route
+    uses it: a failing answer forfeits its comparisons, as a contract failure does."""
+
+    enabled: bool = Field(
+        True,
+        description="An answer that lid.176 says confidently is in another language than the prompt loses "
+        "each of its comparisons without the judge (a forfeit), as an answer the answer contract rejects does",
+    )
 
 
 class RouteConfig(PanelConfig):
@@ -44,6 +56,7 @@ class RouteConfig(PanelConfig):
     reask: int = Field(
         2, ge=0, description="Follow-up calls per comparison when the judge's reply holds no valid ranking"
     )
+    gate: RouteLanguageCheckConfig = Field(default_factory=RouteLanguageCheckConfig)
     bootstrap_iters: int = Field(
         1000,
         ge=0,

@@ -6,8 +6,11 @@
    ``tagengo.run.sampling.sample_key``).
 2. Every candidate teacher answers every pilot prompt (one ``chat_many`` per teacher, the
    teachers at the same time). An answer the answer contract rejects (``answer_problem``: failed,
-   filtered, cut, empty ...) loses each of its comparisons without a judge (a forfeit); two such
-   answers make no comparison.
+   filtered, cut, empty ...) or the answer-language check every stage shares rejects
+   (``language_problem``, kind ``wrong language``: lid.176 is confident it is in another language
+   than the prompt's; ``--gate/--no-gate``, ``--gate-min-prob``, ``--gate-min-chars``) loses each
+   of its comparisons without a judge (a forfeit); two such answers make no comparison. Without the
+   check a verbose judge sent every language to a teacher that always answers in long English.
 3. Every pair of teachers is compared on every prompt by the judge, through the same client
    layer: prefer's judge prompt and ranking line with two answers (``Ranking: A>B``, ``B>A`` or
    ``A=B``), the two shown in an order drawn per (seed, prompt, pair), so position bias cancels
@@ -31,6 +34,7 @@ import json
 import os
 import random
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +47,7 @@ from tagengo.errors import ConfigError, InputError
 from tagengo.io.source import Source, open_source, parse_chunk
 from tagengo.llm import ChatClient, ChatRequest, ChatResponse
 from tagengo.llm.accounting import served_model_warnings
-from tagengo.llm.answer import answer_problem
+from tagengo.llm.answer import WRONG_LANGUAGE, AnswerLanguage, Problem, answer_problem
 from tagengo.llm.ranking import RankingError, parse_ranking
 from tagengo.llm.ranking_prompts import judge_messages, prompt_messages, reask_message
 from tagengo.records import Quarantined
@@ -254,7 +258,9 @@ def route_run(
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             answers = dict(zip(names, pool.map(ask, names), strict=True))
         _say(console, warnings, one_model_warnings(answers))
-        comparisons = _compare(pilot, names, requests, answers, judge, config)
+        problems, found_languages = answer_problems(pilot, names, requests, answers, config)
+        _say(console, warnings, wrong_language_warnings(pilot, problems, config))
+        comparisons = _compare(pilot, names, problems, answers, judge, config)
         model_ids = {n: getattr(teacher[n], "model_id", n) for n in names}
         judge_id = getattr(judge, "model_id", "judge")
         calls = {"teachers": {n: _calls(teacher[n]) for n in names}, "judge": _calls(judge)}
@@ -264,7 +270,9 @@ def route_run(
             warnings,
             [w for c in [*calls["teachers"].values(), calls["judge"]] for w in served_model_warnings(c)],
         )
-    table, unrouted = _write_outputs(out, pilot, config, requests, answers, comparisons, model_ids, judge_id)
+    table, unrouted = _write_outputs(
+        out, pilot, config, problems, found_languages, answers, comparisons, model_ids, judge_id
+    )
     _say(
         console,
         warnings,
@@ -275,6 +283,7 @@ def route_run(
         "prompts": len(prompts),
         "pilot_prompts": len(pilot),
         "answers": len(pilot) * len(names),
+        "wrong_language_answers": sum(_wrong(pr) for n in names for pr in problems[n]),
         "comparisons": len(comparisons),
         **{how: sum(c.how == how for c in comparisons) for how in ("judged", "tie", "forfeit", "undecided")},
         "languages_routed": len(table["languages"]),
@@ -291,7 +300,8 @@ def _write_outputs(
     out: Path,
     pilot: list[Prompt],
     config: RouteConfig,
-    requests: dict[str, list[ChatRequest]],
+    problems: dict[str, list[Problem | None]],
+    found_languages: dict[str, list[dict[str, Any]]],
     answers: dict[str, list[ChatResponse]],
     comparisons: list[Comparison],
     model_ids: dict[str, str],
@@ -302,9 +312,9 @@ def _write_outputs(
     names = [m.name for m in config.models]
     out.mkdir(parents=True, exist_ok=True)
     (out / TABLE_FILE).unlink(missing_ok=True)  # a stale table must not outlive a failed run
-    _write_pilot(out / PILOT_FILE, pilot, names, requests, answers, comparisons)
+    _write_pilot(out / PILOT_FILE, pilot, names, problems, found_languages, answers, comparisons)
     stop_when_nothing_decided(comparisons, str(out))
-    table = _table(pilot, config, requests, answers, comparisons, model_ids, judge_id)
+    table = _table(pilot, config, problems, answers, comparisons, model_ids, judge_id)
     unrouted = undecided_languages(table["languages"])
     for lang in unrouted:
         del table["languages"][lang]
@@ -323,13 +333,65 @@ def _calls(client: ChatClient) -> dict[str, Any]:
     return summary() if callable(summary) else {}
 
 
+# -- the answers' checks -------------------------------------------------------------------------
+
+
+def _wrong(problem: Problem | None) -> bool:
+    return problem is not None and problem.kind == WRONG_LANGUAGE
+
+
+def answer_problems(
+    pilot: list[Prompt],
+    names: list[str],
+    requests: dict[str, list[ChatRequest]],
+    answers: dict[str, list[ChatResponse]],
+    cfg: RouteConfig,
+) -> tuple[dict[str, list[Problem | None]], dict[str, list[dict[str, Any]]]]:
+    """Per teacher and pilot prompt, why its answer cannot be compared (or None): the answer
+    contract (``answer_problem``), then the answer-language check every stage shares
+    (``language_problem`` with ``cfg.gate``: kind ``wrong language``); and what lid.176 found in
+    each answer it checked (``{}`` when it did not)."""
+    check = AnswerLanguage(cfg.gate)
+    problems: dict[str, list[Problem | None]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for n in names:
+        problems[n], found[n] = [], []
+        for k, p in enumerate(pilot):
+            resp = answers[n][k]
+            problem, lid = answer_problem(resp, requests[n][k]), {}
+            if problem is None:
+                problem, lid = check.problem(resp.content or "", p.language, prompt=p.messages[-1]["content"])
+            problems[n].append(problem)
+            found[n].append(lid)
+    return problems, found
+
+
+def wrong_language_warnings(
+    pilot: list[Prompt], problems: dict[str, list[Problem | None]], cfg: RouteConfig
+) -> list[str]:
+    """A warning per teacher with answers in another language than their prompt's: each lost its
+    comparisons without the judge; the languages it missed, with how many."""
+    out = []
+    for n, got in problems.items():
+        missed = Counter(pilot[k].language for k, pr in enumerate(got) if _wrong(pr))
+        if missed:
+            where = ", ".join(f"{lang} {c}" for lang, c in sorted(missed.items()))
+            total = sum(missed.values())
+            out.append(
+                f"teacher {n}: {total:,} of its {len(got):,} pilot answers are in another language than "
+                f"the prompt's ({where}; lid.176 at --gate-min-prob {cfg.gate.min_prob:g}): each lost its "
+                "comparisons without the judge (pilot.jsonl names them; --no-gate turns the check off)"
+            )
+    return out
+
+
 # -- the judge ------------------------------------------------------------------------------------
 
 
 def _compare(
     pilot: list[Prompt],
     names: list[str],
-    requests: dict[str, list[ChatRequest]],
+    problems: dict[str, list[Problem | None]],
     answers: dict[str, list[ChatResponse]],
     judge: ChatClient,
     cfg: RouteConfig,
@@ -339,17 +401,19 @@ def _compare(
     comparisons: list[Comparison] = []
     asks: list[tuple[Comparison, list[dict[str, str]]]] = []
     for k, p in enumerate(pilot):
-        usable = [answer_problem(answers[n][k], requests[n][k]) is None for n in names]
+        failed = [problems[n][k] for n in names]
         for a, b in itertools.combinations(range(len(names)), 2):
             rng = random.Random(f"{cfg.seed}\x00{p.id}\x00{names[a]}\x00{names[b]}")
             shown = [a, b] if rng.random() < 0.5 else [b, a]
             c = Comparison(k, a, b, shown)
             comparisons.append(c)
-            if not usable[a] and not usable[b]:
-                c.how, c.why = "undecided", "both answers failed the answer contract"
-            elif not usable[a] or not usable[b]:
-                c.points = (0.0, 1.0) if not usable[a] else (1.0, 0.0)
-                c.how = "forfeit"
+            if failed[a] is not None and failed[b] is not None:
+                kinds = sorted({failed[a].kind, failed[b].kind})
+                c.how, c.why = "undecided", f"both answers failed ({', '.join(kinds)})"
+            elif failed[a] is not None or failed[b] is not None:
+                loser = a if failed[a] is not None else b
+                c.points = (0.0, 1.0) if loser == a else (1.0, 0.0)
+                c.how, c.why = "forfeit", f"{names[loser]}: {failed[loser].reason()}"
             else:
                 texts = [(answers[names[t]][k].content or "").strip() for t in shown]
                 lang = language_name(p.language) or p.language
@@ -446,7 +510,7 @@ def _pick(scores: dict[str, dict[str, Any]], names: list[str]) -> str:
 def _table(
     pilot: list[Prompt],
     cfg: RouteConfig,
-    requests: dict[str, list[ChatRequest]],
+    problems: dict[str, list[Problem | None]],
     answers: dict[str, list[ChatResponse]],
     comparisons: list[Comparison],
     model_ids: dict[str, str],
@@ -458,8 +522,9 @@ def _table(
         for n in names:
             got = [answers[n][k] for k in prompts]
             paid = [r for r in got if r.error is None]
-            failed = sum(answer_problem(answers[n][k], requests[n][k]) is not None for k in prompts)
-            scores[n]["failed_answers"] = failed
+            got_problems = [problems[n][k] for k in prompts]
+            scores[n]["failed_answers"] = sum(pr is not None and not _wrong(pr) for pr in got_problems)
+            scores[n]["wrong_language_answers"] = sum(_wrong(pr) for pr in got_problems)
             scores[n]["cost_per_answer"] = round(sum(r.cost for r in paid) / len(paid), 8) if paid else None
             scores[n]["output_tokens_per_answer"] = (
                 round(sum(r.output_tokens for r in paid) / len(paid), 1) if paid else None
@@ -505,7 +570,8 @@ def _write_pilot(
     path: Path,
     pilot: list[Prompt],
     names: list[str],
-    requests: dict[str, list[ChatRequest]],
+    problems: dict[str, list[Problem | None]],
+    found_languages: dict[str, list[dict[str, Any]]],
     answers: dict[str, list[ChatResponse]],
     comparisons: list[Comparison],
 ) -> None:
@@ -522,11 +588,8 @@ def _write_pilot(
                     n: {
                         "content": answers[n][k].content,
                         "served_by": answers[n][k].model,
-                        **(
-                            {"problem": pr.reason()}
-                            if (pr := answer_problem(answers[n][k], requests[n][k]))
-                            else {}
-                        ),
+                        **({"problem": pr.reason()} if (pr := problems[n][k]) else {}),
+                        **({"language": lid} if (lid := found_languages[n][k]) else {}),
                     }
                     for n in names
                 },
@@ -575,6 +638,13 @@ def report(table: dict[str, Any]) -> str:
     lines.append(
         f"| (all) | {sum(e['prompts'] for e in table['languages'].values())} | **{table['default']}** | {cells} |"
     )
+    wrong = {n: s.get("wrong_language_answers", 0) for n, s in table["overall"].items()}
+    if any(wrong.values()):
+        each = ", ".join(f"{n} {c:,}" for n, c in wrong.items() if c)
+        lines.append(
+            f"\nAnswers in another language than the prompt's (lid.176; each lost its comparisons "
+            f"without the judge): {each}."
+        )
     for lang, why in (table.get("unrouted") or {}).items():
         lines.append(f"\nNot routed: {lang}: {why}, **{table['default']}**.")
     return "\n".join(lines) + "\n"
