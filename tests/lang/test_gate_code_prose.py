@@ -3,6 +3,8 @@ that wrapped English prose in a fence passed every check: the last newcomer tria
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tagengo.lang.gate import CodeProse, GateConfig, LanguageGate, code_prose
@@ -77,6 +79,10 @@ CODE_ANSWERS = [
     "    return count_words(stdin);\n}\n```",
     # Only inline code.
     "`pip install numpy`",
+    # Documentation prose with an HTML example: the tags are code's.
+    "```\nWhen the parser sees a new paragraph, it looks up the lineage for an element it might have "
+    "to close, and at first sight one might say that any open paragraph should be closed there.\n"
+    "<html>\n  <body>\n    <p>foo\n  </body>\n</html>\n```",
     # A Python class whose docstring is most of it.
     '```python\nclass Cache:\n    """A small cache that keeps the answers of the server in memory so that the same\n'
     "    question asked twice is answered once, and forgets the oldest entry when it is full.\n"
@@ -95,3 +101,32 @@ def test_code_answers_are_not_read_as_prose(answer: str) -> None:
 def test_short_fenced_prose_is_not_checked() -> None:
     """Fewer letters than --gate-min-chars inside the fence: LID is not trusted, as outside it."""
     assert LanguageGate(ON).check("```\nYes, it works.\n```", "de") is None
+
+
+@pytest.mark.parametrize(
+    ("language", "prompt"),
+    [
+        ("de", "Wie ist das Wetter und ist es"),
+        ("fr", "Je voudrais apprendre le piano"),
+        ("ja", "夏バテを防ぐにはどんな食べ物を食べればい"),
+        ("ru", "Как успокоиться перед экзаменом"),
+    ],
+)
+def test_fenced_prose_that_quotes_the_prompt_is_read_in_runs(language: str, prompt: str) -> None:
+    """The trial's server: English prose, then the prompt quoted, all in a fence. As a whole it
+    scored under 0.9 (de 0.50 for the German one; the Japanese one 'en' at once); read in runs, as
+    outside code, most of it is English."""
+    answer = (
+        "```\nSure. The short answer is that it depends on the details, but here is a clear explanation "
+        "with the main points you should keep in mind when you decide. This is note number 2 about: "
+        f"{prompt}\n```"
+    )
+    problem, found = AnswerLanguage(AnswerLanguageConfig()).problem(answer, language)
+    assert problem is not None and problem.kind == WRONG_LANGUAGE, found
+    assert re.search(r"all inside a code block and (\d+% of )?its text is 'en'", problem.detail)
+    assert found["code_prose"].get("share", 1.0) >= 0.4  # a share: the whole passed, its runs did not
+
+
+def test_fenced_prose_in_the_rows_language_with_an_english_term_passes() -> None:
+    answer = f"```\n{DE} Auf Englisch heißt das „photosynthesis“.\n```"
+    assert AnswerLanguage(AnswerLanguageConfig()).problem(answer, "de")[0] is None

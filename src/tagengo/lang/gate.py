@@ -7,7 +7,7 @@ and URLs are stripped first, since they read as English whatever the prose is.
 
 An answer that is all inside code (too few letters outside it to check) is read once more: when
 the lines of its code are mostly sentences, not code (:func:`code_prose`), those sentences are
-checked. A server that wrapped English prose in a fence passed every check before (the last
+checked, as a whole and in runs (tagengo.lang.drift). A server that wrapped English prose in a fence passed every check before (the last
 newcomer trial: 6 of 6 kept, one the chosen side of a Russian preference pair); a real code answer
 (identifiers, keywords, comments, a docstring) holds too few sentence lines to be read.
 
@@ -32,7 +32,7 @@ from tagengo.lang.verdict import expect, letters
 #: least this share of its non-space characters and no line is code's own (:data:`_CODE_LINE`).
 #: Fenced prose is all sentences; of 1,000 functions of tagengo, 1,500 of its dependencies and 790
 #: windows of C, C++, JavaScript, shell and Perl files fenced as answers, none was rejected this
-#: way but 8 windows that were all English documentation prose (licence text, POD).
+#: way but 8 windows that were English documentation prose (licence text, POD, a module list).
 PROSE_MIN_SHARE = 0.5
 
 _FENCED = re.compile(r"(`{3,}|~{3,})[^\n]*(?:\n|\Z)(.*?)(?:\1|\Z)", re.S)
@@ -50,12 +50,14 @@ _SENTENCE_END = (".", "!", "?", "\u3002", "\uff01", "\uff1f", "\u061f", "\u0964"
 _NO_SENTENCE_START = ("#", "//", "--", ";", "%", "/*", "*", "-", "+", ">", "<", "@", "$", "=")
 #: A line only code holds: a doc-comment or docstring delimiter (Python's triple quotes, C's /* */,
 #: Perl's POD), an operator between spaces or an arrow, a statement's end (``;``, a brace, an
-#: opening bracket, ``):``), or a block header (``def f:``, ``else:``). One such line and the code
-#: is code: a function whose docstring outweighs its body is still no prose answer.
+#: opening bracket, ``):``), a block header (``def f:``, ``else:``) or a line that starts with an
+#: HTML or XML tag (``<p>``, ``</div>``). One such line and the code is code: a function whose
+#: docstring outweighs its body is still no prose answer.
 _CODE_LINE = re.compile(
     r"\"\"\"|\'\'\'|/\*|\*/|^\s*(?://|<!--|>>>|=(?:pod|head\d|cut|item|over|begin|end)\b)"
     r"|\s(?:=|==|!=|:=|\+=|-=|=>|->|&&|\|\|)\s|[;{}(\[]\s*$|\):\s*$"
     r"|^\s*(?:def|class|elif|else|try|except|finally)\b[^\n]*:\s*$"
+    r"|^\s*</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>"
 )
 
 
@@ -107,21 +109,32 @@ class GateVerdict:
 @dataclass(frozen=True, slots=True)
 class CodeProse:
     """An answer all inside code (fences or inline code) whose lines are mostly sentences, read
-    as ``language`` with ``prob``: ``letters`` of prose in ``lines`` sentence lines of ``of``."""
+    as ``language`` with ``prob``: ``letters`` of prose in ``lines`` sentence lines of ``of``;
+    ``share``: set when the prose as a whole passed but drifts (tagengo.lang.drift): the share of
+    its letters in ``language``."""
 
     language: str
     prob: float
     letters: int
     lines: int
     of: int
+    share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self.language, "letters": self.letters, "lines": self.lines, "of": self.of}
+        out = {"language": self.language, "letters": self.letters, "lines": self.lines, "of": self.of}
+        if self.share is not None:
+            out["share"] = round(self.share, 3)
+        return out
+
+    def text(self) -> str:
+        """What was found, for both reasons (bench's and every stage's)."""
+        part = "its text" if self.share is None else f"{self.share:.0%} of its text"
+        return f"all inside a code block and {part} is '{self.language}'"
 
     def reason(self, what: str, language: str, min_prob: float) -> str:
+        prob = f"lid.176 p={self.prob:.2f}" if self.share is None else f"lid.176 p>={min_prob:g} each"
         return (
-            f"the {what} is all inside a code block and its text is '{self.language}' "
-            f"(lid.176 p={self.prob:.2f}; {self.lines} of its {self.of} lines are sentences, "
+            f"the {what} is {self.text()} ({prob}; {self.lines} of its {self.of} lines are sentences, "
             f"{self.letters:,} letters), the row's language is '{language}' "
             f"(--gate-min-prob {min_prob:g}; --no-gate turns the check off)"
         )
@@ -270,10 +283,16 @@ class LanguageGate:
             return None
         code, prob = verdict.detected, verdict.prob
         if verdict.ok:
-            return GateVerdict(False, code, prob, expected)
-        found = CodeProse(code, prob, count, n, of)
+            # Passed as a whole: read in runs, as an answer outside code is ("Sure. <English> ...
+            # about: <the German prompt quoted>" scored de 0.50 as a whole).
+            drift = drifts(plain, expected, self.detector.detect, cfg.min_prob, cfg.min_chars)
+            if drift is None:
+                return GateVerdict(False, code, prob, expected)
+            found = CodeProse(drift.language, prob, count, n, of, drift.share)
+        else:
+            found = CodeProse(code, prob, count, n, of)
         reason = (
-            f"language gate: the answer is all inside a code block and its text is '{code}' "
-            f"(p={prob:.2f}; {n} of {of} lines are sentences), question is '{expected}'"
+            f"language gate: the answer is {found.text()} ({n} of {of} lines are sentences), "
+            f"question is '{expected}'"
         )
         return GateVerdict(True, code, prob, expected, reason, found)
