@@ -619,24 +619,8 @@ def answer_problem(
             f"the answer is only {what}{offered}: finish_reason={raw!r} (the server's tool parser took "
             "the model's text for a call, or the model called a tool nobody runs)",
         )
-    if require_stop:
-        if resp.finish_reason == LENGTH:
-            return Problem(UNFINISHED, f"finish_reason={LENGTH}{said}")
-        if request is not None and used_whole_budget(resp, request):
-            return Problem(
-                UNFINISHED,
-                f"the answer used all {request.max_tokens:,} tokens of max_tokens although the server "
-                f"said finish_reason={raw!r}: it was cut at the limit",
-            )
-        if request is not None and (near := cut_near_budget(resp, request)) is not None:
-            return Problem(UNFINISHED, near)
-        if resp.finish_reason == UNKNOWN:
-            return Problem(
-                UNKNOWN_FINISH,
-                f"finish_reason={raw!r} is none of stop, length, content_filter, tool_calls (docs/llm.md)",
-            )
-        if resp.finish_reason != STOP:
-            return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
+    if require_stop and (unfinished := _unfinished(resp, request, raw, said)) is not None:
+        return unfinished
     if is_blank(resp.content or ""):
         if (calls := resp.raw.get("tool_calls")) and not _offers_tools(request):
             return Problem(
@@ -662,6 +646,30 @@ def answer_problem(
     if (lost := lost_letters(resp.content or "", request)) is not None:
         return Problem(REPLACEMENT, lost)
     return degenerate(resp.content or "", request) or refusal(resp.content or "", request)
+
+
+def _unfinished(resp: ChatResponse, request: ChatRequest | None, raw: Any, said: str) -> Problem | None:
+    """The finish checks of :func:`answer_problem` (``require_stop``): cut by the finish reason,
+    by the whole token budget or near it, or an unknown finish reason. ``raw``: the server's own
+    finish word; ``said``: it, quoted, where it differs from the normalised one."""
+    if resp.finish_reason == LENGTH:
+        return Problem(UNFINISHED, f"finish_reason={LENGTH}{said}")
+    if request is not None and used_whole_budget(resp, request):
+        return Problem(
+            UNFINISHED,
+            f"the answer used all {request.max_tokens:,} tokens of max_tokens although the server "
+            f"said finish_reason={raw!r}: it was cut at the limit",
+        )
+    if request is not None and (near := cut_near_budget(resp, request)) is not None:
+        return Problem(UNFINISHED, near)
+    if resp.finish_reason == UNKNOWN:
+        return Problem(
+            UNKNOWN_FINISH,
+            f"finish_reason={raw!r} is none of stop, length, content_filter, tool_calls (docs/llm.md)",
+        )
+    if resp.finish_reason != STOP:
+        return Problem(UNFINISHED, f"finish_reason={resp.finish_reason}{said}")
+    return None
 
 
 def replacement_chars(resp: ChatResponse, request: ChatRequest | None = None) -> str | None:

@@ -244,7 +244,6 @@ def route_run(
     console = Console(stderr=True)
     warnings: list[str] = []
     found, pilot = _pilot(input_path, out, source, config, console, warnings)
-    prompts = found.prompts
     names = [m.name for m in config.models]
     with LLMStage(progress, {}, console=console) as llm:
         given = dict(clients or {})
@@ -278,9 +277,28 @@ def route_run(
         warnings,
         [f"language {lang} is not routed: {why}, {table['default']}" for lang, why in unrouted.items()],
     )
-    counts = {
+    counts = _counts(found, pilot, names, problems, comparisons, table, unrouted)
+    manifest = folder.write_manifest(
+        out, config=config, source=source, input_fp=input_fp, fp=fp, counts=counts, calls=calls,
+        warnings=warnings, started=started, duration_s=time.perf_counter() - t0,
+    )  # fmt: skip
+    return RouteResult(out, table, manifest)
+
+
+def _counts(
+    found: Any,
+    pilot: list[Any],
+    names: list[str],
+    problems: dict[str, list[Any]],
+    comparisons: list[Any],
+    table: dict[str, Any],
+    unrouted: dict[str, str],
+) -> dict[str, int]:
+    """The manifest's counts: prompts read and piloted, answers, comparisons by how they ended,
+    languages routed or not."""
+    return {
         **found.counts(),
-        "prompts": len(prompts),
+        "prompts": len(found.prompts),
         "pilot_prompts": len(pilot),
         "answers": len(pilot) * len(names),
         "wrong_language_answers": sum(_wrong(pr) for n in names for pr in problems[n]),
@@ -289,11 +307,6 @@ def route_run(
         "languages_routed": len(table["languages"]),
         "languages_unrouted": len(unrouted),
     }
-    manifest = folder.write_manifest(
-        out, config=config, source=source, input_fp=input_fp, fp=fp, counts=counts, calls=calls,
-        warnings=warnings, started=started, duration_s=time.perf_counter() - t0,
-    )  # fmt: skip
-    return RouteResult(out, table, manifest)
 
 
 def _write_outputs(
