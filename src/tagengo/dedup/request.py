@@ -570,8 +570,7 @@ def differing(a: Parsed, b: Parsed, function: bool = False) -> tuple[list[int], 
 def _interchangeable(lang: str | None) -> tuple[frozenset[str], ...]:
     """The language's groups of interchangeable verbs (:data:`INTERCHANGEABLE`), as the stems
     words are compared by."""
-    stem = _stemmer(lang) is not None
-    norm = (lambda w: _stem(lang, w)) if stem else _strip_accents
+    norm = _word_norm(lang)
     return tuple(frozenset(norm(w) for w in g) for g in INTERCHANGEABLE.get(lang or "", ()))
 
 
@@ -601,15 +600,26 @@ def shape(a: Parsed, da: Sequence[int], db: Sequence[int]) -> str:
     return "spread" if min(_runs(da), _runs(db)) >= 2 else "swap"
 
 
+def _one_sided(a: Parsed, b: Parsed) -> tuple[Counter, Counter]:
+    """The words (lower case) each side has more often than the other."""
+    ca, cb = Counter(a.lows), Counter(b.lows)
+    return ca - cb, cb - ca
+
+
+def _word_norm(lang: str | None):
+    """How the check compares a word of ``lang``: its Snowball stem, or without accents where
+    the language has no stemmer."""
+    return (lambda w: _stem(lang, w)) if _stemmer(lang) is not None else _strip_accents
+
+
 def hard_stop(a: Parsed, b: Parsed) -> str | None:
     """What makes the two prompts different requests before any model is asked, or None."""
     if a.numbers != b.numbers and not _numbers_in_words(a, b):
         return "another number"
     if a.operators != b.operators:
         return "other code"
-    only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
-    stem = (lambda w: _stem(a.lang, w)) if _stemmer(a.lang) is not None else _strip_accents
-    pa, pb = prefix_negated(list(only_a), list(only_b), a.lang, stem)
+    only_a, only_b = _one_sided(a, b)
+    pa, pb = prefix_negated(list(only_a), list(only_b), a.lang, _word_norm(a.lang))
     if _polarity(a, b) + pa != _polarity(b, a) + pb:
         return "another polarity"
     if a.languages != b.languages:
@@ -850,7 +860,7 @@ UNSPACED_SWAP_CHARS = 6
 
 
 def _unspaced_direction_swapped(a: Parsed, b: Parsed) -> bool:
-    only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
+    only_a, only_b = _one_sided(a, b)
     if sum(only_a.values()) > UNSPACED_SWAP_CHARS or sum(only_b.values()) > UNSPACED_SWAP_CHARS:
         return False
     words = UNSPACED_DIRECTIONS.get(a.lang or "", {})
@@ -875,7 +885,7 @@ def _function_word_swapped(a: Parsed, b: Parsed) -> str | None:
             return "the roles swap"
         if _unspaced_direction_swapped(a, b):
             return "another direction"
-    only_a, only_b = Counter(a.lows) - Counter(b.lows), Counter(b.lows) - Counter(a.lows)
+    only_a, only_b = _one_sided(a, b)
     if sum(only_a.values()) > SWAP_WORDS or sum(only_b.values()) > SWAP_WORDS:
         # Many words differ: another translation, whose "Sie"/"du" and "mir"/"dir" shift with
         # its style (MT-Bench-X's two German translations: 8 of 154 pairs stopped otherwise).
