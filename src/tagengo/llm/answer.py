@@ -193,6 +193,14 @@ _TEMPLATE_MARKERS = re.compile(
 #: answers (benchmarks/answer_bench.py).
 _REASONING_TAG_AT_START = re.compile(r"\A\s*</?(?:think|thinking|reasoning|seed:think)>", re.IGNORECASE)
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.S)
+
+
+def _outside_code(text: str) -> str:
+    """``text`` with its code blocks and inline code blanked (a text without a backtick or ~~~
+    holds none: no regex run)."""
+    return _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+
+
 #: End-of-turn (stop) tokens of the templates above. One standing alone at the very end of an
 #: answer is a stop token the server sent instead of stopping on it: the answer before it is
 #: whole, so the token is cut off (normalise). With text after it, it is a template leak.
@@ -326,7 +334,7 @@ def template_leak(text: str, request: ChatRequest | None = None) -> str | None:
     """The first chat-template marker in ``text`` outside code spans and blocks (a reasoning
     block's tag at the start of a line counts: a second block after the answer began), or a
     next turn made up in plain text (unless ``request``'s user turns ask for a dialogue), or None."""
-    bare = _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+    bare = _outside_code(text)
     m = _REASONING_TAG_AT_START.match(bare) or _TEMPLATE_MARKERS.search(bare)
     if m:
         return m.group(0).strip()
@@ -722,7 +730,7 @@ def lost_letters(text: str, request: ChatRequest | None = None) -> str | None:
     and URLs. Never when a user turn shows the same (the answer may quote it)."""
     if "?" not in text or _LOST_CANDIDATE.search(text) is None:
         return None
-    bare = _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+    bare = _outside_code(text)
     inside: list[int] = []
     words: list[int] = []
     strong = long_word = False
